@@ -1,0 +1,3 @@
+from adsgen.cli import entry
+
+entry()

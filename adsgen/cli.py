@@ -1,0 +1,89 @@
+"""The ``adsgen`` command line (typer + rich).
+
+Each area of the toolkit owns a ``commands`` module with ``register(app, bench_app)`` that adds its
+commands; this file only assembles them, so areas do not edit each other's code. Commands import heavy
+libraries (pgmpy, torch, ray, carla) inside their functions, so ``adsgen --help`` stays fast.
+
+User errors (``adsgen.errors.AdsgenError``) print one line and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from adsgen.errors import AdsgenError
+
+app = typer.Typer(
+    name="adsgen",
+    help="Find driving scenarios in which an ADS fails, grounded in real crash statistics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bench_app = typer.Typer(help="Benchmarks: print figures and ratios against a baseline run side by side.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+_COMMAND_MODULES = (
+    "adsgen.crashdata.commands",
+    "adsgen.cbn.commands",
+    "adsgen.sim.commands",
+    "adsgen.export.commands",
+    "adsgen.search.commands",
+    "adsgen.campaign.commands",
+    "adsgen.drivelm.commands",
+    "carla_bridge.commands",
+)
+
+
+def _register_all() -> None:
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # that area has no commands yet
+                continue
+            raise
+        module.register(app, bench_app)
+
+
+_register_all()
+
+err_console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the exit code (also used by tests)."""
+    try:
+        app(args=argv, prog_name="adsgen", standalone_mode=False)
+    except AdsgenError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+def entry() -> None:  # console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

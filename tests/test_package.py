@@ -1,0 +1,46 @@
+"""The public package imports, and the shared contracts hold together."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from adsgen import variables
+
+
+def test_cli_help_lists_bench(cli):
+    code, out, _ = cli(["--help"])
+    assert code == 0
+    assert "bench" in out
+
+
+def test_canonical_variables_are_consistent():
+    assert variables.OUTCOME not in variables.FACTORS
+    assert len(variables.NAMES) == 10
+    for v in variables.VARIABLES:
+        assert len(set(v.states)) == len(v.states)
+    assert variables.speed_limit_state(25) == "low"
+    assert variables.speed_limit_state(35) == "mid"
+    assert variables.speed_limit_state(55) == "high"
+    assert variables.speed_limit_state(0) is None
+
+
+@pytest.mark.parametrize("module", ["adsgen.scenario.model", "adsgen.sim.types", "adsgen.errors",
+                                    "adsgen.provenance"])
+def test_modules_import(module):
+    importlib.import_module(module)
+
+
+def test_run_result_round_trips_through_json():
+    import json
+    import math
+
+    from adsgen.sim.types import RunResult, TerminationReason
+
+    r = RunResult(scenario="s", termination=TerminationReason.TIMEOUT, duration_s=10.0)
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["min_ttc_s"] is None
+    back = RunResult.from_dict(d)
+    assert back.termination is TerminationReason.TIMEOUT and math.isinf(back.min_ttc_s)
+    assert not back.high_risk()
