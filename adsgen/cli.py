@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "adsgen.search.commands",
     "adsgen.campaign.commands",
     "adsgen.drivelm.commands",
+    "adsgen.drivelm.vlm_commands",
     "carla_bridge.commands",
 )
 
