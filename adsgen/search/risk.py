@@ -1,0 +1,57 @@
+"""What the CBN says about each factor combination a seed allows: severity risk and plausibility.
+
+risk:  P(severity in risky states | factors)           (observational), or
+       P(severity in risky states | do(factors))       (interventional, graph surgery) when do=True.
+log_plausibility: log P(factors) under the CBN, the log-probability that the combination occurs at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from adsgen.search.space import SeedSpace, factor_key
+from adsgen.variables import FACTORS, OUTCOME
+
+RISKY_STATES = ("injury", "fatal")
+
+
+@dataclass(frozen=True)
+class CombinationTable:
+    """Every factor combination of one seed, with its CBN risk and plausibility."""
+
+    space: SeedSpace
+    combos: list[dict[str, str]]
+    risk: np.ndarray              # (combos,)
+    log_plausibility: np.ndarray  # (combos,) log P(factors)
+
+    def index(self) -> dict[tuple, int]:
+        return {factor_key(c): i for i, c in enumerate(self.combos)}
+
+
+class CBNRisk:
+    """Scores factor combinations with a compiled CBN (batched, numpy)."""
+
+    def __init__(self, compiled, *, do: bool = False, risky_states: tuple[str, ...] = RISKY_STATES):
+        self.compiled = compiled
+        self.do = do
+        self.risky_states = risky_states
+
+    def table(self, space: SeedSpace) -> CombinationTable:
+        combos = space.combinations()
+        frame = pd.DataFrame(combos, columns=list(FACTORS))
+        risk = np.asarray(self.compiled.batch_risk(frame, target=OUTCOME, risky_states=self.risky_states,
+                                                   do=self.do), dtype=float)
+        logp = np.asarray(self.compiled.log_prob(frame), dtype=float)
+        return CombinationTable(space, combos, risk, logp)
+
+    def score(self, factors_list: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(risk, log_plausibility) of arbitrary factor combinations."""
+        if not factors_list:
+            return np.zeros(0), np.zeros(0)
+        frame = pd.DataFrame(factors_list, columns=list(FACTORS))
+        risk = np.asarray(self.compiled.batch_risk(frame, target=OUTCOME, risky_states=self.risky_states,
+                                                   do=self.do), dtype=float)
+        return risk, np.asarray(self.compiled.log_prob(frame), dtype=float)
