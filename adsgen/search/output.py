@@ -1,0 +1,87 @@
+"""What `adsgen generate` writes: every distinct high-risk scenario as YAML and OpenSCENARIO, a summary
+table (CSV) and a JSON record of the run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+from adsgen.provenance import utc_now, versions
+from adsgen.search.run import SearchResult
+from adsgen.variables import FACTORS
+
+SUMMARY_COLUMNS = ("name", "seed", *FACTORS, "manoeuvres", "collision", "collision_partner",
+                   "impact_speed_mps", "min_ttc_s", "min_distance_m", "pet_s", "cbn_risk",
+                   "log_plausibility", "found_at_run")
+
+
+def _num(x):
+    if x is None or (isinstance(x, float) and math.isinf(x)):
+        return ""
+    return round(float(x), 4)
+
+
+def summary_rows(result: SearchResult) -> list[dict]:
+    rows = []
+    for f in result.found:
+        o = f.outcome
+        r = o.result
+        rows.append({
+            "name": o.scenario.name, "seed": o.candidate.space.name, **o.candidate.factors,
+            "manoeuvres": ";".join(f"{a.id}:{a.manoeuvre.type}" for a in o.scenario.actors),
+            "collision": int(r.collided), "collision_partner": r.collision_partner or "",
+            "impact_speed_mps": _num(r.impact_speed_mps), "min_ttc_s": _num(r.min_ttc_s),
+            "min_distance_m": _num(r.min_distance_m), "pet_s": _num(r.pet_s),
+            "cbn_risk": _num(f.risk), "log_plausibility": _num(f.log_plausibility),
+            "found_at_run": o.run_index,
+        })
+    return rows
+
+
+def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | None) -> dict:
+    ev = result.evaluator
+    return {
+        "method": result.config.method,
+        "config": asdict(result.config),
+        "method_options": result.extra.get("method_options", {}),
+        "budget": result.config.budget,
+        "runs": ev.runs,
+        "iterations": ev.iteration,
+        "seeds": result.seeds,
+        "seeds_dir": seeds_dir,
+        "cbn": cbn_dir,
+        "distinct_high_risk": len(ev.archive),
+        "runs_to_89": ev.runs_to(89),
+        "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
+        "collisions": sum(o.result.collided for o in ev.outcomes),
+        "wall_s": round(result.wall_s, 3),
+        "curve": [asdict(p) for p in ev.curve],
+        "created": utc_now(),
+        "versions": versions(),
+    }
+
+
+def write_outputs(result: SearchResult, out_dir: str | Path, *, cbn_dir: str | None = None,
+                  seeds_dir: str | None = None, xosc: bool = True) -> dict[str, Path]:
+    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv and run.json."""
+    from adsgen.scenario.io import save_scenario
+
+    out = Path(out_dir)
+    (out / "scenarios").mkdir(parents=True, exist_ok=True)
+    for f in result.found:
+        save_scenario(f.outcome.scenario, out / "scenarios" / f"{f.outcome.scenario.name}.yaml")
+    if xosc and result.found:
+        from adsgen.export import export_scenarios
+
+        export_scenarios([f.outcome.scenario for f in result.found], out / "xosc")
+    with open(out / "summary.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
+        w.writeheader()
+        w.writerows(summary_rows(result))
+    record = run_record(result, cbn_dir=cbn_dir, seeds_dir=seeds_dir)
+    (out / "run.json").write_text(json.dumps(record, indent=2))
+    return {"scenarios": out / "scenarios", "xosc": out / "xosc", "summary": out / "summary.csv",
+            "record": out / "run.json"}

@@ -1,0 +1,132 @@
+"""One search run end to end: load seeds and CBN, build the method, search, return what was found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from adsgen.errors import ConfigError, InputError
+from adsgen.scenario.model import Seed
+from adsgen.search.evaluator import Evaluator
+from adsgen.search.methods import get_method, method_names
+from adsgen.search.risk import CBNRisk
+from adsgen.search.space import SeedSpace
+from adsgen.sim.types import HIGH_RISK_TTC_S
+from adsgen.variables import FACTORS, OUTCOME, STATES
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Options of one search run."""
+
+    method: str = "cbn"
+    """cbn, random or ga."""
+    budget: int = 2000
+    """Simulated runs, all seeds together."""
+    seed: int = 0
+    """Random seed of the method and of the simulator."""
+    agent: str = "idm"
+    """Agent under test (agent registry spec)."""
+    backend: str = "builtin"
+    """Simulator backend (backend registry name)."""
+    do: bool = False
+    """Rank factor combinations by the interventional risk P(severity | do(factors))."""
+    ttc_threshold_s: float = HIGH_RISK_TTC_S
+    """A run is high-risk when the ego collides or its min TTC falls below this [s]."""
+
+    def __post_init__(self) -> None:
+        if self.method not in method_names():
+            raise ConfigError(f"--method {self.method!r}: expected one of {', '.join(method_names())}")
+        if self.budget <= 0:
+            raise ConfigError(f"--budget must be a positive number of simulated runs, got {self.budget}")
+        if self.ttc_threshold_s <= 0:
+            raise ConfigError(f"--ttc-threshold must be > 0 s, got {self.ttc_threshold_s}")
+
+
+@dataclass
+class SearchResult:
+    config: SearchConfig
+    seeds: list[str]
+    evaluator: Evaluator
+    risk: CBNRisk | None
+    wall_s: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def found(self):
+        return list(self.evaluator.archive.values())
+
+
+def check_model_variables(model, path: str | Path) -> None:
+    """The search needs a CBN over adsgen's canonical variables and states."""
+    states = dict(model.states)
+    missing = [v for v in (*FACTORS, OUTCOME) if v not in states]
+    if missing:
+        raise InputError(f"{path}: this CBN is over another variable set (missing {', '.join(missing)}); "
+                         f"the search needs one learned from crash data with adsgen's canonical variables")
+    for v in (*FACTORS, OUTCOME):
+        if tuple(states[v]) != STATES[v]:
+            raise InputError(f"{path}: variable {v!r} has states {list(states[v])}, expected {list(STATES[v])}")
+
+
+def load_risk_model(model_dir: str | Path, *, do: bool = False) -> CBNRisk:
+    from adsgen.cbn import load_model
+
+    model = load_model(model_dir)
+    check_model_variables(model, model_dir)
+    return CBNRisk(model.compiled(), do=do)
+
+
+def seed_spaces(seeds: list[Seed]) -> list[SeedSpace]:
+    if not seeds:
+        raise InputError("no seeds given: expected a folder of seed YAML files (e.g. data/seeds)")
+    spaces = [SeedSpace.of(s) for s in seeds]
+    for sp in spaces:
+        if sp.n_combinations == 0:
+            raise InputError(f"seed {sp.name!r}: no factor combination satisfies its contract")
+    return spaces
+
+
+def instantiate_candidate(space: SeedSpace, factors: dict[str, str], params: dict[str, float], name: str):
+    from adsgen.scenario.mapping import instantiate
+
+    scn = instantiate(space.seed, factors, params)
+    return scn.model_copy(update={"name": name})
+
+
+def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
+               backend=None, agent=None, progress: Callable[[int], None] | None = None) -> SearchResult:
+    """Search the seeds with config.method; the CBN risk model is required for 'cbn' only."""
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.backends import get_backend
+
+    spaces = seed_spaces(seeds)
+    if config.method == "cbn" and risk is None:
+        raise ConfigError("the cbn method needs a learned CBN (--cbn MODEL_DIR)")
+    own_backend = backend is None
+    backend = backend or get_backend(config.backend)
+    agent = agent or get_agent(config.agent)
+    try:
+        ev = Evaluator(backend, agent, config.budget, instantiate_candidate, sim_seed=config.seed,
+                       ttc_threshold_s=config.ttc_threshold_s, progress=progress)
+        cls = get_method(config.method)
+        method = cls(risk_model=risk) if config.method == "cbn" else cls()
+        rng = np.random.default_rng(config.seed)
+        t0 = time.perf_counter()
+        method.search(ev, spaces, rng)
+        wall = time.perf_counter() - t0
+    finally:
+        if own_backend:
+            backend.close()
+    options = {f.name: getattr(method, f.name) for f in fields(method) if f.name != "risk_model"}
+    result = SearchResult(config, [sp.name for sp in spaces], ev, risk, wall,
+                          extra={"method_options": options})
+    if risk is not None and result.found:
+        r, lp = risk.score([f.outcome.candidate.factors for f in result.found])
+        for f, ri, li in zip(result.found, r, lp, strict=True):
+            f.risk, f.log_plausibility = float(ri), float(li)
+    return result
