@@ -1,0 +1,79 @@
+"""The one place that owns CARLA's frame and unit conventions.
+
+Engine frame (adsgen): x east, y north, z up, metres, right-handed; yaw in radians, counter-clockwise
+from +x. OpenDRIVE uses the same right-handed frame. CARLA (Unreal) is left-handed: its y axis is the
+engine's y negated, and its yaw is in degrees, clockwise seen from above. So
+
+    x_carla = x,  y_carla = -y,  z_carla = z,  yaw_carla_deg = -degrees(yaw_rad)
+
+and velocities flip the same way. Every other module of the bridge converts through these functions;
+no other file writes a ``-y`` or a ``math.degrees``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from carla_bridge._carla import import_carla
+
+
+def wrap_angle_rad(a: float) -> float:
+    """An angle wrapped to [-pi, pi) [rad]."""
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def xy_to_carla(x_m: float, y_m: float) -> tuple[float, float]:
+    """Engine (x, y) [m] -> CARLA (x, y) [m]."""
+    return float(x_m), -float(y_m)
+
+
+def xy_from_carla(x_m: float, y_m: float) -> tuple[float, float]:
+    """CARLA (x, y) [m] -> engine (x, y) [m] (the flip is its own inverse)."""
+    return float(x_m), -float(y_m)
+
+
+def yaw_to_carla_deg(yaw_rad: float) -> float:
+    """Engine yaw [rad, CCW] -> CARLA yaw [deg, CW], wrapped to [-180, 180)."""
+    return math.degrees(wrap_angle_rad(-float(yaw_rad)))
+
+
+def yaw_from_carla_rad(yaw_deg: float) -> float:
+    """CARLA yaw [deg, CW] -> engine yaw [rad, CCW], wrapped to [-pi, pi)."""
+    return wrap_angle_rad(-math.radians(float(yaw_deg)))
+
+
+def location(x_m: float, y_m: float, z_m: float = 0.0) -> Any:
+    """carla.Location of an engine-frame point."""
+    carla = import_carla()
+    cx, cy = xy_to_carla(x_m, y_m)
+    return carla.Location(x=cx, y=cy, z=float(z_m))
+
+
+def transform(x_m: float, y_m: float, yaw_rad: float, z_m: float = 0.0) -> Any:
+    """carla.Transform of an engine-frame pose (no pitch or roll)."""
+    carla = import_carla()
+    return carla.Transform(location(x_m, y_m, z_m), carla.Rotation(yaw=yaw_to_carla_deg(yaw_rad)))
+
+
+def velocity(vx_mps: float, vy_mps: float, vz_mps: float = 0.0) -> Any:
+    """carla.Vector3D of an engine-frame velocity [m/s]."""
+    carla = import_carla()
+    cx, cy = xy_to_carla(vx_mps, vy_mps)
+    return carla.Vector3D(x=cx, y=cy, z=float(vz_mps))
+
+
+def pose_from_carla(tf: Any) -> tuple[float, float, float]:
+    """carla.Transform -> engine (x [m], y [m], yaw [rad])."""
+    x, y = xy_from_carla(tf.location.x, tf.location.y)
+    return x, y, yaw_from_carla_rad(tf.rotation.yaw)
+
+
+def velocity_from_carla(v: Any) -> tuple[float, float]:
+    """carla.Vector3D velocity -> engine (vx, vy) [m/s]."""
+    return xy_from_carla(v.x, v.y)
+
+
+def direction_to_carla(heading_rad: float) -> Any:
+    """Unit carla.Vector3D pointing along an engine-frame heading (for walker controls)."""
+    return velocity(math.cos(heading_rad), math.sin(heading_rad))
