@@ -1,14 +1,18 @@
-"""CBN-guided risk search (after Zhao et al. 2024, arXiv 2405.16063).
+"""CBN-guided risk search (after Zhao et al. 2024, arXiv 2405.16063), with simulator feedback.
 
 Per seed:
-1. rank every factor combination its contract allows by the CBN's severity risk, among the plausible ones
-   (the combinations covering ``plausible_mass`` of the CBN's probability within the contract);
-2. pick a diverse set: cluster the top ``shortlist`` combinations by Hamming distance (scipy hierarchical
-   clustering) and take the riskiest of each cluster as an *arm*; the rest wait in a queue;
-3. search each arm's dynamic parameters in the simulator with the cross-entropy method;
-4. feed outcomes back: each iteration, arms get runs by Thompson sampling on their yield of new distinct
-   high-risk scenarios (a Beta posterior whose prior is the CBN's risk), seeds by their recent yield;
-   an arm that stops yielding is retired and the next combination from an unused cluster takes its place.
+1. Rank: every factor combination its contract allows gets the CBN's severity risk (observational, or
+   interventional with do-semantics) and plausibility; combinations outside the most plausible
+   ``plausible_mass`` of the CBN's probability within the contract are dropped.
+2. Diversify: the top ``shortlist`` combinations are clustered by Hamming distance (scipy hierarchical
+   clustering) and proposals are drawn cluster by cluster, so no single region of the factor space
+   takes the whole budget.
+3. Search dynamic parameters with the cross-entropy method (one sampler per seed, refitted to the
+   parameters of the high-risk runs), so each factor combination is tried where the seed is dangerous.
+4. Feed back: a Thompson-sampled naive-Bayes model of P(high-risk | factor states, parameter bins),
+   learned online from every simulated outcome, rescores the proposals each iteration together with the
+   CBN's risk. Cells (combination, parameter bins) already found are never proposed again, so the budget
+   goes to *distinct* high-risk scenarios.
 """
 
 from __future__ import annotations
@@ -20,34 +24,73 @@ import numpy as np
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import Candidate, Evaluator, Outcome
 from adsgen.search.risk import CBNRisk, CombinationTable
-from adsgen.search.space import SeedSpace
+from adsgen.search.space import SeedSpace, factor_key
 
 
 @dataclass
-class Arm:
-    """One factor combination being searched."""
+class YieldModel:
+    """Online naive-Bayes estimate of P(high-risk) from factor states and parameter bins, one seed."""
 
-    factors: dict[str, str]
-    risk: float
-    log_plausibility: float
-    sampler: CrossEntropySampler
-    runs: int = 0
-    high_risk: int = 0
-    new: int = 0
-    recent: list[int] = field(default_factory=list)  # 1 = new distinct high-risk, per run
+    space: SeedSpace
+    hits: float = 0.0
+    trials: float = 0.0
+    state_hits: dict[tuple[str, str], float] = field(default_factory=dict)
+    state_trials: dict[tuple[str, str], float] = field(default_factory=dict)
+    bin_hits: np.ndarray | None = None    # (params, max_bins)
+    bin_trials: np.ndarray | None = None  # (params, max_bins)
 
-    def yield_posterior(self, prior_strength: float, rng: np.random.Generator) -> float:
-        a = 1.0 + self.new + prior_strength * self.risk
-        b = 1.0 + (self.runs - self.new) + prior_strength * (1.0 - self.risk)
-        return float(rng.beta(a, b))
+    def __post_init__(self) -> None:
+        nb = int(self.space.bins.max()) if self.space.n_params else 1
+        self.bin_hits = np.zeros((self.space.n_params, nb))
+        self.bin_trials = np.zeros((self.space.n_params, nb))
+
+    def update(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            y = float(o.high_risk)
+            self.hits += y
+            self.trials += 1
+            for f, s in o.candidate.factors.items():
+                self.state_hits[(f, s)] = self.state_hits.get((f, s), 0.0) + y
+                self.state_trials[(f, s)] = self.state_trials.get((f, s), 0.0) + 1
+            for j, b in enumerate(self.space.bin_index(o.candidate.unit)):
+                self.bin_hits[j, b] += y
+                self.bin_trials[j, b] += 1
+
+    def sample_log_odds(self, factors: list[dict[str, str]], units: np.ndarray,
+                        rng: np.random.Generator) -> np.ndarray:
+        """Thompson draw of log-odds of high-risk for each proposal (n,)."""
+        base = rng.beta(1 + self.hits, 1 + self.trials - self.hits)
+        base_lo = np.log(base / (1 - base))
+        draws: dict[tuple[str, str], float] = {}
+        out = np.full(len(factors), base_lo)
+        for i, fs in enumerate(factors):
+            for f, s in fs.items():
+                if len(self.space.choices[f]) < 2:
+                    continue
+                if (f, s) not in draws:
+                    h = self.state_hits.get((f, s), 0.0)
+                    t = self.state_trials.get((f, s), 0.0)
+                    p = rng.beta(1 + h + 2 * base, 1 + t - h + 2 * (1 - base))  # shrunk to the base rate
+                    draws[(f, s)] = np.log(p / (1 - p)) - base_lo
+                out[i] += draws[(f, s)]
+        if self.space.n_params:
+            p = rng.beta(1 + self.bin_hits + 2 * base, 1 + self.bin_trials - self.bin_hits + 2 * (1 - base))
+            lo = np.log(p / (1 - p)) - base_lo  # (params, bins)
+            idx = np.minimum((units * self.space.bins).astype(int), self.space.bins - 1)  # (n, params)
+            out += lo[np.arange(self.space.n_params), idx].sum(axis=1)
+        return out
 
 
 @dataclass
 class SeedState:
     space: SeedSpace
     table: CombinationTable
-    queue: list[int]            # combination indices waiting, best first, cluster representatives first
-    arms: list[Arm] = field(default_factory=list)
+    candidates: np.ndarray        # (k,) combination indices kept (plausible), in cluster-interleaved rank order
+    cbn_score: np.ndarray         # (k,) standardised CBN log-risk of each kept combination
+    sampler: CrossEntropySampler
+    model: YieldModel
+    tried: dict[tuple, int] = field(default_factory=dict)   # (combo key, bins) -> runs
+    found: set[tuple] = field(default_factory=set)          # (combo key, bins) found high-risk
     runs: int = 0
     new: int = 0
 
@@ -57,137 +100,132 @@ class CBNGuidedSearch:
     risk_model: CBNRisk
     iterations: int = 20
     """Feedback iterations the budget is spread over."""
-    arms_per_seed: int = 6
-    """Combinations searched at once per seed."""
-    shortlist: int = 60
-    """Top-ranked combinations that are clustered for diversity."""
-    clusters: int = 12
-    plausible_mass: float = 0.9
+    plausible_mass: float = 0.95
     """Keep the most plausible combinations covering this share of the CBN's mass within the contract."""
     plausibility_weight: float = 0.25
-    """Rank score = log risk + weight * log plausibility (normalised within the contract)."""
-    prior_strength: float = 4.0
-    """Pseudo-runs the CBN's risk is worth in an arm's Beta prior."""
-    retire_after: int = 10
-    """An arm whose last `retire_after` runs found nothing new is replaced."""
-    min_runs_per_arm: int = 2
+    """CBN rank score = log risk + weight * log plausibility (normalised within the contract)."""
+    shortlist: int = 400
+    """Top-ranked combinations clustered for diversity; the rest follow in rank order."""
+    clusters: int = 16
+    cbn_weight: float = 1.0
+    """Weight of the CBN's (standardised) log-risk in a proposal's score, beside the learned yield."""
+    proposals_per_run: int = 12
+    """Proposals scored for each run that is simulated."""
+    rank_temperature: float = 0.15
+    """Proposals draw combinations with probability decaying as exp(-rank / (temperature * kept))."""
+    max_tries_per_cell: int = 2
 
     def search(self, ev: Evaluator, spaces: list[SeedSpace], rng: np.random.Generator) -> None:
-        states = [self._init_seed(sp, rng) for sp in spaces]
-        per_iter = max(len(spaces) * self.arms_per_seed * self.min_runs_per_arm,
-                       int(np.ceil(ev.budget / max(self.iterations, 1))))
+        states = [self._init_seed(sp) for sp in spaces]
+        per_iter = max(len(spaces) * 4, int(np.ceil(ev.budget / max(self.iterations, 1))))
         while ev.remaining > 0:
             ev.iteration += 1
             n_iter = min(per_iter, ev.remaining)
-            plan = self._plan(states, n_iter, rng)
+            share = self._seed_shares(states, n_iter, rng)
             batch: list[Candidate] = []
-            owners: list[tuple[SeedState, Arm]] = []
-            for st, arm, n in plan:
-                units = arm.sampler.sample(n, rng) if st.space.n_params else np.zeros((n, 0))
-                for u in units:
-                    batch.append(Candidate(st.space, arm.factors, u))
-                    owners.append((st, arm))
+            owner: list[SeedState] = []
+            for st, n in zip(states, share, strict=True):
+                for c in self._propose(st, int(n), rng):
+                    batch.append(c)
+                    owner.append(st)
+            if not batch:  # every cell of every seed tried: fall back to repeats with fresh parameters
+                st = states[ev.iteration % len(states)]
+                batch = [Candidate(st.space, st.table.combos[st.candidates[0]], u)
+                         for u in st.sampler.sample(n_iter, rng)]
+                owner = [st] * len(batch)
             outcomes = ev.evaluate(batch)
-            self._feedback(owners[: len(outcomes)], outcomes, rng)
+            self._feedback(owner[: len(outcomes)], outcomes)
 
     # -- setup -------------------------------------------------------------------------------------
-    def _init_seed(self, sp: SeedSpace, rng: np.random.Generator) -> SeedState:
+    def _init_seed(self, sp: SeedSpace) -> SeedState:
         table = self.risk_model.table(sp)
-        logp = table.log_plausibility
-        norm = logp - np.logaddexp.reduce(logp)          # log P(combo | contract)
+        norm = table.log_plausibility - np.logaddexp.reduce(table.log_plausibility)  # log P(combo | contract)
         order = np.argsort(-norm, kind="stable")
         mass = np.cumsum(np.exp(norm[order]))
         keep = order[: int(np.searchsorted(mass, self.plausible_mass) + 1)]
-        score = np.log(np.clip(table.risk[keep], 1e-12, None)) + self.plausibility_weight * norm[keep]
+        log_risk = np.log(np.clip(table.risk, 1e-12, None))
+        score = log_risk[keep] + self.plausibility_weight * norm[keep]
         ranked = keep[np.argsort(-score, kind="stable")]
-        short = ranked[: self.shortlist]
-        reps = self._cluster_representatives(table, short)
-        rest = [int(i) for i in ranked if int(i) not in set(reps)]
-        st = SeedState(sp, table, reps + rest)
-        centre = sp.nominal_unit()
-        while len(st.arms) < self.arms_per_seed and st.queue:
-            st.arms.append(self._new_arm(st, centre))
-        return st
+        ranked = self._interleave_clusters(table, ranked)
+        lr = log_risk[ranked]
+        std = lr.std() if lr.std() > 0 else 1.0
+        return SeedState(sp, table, ranked, (lr - lr.mean()) / std,
+                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15),
+                         YieldModel(sp))
 
-    def _cluster_representatives(self, table: CombinationTable, short: np.ndarray) -> list[int]:
-        """The best-ranked combination of each Hamming-distance cluster, in rank order."""
+    def _interleave_clusters(self, table: CombinationTable, ranked: np.ndarray) -> np.ndarray:
+        """Rank order, but the shortlist re-ordered round-robin over its Hamming-distance clusters."""
+        short = ranked[: self.shortlist]
         if len(short) <= 2:
-            return [int(i) for i in short]
+            return ranked
         from scipy.cluster.hierarchy import fcluster, linkage
 
         names = list(table.space.choices)
         codes = np.array([[table.space.choices[f].index(table.combos[i][f]) for f in names]
                           for i in short])  # (shortlist, factors)
-        varying = codes[:, codes.std(axis=0) > 0]
-        if varying.shape[1] == 0:
-            return [int(short[0])]
-        z = linkage(varying, metric="hamming", method="average")
-        labels = fcluster(z, t=min(self.clusters, len(short)), criterion="maxclust")
-        reps, seen = [], set()
-        for i, lab in zip(short, labels, strict=True):  # short is in rank order: first of a cluster is best
-            if lab not in seen:
-                seen.add(lab)
-                reps.append(int(i))
-        return reps
-
-    def _new_arm(self, st: SeedState, centre: np.ndarray) -> Arm:
-        i = st.queue.pop(0)
-        t = st.table
-        return Arm(dict(t.combos[i]), float(t.risk[i]), float(t.log_plausibility[i]),
-                   CrossEntropySampler.start(centre, std=0.3))
+        codes = codes[:, codes.std(axis=0) > 0]
+        if codes.shape[1] == 0:
+            return ranked
+        labels = fcluster(linkage(codes, metric="hamming", method="average"),
+                          t=min(self.clusters, len(short)), criterion="maxclust")
+        queues: dict[int, list[int]] = {}
+        for i, lab in zip(short, labels, strict=True):
+            queues.setdefault(int(lab), []).append(int(i))
+        order: list[int] = []
+        lists = list(queues.values())
+        while any(lists):
+            for q in lists:
+                if q:
+                    order.append(q.pop(0))
+        return np.array(order + [int(i) for i in ranked[self.shortlist:]])
 
     # -- each iteration ------------------------------------------------------------------------------
-    def _plan(self, states: list[SeedState], n: int, rng: np.random.Generator) -> list[tuple[SeedState, Arm, int]]:
-        # seeds share the iteration by their (smoothed) yield of new distinct high-risk scenarios
-        seed_rate = np.array([rng.beta(1.0 + st.new, 1.0 + st.runs - st.new) for st in states])
-        live = [st for st in states if st.arms]
-        if not live:
-            return []
-        seed_rate = np.array([r for r, st in zip(seed_rate, states, strict=True) if st.arms])
-        share = 0.5 / len(live) + 0.5 * seed_rate / seed_rate.sum()  # half equal, half by yield
-        seed_n = self._apportion(share, n)
-        plan = []
-        for st, k in zip(live, seed_n, strict=True):
-            if k <= 0:
-                continue
-            rates = np.array([a.yield_posterior(self.prior_strength, rng) for a in st.arms])
-            arm_n = self._apportion(rates / rates.sum(), k)
-            plan += [(st, a, int(m)) for a, m in zip(st.arms, arm_n, strict=True) if m > 0]
-        return plan
-
     @staticmethod
-    def _apportion(share: np.ndarray, n: int) -> np.ndarray:
+    def _seed_shares(states: list[SeedState], n: int, rng: np.random.Generator) -> np.ndarray:
+        """Half the iteration split equally, half by each seed's Thompson-sampled yield of new finds."""
+        rate = np.array([rng.beta(1.0 + st.new, 1.0 + st.runs - st.new) for st in states])
+        share = 0.5 / len(states) + 0.5 * rate / rate.sum()
         raw = share * n
         out = np.floor(raw).astype(int)
         for i in np.argsort(-(raw - out))[: n - out.sum()]:
             out[i] += 1
         return out
 
-    def _feedback(self, owners: list[tuple[SeedState, Arm]], outcomes: list[Outcome],
-                  rng: np.random.Generator) -> None:
-        per_arm: dict[int, tuple[SeedState, Arm, list[Outcome]]] = {}
-        for (st, arm), o in zip(owners, outcomes, strict=True):
-            per_arm.setdefault(id(arm), (st, arm, []))[2].append(o)
-            arm.runs += 1
-            arm.high_risk += o.high_risk
-            arm.new += o.new
-            arm.recent.append(int(o.new))
+    def _propose(self, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
+        if n <= 0:
+            return []
+        k = len(st.candidates)
+        m = n * self.proposals_per_run
+        weights = np.exp(-np.arange(k) / max(1.0, self.rank_temperature * k))
+        pick = rng.choice(k, size=m, p=weights / weights.sum())              # (m,) positions in rank order
+        units = st.sampler.sample(m, rng) if st.space.n_params else np.zeros((m, 0))  # (m, params)
+        combos = [st.table.combos[st.candidates[j]] for j in pick]
+        score = st.model.sample_log_odds(combos, units, rng) + self.cbn_weight * st.cbn_score[pick]
+        chosen: list[Candidate] = []
+        taken: set[tuple] = set()
+        for i in np.argsort(-score, kind="stable"):
+            cell = (factor_key(combos[i]), st.space.bin_index(units[i]))
+            if cell in taken or cell in st.found or st.tried.get(cell, 0) >= self.max_tries_per_cell:
+                continue
+            taken.add(cell)
+            chosen.append(Candidate(st.space, combos[i], units[i]))
+            if len(chosen) == n:
+                break
+        return chosen
+
+    def _feedback(self, owner: list[SeedState], outcomes: list[Outcome]) -> None:
+        per_seed: dict[int, tuple[SeedState, list[Outcome]]] = {}
+        for st, o in zip(owner, outcomes, strict=True):
+            per_seed.setdefault(id(st), (st, []))[1].append(o)
+            cell = (factor_key(o.candidate.factors), st.space.bin_index(o.candidate.unit))
+            st.tried[cell] = st.tried.get(cell, 0) + 1
+            if o.high_risk:
+                st.found.add(cell)
             st.runs += 1
             st.new += o.new
-        for _st, arm, outs in per_arm.values():
-            units = np.array([o.candidate.unit for o in outs])
-            # elites: new distinct failures first, then known failures, then the lowest min TTC
-            scores = np.array([(-2.0 if o.new else -1.0 if o.high_risk else 0.0) + 0.1 * o.fitness
-                               for o in outs])
-            arm.sampler.update(units, scores)
-        for st in {id(s): s for s, _ in owners}.values():
-            keep = []
-            for arm in st.arms:
-                tail = arm.recent[-self.retire_after:]
-                if len(tail) >= self.retire_after and sum(tail) == 0 and st.queue:
-                    continue  # retired: it stopped finding new high-risk scenarios
-                keep.append(arm)
-            while len(keep) < self.arms_per_seed and st.queue:
-                keep.append(self._new_arm(st, st.space.nominal_unit()))
-            st.arms = keep
-
+        for st, outs in per_seed.values():
+            st.model.update(outs)
+            if st.space.n_params:
+                units = np.array([o.candidate.unit for o in outs])
+                scores = np.array([(-1.0 if o.high_risk else 0.0) + 0.05 * o.fitness for o in outs])
+                st.sampler.update(units, scores)
