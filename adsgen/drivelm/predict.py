@@ -1,0 +1,123 @@
+"""Answering DriveLM questions with a (fine-tuned) LLaVA: batched greedy generation with left padding.
+
+Multiple-choice and yes/no answers are reduced to the exact form the metric compares ("A", "Yes.");
+with chain-of-thought the model reasons first and the answer after its last "Answer:" is taken.
+Output: the ``[{id, question, answer}]`` list that ``adsgen drivelm submit`` takes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adsgen.drivelm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
+from adsgen.drivelm.prompts import MC, YES_NO, question_kind, reduce_answer
+from adsgen.drivelm.vlm_data import Sample, check_images, read_samples
+from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.errors import InputError
+
+TINY = "tiny"
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """How answers are generated."""
+
+    batch_size: int = 8
+    """Questions per generate() call."""
+    max_new_tokens: int = 64
+    """Token budget for open questions."""
+    short_new_tokens: int = 8
+    """Token budget for multiple-choice / yes/no questions without chain-of-thought."""
+    cot_new_tokens: int = 128
+    """Token budget for multiple-choice / yes/no questions with chain-of-thought."""
+
+
+def resolve_base(base: str, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> str:
+    """The base model folder: a path, or for 'tiny' the adapter's own tiny base / a tiny built on corpus()."""
+    if base != TINY:
+        inspect_base(base)  # fail before anything heavy
+        return base
+    if adapter is not None:
+        from adsgen.drivelm.adapters import read_card
+
+        card = read_card(adapter)
+        if not Path(card.base_path).is_dir():
+            raise InputError(f"adapter {adapter}: its tiny base {card.base_path} is gone; retrain or give --base")
+        return card.base_path
+    from adsgen.drivelm.tiny import ensure_tiny
+
+    return str(ensure_tiny(corpus()))
+
+
+def load_for_inference(base: str, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> VLM:
+    """Base (path or 'tiny') plus optional adapter, checked against each other before weights load."""
+    path = resolve_base(base, adapter, corpus)
+    info = inspect_base(path)
+    if adapter is not None:
+        from adsgen.drivelm.adapters import check_card_matches, read_card
+
+        check_card_matches(read_card(adapter), info, adapter)
+    vlm = load_base(path)
+    if adapter is not None:
+        from adsgen.drivelm.adapters import load_adapter
+
+        vlm.model = load_adapter(vlm.model, adapter, info)
+        vlm.model.eval()
+    return vlm
+
+
+def _budget(sample: Sample, cot: bool, options: GenerationOptions) -> int:
+    if question_kind(sample.question) in (MC, YES_NO):
+        return options.cot_new_tokens if cot else options.short_new_tokens
+    return options.max_new_tokens
+
+
+def generate_answers(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
+                     options: GenerationOptions = GenerationOptions(),
+                     progress: Callable[[int], None] | None = None) -> list[str]:
+    """Raw generated text per sample (batched by token budget, left padded, greedy)."""
+    torch, _ = require_vlm()
+    tokenizer = vlm.processor.tokenizer
+    order = sorted(range(len(samples)), key=lambda i: _budget(samples[i], builder.cot, options))
+    answers: list[str] = [""] * len(samples)
+    for start in range(0, len(order), options.batch_size):
+        idx = order[start:start + options.batch_size]
+        batch = [samples[i] for i in idx]
+        enc = encode_prompts(vlm, [builder.text(s) for s in batch], [builder.load_images(s) for s in batch],
+                             padding_side="left")
+        budget = max(_budget(s, builder.cot, options) for s in batch)
+        with torch.no_grad():
+            out = vlm.model.generate(**enc, max_new_tokens=budget, do_sample=False,
+                                     pad_token_id=tokenizer.pad_token_id)
+        new_tokens = out[:, enc["input_ids"].shape[1]:]  # (batch, generated)
+        for i, text in zip(idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
+            answers[i] = text.strip()
+        if progress:
+            progress(len(batch))
+    return answers
+
+
+def predictions(samples: Sequence[Sample], raw: Sequence[str]) -> list[dict[str, str]]:
+    """The {id, question, answer} list, MC / yes-no answers reduced to the exact form."""
+    return [{"id": s.id, "question": s.question, "answer": reduce_answer(text, s.question)}
+            for s, text in zip(samples, raw, strict=True)]
+
+
+def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,
+                   image_root: str | Path | None = None) -> list[Sample]:
+    """Questions (nested or flattened file) with every image checked to exist."""
+    samples = read_samples(path, cameras=cameras, image_root=image_root)
+    if not samples:
+        raise InputError(f"{path}: no questions")
+    check_images(samples, path)
+    return samples
+
+
+def write_predictions(rows: list[dict[str, Any]], out: str | Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))

@@ -1,0 +1,357 @@
+"""Fine-tuning a LLaVA on DriveLM QA with a LoRA / DoRA adapter (``adsgen drivelm train``).
+
+The loss is on the answer tokens only (the prompt, the images' tokens and padding are masked with -100).
+Checkpoints (adapter + optimizer + position) are written every ``checkpoint_every`` optimizer steps and at
+the end of each epoch; ``resume=True`` continues from the last one. At the end the adapter is saved (and
+reloaded to check the logits), then evaluated on held-out scenes: accuracy on multiple-choice and yes/no
+questions, next to the image-blind baseline (the majority answer per question template in the training
+split). On CUDA the weights are bf16 and gradient checkpointing is on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
+from adsgen.drivelm.predict import GenerationOptions, generate_answers, predictions
+from adsgen.drivelm.prompts import MC, YES_NO, question_kind, template_of
+from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.errors import ConfigError, InputError
+from adsgen.provenance import file_fingerprint
+
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "trainer_state.pt"
+EVAL_FILE = "eval.json"
+BASE_DIR = "base"  # where a tiny base is copied, so the adapter folder is self-contained
+IGNORE = -100  # label of tokens outside the answer
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Training hyper-parameters and data options."""
+
+    epochs: int = 3
+    """Passes over the training split."""
+    lr: float = 1e-3
+    """AdamW learning rate (after a linear warm-up over warmup_steps)."""
+    batch_size: int = 8
+    """Questions per forward pass."""
+    grad_accum: int = 1
+    """Forward passes per optimizer step."""
+    warmup_steps: int = 10
+    """Optimizer steps of linear learning-rate warm-up."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    seed: int = 0
+    """Seed of shuffling, the split and the tiny model's weights."""
+    held_out_fraction: float = 0.2
+    """Fraction of scenes held out for evaluation (when no separate eval file is given)."""
+    max_minutes: float | None = None
+    """Stop training (and save) after this many minutes of wall time."""
+    checkpoint_every: int = 50
+    """Optimizer steps between checkpoints."""
+    depth: str = "none"
+    """'none', 'sim' or a depth-estimation model folder."""
+    images: str = "real"
+    """'real' or 'blank' (the image-blind control)."""
+    cameras: tuple[str, ...] | None = None
+    """Camera subset (None: every camera in the file)."""
+    answer_kinds: tuple[str, ...] | None = None
+    """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "grad_accum", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"training option {name}={getattr(self, name)}: must be >= 1")
+        if not self.lr > 0:
+            raise ConfigError(f"training option lr={self.lr}: must be > 0")
+        if not 0 < self.held_out_fraction < 1:
+            raise ConfigError(f"held_out_fraction={self.held_out_fraction}: expected 0 < f < 1")
+
+
+@dataclass
+class Example:
+    """One tokenised training question."""
+
+    input_ids: Any  # (L,) prompt (with expanded image tokens) + answer + eos
+    labels: Any  # (L,) IGNORE on the prompt, the answer's ids on the answer
+    frame_key: str
+    n_images: int
+
+
+def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
+
+
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder) -> tuple[list[Example],
+                                                                                     dict[str, dict[str, Any]]]:
+    """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
+    torch, _ = require_vlm()
+    tokenizer = vlm.processor.tokenizer
+    examples: list[Example] = []
+    frames: dict[str, dict[str, Any]] = {}
+    for s in samples:
+        images = builder.load_images(s)
+        prompt = prompt_text(vlm.processor, builder.text(s), len(images))
+        enc = vlm.processor(text=[prompt], images=images, return_tensors="pt")
+        key = f"{s.frame_key}|{','.join(s.cameras)}"
+        frames.setdefault(key, _image_tensors(enc))
+        answer_ids = tokenizer(" " + (s.answer or "").strip(), add_special_tokens=False)["input_ids"]
+        answer = torch.tensor(answer_ids + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
+        prompt_ids = enc["input_ids"][0]  # (P,)
+        examples.append(Example(input_ids=torch.cat([prompt_ids, answer]),
+                                labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
+                                frame_key=key, n_images=len(images)))
+    return examples, frames
+
+
+def collate(examples: Sequence[Example], frames: dict[str, dict[str, Any]], pad_id: int, device: str,
+            dtype: Any) -> dict[str, Any]:
+    """Right-padded batch: input_ids, attention_mask, labels (B, L) and the images' tensors."""
+    torch, _ = require_vlm()
+    length = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), length), pad_id, dtype=torch.long)  # (B, L)
+    labels = torch.full((len(examples), length), IGNORE, dtype=torch.long)  # (B, L)
+    mask = torch.zeros((len(examples), length), dtype=torch.long)  # (B, L)
+    for i, e in enumerate(examples):
+        ids[i, :len(e.input_ids)] = e.input_ids
+        labels[i, :len(e.labels)] = e.labels
+        mask[i, :len(e.input_ids)] = 1
+    batch: dict[str, Any] = {"input_ids": ids.to(device), "attention_mask": mask.to(device),
+                             "labels": labels.to(device)}
+    for key in frames[examples[0].frame_key]:
+        stacked = torch.cat([frames[e.frame_key][key] for e in examples])  # (images in batch, ...)
+        batch[key] = stacked.to(device, dtype=dtype) if stacked.is_floating_point() else stacked.to(device)
+    return batch
+
+
+def majority_baseline(train: Sequence[Sample], held: Sequence[Sample]) -> dict[str, Any]:
+    """Image-blind baseline: per question template the training split's most common answer."""
+    by_template: dict[str, Counter] = defaultdict(Counter)
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    for s in train:
+        by_template[template_of(s.question)][s.answer] += 1
+        by_kind[question_kind(s.question, s.answer)][s.answer] += 1
+    rows = []
+    for s in held:
+        counts = by_template.get(template_of(s.question)) or by_kind.get(question_kind(s.question, s.answer))
+        rows.append({"id": s.id, "question": s.question, "answer": counts.most_common(1)[0][0] if counts else ""})
+    return {"predictions": rows}
+
+
+def accuracy(samples: Sequence[Sample], rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """Exact-match accuracy on the multiple-choice and yes/no questions (the challenge's accuracy rule)."""
+    by_id = {r["id"]: r["answer"] for r in rows}
+    per_kind: dict[str, list[int]] = defaultdict(list)
+    for s in samples:
+        kind = question_kind(s.question, s.answer)
+        if kind in (MC, YES_NO):
+            per_kind[kind].append(int(by_id.get(s.id) == s.answer))
+    every = [v for vals in per_kind.values() for v in vals]
+    return {"accuracy": sum(every) / len(every) if every else None, "count": len(every),
+            "by_kind": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(per_kind.items())}}
+
+
+def accuracy_samples(samples: Sequence[Sample]) -> list[Sample]:
+    return [s for s in samples if question_kind(s.question, s.answer) in (MC, YES_NO)]
+
+
+def _select(samples: list[Sample], kinds: tuple[str, ...] | None) -> list[Sample]:
+    if kinds is None:
+        return samples
+    return [s for s in samples if question_kind(s.question, s.answer) in kinds]
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    epochs_done: float
+    final_loss: float | None
+    minutes: float
+    eval: dict[str, Any]
+    report_lines: list[str]
+
+
+def _lr_at(step: int, options: TrainOptions) -> float:
+    return options.lr * min(1.0, (step + 1) / max(options.warmup_steps, 1))
+
+
+def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
+          eval_data: str | Path | None = None, image_root: str | Path | None = None, resume: bool = False,
+          console: Any = None) -> TrainResult:
+    """Train an adapter on ``data`` (nested DriveLM JSON); save it under ``out``; evaluate on held-out scenes."""
+    out = Path(out)
+    samples = [s for s in read_samples(data, cameras=options.cameras, image_root=image_root)
+               if s.answer is not None]
+    if not samples:
+        raise InputError(f"{data}: no question with an answer to train on")
+    check_images(samples, data)
+    if eval_data is not None:
+        train_set = samples
+        held = [s for s in read_samples(eval_data, cameras=options.cameras, image_root=image_root)
+                if s.answer is not None]
+        check_images(held, eval_data)
+    else:
+        train_set, held = split_by_scene(samples, options.held_out_fraction, options.seed)
+    train_set = _select(train_set, options.answer_kinds)
+    if not train_set:
+        raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}")
+    builder = InputBuilder(depth=options.depth, images=options.images)  # checks the depth model path
+    base_path = _prepare_base(base, train_set, builder, out, options.seed)
+    _say(console, f"base: {base_path}")
+    torch, _ = require_vlm("training")
+    torch.manual_seed(options.seed)
+    vlm = load_base(base_path)
+    wrapped, report = wrap(vlm.model, adapter_options)
+    vlm.model = wrapped
+    for line in report.lines():
+        _say(console, line)
+    if vlm.device == "cuda":
+        wrapped.enable_input_require_grads()
+        wrapped.gradient_checkpointing_enable()
+    examples, frames = encode_examples(vlm, train_set, builder)
+    pad_id = vlm.processor.tokenizer.pad_token_id
+    params = [p for p in wrapped.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
+    steps_per_epoch = math.ceil(len(examples) / (options.batch_size * options.grad_accum))
+    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "loss": None}
+    ckpt = out / CHECKPOINT_DIR
+    if resume and (ckpt / STATE_FILE).is_file():
+        state = _load_checkpoint(wrapped, optim, ckpt)
+        _say(console, f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
+    fingerprint = file_fingerprint(data)
+    start = time.monotonic()
+    stopped_early = _train_loop(wrapped, optim, examples, frames, pad_id, vlm, options, state, steps_per_epoch,
+                                ckpt, start, console)
+    minutes = (time.monotonic() - start) / 60.0
+    check = collate(examples[:2], frames, pad_id, vlm.device, vlm.dtype)
+    check.pop("labels")
+    training_info = {**{k: v for k, v in asdict(options).items()}, "steps": state["step"],
+                     "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
+                     "final_loss": state["loss"], "minutes": round(minutes, 2), "stopped_early": stopped_early,
+                     "train_questions": len(examples), "held_out_questions": len(held),
+                     "trainable_params": report.trainable_params}
+    card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info)
+    save_adapter(wrapped, out, card, check)
+    _say(console, f"adapter saved to {out} (reload check passed)")
+    result = evaluate(vlm, train_set, held, builder, console)
+    card.training["eval"] = {k: result[k] for k in ("model", "baseline")}
+    (out / "adapter_card.json").write_text(json.dumps(asdict(card), indent=2))
+    (out / EVAL_FILE).write_text(json.dumps(result, indent=2))
+    return TrainResult(out=out, steps=state["step"], epochs_done=training_info["epochs_done"],
+                       final_loss=state["loss"], minutes=minutes, eval=result, report_lines=report.lines())
+
+
+def _say(console: Any, text: str) -> None:
+    if console is not None:
+        console.print(text, highlight=False)
+
+
+def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder, out: Path, seed: int) -> str:
+    if base != "tiny":
+        inspect_base(base)
+        return base
+    from adsgen.drivelm.tiny import ensure_tiny
+
+    corpus = [builder.text(s) for s in train_set] + [s.answer or "" for s in train_set]
+    cached = ensure_tiny(corpus, seed=seed)
+    target = out / BASE_DIR
+    if not target.is_dir():
+        shutil.copytree(cached, target)
+    return str(target)
+
+
+def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[str, Any], pad_id: int, vlm: VLM,
+                options: TrainOptions, state: dict[str, Any], steps_per_epoch: int, ckpt: Path, start: float,
+                console: Any) -> bool:
+    """Run the epochs from ``state``; returns True when stopped by max_minutes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    torch, _ = require_vlm()
+    wrapped.train()
+    total = steps_per_epoch * options.epochs
+    per_step = options.batch_size * options.grad_accum
+    with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeElapsedColumn(), console=console, disable=console is None) as bar:
+        task = bar.add_task("train", total=total, completed=state["step"], loss="-")
+        while state["epoch"] < options.epochs:
+            order = list(range(len(examples)))
+            random.Random(options.seed * 1000 + state["epoch"]).shuffle(order)
+            for b in range(state["batch_in_epoch"], steps_per_epoch):
+                chunk = order[b * per_step:(b + 1) * per_step]
+                for group in optim.param_groups:
+                    group["lr"] = _lr_at(state["step"], options)
+                optim.zero_grad(set_to_none=True)
+                loss_sum = 0.0
+                micro = [chunk[i:i + options.batch_size] for i in range(0, len(chunk), options.batch_size)]
+                for idx in micro:
+                    batch = collate([examples[i] for i in idx], frames, pad_id, vlm.device, vlm.dtype)
+                    loss = wrapped(**batch).loss
+                    (loss * len(idx) / len(chunk)).backward()
+                    loss_sum += loss.item() * len(idx) / len(chunk)
+                torch.nn.utils.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], 1.0)
+                optim.step()
+                state["step"] += 1
+                state["batch_in_epoch"] = b + 1
+                state["loss"] = loss_sum if state["loss"] is None else 0.9 * state["loss"] + 0.1 * loss_sum
+                bar.update(task, advance=1, loss=f"{state['loss']:.3f}")
+                if state["step"] % options.checkpoint_every == 0:
+                    _save_checkpoint(wrapped, optim, ckpt, state)
+                if options.max_minutes is not None and time.monotonic() - start > 60.0 * options.max_minutes:
+                    _save_checkpoint(wrapped, optim, ckpt, state)
+                    return True
+            state["epoch"] += 1
+            state["batch_in_epoch"] = 0
+            _save_checkpoint(wrapped, optim, ckpt, state)
+    return False
+
+
+def _save_checkpoint(wrapped: Any, optim: Any, ckpt: Path, state: dict[str, Any]) -> None:
+    torch, _ = require_vlm()
+    ckpt.mkdir(parents=True, exist_ok=True)
+    wrapped.save_pretrained(str(ckpt), safe_serialization=True)
+    torch.save({"optimizer": optim.state_dict(), **state}, ckpt / (STATE_FILE + ".tmp"))
+    (ckpt / (STATE_FILE + ".tmp")).replace(ckpt / STATE_FILE)
+
+
+def _load_checkpoint(wrapped: Any, optim: Any, ckpt: Path) -> dict[str, Any]:
+    torch, _ = require_vlm()
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    set_peft_model_state_dict(wrapped, load_file(str(ckpt / "adapter_model.safetensors")))
+    saved = torch.load(ckpt / STATE_FILE, weights_only=False)
+    optim.load_state_dict(saved.pop("optimizer"))
+    return saved
+
+
+def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], builder: InputBuilder,
+             console: Any = None, options: GenerationOptions = GenerationOptions()) -> dict[str, Any]:
+    """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
+    scored = accuracy_samples(held)
+    vlm.model.eval()
+    raw = generate_answers(vlm, scored, builder, options)
+    rows = predictions(scored, raw)
+    model_acc = accuracy(scored, rows)
+    base_acc = accuracy(scored, majority_baseline(train_set, scored)["predictions"])
+    _say(console, f"held-out accuracy (multiple-choice + yes/no, {model_acc['count']} questions): "
+                  f"model {_pct(model_acc['accuracy'])}, image-blind majority-per-template baseline "
+                  f"{_pct(base_acc['accuracy'])}")
+    return {"model": model_acc, "baseline": base_acc, "images": builder.images, "depth": builder.depth,
+            "predictions": rows}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"

@@ -1,0 +1,98 @@
+"""Turning a Sample into what the model sees: the user text (with depth words) and the camera images."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adsgen.drivelm.depth import DepthEstimator, ObjectDepth, category_words, depth_sentence, tags_in
+from adsgen.drivelm.prompts import user_text
+from adsgen.drivelm.vlm_data import Sample
+from adsgen.errors import InputError
+
+DEPTH_NONE = "none"
+DEPTH_SIM = "sim"
+MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
+IMAGE_MODES = ("real", "blank")
+_IMAGE_CACHE_FRAMES = 64
+
+
+@dataclass
+class InputBuilder:
+    """Builds the user text and images for samples; caches decoded images and depth maps per frame."""
+
+    depth: str = DEPTH_NONE
+    """'none', 'sim' (key_object_infos' metric depth) or a local depth-estimation model folder."""
+    cot: bool = False
+    """Ask for chain-of-thought on multiple-choice and yes/no questions."""
+    images: str = "real"
+    """'real' or 'blank' (every camera replaced by a black image of the same size: the image-blind control)."""
+    _estimator: DepthEstimator | None = None
+    _cache: OrderedDict = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        if self.images not in IMAGE_MODES:
+            raise InputError(f"images mode {self.images!r}: expected one of {IMAGE_MODES}")
+        if self.depth not in (DEPTH_NONE, DEPTH_SIM):
+            self._estimator = DepthEstimator(self.depth)
+
+    def load_images(self, sample: Sample) -> list[Any]:
+        """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
+        from PIL import Image
+
+        key = (sample.frame_key, tuple(sample.cameras))
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        out = []
+        for path in sample.images:
+            try:
+                with Image.open(path) as im:
+                    img = im.convert("RGB")
+            except OSError as exc:
+                raise InputError(f"question {sample.id}: image {path} cannot be read ({exc})") from exc
+            out.append(Image.new("RGB", img.size) if self.images == "blank" else img)
+        self._cache[key] = out
+        if len(self._cache) > _IMAGE_CACHE_FRAMES:
+            self._cache.popitem(last=False)
+        return out
+
+    def object_depths(self, sample: Sample) -> list[ObjectDepth]:
+        """Depth figures of the key objects the question names (all key objects when it names none)."""
+        if self.depth == DEPTH_NONE or not sample.objects:
+            return []
+        named = tags_in(sample.question)
+        objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
+        out = []
+        for obj in objects:
+            noun = category_words(obj.category, obj.description)
+            if self.depth == DEPTH_SIM:
+                if obj.depth_m is None:
+                    raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {obj.tag} "
+                                     "in key_object_infos (written by adsgen drivelm qa)")
+                out.append(ObjectDepth(obj.tag, noun, obj.depth_m, metric=True))
+                continue
+            if obj.box is None or obj.camera not in sample.cameras:
+                continue
+            image = self.load_images(sample)[sample.cameras.index(obj.camera)]
+            assert self._estimator is not None
+            depth_map = self._depth_map(sample, obj.camera, image)
+            out.append(ObjectDepth(obj.tag, noun, self._estimator.object_value(depth_map, obj.box),
+                                   metric=self._estimator.metric))
+        return out
+
+    def _depth_map(self, sample: Sample, camera: str, image: Any) -> Any:
+        key = ("depth", sample.frame_key, camera)
+        if key not in self._cache:
+            assert self._estimator is not None
+            self._cache[key] = self._estimator.depth_map(image)
+        return self._cache[key]
+
+    def text(self, sample: Sample) -> str:
+        return user_text(sample.question, depth_sentence(self.object_depths(sample)), cot=self.cot)
+
+
+def image_paths_exist(paths: list[Path]) -> bool:
+    return all(p.is_file() for p in paths)
