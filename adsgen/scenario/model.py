@@ -85,7 +85,24 @@ class Manoeuvre(StrictModel):
     trigger: Trigger | None = Field(None, description="When it starts; None means from the start.")
     decel_mps2: float = Field(8.0, gt=0.0, le=12.0, description="Braking deceleration for brake_hard [m/s2].")
     duration_s: float = Field(2.0, gt=0.0, le=10.0, description="Lateral-move duration (cut_in, head_on_drift) [s].")
-    target_lane_offset: int = Field(-1, description="cut_in: lanes to move, negative = towards the ego's lane.")
+    target_lane_offset: int = Field(-1, ge=-3, le=3, description=(
+        "cut_in: lanes to move; -1 = one lane to the left (towards the centre line, lane index - 1), "
+        "+1 = one lane to the right (towards the kerb). Seeds put the ego on the inner lane 0, so -1 "
+        "moves an adversary from lane 1 into the ego's lane."))
+    drift_m: float = Field(3.5, gt=0.0, le=8.0, description="head_on_drift: lateral drift to the left [m].")
+
+
+class SignalSpec(StrictModel):
+    """Fixed-time traffic-signal plan (used when factors.traffic_control is 'signal').
+
+    Two phase groups: 'NS' (approaches from S and N) and 'EW' (from E and W). Group NS is green
+    from ``offset_s`` into the cycle; EW runs the same timing half a cycle later.
+    """
+
+    green_s: float = Field(20.0, gt=0.0, le=120.0, description="Green time per group [s].")
+    yellow_s: float = Field(3.0, ge=0.0, le=10.0, description="Yellow time per group [s].")
+    all_red_s: float = Field(1.0, ge=0.0, le=10.0, description="All-red clearance after each yellow [s].")
+    offset_s: float = Field(0.0, ge=0.0, description="Time into the NS group's green at t = 0 [s].")
 
 
 class RoadSpec(StrictModel):
@@ -95,6 +112,7 @@ class RoadSpec(StrictModel):
     lanes: int = Field(2, ge=1, le=4, description="Lanes per direction on the ego's road.")
     lane_width_m: float = Field(3.5, ge=2.5, le=4.5, description="Lane width [m].")
     curve_radius_m: float = Field(150.0, ge=30.0, le=2000.0, description="Curve radius for the curve template [m].")
+    signal: SignalSpec = Field(default_factory=SignalSpec, description="Signal plan (traffic_control 'signal').")
 
 
 class EgoSpec(StrictModel):

@@ -1,0 +1,139 @@
+"""Scenario and seed YAML files.
+
+A file holds either a Scenario or a Seed (a Seed has ``contract`` and ``scenario`` keys). Invalid files
+raise ``InputError`` naming the file, the field path (``actors[1].manoeuvre.trigger.value``) and what was
+expected, never a pydantic traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from adsgen.errors import InputError
+from adsgen.scenario.model import Scenario, Seed
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """Pydantic error location -> 'actors[1].manoeuvre.trigger.value'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _expected(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key (not a field of this section)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error" and "expected" in ctx:
+        return f"expected one of {ctx['expected']}"
+    msg = err.get("msg", "invalid value")
+    if "input" in err and kind != "value_error" and not isinstance(err["input"], dict | list):
+        return f"{msg} (got {err['input']!r})"
+    return msg.removeprefix("Value error, ")
+
+
+def validation_message(exc: ValidationError, source: str, prefix: tuple[Any, ...] = ()) -> str:
+    """One line: '<file>: <field path>: <expected>' for the first error (+ count of the others)."""
+    errs = exc.errors()
+    first = errs[0]
+    loc = prefix + tuple(first.get("loc", ()))
+    more = f" (and {len(errs) - 1} more error{'s' if len(errs) > 2 else ''})" if len(errs) > 1 else ""
+    return f"{source}: {field_path(loc)}: {_expected(first)}{more}"
+
+
+def _read_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file (expected a scenario or seed YAML file)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{p}: expected a mapping with scenario or seed fields, got {type(data).__name__}")
+    return data
+
+
+def _is_seed(data: dict[str, Any]) -> bool:
+    return "contract" in data or "expect_collision" in data
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_message(exc, source)) from None
+
+
+def _check_routes(scenario: Scenario, source: str) -> None:
+    from adsgen.scenario.roads import validate_routes
+
+    validate_routes(scenario, source)
+
+
+def load_seed(path: str | Path) -> Seed:
+    """Read a seed YAML file."""
+    data = _read_yaml(path)
+    if not _is_seed(data):
+        raise InputError(f"{path}: contract: required field is missing (expected a seed file, got a scenario)")
+    seed = _validate(Seed, data, str(path))
+    _check_routes(seed.scenario, f"{path}: scenario")
+    return seed
+
+
+def load_seeds(directory: str | Path) -> list[Seed]:
+    """Every ``*.yaml`` seed in a directory, sorted by file name."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(f"{d}: not a directory (expected a folder of seed YAML files)")
+    files = sorted(d.glob("*.yaml")) + sorted(d.glob("*.yml"))
+    if not files:
+        raise InputError(f"{d}: no *.yaml seed files")
+    return [load_seed(f) for f in files]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario YAML file; a seed file gives its nominal scenario."""
+    data = _read_yaml(path)
+    if _is_seed(data):
+        return load_seed(path).scenario
+    scenario = _validate(Scenario, data, str(path))
+    _check_routes(scenario, str(path))
+    return scenario
+
+
+def dump_yaml(obj: Scenario | Seed) -> str:
+    """YAML text of a scenario or seed (fields in model order)."""
+    return yaml.safe_dump(obj.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> Path:
+    """Write a scenario as YAML; returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(dump_yaml(scenario), encoding="utf-8")
+    return p
+
+
+def save_seed(seed: Seed, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(dump_yaml(seed), encoding="utf-8")
+    return p
+
+
+__all__ = ["load_scenario", "save_scenario", "load_seed", "load_seeds", "save_seed", "dump_yaml",
+           "field_path", "validation_message"]

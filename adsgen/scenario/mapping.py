@@ -1,0 +1,254 @@
+"""The one mapping from CBN factors to simulation parameters (with units), and seed instantiation.
+
+Every backend, agent and renderer reads factor effects from here: the sensing model (light, weather),
+render settings (light, weather), tyre-road friction (surface), the road template (road_layout), signals
+and stop lines (traffic_control), speeds (speed_limit), the adversary's manoeuvre (other_movement,
+collision_type) and its reaction time and rule-breaking (driver_impaired).
+
+Sources for the numbers (engineering values, not fitted here):
+* friction: peak tyre-road coefficients of about 0.8-0.9 on dry asphalt, 0.5-0.6 wet, 0.2-0.3 packed snow
+  and 0.1-0.2 ice (Wong, *Theory of Ground Vehicles*, 4th ed., table 1.3; Bosch *Automotive Handbook*).
+* sensing range: low-beam headlamps light the road to about 50-60 m, high beams to about 100-120 m
+  (NHTSA/UMTRI headlamp studies); daylight camera/lidar perception stacks track cars at 150 m or more;
+  fog with 'dense fog' visibility (< 200 m, WMO) and heavy precipitation cut ranges further.
+* miss rates and latency: typical per-frame detection miss rates of production-grade perception of a few
+  per cent in daylight, several times more at night and in precipitation; 100-150 ms perception latency.
+* reaction: a driver's perception-reaction time is about 1-1.5 s (AASHTO uses 2.5 s for design);
+  phone distraction adds about 0.5 s or more; alcohol adds more and raises rule violations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adsgen.errors import InputError
+from adsgen.scenario.model import Factors, Scenario, Seed
+
+G_MPS2 = 9.81  # [m/s2] gravity
+
+# ------------------------------------------------------------------------------------------ friction
+FRICTION_MU: dict[str, float] = {  # peak tyre-road friction coefficient [-]
+    "dry": 0.85,
+    "wet": 0.55,
+    "snow_ice": 0.20,
+}
+
+
+def friction_mu(factors: Factors) -> float:
+    """Tyre-road friction coefficient for the surface [-]."""
+    return FRICTION_MU[factors.surface]
+
+
+# ------------------------------------------------------------------------------------------- sensing
+@dataclass(frozen=True)
+class SensingParams:
+    """What the agent's sensors can see, set by light and weather."""
+
+    detection_range_m: float  # [m] objects beyond are not detected
+    miss_rate: float          # [-] probability that one frame misses a visible object
+    latency_s: float          # [s] age of the perceived object states
+
+
+LIGHT_RANGE_M = {"daylight": 150.0, "dawn_dusk": 110.0, "dark_lighted": 80.0, "dark_unlighted": 50.0}
+WEATHER_RANGE_FACTOR = {"clear": 1.0, "cloudy": 0.95, "rain": 0.7, "snow": 0.55, "fog": 0.35}
+LIGHT_MISS = {"daylight": 0.02, "dawn_dusk": 0.05, "dark_lighted": 0.08, "dark_unlighted": 0.15}
+WEATHER_MISS = {"clear": 0.0, "cloudy": 0.01, "rain": 0.08, "snow": 0.12, "fog": 0.15}
+LIGHT_LATENCY_S = {"daylight": 0.10, "dawn_dusk": 0.10, "dark_lighted": 0.12, "dark_unlighted": 0.15}
+WEATHER_LATENCY_S = {"clear": 0.0, "cloudy": 0.0, "rain": 0.02, "snow": 0.03, "fog": 0.03}
+
+
+def sensing(factors: Factors) -> SensingParams:
+    """The sensing model for light and weather (documented in docs/simulation.md)."""
+    return SensingParams(
+        detection_range_m=LIGHT_RANGE_M[factors.light] * WEATHER_RANGE_FACTOR[factors.weather],
+        miss_rate=min(0.9, LIGHT_MISS[factors.light] + WEATHER_MISS[factors.weather]),
+        latency_s=LIGHT_LATENCY_S[factors.light] + WEATHER_LATENCY_S[factors.weather],
+    )
+
+
+# ------------------------------------------------------------------------------------------ rendering
+@dataclass(frozen=True)
+class RenderSettings:
+    """How the renderer shows light and weather (all in [0, 1] unless stated)."""
+
+    sun_intensity: float      # ambient daylight level
+    street_lights: bool       # lamps along the road
+    headlights: bool          # vehicles' headlights on
+    fog_density: float        # exponential fog density [1/m]
+    rain_intensity: float     # streaks / wet-road sheen
+    snow_intensity: float     # flakes / white ground
+    cloudiness: float         # sky grey level
+    wet_road: bool            # reflective road surface
+
+
+def render_settings(factors: Factors) -> RenderSettings:
+    sun = {"daylight": 1.0, "dawn_dusk": 0.45, "dark_lighted": 0.08, "dark_unlighted": 0.02}[factors.light]
+    return RenderSettings(
+        sun_intensity=sun * (0.75 if factors.weather in ("cloudy", "rain", "snow", "fog") else 1.0),
+        street_lights=factors.light == "dark_lighted",
+        headlights=factors.light != "daylight" or factors.weather in ("rain", "snow", "fog"),
+        fog_density={"fog": 0.03, "rain": 0.004, "snow": 0.008}.get(factors.weather, 0.0),
+        rain_intensity=0.8 if factors.weather == "rain" else 0.0,
+        snow_intensity=0.8 if factors.weather == "snow" else 0.0,
+        cloudiness={"clear": 0.0, "cloudy": 0.7, "rain": 0.9, "snow": 0.8, "fog": 0.6}[factors.weather],
+        wet_road=factors.surface == "wet" or factors.weather == "rain",
+    )
+
+
+# --------------------------------------------------------------------------------------- road, speeds
+ROAD_TEMPLATE: dict[str, str] = {  # road_layout -> road template name (adsgen.scenario.roads)
+    "straight": "straight", "curve": "curve", "intersection": "intersection",
+    "t_junction": "t_junction", "ramp": "ramp",
+}
+SPEED_LIMIT_MPS: dict[str, float] = {  # posted limit per bin [m/s]: 25, 35 and 55 mph
+    "low": 11.18,
+    "mid": 15.65,
+    "high": 24.59,
+}
+
+
+def speed_limit_mps(factors: Factors) -> float:
+    return SPEED_LIMIT_MPS[factors.speed_limit]
+
+
+def has_stop_control(factors: Factors) -> bool:
+    """Whether the ego's approach has a stop line (signal or stop sign) where the template has one."""
+    return factors.traffic_control != "none"
+
+
+# ----------------------------------------------------------------------------------------- adversary
+@dataclass(frozen=True)
+class AdversaryProfile:
+    """How impairment changes the adversary."""
+
+    extra_reaction_s: float     # [s] added delay before it starts its manoeuvre
+    runs_controls: bool         # ignores red lights and stop signs
+    lateral_duration_scale: float  # [-] multiplies lane-change / drift durations (abrupter when < 1)
+
+
+ADVERSARY: dict[str, AdversaryProfile] = {
+    "no": AdversaryProfile(0.0, False, 1.0),
+    "distracted": AdversaryProfile(0.5, True, 0.8),
+    "substance": AdversaryProfile(1.0, True, 0.6),
+}
+
+MANOEUVRE_FOR: dict[tuple[str, str], str] = {  # (other_movement, collision_type) -> manoeuvre; '*' = any
+    ("slowing_stopped", "*"): "brake_hard",
+    ("turning_left", "*"): "turn_left_across",
+    ("turning_right", "*"): "keep",
+    ("changing_lanes", "*"): "cut_in",
+    ("straight", "head_on"): "head_on_drift",
+    ("straight", "pedestrian"): "cross_road",
+    ("straight", "*"): "keep",
+}
+
+
+def adversary_manoeuvre(factors: Factors) -> str:
+    """The adversary's manoeuvre for the factors (``run_red_light`` when a rule-breaking driver goes
+    straight through a signal or stop sign)."""
+    m = MANOEUVRE_FOR.get((factors.other_movement, factors.collision_type)) or \
+        MANOEUVRE_FOR[(factors.other_movement, "*")]
+    if m == "keep" and factors.traffic_control != "none" and ADVERSARY[factors.driver_impaired].runs_controls \
+            and factors.road_layout in ("intersection", "t_junction"):
+        return "run_red_light"
+    return m
+
+
+def adversary_index(scenario: Scenario) -> int | None:
+    """The actor the manoeuvre mapping applies to: the first actor that is not parked ('stopped')."""
+    for i, a in enumerate(scenario.actors):
+        if a.manoeuvre.type != "stopped":
+            return i
+    return None
+
+
+# --------------------------------------------------------------------------------------- instantiate
+def _set_path(data: dict[str, Any], path: str, value: float, source: str) -> None:
+    """Set a numeric field addressed by a ParamRange path; actors are addressed by id."""
+    parts = path.split(".")
+    node: Any = data
+    i = 0
+    try:
+        while i < len(parts) - 1:
+            if parts[i] == "actors":
+                node = next(a for a in node["actors"] if a["id"] == parts[i + 1])
+                i += 2
+                continue
+            if node.get(parts[i]) is None:
+                raise KeyError(parts[i])
+            node = node[parts[i]]
+            i += 1
+        leaf = parts[-1]
+        if i != len(parts) - 1 or not isinstance(node.get(leaf), int | float) or isinstance(node.get(leaf), bool):
+            raise KeyError(leaf)
+        node[leaf] = float(value)
+    except (KeyError, StopIteration, AttributeError, TypeError, IndexError):
+        raise InputError(f"{source}: parameter path {path!r} does not name a numeric field of the scenario "
+                         "(expected e.g. 'ego.speed_mps' or 'actors.<id>.manoeuvre.trigger.value')") from None
+
+
+def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
+                name: str | None = None) -> Scenario:
+    """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
+    values (ParamRange paths -> values; unlisted ones keep the seed's nominal values).
+
+    Order: factors -> speeds scaled to the speed limit -> adversary manoeuvre -> params -> impairment
+    (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
+    """
+    if isinstance(factors, dict):
+        merged = {**seed.scenario.factors.model_dump(), **factors}
+        try:
+            factors = Factors.model_validate(merged)
+        except Exception as exc:  # pydantic ValidationError
+            raise InputError(f"seed {seed.name}: invalid factors {factors}: {exc}") from None
+    for var, allowed in seed.contract.items():
+        if getattr(factors, var) not in allowed:
+            raise InputError(f"seed {seed.name}: factor {var}={getattr(factors, var)!r} is outside its contract "
+                             f"(allowed: {', '.join(allowed)})")
+    data = seed.scenario.model_dump(mode="json")
+    data["factors"] = factors.model_dump()
+    data["seed"] = seed.name
+    data["road"]["template"] = ROAD_TEMPLATE[factors.road_layout]
+    # speeds follow the limit
+    ratio = SPEED_LIMIT_MPS[factors.speed_limit] / SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
+    data["ego"]["speed_mps"] = round(data["ego"]["speed_mps"] * ratio, 3)
+    for a in data["actors"]:
+        if a["kind"] != "pedestrian":
+            a["speed_mps"] = round(a["speed_mps"] * ratio, 3)
+    # adversary manoeuvre
+    adv = adversary_index(seed.scenario)
+    if adv is not None:
+        m = data["actors"][adv]["manoeuvre"]
+        mapped = adversary_manoeuvre(factors)
+        vehicle = seed.scenario.actors[adv].kind != "pedestrian"
+        if (mapped == "cross_road") != (not vehicle):
+            raise InputError(f"seed {seed.name}: factors map to manoeuvre {mapped!r}, which its adversary "
+                             f"({seed.scenario.actors[adv].kind}) cannot perform")
+        m["type"] = mapped
+    for path, value in (params or {}).items():
+        _set_path(data, path, value, f"seed {seed.name}")
+    # impairment
+    prof = ADVERSARY[factors.driver_impaired]
+    if adv is not None:
+        m = data["actors"][adv]["manoeuvre"]
+        m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
+        trig = m.get("trigger")
+        if trig is not None and prof.extra_reaction_s > 0:
+            if trig["kind"] == "time":
+                trig["value"] = trig["value"] + prof.extra_reaction_s
+            elif trig["kind"] == "ego_distance":
+                trig["value"] = max(0.0, trig["value"] - data["ego"]["speed_mps"] * prof.extra_reaction_s)
+            else:  # ego_ttc
+                trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
+    data["name"] = name or f"{seed.name}:{Scenario.model_validate(data).content_hash()[:10]}"
+    try:
+        return Scenario.model_validate(data)
+    except Exception as exc:
+        raise InputError(f"seed {seed.name}: parameters give an invalid scenario: {exc}") from None
+
+
+__all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
+           "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
+           "AdversaryProfile", "ADVERSARY", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
+           "instantiate"]
