@@ -9,6 +9,7 @@ Public API:
 
 from __future__ import annotations
 
+from adsgen.crashdata.reader import CrashTable, read_crash_table
 from adsgen.crashdata.reference import (
     SYNTHETIC_NOTE,
     Cpd,
@@ -18,6 +19,8 @@ from adsgen.crashdata.reference import (
 )
 
 __all__ = [
+    "CrashTable",
+    "read_crash_table",
     "SYNTHETIC_NOTE",
     "Cpd",
     "reference_cpds",

@@ -1,0 +1,67 @@
+"""Sanity checks on a crash file before pandas sees it, so bad input gives one clear line.
+
+Each failure raises ``adsgen.errors.InputError`` naming the file and the problem: missing file,
+a directory, an empty file, a binary file (archive, spreadsheet, image, anything with NUL bytes),
+JSON instead of CSV, a first line that is not a comma-separated header, a header without data rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from adsgen.errors import InputError
+
+_PROBE_BYTES = 64 * 1024
+_MAGIC = {
+    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
+    b"\x1f\x8b": "a gzip archive",
+    b"PAR1": "a Parquet file",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Office document",
+    b"SQLite format": "an SQLite database",
+}
+
+
+def read_header(path: str | Path) -> list[str]:
+    """Check that ``path`` is a readable, non-empty CSV table with data rows; return its header."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a CSV file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty, expected a CSV table with a header row")
+    with open(path, "rb") as fh:
+        head = fh.read(_PROBE_BYTES)
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise InputError(f"{path}: is {what}, not a CSV text table")
+    if b"\x00" in head:
+        raise InputError(f"{path}: is a binary file (contains NUL bytes), not a CSV text table")
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty (only whitespace), expected a CSV table")
+    if text.lstrip()[:1] in ("{", "["):
+        raise InputError(f"{path}: looks like JSON, expected a CSV table with a header row")
+    lines = text.splitlines()
+    first = next(line for line in lines if line.strip())
+    header = next(csv.reader([first]))
+    header = [h.strip() for h in header]
+    if len(header) < 2 and not _single_column_ok(header):
+        raise InputError(f"{path}: not a CSV table: the first line '{first[:60]}' has no comma-separated "
+                         "column names")
+    if any(not h for h in header):
+        raise InputError(f"{path}: the header row has an empty column name (column {header.index('') + 1})")
+    body = lines[lines.index(first) + 1:]
+    if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
+        raise InputError(f"{path}: has a header but no data rows")
+    return header
+
+
+def _single_column_ok(header: list[str]) -> bool:
+    """A one-column file is a table only when that column is a canonical variable."""
+    from adsgen.variables import NAMES
+
+    return len(header) == 1 and header[0].strip().casefold() in NAMES

@@ -1,0 +1,150 @@
+"""Schemas of the raw crash tables adsgen reads: which columns feed which canonical variable, how
+several columns of one row combine, and how several rows of one crash combine.
+
+A schema is data; adding a source means adding a ``SourceSchema`` to ``SOURCES`` (and its mapping
+files), not editing the reader.
+
+Row rules (several columns of one raw row -> one state):
+  ``first``: the first column (in the listed order) whose value maps to a state wins;
+  ``rank``: the highest-ranked state among the columns wins (``rank`` lists states lowest first).
+Crash rules (several raw rows of one crash -> one state), ``aggregate``:
+  ``first``: the first row (in file order) with a known state (crash-level columns, repeated on
+  every driver / vehicle row); ``rank``: the highest-ranked state over the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# movement ranking: the adversary is the party doing the most conflict-creating manoeuvre
+MOVEMENT_RANK = ("straight", "slowing_stopped", "changing_lanes", "turning_right", "turning_left")
+IMPAIRED_RANK = ("no", "distracted", "substance")
+SPEED_RANK = ("low", "mid", "high")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One raw column feeding a canonical variable."""
+
+    names: tuple[str, ...]
+    """Accepted header names (first present wins; matched case-insensitively)."""
+    mapping: str | None
+    """Mapping file stem in mappings/ for categorical columns; None for a numeric speed limit in mph."""
+    required: bool = True
+    """Whether the file must have this column (an InputError names it when absent)."""
+
+
+@dataclass(frozen=True)
+class VariableRule:
+    """How one canonical variable is derived from a source."""
+
+    variable: str
+    columns: tuple[ColumnSpec, ...]
+    combine: str = "first"
+    """Row rule over ``columns``: ``first`` or ``rank``."""
+    aggregate: str = "first"
+    """Crash rule over the rows of one crash: ``first`` or ``rank``."""
+    rank: tuple[str, ...] | None = None
+    """States lowest first, for ``rank`` rules (row or crash)."""
+
+
+@dataclass(frozen=True)
+class SourceSchema:
+    """A raw crash table: how to recognise it and how to map it."""
+
+    name: str
+    description: str
+    key: str
+    """Column identifying a crash (rows sharing it are one crash)."""
+    signature: tuple[str, ...]
+    """Header columns (case-insensitive) whose presence identifies the source."""
+    rules: tuple[VariableRule, ...]
+    required_extra: tuple[str, ...] = ()
+    """Further required columns that feed no variable directly."""
+
+
+def _c(*names: str, mapping: str | None, required: bool = True) -> ColumnSpec:
+    return ColumnSpec(tuple(names), mapping, required)
+
+
+MONTGOMERY = SourceSchema(
+    name="montgomery",
+    description="Montgomery County (MD) Crash Reporting - Drivers Data, one row per driver, both eras",
+    key="Report Number",
+    signature=("Report Number", "ACRS Report Type"),
+    rules=(
+        VariableRule("light", (_c("Light", mapping="montgomery_light"),)),
+        VariableRule("weather", (_c("Weather", mapping="montgomery_weather"),)),
+        VariableRule("surface", (_c("Surface Condition", mapping="montgomery_surface_condition"),)),
+        VariableRule("road_layout", (
+            _c("Intersection Type", mapping="montgomery_intersection_type", required=False),
+            _c("Junction", mapping="montgomery_junction", required=False),
+            _c("Road Alignment", mapping="montgomery_road_alignment", required=False),
+        )),
+        VariableRule("traffic_control", (_c("Traffic Control", mapping="montgomery_traffic_control"),)),
+        VariableRule("speed_limit", (_c("Speed Limit", mapping=None),), aggregate="rank", rank=SPEED_RANK),
+        VariableRule("other_movement", (_c("Vehicle Movement", mapping="montgomery_vehicle_movement"),),
+                     aggregate="rank", rank=MOVEMENT_RANK),
+        VariableRule("driver_impaired", (
+            _c("Driver Substance Abuse", mapping="montgomery_driver_substance_abuse"),
+            _c("Driver Distracted By", mapping="montgomery_driver_distracted_by"),
+        ), combine="rank", aggregate="rank", rank=IMPAIRED_RANK),
+        VariableRule("collision_type", (
+            _c("Related Non-Motorist", mapping="montgomery_related_non_motorist", required=False),
+            _c("Collision Type", mapping="montgomery_collision_type"),
+        )),
+        VariableRule("severity", (_c("ACRS Report Type", mapping="montgomery_acrs_report_type"),)),
+    ),
+)
+
+STATEWIDE = SourceSchema(
+    name="statewide",
+    description="Maryland Statewide Vehicle Crashes, crash table (one row per crash)",
+    key="REPORT_NO",
+    signature=("REPORT_NO", "REPORT_TYPE"),
+    rules=(
+        VariableRule("light", (_c("LIGHT_DESC", mapping="statewide_light_desc"),)),
+        VariableRule("weather", (_c("WEATHER_DESC", mapping="statewide_weather_desc"),)),
+        VariableRule("surface", (_c("SURF_COND_DESC", mapping="statewide_surf_cond_desc"),)),
+        VariableRule("road_layout", (_c("JUNCTION_DESC", mapping="statewide_junction_desc"),)),
+        VariableRule("traffic_control", (_c("SIGNAL_FLAG", mapping="statewide_signal_flag"),)),
+        VariableRule("collision_type", (
+            _c("HARM_EVENT_DESC1", mapping="statewide_harm_event_desc1", required=False),
+            _c("COLLISION_TYPE_DESC", mapping="statewide_collision_type_desc"),
+        )),
+        VariableRule("severity", (_c("REPORT_TYPE", mapping="statewide_report_type"),)),
+    ),
+)
+
+STATEWIDE_VEHICLES = SourceSchema(
+    name="statewide_vehicles",
+    description="Maryland Statewide Vehicle Crashes, vehicle table (one row per vehicle), joined on REPORT_NO",
+    key="REPORT_NO",
+    signature=("REPORT_NO", "VEHICLE_ID"),
+    rules=(
+        VariableRule("speed_limit", (_c("SPEED_LIMIT", mapping=None),), aggregate="rank", rank=SPEED_RANK),
+        VariableRule("other_movement",
+                     (_c("VEH_MOVEMENT_DESC", "MOVEMENT_DESC", mapping="statewide_veh_movement_desc"),),
+                     aggregate="rank", rank=MOVEMENT_RANK),
+    ),
+)
+
+SOURCES: dict[str, SourceSchema] = {s.name: s for s in (STATEWIDE, MONTGOMERY)}
+"""Crash-table sources tried, in order, when detecting a file's source from its header."""
+
+VEHICLE_SOURCES: dict[str, SourceSchema] = {STATEWIDE_VEHICLES.name: STATEWIDE_VEHICLES}
+"""Tables that can be joined to a crash table with ``vehicle_table=``."""
+
+
+def detect_source(header: list[str], sources: dict[str, SourceSchema] = SOURCES) -> SourceSchema | None:
+    """The first schema whose signature columns are all in the header (case-insensitive), else None."""
+    folded = {h.strip().casefold() for h in header}
+    for schema in sources.values():
+        if all(s.casefold() in folded for s in schema.signature):
+            return schema
+    # a file that carries the key but lacks another signature column is still that source (the
+    # reader then names the missing column)
+    for schema in sources.values():
+        if schema.key.casefold() in folded:
+            return schema
+    return None
