@@ -1,0 +1,75 @@
+"""Graph comparisons: structural Hamming distances (skeleton and CPDAG) and d-separation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+Edge = tuple[str, str]
+
+
+def skeleton(edges: Iterable[Edge]) -> set[frozenset[str]]:
+    return {frozenset(e) for e in edges}
+
+
+def skeleton_shd(a: Iterable[Edge], b: Iterable[Edge]) -> int:
+    """Pairs of variables adjacent in one graph and not in the other."""
+    return len(skeleton(a) ^ skeleton(b))
+
+
+def _pair_status(directed: set[Edge], undirected: set[frozenset[str]]) -> dict[frozenset[str], object]:
+    status: dict[frozenset[str], object] = {e: "-" for e in undirected}
+    for x, y in directed:
+        status[frozenset((x, y))] = (x, y)
+    return status
+
+
+def cpdag_shd(nodes: Sequence[str], a: Iterable[Edge], b: Iterable[Edge]) -> int:
+    """Pairs whose mark differs between the two CPDAGs (absent / undirected / one direction / other)."""
+    from adsgen.cbn.pgmpy_adapter import cpdag
+
+    sa = _pair_status(*cpdag(nodes, list(a)))
+    sb = _pair_status(*cpdag(nodes, list(b)))
+    return sum(1 for pair in set(sa) | set(sb) if sa.get(pair) != sb.get(pair))
+
+
+def compare(nodes: Sequence[str], learned: Iterable[Edge], truth: Iterable[Edge]) -> dict:
+    """Distances of a learned DAG to a known one, with the arcs missed, extra and reversed."""
+    learned, truth = list(learned), list(truth)
+    ls, ts = set(learned), set(truth)
+    return {
+        "skeleton_shd": skeleton_shd(learned, truth),
+        "cpdag_shd": cpdag_shd(nodes, learned, truth),
+        "missed": sorted([list(e) for e in ts if frozenset(e) not in skeleton(ls)]),
+        "extra": sorted([list(e) for e in ls if frozenset(e) not in skeleton(ts)]),
+        "reversed": sorted([list(e) for e in ls if e not in ts and (e[1], e[0]) in ts]),
+    }
+
+
+def digraph(nodes: Sequence[str], edges: Iterable[Edge]) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from(edges)
+    return g
+
+
+def implied_independences(nodes: Sequence[str], edges: Iterable[Edge]
+                          ) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Local Markov statements X _||_ Y | parents(X) for each non-descendant Y of X that is not a parent,
+    each checked by d-separation in the graph; one statement per unordered pair (the first found)."""
+    g = digraph(nodes, edges)
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    seen: set[frozenset[str]] = set()
+    order = list(nx.topological_sort(g))
+    for x in order:
+        pa = tuple(p for p in order if g.has_edge(p, x))
+        nondesc = [y for y in order if y != x and y not in nx.descendants(g, x) and y not in pa]
+        for y in nondesc:
+            pair = frozenset((x, y))
+            if pair in seen:
+                continue
+            if nx.is_d_separator(g, {x}, {y}, set(pa)):
+                seen.add(pair)
+                out.append((x, y, pa))
+    return out

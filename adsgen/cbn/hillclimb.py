@@ -1,0 +1,164 @@
+"""Tier-constrained hill climbing over DAGs, scored on numpy counts.
+
+The search is pgmpy's ``HillClimbSearch`` move for move: start from the empty graph, at each step take
+the legal operation (add, remove or reverse one edge) with the largest score gain, keep a tabu list of
+the last ``tabu_length`` operations (their reversals are not allowed), and stop when the best gain is
+below ``epsilon``. With bit-identical local scores (see ``scores``) it returns the same graph. What is
+faster: counts come from ``np.bincount`` over the distinct rows, local scores are cached per family and
+only the changed families are rescored, and acyclicity checks use a reachability matrix instead of
+networkx path searches.
+
+Ties (two operations with bit-identical gains) go to the first operation in a fixed order: additions
+in variable order, then removals, then reversals, each in edge order. pgmpy breaks such ties by the
+iteration order of a Python set of name pairs, which changes with PYTHONHASHSEED; exact ties need
+duplicated columns in practice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from adsgen.cbn.encoding import CodedData
+from adsgen.cbn.scores import SCORES, CountScorer
+
+
+@dataclass(frozen=True)
+class HillClimbConfig:
+    """Options of the hill-climbing structure search (defaults are pgmpy's)."""
+
+    score: str = "bdeu"
+    """Structure score: one of ``adsgen.cbn.scores.SCORES`` ("bdeu", "bic")."""
+    equivalent_sample_size: float = 10.0
+    """BDeu equivalent sample size (imaginary rows of the Dirichlet prior)."""
+    tabu_length: int = 100
+    """How many recent operations may not be undone."""
+    max_indegree: int | None = None
+    """Most parents a variable may have (None: unbounded)."""
+    epsilon: float = 1e-4
+    """Stop when the best score gain is below this."""
+    max_iter: int = 1_000_000
+    """Stop after this many operations."""
+
+    def __post_init__(self) -> None:
+        if self.score not in SCORES:
+            raise ValueError(f"unknown score '{self.score}' (known: {', '.join(SCORES)})")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A learned DAG."""
+
+    edges: tuple[tuple[str, str], ...]
+    """Directed edges (parent, child), in the order the search added them."""
+    score: float
+    """Total score of the graph."""
+    steps: int
+    """Operations applied."""
+
+
+def _reachability(adj: np.ndarray) -> np.ndarray:
+    """(n, n) bool: reach[a, b] when a directed path of length >= 1 leads from a to b."""
+    reach = adj.copy()
+    while True:
+        nxt = reach | ((reach.astype(np.uint8) @ adj.astype(np.uint8)) > 0)
+        if np.array_equal(nxt, reach):
+            return reach
+        reach = nxt
+
+
+def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
+               config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
+               on_step: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added."""
+    names = data.names
+    n = len(names)
+    idx = {v: i for i, v in enumerate(names)}
+    if scorer is None:
+        scorer = CountScorer(data, config.score, config.equivalent_sample_size)
+    banned = np.zeros((n, n), dtype=bool)  # (parent, child)
+    for a, b in forbidden:
+        if a in idx and b in idx:
+            banned[idx[a], idx[b]] = True
+    max_indegree = float("inf") if config.max_indegree is None else config.max_indegree
+
+    parents: list[list[int]] = [[] for _ in range(n)]
+    edges: list[tuple[int, int]] = []  # in insertion order (networkx order)
+    adj = np.zeros((n, n), dtype=bool)  # (parent, child)
+    tabu: deque[tuple[str, tuple[int, int]]] = deque(maxlen=config.tabu_length)
+    local = scorer.local_score
+    steps = 0
+    for _ in range(int(config.max_iter)):
+        tabu_set = set(tabu)
+        reach = _reachability(adj)
+        best_op: tuple[str, tuple[int, int]] | None = None
+        best_delta = None
+        # additions
+        for x in range(n):
+            for y in range(n):
+                if x == y or adj[x, y] or adj[y, x] or reach[y, x] or banned[x, y]:
+                    continue
+                op = ("+", (x, y))
+                if op in tabu_set:
+                    continue
+                old = tuple(parents[y])
+                if len(old) + 1 > max_indegree:
+                    continue
+                delta = local(y, old + (x,)) - local(y, old)
+                if best_delta is None or delta > best_delta:
+                    best_op, best_delta = op, delta
+        # removals
+        for x, y in edges:
+            op = ("-", (x, y))
+            if op in tabu_set:
+                continue
+            old = tuple(parents[y])
+            new = tuple(p for p in old if p != x)
+            delta = local(y, new) - local(y, old)
+            if best_delta is None or delta > best_delta:
+                best_op, best_delta = op, delta
+        # reversals
+        for x, y in edges:
+            if any(reach[c, y] for c in range(n) if adj[x, c] and c != y):
+                continue  # another path x -> ... -> y: reversing would close a cycle
+            op = ("flip", (x, y))
+            if op in tabu_set or ("flip", (y, x)) in tabu_set or banned[y, x]:
+                continue
+            old_x, old_y = tuple(parents[x]), tuple(parents[y])
+            new_x = old_x + (y,)
+            new_y = tuple(p for p in old_y if p != x)
+            if len(new_x) > max_indegree:
+                continue
+            delta = local(x, new_x) + local(y, new_y) - local(x, old_x) - local(y, old_y)
+            if best_delta is None or delta > best_delta:
+                best_op, best_delta = op, delta
+
+        if best_op is None or best_delta < config.epsilon:
+            break
+        kind, (x, y) = best_op
+        if kind == "+":
+            parents[y].append(x)
+            edges.append((x, y))
+            adj[x, y] = True
+            tabu.append(("-", (x, y)))
+        elif kind == "-":
+            parents[y].remove(x)
+            edges.remove((x, y))
+            adj[x, y] = False
+            tabu.append(("+", (x, y)))
+        else:
+            parents[y].remove(x)
+            edges.remove((x, y))
+            parents[x].append(y)
+            edges.append((y, x))
+            adj[x, y] = False
+            adj[y, x] = True
+            tabu.append(best_op)
+        steps += 1
+        if on_step is not None:
+            on_step(steps, float(best_delta))
+    total = scorer.total({v: tuple(parents[v]) for v in range(n)})
+    return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)

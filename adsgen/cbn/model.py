@@ -1,0 +1,164 @@
+"""A learned CBN and its folder: model.bif, card.json, validation.md/.json, graph.png.
+
+The BIF file (written and read by pgmpy) is the only store of the structure and tables, so other tools
+(pgmpy, R bnlearn's read.bif, GeNIe) read the same model; card.json says what the model is and where it
+came from. Nothing is pickled.
+
+Loading for queries::
+
+    from adsgen.cbn import load_model
+    model = load_model("models/cbn", expected_variables=adsgen.variables.STATES)
+    cbn = model.compiled()   # CompiledCBN: batch_risk, query, log_prob, sample
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from adsgen.cbn.compiled import CompiledCBN
+from adsgen.errors import InputError
+
+CARD_FORMAT = "adsgen-cbn/1"
+MODEL_FILE = "model.bif"
+CARD_FILE = "card.json"
+REPORT_MD = "validation.md"
+REPORT_JSON = "validation.json"
+GRAPH_PNG = "graph.png"
+
+
+@dataclass(frozen=True, eq=False)
+class CBNModel:
+    """A discrete causal Bayesian network: graph, tables and the card describing it."""
+
+    names: tuple[str, ...]
+    """Variables, in the data's column order."""
+    states: dict[str, tuple[str, ...]]
+    """All states of each variable, in order."""
+    parents: dict[str, tuple[str, ...]]
+    """Parents of each variable (CPT axis order)."""
+    cpts: dict[str, np.ndarray]
+    """``cpts[v][parent_1, ..., parent_k, state]``."""
+    card: dict = field(default_factory=dict)
+    """The model card (see docs/cbn.md); empty for a model not yet saved."""
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        return [(p, v) for v in self.names for p in self.parents[v]]
+
+    @property
+    def tiers(self) -> dict[str, int]:
+        return dict(self.card.get("tiers", {}))
+
+    def compiled(self) -> CompiledCBN:
+        """The numpy form for queries (no pgmpy at query time)."""
+        return CompiledCBN.build(self.names, self.states, self.parents, self.cpts)
+
+    def to_pgmpy(self):
+        """A pgmpy DiscreteBayesianNetwork of this model."""
+        from adsgen.cbn.pgmpy_adapter import network
+
+        return network(self.names, self.states, self.parents, self.cpts)
+
+
+def _check_bif_names(model: CBNModel) -> None:
+    import re
+
+    ok = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+    for v in model.names:
+        if not ok.match(v):
+            raise InputError(f"variable name '{v}' cannot be written to BIF (use letters, digits, _ . -)")
+        for s in model.states[v]:
+            if not re.match(r"^[A-Za-z0-9_.\-+]+$", s):
+                raise InputError(f"state '{s}' of '{v}' cannot be written to BIF (use letters, digits, _ . - +)")
+
+
+def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = None,
+               report_md: str | None = None, strengths: Mapping[tuple[str, str], float] | None = None) -> Path:
+    """Write the model folder; returns its path."""
+    from adsgen.cbn.pgmpy_adapter import write_bif
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    _check_bif_names(model)
+    write_bif(model.to_pgmpy(), out / MODEL_FILE)
+    card = dict(model.card)
+    card.setdefault("format", CARD_FORMAT)
+    card["variables"] = list(model.names)
+    card["states"] = {v: list(model.states[v]) for v in model.names}
+    card["edges"] = [list(e) for e in model.edges]
+    card["files"] = {"model": MODEL_FILE, "card": CARD_FILE}
+    if report is not None:
+        (out / REPORT_JSON).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        card["files"]["validation_json"] = REPORT_JSON
+    if report_md is not None:
+        (out / REPORT_MD).write_text(report_md, encoding="utf-8")
+        card["files"]["validation_md"] = REPORT_MD
+    if strengths is not None:
+        from adsgen.cbn.plot import draw_graph
+
+        draw_graph(model.names, model.edges, model.tiers, strengths, out / GRAPH_PNG,
+                   title=card.get("source", {}).get("path", ""))
+        card["files"]["graph"] = GRAPH_PNG
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def load_model(model_dir: str | Path,
+               expected_variables: Sequence[str] | Mapping[str, Sequence[str]] | None = None) -> CBNModel:
+    """Load a model folder written by ``adsgen cbn learn``.
+
+    ``expected_variables``: the variable names the caller needs (a sequence), or names with their states
+    (a mapping such as ``adsgen.variables.STATES``). A folder whose variables (or states) differ raises
+    InputError naming the difference.
+    """
+    from adsgen.cbn.pgmpy_adapter import read_bif
+
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise InputError(f"{d}: not a model folder (expected a folder with {MODEL_FILE} and {CARD_FILE})")
+    card_path, bif_path = d / CARD_FILE, d / MODEL_FILE
+    for p in (card_path, bif_path):
+        if not p.is_file():
+            raise InputError(f"{d}: not a model folder, {p.name} is missing")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{card_path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise InputError(f"{card_path}: not an adsgen CBN card (format must be '{CARD_FORMAT}')")
+    try:
+        names, states, parents, cpts = read_bif(bif_path)
+    except Exception as exc:  # pyparsing / pgmpy errors on a damaged file
+        first = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+        raise InputError(f"{bif_path}: cannot read BIF ({first})") from None
+    order = [v for v in card.get("variables", []) if v in states]
+    if sorted(order) != sorted(names) or len(order) != len(card.get("variables", [])):
+        raise InputError(f"{d}: {CARD_FILE} lists variables {card.get('variables')} but {MODEL_FILE} has "
+                         f"{sorted(names)}")
+    for v in order:
+        if list(states[v]) != list(card["states"].get(v, [])):
+            raise InputError(f"{d}: states of '{v}' differ between {CARD_FILE} and {MODEL_FILE}")
+    if expected_variables is not None:
+        want = list(expected_variables)
+        missing = [v for v in want if v not in states]
+        extra = [v for v in order if v not in want]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"lacks {', '.join(missing)}")
+            if extra:
+                parts.append(f"has unexpected {', '.join(extra)}")
+            raise InputError(f"{d}: the model is over another variable set: it {'; '.join(parts)}")
+        if isinstance(expected_variables, Mapping):
+            for v, st in expected_variables.items():
+                if list(st) != list(states[v]):
+                    raise InputError(f"{d}: states of '{v}' are {list(states[v])}, expected {list(st)}")
+    return CBNModel(tuple(order), {v: states[v] for v in order}, {v: parents[v] for v in order},
+                    {v: cpts[v] for v in order}, card)

@@ -1,0 +1,48 @@
+"""graph.png: the learned graph, variables laid out by tier, each arc labelled with its strength."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Mapping[str, int],
+               strengths: Mapping[tuple[str, str], float], path: str | Path, title: str = "") -> Path:
+    """Draw with matplotlib (Agg); arcs labelled with ``strengths[(a, b)]`` when given."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = sorted({tiers.get(n, max(tiers.values(), default=0) + 1) for n in names})
+    by_level: dict[int, list[str]] = {lv: [] for lv in levels}
+    for n in names:
+        by_level[tiers.get(n, levels[-1])].append(n)
+    pos: dict[str, tuple[float, float]] = {}
+    for i, lv in enumerate(levels):
+        group = by_level[lv]
+        for k, n in enumerate(group):
+            pos[n] = (k - (len(group) - 1) / 2.0, -float(i))  # (x, y) in axis units
+    fig, ax = plt.subplots(figsize=(11, 1.9 * len(levels) + 1))
+    for a, b in edges:
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        s = strengths.get((a, b))
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": "0.25", "lw": 1.0 + 2.5 * (s or 0.5),
+                                "shrinkA": 22, "shrinkB": 22, "connectionstyle": "arc3,rad=0.08"})
+        if s is not None:
+            ax.text(0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1, f"{s:.2f}", fontsize=8, color="tab:red",
+                    ha="center", va="center", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
+    for n, (x, y) in pos.items():
+        ax.text(x, y, n, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.4", "fc": "#dbe9f6", "ec": "#4a7bb7"})
+    xs = [p[0] for p in pos.values()]
+    ax.set_xlim(min(xs) - 1, max(xs) + 1)
+    ax.set_ylim(-len(levels) + 0.4, 0.6)
+    ax.axis("off")
+    ax.set_title(title or "learned CBN", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
