@@ -1,0 +1,158 @@
+"""CLI: ``adsgen data synth|inspect|convert``."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
+                       no_args_is_help=True)
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+@contextmanager
+def _byte_progress(label: str, enabled: bool):
+    """A rich progress bar fed by read_crash_table's (bytes read, total bytes) callback."""
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                  console=_console(), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _read(path: Path, vehicles: Path | None, progress: bool):
+    from adsgen.crashdata.reader import read_crash_table
+
+    with _byte_progress(f"reading {path.name}", progress) as cb:
+        return read_crash_table(path, vehicle_table=vehicles, progress=cb)
+
+
+@data_app.command("synth")
+def synth_cmd(
+    rows: int = typer.Option(20_000, "--rows", help="Crashes to sample from the synthetic reference network."),
+    fmt: str = typer.Option("montgomery", "--format", help="montgomery, statewide or canonical."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed and rows, same file)."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    vehicles: Path = typer.Option(None, "--vehicles", help="Statewide only: also write the vehicle table here."),
+    unknown_share: float = typer.Option(None, "--unknown-share",
+                                        help="Share of unknown values per variable (raw default 0.07, "
+                                             "canonical 0)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Write a SYNTHETIC crash table sampled from adsgen's reference network."""
+    from adsgen.crashdata.synth import synthesize
+
+    if progress:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                      TimeElapsedColumn(), console=_console(), transient=True) as bar:
+            task = bar.add_task(f"writing {out.name}", total=rows)
+            result = synthesize(rows, fmt, seed, out, vehicles=vehicles, unknown_share=unknown_share,
+                                progress=lambda done, total: bar.update(task, completed=done))
+    else:
+        result = synthesize(rows, fmt, seed, out, vehicles=vehicles, unknown_share=unknown_share)
+    extra = f" and vehicle table {result.vehicle_path}" if result.vehicle_path else ""
+    typer.echo(f"wrote {result.crashes:,} synthetic crashes ({result.format}, seed {result.seed}) to "
+               f"{result.path}{extra}")
+
+
+@data_app.command("inspect")
+def inspect_cmd(
+    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV)."),
+    vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Show the detected source, rows, and per variable: states, missing share, unmapped spellings."""
+    table = _read(path, vehicles, progress)
+    summary = _summary(table)
+    console = Console()
+    console.print(f"[bold]{table.path}[/]  source: [cyan]{table.source}[/]  raw rows: {table.rows_raw:,}  "
+                  f"rows: {table.rows:,}" + ("  (one per crash)" if table.source != "canonical" else ""),
+                  highlight=False)
+    if table.vehicle_path:
+        console.print(f"vehicle table: {table.vehicle_path} ({table.vehicle_rows_raw:,} rows)", highlight=False)
+    grid = Table(show_lines=True)
+    grid.add_column("variable", style="bold")
+    grid.add_column("states (count, share of known)")
+    grid.add_column("missing", justify="right")
+    grid.add_column("unmapped raw spellings (raw rows)")
+    for name, info in summary["variables"].items():
+        known = sum(info["states"].values()) or 1
+        states = "\n".join(f"{s} {c:,} ({c / known:.1%})" for s, c in info["states"].items())
+        unm = info["unmapped"]
+        unm_text = "\n".join(f"{r!r} x{c:,}" for r, c in list(unm.items())[:top])
+        if len(unm) > top:
+            unm_text += f"\n... {len(unm) - top} more"
+        grid.add_row(name, states, f"{info['missing_share']:.1%}", unm_text or "-")
+    console.print(grid)
+    for note in table.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+@data_app.command("convert")
+def convert_cmd(
+    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV)."),
+    out: Path = typer.Option(..., "--out", help="Canonical CSV to write (empty cell = missing)."),
+    vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Write the canonical table: one column per canonical variable, exact state names.
+
+    A provenance file ``<out>.provenance.json`` records the source, fingerprints, unmapped spellings
+    and versions."""
+    from adsgen.crashdata.writers import write_canonical
+    from adsgen.errors import InputError
+    from adsgen.provenance import utc_now, versions
+    from adsgen.variables import NAMES
+
+    table = _read(path, vehicles, progress)
+    if not out.parent.exists():
+        raise InputError(f"{out}: the folder {out.parent} does not exist")
+    canonical = table.data[[c for c in table.data.columns if c in NAMES]]
+    if canonical.shape[1] == 0:
+        raise InputError(f"{path}: has no canonical variable columns to convert (columns: "
+                         f"{', '.join(map(str, table.data.columns[:8]))})")
+    write_canonical(canonical, out)
+    prov = {"written": utc_now(), "output": str(out), "input": table.provenance(),
+            "columns": list(canonical.columns), "unmapped": table.unmapped, "notes": table.notes,
+            "versions": versions(("adsgen", "numpy", "pandas"))}
+    Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
+    typer.echo(f"wrote {len(canonical):,} rows x {canonical.shape[1]} variables ({table.source}) to {out}")
+
+
+def _summary(table) -> dict:
+    """JSON-ready per-variable summary of a CrashTable."""
+    missing = table.missing_share()
+    out = {"path": str(table.path), "source": table.source, "rows_raw": table.rows_raw, "rows": table.rows,
+           "fingerprint": table.fingerprint, "notes": table.notes, "variables": {}}
+    for col in table.data.columns:
+        counts = table.data[col].value_counts(sort=False, dropna=True)
+        out["variables"][str(col)] = {
+            "states": {str(k): int(v) for k, v in counts.items()},
+            "missing_share": missing[col],
+            "unmapped": table.unmapped.get(col, {}),
+        }
+    return out
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``adsgen data ...``."""
+    app.add_typer(data_app, name="data")
