@@ -104,21 +104,23 @@ class CompiledCBN:
         for var, values in cols.items():
             j = self._var_index(str(var))
             st = list(self.states[str(var)])
-            cat = values if isinstance(values, pd.Categorical) else None
-            if cat is None and isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-                cat = values.array
-            if cat is None:
-                cat = pd.Categorical(pd.Series(values, dtype="object").astype("object"))
-            cats = [str(c) for c in cat.categories]
-            bad = [c for c in cats if c not in st]
-            if bad:
-                present = set(map(str, pd.Series(cat).dropna().unique()))
-                bad = [b for b in bad if b in present]
+            if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.array
+            if isinstance(values, pd.Categorical):
+                raw, uniques = np.asarray(values.codes, dtype=np.int64), list(values.categories)
+            else:
+                arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else \
+                    np.asarray(values, dtype=object)
+                raw, uniques = pd.factorize(arr)  # missing (None / NaN) -> -1
+                raw = np.asarray(raw, dtype=np.int64)
+            used = set(np.unique(raw[raw >= 0]).tolist())
+            bad = [str(u) for k, u in enumerate(uniques) if str(u) not in st and k in used]
             if bad:
                 raise InputError(f"unknown state(s) {', '.join(map(repr, bad))} of '{var}' "
                                  f"(valid: {', '.join(st)})")
-            lookup = np.array([st.index(c) if c in st else -1 for c in cats] + [-1], dtype=np.int64)
-            codes[:, j] = lookup[np.asarray(cat.codes, dtype=np.int64)]
+            lookup = np.array([st.index(str(u)) if str(u) in st else -1 for u in uniques] + [-1],
+                              dtype=np.int64)
+            codes[:, j] = lookup[raw]  # raw -1 picks the trailing -1
         return codes
 
     # ------------------------------------------------------------------ exact inference core
@@ -157,10 +159,17 @@ class CompiledCBN:
         r = len(self.states[self.names[target]]) if target is not None else 1
         out = np.empty((n, r), dtype=np.float64)
         patterns = given.astype(np.int8) + 2 * (do >= 0).astype(np.int8)  # (rows, variables) 0/1/2
-        uniq, inverse = np.unique(patterns, axis=0, return_inverse=True)
+        if n == 0 or (patterns == patterns[0]).all():  # one pattern: the common case
+            uniq, inverse = patterns[:1], np.zeros(n, dtype=np.int64)
+        elif patterns.shape[1] <= 31:
+            key = patterns.astype(np.int64) @ (np.int64(4) ** np.arange(patterns.shape[1], dtype=np.int64))
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            uniq = patterns[first]
+        else:
+            uniq, inverse = np.unique(patterns, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         for k, pat in enumerate(uniq):
-            rows = np.flatnonzero(inverse == k)
+            rows = np.flatnonzero(inverse == k) if len(uniq) > 1 else np.arange(n)
             cut = frozenset(int(j) for j in np.flatnonzero(pat == 3))
             ev = [int(j) for j in np.flatnonzero(pat > 0)]
             keep = tuple(sorted(set(ev) | ({target} if target is not None else set())))

@@ -83,14 +83,18 @@ def hill_climb(frame: pd.DataFrame, states: Mapping[str, Sequence[str]], tempora
         est.fit(frame)
         dag = est.causal_graph_
     else:
-        from pgmpy.estimators import BIC, BDeu, HillClimbSearch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            from pgmpy.estimators import BIC, BDeu, HillClimbSearch
 
         sn = {k: list(v) for k, v in states.items()}
         scorer = (BDeu(frame, equivalent_sample_size=equivalent_sample_size, state_names=sn)
                   if score == "bdeu" else BIC(frame, state_names=sn))
-        dag = HillClimbSearch(frame, state_names=sn).estimate(
-            scoring_method=scorer, tabu_length=tabu_length, max_indegree=max_indegree,
-            expert_knowledge=expert, epsilon=epsilon, show_progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # the deprecation of this very class
+            dag = HillClimbSearch(frame, state_names=sn).estimate(
+                scoring_method=scorer, tabu_length=tabu_length, max_indegree=max_indegree,
+                expert_knowledge=expert, epsilon=epsilon, show_progress=False)
     return [(str(a), str(b)) for a, b in dag.edges()]
 
 

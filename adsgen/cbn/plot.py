@@ -8,7 +8,8 @@ from pathlib import Path
 
 def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Mapping[str, int],
                strengths: Mapping[tuple[str, str], float], path: str | Path, title: str = "") -> Path:
-    """Draw with matplotlib (Agg); arcs labelled with ``strengths[(a, b)]`` when given."""
+    """Draw with matplotlib (Agg); arcs labelled with ``strengths[(a, b)]``: a bootstrap share in [0, 1]
+    (line width grows with it) or, without bootstrap, the score loss if the arc is removed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,11 +28,18 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
     for a, b in edges:
         (x0, y0), (x1, y1) = pos[a], pos[b]
         s = strengths.get((a, b))
+        same_tier = y0 == y1
+        rad = -0.45 if same_tier else 0.08  # arcs within a tier bow upwards, clear of the boxes between
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "-|>", "color": "0.25", "lw": 1.0 + 2.5 * (s or 0.5),
-                                "shrinkA": 22, "shrinkB": 22, "connectionstyle": "arc3,rad=0.08"})
+                    arrowprops={"arrowstyle": "-|>", "color": "0.25",
+                                "lw": 1.0 + 2.5 * min(1.0, s if s is not None and s <= 1 else 0.5),
+                                "shrinkA": 22, "shrinkB": 22, "connectionstyle": f"arc3,rad={rad}"})
         if s is not None:
-            ax.text(0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1, f"{s:.2f}", fontsize=8, color="tab:red",
+            mx, my = 0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1
+            if same_tier:
+                my += 0.45 * abs(x1 - x0) / 2.0
+            label = f"{s:.2f}" if s <= 1 else f"{s:.0f}"
+            ax.text(mx, my, label, fontsize=8, color="tab:red",
                     ha="center", va="center", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
     for n, (x, y) in pos.items():
         ax.text(x, y, n, ha="center", va="center", fontsize=9,

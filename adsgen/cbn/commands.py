@@ -1,0 +1,178 @@
+"""``adsgen cbn learn|query`` and ``adsgen bench cbn``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from adsgen.errors import InputError
+
+cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
+                      no_args_is_help=True)
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"{option} '{item}': expected var=state")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def load_known_edges(path: Path) -> list[tuple[str, str]]:
+    """Edges of a known graph from JSON: {"edges": [{"from": a, "to": b}, ...]} or [[a, b], ...]."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read known graph JSON ({exc.__class__.__name__})") from None
+    edges = raw.get("edges") if isinstance(raw, dict) else raw
+    out = []
+    for e in edges or []:
+        if isinstance(e, dict) and "from" in e and "to" in e:
+            out.append((str(e["from"]), str(e["to"])))
+        elif isinstance(e, list | tuple) and len(e) == 2:
+            out.append((str(e[0]), str(e[1])))
+        else:
+            raise InputError(f"{path}: an edge must be {{'from': a, 'to': b}} or [a, b], got {e!r}")
+    if not out:
+        raise InputError(f"{path}: no edges found (expected a list under 'edges')")
+    return out
+
+
+@cbn_app.command("learn")
+def learn_cmd(
+    data: Path = typer.Argument(..., help="Crash table: Maryland statewide, Montgomery County or canonical CSV."),
+    out: Path = typer.Option(..., "--out", help="Model folder to write (model.bif, card.json, validation.*)."),
+    tiers: Path | None = typer.Option(None, "--tiers", help="YAML/JSON tiers file (default: canonical tiers)."),
+    score: str = typer.Option("bdeu", "--score", help="Structure score: bdeu or bic."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap resamples for arc strength (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the hold-out split, bootstrap and PC subsample."),
+    holdout: float = typer.Option(0.2, "--holdout", help="Share of rows held out for validation."),
+    pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
+    pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
+    known_graph: Path | None = typer.Option(None, "--known-graph",
+                                            help="JSON of the true graph's edges, for SHD (synthetic data)."),
+    vehicle_table: Path | None = typer.Option(None, "--vehicle-table",
+                                              help="Maryland statewide vehicle table to join on REPORT_NO."),
+) -> None:
+    """Learn a CBN from DATA, validate it on held-out rows and write the model folder."""
+    from rich.console import Console
+
+    from adsgen.cbn.learn import LearnConfig, learn
+    from adsgen.cbn.model import save_model
+    from adsgen.cbn.report import render
+    from adsgen.cbn.tiers import load_tiers
+    from adsgen.crashdata import read_crash_table
+
+    console = Console(stderr=True)
+    config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
+                         pc_rows=pc_rows)
+    known = load_known_edges(known_graph) if known_graph else None
+    with console.status(f"reading {data}") as status:
+        table = read_crash_table(data, vehicle_table=vehicle_table)
+        names = [str(c) for c in table.data.columns]
+        tier_map = load_tiers(tiers, names) if tiers else None
+        if known is not None:
+            unknown = sorted({v for e in known for v in e} - set(names))
+            if unknown:
+                raise InputError(f"{known_graph}: unknown variable(s) {', '.join(unknown)} "
+                                 f"(the data has: {', '.join(names)})")
+        source = {"path": str(data), "kind": table.source, "fingerprint": table.fingerprint,
+                  "rows_raw": table.rows_raw, "rows": table.rows}
+        if table.vehicle_path is not None:
+            source["vehicle_path"] = str(table.vehicle_path)
+            source["vehicle_fingerprint"] = table.vehicle_fingerprint
+        if tiers:
+            from adsgen.provenance import file_fingerprint
+
+            source["tiers_file"] = str(tiers)
+            source["tiers_fingerprint"] = file_fingerprint(tiers)
+        result = learn(table.data, config, tiers=tier_map, source=source, known_edges=known,
+                       progress=lambda msg: status.update(msg))
+        status.update("writing model folder")
+        folder = save_model(result.model, out, result.report, render(result.report, result.model.card),
+                            result.strengths)
+    _print_summary(result, folder)
+
+
+def _print_summary(result, folder: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rep = result.report
+    t = Table(title=f"CBN learned: {folder}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("rows (train / held out)", f"{rep['rows']['train']} / {rep['rows']['holdout']}")
+    t.add_row("arcs", str(len(result.model.edges)))
+    ll = rep.get("heldout_loglik")
+    if ll:
+        t.add_row("held-out nats/row (model | empty graph)",
+                  f"{ll['model_nats_per_row']:.4f} | {ll['empty_graph_nats_per_row']:.4f}")
+    pred = rep.get("outcome_prediction")
+    if pred:
+        t.add_row(f"{pred['target']} log-loss (model | marginal)",
+                  f"{pred['log_loss']:.4f} | {pred['baseline_log_loss']:.4f}")
+        t.add_row("calibration error", f"{pred['expected_calibration_error']:.4f}")
+    ci = rep["independence_tests"]
+    t.add_row("implied independences rejected (BH)", f"{ci['rejected']} / {ci['tested']}")
+    if rep.get("pc") and not rep["pc"].get("skipped"):
+        t.add_row("skeleton SHD to PC", str(rep["pc"]["skeleton_shd"]))
+    if rep.get("known_graph"):
+        t.add_row("SHD to known graph (skeleton | CPDAG)",
+                  f"{rep['known_graph']['skeleton_shd']} | {rep['known_graph']['cpdag_shd']}")
+    t.add_row("time (s)", f"{rep['timings']['total_s']:.2f}")
+    Console().print(t)
+
+
+@cbn_app.command("query")
+def query_cmd(
+    model_dir: Path = typer.Argument(..., help="Model folder written by 'adsgen cbn learn'."),
+    target: str = typer.Option("severity", "--target", help="Variable whose distribution is printed."),
+    given: list[str] = typer.Option(None, "--given", help="Evidence var=state (repeatable)."),
+    do: list[str] = typer.Option(None, "--do", help="Intervention var=state (repeatable): graph surgery."),
+) -> None:
+    """Print P(target | given, do(...)) from a learned model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from adsgen.cbn.model import load_model
+
+    cbn = load_model(model_dir).compiled()
+    evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
+    probs = cbn.query(target, evidence, interventions)
+    prior = cbn.query(target)
+    cond = ", ".join([f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in interventions.items()])
+    t = Table(title=f"P({target}{' | ' + cond if cond else ''})")
+    t.add_column("state")
+    t.add_column("probability", justify="right")
+    t.add_column("marginal", justify="right")
+    t.add_column("ratio", justify="right")
+    for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
+        t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
+    Console().print(t)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.add_typer(cbn_app, name="cbn")
+
+    @bench_app.command("cbn")
+    def bench_cbn(
+        rows: int = typer.Option(200_000, "--rows", help="Rows sampled from the synthetic reference network."),
+        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+        score: str = typer.Option("bdeu", "--score", help="Structure score for both learners."),
+        pgmpy_queries: int = typer.Option(200, "--pgmpy-queries",
+                                          help="Queries timed on pgmpy (the compiled model answers all)."),
+    ) -> None:
+        """Learn the reference network with adsgen and with stock pgmpy; time risk queries both ways."""
+        from adsgen.cbn.bench import print_bench, run_bench
+
+        figures = run_bench(rows, seed, score.lower(), pgmpy_queries)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print_bench(figures)
