@@ -16,7 +16,7 @@ from adsgen.search.methods import get_method, method_names
 from adsgen.search.risk import CBNRisk
 from adsgen.search.space import SeedSpace
 from adsgen.sim.types import HIGH_RISK_TTC_S
-from adsgen.variables import FACTORS, OUTCOME, STATES
+from adsgen.variables import STATES
 
 
 @dataclass(frozen=True)
@@ -61,23 +61,13 @@ class SearchResult:
         return list(self.evaluator.archive.values())
 
 
-def check_model_variables(model, path: str | Path) -> None:
-    """The search needs a CBN over adsgen's canonical variables and states."""
-    states = dict(model.states)
-    missing = [v for v in (*FACTORS, OUTCOME) if v not in states]
-    if missing:
-        raise InputError(f"{path}: this CBN is over another variable set (missing {', '.join(missing)}); "
-                         f"the search needs one learned from crash data with adsgen's canonical variables")
-    for v in (*FACTORS, OUTCOME):
-        if tuple(states[v]) != STATES[v]:
-            raise InputError(f"{path}: variable {v!r} has states {list(states[v])}, expected {list(STATES[v])}")
-
-
 def load_risk_model(model_dir: str | Path, *, do: bool = False) -> CBNRisk:
+    """The compiled CBN of a model folder; it must be over adsgen's canonical variables and states."""
     from adsgen.cbn import load_model
 
-    model = load_model(model_dir)
-    check_model_variables(model, model_dir)
+    if model_dir is None or not Path(model_dir).exists():
+        raise InputError(f"{model_dir}: no such model folder (make one with `adsgen cbn learn`)")
+    model = load_model(model_dir, expected_variables=STATES)
     return CBNRisk(model.compiled(), do=do)
 
 
@@ -94,8 +84,7 @@ def seed_spaces(seeds: list[Seed]) -> list[SeedSpace]:
 def instantiate_candidate(space: SeedSpace, factors: dict[str, str], params: dict[str, float], name: str):
     from adsgen.scenario.mapping import instantiate
 
-    scn = instantiate(space.seed, factors, params)
-    return scn.model_copy(update={"name": name})
+    return instantiate(space.seed, factors, params, name=name)
 
 
 def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,

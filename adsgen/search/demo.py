@@ -1,0 +1,188 @@
+"""`adsgen demo`: the main job on the embedded defaults, in one command.
+
+shipped synthetic crash table -> CBN with validation -> CBN-guided search from the five seeds, beside the
+random and genetic baselines on the same budget -> a report folder: an HTML summary (the graph, the search
+curves of the three methods, the table of found scenarios, rendered keyframes of the five worst) and the
+.xosc files of every distinct high-risk scenario found by the CBN-guided search.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from adsgen.paths import CRASH_DIR, SEEDS_DIR
+
+DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv"
+DEMO_METHODS = ("cbn", "random", "ga")
+
+
+def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
+    """Learn and validate the CBN from the shipped synthetic Montgomery County table."""
+    from adsgen.cbn.commands import learn_cmd
+
+    known = CRASH_DIR / "reference_graph.json"
+    learn_cmd(data=DEMO_DATA, out=out, tiers=None, score="bdeu", bootstrap=20, seed=seed, holdout=0.2, pc=True,
+              pc_rows=20_000, known_graph=known if known.is_file() else None, vehicle_table=None)
+    return out
+
+
+def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
+    """Front-camera frames before the conflict and a bird's-eye view, as report Images."""
+    from adsgen.campaign.report import Image
+    from adsgen.render import bev, render, save_png
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.engine import BuiltinBackend
+
+    end = result.collision_time_s if result.collision_time_s is not None else result.duration_s
+    times = sorted({max(0.0, round(end - dt, 2)) for dt in (2.0, 1.0, 0.2)})
+    backend = BuiltinBackend()
+    try:
+        snaps = backend.snapshots(scenario, get_agent("idm"), seed, times)
+    finally:
+        backend.close()
+    images = []
+    for snap in snaps:
+        frame = render(snap, camera="CAM_FRONT", scale=0.4)
+        path = save_png(frame, out_dir / f"{scenario.name}_t{snap.time_s:05.2f}.png")
+        images.append(Image(name=path.stem, caption=f"{scenario.name}, CAM_FRONT, t = {snap.time_s:.2f} s",
+                            png=path.read_bytes()))
+    if snaps:
+        top = bev(snaps[-1], extent_m=80.0, m_per_px=0.2)
+        path = save_png(top, out_dir / f"{scenario.name}_bev.png")
+        images.append(Image(name=path.stem, caption=f"{scenario.name}, bird's-eye view at t = "
+                                                     f"{snaps[-1].time_s:.2f} s", png=path.read_bytes()))
+    return images
+
+
+def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console | None = None) -> Path:
+    from adsgen.campaign.curves import points_from_search_record
+    from adsgen.campaign.plots import search_curve
+    from adsgen.campaign.report import Image, Section, Table, write_html_report
+    from adsgen.scenario.io import load_seeds
+    from adsgen.search.faithfulness import faithfulness
+    from adsgen.search.output import run_record, write_outputs
+    from adsgen.search.run import SearchConfig, load_risk_model, run_search, seed_spaces
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.backends import get_backend
+
+    console = console or Console()
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    console.rule("1/4  crash data -> causal Bayesian network")
+    cbn_dir = learn_demo_cbn(out / "cbn", console, seed)
+    risk = load_risk_model(cbn_dir)
+
+    console.rule("2/4  risk search from the five seeds (CBN-guided, random, genetic)")
+    seeds = load_seeds(SEEDS_DIR)
+    backend = get_backend("builtin")
+    results, records = {}, []
+    try:
+        for m in DEMO_METHODS:
+            res = run_search(SearchConfig(method=m, budget=budget, seed=seed), seeds,
+                             risk if m == "cbn" else None, backend=backend, agent=get_agent("idm"))
+            results[m] = res
+            ev = res.evaluator
+            console.print(f"{m:>7}: {len(ev.archive)} distinct high-risk scenarios in {ev.runs} runs, "
+                          f"{ev.iteration} iterations, {res.wall_s:.1f} s")
+        faith = faithfulness(risk, seed_spaces(seeds), backend, get_agent("idm"), seed=seed)
+    finally:
+        backend.close()
+
+    console.rule("3/4  writing scenarios, OpenSCENARIO files and summaries")
+    paths = write_outputs(results["cbn"], out / "scenarios_cbn", cbn_dir=str(cbn_dir), seeds_dir=str(SEEDS_DIR))
+    for m in DEMO_METHODS:
+        rec = run_record(results[m], cbn_dir=str(cbn_dir), seeds_dir=str(SEEDS_DIR))
+        records.append(rec)
+    (out / "search_runs.json").write_text(json.dumps(records, indent=2))
+    (out / "faithfulness.json").write_text(json.dumps(faith.to_dict(), indent=2))
+
+    console.rule("4/4  report")
+    found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
+    worst_rows = []
+    keyframes_dir = out / "keyframes"
+    keyframes_dir.mkdir(exist_ok=True)
+    for f in found[:5]:
+        worst_rows.append(keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed))
+    comparison = [{"method": r["method"], "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
+                   "per run": round(r["distinct_high_risk"] / max(r["runs"], 1), 4),
+                   "iterations": r["iterations"], "wall s": r["wall_s"], "runs to 89": r["runs_to_89"]}
+                  for r in records]
+    curve_points = [p for r in records for p in points_from_search_record(r)]
+    card = json.loads((cbn_dir / "card.json").read_text())
+    validation = json.loads((cbn_dir / "validation.json").read_text()) if (cbn_dir / "validation.json").is_file() \
+        else {}
+    sections = [
+        Section("Causal Bayesian network", paragraphs=[
+            f"Learned from {DEMO_DATA.name} (SYNTHETIC data in the Montgomery County format, sampled from a "
+            f"documented reference network; see data/crash/README.md). Arcs: {len(card.get('edges', []))}. "
+            f"Model folder: {cbn_dir}. The validation report is {cbn_dir / 'validation.md'}."],
+            tables=[Table(_validation_rows(validation), caption="validation figures")],
+            images=[Image(name="cbn_graph", caption="learned graph (edge labels: bootstrap strength)",
+                          png=(cbn_dir / "graph.png").read_bytes())] if (cbn_dir / "graph.png").is_file() else []),
+        Section("Search: CBN-guided vs random vs genetic", paragraphs=[
+            f"Same budget ({budget} simulated runs each), same five seeds, same builtin simulator and the same "
+            "IDM+AEB agent under test. A scenario is high-risk when the agent collides or its minimum "
+            "time-to-collision falls below 1 s; two are distinct when their factors, manoeuvres or binned "
+            "dynamic parameters differ.",
+            f"Faithfulness: Spearman rank correlation between the CBN's predicted risk and the simulated "
+            f"failure rate across factor combinations: rho = {faith.to_dict()['spearman_rho']} "
+            f"(p = {faith.to_dict()['p_value']}); per seed {faith.to_dict()['per_seed']}."],
+            tables=[Table(comparison, caption="distinct high-risk scenarios found")],
+            images=[Image(name="search_curves", caption="distinct high-risk scenarios vs simulated runs",
+                          figure=search_curve(curve_points))]),
+        Section("Five worst scenarios (CBN-guided search)", paragraphs=[
+            "Ordered by severity: collisions with the highest impact speed first, then the lowest min TTC."],
+            image_rows=worst_rows),
+        Section("Distinct high-risk scenarios found (CBN-guided search)", paragraphs=[
+            f"All {len(found)} are in {paths['summary']} with their YAML in {paths['scenarios']} and OpenSCENARIO "
+            f"files in {paths['xosc']}. The first 100 by severity:"],
+            tables=[Table(_top_rows(results["cbn"], found, 100))]),
+    ]
+    index = write_html_report("adsgen demo: high-risk scenarios grounded in crash data", sections, out,
+                              provenance={"records": [{k: r[k] for k in ("method", "config", "created", "versions")}
+                                                      for r in records]})
+    console.rule("done")
+    console.print(f"report:      {index}")
+    console.print(f"CBN:         {cbn_dir}  (validation.md, graph.png, model.bif)")
+    console.print(f"scenarios:   {paths['scenarios']}  ({len(found)} YAML files)")
+    console.print(f"OpenSCENARIO: {paths['xosc']}")
+    console.print(f"summary:     {paths['summary']}")
+    console.print(f"total time:  {time.perf_counter() - t0:.1f} s")
+    return index
+
+
+def _validation_rows(v: dict) -> list[dict]:
+    rows = []
+    ll = v.get("heldout_loglik") or {}
+    if ll:
+        rows.append({"figure": "held-out log-likelihood, nats/row (model | empty graph)",
+                     "value": f"{ll.get('model_nats_per_row', float('nan')):.4f} | "
+                              f"{ll.get('empty_graph_nats_per_row', float('nan')):.4f}"})
+    pred = v.get("outcome_prediction") or {}
+    if pred:
+        rows.append({"figure": "severity log-loss (model | marginal)",
+                     "value": f"{pred.get('log_loss', float('nan')):.4f} | "
+                              f"{pred.get('baseline_log_loss', float('nan')):.4f}"})
+    kg = v.get("known_graph") or {}
+    if kg:
+        rows.append({"figure": "SHD to the reference graph (skeleton | CPDAG)",
+                     "value": f"{kg.get('skeleton_shd')} | {kg.get('cpdag_shd')}"})
+    ci = v.get("independence_tests") or {}
+    if ci:
+        rows.append({"figure": "implied independences rejected (BH)",
+                     "value": f"{ci.get('rejected')} / {ci.get('tested')}"})
+    return rows or [{"figure": "validation", "value": "not available"}]
+
+
+def _top_rows(result, found, n: int) -> list[dict]:
+    from adsgen.search.output import summary_rows
+
+    by_name = {r["name"]: r for r in summary_rows(result)}
+    cols = ("name", "seed", "light", "weather", "surface", "speed_limit", "driver_impaired", "collision",
+            "impact_speed_mps", "min_ttc_s", "cbn_risk")
+    return [{c: by_name[f.outcome.scenario.name][c] for c in cols} for f in found[:n]]
