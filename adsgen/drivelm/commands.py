@@ -1,0 +1,254 @@
+"""``adsgen drivelm ...``: DriveLM file conversions, validation, scoring, submission and QA generation.
+
+(The VLM commands — train, predict — live in ``vlm_commands.py``.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adsgen.errors import InputError
+
+console = Console(soft_wrap=True)
+
+drivelm_app = typer.Typer(help="DriveLM: file formats, local scoring as the challenge does it, submissions, "
+                               "and QA generated from simulated scenes.", no_args_is_help=True)
+convert_app = typer.Typer(help="Convert between DriveLM file formats.", no_args_is_help=True)
+drivelm_app.add_typer(convert_app, name="convert")
+
+_OUT = typer.Option(..., "--out", "-o", help="Output JSON file.")
+
+
+def _provenance(inputs: dict[str, Path], config: dict) -> dict:
+    from adsgen.provenance import file_fingerprint, utc_now, versions
+
+    return {"created": utc_now(), "versions": versions(("adsgen", "numpy", "torch", "transformers")),
+            "inputs": {k: {"path": str(p), "fingerprint": file_fingerprint(p)} for k, p in inputs.items()},
+            "config": config}
+
+
+# ------------------------------------------------------------------------------------------------ convert
+
+
+@convert_app.command("nested-to-conversations")
+def nested_to_conversations(
+    nested: Annotated[Path, typer.Argument(help="Nested DriveLM file (training, evaluation or question file).")],
+    out: Path = _OUT,
+    image_prefix_from: str = typer.Option("..", help="Leading part of image paths to replace."),
+    image_prefix_to: str = typer.Option("data", help="What replaces it (the challenge's converter: '..' -> 'data')."),
+) -> None:
+    """Nested -> flattened [{id, image, conversations}] with ids <scene>_<frame>_<i>."""
+    from adsgen.drivelm.formats import load_nested, to_conversations, write_conversations
+
+    items = to_conversations(load_nested(nested), image_prefix_from, image_prefix_to)
+    write_conversations(items, out)
+    console.print(f"wrote {len(items)} conversations to {out}")
+
+
+@convert_app.command("nested-to-questions")
+def nested_to_questions(
+    nested: Annotated[Path, typer.Argument(help="Nested evaluation file (tagged questions with answers).")],
+    out: Path = _OUT,
+) -> None:
+    """Nested evaluation file -> question file (every answer emptied, key objects removed)."""
+    from adsgen.drivelm.formats import check_question_file, load_nested, to_question_file, write_nested
+
+    data = load_nested(nested)
+    check_question_file(data, str(nested))
+    q = to_question_file(data)
+    write_nested(q, out)
+    console.print(f"wrote {len(q.question_ids())} questions of {q.n_frames()} frames to {out}")
+
+
+@convert_app.command("nested-to-eval")
+def nested_to_eval(
+    nested: Annotated[Path, typer.Argument(help="Nested training-format file (with key_object_infos).")],
+    out: Path = _OUT,
+    seed: int = typer.Option(0, help="Seed of the multiple-choice distractors and their order."),
+) -> None:
+    """Training file -> evaluation file: the challenge's question selection, tags and multiple choice."""
+    from adsgen.drivelm.formats import load_nested, write_nested
+    from adsgen.drivelm.testset import make_eval_file
+
+    ev = make_eval_file(load_nested(nested), seed=seed, source=str(nested))
+    write_nested(ev, out)
+    console.print(f"wrote {len(ev.question_ids())} tagged questions of {ev.n_frames()} frames to {out}")
+
+
+@convert_app.command("nested-to-predictions")
+def nested_to_predictions(
+    nested: Annotated[Path, typer.Argument(help="Nested file with answers.")],
+    out: Path = _OUT,
+) -> None:
+    """Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end)."""
+    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_nested, write_predictions
+
+    preds = [Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
+             for r in load_nested(nested).iter_questions()]
+    write_predictions(preds, out)
+    console.print(f"wrote {len(preds)} predictions to {out}")
+
+
+@convert_app.command("conversations-to-predictions")
+def conversations_to_predictions(
+    conversations: Annotated[Path, typer.Argument(help="Flattened conversation file.")],
+    out: Path = _OUT,
+) -> None:
+    """Conversations -> predictions holding the 'gpt' turns as answers."""
+    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_conversations, write_predictions
+
+    preds = [Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
+             for c in load_conversations(conversations)]
+    write_predictions(preds, out)
+    console.print(f"wrote {len(preds)} predictions to {out}")
+
+
+@convert_app.command("predictions-to-submission")
+def predictions_to_submission(
+    predictions: Annotated[Path, typer.Argument(help="Predictions [{id, question, answer}].")],
+    out: Path = _OUT,
+    team: str = typer.Option(..., help="Team name, exactly as registered."),
+    method: str = typer.Option(..., help="Method name."),
+    author: list[str] = typer.Option([], "--author", help="An author (repeat for several)."),
+    email: str = typer.Option("", help="Contact e-mail."),
+    institution: str = typer.Option("", help="Institution or company."),
+    country: str = typer.Option("", help="Country or region."),
+) -> None:
+    """Wrap predictions as a submission without checks (use 'adsgen drivelm submit' to check them)."""
+    from adsgen.drivelm.formats import Submission, load_predictions, write_submission
+
+    preds = load_predictions(predictions)
+    write_submission(Submission(method=method, team=team, authors=list(author), email=email,
+                                institution=institution, country=country, results=preds), out)
+    console.print(f"wrote a submission of {len(preds)} answers to {out}")
+
+
+@convert_app.command("submission-to-predictions")
+def submission_to_predictions(
+    submission: Annotated[Path, typer.Argument(help="Submission file.")],
+    out: Path = _OUT,
+) -> None:
+    """Submission -> its prediction list."""
+    from adsgen.drivelm.formats import load_submission, write_predictions
+
+    sub = load_submission(submission)
+    write_predictions(sub.results, out)
+    console.print(f"wrote {len(sub.results)} predictions to {out}")
+
+
+# ------------------------------------------------------------------------------------------------ validate
+
+
+@drivelm_app.command("validate")
+def validate(files: Annotated[list[Path], typer.Argument(help="DriveLM files of any format.")]) -> None:
+    """Detect each file's format, validate it and summarise it."""
+    from collections import Counter
+
+    from adsgen.drivelm import formats as F
+
+    for path in files:
+        obj = F.read_json(path, "DriveLM file")
+        kind = F.detect_format(obj)
+        if kind == "nested":
+            data = F.parse_nested(obj, str(path))
+            tags = Counter(t for r in data.iter_questions() for t in (r.qa.tags or []))
+            console.print(f"{path}: nested ({data.kind()}), {len(data.scenes)} scenes, {data.n_frames()} frames, "
+                          f"{len(data.question_ids())} questions, tags {dict(sorted(tags.items()))}")
+        elif kind == "conversations":
+            console.print(f"{path}: conversations, {len(F.parse_conversations(obj, str(path)))} entries")
+        elif kind == "predictions":
+            console.print(f"{path}: predictions, {len(F.parse_predictions(obj, str(path)))} answers")
+        elif kind == "submission":
+            sub = F.parse_submission(obj, str(path))
+            console.print(f"{path}: submission of team {sub.team!r}, method {sub.method!r}, "
+                          f"{len(sub.results)} answers")
+        else:
+            raise InputError(f"{path}: not a DriveLM file (nested, conversations, predictions or submission)")
+
+
+# ------------------------------------------------------------------------------------------------ evaluate
+
+
+def _fmt(x: float | None, scale: str = "") -> str:
+    return "missing" if x is None else f"{x:.4f}{scale}"
+
+
+@drivelm_app.command("evaluate")
+def evaluate_cmd(
+    predictions: Annotated[Path, typer.Argument(help="Predictions [{id, question, answer}] (or a submission).")],
+    gt: Path = typer.Option(..., "--gt", help="Ground truth: nested evaluation file with tags and answers."),
+    judge: str = typer.Option("none", help="'none', or a folder with a local causal LM that rates the "
+                                           "GPT-judged answers 0-100."),
+    json_out: Path = typer.Option(None, "--json", help="Write the scores (with provenance) to this JSON file."),
+) -> None:
+    """Score predictions exactly as the DriveLM challenge does (accuracy, match, language, GPT parts)."""
+    from adsgen.drivelm.formats import check_eval_file, load_nested, load_predictions
+    from adsgen.drivelm.scoring import evaluate, make_judge
+
+    truth = load_nested(gt)
+    check_eval_file(truth, str(gt))
+    preds = load_predictions(predictions)
+    j = make_judge(judge)
+    result = evaluate(preds, truth, judge=j, source=str(gt))
+    c = result["counts"]
+    console.print(f"accuracy  {_fmt(result['accuracy'])}   ({c['accuracy']} questions)")
+    console.print(f"match F1  {_fmt(result['match_f1'])}   ({c['match']} questions)")
+    lang = result["language"] or {}
+    console.print("language  " + ("  ".join(f"{k} {v:.4f}" for k, v in lang.items()) or "missing")
+                  + f"   ({c['language']} questions)")
+    console.print(f"chatgpt   {_fmt(result['chatgpt'])}   ({c['chatgpt']} questions; judge: {result['judge']})")
+    console.print(f"match     {_fmt(result['match'])}")
+    console.print(f"final     {_fmt(result['final'])}" + ("   (partial: GPT-judged parts missing)"
+                                                           if result["partial"] else ""))
+    console.print(f"skipped   {result['skipped']} questions about objects the first answer did not find")
+    if json_out is not None:
+        from adsgen.drivelm.formats import write_json
+
+        payload = dict(result)
+        payload["provenance"] = _provenance({"predictions": predictions, "ground_truth": gt}, {"judge": judge})
+        write_json(payload, json_out, indent=2)
+        console.print(f"wrote {json_out}")
+
+
+# ------------------------------------------------------------------------------------------------ submit
+
+
+@drivelm_app.command("submit")
+def submit(
+    predictions: Annotated[Path, typer.Argument(help="Predictions [{id, question, answer}].")],
+    questions: Path = typer.Option(..., "--questions", help="The challenge's question file (nested, tagged)."),
+    team: str = typer.Option(..., help="Team name, exactly as registered."),
+    method: str = typer.Option(..., help="Method name."),
+    out: Path = _OUT,
+    author: list[str] = typer.Option([], "--author", help="An author (repeat for several)."),
+    email: str = typer.Option("", help="Contact e-mail."),
+    institution: str = typer.Option("", help="Institution or company."),
+    country: str = typer.Option("", help="Country or region."),
+    normalise: bool = typer.Option(False, "--normalise", help="Reduce readable answers ('A. Going ahead.', "
+                                                              "'yes') to the exact form ('A', 'Yes.')."),
+) -> None:
+    """Check predictions against the question file and write the submission file."""
+    from adsgen.drivelm.formats import check_question_file, load_nested, load_predictions, write_submission
+    from adsgen.drivelm.submission import build_submission
+
+    qfile = load_nested(questions)
+    check_question_file(qfile, str(questions))
+    preds = load_predictions(predictions)
+    sub, report = build_submission(preds, qfile, method=method, team=team, authors=list(author), email=email,
+                                   institution=institution, country=country, normalise=normalise,
+                                   pred_source=str(predictions), question_source=str(questions))
+    write_submission(sub, out)
+    forms = ", ".join(f"{v} {k}" for k, v in sorted(report.by_form.items()))
+    console.print(f"wrote {out}: {report.questions} answers ({forms}); "
+                  f"{len(report.normalised)} reduced to the exact form")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.add_typer(drivelm_app, name="drivelm")
+
+
+__all__ = ["drivelm_app", "register"]
