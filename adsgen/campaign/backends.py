@@ -1,0 +1,83 @@
+"""Which simulator backend a campaign worker builds, and how.
+
+A ``BackendSpec`` is a name plus options, small and picklable, so it travels to worker processes and Ray
+actors, which build their own long-lived backend from it. The name is either a backend registered in
+``adsgen.sim.backends`` (``builtin``, ``carla``, ...) or an import path ``package.module:Factory`` to any
+callable taking the options as keyword arguments (how tests plug in fault-injecting backends).
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from adsgen.errors import BackendError, ConfigError
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend to build: registry name or 'module:Factory', and keyword options."""
+
+    name: str
+    """Registry name (adsgen.sim.backends) or import path 'package.module:Factory'."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword options for the backend (e.g. host, port for carla)."""
+
+    def build(self) -> Any:
+        """Build the backend (may raise BackendError when its server cannot be reached)."""
+        if ":" in self.name:
+            module_name, _, attr = self.name.partition(":")
+            try:
+                factory = getattr(importlib.import_module(module_name), attr)
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(f"--backend {self.name}: cannot import {attr!r} from {module_name!r} "
+                                  f"({exc})") from None
+            return factory(**self.options)
+        from adsgen.sim.backends import get_backend
+
+        return get_backend(self.name, **self.options)
+
+
+def parse_hosts(text: str | None) -> list[tuple[str, int]]:
+    """'host:port,host:port' -> [(host, port), ...] (ConfigError on a malformed entry)."""
+    if not text:
+        return []
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"--carla-hosts: {item!r} is not host:port (e.g. 10.0.0.5:2000)")
+        out.append((host, int(port)))
+    if len(set(out)) != len(out):
+        raise ConfigError("--carla-hosts: a host:port is listed twice")
+    return out
+
+
+def check_reachable(hosts: list[tuple[str, int]], timeout_s: float = 3.0) -> None:
+    """Open a TCP connection to each host:port; BackendError naming the first that does not answer."""
+    for host, port in hosts:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                pass
+        except OSError as exc:
+            raise BackendError(f"--carla-hosts: cannot reach a CARLA server at {host}:{port} "
+                               f"({exc.strerror or exc}); is the server running and the port open?") from None
+
+
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """['key=value', ...] -> {key: value}, each value read as a YAML scalar (numbers, booleans, strings)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--backend-opt: {item!r} is not key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out

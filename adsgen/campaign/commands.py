@@ -1,0 +1,193 @@
+"""CLI: `adsgen campaign run|status|export`, `adsgen replay`, `adsgen report`, `adsgen bench campaign`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+campaign_app = typer.Typer(help="Run many scenarios into one SQLite store; resume, inspect and export it.",
+                           no_args_is_help=True)
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+@campaign_app.command("run")
+def run_cmd(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files or folders (seed files count as "
+                                                     "their nominal scenario)."),
+    db: Path = typer.Option(..., "--db", help="Campaign database (created when missing, resumed otherwise)."),
+    agent: str = typer.Option("idm", help="Agent under test (registry name or module:Factory)."),
+    backend: str = typer.Option("builtin", help="builtin, carla, or an import path module:Factory."),
+    backend_opt: list[str] = typer.Option(None, "--backend-opt", help="Backend option key=value (repeatable)."),
+    executor: str = typer.Option("processes", help="inline, processes or ray."),
+    workers: int = typer.Option(2, help="Worker processes / Ray actors (one per CARLA host when hosts are given)."),
+    carla_hosts: str = typer.Option(None, "--carla-hosts", help="host:port,host:port: one CARLA server per worker."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster (else start a local one)."),
+    timeout_s: float = typer.Option(120.0, "--timeout-s", help="Wall-time limit per run attempt [s]; 0 = none."),
+    retries: int = typer.Option(3, help="Retries after a backend fault (lost server), with exponential backoff."),
+    seeds: int = typer.Option(1, help="Runs per scenario, simulation seeds 0..N-1."),
+    rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
+    backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault [s]."),
+    no_preflight: bool = typer.Option(False, "--no-preflight",
+                                      help="Skip the TCP check of --carla-hosts from this machine."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the run summary as JSON here."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run (or resume) a campaign: every scenario x seed against one agent on one backend."""
+    from pydantic import ValidationError
+
+    from adsgen.campaign.backends import parse_hosts, parse_options
+    from adsgen.campaign.config import CampaignConfig
+    from adsgen.campaign.runner import run_campaign
+    from adsgen.errors import ConfigError
+
+    try:
+        config = CampaignConfig(
+            scenarios=[str(s) for s in scenarios], db=str(db), agent=agent, backend=backend,
+            backend_options=parse_options(backend_opt), executor=executor, workers=workers,
+            carla_hosts=parse_hosts(carla_hosts), ray_address=ray_address,
+            timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds,
+            rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}") from None
+    summary = run_campaign(config, progress=progress, console=_console())
+    c = summary.counts
+    typer.echo(f"{summary.db}: {summary.attempted} run(s) finished now ({summary.new_runs} new in the store, "
+               f"{summary.retried} backend-fault retries); store: {c['done']} done, {c['failed']} failed, "
+               f"{c['timed_out']} timed out, {c['pending'] + c['running']} unfinished; "
+               f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run")
+    if json_out:
+        json_out.write_text(json.dumps(summary.to_dict(), indent=2))
+    if summary.interrupted:
+        typer.echo("interrupted: finished runs are committed; rerun the same command to resume")
+        raise typer.Exit(130)
+
+
+@campaign_app.command("status")
+def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
+               as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")) -> None:
+    """Counts by status and collisions / failures by factor."""
+    from rich.table import Table
+
+    from adsgen.campaign.stats import campaign_status
+    from adsgen.campaign.store import CampaignStore
+
+    with CampaignStore.open(db, readonly=True) as store:
+        st = campaign_status(store)
+    if as_json:
+        typer.echo(json.dumps(st, indent=2))
+        return
+    console = Console()
+    t = Table(title=f"{db}: {st['total']} runs")
+    for col in ("status", "runs"):
+        t.add_column(col)
+    for k, v in st["counts"].items():
+        t.add_row(k, str(v))
+    t.add_row("collisions", str(st["collisions"]))
+    t.add_row("near misses", str(st["near_misses"]))
+    console.print(t)
+    f = Table(title="by factor (rates over done runs, 95% Wilson interval)")
+    for col in ("factor", "state", "runs", "done", "collision rate", "near-miss rate", "failed", "timed out"):
+        f.add_column(col)
+    for r in st["by_factor"]:
+        cr = f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}-{r['collision_ci'][1]:.2f}]" if r["done"] else "-"
+        nr = f"{r['near_miss_rate']:.2f} [{r['near_miss_ci'][0]:.2f}-{r['near_miss_ci'][1]:.2f}]" if r["done"] else "-"
+        f.add_row(r["factor"], r["state"], str(r["runs"]), str(r["done"]), cr, nr, str(r["failed"]),
+                  str(r["timed_out"]))
+    console.print(f)
+    for e in st["top_errors"]:
+        console.print(f"[red]{e['runs']} x[/] {e['error']}", highlight=False)
+
+
+@campaign_app.command("export")
+def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
+               out: Path = typer.Option(..., "--out", help="runs.csv, runs.parquet or results.xml (JUnit).")) -> None:
+    """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
+    from adsgen.campaign.export import export_runs
+    from adsgen.campaign.store import CampaignStore
+
+    with CampaignStore.open(db, readonly=True) as store:
+        n = export_runs(store, out)
+    typer.echo(f"wrote {n} runs to {out}")
+
+
+def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
+               run_id: int = typer.Argument(..., help="Run id (see `adsgen campaign export`)."),
+               render: Path = typer.Option(None, "--render", help="Also render keyframes of the replay here."),
+               backend_opt: list[str] = typer.Option(None, "--backend-opt",
+                                                     help="Override a backend option key=value (e.g. host=...)."),
+               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
+    """Rerun one stored run from its recorded spec, seed and versions; say whether the outcome is the same."""
+    from adsgen.campaign.backends import parse_options
+    from adsgen.campaign.replay import replay_run
+    from adsgen.campaign.store import CampaignStore
+
+    with CampaignStore.open(db, readonly=True) as store:
+        rep = replay_run(store, run_id, backend_options=parse_options(backend_opt),
+                         record_trajectories=render is not None)
+    err = _console()
+    for pkg, (was, now) in rep.version_changes.items():
+        err.print(f"[yellow]warning:[/] {pkg} was {was} when the run was recorded, now {now}", highlight=False)
+    if render is not None:
+        from adsgen.campaign.keyframes import render_keyframes_to_dir
+
+        paths, note = render_keyframes_to_dir(rep, render)
+        err.print(note if not paths else f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
+    else:
+        typer.echo(f"run {rep.run_id} ({rep.scenario}, seed {rep.seed}, {rep.agent} on {rep.backend}): "
+                   f"stored {rep.stored_status}, replay {rep.replay_status}")
+        for d in rep.differences:
+            typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
+        typer.echo("same outcome" if rep.same else "DIFFERENT outcome")
+    if not rep.same:
+        raise typer.Exit(1)
+
+
+def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
+               out: Path = typer.Option(..., "--out", help="Output folder (index.html + PNGs)."),
+               curve: Path = typer.Option(None, "--curve", help="Search curve JSON (e.g. run.json of adsgen "
+                                                                "generate), added to the one in the database."),
+               worst: int = typer.Option(5, help="Worst scenarios to list."),
+               keyframes: bool = typer.Option(True, "--keyframes/--no-keyframes",
+                                              help="Render keyframes of the worst scenarios (rerun inline).")) -> None:
+    """Write a static HTML report of a campaign (readable offline)."""
+    from adsgen.campaign.curves import load_curve_json
+    from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
+    from adsgen.campaign.store import CampaignStore
+
+    points = load_curve_json(curve) if curve else []
+    with CampaignStore.open(db, readonly=True) as store:
+        data = load_campaign_report_data(store, curve=points, worst=worst)
+        if keyframes and data.worst:
+            from adsgen.campaign.keyframes import keyframes_for_runs
+
+            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst])
+    page = write_campaign_report(data, out)
+    typer.echo(f"wrote {page}")
+
+
+def bench_cmd(json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON here."),
+              runs: int = typer.Option(200, help="Runs per measurement."),
+              max_workers: int = typer.Option(2, "--max-workers", help="Largest worker count measured.")) -> None:
+    """Campaign throughput with 1..N worker processes on the builtin backend, and the store's overhead."""
+    from adsgen.campaign.bench import print_bench, run_bench
+
+    res = run_bench(runs=runs, max_workers=max_workers)
+    print_bench(res)
+    if json_out:
+        json_out.write_text(json.dumps(res, indent=2))
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.add_typer(campaign_app, name="campaign")
+    app.command("replay")(replay_cmd)
+    app.command("report")(report_cmd)
+    bench_app.command("campaign")(bench_cmd)

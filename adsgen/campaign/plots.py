@@ -1,0 +1,105 @@
+"""Matplotlib figures of a campaign (each function returns a Figure; the caller saves and closes it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from adsgen.campaign.store import CurvePoint
+from adsgen.variables import FACTORS
+
+_STATUS_COLOURS = {"done": "#2a7ab0", "failed": "#c0392b", "timed_out": "#e67e22"}
+
+
+def _figure(*args: Any, **kwargs: Any) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(*args, **kwargs)
+    return fig
+
+
+def rates_by_factor(rows: Sequence[dict[str, Any]]) -> Any:
+    """One panel per factor: collision and near-miss rate per state, with 95 % Wilson intervals."""
+    fig = _figure(figsize=(13, 10), layout="constrained")
+    axes = fig.subplots(3, 3).ravel()  # (9,) one per factor
+    for ax, factor in zip(axes, FACTORS, strict=True):
+        sub = [r for r in rows if r["factor"] == factor and r["done"]]
+        ax.set_title(factor, fontsize=10)
+        if not sub:
+            ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            ax.set_xticks([])
+            continue
+        x = np.arange(len(sub))  # (states,)
+        for offset, key, colour, label in ((-0.2, "collision", "#c0392b", "collision"),
+                                           (0.2, "near_miss", "#e67e22", "near miss")):
+            rate = np.array([r[f"{key}_rate"] for r in sub])  # (states,)
+            ci = np.array([r[f"{key}_ci"] for r in sub])  # (states, 2)
+            err = np.stack([rate - ci[:, 0], ci[:, 1] - rate])  # (2, states)
+            ax.bar(x + offset, rate, width=0.4, color=colour, label=label, yerr=np.clip(err, 0, None),
+                   capsize=2, error_kw={"elinewidth": 0.8})
+        ax.set_xticks(x, [f"{r['state']}\n(n={r['done']})" for r in sub], fontsize=7, rotation=30, ha="right")
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("rate", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    axes[0].legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def min_ttc_distribution(df: pd.DataFrame, threshold_s: float, clip_s: float = 10.0) -> Any:
+    """Histogram of the minimum TTC of finished runs; collisions drawn as their own bar at 0."""
+    fig = _figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    done = df[df["status"] == "done"]
+    collided = done["collided"].fillna(0).astype(bool) if len(done) else pd.Series(dtype=bool)
+    ttc = done.loc[~collided, "min_ttc_s"] if len(done) else pd.Series(dtype=float)
+    never = int(ttc.isna().sum())
+    finite = np.clip(ttc.dropna().to_numpy(dtype=float), 0, clip_s)  # (runs,)
+    bins = np.linspace(0, clip_s, 41)  # (41,) bin edges [s]
+    ax.hist(finite, bins=bins, color="#2a7ab0", label="no collision")
+    if int(collided.sum()):
+        ax.bar([-0.35], [int(collided.sum())], width=0.4, color="#c0392b", label="collision")
+    ax.axvline(threshold_s, color="#e67e22", ls="--", label=f"near-miss threshold {threshold_s:g} s")
+    ax.set_xlabel(f"minimum time-to-collision [s] (clipped at {clip_s:g}; {never} runs never closing)")
+    ax.set_ylabel("runs")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def runs_over_time(df: pd.DataFrame) -> Any:
+    """Cumulative finished runs against wall time since the first run started, per status."""
+    fig = _figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    fin = df[df["finished_at"].notna()] if "finished_at" in df else df.iloc[0:0]
+    if fin.empty:
+        ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    t0 = float(pd.concat([fin["started_at"].dropna(), fin["finished_at"]]).min())
+    for status, colour in _STATUS_COLOURS.items():
+        t = np.sort(fin.loc[fin["status"] == status, "finished_at"].to_numpy(dtype=float) - t0)  # (runs,)
+        if len(t):
+            ax.step(t, np.arange(1, len(t) + 1), where="post", color=colour, label=f"{status} ({len(t)})")
+    ax.set_xlabel("wall time since the first run started [s] (resumed campaigns include the gaps)")
+    ax.set_ylabel("finished runs")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def search_curve(points: Sequence[CurvePoint]) -> Any:
+    """Search progress: each method's metric against simulated runs."""
+    fig = _figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    metrics = sorted({p.metric for p in points})
+    for (method, metric) in sorted({(p.method, p.metric) for p in points}):
+        pts = sorted((p for p in points if p.method == method and p.metric == metric), key=lambda p: p.sim_runs)
+        label = method if len(metrics) == 1 else f"{method}: {metric}"
+        ax.step([p.sim_runs for p in pts], [p.value for p in pts], where="post", label=label)
+    ax.set_xlabel("simulated runs")
+    ax.set_ylabel(metrics[0].replace("_", " ") if len(metrics) == 1 else "value")
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,286 @@
+"""Static HTML reports: a reusable page builder and the campaign report built on it.
+
+``write_html_report(title, sections, out_dir)`` writes ``index.html`` plus one PNG per figure into
+``out_dir``; the page references nothing outside that folder (no scripts, fonts or styles from the web),
+so it reads offline and can be zipped or attached as a CI artifact. Any command (the campaign report, the
+demo) builds ``Section`` objects with text, tables and matplotlib figures and calls it.
+
+``write_campaign_report(data, out_dir)`` lays out a campaign: summary, collision and near-miss rate by
+factor (95 % Wilson intervals), min-TTC distribution, runs over time, worst scenarios with keyframes, the
+search curve (when the campaign came from ``adsgen generate`` or a curve is given), and failures.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adsgen.provenance import utc_now, versions
+
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
+       color: #222; padding: 0 1rem; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .3rem; }
+h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: .85rem; color: #555; }
+.keyframes { display: flex; gap: .5rem; flex-wrap: wrap; }
+.keyframes figure { flex: 1 1 30%; margin: .3rem 0; }
+pre { background: #f7f7f7; padding: .5rem; overflow-x: auto; font-size: .8rem; }
+.muted { color: #777; font-size: .85rem; }
+"""
+
+
+@dataclass
+class Image:
+    """A figure in a section: a matplotlib Figure (saved as PNG) or an existing PNG file / bytes."""
+
+    name: str
+    """File stem (unique within the report)."""
+    caption: str = ""
+    figure: Any = None
+    """matplotlib.figure.Figure, saved at `dpi` and closed."""
+    png: bytes | None = None
+    dpi: int = 110
+
+
+@dataclass
+class Table:
+    """Rows of dicts (columns from the first row, or given)."""
+
+    rows: list[dict[str, Any]]
+    columns: list[str] | None = None
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """One titled part of the page, rendered in order: paragraphs, tables, images, image groups."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    """Plain text (escaped)."""
+    tables: list[Table] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    image_rows: list[list[Image]] = field(default_factory=list)
+    """Groups of images shown side by side (e.g. keyframes of one scenario)."""
+    preformatted: str | None = None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "<td></td>"
+    if isinstance(v, float):
+        return f'<td class="num">{v:.3g}</td>'
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f'<td class="num">{v}</td>'
+    return f"<td>{html.escape(str(v))}</td>"
+
+
+def _table_html(t: Table) -> str:
+    if not t.rows:
+        return '<p class="muted">(none)</p>'
+    cols = t.columns or list(t.rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in cols) + "</tr>" for r in t.rows)
+    cap = f"<caption>{html.escape(t.caption)}</caption>" if t.caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _save_image(img: Image, out_dir: Path, used: set[str]) -> str:
+    stem = _slug(img.name)
+    name, i = f"{stem}.png", 1
+    while name in used:
+        i += 1
+        name = f"{stem}-{i}.png"
+    used.add(name)
+    path = out_dir / name
+    if img.figure is not None:
+        import matplotlib.pyplot as plt
+
+        img.figure.savefig(path, dpi=img.dpi, bbox_inches="tight")
+        plt.close(img.figure)
+    elif img.png is not None:
+        path.write_bytes(img.png)
+    else:
+        raise ValueError(f"image {img.name!r} has neither a figure nor PNG bytes")
+    return name
+
+
+def _image_html(img: Image, src: str) -> str:
+    cap = f"<figcaption>{html.escape(img.caption)}</figcaption>" if img.caption else ""
+    alt = html.escape(img.caption or img.name)
+    return f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="eager">{cap}</figure>'
+
+
+def write_html_report(title: str, sections: Sequence[Section], out_dir: str | Path, *,
+                      provenance: dict[str, Any] | None = None) -> Path:
+    """Write out_dir/index.html and its PNGs; returns the page's path. Provenance goes into a footer."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    toc = "".join(f'<li><a href="#{_slug(s.title)}">{html.escape(s.title)}</a></li>' for s in sections)
+    parts = [f"<h1>{html.escape(title)}</h1>", f'<p class="muted">written {utc_now()}</p>', f"<ul>{toc}</ul>"]
+    for s in sections:
+        parts.append(f'<h2 id="{_slug(s.title)}">{html.escape(s.title)}</h2>')
+        parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
+        parts += [_table_html(t) for t in s.tables]
+        parts += [_image_html(img, _save_image(img, out, used)) for img in s.images]
+        for row in s.image_rows:
+            figs = "".join(_image_html(img, _save_image(img, out, used)) for img in row)
+            parts.append(f'<div class="keyframes">{figs}</div>')
+        if s.preformatted:
+            parts.append(f"<pre>{html.escape(s.preformatted)}</pre>")
+    prov = provenance if provenance is not None else {"versions": versions()}
+    parts.append('<h2 id="provenance">Provenance</h2>')
+    parts.append(f"<pre>{html.escape(json.dumps(prov, indent=2, sort_keys=True, default=str))}</pre>")
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+# ---- the campaign report ------------------------------------------------------------------------------------
+
+@dataclass
+class CampaignReportData:
+    """Everything the campaign report shows; build it with ``load_campaign_report_data`` or by hand."""
+
+    title: str
+    status: dict[str, Any]
+    """adsgen.campaign.stats.campaign_status(store)."""
+    runs: Any
+    """pandas DataFrame from adsgen.campaign.stats.runs_frame(store)."""
+    curve: list[Any] = field(default_factory=list)
+    """CurvePoint list (search curve); empty when the campaign did not come from a search."""
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    """Worst runs (rows of runs_frame), most severe first."""
+    keyframes: dict[int, list[Image]] = field(default_factory=dict)
+    """run id -> rendered keyframes."""
+    keyframe_note: str = ""
+    """Why keyframes are missing, when they are."""
+    high_risk_ttc_s: float = 1.0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
+    """Finished runs ordered by severity: collisions by impact speed, then near misses by min TTC."""
+    done = df[df["status"] == "done"].copy()
+    if done.empty:
+        return []
+    done["_c"] = done["collided"].fillna(0).astype(bool)
+    done["_impact"] = done["impact_speed_mps"].fillna(0.0).astype(float)
+    done["_ttc"] = done["min_ttc_s"].fillna(float("inf")).astype(float)
+    done = done.sort_values(["_c", "_impact", "_ttc"], ascending=[False, False, True])
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in done.head(n).to_dict("records")]
+
+
+def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, worst: int = 5,
+                              title: str | None = None) -> CampaignReportData:
+    """Gather the report's data from an open CampaignStore (curve: extra points, e.g. from a JSON file)."""
+    from adsgen.campaign.stats import campaign_status, runs_frame
+
+    campaign = store.campaign()
+    df = runs_frame(store)
+    cfg = campaign["config"]
+    return CampaignReportData(
+        title=title or f"Campaign {store.path.name}",
+        status=campaign_status(store), runs=df, curve=store.curve_points() + list(curve or []),
+        worst=worst_runs(df, worst), high_risk_ttc_s=float(cfg.get("high_risk_ttc_s", 1.0)),
+        provenance={"campaign_db": str(store.path), "created_utc": campaign["created_utc"],
+                    "source": campaign["source"], "config": cfg, "versions": campaign["versions"],
+                    "sessions": [{k: s[k] for k in ("id", "started_utc", "ended_utc", "state", "host")}
+                                 for s in store.sessions()], "metadata": store.metadata()})
+
+
+def _fmt_num(x: Any, unit: str = "") -> str:
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    if xf != xf or xf in (float("inf"), float("-inf")):
+        return "-"
+    return f"{xf:.2f}{unit}"
+
+
+def campaign_sections(data: CampaignReportData) -> list[Section]:
+    """The campaign report's sections (the demo can insert these into its own page)."""
+    from adsgen.campaign import plots
+
+    st = data.status
+    c = st["counts"]
+    summary = Section("Summary", paragraphs=[
+        f"{st['total']} runs: {c['done']} done, {c['failed']} failed, {c['timed_out']} timed out, "
+        f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
+        f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
+        f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
+        f"created {st['created_utc']} by {st['source']}; {st['sessions']} session(s)."])
+    rates = Section("Failure and near-miss rate by factor", paragraphs=[
+        "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
+        "intervals. Failed and timed-out runs are counted in the table, not in the rates."],
+        images=[Image("rates-by-factor", "collision and near-miss rate per factor state (95 % Wilson intervals)",
+                      plots.rates_by_factor(st["by_factor"]))],
+        tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
+                        "collisions": r["collisions"],
+                        "collision rate [95% CI]": (f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}, "
+                                                    f"{r['collision_ci'][1]:.2f}]") if r["done"] else "-",
+                        "near misses": r["near_misses"],
+                        "near-miss rate [95% CI]": (f"{r['near_miss_rate']:.2f} [{r['near_miss_ci'][0]:.2f}, "
+                                                    f"{r['near_miss_ci'][1]:.2f}]") if r["done"] else "-",
+                        "failed": r["failed"], "timed out": r["timed_out"]} for r in st["by_factor"]])])
+    ttc = Section("Minimum time-to-collision", images=[
+        Image("min-ttc", "distribution of the minimum TTC over finished runs",
+              plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
+    over_time = Section("Runs over time", images=[
+        Image("runs-over-time", "cumulative finished runs by status", plots.runs_over_time(data.runs))])
+    worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
+    if data.worst:
+        worst.tables.append(Table([{
+            "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+            "termination": r["termination"], "partner": r["collision_partner"],
+            "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
+            "factors": ", ".join(f"{f}={r[f]}" for f in ("light", "weather", "surface", "road_layout",
+                                                          "collision_type"))} for r in data.worst]))
+        for r in data.worst:
+            frames = data.keyframes.get(int(r["id"]))
+            if frames:
+                worst.image_rows.append(frames)
+        if data.keyframe_note:
+            worst.paragraphs.append(data.keyframe_note)
+    sections = [summary, rates, ttc, over_time, worst]
+    if data.curve:
+        sections.append(Section("Search curve", paragraphs=[
+            "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
+            images=[Image("search-curve", "search curve", plots.search_curve(data.curve))]))
+    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
+    fail = Section("Failed and timed-out runs", paragraphs=[] if failures else ["None."])
+    if failures:
+        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+                                   "status": r["status"], "attempts": int(r["attempts"]),
+                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
+                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
+                                                                      else "")))
+    sections.append(fail)
+    return sections
+
+
+def write_campaign_report(data: CampaignReportData, out_dir: str | Path) -> Path:
+    """Write the campaign report (index.html + PNGs) into out_dir; returns the page's path."""
+    return write_html_report(data.title, campaign_sections(data), out_dir, provenance=data.provenance)

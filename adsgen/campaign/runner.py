@@ -1,0 +1,300 @@
+"""The campaign driver: plans the runs, hands them to an executor's workers, writes every outcome.
+
+Order of work (so bad input never touches the database): read and validate every scenario, check the
+database file is ours (header bytes only), check the agent and executor exist and every CARLA host answers;
+only then open (or create) the store, recover runs left 'running' by a dead process, add the missing runs,
+and execute the pending ones.
+
+Faults: a run that raises is stored failed with its error; a run over its timeout is stopped by the executor
+and stored timed_out; a backend fault (BackendError, or a RunResult with termination BACKEND_FAULT) puts the
+run back in the queue (up to ``retries`` times) and keeps that worker idle for an exponentially growing
+delay before it reconnects. SIGINT: stop handing out runs, let the runs in flight finish and commit them,
+exit with code 130; a second SIGINT abandons the runs in flight (they stay pending for the next resume).
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adsgen.campaign.backends import BackendSpec, check_reachable
+from adsgen.campaign.config import CampaignConfig
+from adsgen.campaign.executors import get_executor
+from adsgen.campaign.inputs import load_campaign_scenarios
+from adsgen.campaign.store import CampaignStore, check_database
+from adsgen.campaign.worker import Outcome, Task, WorkerSpec
+from adsgen.errors import ConfigError
+
+_POLL_S = 0.2  # [s] longest wait for outcomes before the driver looks at retries / signals again
+
+
+@dataclass
+class CampaignSummary:
+    """What one `campaign run` did."""
+
+    db: str
+    session_id: int
+    new_runs: int
+    """Runs added to the store by this command."""
+    attempted: int = 0
+    """Runs this command finished (done, failed or timed_out)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Runs by status in the whole store, at the end."""
+    retried: int = 0
+    """Backend faults that sent a run back to the queue."""
+    interrupted: bool = False
+    wall_s: float = 0.0
+    run_phase_s: float = 0.0
+    """Wall time from the first run handed out to the last outcome [s]."""
+    store_s: float = 0.0
+    """Wall time spent in run-state writes to the store [s]."""
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.attempted / self.run_phase_s if self.run_phase_s > 0 else 0.0
+
+    @property
+    def store_ms_per_run(self) -> float:
+        return 1000.0 * self.store_s / self.attempted if self.attempted else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"db": self.db, "session_id": self.session_id, "new_runs": self.new_runs,
+                "attempted": self.attempted, "counts": self.counts, "retried": self.retried,
+                "interrupted": self.interrupted, "wall_s": round(self.wall_s, 3),
+                "run_phase_s": round(self.run_phase_s, 3), "runs_per_s": round(self.runs_per_s, 2),
+                "store_ms_per_run": round(self.store_ms_per_run, 3)}
+
+
+def backend_key(config: CampaignConfig) -> str:
+    """The backend column of the runs' unique key: what simulates, not where (hosts are not part of it)."""
+    return config.backend
+
+
+def worker_specs(config: CampaignConfig) -> list[WorkerSpec]:
+    """One WorkerSpec per worker; with CARLA hosts, worker i drives host i."""
+    specs = []
+    for i in range(config.n_workers()):
+        options = dict(config.backend_options)
+        if config.carla_hosts:
+            host, port = config.carla_hosts[i]
+            options.update(host=host, port=port)
+        specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent))
+    return specs
+
+
+def _check_agent(name: str) -> None:
+    from adsgen.campaign.worker import make_agent
+
+    try:
+        make_agent(name)
+    except KeyError as exc:
+        raise ConfigError(f"--agent {name!r}: unknown agent ({exc})") from None
+
+
+class _Stop:
+    """SIGINT bookkeeping: the first request stops dispatching, the second abandons runs in flight."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.requests += 1
+
+
+class _Progress:
+    """A rich progress bar with done / failed / timed-out counts (silent when disabled)."""
+
+    def __init__(self, total: int, enabled: bool, console: Any = None):
+        self.enabled = enabled and total > 0
+        self.counts = collections.Counter()
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]campaign"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=console, transient=False)
+        self.task = self.progress.add_task("runs", total=total, detail="")
+        self.progress.start()
+
+    def advance(self, status: str) -> None:
+        self.counts[status] += 1
+        if self.enabled:
+            c = self.counts
+            detail = f"done {c['done']}  failed {c['failed']}  timed out {c['timed_out']}"
+            if c["retry"]:
+                detail += f"  retries {c['retry']}"
+            self.progress.update(self.task, advance=0 if status == "retry" else 1, detail=detail)
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(text)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+
+def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
+    """Every check that must pass before the database is touched; returns the scenarios."""
+    scenarios = load_campaign_scenarios(config.scenarios)
+    check_database(config.db)
+    if not Path(config.db).resolve().parent.exists():
+        raise ConfigError(f"--db {config.db}: folder {Path(config.db).parent} does not exist")
+    _check_agent(config.agent)
+    import adsgen.campaign.executors  # noqa: F401
+    from adsgen.campaign.executors.base import EXECUTORS
+    if config.executor not in EXECUTORS:
+        raise ConfigError(f"--executor {config.executor!r}: unknown; expected one of {', '.join(sorted(EXECUTORS))}")
+    if config.carla_hosts and config.preflight:
+        check_reachable(config.carla_hosts)
+    return scenarios
+
+
+def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any = None) -> CampaignSummary:
+    """Run (or resume) a campaign; returns its summary. Raises AdsgenError subclasses for bad input."""
+    t_start = time.perf_counter()
+    scenarios = prepare(config)
+    config_dict = json.loads(config.model_dump_json())
+    store = CampaignStore.open_or_create(config.db, config=config_dict)
+    try:
+        store.recover_dead_sessions()
+        new = store.add_runs(scenarios, config.agent, backend_key(config), range(config.seeds))
+        todo = store.runs_to_do(config.agent, backend_key(config), include_failed=config.rerun_failed)
+        session_id = store.begin_session(config_dict)
+        summary = CampaignSummary(db=str(config.db), session_id=session_id, new_runs=new)
+        state = "finished"
+        try:
+            _execute(config, store, session_id, todo, summary, progress=progress, console=console)
+            if summary.interrupted:
+                state = "interrupted"
+        except BaseException:
+            state = "interrupted"
+            raise
+        finally:
+            store.end_session(session_id, state)
+            summary.counts = store.counts()
+            summary.store_s = store.store_s
+            summary.wall_s = time.perf_counter() - t_start
+        return summary
+    finally:
+        store.close()
+
+
+def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo: list[Any],
+             summary: CampaignSummary, *, progress: bool, console: Any) -> None:
+    queue: collections.deque[Task] = collections.deque(
+        Task(int(r["id"]), json.loads(r["spec_json"]), int(r["seed"])) for r in todo)
+    if not queue:
+        return
+    attempts: dict[int, int] = {t.run_id: 0 for t in queue}
+    retry_heap: list[tuple[float, int, Task]] = []  # (monotonic time it may run again, tiebreak, task)
+    tiebreak = itertools.count()
+    faults: dict[str, int] = collections.defaultdict(int)  # worker -> consecutive backend faults
+    not_before: dict[str, float] = collections.defaultdict(float)  # worker -> monotonic time it may reconnect
+
+    options: dict[str, Any] = {}
+    if config.executor == "ray":
+        options["ray_address"] = config.ray_address
+    executor = get_executor(config.executor, **options)
+    stop = _Stop()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGINT, stop) if in_main else None
+    bar = _Progress(len(queue), progress, console)
+    t_first: float | None = None
+    t_last = time.perf_counter()
+    try:
+        executor.start(worker_specs(config), config.timeout_s)
+        while queue or retry_heap or executor.in_flight():
+            if stop.requests >= 2:
+                summary.interrupted = True
+                break
+            if stop.requests == 1 and not summary.interrupted:
+                summary.interrupted = True
+                bar.note(f"[yellow]interrupted: finishing {len(executor.in_flight())} run(s) in flight "
+                         f"(Ctrl-C again to abandon them)")
+            now = time.monotonic()
+            while retry_heap and retry_heap[0][0] <= now:
+                queue.appendleft(heapq.heappop(retry_heap)[2])
+            if not summary.interrupted:
+                for w in executor.free_workers():
+                    if not queue:
+                        break
+                    if not_before[w] > now:
+                        continue
+                    task = queue.popleft()
+                    attempts[task.run_id] = store.mark_running(task.run_id, session_id, w)
+                    executor.submit(w, task)
+                    if t_first is None:
+                        t_first = time.perf_counter()
+            elif not executor.in_flight():
+                break
+            wait_s = _POLL_S
+            if retry_heap:
+                wait_s = min(wait_s, max(0.0, retry_heap[0][0] - now))
+            waiting = [t - now for t in not_before.values() if t > now]
+            if waiting and queue:
+                wait_s = min(wait_s, min(waiting))
+            for o in executor.wait(wait_s):
+                t_last = time.perf_counter()
+                task_retry = _record(config, store, o, attempts, faults, not_before, summary, bar)
+                if task_retry is not None:
+                    heapq.heappush(retry_heap, (time.monotonic(), next(tiebreak), task_retry))
+    finally:
+        executor.shutdown(kill=stop.requests >= 2)
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+        bar.close()
+        summary.run_phase_s = (t_last - t_first) if t_first is not None else 0.0
+
+
+def _record(config: CampaignConfig, store: CampaignStore, o: Outcome, attempts: dict[int, int],
+            faults: dict[str, int], not_before: dict[str, float], summary: CampaignSummary,
+            bar: _Progress) -> Task | None:
+    """Write one outcome to the store; returns the task to retry after a backend fault, else None."""
+    common = {"worker": o.worker, "started_at": o.started_at, "finished_at": o.finished_at, "wall_s": o.wall_s}
+    if o.kind == "backend_fault":
+        faults[o.worker] += 1
+        delay = min(config.backoff_max_s, config.backoff_s * 2 ** (faults[o.worker] - 1))
+        not_before[o.worker] = time.monotonic() + delay
+        if attempts[o.run_id] <= config.retries:
+            store.mark_pending(o.run_id, o.error)
+            summary.retried += 1
+            bar.advance("retry")
+            row = store.conn.execute("SELECT r.seed, s.spec_json FROM runs r JOIN scenarios s "
+                                     "ON s.hash = r.scenario_hash WHERE r.id = ?", (o.run_id,)).fetchone()
+            return Task(o.run_id, json.loads(row["spec_json"]), int(row["seed"]))
+        store.finish_error(o.run_id, "failed", f"backend fault, gave up after {attempts[o.run_id]} attempts: "
+                           f"{o.error}", **common)
+        status = "failed"
+    elif o.kind == "ok":
+        faults[o.worker] = 0
+        assert o.result is not None
+        store.finish_done(o.run_id, o.result, high_risk_ttc_s=config.high_risk_ttc_s, **common)
+        status = "done"
+    elif o.kind == "timed_out":
+        store.finish_error(o.run_id, "timed_out", o.error or "timed out", **common)
+        status = "timed_out"
+    else:  # error, worker_lost
+        faults[o.worker] = 0 if o.kind == "error" else faults[o.worker]
+        store.finish_error(o.run_id, "failed", o.error or o.kind, **common)
+        status = "failed"
+    summary.attempted += 1
+    bar.advance(status)
+    return None

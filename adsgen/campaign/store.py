@@ -1,0 +1,439 @@
+"""The campaign results store: one SQLite file (WAL) holding a campaign's scenarios, runs and outcomes.
+
+Identity: ``PRAGMA application_id`` is ``APPLICATION_ID`` ('ADSC') and ``PRAGMA user_version`` the schema
+version. A file that is not SQLite, a SQLite database of another tool, or one written by a newer schema is
+refused with an ``InputError`` *before* anything is written (the header is read as bytes, so such a file is
+left byte-for-byte untouched).
+
+Durability: every state change of a run is its own transaction. With WAL and ``synchronous=NORMAL`` a
+committed transaction survives the writing process being killed (``kill -9``); only a power loss may drop
+the last few. See docs/campaigns.md for the schema and the resume rules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adsgen.errors import InputError
+from adsgen.provenance import utc_now, versions
+from adsgen.variables import FACTORS
+
+APPLICATION_ID = 0x41445343  # 'ADSC': marks an adsgen campaign database
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "done", "failed", "timed_out")
+FINISHED = ("done", "failed", "timed_out")
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_FACTOR_COLUMNS = ",\n  ".join(f"{f} TEXT" for f in FACTORS)
+
+SCHEMA = f"""
+CREATE TABLE campaign (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  created_utc TEXT NOT NULL,
+  source TEXT NOT NULL,          -- what made it: 'adsgen campaign run', 'adsgen generate', ...
+  config_json TEXT NOT NULL,     -- config of the command that created it
+  versions_json TEXT NOT NULL    -- adsgen.provenance.versions() at creation
+);
+CREATE TABLE sessions (          -- one row per command that ran runs (first run, each resume)
+  id INTEGER PRIMARY KEY,
+  started_utc TEXT NOT NULL,
+  ended_utc TEXT,
+  state TEXT NOT NULL CHECK (state IN ('running', 'finished', 'interrupted', 'died')),
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  config_json TEXT NOT NULL,
+  versions_json TEXT NOT NULL
+);
+CREATE TABLE scenarios (
+  hash TEXT PRIMARY KEY,         -- Scenario.content_hash() (sha256 of the spec without its name)
+  name TEXT NOT NULL,
+  seed_family TEXT,              -- Scenario.seed
+  source_path TEXT,              -- file it was first read from (None when made in memory)
+  spec_json TEXT NOT NULL,       -- Scenario.spec()
+  {_FACTOR_COLUMNS}
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  scenario_hash TEXT NOT NULL REFERENCES scenarios(hash),
+  agent TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0,   -- tries started (retries after backend faults included)
+  session_id INTEGER REFERENCES sessions(id),  -- session that last started / finished it
+  worker TEXT,                   -- executor worker that ran the last attempt
+  created_at REAL NOT NULL,      -- unix time [s]
+  started_at REAL,               -- unix time [s] the last attempt started
+  finished_at REAL,              -- unix time [s]
+  wall_s REAL,                   -- wall time of the last attempt [s]
+  termination TEXT,              -- RunResult.termination
+  collided INTEGER,              -- 0/1
+  high_risk INTEGER,             -- 0/1: collided or min_ttc_s < 1.0 s
+  min_ttc_s REAL,                -- NULL = infinite (never closing)
+  min_distance_m REAL,
+  impact_speed_mps REAL,
+  collision_partner TEXT,
+  duration_s REAL,               -- simulated time [s]
+  result_json TEXT,              -- RunResult.to_dict()
+  error TEXT,                    -- failed / timed_out: what happened; retried faults: the last fault
+  UNIQUE (scenario_hash, agent, backend, seed)
+);
+CREATE INDEX runs_by_status ON runs(status);
+CREATE TABLE metadata (key TEXT PRIMARY KEY, value_json TEXT NOT NULL);
+CREATE TABLE search_curve (      -- written by `adsgen generate` (see docs/campaigns.md)
+  method TEXT NOT NULL,          -- e.g. 'cbn', 'random', 'genetic'
+  metric TEXT NOT NULL,          -- e.g. 'distinct_high_risk'
+  iteration INTEGER NOT NULL,
+  sim_runs INTEGER NOT NULL,     -- simulated runs spent so far
+  value REAL NOT NULL,
+  wall_s REAL,                   -- wall time spent so far [s]
+  extra_json TEXT,
+  PRIMARY KEY (method, metric, iteration)
+);
+"""
+
+RUN_COLUMNS = ("id", "scenario_hash", "agent", "backend", "seed", "status", "attempts", "session_id",
+               "worker", "created_at", "started_at", "finished_at", "wall_s", "termination", "collided",
+               "high_risk", "min_ttc_s", "min_distance_m", "impact_speed_mps", "collision_partner",
+               "duration_s", "result_json", "error")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """The identity of a run: the unique key of the runs table."""
+
+    scenario_hash: str
+    agent: str
+    backend: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One point of a search curve: after `iteration` iterations and `sim_runs` runs, `value` of `metric`."""
+
+    method: str
+    iteration: int
+    sim_runs: int
+    value: float
+    metric: str = "distinct_high_risk"
+    wall_s: float | None = None
+    extra: dict[str, Any] | None = None
+
+
+def _header_ids(path: Path) -> tuple[int, int] | None:
+    """(application_id, user_version) read from the SQLite header bytes; None for an empty file.
+
+    Raises InputError when the file is not a SQLite database.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(100)
+    if not head:
+        return None
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        raise InputError(f"{path}: not an adsgen campaign database (not a SQLite file)")
+    user_version = int.from_bytes(head[60:64], "big", signed=True)
+    application_id = int.from_bytes(head[68:72], "big", signed=True)
+    return application_id, user_version
+
+
+def check_database(path: str | Path) -> bool:
+    """Check that PATH is a usable campaign database without writing to it.
+
+    Returns False when it does not exist (or is empty), True when it is ours at a schema this code reads.
+    Raises InputError for a non-SQLite file, another tool's database, or a newer schema version.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a campaign database file")
+    if not path.exists():
+        return False
+    ids = _header_ids(path)
+    if ids is None:
+        return False
+    application_id, user_version = ids
+    if application_id != APPLICATION_ID:
+        raise InputError(f"{path}: not an adsgen campaign database (SQLite application_id "
+                         f"{application_id:#010x}, expected {APPLICATION_ID:#010x}); use a new --db file")
+    if user_version > SCHEMA_VERSION:
+        raise InputError(f"{path}: written by a newer adsgen (campaign schema version {user_version}, "
+                         f"this adsgen reads up to {SCHEMA_VERSION}); upgrade adsgen to open it")
+    if user_version < 1:
+        raise InputError(f"{path}: campaign database with an invalid schema version {user_version}")
+    return True
+
+
+def _none_if_inf(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isinf(x)) else x
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class CampaignStore:
+    """An open campaign database. Use ``CampaignStore.open(path)`` / ``.create(path, ...)``; close() after."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.store_s = 0.0
+        """Wall time spent in the run-state writes of this object (mark_running / finish_*) [s]."""
+
+    # ---- opening -------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> CampaignStore:
+        """Open an existing campaign database (InputError when missing or not ours)."""
+        path = Path(path)
+        if not check_database(path):
+            raise InputError(f"{path}: no such campaign database")
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        return cls(path, conn)
+
+    @classmethod
+    def create(cls, path: str | Path, *, config: dict[str, Any], source: str = "adsgen campaign run"
+               ) -> CampaignStore:
+        """Create a new campaign database (InputError when PATH already holds data)."""
+        path = Path(path)
+        if check_database(path):
+            raise InputError(f"{path}: a campaign database already exists there")
+        if not path.parent.exists():
+            raise InputError(f"{path}: folder {path.parent} does not exist")
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript("BEGIN;\n" + SCHEMA)  # the transaction stays open until the COMMIT below
+        conn.execute("INSERT INTO campaign (id, created_utc, source, config_json, versions_json) "
+                     "VALUES (1, ?, ?, ?, ?)",
+                     (utc_now(), source, json.dumps(config, sort_keys=True), json.dumps(versions())))
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+        return cls(path, conn)
+
+    @classmethod
+    def open_or_create(cls, path: str | Path, *, config: dict[str, Any],
+                       source: str = "adsgen campaign run") -> CampaignStore:
+        path = Path(path)
+        if check_database(path):
+            return cls.open(path)
+        return cls.create(path, config=config, source=source)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> CampaignStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- campaign, sessions, metadata -----------------------------------------------------------------------
+    def campaign(self) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM campaign WHERE id = 1").fetchone()
+        return {"created_utc": row["created_utc"], "source": row["source"],
+                "config": json.loads(row["config_json"]), "versions": json.loads(row["versions_json"])}
+
+    def sessions(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM sessions ORDER BY id").fetchall()
+        return [{**dict(r), "config": json.loads(r["config_json"]), "versions": json.loads(r["versions_json"])}
+                for r in rows]
+
+    def session(self, session_id: int) -> dict[str, Any] | None:
+        r = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if r is None:
+            return None
+        return {**dict(r), "config": json.loads(r["config_json"]), "versions": json.loads(r["versions_json"])}
+
+    def recover_dead_sessions(self) -> int:
+        """Mark sessions whose process is gone as 'died' and their 'running' runs 'pending'.
+
+        Raises InputError when a session of a live process on this host still runs the campaign.
+        Returns the number of runs put back to pending.
+        """
+        host = socket.gethostname()
+        reset = 0
+        with self.transaction() as c:
+            for s in c.execute("SELECT id, host, pid FROM sessions WHERE state = 'running'").fetchall():
+                if s["host"] == host and s["pid"] != os.getpid() and pid_alive(s["pid"]):
+                    raise InputError(f"{self.path}: campaign is being run by process {s['pid']} on this host "
+                                     f"(session {s['id']}); stop it first")
+                c.execute("UPDATE sessions SET state = 'died', ended_utc = ? WHERE id = ?", (utc_now(), s["id"]))
+            reset = c.execute("UPDATE runs SET status = 'pending' WHERE status = 'running'").rowcount
+        return reset
+
+    def begin_session(self, config: dict[str, Any]) -> int:
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO sessions (started_utc, state, host, pid, config_json, versions_json) "
+                            "VALUES (?, 'running', ?, ?, ?, ?)",
+                            (utc_now(), socket.gethostname(), os.getpid(), json.dumps(config, sort_keys=True),
+                             json.dumps(versions())))
+            return int(cur.lastrowid)
+
+    def end_session(self, session_id: int, state: str) -> int:
+        """Close a session; its runs still 'running' go back to 'pending'. Returns how many."""
+        with self.transaction() as c:
+            n = c.execute("UPDATE runs SET status = 'pending' WHERE status = 'running' AND session_id = ?",
+                          (session_id,)).rowcount
+            c.execute("UPDATE sessions SET state = ?, ended_utc = ? WHERE id = ?", (state, utc_now(), session_id))
+        return n
+
+    def set_metadata(self, key: str, value: Any) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO metadata (key, value_json) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def metadata(self) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value_json"]) for r in self.conn.execute("SELECT * FROM metadata")}
+
+    # ---- search curve ---------------------------------------------------------------------------------------
+    def add_curve_points(self, points: Iterable[CurvePoint]) -> int:
+        """Insert (or replace) search-curve points; returns how many."""
+        rows = [(p.method, p.metric, int(p.iteration), int(p.sim_runs), float(p.value), p.wall_s,
+                 json.dumps(p.extra) if p.extra else None) for p in points]
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO search_curve (method, metric, iteration, sim_runs, value, "
+                          "wall_s, extra_json) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def curve_points(self) -> list[CurvePoint]:
+        rows = self.conn.execute("SELECT * FROM search_curve ORDER BY method, metric, iteration").fetchall()
+        return [CurvePoint(method=r["method"], iteration=r["iteration"], sim_runs=r["sim_runs"], value=r["value"],
+                           metric=r["metric"], wall_s=r["wall_s"],
+                           extra=json.loads(r["extra_json"]) if r["extra_json"] else None) for r in rows]
+
+    # ---- scenarios and runs ---------------------------------------------------------------------------------
+    def add_runs(self, scenarios: Sequence[tuple[Any, str | None]], agent: str, backend: str,
+                 seeds: Sequence[int]) -> int:
+        """Insert scenarios (Scenario, source path) and their runs (one per seed) unless already present.
+
+        Returns the number of new runs.
+        """
+        now = time.time()
+        new = 0
+        with self.transaction() as c:
+            for scenario, source in scenarios:
+                h = scenario.content_hash()
+                factors = scenario.factors.model_dump()
+                c.execute(f"INSERT OR IGNORE INTO scenarios (hash, name, seed_family, source_path, spec_json, "
+                          f"{', '.join(FACTORS)}) VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(FACTORS))})",
+                          (h, scenario.name, scenario.seed, source, json.dumps(scenario.spec(), sort_keys=True),
+                           *(factors[f] for f in FACTORS)))
+                for seed in seeds:
+                    new += c.execute("INSERT OR IGNORE INTO runs (scenario_hash, agent, backend, seed, status, "
+                                     "created_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+                                     (h, agent, backend, int(seed), now)).rowcount
+        return new
+
+    def runs_to_do(self, agent: str, backend: str, *, include_failed: bool = False) -> list[sqlite3.Row]:
+        """Runs of this agent and backend that are pending (plus failed / timed_out ones when asked)."""
+        statuses = ("pending", "failed", "timed_out") if include_failed else ("pending",)
+        q = (f"SELECT r.id, r.seed, r.attempts, s.spec_json FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash "
+             f"WHERE r.agent = ? AND r.backend = ? AND r.status IN ({', '.join('?' * len(statuses))}) ORDER BY r.id")
+        return self.conn.execute(q, (agent, backend, *statuses)).fetchall()
+
+    def mark_running(self, run_id: int, session_id: int, worker: str) -> int:
+        """Start an attempt: status running, attempts + 1. Returns the attempt number."""
+        t0 = time.perf_counter()
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status = 'running', attempts = attempts + 1, session_id = ?, worker = ?, "
+                      "started_at = ? WHERE id = ?", (session_id, worker, time.time(), run_id))
+            attempts = c.execute("SELECT attempts FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        self.store_s += time.perf_counter() - t0
+        return int(attempts)
+
+    def mark_pending(self, run_id: int, error: str | None = None) -> None:
+        """Put a started run back to pending (a backend fault that will be retried), keeping the fault text."""
+        t0 = time.perf_counter()
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status = 'pending', error = ? WHERE id = ?", (error, run_id))
+        self.store_s += time.perf_counter() - t0
+
+    def finish_done(self, run_id: int, result: dict[str, Any], *, worker: str, started_at: float,
+                    finished_at: float, wall_s: float, high_risk_ttc_s: float = 1.0) -> None:
+        """Store a finished run's RunResult (dict from RunResult.to_dict()) and commit."""
+        t0 = time.perf_counter()
+        min_ttc = result.get("min_ttc_s")
+        collided = result["termination"] == "collision"
+        high_risk = collided or (min_ttc is not None and min_ttc < high_risk_ttc_s)
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status = 'done', worker = ?, started_at = ?, finished_at = ?, wall_s = ?, "
+                      "termination = ?, collided = ?, high_risk = ?, min_ttc_s = ?, min_distance_m = ?, "
+                      "impact_speed_mps = ?, collision_partner = ?, duration_s = ?, result_json = ?, error = NULL "
+                      "WHERE id = ?",
+                      (worker, started_at, finished_at, wall_s, result["termination"], int(collided),
+                       int(high_risk), _none_if_inf(min_ttc), _none_if_inf(result.get("min_distance_m")),
+                       result.get("impact_speed_mps"), result.get("collision_partner"), result.get("duration_s"),
+                       json.dumps(result, sort_keys=True), run_id))
+        self.store_s += time.perf_counter() - t0
+
+    def finish_error(self, run_id: int, status: str, error: str, *, worker: str, started_at: float,
+                     finished_at: float, wall_s: float) -> None:
+        """Store a failed or timed-out run with its error text and commit."""
+        if status not in ("failed", "timed_out"):
+            raise ValueError(f"status must be failed or timed_out, got {status!r}")
+        t0 = time.perf_counter()
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status = ?, worker = ?, started_at = ?, finished_at = ?, wall_s = ?, "
+                      "error = ?, termination = NULL, collided = NULL, high_risk = NULL, min_ttc_s = NULL, "
+                      "min_distance_m = NULL, impact_speed_mps = NULL, collision_partner = NULL, "
+                      "duration_s = NULL, result_json = NULL WHERE id = ?",
+                      (status, worker, started_at, finished_at, wall_s, error, run_id))
+        self.store_s += time.perf_counter() - t0
+
+    # ---- reading --------------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATUSES, 0)
+        for r in self.conn.execute("SELECT status, COUNT(*) AS n FROM runs GROUP BY status"):
+            out[r["status"]] = r["n"]
+        return out
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        r = self.conn.execute("SELECT r.*, s.name AS scenario_name, s.spec_json FROM runs r "
+                              "JOIN scenarios s ON s.hash = r.scenario_hash WHERE r.id = ?", (run_id,)).fetchone()
+        return dict(r) if r is not None else None
+
+    def runs_table(self) -> list[dict[str, Any]]:
+        """Every run joined with its scenario's name, seed family and factors (no spec, no RunResult JSON)."""
+        cols = ", ".join(f"r.{c}" for c in RUN_COLUMNS if c != "result_json")
+        q = (f"SELECT {cols}, s.name AS scenario_name, s.seed_family, {', '.join('s.' + f for f in FACTORS)} "
+             f"FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash ORDER BY r.id")
+        return [dict(r) for r in self.conn.execute(q)]

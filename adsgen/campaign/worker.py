@@ -1,0 +1,126 @@
+"""What runs inside a campaign worker (the driver process, a worker process, or a Ray actor).
+
+A worker owns one long-lived backend and one agent, builds the backend lazily (and again after a
+backend fault: the driver spaces those reconnects with exponential backoff) and turns each Task into an
+Outcome. It never touches the store: the driver writes every result.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from adsgen.campaign.backends import BackendSpec
+from adsgen.errors import BackendError
+
+OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What one worker needs: its id, its backend and the agent under test."""
+
+    worker_id: str
+    backend: BackendSpec
+    agent: str
+    record_trajectories: bool = False
+
+
+@dataclass(frozen=True)
+class Task:
+    """One attempt of one run."""
+
+    run_id: int
+    scenario_spec: dict[str, Any]
+    seed: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a Task. Times are unix seconds."""
+
+    run_id: int
+    kind: OutcomeKind
+    worker: str
+    started_at: float
+    finished_at: float
+    result: dict[str, Any] | None = None
+    """RunResult.to_dict() when kind == 'ok'."""
+    error: str | None = None
+
+    @property
+    def wall_s(self) -> float:
+        return self.finished_at - self.started_at
+
+
+def _error_text(exc: BaseException, limit: int = 4000) -> str:
+    """'Type: message' plus the innermost frames, bounded in size."""
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    head = f"{type(exc).__name__}: {exc}"
+    tail = "".join(tb[-3:])
+    text = head + "\n" + tail
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def make_agent(name: str) -> Any:
+    """An agent by registry name (adsgen.sim.agents) or import path 'package.module:Factory'."""
+    if ":" in name:
+        import importlib
+
+        from adsgen.errors import ConfigError
+
+        module_name, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"--agent {name}: cannot import {attr!r} from {module_name!r} ({exc})") from None
+        return factory()
+    from adsgen.sim.agents import get_agent
+
+    return get_agent(name)
+
+
+class WorkerRuntime:
+    """One worker's backend and agent; ``execute`` runs a Task and never raises for a run's own failure."""
+
+    def __init__(self, spec: WorkerSpec):
+        self.spec = spec
+        self.agent = make_agent(spec.agent)
+        self.backend: Any = None
+
+    def _drop_backend(self) -> None:
+        if self.backend is not None:
+            try:
+                self.backend.close()
+            except Exception:  # a dead server's backend may fail to close; it is dropped either way
+                pass
+            self.backend = None
+
+    def execute(self, task: Task) -> Outcome:
+        from adsgen.scenario.model import Scenario
+        from adsgen.sim.types import TerminationReason
+
+        started = time.time()
+        w = self.spec.worker_id
+        try:
+            scenario = Scenario.model_validate(task.scenario_spec)
+            if self.backend is None:
+                self.backend = self.spec.backend.build()
+            results = self.backend.run([scenario], self.agent, task.seed,
+                                       record_trajectories=self.spec.record_trajectories)
+            if len(results) != 1:
+                raise RuntimeError(f"backend returned {len(results)} results for 1 scenario")
+            result = results[0]
+            if result.termination is TerminationReason.BACKEND_FAULT:
+                raise BackendError(str(result.extra.get("error", "the backend reported a fault")))
+        except BackendError as exc:
+            self._drop_backend()
+            return Outcome(task.run_id, "backend_fault", w, started, time.time(), error=_error_text(exc))
+        except Exception as exc:
+            return Outcome(task.run_id, "error", w, started, time.time(), error=_error_text(exc))
+        return Outcome(task.run_id, "ok", w, started, time.time(), result=result.to_dict())
+
+    def close(self) -> None:
+        self._drop_backend()
