@@ -1,0 +1,57 @@
+"""``adsgen export``: scenarios -> OpenSCENARIO 1.0 + OpenDRIVE files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from adsgen.errors import ConfigError, InputError
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.command("export")(export_command)
+
+
+def export_command(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario (or seed) YAML files; a folder exports every *.yaml in it."),
+    fmt: str = typer.Option("xosc", "--format", help="Output format: xosc (OpenSCENARIO 1.0 + OpenDRIVE .xodr)."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    carla_criteria: bool = typer.Option(True, "--carla-criteria/--no-carla-criteria",
+                                        help="Add ScenarioRunner's criteria_* stop conditions (off for esmini)."),
+    absolute_road_path: bool = typer.Option(False, help="Write the .xodr path as absolute in each .xosc."),
+    validate: bool = typer.Option(True, "--validate/--no-validate",
+                                  help="Check each .xosc against the OpenSCENARIO 1.0 XSD (scenariogeneration's)."),
+) -> None:
+    """Write each scenario as an OpenSCENARIO 1.0 .xosc and its road as an OpenDRIVE .xodr (ScenarioRunner style)."""
+    from rich.console import Console
+
+    from adsgen.export.writer import FORMATS, export_scenarios
+    from adsgen.scenario.io import load_scenario
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    files: list[Path] = []
+    for p in scenarios:
+        if p.is_dir():
+            found = sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml"))
+            if not found:
+                raise InputError(f"{p}: no *.yaml scenario files in this folder")
+            files += found
+        else:
+            files.append(p)
+    loaded = [load_scenario(f) for f in files]
+    console = Console()
+    results = export_scenarios(loaded, out, fmt=fmt, carla_criteria=carla_criteria,
+                               absolute_road_path=absolute_road_path, validate=validate)
+    bad = 0
+    for src, r in zip(files, results, strict=True):
+        status = "[green]valid[/]" if r.valid else f"[red]{len(r.schema_errors)} schema errors[/]"
+        console.print(f"{src} -> {r.xosc} + {r.xodr.name}  ({status if validate else 'not validated'})",
+                      highlight=False)
+        for e in r.schema_errors[:5]:
+            console.print(f"    {e}", highlight=False)
+        bad += not r.valid
+    console.print(f"wrote {len(results)} scenario(s) to {out} (manifest: {out / 'export.json'})", highlight=False)
+    if bad:
+        raise typer.Exit(1)

@@ -1,0 +1,330 @@
+"""Scenario -> OpenSCENARIO 1.0 (.xosc) through the scenariogeneration package, in ScenarioRunner's style.
+
+Conventions (CARLA ScenarioRunner 0.9.16, see docs/render_export.md):
+- the ego is the ScenarioObject ``hero`` with property ``type=ego_vehicle`` and an ``external_control``
+  controller (the agent under test drives it); other actors carry ``type=simulation``;
+- entity names are CARLA blueprints (``adsgen.export.blueprints``);
+- the road is the scenario's own OpenDRIVE file (LogicFile), written next to the .xosc;
+- the whole Environment (time of day, sun, fog, precipitation, road friction) is set in Init;
+- positions are WorldPositions in the OpenDRIVE frame, which is the engine frame (x east, y north, heading
+  counter-clockwise from +x, radians): no conversion (CARLA's y flip happens inside CARLA);
+- lane changes are relative (RelativeTargetLane, +1 = one lane to the actor's left);
+- each manoeuvre is an Event whose StartTrigger is the scenario's trigger (time, ego distance, ego TTC);
+- the storyboard stops at the horizon (SimulationTime), and lists ScenarioRunner's criteria_* conditions.
+
+scenariogeneration keeps the OpenSCENARIO version in a class attribute; ``osc_1_0()`` sets minor 0 for the
+duration of a build and restores the previous value, so other users of the package are not affected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from adsgen.export.blueprints import ActorModel, actor_model
+from adsgen.export.environment import environment_settings
+
+HERO = "hero"
+CARLA_CRITERIA = ("criteria_RunningStopTest", "criteria_RunningRedLightTest", "criteria_WrongLaneTest",
+                  "criteria_OnSidewalkTest", "criteria_KeepLaneTest", "criteria_CollisionTest")
+ROUTE_TURN_RAD = 0.5     # [rad] heading change above which an actor's route is written as waypoints
+
+
+@contextlib.contextmanager
+def osc_1_0() -> Iterator[object]:
+    """Build scenariogeneration objects as OpenSCENARIO 1.0 inside this block (restored afterwards)."""
+    from scenariogeneration import xosc
+
+    vb = xosc.VersionBase()
+    before = (xosc.VersionBase.version_major, xosc.VersionBase.version_minor)
+    vb.setVersion(1, 0)
+    try:
+        yield xosc
+    finally:
+        vb.setVersion(*before)
+
+
+def _rule(xosc, name: str):
+    return getattr(xosc.Rule, name)
+
+
+def _bbox(xosc, m: ActorModel):
+    centre_x = 0.0 if m.category == "pedestrian" else m.rear_axle_to_centre_m
+    return xosc.BoundingBox(m.width_m, m.length_m, m.height_m, centre_x, 0.0, m.height_m / 2)
+
+
+def _entity(xosc, m: ActorModel, role: str):
+    """A Vehicle or Pedestrian entity for a model, with ScenarioRunner's ``type`` property."""
+    if m.category == "pedestrian":
+        ent = xosc.Pedestrian(m.blueprint, m.mass_kg, xosc.PedestrianCategory.pedestrian, _bbox(xosc, m),
+                              model=m.blueprint)
+    else:
+        front = xosc.Axle(0.5, 0.6, 1.8, m.wheelbase_m, 0.3)
+        rear = xosc.Axle(0.0, 0.6, 1.8, 0.0, 0.3)
+        category = getattr(xosc.VehicleCategory, m.category)
+        ent = xosc.Vehicle(m.blueprint, category, _bbox(xosc, m), front, rear, m.max_speed_mps, m.max_accel_mps2,
+                           m.max_decel_mps2)
+    ent.add_property("type", role)
+    return ent
+
+
+SPAWN_Z_M = {"vehicle": 0.5, "pedestrian": 0.3, "waypoint": 0.0}  # [m] above the road, as ScenarioRunner's examples
+
+
+def _world(xosc, route, s_m: float, what: str = "waypoint"):
+    """WorldPosition on a route at arc length s [m] (engine frame = OpenDRIVE frame)."""
+    (x, y), h = route.at(s_m)
+    return xosc.WorldPosition(round(float(x), 3), round(float(y), 3), SPAWN_Z_M[what],
+                              round(float(math.remainder(h, 2 * math.pi)), 5))
+
+
+def _hero_controller(xosc):
+    """ScenarioRunner's external control of the ego, with every override inactive (required in 1.0)."""
+    props = xosc.Properties()
+    props.add_property("module", "external_control")
+    assign = xosc.AssignControllerAction(xosc.Controller("HeroAgent", props))
+    override = xosc.OverrideControllerValueAction()
+    override.set_throttle(False, 0)
+    override.set_brake(False, 0)
+    override.set_clutch(False, 0)
+    override.set_parkingbrake(False, 0)
+    override.set_steeringwheel(False, 0)
+    override.set_gear(False, 0)
+    return xosc.ControllerAction(assign, override)
+
+
+def _speed(xosc, speed_mps: float, shape: str = "step", dimension: str = "time", value: float = 0.0):
+    dyn = xosc.TransitionDynamics(getattr(xosc.DynamicsShapes, shape), getattr(xosc.DynamicsDimension, dimension),
+                                  value)
+    return xosc.AbsoluteSpeedAction(round(float(speed_mps), 3), dyn)
+
+
+def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
+    """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start)."""
+    if trigger is None or trigger.kind == "time":
+        t = 0.0 if trigger is None else float(trigger.value)
+        cond = xosc.SimulationTimeCondition(t, _rule(xosc, "greaterThan"))
+        return xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising, cond)
+    if trigger.kind == "ego_distance":
+        cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "lessThan"),
+                                              xosc.RelativeDistanceType.cartesianDistance, actor_id,
+                                              alongroute=False, freespace=False)
+    elif trigger.kind == "ego_ttc":
+        cond = xosc.TimeToCollisionCondition(float(trigger.value), _rule(xosc, "lessThan"), alongroute=False,
+                                             freespace=False, entity=actor_id)
+    else:  # pragma: no cover - the model's Literal admits no other kinds
+        raise ValueError(f"unknown trigger kind {trigger.kind!r}")
+    return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.rising, cond, HERO)
+
+
+def _lateral_side(route, other_route, s_m: float) -> int:
+    """+1 when the other route lies to the left of ``route`` near s, else -1."""
+    (x, y), h = route.at(s_m)
+    d = np.linalg.norm(other_route.xy - np.array([x, y]), axis=1)
+    ox, oy = other_route.xy[int(np.argmin(d))]
+    cross = math.cos(h) * (oy - y) - math.sin(h) * (ox - x)
+    return 1 if cross > 0 else -1
+
+
+ManoeuvreWriter = Callable[..., list[tuple[str, object, object]]]
+MANOEUVRES: dict[str, ManoeuvreWriter] = {}
+
+
+def register_manoeuvre(name: str) -> Callable[[ManoeuvreWriter], ManoeuvreWriter]:
+    """Register the OpenSCENARIO writer of a manoeuvre type: fn(xosc, ctx) -> [(event name, action, trigger)]."""
+
+    def deco(fn: ManoeuvreWriter) -> ManoeuvreWriter:
+        MANOEUVRES[name] = fn
+        return fn
+
+    return deco
+
+
+class _Ctx:
+    """What a manoeuvre writer needs: the actor, its route, the ego's route and the road."""
+
+    def __init__(self, actor, route, ego_route, net):
+        self.actor, self.route, self.ego_route, self.net = actor, route, ego_route, net
+        self.m = actor.manoeuvre
+
+    def trigger(self, xosc, label: str):
+        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger)
+
+
+@register_manoeuvre("keep")
+def _keep(xosc, c: _Ctx):
+    return [] if c.m.trigger is None else [
+        ("keeps_speed", _speed(xosc, c.actor.speed_mps), c.trigger(xosc, "keep"))]
+
+
+@register_manoeuvre("stopped")
+def _stopped(xosc, c: _Ctx):
+    return []   # speed 0 in Init
+
+
+@register_manoeuvre("brake_hard")
+def _brake(xosc, c: _Ctx):
+    return [("brakes_hard", _speed(xosc, 0.0, "linear", "rate", c.m.decel_mps2), c.trigger(xosc, "brake"))]
+
+
+@register_manoeuvre("cut_in")
+def _cut_in(xosc, c: _Ctx):
+    side = _lateral_side(c.route, c.ego_route, c.actor.start_s_m)   # towards the ego's lane
+    lanes = side * abs(c.m.target_lane_offset) * (1 if c.m.target_lane_offset < 0 else -1)
+    dyn = xosc.TransitionDynamics(xosc.DynamicsShapes.sinusoidal, xosc.DynamicsDimension.time, c.m.duration_s)
+    return [("cuts_in", xosc.RelativeLaneChangeAction(int(lanes), c.actor.id, dyn), c.trigger(xosc, "cut_in"))]
+
+
+@register_manoeuvre("head_on_drift")
+def _drift(xosc, c: _Ctx):
+    dyn = xosc.TransitionDynamics(xosc.DynamicsShapes.sinusoidal, xosc.DynamicsDimension.time, c.m.duration_s)
+    return [("drifts_into_oncoming_lane", xosc.RelativeLaneChangeAction(1, c.actor.id, dyn),
+             c.trigger(xosc, "drift"))]
+
+
+@register_manoeuvre("turn_left_across")
+def _turn_left(xosc, c: _Ctx):
+    return [("turns_left_across", _speed(xosc, c.actor.speed_mps, "linear", "rate", 3.0), c.trigger(xosc, "turn"))]
+
+
+@register_manoeuvre("run_red_light")
+def _red_light(xosc, c: _Ctx):
+    # OpenSCENARIO 1.0 has no "ignore signals" action; the actor holds its speed through the junction.
+    return [("runs_red_light", _speed(xosc, c.actor.speed_mps), c.trigger(xosc, "red_light"))]
+
+
+@register_manoeuvre("cross_road")
+def _cross(xosc, c: _Ctx):
+    walk = _speed(xosc, c.actor.speed_mps, "step", "time", 0.0)
+    remaining = max(0.5, c.route.length_m - c.actor.start_s_m)
+    stop_cond = xosc.TraveledDistanceCondition(round(remaining, 2))
+    stop = xosc.EntityTrigger(f"{c.actor.id}_crossed", 0, xosc.ConditionEdge.rising, stop_cond, c.actor.id)
+    return [("starts_crossing", walk, c.trigger(xosc, "cross")), ("reaches_far_side", _speed(xosc, 0.0), stop)]
+
+
+def _route_action(xosc, actor_id: str, route, s0: float):
+    """AssignRouteAction through start, middle and end of a turning route (None for a straight one)."""
+    h = np.unwrap(route.heading)
+    if abs(h[-1] - h[0]) < ROUTE_TURN_RAD:
+        return None
+    r = xosc.Route(f"{actor_id}_route")
+    for s in (s0, (s0 + route.length_m) / 2, route.length_m):
+        r.add_waypoint(_world(xosc, route, s), xosc.RouteStrategy.shortest)
+    return xosc.AssignRouteAction(r)
+
+
+def xosc_text(scenario, xodr_filename: str, *, carla_criteria: bool = True) -> str:
+    """The OpenSCENARIO 1.0 XML text of an adsgen Scenario (built and serialised as 1.0)."""
+    import xml.etree.ElementTree as ET
+
+    with osc_1_0():
+        element = build_xosc(scenario, xodr_filename, carla_criteria=carla_criteria).get_element()
+    ET.indent(element, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="unicode") + "\n"
+
+
+def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
+    """The scenariogeneration ``Scenario`` (OpenSCENARIO 1.0) of an adsgen Scenario.
+
+    Serialise it inside ``osc_1_0()`` (scenariogeneration checks the version again when writing), or use
+    ``xosc_text``.
+
+    ``xodr_filename`` is written as the LogicFile path (the .xodr next to the .xosc). ``carla_criteria`` adds
+    ScenarioRunner's criteria_* conditions to the storyboard stop trigger (esmini ignores unknown parameters
+    badly; pass False for esmini-only files).
+    """
+    from adsgen.scenario.roads import build_road
+
+    net = build_road(scenario.road)
+    ego_route = net.route(scenario.ego.route)
+    with osc_1_0() as xosc:
+        entities = xosc.Entities()
+        entities.add_scenario_object(HERO, _entity(xosc, actor_model("ego"), "ego_vehicle"))
+        for a in scenario.actors:
+            entities.add_scenario_object(a.id, _entity(xosc, actor_model(a.kind), "simulation"))
+
+        init = xosc.Init()
+        env = environment_settings(scenario.factors)
+        tod = xosc.TimeOfDay(False, 2024, 6, 21, env.hour, env.minute, 0)
+        weather = xosc.Weather(
+            cloudstate=getattr(xosc.CloudState, env.cloud_state),
+            sun=xosc.Sun(env.sun_intensity, env.sun_azimuth_rad, env.sun_elevation_rad),
+            fog=xosc.Fog(env.fog_visual_range_m),
+            precipitation=xosc.Precipitation(getattr(xosc.PrecipitationType, env.precipitation),
+                                             env.precipitation_intensity))
+        init.add_global_action(xosc.EnvironmentAction(
+            xosc.Environment("Environment1", tod, weather, xosc.RoadCondition(env.friction_scale))))
+        init.add_init_action(HERO, xosc.TeleportAction(_world(xosc, ego_route, scenario.ego.start_s_m, "vehicle")))
+        init.add_init_action(HERO, _hero_controller(xosc))
+        init.add_init_action(HERO, _speed(xosc, scenario.ego.speed_mps))
+
+        story = xosc.Story("adsgen_story")
+        act_start = xosc.ValueTrigger("act_start", 0, xosc.ConditionEdge.rising,
+                                      xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
+        act_stop = xosc.ValueTrigger("act_end_at_horizon", 0, xosc.ConditionEdge.rising,
+                                     xosc.SimulationTimeCondition(float(scenario.horizon_s), _rule(xosc, "greaterThan")),
+                                     triggeringpoint="stop")
+        act = xosc.Act("behaviour", act_start, act_stop)
+        for a in scenario.actors:
+            route = net.route(a.route)
+            init.add_init_action(a.id, xosc.TeleportAction(_world(
+                xosc, route, a.start_s_m, "pedestrian" if a.kind == "pedestrian" else "vehicle")))
+            initial = 0.0 if a.manoeuvre.type in ("stopped", "cross_road") else a.speed_mps
+            init.add_init_action(a.id, _speed(xosc, initial))
+            events = []
+            ra = _route_action(xosc, a.id, route, a.start_s_m) if a.kind != "pedestrian" else None
+            if ra is not None:
+                t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
+                                      xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
+                events.append(("follows_route", ra, t))
+            writer = MANOEUVRES.get(a.manoeuvre.type)
+            if writer is None:
+                raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
+            events += writer(xosc, _Ctx(a, route, ego_route, net))
+            if not events:
+                continue
+            maneuver = xosc.Maneuver(f"{a.id}_{a.manoeuvre.type}")
+            for name, action, trig in events:
+                ev = xosc.Event(f"{a.id}_{name}", xosc.Priority.overwrite)
+                ev.add_action(f"{a.id}_{name}", action)
+                ev.add_trigger(trig)
+                maneuver.add_event(ev)
+            group = xosc.ManeuverGroup(f"{a.id}_group")
+            group.add_actor(a.id)
+            group.add_maneuver(maneuver)
+            act.add_maneuver_group(group)
+        if not act.maneuvergroup:
+            # OpenSCENARIO needs at least one maneuver group per act: the ego's (a no-op speed hold)
+            maneuver = xosc.Maneuver("hero_holds_speed")
+            ev = xosc.Event("hero_initial_speed", xosc.Priority.overwrite)
+            ev.add_action("hero_initial_speed", _speed(xosc, scenario.ego.speed_mps))
+            ev.add_trigger(act_start)
+            maneuver.add_event(ev)
+            group = xosc.ManeuverGroup("hero_group")
+            group.add_actor(HERO)
+            group.add_maneuver(maneuver)
+            act.add_maneuver_group(group)
+        story.add_act(act)
+
+        stop = xosc.Trigger("stop")  # storyboard stop: the horizon, or (CARLA) its criteria
+        horizon = xosc.ConditionGroup("stop")
+        horizon.add_condition(xosc.ValueTrigger(
+            "horizon_reached", 0, xosc.ConditionEdge.rising,
+            xosc.SimulationTimeCondition(float(scenario.horizon_s), _rule(xosc, "greaterThan"))))
+        stop.add_conditiongroup(horizon)
+        if carla_criteria:
+            crit = xosc.ConditionGroup("stop")
+            for name in CARLA_CRITERIA:
+                crit.add_condition(xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising,
+                                                     xosc.ParameterCondition("", 0, _rule(xosc, "lessThan"))))
+            stop.add_conditiongroup(crit)
+        storyboard = xosc.StoryBoard(init, stop)
+        storyboard.add_story(story)
+
+        params = xosc.ParameterDeclarations()
+        return xosc.Scenario(f"CARLA:adsgen_{scenario.name}", "adsgen", params, entities, storyboard,
+                             xosc.RoadNetwork(roadfile=xodr_filename, scenegraph=""), xosc.Catalog(),
+                             osc_minor_version=0)
