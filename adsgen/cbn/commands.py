@@ -52,6 +52,9 @@ def learn_cmd(
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap resamples for arc strength (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the hold-out split, bootstrap and PC subsample."),
     holdout: float = typer.Option(0.2, "--holdout", help="Share of rows held out for validation."),
+    missing: str = typer.Option("paired", "--missing",
+                                help="Missing values in structure scores: paired (same rows on both sides of "
+                                     "a move) or pgmpy (each family on its own complete rows)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -70,7 +73,7 @@ def learn_cmd(
 
     console = Console(stderr=True)
     config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
-                         pc_rows=pc_rows)
+                         pc_rows=pc_rows, missing=missing.lower())
     known = load_known_edges(known_graph) if known_graph else None
     with console.status(f"reading {data}") as status:
         table = read_crash_table(data, vehicle_table=vehicle_table)

@@ -8,6 +8,11 @@ faster: counts come from ``np.bincount`` over the distinct rows, local scores ar
 only the changed families are rescored, and acyclicity checks use a reachability matrix instead of
 networkx path searches.
 
+Missing values: see ``HillClimbConfig.missing``. pgmpy counts each family on its own complete rows, so
+a family with one more parent is scored on fewer rows and looks better for that alone (two independent
+variables with 4 % missing each gain ~200 nats from an arc at 6000 rows); the default "paired" mode
+compares both sides of a move on the same rows.
+
 Ties (two operations with bit-identical gains) go to the first operation in a fixed order: additions
 in variable order, then removals, then reversals, each in edge order. pgmpy breaks such ties by the
 iteration order of a Python set of name pairs, which changes with PYTHONHASHSEED; exact ties need
@@ -42,10 +47,16 @@ class HillClimbConfig:
     """Stop when the best score gain is below this."""
     max_iter: int = 1_000_000
     """Stop after this many operations."""
+    missing: str = "paired"
+    """Missing values: "paired" scores both sides of every move on the same rows (those observed on
+    every variable of the families involved); "pgmpy" scores each family on its own complete rows, as
+    pgmpy does, which favours parents with missing values. Identical on complete data."""
 
     def __post_init__(self) -> None:
         if self.score not in SCORES:
             raise ValueError(f"unknown score '{self.score}' (known: {', '.join(SCORES)})")
+        if self.missing not in ("paired", "pgmpy"):
+            raise ValueError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,12 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     edges: list[tuple[int, int]] = []  # in insertion order (networkx order)
     adj = np.zeros((n, n), dtype=bool)  # (parent, child)
     tabu: deque[tuple[str, tuple[int, int]]] = deque(maxlen=config.tabu_length)
-    local = scorer.local_score
+    paired = config.missing == "paired" and scorer.has_missing
+    score_of = scorer.local_score
+
+    def local(var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
+        return score_of(var, parents, require if paired else ())
+
     steps = 0
     for _ in range(int(config.max_iter)):
         tabu_set = set(tabu)
@@ -107,7 +123,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                 old = tuple(parents[y])
                 if len(old) + 1 > max_indegree:
                     continue
-                delta = local(y, old + (x,)) - local(y, old)
+                delta = local(y, old + (x,)) - local(y, old, (x,))
                 if best_delta is None or delta > best_delta:
                     best_op, best_delta = op, delta
         # removals
@@ -117,7 +133,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                 continue
             old = tuple(parents[y])
             new = tuple(p for p in old if p != x)
-            delta = local(y, new) - local(y, old)
+            delta = local(y, new, (x,)) - local(y, old)
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
         # reversals
@@ -132,7 +148,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             new_y = tuple(p for p in old_y if p != x)
             if len(new_x) > max_indegree:
                 continue
-            delta = local(x, new_x) + local(y, new_y) - local(x, old_x) - local(y, old_y)
+            delta = local(x, new_x) + local(y, new_y, (x,)) - local(x, old_x, (y,)) - local(y, old_y)
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
 

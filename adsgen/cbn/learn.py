@@ -45,6 +45,8 @@ class LearnConfig:
     """Seed of the split, the bootstrap and PC's subsample."""
     max_indegree: int | None = None
     """Most parents per variable (None: unbounded, as pgmpy)."""
+    missing: str = "paired"
+    """How structure scores treat missing values: "paired" or "pgmpy" (see HillClimbConfig.missing)."""
     pc: bool = True
     """Run pgmpy's PC as a cross-check."""
     pc_rows: int = 20_000
@@ -67,6 +69,8 @@ class LearnConfig:
             raise ConfigError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.bootstrap < 0:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
+        if self.missing not in ("paired", "pgmpy"):
+            raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
         if self.score not in ("bdeu", "bic"):
             raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
 
@@ -141,7 +145,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     say("structure: hill climbing")
     t = time.perf_counter()
     hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=config.structure_ess,
-                             max_indegree=config.max_indegree)
+                             max_indegree=config.max_indegree, missing=config.missing)
     scorer = CountScorer(train, config.score, config.structure_ess)
     result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
     timings["structure_s"] = time.perf_counter() - t
@@ -164,7 +168,8 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     for a, b in result.edges:
         ib, ia = train.index(b), train.index(a)
         ps = tuple(train.index(p) for p in parents[b])
-        removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia))
+        req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
+        removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
     report["structure"] = {
         "algorithm": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts",
         "score": config.score, "score_value": result.score, "steps": result.steps,

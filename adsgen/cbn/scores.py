@@ -9,8 +9,9 @@ in pgmpy's order, so the floating-point result is the same to the last bit. That
 are score-equivalent, so "X -> Y" and "Y -> X" differ only by rounding, and hill climbing picks the
 direction by that rounding.
 
-Scores are cached per (variable, parent tuple); a hill-climbing step only asks for the families it
-changes (delta scoring).
+Scores are cached per (variable, parent tuple, rows required); a hill-climbing step only asks for the
+families it changes (delta scoring). ``require`` restricts a family's rows to those where other variables
+are observed too, so the two sides of a move can be compared on the same rows (missing values).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from scipy.special import gammaln
 
 from adsgen.cbn.encoding import CodedData
 
-SCORES: dict[str, Callable[[CountScorer, int, np.ndarray], float]] = {}
-"""Registry of local score functions by name: f(scorer, r, counts (r_seen, q_seen)) -> float."""
+SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]], float]] = {}
+"""Registry of local score functions by name: f(scorer, variable, parents, required) -> float."""
 
 
 def register_score(name: str):
@@ -50,10 +51,13 @@ class CountScorer:
         self._codes = [data.codes[:, j].astype(np.int64) for j in range(len(data.names))]
         self._present = [c >= 0 for c in self._codes]
 
-    def dense_counts(self, var: int, parents: tuple[int, ...]) -> np.ndarray:
-        """(r, q) counts over all states and parent configurations (first parent most significant)."""
+    def dense_counts(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> np.ndarray:
+        """(r, q) counts over all states and parent configurations (first parent most significant), on the
+        rows where the family and every variable in ``require`` are observed."""
         r = self.cards[var]
         mask = self._present[var].copy()
+        for j in require:
+            mask &= self._present[j]
         key = np.zeros(len(mask), dtype=np.int64)
         q = 1
         for p in parents:
@@ -64,9 +68,9 @@ class CountScorer:
         counts = np.bincount(key[mask], weights=self.data.weights[mask], minlength=r * q)  # (q * r,)
         return counts.reshape(q, r).T  # (r, q)
 
-    def family_counts(self, var: int, parents: tuple[int, ...]) -> np.ndarray:
+    def family_counts(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> np.ndarray:
         """Counts laid out as pgmpy's ``get_state_counts(..., reindex=False)``: (r_seen, q_seen)."""
-        dense = self.dense_counts(var, parents)  # (r, q)
+        dense = self.dense_counts(var, parents, require)  # (r, q)
         if not parents:
             return np.ascontiguousarray(dense)
         # pandas' unstack orders parent configurations by first appearance when the (state, config)
@@ -78,11 +82,20 @@ class CountScorer:
         rows = present.any(axis=1)
         return np.ascontiguousarray(dense[rows][:, order])  # (r_seen, q_seen)
 
-    def local_score(self, var: int, parents: tuple[int, ...]) -> float:
-        key = (var, parents)
+    @property
+    def has_missing(self) -> bool:
+        return not all(bool(p.all()) for p in self._present)
+
+    def local_score(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
+        """Local score of ``var`` given ``parents`` (in that order), counted on the rows where the family
+        and the variables in ``require`` are observed. With ``require`` empty these are the family's own
+        complete cases and the result equals pgmpy's; BIC then uses all rows for its penalty as pgmpy
+        does, and the rows counted otherwise."""
+        require = tuple(sorted(set(require) - {var, *parents}))
+        key = (var, parents, require)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._fn(self, var, parents)
+            hit = self._fn(self, var, parents, require)
             self._cache[key] = hit
         return hit
 
@@ -92,8 +105,8 @@ class CountScorer:
 
 
 @register_score("bdeu")
-def _bdeu(scorer: CountScorer, var: int, parents: tuple[int, ...]) -> float:
-    counts = scorer.family_counts(var, parents)
+def _bdeu(scorer: CountScorer, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
+    counts = scorer.family_counts(var, parents, require)
     r = scorer.cards[var]
     num_parents_states = np.prod([scorer.cards[p] for p in parents])
     counts_size = num_parents_states * r
@@ -115,8 +128,9 @@ def _bdeu(scorer: CountScorer, var: int, parents: tuple[int, ...]) -> float:
     return float(score)
 
 
-def _log_likelihood(scorer: CountScorer, var: int, parents: tuple[int, ...]) -> tuple[float, float, int]:
-    counts = scorer.family_counts(var, parents)
+def _log_likelihood(scorer: CountScorer, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()
+                    ) -> tuple[float, float, int, float]:
+    counts = scorer.family_counts(var, parents, require)
     num_parents_states = np.prod([scorer.cards[p] for p in parents])
     log_likelihoods = np.zeros_like(counts, dtype=float)
     np.log(counts, out=log_likelihoods, where=counts > 0)
@@ -124,10 +138,11 @@ def _log_likelihood(scorer: CountScorer, var: int, parents: tuple[int, ...]) -> 
     np.log(log_conditionals, out=log_conditionals, where=log_conditionals > 0)
     log_likelihoods -= log_conditionals
     log_likelihoods *= counts
-    return np.sum(log_likelihoods), num_parents_states, scorer.cards[var]
+    return np.sum(log_likelihoods), num_parents_states, scorer.cards[var], float(counts.sum())
 
 
 @register_score("bic")
-def _bic(scorer: CountScorer, var: int, parents: tuple[int, ...]) -> float:
-    ll, num_parents_states, var_cardinality = _log_likelihood(scorer, var, parents)
-    return float(ll - 0.5 * log(scorer.n_rows) * num_parents_states * (var_cardinality - 1))
+def _bic(scorer: CountScorer, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
+    ll, num_parents_states, var_cardinality, counted = _log_likelihood(scorer, var, parents, require)
+    n = scorer.n_rows if not require else max(counted, 1.0)
+    return float(ll - 0.5 * log(n) * num_parents_states * (var_cardinality - 1))

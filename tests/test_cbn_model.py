@@ -1,0 +1,140 @@
+"""Model folder, validation report and the cbn CLI (learn, query, bad input)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from adsgen.cbn import load_model
+from adsgen.crashdata import reference_edges, sample_canonical
+from adsgen.errors import InputError
+from adsgen.variables import NAMES, STATES
+
+
+@pytest.fixture(scope="module")
+def canonical_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cbn") / "crashes.csv"
+    df = sample_canonical(6000, 21).astype(object)
+    rng = np.random.default_rng(0)
+    df = df.mask(rng.random(df.shape) < 0.04)  # unknowns
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def known_graph(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cbn") / "graph.json"
+    path.write_text(json.dumps({"edges": [{"from": a, "to": b} for a, b in reference_edges()]}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(canonical_csv, known_graph, tmp_path_factory):
+    from adsgen.cli import main
+
+    out = tmp_path_factory.mktemp("cbn") / "model"
+    code = main(["cbn", "learn", str(canonical_csv), "--out", str(out), "--bootstrap", "4", "--seed", "3",
+                 "--known-graph", str(known_graph), "--pc-rows", "3000"])
+    assert code == 0
+    return out
+
+
+def test_model_folder_has_every_artifact(model_dir):
+    for name in ("model.bif", "card.json", "validation.md", "validation.json", "graph.png"):
+        assert (model_dir / name).stat().st_size > 0, name
+    assert not list(model_dir.glob("*.pkl")) and not list(model_dir.glob("*.pickle"))
+    card = json.loads((model_dir / "card.json").read_text())
+    assert card["variables"] == list(NAMES)
+    assert card["states"]["weather"] == list(STATES["weather"])
+    assert card["tiers"]["severity"] == 4
+    assert card["source"]["fingerprint"].startswith("sha256:")
+    assert card["rows"]["train"] + card["rows"]["holdout"] == 6000
+    assert card["seed"] == 3 and card["score"] == "bdeu"
+    assert card["versions"]["pgmpy"] and card["versions"]["numpy"]
+    assert "heldout_gain_vs_empty_nats_per_row" in card["validation"]
+
+
+def test_bif_is_read_back_by_pgmpy(model_dir):
+    from pgmpy.readwrite import BIFReader
+
+    model = BIFReader(path=str(model_dir / "model.bif")).get_model()
+    assert set(model.nodes()) == set(NAMES)
+    assert model.check_model()
+    cpd = model.get_cpds("weather")
+    assert list(cpd.state_names["weather"]) == list(STATES["weather"])
+
+
+def test_load_model_round_trip_and_variable_check(model_dir):
+    model = load_model(model_dir, expected_variables=STATES)
+    cbn = model.compiled()
+    p = cbn.query("severity", {"light": "dark_unlighted"})
+    assert p.shape == (3,) and abs(p.sum() - 1) < 1e-12 and (p > 0).all()
+    card = json.loads((model_dir / "card.json").read_text())
+    assert sorted(map(tuple, card["edges"])) == sorted(model.edges)
+    with pytest.raises(InputError, match="another variable set.*lacks wind"):
+        load_model(model_dir, expected_variables=[*NAMES, "wind"])
+    with pytest.raises(InputError, match="another variable set.*unexpected severity"):
+        load_model(model_dir, expected_variables=[v for v in NAMES if v != "severity"])
+    with pytest.raises(InputError, match="states of 'weather'"):
+        load_model(model_dir, expected_variables={**STATES, "weather": ("clear", "rain")})
+
+
+def test_validation_report_contents(model_dir):
+    rep = json.loads((model_dir / "validation.json").read_text())
+    ll = rep["heldout_loglik"]
+    assert ll["model_nats_per_row"] > ll["empty_graph_nats_per_row"]
+    pred = rep["outcome_prediction"]
+    assert pred["log_loss"] < pred["baseline_log_loss"]
+    assert len(pred["calibration"]) == 10
+    assert sum(b["rows"] for b in pred["calibration"]) == pred["rows"]
+    ci = rep["independence_tests"]
+    assert ci["tested"] > 0 and all(0 <= t["p_bh"] <= 1 for t in ci["tests"])
+    assert "Benjamini-Hochberg" in ci["method"]
+    assert rep["bootstrap"]["resamples"] == 4
+    assert all(0 < a["strength"] <= 1 and 0.5 <= a["direction"] <= 1 for a in rep["bootstrap"]["arcs"]) or \
+        all(0 < a["strength"] <= 1 for a in rep["bootstrap"]["arcs"])
+    assert rep["pc"]["rows"] == 3000 and "skeleton_shd" in rep["pc"]
+    assert rep["known_graph"]["skeleton_shd"] <= 6
+    md = (model_dir / "validation.md").read_text()
+    for heading in ("Held-out log-likelihood", "Predicting severity", "Implied conditional independences",
+                    "Bootstrap arc strength", "Agreement with PC", "Against the known graph"):
+        assert heading in md
+
+
+def test_query_cli_prints_the_distribution(cli, model_dir):
+    code, out, err = cli(["cbn", "query", model_dir, "--target", "severity", "--given", "light=dark_unlighted",
+                          "--do", "weather=snow", "--do", "surface=snow_ice"])
+    assert code == 0, err
+    for s in STATES["severity"]:
+        assert s in out
+    cbn = load_model(model_dir).compiled()
+    p = cbn.query("severity", {"light": "dark_unlighted"}, {"weather": "snow", "surface": "snow_ice"})
+    assert f"{p[0]:.4f}" in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--given", "wether=rain"], "unknown variable 'wether'"),
+    (["--given", "weather=drizzle"], "unknown state 'drizzle' of 'weather'"),
+    (["--do", "weather"], "expected var=state"),
+    (["--target", "sevrity"], "unknown variable 'sevrity'"),
+])
+def test_query_cli_bad_names_are_one_line_errors(cli, model_dir, args, needle):
+    code, out, err = cli(["cbn", "query", model_dir, *args])
+    assert code == 2
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_learn_cli_bad_input(cli, canonical_csv, tmp_path):
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text("light: 0\nwind_speed: 1\n")
+    code, _, err = cli(["cbn", "learn", canonical_csv, "--out", tmp_path / "m", "--tiers", tiers])
+    assert code == 2 and "wind_speed" in err and str(tiers) in err and "Traceback" not in err
+    code, _, err = cli(["cbn", "query", tmp_path / "nowhere"])
+    assert code == 2 and "not a model folder" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("light: [0\n")
+    code, _, err = cli(["cbn", "learn", canonical_csv, "--out", tmp_path / "m", "--tiers", bad])
+    assert code == 2 and "not valid YAML" in err and len(err.strip().splitlines()) == 1
