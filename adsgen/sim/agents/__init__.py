@@ -1,0 +1,68 @@
+"""Agents under test and their registry.
+
+``get_agent("idm")`` gives the default IDM + AEB agent. Other areas register theirs with
+``register_agent(prefix, factory)``; a spec is ``prefix`` or ``prefix:argument`` (e.g. ``vlm:DIR``),
+and the factory receives the argument (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from adsgen.errors import ConfigError
+from adsgen.sim.agents.idm import IDMAgent, IDMParams, idm_accel
+from adsgen.sim.agents.observation import (
+    SIGNAL_GREEN,
+    SIGNAL_NAMES,
+    SIGNAL_NONE,
+    SIGNAL_RED,
+    SIGNAL_YELLOW,
+    Action,
+    Observation,
+)
+
+AgentFactory = Callable[[str | None], Any]
+AGENTS: dict[str, AgentFactory] = {}
+
+
+def register_agent(prefix: str, factory: AgentFactory) -> None:
+    """Register an agent factory under a spec prefix."""
+    AGENTS[prefix] = factory
+
+
+def _idm(arg: str | None) -> IDMAgent:
+    if arg:
+        raise ConfigError(f"agent 'idm' takes no argument, got 'idm:{arg}'")
+    return IDMAgent()
+
+
+register_agent("idm", _idm)
+
+
+def get_agent(spec: str) -> Any:
+    """An agent from a spec string: 'idm', 'vlm:DIR', 'oracle', ..."""
+    prefix, _, arg = spec.partition(":")
+    if prefix not in AGENTS:
+        _load_plugins()
+    try:
+        factory = AGENTS[prefix]
+    except KeyError:
+        raise ConfigError(f"unknown agent {spec!r}; expected one of {', '.join(sorted(AGENTS))}") from None
+    return factory(arg or None)
+
+
+def _load_plugins() -> None:
+    """Import modules of other areas that register agents (only if present)."""
+    import importlib
+
+    for name in ("adsgen.drivelm.agent",):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+__all__ = ["Action", "Observation", "IDMAgent", "IDMParams", "idm_accel", "get_agent", "register_agent",
+           "AGENTS", "SIGNAL_NONE", "SIGNAL_GREEN", "SIGNAL_YELLOW", "SIGNAL_RED", "SIGNAL_NAMES"]

@@ -1,0 +1,151 @@
+"""The default agent under test: IDM car-following with automatic emergency braking (AEB).
+
+It sees the world only through a sensing model set by light and weather
+(``adsgen.scenario.mapping.sensing``): objects beyond the detection range or hidden behind another
+vehicle are not seen, each frame misses a visible object with the miss rate, a track needs
+``confirm_hits`` detections before the planner uses it, and perceived states are ``latency_s`` old.
+It stops for red (and, when it can, yellow) signals and serves stop signs. One ``IDMParams`` feeds one
+vectorised IDM for the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from adsgen.scenario.mapping import sensing
+from adsgen.scenario.model import Scenario
+from adsgen.sim.agents.observation import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
+from adsgen.sim.metrics import ttc_constant_velocity
+from adsgen.sim.rng import scenario_rng
+from adsgen.sim.types import DT_S
+
+
+@dataclass(frozen=True)
+class IDMParams:
+    """Intelligent Driver Model (Treiber et al. 2000) and AEB settings."""
+
+    a_max_mps2: float = 1.5        # [m/s2] maximum acceleration
+    b_comf_mps2: float = 2.5       # [m/s2] comfortable deceleration
+    headway_s: float = 1.5         # [s] desired time headway T
+    s0_m: float = 2.0              # [m] jam distance
+    delta: float = 4.0             # [-] free-road exponent
+    aeb_ttc_s: float = 1.2         # [s] AEB brakes fully when the constant-velocity TTC drops below this
+    aeb_decel_mps2: float = 9.0    # [m/s2] AEB braking request (the engine limits it to mu*g)
+    max_decel_mps2: float = 9.0    # [m/s2] most the IDM itself may request
+    path_margin_m: float = 0.3     # [m] lateral margin for "in my path"
+    confirm_hits: int = 2          # detections before a track is used
+    stop_dwell_s: float = 1.0      # [s] standstill at a stop sign before going
+    yellow_stop_decel_mps2: float = 4.0  # [m/s2] stops on yellow if it can with at most this deceleration
+
+
+def idm_accel(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
+    """Vectorised IDM acceleration [m/s2]: speed v, desired v0, bumper gap [m] (inf: free road),
+    approach rate dv = v - v_leader [m/s]."""
+    v0 = np.maximum(v0, 0.1)
+    s_star = p.s0_m + np.maximum(0.0, v * p.headway_s + v * dv / (2.0 * np.sqrt(p.a_max_mps2 * p.b_comf_mps2)))
+    inter = np.where(np.isfinite(gap), (s_star / np.maximum(gap, 0.1)) ** 2, 0.0)
+    a = p.a_max_mps2 * (1.0 - (v / v0) ** p.delta - inter)
+    return np.maximum(a, -p.max_decel_mps2)
+
+
+class IDMAgent:
+    """IDM + AEB through the light/weather sensing model."""
+
+    name = "idm"
+    needs_images = False
+
+    def __init__(self, params: IDMParams | None = None):
+        self.params = params or IDMParams()
+
+    def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
+              n_actors: int | None = None) -> None:
+        self._b = len(scenarios)
+        sens = [sensing(s.factors) for s in scenarios]
+        self._range = np.array([x.detection_range_m for x in sens])  # (B,)
+        self._miss = np.array([x.miss_rate for x in sens])  # (B,)
+        self._lag = np.array([int(round(x.latency_s / DT_S)) for x in sens])  # (B,) steps
+        self._buf_len = int(self._lag.max()) + 1
+        self._n_steps = n_steps or max(int(round(s.horizon_s / DT_S)) for s in scenarios)
+        self._n_actors = n_actors or max(len(s.actors) for s in scenarios)
+        # per-scenario uniform draws for detection misses: (B, T, A), drawn from each scenario's own stream
+        self._u = np.ones((self._b, self._n_steps + 1, self._n_actors))
+        for i, sc in enumerate(scenarios):
+            n = len(sc.actors)
+            steps = int(round(sc.horizon_s / DT_S)) + 1
+            self._u[i, :steps, :n] = scenario_rng(seed, sc, "idm.detection").random((steps, n))
+        self._hits = np.zeros((self._b, self._n_actors), dtype=np.int16)  # (B, A)
+        self._served = np.zeros(self._b, dtype=bool)  # stop sign served
+        self._dwell = np.zeros(self._b)  # [s] standstill time at the stop line
+        self._buf: dict[str, np.ndarray] = {}
+
+    _PERCEIVED = ("actor_x_m", "actor_y_m", "actor_yaw_rad", "actor_speed_mps", "actor_path_s_m",
+                  "actor_path_lat_m", "actor_path_rel_yaw_rad", "actor_occluded", "actor_active", "ego_x_m",
+                  "ego_y_m")
+
+    def _delayed(self, obs: Observation) -> dict[str, np.ndarray]:
+        """Perceived states: each row sees the frame from its latency ago (a ring buffer of frames)."""
+        k_len = self._buf_len
+        if k_len == 1:
+            return {k: getattr(obs, k) for k in self._PERCEIVED}
+        if not self._buf or obs.step == 0:
+            self._buf = {k: np.zeros((k_len,) + np.shape(getattr(obs, k)), dtype=np.asarray(getattr(obs, k)).dtype)
+                         for k in self._PERCEIVED}  # each (K, B, ...)
+        slot = obs.step % k_len
+        for k in self._PERCEIVED:
+            self._buf[k][slot] = getattr(obs, k)
+        read = np.maximum(obs.step - self._lag, 0) % k_len  # (B,) buffer slot each row sees
+        rows = np.arange(self._b)
+        return {k: v[read, rows] for k, v in self._buf.items()}
+
+    def act(self, obs: Observation) -> Action:
+        p = self.params
+        per = self._delayed(obs)
+        a_n = per["actor_x_m"].shape[1]
+        # detection: in range, not occluded, not missed this frame; tracks confirmed after k hits
+        dist = np.hypot(per["actor_x_m"] - per["ego_x_m"][:, None], per["actor_y_m"] - per["ego_y_m"][:, None])
+        visible = per["actor_active"] & (dist <= self._range[:, None]) & ~per["actor_occluded"]
+        u = self._u[:, min(obs.step, self._u.shape[1] - 1), :a_n]
+        hit = visible & (u >= self._miss[:, None])
+        self._hits[:, :a_n] = np.where(visible, self._hits[:, :a_n] + hit, 0)
+        tracked = visible & (self._hits[:, :a_n] >= p.confirm_hits)  # (B, A)
+        v = obs.ego_speed_mps
+        # leaders: tracked road users in the ego's path ahead
+        half = obs.ego_width_m[:, None] / 2 + obs.actor_width_m / 2 + p.path_margin_m
+        in_path = tracked & (np.abs(per["actor_path_lat_m"] - obs.ego_lateral_m[:, None]) < half)
+        rel = per["actor_path_rel_yaw_rad"]
+        ext = np.abs(np.cos(rel)) * obs.actor_length_m / 2 + np.abs(np.sin(rel)) * obs.actor_width_m / 2
+        gap = per["actor_path_s_m"] - obs.ego_route_s_m[:, None] - obs.ego_length_m[:, None] / 2 - ext
+        ahead = in_path & (gap > -obs.ego_length_m[:, None])
+        gap = np.where(ahead, gap, np.inf)
+        rows = np.arange(self._b)
+        if a_n:
+            lead = np.argmin(gap, axis=1)  # (B,)
+            g_lead = gap[rows, lead]
+            v_lead = (per["actor_speed_mps"] * np.cos(rel))[rows, lead]
+        else:
+            g_lead, v_lead = np.full(self._b, np.inf), np.zeros(self._b)
+        # stop line: red, yellow when stoppable, or a stop sign not yet served
+        sg = obs.stop_gap_m
+        stoppable = v * v / (2 * np.maximum(sg, 0.1)) <= p.yellow_stop_decel_mps2
+        at_line = (v < 0.3) & (sg < 3.0)
+        self._dwell = np.where(obs.stop_sign & at_line, self._dwell + obs.dt_s, 0.0)
+        self._served |= obs.stop_sign & (self._dwell >= p.stop_dwell_s)
+        stop = (obs.signal == SIGNAL_RED) | ((obs.signal == SIGNAL_YELLOW) & stoppable) | \
+            (obs.stop_sign & ~self._served)
+        g_stop = np.where(stop & np.isfinite(sg), sg, np.inf)
+        use_stop = g_stop < g_lead
+        gap_eff = np.where(use_stop, g_stop, g_lead)
+        dv = v - np.where(use_stop, 0.0, np.where(np.isfinite(g_lead), v_lead, v))
+        a = idm_accel(v, obs.ego_desired_speed_mps, gap_eff, dv, p)
+        # AEB on the perceived tracked objects (constant-velocity TTC)
+        ttc = ttc_constant_velocity(
+            obs.ego_x_m, obs.ego_y_m, obs.ego_yaw_rad, v * np.cos(obs.ego_yaw_rad), v * np.sin(obs.ego_yaw_rad),
+            obs.ego_length_m, obs.ego_width_m, per["actor_x_m"], per["actor_y_m"], per["actor_yaw_rad"],
+            per["actor_speed_mps"] * np.cos(per["actor_yaw_rad"]), per["actor_speed_mps"] * np.sin(per["actor_yaw_rad"]),
+            obs.actor_length_m, obs.actor_width_m)  # (B, A)
+        ttc = np.where(tracked, ttc, np.inf).min(axis=1, initial=np.inf)
+        a = np.where((ttc < p.aeb_ttc_s) & (v > 0.1), -p.aeb_decel_mps2, a)
+        return Action(accel_mps2=a)

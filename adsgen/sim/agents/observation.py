@@ -1,0 +1,66 @@
+"""What an agent sees and returns at each step, for a whole batch of egos at once.
+
+Ground truth only: an agent applies its own sensing model (range, misses, latency), as the IDM agent
+does through ``adsgen.scenario.mapping.sensing``. Arrays are shaped (batch,) for the ego and
+(batch, actors) for the other road users (padded; ``actor_active`` marks real ones). Frame: x east,
+y north [m], yaw counter-clockwise from +x [rad], speeds [m/s].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SIGNAL_NONE, SIGNAL_GREEN, SIGNAL_YELLOW, SIGNAL_RED = 0, 1, 2, 3
+SIGNAL_NAMES = {SIGNAL_NONE: None, SIGNAL_GREEN: "green", SIGNAL_YELLOW: "yellow", SIGNAL_RED: "red"}
+
+
+@dataclass
+class Observation:
+    """Ground truth for one step of a batch."""
+
+    step: int                          # step index (t = step * dt_s)
+    t_s: float                         # [s] simulated time
+    dt_s: float                        # [s] step length
+    scenarios: Sequence[Any]           # the batch's Scenario objects
+    active: np.ndarray                 # (B,) bool: the run is still going
+    # ego (B,)
+    ego_x_m: np.ndarray
+    ego_y_m: np.ndarray
+    ego_yaw_rad: np.ndarray
+    ego_speed_mps: np.ndarray
+    ego_length_m: np.ndarray
+    ego_width_m: np.ndarray
+    ego_route_s_m: np.ndarray          # [m] progress along the ego's route (centre of the ego)
+    ego_lateral_m: np.ndarray          # [m] offset from the route centre-line, left positive
+    ego_desired_speed_mps: np.ndarray  # [m/s] the scenario's ego speed (cruise set point)
+    # other road users (B, A)
+    actor_active: np.ndarray           # bool: a real, present road user
+    actor_is_pedestrian: np.ndarray    # bool
+    actor_x_m: np.ndarray
+    actor_y_m: np.ndarray
+    actor_yaw_rad: np.ndarray
+    actor_speed_mps: np.ndarray
+    actor_length_m: np.ndarray
+    actor_width_m: np.ndarray
+    actor_path_s_m: np.ndarray         # [m] the actor's position projected on the ego's route (route s)
+    actor_path_lat_m: np.ndarray       # [m] its lateral offset from the ego route's centre-line
+    actor_path_rel_yaw_rad: np.ndarray  # [rad] its heading relative to the ego route at that point
+    actor_occluded: np.ndarray         # bool: another vehicle blocks the line of sight from the ego
+    # traffic control on the ego's route (B,)
+    stop_gap_m: np.ndarray             # [m] ego front to its next stop line (inf: none ahead)
+    signal: np.ndarray                 # int8: SIGNAL_NONE / GREEN / YELLOW / RED for the ego's approach
+    stop_sign: np.ndarray              # bool: the stop line ahead is a stop sign
+    snapshot: Callable[[int], Any] | None = None
+    """snapshot(i) -> WorldSnapshot of row i now (for image agents: render it with adsgen.render)."""
+
+
+@dataclass
+class Action:
+    """Controls for the batch."""
+
+    accel_mps2: np.ndarray                    # (B,) [m/s2] longitudinal acceleration request (friction-limited)
+    lateral_offset_m: np.ndarray | None = None  # (B,) [m] target offset from the route centre-line (left +)

@@ -1,0 +1,595 @@
+"""The builtin backend: a batched numpy engine.
+
+State arrays are shaped (batch, slots) with slot 0 the ego and slots 1.. the scenario's actors (padded).
+Every step (DT_S = 0.05 s): poses from route coordinates -> collisions, metrics and triggers -> agent
+-> actor controls -> friction-limited kinematic bicycle update in route (Frenet) coordinates.
+
+Vehicles move along their route's centre-line in coordinates (s along the route, d lateral offset left
+positive, psi heading relative to the route) with the kinematic bicycle model written in those
+coordinates (exact, no projection):
+
+    s' = v cos(psi) / (1 - kappa d),   d' = v sin(psi),   psi' = v tan(delta) / L - kappa s'
+
+A steering controller tracks a lateral target (0, or a lane-change / drift profile). Longitudinal
+acceleration is limited by friction: |a_long| <= sqrt((mu g)^2 - a_lat^2). Positions integrate each
+step's constant acceleration exactly (a vehicle stops at v = 0, it never reverses). Pedestrians walk
+their crosswalk paths as discs of radius width/2.
+
+Deterministic: the engine draws no random numbers; agents draw theirs from per-scenario streams
+(adsgen.sim.rng), so a scenario gives the same result in a batch of 1 and a batch of 1000.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from adsgen.scenario.geometry import ROUTE_DS_M
+from adsgen.scenario.mapping import G_MPS2, friction_mu
+from adsgen.scenario.model import RoadSpec, Scenario
+from adsgen.scenario.roads import build_road, validate_routes
+from adsgen.sim import metrics
+from adsgen.sim.agents.observation import (
+    SIGNAL_GREEN,
+    SIGNAL_NAMES,
+    SIGNAL_NONE,
+    SIGNAL_RED,
+    SIGNAL_YELLOW,
+    Action,
+    Observation,
+)
+from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.types import DT_S, RunResult, TerminationReason
+
+# road-user sizes [m]: length, width, height
+SIZES = {"ego": (4.6, 1.9, 1.5), "car": (4.6, 1.9, 1.5), "truck": (8.0, 2.5, 3.2), "pedestrian": (0.6, 0.6, 1.75)}
+WHEELBASE_FRACTION = 0.6       # [-] wheelbase / length
+MAX_STEER_RAD = 0.6            # [rad]
+TAN_MAX_STEER = math.tan(MAX_STEER_RAD)
+MAX_PSI_RAD = 0.5              # [rad] most heading-to-route angle the lateral controller asks for
+MAX_ACCEL_MPS2 = 4.0           # [m/s2] powertrain limit
+ACTOR_GAIN_PER_S = 1.5         # [1/s] actor speed-tracking gain (a = gain * (v_des - v), at most ACTOR_ACCEL_MPS2)
+ACTOR_ACCEL_MPS2 = 2.5         # [m/s2] actor acceleration limit
+ACTOR_DECEL_MPS2 = 4.0         # [m/s2] actor comfortable braking (stop lines, holding before a turn)
+LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of lateral error
+HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
+COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its route's end
+PET_TIMES_NONE = math.nan
+
+MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
+              "cross_road")
+M = {name: i for i, name in enumerate(MANOEUVRES)}
+TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
+
+
+@functools.lru_cache(maxsize=4096)
+def _projection_table(spec: RoadSpec, ego_route: str, route: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each sample of ``route``: its projection on ``ego_route`` -> (route s (n,), lateral (n,),
+    ego-route heading there (n,)). Nearest sample, refined along the tangent."""
+    net = build_road(spec)
+    e, r = net.route(ego_route), net.route(route)
+    d2 = ((r.xy[:, None, :] - e.xy[None, :, :]) ** 2).sum(-1)  # (n, m)
+    k = d2.argmin(axis=1)  # (n,)
+    t = np.stack([np.cos(e.heading[k]), np.sin(e.heading[k])], axis=1)  # (n, 2)
+    rel = r.xy - e.xy[k]
+    along = (rel * t).sum(1)
+    lat = t[:, 0] * rel[:, 1] - t[:, 1] * rel[:, 0]
+    return e.s[k] + along, lat, e.heading[k]
+
+
+@functools.lru_cache(maxsize=4096)
+def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float] | None:
+    """Where the ego route and another route cross: (s on ego route, s on the other) or None."""
+    if ego_route == route:
+        return None
+    net = build_road(spec)
+    return metrics.path_crossing(net.route(ego_route).xy, net.route(route).xy)
+
+
+def _signal_state(t_s: float, green, yellow, all_red, offset, group) -> np.ndarray:
+    """Signal state per element for fixed-time plans; group 0 = NS, 1 = EW (half a cycle later)."""
+    cycle = 2.0 * (green + yellow + all_red)
+    tau = np.mod(t_s + offset - group * cycle / 2.0, cycle)
+    return np.where(tau < green, SIGNAL_GREEN, np.where(tau < green + yellow, SIGNAL_YELLOW, SIGNAL_RED))
+
+
+@dataclass
+class _Batch:
+    """The compiled, padded arrays of a batch (static parts)."""
+
+    scenarios: Sequence[Scenario]
+    n_steps: np.ndarray      # (B,) steps to the horizon
+    X: np.ndarray            # packed route points: x (P,), y, heading, curvature, cos/sin of heading
+    Y: np.ndarray
+    H: np.ndarray
+    K: np.ndarray
+    CH: np.ndarray
+    SH: np.ndarray
+    off: np.ndarray          # (B, A) route start index into the packed arrays
+    npts: np.ndarray         # (B, A) points on the route
+    rlen: np.ndarray         # (B, A) [m] route length
+    d_left: np.ndarray       # (B,) [m] ego drivable bounds
+    d_right: np.ndarray
+    length: np.ndarray       # (B, A) [m]
+    width: np.ndarray
+    height: np.ndarray
+    active0: np.ndarray      # (B, A) bool real slot
+    is_ped: np.ndarray       # (B, A) bool
+    kinds: list[list[str]]
+    ids: list[list[str]]
+    v_des: np.ndarray        # (B, A) [m/s]
+    s0: np.ndarray           # (B, A) [m]
+    mtype: np.ndarray        # (B, A) int manoeuvre code
+    tkind: np.ndarray        # (B, A) int trigger kind (-1: from the start)
+    tval: np.ndarray         # (B, A)
+    decel: np.ndarray        # (B, A) [m/s2]
+    dur: np.ndarray          # (B, A) [s]
+    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / head_on_drift (left +)
+    stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route (inf: none)
+    group: np.ndarray        # (B, A) signal group 0 NS / 1 EW
+    has_signal: np.ndarray   # (B,) bool
+    has_stop_sign: np.ndarray  # (B,) bool
+    sig: np.ndarray          # (B, 4) green, yellow, all_red, offset [s]
+    mu: np.ndarray           # (B,) [-]
+    poff: np.ndarray         # (B, A) offset into packed projection tables
+    PS: np.ndarray           # packed projection: ego-route s, lateral, ego-route heading (and its cos, sin)
+    PL: np.ndarray
+    PH: np.ndarray
+    PC: np.ndarray
+    PSN: np.ndarray
+    occ_rows: np.ndarray     # rows with two or more actors (where one can hide another)
+    sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
+    sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
+
+
+def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
+    """Pad and pack a list of scenarios into arrays."""
+    b = len(scenarios)
+    a = 1 + max((len(s.actors) for s in scenarios), default=0)
+    route_off: dict[tuple, int] = {}
+    pts: list[np.ndarray] = []
+    proj_off: dict[tuple, int] = {}
+    proj: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    n_pts = 0
+    n_proj = 0
+    f = np.zeros
+    off, npts, poff = f((b, a), int), np.full((b, a), 2, int), f((b, a), int)
+    rlen, length, width, height = f((b, a)), f((b, a)), f((b, a)), f((b, a))
+    active0, is_ped = f((b, a), bool), f((b, a), bool)
+    v_des, s0, tval, decel, dur, lat_amp = f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a))
+    mtype, tkind, group = f((b, a), int), np.full((b, a), -1, int), f((b, a), int)
+    stop_s = np.full((b, a), np.inf)
+    sc_e, sc_a = np.full((b, a), np.nan), np.full((b, a), np.nan)
+    d_left, d_right, mu = f(b), f(b), f(b)
+    has_signal, has_stop = f(b, bool), f(b, bool)
+    sig = f((b, 4))
+    n_steps = f(b, int)
+    kinds: list[list[str]] = []
+    ids: list[list[str]] = []
+    # a dummy route for padded slots (two points far away)
+    dummy = np.array([[1e6, 1e6, 0.0, 0.0], [1e6, 1e6 + ROUTE_DS_M, 0.0, 0.0]])
+    pts.append(dummy)
+    n_pts = 2
+    dummy_proj = (np.full(2, -1e6), np.full(2, 1e6), np.zeros(2))
+    proj.append(dummy_proj)
+    n_proj = 2
+    for i, sc in enumerate(scenarios):
+        validate_routes(sc, sc.name)
+        net = build_road(sc.road)
+        spec = sc.road
+        controlled = sc.factors.traffic_control != "none"
+        has_signal[i] = sc.factors.traffic_control == "signal"
+        has_stop[i] = sc.factors.traffic_control == "stop_sign"
+        sig[i] = (spec.signal.green_s, spec.signal.yellow_s, spec.signal.all_red_s, spec.signal.offset_s)
+        mu[i] = friction_mu(sc.factors)
+        n_steps[i] = int(round(sc.horizon_s / DT_S))
+        slots = [("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
+        slots += [(ac.id, ac.kind, ac.route, ac.start_s_m, ac.speed_mps, ac.manoeuvre) for ac in sc.actors]
+        kinds.append([k for _, k, *_ in slots])
+        ids.append([n for n, *_ in slots])
+        ego_route = net.route(sc.ego.route)
+        d_left[i], d_right[i] = ego_route.d_left_m, ego_route.d_right_m
+        for j, (_, kind, rname, start, speed, man) in enumerate(slots):
+            key = (spec, rname)
+            if key not in route_off:
+                r = net.route(rname)
+                route_off[key] = n_pts
+                pts.append(np.column_stack([r.xy, r.heading, r.curvature]))
+                n_pts += len(r.s)
+            r = net.route(rname)
+            off[i, j], npts[i, j], rlen[i, j] = route_off[key], len(r.s), r.length_m
+            pkey = (spec, sc.ego.route, rname)
+            if pkey not in proj_off:
+                proj_off[pkey] = n_proj
+                proj.append(_projection_table(spec, sc.ego.route, rname))
+                n_proj += len(r.s)
+            poff[i, j] = proj_off[pkey]
+            length[i, j], width[i, j], height[i, j] = SIZES[kind]
+            active0[i, j] = True
+            is_ped[i, j] = kind == "pedestrian"
+            v_des[i, j], s0[i, j] = speed, start
+            if controlled and r.stop_s_m is not None:
+                stop_s[i, j] = r.stop_s_m
+            group[i, j] = 1 if r.signal_group == "EW" else 0
+            if man is not None:
+                mtype[i, j] = M[man.type]
+                if man.trigger is not None:
+                    tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
+                decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
+                if man.type == "cut_in":
+                    lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
+                elif man.type == "head_on_drift":
+                    lat_amp[i, j] = man.drift_m
+                if j > 0:
+                    c = _conflict(spec, sc.ego.route, rname)
+                    if c is not None:
+                        sc_e[i, j], sc_a[i, j] = c
+    packed = np.concatenate(pts)  # (P, 4)
+    pp = [np.concatenate([p[k] for p in proj]) for k in range(3)]
+    return _Batch(scenarios, n_steps, packed[:, 0].copy(), packed[:, 1].copy(), packed[:, 2].copy(),
+                  packed[:, 3].copy(), np.cos(packed[:, 2]), np.sin(packed[:, 2]), off, npts, rlen, d_left, d_right, length, width, height, active0, is_ped,
+                  kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, group, has_signal,
+                  has_stop, sig, mu, poff, pp[0], pp[1], pp[2], np.cos(pp[2]), np.sin(pp[2]),
+                  np.flatnonzero(active0.sum(axis=1) >= 3), sc_e, sc_a)
+
+
+class _State:
+    """Dynamic arrays (B, A) and the per-run records."""
+
+    def __init__(self, bt: _Batch, record: bool, keyframes: bool):
+        b, a = bt.off.shape
+        self.s = bt.s0.copy()
+        self.d = np.zeros((b, a))
+        self.psi = np.zeros((b, a))
+        self.v = np.where(bt.mtype == M["stopped"], 0.0, bt.v_des)
+        self.v = np.where(bt.is_ped & (bt.mtype == M["cross_road"]) & (bt.tkind >= 0), 0.0, self.v)
+        self.acc = np.zeros((b, a))
+        self.present = bt.active0.copy()            # slot still on the map
+        self.triggered = bt.active0 & (bt.tkind < 0)
+        self.t_trig = np.where(self.triggered, 0.0, np.inf)
+        self.d_ref = np.zeros((b, a))
+        self.served = np.zeros((b, a), bool)      # actors' stop sign served
+        self.dwell = np.zeros((b, a))
+        self.running = np.ones(b, bool)
+        self.reason = np.full(b, -1, int)          # index into REASONS
+        self.partner = np.full(b, -1, int)
+        self.impact = np.full(b, np.nan)
+        self.t_end = np.full(b, np.nan)
+        self.min_ttc = np.full(b, np.inf)
+        self.min_dist = np.full(b, np.inf)
+        self.te_in, self.te_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
+        self.ta_in, self.ta_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
+        self.record = record
+        self.traj: list[np.ndarray] = []            # per step (B, A, 6): x, y, yaw, v, braking, t
+        self.signals: list[np.ndarray] = []         # per step (B,) ego signal state
+
+
+REASONS = (TerminationReason.COLLISION, TerminationReason.OFF_ROAD, TerminationReason.COMPLETED,
+           TerminationReason.TIMEOUT)
+
+
+class BuiltinBackend:
+    """The embedded batched engine (Backend protocol)."""
+
+    name = "builtin"
+
+    def __init__(self) -> None:
+        self._closed = False
+
+    def close(self) -> None:
+        self._closed = True
+
+    def run(self, scenarios: Sequence[Scenario], agent, seed: int = 0, *,
+            record_trajectories: bool = False) -> list[RunResult]:
+        """Run each scenario against the agent; one RunResult per scenario, in order."""
+        if not scenarios:
+            return []
+        bt = compile_batch(scenarios)
+        st = self._simulate(bt, agent, seed, record=record_trajectories)
+        return self._results(bt, st, seed, record_trajectories)
+
+    def snapshots(self, scenario: Scenario, agent, seed: int, times_s: Sequence[float]) -> list[WorldSnapshot]:
+        """The world at the given times of one run (nearest step; the last step for times past the end)."""
+        bt = compile_batch([scenario])
+        st = self._simulate(bt, agent, seed, record=True)
+        traj = np.stack(st.traj, axis=2)[0]  # (A, T, 6)
+        sigs = np.stack(st.signals, axis=1)[0]  # (T,)
+        out = []
+        for t in times_s:
+            k = int(np.clip(round(t / DT_S), 0, traj.shape[1] - 1))
+            out.append(self._snapshot(bt, 0, traj[:, k], int(sigs[k]), k * DT_S, st.present[0]))
+        return out
+
+    # --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _snapshot(bt: _Batch, i: int, rows: np.ndarray, signal: int, t_s: float, present) -> WorldSnapshot:
+        objs = []
+        for j, (aid, kind) in enumerate(zip(bt.ids[i], bt.kinds[i], strict=True)):
+            x, y, yaw, v, braking, _ = rows[j]
+            objs.append(ObjectState(aid, kind, float(x), float(y), float(yaw), float(v), float(bt.length[i, j]),
+                                    float(bt.width[i, j]), float(bt.height[i, j]), bool(braking)))
+        sig = SIGNAL_NAMES[signal] if bt.has_signal[i] else None
+        return WorldSnapshot(time_s=t_s, scenario=bt.scenarios[i], ego=objs[0], actors=tuple(objs[1:]),
+                             signal_state=sig)
+
+    @staticmethod
+    def _poses(bt: _Batch, st: _State):
+        """World poses from route coordinates -> x, y, yaw, cos(yaw), sin(yaw), curvature, cos/sin(psi),
+        cos/sin of the route heading; all (B, A)."""
+        f = np.minimum(st.s, bt.rlen) / ROUTE_DS_M
+        i = np.minimum(f.astype(int), bt.npts - 2)
+        w = f - i
+        idx = bt.off + i
+        j = idx + 1
+        x0, y0, h0, c0, s0 = bt.X[idx], bt.Y[idx], bt.H[idx], bt.CH[idx], bt.SH[idx]
+        ch = c0 + (bt.CH[j] - c0) * w  # lerped cos/sin of the route heading (0.5 m samples)
+        sh = s0 + (bt.SH[j] - s0) * w
+        x = x0 + (bt.X[j] - x0) * w - sh * st.d
+        y = y0 + (bt.Y[j] - y0) * w + ch * st.d
+        hd = h0 + (bt.H[j] - h0) * w
+        cp, sp = np.cos(st.psi), np.sin(st.psi)
+        c = ch * cp - sh * sp
+        s = sh * cp + ch * sp
+        return x, y, hd + st.psi, c, s, bt.K[idx], cp, sp, ch, sh
+
+    def _simulate(self, bt: _Batch, agent, seed: int, record: bool) -> _State:
+        b, a = bt.off.shape
+        st = _State(bt, record, False)
+        t_max = int(bt.n_steps.max())
+        agent.reset(bt.scenarios, seed)
+        rows = np.arange(b)
+        ego_len, ego_wid = bt.length[:, 0], bt.width[:, 0]
+        act_len, act_wid = bt.length[:, 1:], bt.width[:, 1:]
+        wheelbase = np.maximum(WHEELBASE_FRACTION * bt.length, 0.1)  # (B, A) [m]
+        mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
+        veh = ~bt.is_ped
+        stop_ctrl = bt.has_signal | bt.has_stop_sign
+        for k in range(t_max + 1):
+            t = k * DT_S
+            x, y, yaw, cy, sy, kappa, cpsi, spsi, ch, sh = self._poses(bt, st)
+            vx, vy = st.v * cy, st.v * sy
+            live = st.present[:, 1:]
+            # ---- collisions, distance, TTC (ego vs each actor) -------------------------------------
+            ex, ey, ec, es = x[:, :1], y[:, :1], cy[:, :1], sy[:, :1]
+            ax, ay, ac, as_ = x[:, 1:], y[:, 1:], cy[:, 1:], sy[:, 1:]
+            if a > 1:
+                ped = bt.is_ped[:, 1:]
+                disc = metrics.disc_box_distance_cs(ax, ay, act_wid / 2, ex, ey, ec, es, ego_len[:, None],
+                                                    ego_wid[:, None])
+                boxd = metrics.box_distance_cs(ex, ey, ec, es, ego_len[:, None], ego_wid[:, None], ax, ay, ac, as_,
+                                               act_len, act_wid)
+                dist = np.where(ped, np.maximum(disc, 0.0), boxd)
+                hit = live & np.where(ped, disc <= 0.0, boxd <= 0.0)
+                dist = np.where(live, dist, np.inf)
+                ttc = metrics.ttc_constant_velocity_cs(ex[:, 0], ey[:, 0], ec[:, 0], es[:, 0], vx[:, 0], vy[:, 0],
+                                                       ego_len, ego_wid, ax, ay, ac, as_, vx[:, 1:], vy[:, 1:],
+                                                       act_len, act_wid)
+                ttc = np.where(live, ttc, np.inf)
+            else:
+                dist = ttc = np.full((b, 0), np.inf)
+                hit = np.zeros((b, 0), bool)
+            run = st.running
+            st.min_dist = np.where(run, np.minimum(st.min_dist, dist.min(axis=1, initial=np.inf)), st.min_dist)
+            st.min_ttc = np.where(run, np.minimum(st.min_ttc, ttc.min(axis=1, initial=np.inf)), st.min_ttc)
+            # conflict-zone occupancy for PET
+            self._pet_update(bt, st, t)
+            if record:
+                braking = (st.acc < -1.0).astype(float)
+                st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t)], axis=-1))  # (B, A, 6)
+            # ---- termination -------------------------------------------------------------------------
+            collided = run & hit.any(axis=1)
+            e_d = st.d[:, 0]
+            off_road = run & ~collided & ((e_d > bt.d_left) | (e_d < -bt.d_right))
+            done_route = run & ~collided & ~off_road & (st.s[:, 0] >= bt.rlen[:, 0] - COMPLETED_MARGIN_M)
+            timeout = run & ~collided & ~off_road & ~done_route & (k >= bt.n_steps)
+            if collided.any():
+                j = np.argmax(hit, axis=1)  # first colliding actor
+                st.partner = np.where(collided, j + 1, st.partner)
+                rel = np.hypot(vx[rows, j + 1] - vx[:, 0], vy[rows, j + 1] - vy[:, 0])
+                st.impact = np.where(collided, rel, st.impact)
+            st.min_ttc = np.where(collided, 0.0, st.min_ttc)
+            for code, m in enumerate((collided, off_road, done_route, timeout)):
+                st.reason = np.where(m, code, st.reason)
+            ended = collided | off_road | done_route | timeout
+            st.t_end = np.where(ended, t, st.t_end)
+            st.running = run & ~ended
+            if record:
+                sigs = np.where(bt.has_signal, _signal_state(t, *bt.sig.T, bt.group[:, 0]), SIGNAL_NONE)
+                st.signals.append(sigs)
+            if not st.running.any() or k == t_max:
+                break
+            # ---- triggers ------------------------------------------------------------------------------
+            if a > 1:
+                cdist = np.hypot(ax - ex, ay - ey)
+                cond = np.select([bt.tkind[:, 1:] == 0, bt.tkind[:, 1:] == 1, bt.tkind[:, 1:] == 2],
+                                 [np.full_like(cdist, t) >= bt.tval[:, 1:], cdist <= bt.tval[:, 1:],
+                                  ttc <= bt.tval[:, 1:]], False)
+                new = cond & ~st.triggered[:, 1:] & live
+                st.triggered[:, 1:] |= new
+                st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
+            # ---- traffic control ---------------------------------------------------------------------
+            sig_state = np.where(bt.has_signal[:, None], _signal_state(t, *(bt.sig.T[:, :, None]), bt.group),
+                                 SIGNAL_NONE)  # (B, A)
+            front = st.s + bt.length / 2
+            stop_gap = np.where(stop_ctrl[:, None] & (front <= bt.stop_s + 0.5), bt.stop_s - front, np.inf)
+            # ---- agent ---------------------------------------------------------------------------------
+            obs = self._observe(bt, st, k, t, x, y, yaw, cy, sy, ch, sh, stop_gap, sig_state)
+            action: Action = agent.act(obs)
+            acc = np.zeros((b, a))
+            acc[:, 0] = action.accel_mps2
+            if action.lateral_offset_m is not None:
+                st.d_ref[:, 0] = action.lateral_offset_m
+            # ---- actors --------------------------------------------------------------------------------
+            self._actor_controls(bt, st, t, acc, stop_gap, sig_state)
+            # ---- dynamics ------------------------------------------------------------------------------
+            v = st.v
+            vsafe = np.maximum(v, 1.0)
+            psi_des = np.clip(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD, MAX_PSI_RAD)
+            yaw_rate = v * kappa + HEAD_GAIN_PER_S * (psi_des - st.psi)
+            tan_d = np.clip(wheelbase * yaw_rate / vsafe, -TAN_MAX_STEER, TAN_MAX_STEER)  # tan(steering angle)
+            a_lat = np.minimum(v * v * np.abs(tan_d) / wheelbase, mu_g)
+            a_lon_max = np.sqrt(np.maximum(mu_g * mu_g - a_lat * a_lat, 0.0))
+            acc = np.where(veh, np.clip(acc, -a_lon_max, np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
+            # exact constant-acceleration step, stopping at v = 0
+            v_new = v + acc * DT_S
+            stops = v_new < 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                travel = np.where(stops, np.where(acc < 0, v * v / (-2.0 * acc), 0.0), (v + v_new) / 2 * DT_S)
+            v_new = np.maximum(v_new, 0.0)
+            ds = travel * cpsi / np.maximum(1.0 - kappa * st.d, 0.1)
+            dd = travel * spsi
+            dpsi = travel * tan_d / wheelbase - kappa * ds
+            moving = st.present & st.running[:, None]
+            st.s = np.where(moving, st.s + ds, st.s)
+            st.d = np.where(moving & veh, st.d + dd, st.d)
+            st.psi = np.where(moving & veh, st.psi + dpsi, st.psi)
+            st.v = np.where(moving, v_new, st.v)
+            st.acc = np.where(moving, acc, st.acc)
+            gone = st.present & (st.s >= bt.rlen - 0.05)
+            gone[:, 0] = False
+            st.present &= ~gone
+        return st
+
+    def _observe(self, bt: _Batch, st: _State, k: int, t: float, x, y, yaw, cy, sy, ch, sh, stop_gap,
+                 sig_state) -> Observation:
+        b, a = bt.off.shape
+        # actors projected on the ego route through the precomputed tables
+        pi = bt.poff[:, 1:] + np.minimum((st.s[:, 1:] / ROUTE_DS_M).astype(int), bt.npts[:, 1:] - 1)
+        rel_yaw = yaw[:, 1:] - bt.PH[pi]
+        pc, psn, cha, sha = bt.PC[pi], bt.PSN[pi], ch[:, 1:], sh[:, 1:]
+        # the actor's lateral offset d, turned from its route's frame into the ego route's frame
+        lat = bt.PL[pi] + st.d[:, 1:] * (cha * pc + sha * psn)
+        ps = bt.PS[pi] - st.d[:, 1:] * (sha * pc - cha * psn)
+        present = st.present[:, 1:]
+        occluded = np.zeros((b, a - 1), bool)
+        if len(bt.occ_rows):
+            r = bt.occ_rows
+            occluded[r] = self._occlusion(bt.length[r], bt.width[r], bt.is_ped[r], st.present[r], x[r], y[r],
+                                          cy[r], sy[r])
+
+        def snap(i: int) -> WorldSnapshot:
+            rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t)], axis=-1)
+            return self._snapshot(bt, i, rows, int(sig_state[i, 0]), t, st.present[i])
+
+        return Observation(
+            step=k, t_s=t, dt_s=DT_S, scenarios=bt.scenarios, active=st.running,
+            ego_x_m=x[:, 0], ego_y_m=y[:, 0], ego_yaw_rad=yaw[:, 0], ego_speed_mps=st.v[:, 0],
+            ego_length_m=bt.length[:, 0], ego_width_m=bt.width[:, 0], ego_route_s_m=st.s[:, 0],
+            ego_lateral_m=st.d[:, 0], ego_desired_speed_mps=bt.v_des[:, 0],
+            actor_active=present, actor_is_pedestrian=bt.is_ped[:, 1:], actor_x_m=x[:, 1:], actor_y_m=y[:, 1:],
+            actor_yaw_rad=yaw[:, 1:], actor_speed_mps=st.v[:, 1:], actor_length_m=bt.length[:, 1:],
+            actor_width_m=bt.width[:, 1:], actor_path_s_m=ps, actor_path_lat_m=lat, actor_path_rel_yaw_rad=rel_yaw,
+            actor_occluded=occluded, stop_gap_m=stop_gap[:, 0], signal=sig_state[:, 0].astype(np.int8),
+            stop_sign=bt.has_stop_sign & np.isfinite(stop_gap[:, 0]), snapshot=snap)
+
+    @staticmethod
+    def _occlusion(length, width, is_ped, present, x, y, cy, sy) -> np.ndarray:
+        """(R, A-1) bool: the segment from the ego to the actor crosses another vehicle's box."""
+        ex, ey = x[:, :1, None], y[:, :1, None]  # (R, 1, 1)
+        tx, ty = x[:, 1:, None], y[:, 1:, None]  # targets (R, A-1, 1)
+        ox, oy = x[:, None, 1:], y[:, None, 1:]  # occluders (R, 1, A-1)
+        c, s = cy[:, None, 1:], sy[:, None, 1:]
+        hl, hw = length[:, None, 1:] / 2, width[:, None, 1:] / 2
+        p0x, p0y = c * (ex - ox) + s * (ey - oy), -s * (ex - ox) + c * (ey - oy)
+        p1x, p1y = c * (tx - ox) + s * (ty - oy), -s * (tx - ox) + c * (ty - oy)
+        ux, uy = p1x - p0x, p1y - p0y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo_x, hi_x = metrics._slab(p0x, ux, hl)
+            lo_y, hi_y = metrics._slab(p0y, uy, hw)
+        lo, hi = np.maximum(lo_x, lo_y), np.minimum(hi_x, hi_y)
+        blocks = (lo <= hi) & (hi >= 0.0) & (lo <= 0.999)  # (B, target, occluder)
+        n = blocks.shape[1]
+        blocks &= ~np.eye(n, dtype=bool)[None] & ~is_ped[:, None, 1:] & present[:, None, 1:]
+        return blocks.any(axis=2)
+
+    @staticmethod
+    def _actor_controls(bt: _Batch, st: _State, t: float, acc: np.ndarray, stop_gap, sig_state) -> None:
+        """Accelerations and lateral targets of the actors (slots 1..), written into acc / st.d_ref."""
+        mt, trig = bt.mtype[:, 1:], st.triggered[:, 1:]
+        v, vd = st.v[:, 1:], bt.v_des[:, 1:]
+        a_keep = np.clip(ACTOR_GAIN_PER_S * (vd - v), -ACTOR_DECEL_MPS2, ACTOR_ACCEL_MPS2)
+        # stop lines: red, yellow (when it can stop) or an unserved stop sign; run_red_light ignores them
+        gap = stop_gap[:, 1:]
+        sig = sig_state[:, 1:]
+        at_line = (v < 0.3) & (gap < 3.0)
+        st.dwell[:, 1:] = np.where(bt.has_stop_sign[:, None] & at_line, st.dwell[:, 1:] + DT_S, 0.0)
+        st.served[:, 1:] |= st.dwell[:, 1:] >= 1.0
+        must_stop = np.where(bt.has_signal[:, None], (sig == SIGNAL_RED) |
+                             ((sig == SIGNAL_YELLOW) & (v * v / (2 * np.maximum(gap, 0.1)) < ACTOR_DECEL_MPS2)),
+                             bt.has_stop_sign[:, None] & ~st.served[:, 1:])
+        must_stop &= (mt != M["run_red_light"]) & np.isfinite(gap)
+        # a left-turner holds at its stop line until triggered
+        hold = (mt == M["turn_left_across"]) & ~trig
+        hold_gap = np.where(hold, np.maximum(bt.stop_s[:, 1:], 0.0) - (st.s[:, 1:] + bt.length[:, 1:] / 2), np.inf)
+        hold_gap = np.where(np.isfinite(bt.stop_s[:, 1:]) | ~hold, hold_gap,
+                            bt.s0[:, 1:] - st.s[:, 1:] + 0.5)  # no stop line: hold where it started
+        g = np.minimum(np.where(must_stop, gap, np.inf), hold_gap)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a_stop = -v * v / (2.0 * np.maximum(g - 0.5, 0.05))
+        brake_zone = np.isfinite(g) & (v * v / (2.0 * ACTOR_DECEL_MPS2) + 2.0 >= g)
+        a = np.where(brake_zone, np.minimum(a_keep, np.maximum(a_stop, -8.0)), a_keep)
+        a = np.where(brake_zone & (g < 0.6), -8.0, a)
+        a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
+        a = np.where(mt == M["stopped"], 0.0, a)
+        ped = bt.is_ped[:, 1:]
+        # pedestrians: stand until triggered, then walk at their speed
+        walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
+        a = np.where(ped, (walk - v) / DT_S, a)
+        acc[:, 1:] = a
+        # lateral manoeuvres: cosine profile over duration_s after the trigger
+        lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
+        frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
+        prof = (1.0 - np.cos(np.pi * frac)) / 2.0
+        st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
+
+    @staticmethod
+    def _pet_update(bt: _Batch, st: _State, t: float) -> None:
+        """Entry/exit times of the ego and each actor into the conflict zone of their crossing paths."""
+        if bt.off.shape[1] < 2:
+            return
+        half_e, half_a = bt.length[:, :1] / 2, bt.length[:, 1:] / 2
+        zone_e = bt.width[:, 1:] / 2 + 0.5  # [m] half-extent of the zone along the ego route
+        zone_a = bt.width[:, :1] / 2 + 0.5
+        se, sa = st.s[:, :1], st.s[:, 1:]
+        run = st.running[:, None]
+        for arr, cond in ((st.te_in, se + half_e >= bt.sc_e[:, 1:] - zone_e),
+                          (st.te_out, se - half_e > bt.sc_e[:, 1:] + zone_e),
+                          (st.ta_in, sa + half_a >= bt.sc_a[:, 1:] - zone_a),
+                          (st.ta_out, sa - half_a > bt.sc_a[:, 1:] + zone_a)):
+            view = arr[:, 1:]
+            view[:] = np.where(np.isnan(view) & cond & run, t, view)
+
+    def _results(self, bt: _Batch, st: _State, seed: int, record: bool) -> list[RunResult]:
+        pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (B, A-1)
+        traj = np.stack(st.traj, axis=2) if record else None  # (B, A, T, 6)
+        out = []
+        for i, sc in enumerate(bt.scenarios):
+            reason = REASONS[st.reason[i]] if st.reason[i] >= 0 else TerminationReason.TIMEOUT
+            coll = reason is TerminationReason.COLLISION
+            p = pet_all[i][~np.isnan(pet_all[i])] if pet_all.size else np.array([])
+            if coll and np.isfinite(bt.sc_e[i, st.partner[i]]):
+                p = np.array([0.0])  # collided in the conflict zone
+            res = RunResult(
+                scenario=sc.name, termination=reason,
+                duration_s=round(float(st.t_end[i]), 6) if not np.isnan(st.t_end[i]) else sc.horizon_s,
+                collision_partner=bt.ids[i][st.partner[i]] if coll else None,
+                impact_speed_mps=float(st.impact[i]) if coll else None,
+                collision_time_s=round(float(st.t_end[i]), 6) if coll else None,
+                min_ttc_s=float(st.min_ttc[i]), min_distance_m=float(st.min_dist[i]),
+                pet_s=float(p.min()) if len(p) else None, backend=self.name, seed=seed,
+                extra={"friction_mu": float(bt.mu[i]), "content_hash": sc.content_hash()},
+            )
+            if traj is not None:
+                n = int(round(res.duration_s / DT_S)) + 1
+                res.trajectories = {
+                    aid: [[round(float(v), 4) for v in (r[5], r[0], r[1], r[2], r[3])] for r in traj[i, j, :n]]
+                    for j, aid in enumerate(bt.ids[i])}
+            out.append(res)
+        return out
+
+
+__all__ = ["BuiltinBackend", "compile_batch", "SIZES", "MANOEUVRES"]

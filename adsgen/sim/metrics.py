@@ -1,0 +1,190 @@
+"""Safety metrics as pure vectorised functions of poses, sizes and velocities.
+
+Independent of the engine's internals: the CARLA bridge calls the same functions on its own states.
+Frame: x east, y north [m], yaw counter-clockwise from +x [rad], velocities [m/s]. Every function
+broadcasts over leading dimensions (e.g. (batch, actors)).
+
+* time-to-collision (constant velocity): the time until the boxes first touch if both keep their
+  current velocity vectors; the other road user is covered by three discs of radius width/2 along its
+  length (one for pedestrians), the ego is its box. ``inf`` when they never touch; 0 when touching.
+* time-to-collision along a path: gap / closing speed for a follower and a leader on the same path.
+* box distance: the exact gap between two oriented rectangles (0 when they overlap).
+* post-encroachment time (PET): at a conflict point where two paths cross, the time between the first
+  road user leaving the conflict zone and the second entering it (0 when they occupy it together).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_corners(x, y, yaw, length, width) -> np.ndarray:
+    """Corners (..., 4, 2) of oriented rectangles, counter-clockwise from the front-left."""
+    return box_corners_cs(x, y, np.cos(yaw), np.sin(yaw), length, width)
+
+
+def box_corners_cs(x, y, c, s, length, width) -> np.ndarray:
+    """box_corners with the heading given as its cosine and sine."""
+    hl, hw = np.asarray(length) / 2, np.asarray(width) / 2
+    lx = np.stack([hl, -hl, -hl, hl], axis=-1)  # (..., 4)
+    ly = np.stack([hw, hw, -hw, -hw], axis=-1)  # (..., 4)
+    c, s = np.asarray(c)[..., None], np.asarray(s)[..., None]
+    cx = np.asarray(x)[..., None] + c * lx - s * ly
+    cy = np.asarray(y)[..., None] + s * lx + c * ly
+    return np.stack([cx, cy], axis=-1)  # (..., 4, 2)
+
+
+def boxes_overlap(x1, y1, yaw1, l1, w1, x2, y2, yaw2, l2, w2) -> np.ndarray:
+    """Separating-axis test of two oriented rectangles -> (...,) bool (touching counts as overlap)."""
+    return boxes_overlap_cs(x1, y1, np.cos(yaw1), np.sin(yaw1), l1, w1, x2, y2, np.cos(yaw2), np.sin(yaw2), l2, w2)
+
+
+def boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
+    """boxes_overlap with headings given as cosines and sines."""
+    dx, dy = np.asarray(x2) - x1, np.asarray(y2) - y1
+    hl1, hw1, hl2, hw2 = np.asarray(l1) / 2, np.asarray(w1) / 2, np.asarray(l2) / 2, np.asarray(w2) / 2
+    cc = np.abs(c1 * c2 + s1 * s2)  # |u1.u2| = |v1.v2|
+    cs = np.abs(c1 * s2 - s1 * c2)  # |u1.v2| = |v1.u2|
+    sep = (np.abs(dx * c1 + dy * s1) > hl1 + hl2 * cc + hw2 * cs)
+    sep |= (np.abs(-dx * s1 + dy * c1) > hw1 + hl2 * cs + hw2 * cc)
+    sep |= (np.abs(dx * c2 + dy * s2) > hl2 + hl1 * cc + hw1 * cs)
+    sep |= (np.abs(-dx * s2 + dy * c2) > hw2 + hl1 * cs + hw1 * cc)
+    return ~sep
+
+
+def _corners_to_box_distance(corners: np.ndarray, x, y, c, s, length, width) -> np.ndarray:
+    """Smallest distance from the corners (..., 4, 2) to a rectangle (...,) -> (...,)."""
+    dx = corners[..., 0] - np.asarray(x)[..., None]  # (..., 4)
+    dy = corners[..., 1] - np.asarray(y)[..., None]
+    c, s = np.asarray(c)[..., None], np.asarray(s)[..., None]
+    qx = np.maximum(np.abs(dx * c + dy * s) - np.asarray(length)[..., None] / 2, 0.0)
+    qy = np.maximum(np.abs(-dx * s + dy * c) - np.asarray(width)[..., None] / 2, 0.0)
+    return np.sqrt(qx * qx + qy * qy).min(axis=-1)
+
+
+def box_distance(x1, y1, yaw1, l1, w1, x2, y2, yaw2, l2, w2) -> np.ndarray:
+    """Exact gap [m] between oriented rectangles (0 when they overlap) -> (...,).
+
+    For disjoint convex polygons the closest pair always includes a vertex of one of them, so the gap
+    is the smaller of the corner-to-rectangle distances both ways.
+    """
+    return box_distance_cs(x1, y1, np.cos(yaw1), np.sin(yaw1), l1, w1, x2, y2, np.cos(yaw2), np.sin(yaw2), l2, w2)
+
+
+def box_distance_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
+    """box_distance with headings given as cosines and sines."""
+    d1 = _corners_to_box_distance(box_corners_cs(x2, y2, c2, s2, l2, w2), x1, y1, c1, s1, l1, w1)
+    d2 = _corners_to_box_distance(box_corners_cs(x1, y1, c1, s1, l1, w1), x2, y2, c2, s2, l2, w2)
+    d = np.minimum(d1, d2)
+    return np.where(boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2), 0.0, d)
+
+
+def disc_box_distance(px, py, radius, x, y, yaw, length, width) -> np.ndarray:
+    """Signed gap [m] between discs and oriented rectangles (negative when they overlap) -> (...,)."""
+    return disc_box_distance_cs(px, py, radius, x, y, np.cos(yaw), np.sin(yaw), length, width)
+
+
+def disc_box_distance_cs(px, py, radius, x, y, c, s, length, width) -> np.ndarray:
+    dx, dy = np.asarray(px) - x, np.asarray(py) - y
+    qx = np.abs(dx * c + dy * s) - np.asarray(length) / 2
+    qy = np.abs(-dx * s + dy * c) - np.asarray(width) / 2
+    outside = np.hypot(np.maximum(qx, 0.0), np.maximum(qy, 0.0))
+    inside = np.minimum(np.maximum(qx, qy), 0.0)
+    return outside + inside - radius
+
+
+_DISCS = np.array([-1.0, 0.0, 1.0])  # disc positions along the other road user's length
+
+
+def ttc_constant_velocity(ego_x, ego_y, ego_yaw, ego_vx, ego_vy, ego_length, ego_width,
+                          x, y, yaw, vx, vy, length, width) -> np.ndarray:
+    """Constant-velocity time-to-collision [s] of the ego box with other road users.
+
+    Ego arguments are shaped (...,), the others' (..., A); the result is (..., A).
+    The other road user is three discs of radius width/2 spaced along its length (coinciding for a
+    pedestrian, whose length equals its width); each disc's centre path relative to the ego is a ray in
+    the ego frame tested against the ego box grown by the radius (slab method). inf: never touching.
+    """
+    ego_yaw, yaw = np.asarray(ego_yaw, float), np.asarray(yaw, float)
+    return ttc_constant_velocity_cs(ego_x, ego_y, np.cos(ego_yaw), np.sin(ego_yaw), ego_vx, ego_vy, ego_length,
+                                    ego_width, x, y, np.cos(yaw), np.sin(yaw), vx, vy, length, width)
+
+
+def ttc_constant_velocity_cs(ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width,
+                             x, y, c, s, vx, vy, length, width) -> np.ndarray:
+    """ttc_constant_velocity with headings given as cosines and sines."""
+    e = [np.asarray(v, float)[..., None] for v in (ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width)]
+    ex, ey, ec, es, evx, evy, el, ew = e  # (..., 1)
+    length, width = np.asarray(length, float), np.asarray(width, float)
+    half_span = np.maximum(length - width, 0.0) / 2  # (..., A)
+    dx, dy = np.asarray(x) - ex, np.asarray(y) - ey  # (..., A)
+    rvx, rvy = np.asarray(vx) - evx, np.asarray(vy) - evy
+    px0, py0 = ec * dx + es * dy, -es * dx + ec * dy  # centre in the ego frame
+    ox, oy = ec * c + es * s, -es * c + ec * s        # other's heading in the ego frame
+    ux, uy = ec * rvx + es * rvy, -es * rvx + ec * rvy  # relative velocity in the ego frame
+    r = width / 2
+    hx, hy = (el / 2 + r)[..., None], (ew / 2 + r)[..., None]  # (..., A, 1)
+    k = half_span[..., None] * _DISCS  # (..., A, 3)
+    px, py = px0[..., None] + ox[..., None] * k, py0[..., None] + oy[..., None] * k
+    ux, uy = ux[..., None], uy[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ax1, ax2 = (-hx - px) / ux, (hx - px) / ux
+        ay1, ay2 = (-hy - py) / uy, (hy - py) / uy
+    t_enter = np.maximum(np.minimum(ax1, ax2), np.minimum(ay1, ay2))
+    t_exit = np.minimum(np.maximum(ax1, ax2), np.maximum(ay1, ay2))
+    hit = (t_enter <= t_exit) & (t_exit >= 0.0)  # nan (0/0 on an edge) counts as no hit
+    return np.where(hit, np.maximum(t_enter, 0.0), np.inf).min(axis=-1)
+
+
+def _slab(p, u, h):
+    """Entry/exit parameters of p + u t in [-h, h]; u = 0 gives (-inf, inf) inside and an empty interval
+    outside through IEEE infinities."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = (-h - p) / u, (h - p) / u
+    return np.minimum(t1, t2), np.maximum(t1, t2)
+
+
+def ttc_along_path(gap_m, follower_speed_mps, leader_speed_mps) -> np.ndarray:
+    """Gap / closing speed [s] for a follower behind a leader on the same path; inf when not closing."""
+    closing = np.asarray(follower_speed_mps) - leader_speed_mps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ttc = np.where(closing > 1e-9, np.maximum(gap_m, 0.0) / closing, np.inf)
+    return ttc
+
+
+def pet(t_enter_a, t_exit_a, t_enter_b, t_exit_b) -> np.ndarray:
+    """Post-encroachment time [s] from each road user's conflict-zone entry/exit times (nan = never).
+
+    PET = entry of the second minus exit of the first; 0 when their occupancies overlap; nan when
+    either never entered the zone.
+    """
+    t_enter_a, t_exit_a = np.asarray(t_enter_a, float), np.asarray(t_exit_a, float)
+    t_enter_b, t_exit_b = np.asarray(t_enter_b, float), np.asarray(t_exit_b, float)
+    a_first = t_enter_b - np.where(np.isnan(t_exit_a), np.inf, t_exit_a)
+    b_first = t_enter_a - np.where(np.isnan(t_exit_b), np.inf, t_exit_b)
+    out = np.maximum(np.maximum(a_first, b_first), 0.0)
+    return np.where(np.isnan(t_enter_a) | np.isnan(t_enter_b), np.nan, out)
+
+
+def path_crossing(path_a: np.ndarray, path_b: np.ndarray) -> tuple[float, float] | None:
+    """First crossing of two polylines (n, 2), (m, 2) -> (s along a, s along b) [m], or None."""
+    a0, a1 = path_a[:-1], path_a[1:]  # (n-1, 2)
+    b0, b1 = path_b[:-1], path_b[1:]  # (m-1, 2)
+    da, db = a1 - a0, b1 - b0
+    den = da[:, None, 0] * db[None, :, 1] - da[:, None, 1] * db[None, :, 0]  # (n-1, m-1)
+    w = b0[None, :, :] - a0[:, None, :]  # (n-1, m-1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta = (w[..., 0] * db[None, :, 1] - w[..., 1] * db[None, :, 0]) / den
+        tb = (w[..., 0] * da[:, None, 1] - w[..., 1] * da[:, None, 0]) / den
+    hit = (np.abs(den) > 1e-9) & (ta >= 0) & (ta <= 1) & (tb >= 0) & (tb <= 1)
+    if not hit.any():
+        return None
+    i, j = np.argwhere(hit)[0]
+    sa = np.concatenate([[0.0], np.cumsum(np.linalg.norm(da, axis=1))])
+    sb = np.concatenate([[0.0], np.cumsum(np.linalg.norm(db, axis=1))])
+    return float(sa[i] + ta[i, j] * np.linalg.norm(da[i])), float(sb[j] + tb[i, j] * np.linalg.norm(db[j]))
+
+
+__all__ = ["box_corners", "boxes_overlap", "box_distance", "disc_box_distance", "ttc_constant_velocity",
+           "box_corners_cs", "boxes_overlap_cs", "box_distance_cs", "disc_box_distance_cs", "ttc_constant_velocity_cs",
+           "ttc_along_path", "pet", "path_crossing"]
