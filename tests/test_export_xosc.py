@@ -136,6 +136,9 @@ def test_every_manoeuvre_and_trigger_kind_validates(seeds, tmp_path):
     assert r.xosc.name == "all_manoeuvres.xosc"
     root = _root(r.xosc)
     assert root.find(".//TimeToCollisionCondition") is not None
+    # the left-turner approaches and holds at its stop line until triggered (as in the engine)
+    assert root.find(".//ReachPositionCondition") is not None
+    assert root.find(".//StoryboardElementStateCondition").get("state") == "standbyState"
     assert not [c for c in root.iter("Condition") if c.get("name", "").startswith("criteria_")]
 
 

@@ -185,9 +185,33 @@ def _drift(xosc, c: _Ctx):
              c.trigger(xosc, "drift"))]
 
 
+HOLD_DECEL_MPS2 = 4.0   # [m/s2] comfortable braking of an actor holding at its stop line (the engine's)
+
+
 @register_manoeuvre("turn_left_across")
 def _turn_left(xosc, c: _Ctx):
-    return [("turns_left_across", _speed(xosc, c.actor.speed_mps, "linear", "rate", 3.0), c.trigger(xosc, "turn"))]
+    """As the engine: approach, hold at the stop line until triggered, then turn (the route gives the turn)."""
+    go_name = f"{c.actor.id}_turns_left_across"
+    go = ("turns_left_across", _speed(xosc, c.actor.speed_mps, "linear", "rate", 2.5), c.trigger(xosc, "turn"))
+    if c.m.trigger is None:
+        return [go]
+    stop_s = c.route.stop_s_m
+    length = actor_model(c.actor.kind).length_m
+    brake_m = c.actor.speed_mps**2 / (2 * HOLD_DECEL_MPS2)
+    hold_s = None if stop_s is None else stop_s - length / 2 - 0.5 - brake_m
+    if hold_s is None or hold_s <= c.actor.start_s_m + 0.5 or c.actor.speed_mps <= 0.1:
+        return [go]   # holds where it starts (Init speed 0, see build_xosc) until triggered
+    reach = xosc.ReachPositionCondition(_world(xosc, c.route, hold_s), 2.0)
+    waiting = xosc.StoryboardElementStateCondition(xosc.StoryboardElementType.event, go_name,
+                                                   xosc.StoryboardElementState.standbyState)
+    group = xosc.ConditionGroup()
+    group.add_condition(xosc.EntityTrigger(f"{c.actor.id}_at_hold_point", 0, xosc.ConditionEdge.rising, reach,
+                                           c.actor.id))
+    group.add_condition(xosc.ValueTrigger(f"{c.actor.id}_not_yet_turning", 0, xosc.ConditionEdge.none, waiting))
+    hold_trigger = xosc.Trigger()
+    hold_trigger.add_conditiongroup(group)
+    hold = ("holds_at_stop_line", _speed(xosc, 0.0, "linear", "distance", round(brake_m + 0.5, 2)), hold_trigger)
+    return [hold, go]
 
 
 @register_manoeuvre("run_red_light")
@@ -273,6 +297,10 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
             init.add_init_action(a.id, xosc.TeleportAction(_world(
                 xosc, route, a.start_s_m, "pedestrian" if a.kind == "pedestrian" else "vehicle")))
             initial = 0.0 if a.manoeuvre.type in ("stopped", "cross_road") else a.speed_mps
+            if a.manoeuvre.type == "turn_left_across" and a.manoeuvre.trigger is not None and (
+                    route.stop_s_m is None or route.stop_s_m - actor_model(a.kind).length_m / 2 - 0.5
+                    - a.speed_mps**2 / (2 * HOLD_DECEL_MPS2) <= a.start_s_m + 0.5):
+                initial = 0.0   # no room to approach its stop line: it waits where it starts
             init.add_init_action(a.id, _speed(xosc, initial))
             events = []
             ra = _route_action(xosc, a.id, route, a.start_s_m) if a.kind != "pedestrian" else None

@@ -23,7 +23,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name == "keyframes":  # needs the engine; imported on first use
-        from adsgen.render.keyframes import keyframes
+        from adsgen.render.keyframing import keyframes
 
         return keyframes
     raise AttributeError(f"module 'adsgen.render' has no attribute {name!r}")

@@ -144,7 +144,7 @@ def add_vehicle(faces: Faces, obj: ObjectState, instance: int, lights_on: bool) 
                 {"top": paint, "bottom": paint, "front": GLASS, "back": paint,
                  "left": paint, "right": paint}, instance)
         cargo_len = L - cab_len - 0.2
-        add_box(faces, to_world, -L / 2 + cargo_len / 2, 0.0, cargo_len, W, 0.7, H, np.array([0.8, 0.8, 0.78]),
+        add_box(faces, to_world, -L / 2 + cargo_len / 2, 0.0, cargo_len, W, 0.7, H, np.array([0.62, 0.62, 0.6]),
                 instance)
         lamp_z, rear_x, front_x, front_top = 0.85, -L / 2, L / 2, 0.8 * H
     else:
