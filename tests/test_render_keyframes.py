@@ -1,0 +1,41 @@
+"""Keyframes of the shipped seeds on the builtin engine, and the render benchmark helper."""
+
+from __future__ import annotations
+
+import pytest
+
+from adsgen.paths import SEEDS_DIR
+from adsgen.render import keyframes, render
+from adsgen.render.bench import bench_snapshots, render_ms
+from adsgen.scenario.io import load_seed
+
+
+def test_keyframes_follow_the_run():
+    seed = load_seed(SEEDS_DIR / "cut_in.yaml")
+    frames = keyframes(seed.scenario, "idm", 0, [0.0, 4.0], ["CAM_FRONT", "CAM_BACK"], scale=0.25)
+    assert [(f.time_s, f.camera) for f in frames] == [(0.0, "CAM_FRONT"), (0.0, "CAM_BACK"),
+                                                     (4.0, "CAM_FRONT"), (4.0, "CAM_BACK")]
+    cutter_t0, cutter_t4 = frames[0].object("cutter"), frames[2].object("cutter")
+    assert cutter_t0 is not None and cutter_t4 is not None
+    assert cutter_t4.depth_m < cutter_t0.depth_m      # the ego closes in on the cutter
+    for f in frames:
+        for o in f.objects:
+            x, y = o.center_px
+            assert f.instance_mask[int(y), int(x)] == o.instance
+    with pytest.raises(KeyError, match="CAM_TOP"):
+        keyframes(seed.scenario, "idm", 0, [0.0], ["CAM_TOP"])
+
+
+def test_scenario_factors_drive_the_look():
+    day, night, fog = bench_snapshots()   # daylight/clear, dark_lighted/rain, dawn_dusk/fog on one street
+    lum = {k: render(s, scale=0.25).image.mean() for k, s in (("day", day), ("night", night), ("fog", fog))}
+    assert lum["night"] < 0.5 * lum["day"]
+    seen = {k: {o.id for o in render(s, scale=0.25).objects} for k, s in (("day", day), ("fog", fog))}
+    assert seen["day"] == seen["fog"]   # fog hides by contrast, not by geometry
+
+
+def test_render_ms_is_a_positive_timing():
+    ms = render_ms(width=400, height=225, repeats=1)
+    assert 0.0 < ms < 5000.0
+    with pytest.raises(ValueError, match="scale"):
+        render_ms(width=400, height=400, repeats=1)
