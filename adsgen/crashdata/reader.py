@@ -138,7 +138,9 @@ def _resolve_columns(path: Path, header: list[str], schema: SourceSchema) -> dic
     return found
 
 
-def _read_chunks(path: Path, usecols: list[str], progress: Progress | None):
+def _read_chunks(path: Path, usecols: list[str] | None, progress: Progress | None):
+    """Categorical chunks of ``usecols`` (all columns when None: rows with extra fields are then
+    refused; with a column selection pandas ignores them)."""
     total = path.stat().st_size
     with open(path, "rb") as fh:
         try:
@@ -366,7 +368,7 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     unmapped: dict[str, dict[str, int]] = {}
     rows = 0
     first = True
-    for chunk in _read_chunks(path, header, progress):
+    for chunk in _read_chunks(path, None, progress):
         rows += len(chunk)
         if first:
             _check_canonical_columns(path, chunk, canon)

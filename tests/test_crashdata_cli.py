@@ -1,0 +1,146 @@
+"""`adsgen data synth|inspect|convert`, bad input (one line naming the file, exit code 2), and the
+shipped synthetic sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adsgen.paths import CRASH_DIR
+from adsgen.variables import NAMES, STATES
+
+FIX = Path(__file__).parent / "fixtures" / "crashdata"
+MONTGOMERY_HEADER = ("Report Number,ACRS Report Type,Collision Type,Weather,Surface Condition,Light,"
+                     "Traffic Control,Driver Substance Abuse,Driver Distracted By,Vehicle Movement,Speed Limit")
+
+
+def _one_line_error(code: int, err: str, path: Path, *words: str) -> str:
+    assert code == 2
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert str(path) in lines[0]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+BAD_INPUTS = {
+    "empty": (b"", ("empty",)),
+    "whitespace": (b"\n\n  \n", ("empty",)),
+    "header_only": (MONTGOMERY_HEADER.encode() + b"\n", ("no data rows",)),
+    "binary": (bytes(range(256)) * 40, ("binary",)),
+    "zip": (b"PK\x03\x04" + b"\x00" * 200, ("zip",)),
+    "json": (b'[{"Weather": "CLEAR"}]\n', ("JSON",)),
+    "prose": (b"This is a note about crashes\nit has no columns at all\n", ("not a CSV table",)),
+    "missing_column": ((MONTGOMERY_HEADER.replace(",Weather", "") + "\n"
+                        "MCP1,Injury Crash,HEAD ON,DRY,DAYLIGHT,NO CONTROLS,NONE DETECTED,NOT DISTRACTED,"
+                        "MOVING CONSTANT SPEED,35\n").encode(), ("missing required column 'Weather'",)),
+    "missing_statewide_column": (b"REPORT_NO,REPORT_TYPE,LIGHT_DESC\nA1,Injury Crash,Daylight\n",
+                                 ("missing required column", "WEATHER_DESC")),
+    "numbers_montgomery": ((MONTGOMERY_HEADER + "\n" + "\n".join(
+        f"MCP{i},Injury Crash,HEAD ON,{i % 4},DRY,DAYLIGHT,NO CONTROLS,NONE DETECTED,NOT DISTRACTED,"
+        f"MOVING CONSTANT SPEED,35" for i in range(6)) + "\n").encode(), ("column 'Weather'", "numbers")),
+    "numbers_canonical": (b"light,weather\ndaylight,1\ndaylight,2\n", ("column 'weather'", "numbers")),
+    "measurement_column": (b"rain,temperature_c\nyes,12.5\nno,3.25\n", ("column 'temperature_c'", "numbers")),
+    "ragged": (b"light,weather\ndaylight,clear\ndaylight,clear,extra,more\n", ("CSV",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("command", ["inspect", "convert"])
+def test_bad_input_is_one_line_naming_the_file(cli, tmp_path, case, command):
+    content, words = BAD_INPUTS[case]
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(content)
+    args = ["data", command, path, "--no-progress"] + (["--out", tmp_path / "o.csv"] if command == "convert" else [])
+    code, _, err = cli(args)
+    _one_line_error(code, err, path, *words)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_missing_file(cli, tmp_path):
+    path = tmp_path / "nope.csv"
+    code, _, err = cli(["data", "inspect", path])
+    _one_line_error(code, err, path, "no such file")
+
+
+def test_vehicle_table_needs_a_statewide_crash_table(cli, tmp_path):
+    code, _, err = cli(["data", "inspect", FIX / "montgomery_hand.csv", "--vehicles",
+                        FIX / "statewide_vehicles_hand.csv", "--no-progress"])
+    _one_line_error(code, err, FIX / "statewide_vehicles_hand.csv", "statewide")
+
+
+def test_bad_vehicle_table_is_named(cli, tmp_path):
+    bad = tmp_path / "veh.csv"
+    bad.write_text("REPORT_NO,VEHICLE_ID\nA1,v1\n")
+    code, _, err = cli(["data", "inspect", FIX / "statewide_hand.csv", "--vehicles", bad, "--no-progress"])
+    _one_line_error(code, err, bad, "SPEED_LIMIT")
+
+
+def test_synth_inspect_convert(cli, tmp_path):
+    raw = tmp_path / "m.csv"
+    code, out, err = cli(["data", "synth", "--rows", "1500", "--format", "montgomery", "--seed", "3",
+                          "--out", raw, "--no-progress"])
+    assert code == 0, err
+    assert "1,500" in out
+    code, out, err = cli(["data", "inspect", raw, "--no-progress", "--json", tmp_path / "s.json"])
+    assert code == 0, err
+    assert "montgomery" in out and "rows: 1,500" in out
+    for v in NAMES:
+        assert v in out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["rows"] == 1500 and 0.03 < summary["variables"]["weather"]["missing_share"] < 0.12
+    canon = tmp_path / "c.csv"
+    code, out, err = cli(["data", "convert", raw, "--out", canon, "--no-progress"])
+    assert code == 0, err
+    back = pd.read_csv(canon, dtype=str, keep_default_na=False)
+    assert list(back.columns) == list(NAMES) and len(back) == 1500
+    for v in NAMES:
+        assert set(back[v]) <= set(STATES[v]) | {""}
+    prov = json.loads(Path(str(canon) + ".provenance.json").read_text())
+    assert prov["input"]["source"] == "montgomery" and prov["input"]["fingerprint"].startswith("sha256:")
+
+
+def test_synth_is_deterministic_per_seed(cli, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        code, _, err = cli(["data", "synth", "--rows", "300", "--format", "statewide", "--seed", seed,
+                            "--out", tmp_path / f"{name}.csv", "--vehicles", tmp_path / f"{name}_v.csv",
+                            "--no-progress"])
+        assert code == 0, err
+    a, b, c = ((tmp_path / f"{n}.csv").read_bytes() for n in "abc")
+    assert a == b and a != c
+    code, out, _ = cli(["data", "inspect", tmp_path / "a.csv", "--vehicles", tmp_path / "a_v.csv",
+                        "--no-progress"])
+    assert code == 0 and "statewide" in out and "speed_limit" in out
+
+
+def test_synth_rejects_bad_options(cli, tmp_path):
+    code, _, err = cli(["data", "synth", "--rows", "10", "--format", "excel", "--out", tmp_path / "x.csv"])
+    assert code == 2 and "--format" in err
+    code, _, err = cli(["data", "synth", "--rows", "10", "--out", tmp_path / "missing" / "x.csv"])
+    assert code == 2 and "does not exist" in err
+
+
+def test_shipped_sample_is_synthetic_readable_and_close_to_the_reference():
+    from adsgen.crashdata import read_crash_table
+    from adsgen.crashdata.reference import exact_marginals, reference_edges
+    from adsgen.crashdata.writers import SYNTHETIC_AGENCY
+
+    sample = CRASH_DIR / "montgomery_synthetic.csv"
+    assert sample.stat().st_size < 8 * 2**20
+    t = read_crash_table(sample)
+    assert t.source == "montgomery" and t.rows >= 4000
+    assert pd.read_csv(sample, usecols=["Agency Name"], nrows=5)["Agency Name"].eq(SYNTHETIC_AGENCY).all()
+    m = exact_marginals()
+    for v in NAMES:
+        shares = t.data[v].value_counts(normalize=True, sort=False).to_numpy()
+        np.testing.assert_allclose(shares, m[v], atol=0.03, err_msg=v)
+    graph = json.loads((CRASH_DIR / "reference_graph.json").read_text())
+    assert graph["synthetic"] is True
+    assert [(e["from"], e["to"]) for e in graph["edges"]] == reference_edges()
+    assert "SYNTHETIC" in (CRASH_DIR / "README.md").read_text()
