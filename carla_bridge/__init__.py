@@ -12,6 +12,24 @@ from typing import Any
 __all__ = ["CarlaBackend", "CarlaOptions"]
 
 
+def _carla_backend(**options: Any) -> Any:
+    """Backend factory for ``adsgen.sim.backends.get_backend("carla", host="H:P", ...)``."""
+    from carla_bridge.backend import CarlaBackend
+
+    return CarlaBackend(**options)
+
+
+def _register() -> None:
+    try:
+        from adsgen.sim.backends import register_backend
+    except ImportError:  # pragma: no cover - the registry is part of adsgen
+        return
+    register_backend("carla", _carla_backend)
+
+
+_register()
+
+
 def __getattr__(name: str) -> Any:
     if name in __all__:
         from carla_bridge import backend

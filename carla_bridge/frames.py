@@ -77,3 +77,52 @@ def velocity_from_carla(v: Any) -> tuple[float, float]:
 def direction_to_carla(heading_rad: float) -> Any:
     """Unit carla.Vector3D pointing along an engine-frame heading (for walker controls)."""
     return velocity(math.cos(heading_rad), math.sin(heading_rad))
+
+
+class Placement:
+    """Where a road template sits in the CARLA world: a rotation by yaw_rad about the template origin,
+    then a shift by (dx_m, dy_m), all in the engine's right-handed frame. Identity for generated worlds;
+    a Town site (carla_bridge.towns) gives the template's junction / stretch its place in the Town."""
+
+    def __init__(self, dx_m: float = 0.0, dy_m: float = 0.0, yaw_rad: float = 0.0, z_m: float = 0.0):
+        self.dx_m, self.dy_m, self.yaw_rad, self.z_m = float(dx_m), float(dy_m), float(yaw_rad), float(z_m)
+        self._c, self._s = math.cos(self.yaw_rad), math.sin(self.yaw_rad)
+
+    def __repr__(self) -> str:
+        return f"Placement(dx_m={self.dx_m:.3f}, dy_m={self.dy_m:.3f}, yaw_rad={self.yaw_rad:.4f})"
+
+    def to_world(self, x_m: float, y_m: float, yaw_rad: float) -> tuple[float, float, float]:
+        """Template-frame pose -> world engine-frame pose."""
+        return (self.dx_m + self._c * x_m - self._s * y_m, self.dy_m + self._s * x_m + self._c * y_m,
+                wrap_angle_rad(yaw_rad + self.yaw_rad))
+
+    def from_world(self, x_m: float, y_m: float, yaw_rad: float) -> tuple[float, float, float]:
+        """World engine-frame pose -> template-frame pose."""
+        rx, ry = x_m - self.dx_m, y_m - self.dy_m
+        return (self._c * rx + self._s * ry, -self._s * rx + self._c * ry, wrap_angle_rad(yaw_rad - self.yaw_rad))
+
+    def vector_to_world(self, vx: float, vy: float) -> tuple[float, float]:
+        return self._c * vx - self._s * vy, self._s * vx + self._c * vy
+
+    def vector_from_world(self, vx: float, vy: float) -> tuple[float, float]:
+        return self._c * vx + self._s * vy, -self._s * vx + self._c * vy
+
+    def carla_transform(self, x_m: float, y_m: float, yaw_rad: float, lift_m: float = 0.0) -> Any:
+        """carla.Transform of a template-frame pose."""
+        wx, wy, wyaw = self.to_world(x_m, y_m, yaw_rad)
+        return transform(wx, wy, wyaw, self.z_m + lift_m)
+
+    def carla_velocity(self, vx: float, vy: float) -> Any:
+        return velocity(*self.vector_to_world(vx, vy))
+
+    def pose_from_carla(self, tf: Any) -> tuple[float, float, float]:
+        """carla.Transform -> template-frame (x, y, yaw)."""
+        return self.from_world(*pose_from_carla(tf))
+
+    def velocity_from_carla(self, v: Any) -> tuple[float, float]:
+        return self.vector_from_world(*velocity_from_carla(v))
+
+
+def steer_to_carla(left_angle_rad: float, max_steer_deg: float) -> float:
+    """Front-wheel angle [rad, left positive] -> VehicleControl.steer in [-1, 1] (CARLA: right positive)."""
+    return max(-1.0, min(1.0, -math.degrees(left_angle_rad) / max(max_steer_deg, 1e-3)))
