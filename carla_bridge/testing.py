@@ -9,7 +9,9 @@ steer, walkers moving along their control direction, teleports for actors withou
 CARLA's own left-handed frame, so any mistake in ``carla_bridge.frames`` shows up in tests.
 
 Fault injection, set on :class:`FakeServer`:
-- ``vanish_at_tick=N``: from the N-th tick on, every call raises RuntimeError like a lost server does;
+- ``vanish_at_tick=N``: from the N-th tick on, every call raises RuntimeError like a lost server does, and
+  the TCP port closes;
+- ``fail_tick_once_at=N``: the N-th tick times out once (RuntimeError), then the server works again;
 - ``interrupt_at_tick=N``: the N-th tick raises KeyboardInterrupt (a user's Ctrl-C);
 - ``fail_spawn_types``: spawning a blueprint whose id starts with one of these raises RuntimeError.
 
@@ -71,6 +73,7 @@ class FakeServer:
     towns: dict[str, str] = field(default_factory=dict)
     """Town name -> OpenDRIVE text, served by load_world / get_available_maps."""
     vanish_at_tick: int | None = None
+    fail_tick_once_at: int | None = None
     interrupt_at_tick: int | None = None
     fail_spawn_types: tuple[str, ...] = ()
     street_lights: int = 0
@@ -307,7 +310,11 @@ class FakeWorld:
             raise KeyboardInterrupt
         if self.server.vanish_at_tick is not None and self.server.ticks >= self.server.vanish_at_tick:
             self.server.lost = True
+            self.server.shutdown()
             self.server.check("tick")
+        if self.server.fail_tick_once_at is not None and self.server.ticks >= self.server.fail_tick_once_at:
+            self.server.fail_tick_once_at = None
+            raise RuntimeError("time-out of 2000ms while waiting for the simulator (tick)")
         dt = self.settings.fixed_delta_seconds if self.settings.synchronous_mode else 0.05
         dt = dt or 0.05
         alive = [a for a in self.actors.values() if a.is_alive]
