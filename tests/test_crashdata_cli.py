@@ -144,3 +144,11 @@ def test_shipped_sample_is_synthetic_readable_and_close_to_the_reference():
     assert graph["synthetic"] is True
     assert [(e["from"], e["to"]) for e in graph["edges"]] == reference_edges()
     assert "SYNTHETIC" in (CRASH_DIR / "README.md").read_text()
+
+
+def test_damaged_montgomery_export_names_its_missing_key(cli, tmp_path):
+    path = tmp_path / "no_key.csv"
+    src = (FIX / "montgomery_hand.csv").read_text().splitlines()
+    path.write_text("\n".join(line.split(",", 1)[1] for line in src) + "\n")
+    code, _, err = cli(["data", "inspect", path, "--no-progress"])
+    _one_line_error(code, err, path, "missing required column 'Report Number'")

@@ -140,3 +140,12 @@ def test_reading_streams_in_chunks(tmp_path, monkeypatch):
     t = reader.read_crash_table(tmp_path / "m.csv", progress=lambda done, total: seen.append((done, total)))
     _same(expected, t.data)
     assert len(seen) > 5 and seen[-1][0] == seen[-1][1]
+
+
+def test_api_style_headers_are_recognised(tmp_path):
+    src = (FIX / "montgomery_hand.csv").read_text().splitlines()
+    header = ",".join(h.lower().replace(" ", "_").replace("-", "_").replace("/", "_") for h in src[0].split(","))
+    (tmp_path / "api.csv").write_text("\n".join([header, *src[1:]]) + "\n")
+    t = read_crash_table(tmp_path / "api.csv")
+    assert t.source == "montgomery" and t.rows == 5
+    pd.testing.assert_frame_equal(t.data, read_crash_table(FIX / "montgomery_hand.csv").data)

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from adsgen.crashdata.checks import read_header
-from adsgen.crashdata.sources import SOURCES, VEHICLE_SOURCES, SourceSchema, VariableRule, detect_source
+from adsgen.crashdata.sources import (
+    SOURCES,
+    VEHICLE_SOURCES,
+    SourceSchema,
+    VariableRule,
+    column_key,
+    detect_source,
+)
 from adsgen.crashdata.vocab import ALWAYS_MISSING, load_vocabulary, normalise
 from adsgen.errors import InputError
 from adsgen.provenance import file_fingerprint
@@ -120,20 +127,20 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
 # ------------------------------------------------------------------------------------------------
 def _resolve_columns(path: Path, header: list[str], schema: SourceSchema) -> dict[tuple[str, ...], str | None]:
     """Map each ColumnSpec's accepted names to the actual header name (None when absent & optional)."""
-    by_fold = {h.strip().casefold(): h for h in header}
-    if schema.key.casefold() not in by_fold:
+    by_key = {column_key(h): h for h in header}
+    if column_key(schema.key) not in by_key:
         raise InputError(f"{path}: missing required column '{schema.key}' (the crash key of a "
                          f"{schema.name} table)")
     found: dict[tuple[str, ...], str | None] = {}
     for rule in schema.rules:
         for spec in rule.columns:
-            actual = next((by_fold[n.casefold()] for n in spec.names if n.casefold() in by_fold), None)
+            actual = next((by_key[column_key(n)] for n in spec.names if column_key(n) in by_key), None)
             if actual is None and spec.required:
                 raise InputError(f"{path}: missing required column '{spec.names[0]}' (a {schema.name} table "
                                  f"needs it for {rule.variable})")
             found[spec.names] = actual
     for extra in schema.required_extra:
-        if extra.casefold() not in by_fold:
+        if column_key(extra) not in by_key:
             raise InputError(f"{path}: missing required column '{extra}'")
     return found
 
@@ -221,7 +228,7 @@ def _speed_code(raw: str) -> int | None:
 def _read_coded(path: Path, header: list[str], schema: SourceSchema, progress: Progress | None):
     """Stream a raw file: per-row codes per variable, the crash key per row, row count, unmapped."""
     found = _resolve_columns(path, header, schema)
-    key_col = next(h for h in header if h.strip().casefold() == schema.key.casefold())
+    key_col = next(h for h in header if column_key(h) == column_key(schema.key))
     active: list[tuple[VariableRule, list[_ColumnMapper | None]]] = []
     usecols = {key_col}
     for rule in schema.rules:

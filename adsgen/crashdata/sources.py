@@ -14,6 +14,7 @@ Crash rules (several raw rows of one crash -> one state), ``aggregate``:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # movement ranking: the adversary is the party doing the most conflict-creating manoeuvre
@@ -136,15 +137,35 @@ VEHICLE_SOURCES: dict[str, SourceSchema] = {STATEWIDE_VEHICLES.name: STATEWIDE_V
 """Tables that can be joined to a crash table with ``vehicle_table=``."""
 
 
+def column_key(name: str) -> str:
+    """Header matching key: case-folded, runs of non-alphanumerics as one underscore, so the CSV
+    export's ``Report Number`` / ``REPORT_NO`` and the JSON API's ``report_number`` / ``report_no``
+    match."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().casefold()).strip("_")
+
+
+def known_columns(schema: SourceSchema) -> set[str]:
+    """Column keys a schema knows (key, signature, every mapped column)."""
+    names = {schema.key, *schema.signature, *schema.required_extra}
+    names.update(n for rule in schema.rules for spec in rule.columns for n in spec.names)
+    return {column_key(n) for n in names}
+
+
 def detect_source(header: list[str], sources: dict[str, SourceSchema] = SOURCES) -> SourceSchema | None:
-    """The first schema whose signature columns are all in the header (case-insensitive), else None."""
-    folded = {h.strip().casefold() for h in header}
+    """The schema a header belongs to, or None (a canonical table).
+
+    First a schema whose signature columns are all present; else the schema sharing the most
+    known columns, if at least three besides canonical variable names (a damaged export still reads
+    as its source, and the reader then names the missing column)."""
+    from adsgen.variables import NAMES
+
+    keys = {column_key(h) for h in header}
     for schema in sources.values():
-        if all(s.casefold() in folded for s in schema.signature):
+        if all(column_key(s) in keys for s in schema.signature):
             return schema
-    # a file that carries the key but lacks another signature column is still that source (the
-    # reader then names the missing column)
+    best, overlap = None, 2
     for schema in sources.values():
-        if schema.key.casefold() in folded:
-            return schema
-    return None
+        shared = len((keys - set(NAMES)) & known_columns(schema))
+        if shared > overlap:
+            best, overlap = schema, shared
+    return best
