@@ -8,6 +8,21 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from adsgen.errors import AdsgenError
+
+
+class CampaignInterrupted(AdsgenError):
+    """SIGINT stopped a campaign (after committing what finished)."""
+
+    exit_code = 130
+
+
+class ReplayMismatch(AdsgenError):
+    """A replayed run's outcome differs from the stored one."""
+
+    exit_code = 1
+
+
 campaign_app = typer.Typer(help="Run many scenarios into one SQLite store; resume, inspect and export it.",
                            no_args_is_help=True)
 
@@ -65,8 +80,7 @@ def run_cmd(
     if json_out:
         json_out.write_text(json.dumps(summary.to_dict(), indent=2))
     if summary.interrupted:
-        typer.echo("interrupted: finished runs are committed; rerun the same command to resume")
-        raise typer.Exit(130)
+        raise CampaignInterrupted("interrupted: finished runs are committed; rerun the same command to resume")
 
 
 @campaign_app.command("status")
@@ -128,17 +142,17 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     from adsgen.campaign.replay import replay_run
     from adsgen.campaign.store import CampaignStore
 
-    with CampaignStore.open(db, readonly=True) as store:
-        rep = replay_run(store, run_id, backend_options=parse_options(backend_opt),
-                         record_trajectories=render is not None)
     err = _console()
-    for pkg, (was, now) in rep.version_changes.items():
-        err.print(f"[yellow]warning:[/] {pkg} was {was} when the run was recorded, now {now}", highlight=False)
-    if render is not None:
-        from adsgen.campaign.keyframes import render_keyframes_to_dir
+    options = parse_options(backend_opt)
+    with CampaignStore.open(db, readonly=True) as store:
+        rep = replay_run(store, run_id, backend_options=options)
+        for pkg, (was, now) in rep.version_changes.items():
+            err.print(f"[yellow]warning:[/] {pkg} was {was} when the run was recorded, now {now}", highlight=False)
+        if render is not None:
+            from adsgen.campaign.keyframes import render_keyframes_to_dir
 
-        paths, note = render_keyframes_to_dir(rep, render)
-        err.print(note if not paths else f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
+            paths = render_keyframes_to_dir(store, rep, render, options)
+            err.print(f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
@@ -148,7 +162,7 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
             typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
         typer.echo("same outcome" if rep.same else "DIFFERENT outcome")
     if not rep.same:
-        raise typer.Exit(1)
+        raise ReplayMismatch(f"run {rep.run_id}: the replay's outcome differs from the stored one")
 
 
 def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),

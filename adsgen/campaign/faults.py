@@ -86,5 +86,9 @@ class FaultInjectingBackend:
             raise BackendError("injected: lost the connection to the simulator server")
         return self.inner.run(scenarios, agent, seed, record_trajectories=record_trajectories)
 
+    def snapshots(self, scenario: Any, agent: Any, seed: int, times_s: Sequence[float]) -> list[Any]:
+        """The inner backend's snapshots (for keyframes); no faults are injected here."""
+        return self.inner.snapshots(scenario, agent, seed, times_s)
+
     def close(self) -> None:
         self.inner.close()

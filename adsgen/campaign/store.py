@@ -163,6 +163,18 @@ def check_database(path: str | Path) -> bool:
     if ids is None:
         return False
     application_id, user_version = ids
+    wal = Path(f"{path}-wal")
+    if (application_id, user_version) != (APPLICATION_ID, SCHEMA_VERSION) and wal.exists() and wal.stat().st_size:
+        # the newest header may still sit in the write-ahead log (a writer was killed before a checkpoint)
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+            try:
+                application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            pass
     if application_id != APPLICATION_ID:
         raise InputError(f"{path}: not an adsgen campaign database (SQLite application_id "
                          f"{application_id:#010x}, expected {APPLICATION_ID:#010x}); use a new --db file")
@@ -227,16 +239,17 @@ class CampaignStore:
             raise InputError(f"{path}: folder {path.parent} does not exist")
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
+        # created in rollback-journal mode, so the identity and schema land in the main file, then WAL
         conn.executescript("BEGIN;\n" + SCHEMA)  # the transaction stays open until the COMMIT below
         conn.execute("INSERT INTO campaign (id, created_utc, source, config_json, versions_json) "
                      "VALUES (1, ?, ?, ?, ?)",
                      (utc_now(), source, json.dumps(config, sort_keys=True), json.dumps(versions())))
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
         return cls(path, conn)
 
     @classmethod

@@ -65,21 +65,24 @@ def _error_text(exc: BaseException, limit: int = 4000) -> str:
 
 
 def make_agent(name: str) -> Any:
-    """An agent by registry name (adsgen.sim.agents) or import path 'package.module:Factory'."""
-    if ":" in name:
-        import importlib
+    """An agent by registry spec (adsgen.sim.agents: 'idm', 'vlm:DIR') or, when no registered agent has that
+    prefix, by import path 'package.module:Factory' (a callable taking no arguments)."""
+    import importlib
 
-        from adsgen.errors import ConfigError
-
-        module_name, _, attr = name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"--agent {name}: cannot import {attr!r} from {module_name!r} ({exc})") from None
-        return factory()
+    from adsgen.errors import ConfigError
     from adsgen.sim.agents import get_agent
 
-    return get_agent(name)
+    try:
+        return get_agent(name)
+    except ConfigError as registry_error:
+        module_name, sep, attr = name.partition(":")
+        if not sep:
+            raise
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError):
+            raise registry_error from None
+        return factory()
 
 
 class WorkerRuntime:

@@ -1,0 +1,116 @@
+"""Keyframes of stored runs: rerun a run on a backend that can give world snapshots (the builtin engine's
+``snapshots``), render a front-camera image and a bird's-eye view at a few moments, return PNGs.
+
+Moments: for a collision 2 s and 1 s before it and at impact; otherwise at a quarter, half and three
+quarters of the run. A run on a backend without snapshots (CARLA) is re-simulated on the builtin engine, and
+the caption says so.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from adsgen.campaign.backends import BackendSpec
+from adsgen.campaign.report import Image
+from adsgen.campaign.worker import WorkerSpec, make_agent
+
+CAMERA_SCALE = 0.4  # image = 0.4 x 1600x900 = 640x360 px
+BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye view
+
+
+def keyframe_times(result: dict[str, Any] | None) -> list[float]:
+    """Times [s] to show for a stored RunResult dict."""
+    if result and result.get("collision_time_s") is not None:
+        tc = float(result["collision_time_s"])
+        return [max(0.0, tc - 2.0), max(0.0, tc - 1.0), tc]
+    duration = float((result or {}).get("duration_s") or 10.0)
+    return [0.25 * duration, 0.5 * duration, 0.75 * duration]
+
+
+def _png(array: Any) -> bytes:
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(array).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def render_snapshots(snapshots: list[Any], label: str, note: str = "") -> list[Image]:
+    """Front camera at each snapshot, plus a bird's-eye view of the last one."""
+    from adsgen.render.bev import bev
+    from adsgen.render.renderer import render
+
+    images = []
+    for snap in snapshots:
+        frame = render(snap, "CAM_FRONT", CAMERA_SCALE)
+        images.append(Image(f"{label}-t{snap.time_s:05.2f}", f"{label}: CAM_FRONT at t = {snap.time_s:.2f} s{note}",
+                            png=_png(frame.image)))
+    if snapshots:
+        top = bev(snapshots[-1], extent_m=BEV_EXTENT_M)
+        images.append(Image(f"{label}-bev", f"{label}: bird's-eye view at t = {snapshots[-1].time_s:.2f} s{note}",
+                            png=_png(top.image)))
+    return images
+
+
+def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, result: dict[str, Any] | None,
+                  label: str) -> list[Image]:
+    """Re-simulate one run and render its keyframes (builtin engine when its backend has no snapshots)."""
+    from adsgen.scenario.model import Scenario
+
+    scenario = Scenario.model_validate(scenario_spec)
+    agent = make_agent(spec.agent)
+    note = ""
+    try:
+        backend = spec.backend.build()
+    except Exception:  # e.g. a CARLA server that is gone: render from the builtin engine instead
+        backend = None
+    if backend is None or not hasattr(backend, "snapshots"):
+        if backend is not None:
+            backend.close()
+        backend, note = BackendSpec("builtin").build(), " (re-simulated on the builtin engine)"
+    try:
+        snaps = backend.snapshots(scenario, agent, seed, keyframe_times(result))
+    finally:
+        backend.close()
+    return render_snapshots(snaps, label, note)
+
+
+def keyframes_for_runs(store: Any, run_ids: list[int]) -> tuple[dict[int, list[Image]], str]:
+    """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered)."""
+    from adsgen.campaign.replay import run_spec
+
+    out: dict[int, list[Image]] = {}
+    problems = []
+    for rid in run_ids:
+        run = store.run(rid)
+        spec, _ = run_spec(store, run)
+        result = json.loads(run["result_json"]) if run["result_json"] else None
+        try:
+            out[rid] = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), result,
+                                     f"run {rid} {run['scenario_name']}")
+        except Exception as exc:  # keyframes are an illustration; the report still stands without them
+            problems.append(f"run {rid}: {type(exc).__name__}: {exc}")
+    note = ("Keyframes could not be rendered for " + "; ".join(problems)) if problems else ""
+    return out, note
+
+
+def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
+                            backend_options: dict[str, Any] | None = None) -> list[Path]:
+    """Keyframes of a replayed run (adsgen.campaign.replay.ReplayReport) written as PNG files."""
+    from adsgen.campaign.replay import run_spec
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = store.run(report.run_id)
+    spec, _ = run_spec(store, run, backend_options)
+    images = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), report.replayed or report.stored,
+                           f"run {report.run_id}")
+    paths = []
+    for img in images:
+        p = out / f"{img.name.replace(' ', '_')}.png"
+        p.write_bytes(img.png or b"")
+        paths.append(p)
+    return paths

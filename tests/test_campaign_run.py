@@ -1,0 +1,209 @@
+"""`adsgen campaign run`: faults, timeouts, retries, resume after SIGKILL / SIGINT, and bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "campaign"
+sys.path.insert(0, str(FIXTURES))  # fakesim: a cheap deterministic backend; worker processes inherit sys.path
+
+from fakesim import write_scenarios  # noqa: E402
+
+FAULTS = "adsgen.campaign.faults:FaultInjectingBackend"
+FAKE = ["--agent", "fakesim:FakeAgent", "--backend", FAULTS, "--backend-opt", "inner=fakesim:FakeBackend"]
+
+
+def _rows(db: Path, where: str = "1") -> list[dict]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    rows = [dict(r) for r in conn.execute(f"SELECT * FROM runs WHERE {where} ORDER BY id")]
+    conn.close()
+    return rows
+
+
+def _counts(db: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in _rows(db):
+        out[r["status"]] = out.get(r["status"], 0) + 1
+    return out
+
+
+def test_raising_and_hanging_scenarios_do_not_stop_the_campaign(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 100)
+    db = tmp_path / "c.db"
+    code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "raise_matching=9$",
+                          "--backend-opt", "hang_matching=^s004$", "--timeout-s", "3", "--workers", "2",
+                          "--no-progress"])
+    assert code == 0, err
+    assert _counts(db) == {"done": 89, "failed": 10, "timed_out": 1}
+    failed = _rows(db, "status = 'failed'")
+    assert all("InjectedFault: injected fault for scenario s0" in r["error"] for r in failed)
+    (hung,) = _rows(db, "status = 'timed_out'")
+    assert "timeout of 3 s" in hung["error"]
+    # rerunning the same command resumes: nothing left to run, nothing duplicated
+    code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--no-progress", "--workers", "2"])
+    assert code == 0 and "0 run(s) finished now (0 new" in out
+    assert len(_rows(db)) == 100
+
+
+def test_inline_executor_times_out_a_hung_run(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 4)
+    db = tmp_path / "c.db"
+    code, _, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "hang_matching=^s001$",
+                        "--executor", "inline", "--timeout-s", "1", "--seeds", "2", "--no-progress"])
+    assert code == 0, err
+    assert _counts(db) == {"done": 6, "timed_out": 2}
+
+
+@pytest.mark.parametrize("as_result", [False, True])
+def test_lost_server_is_retried_with_backoff(cli, tmp_path, as_result):
+    scen = write_scenarios(tmp_path / "scen", 5)
+    db = tmp_path / "c.db"
+    code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "lose_server_times=2",
+                          "--backend-opt", f"state_dir={tmp_path / 'faults'}", "--backend-opt",
+                          f"fault_as_result={str(as_result).lower()}", "--executor", "inline", "--retries", "3",
+                          "--backoff-s", "0.05", "--no-progress"])
+    assert code == 0, err
+    assert "2 backend-fault retries" in out
+    rows = _rows(db)
+    assert [r["status"] for r in rows] == ["done"] * 5
+    assert sum(r["attempts"] for r in rows) == 5 + 2
+
+
+def test_retries_give_up_after_k(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 2)
+    db = tmp_path / "c.db"
+    code, _, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "lose_server_times=100",
+                        "--backend-opt", f"state_dir={tmp_path / 'faults'}", "--executor", "inline",
+                        "--retries", "1", "--backoff-s", "0.01", "--no-progress"])
+    assert code == 0, err
+    rows = _rows(db)
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert all(r["attempts"] == 2 and "gave up after 2 attempts" in r["error"] for r in rows)
+
+
+def _foreign_db(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (x TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_bad_input_exits_2_and_leaves_the_database_untouched(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 3)
+    # a database of another tool
+    other = _foreign_db(tmp_path / "other.db")
+    before = other.read_bytes()
+    code, _, err = cli(["campaign", "run", scen, "--db", other, *FAKE, "--no-progress"])
+    assert code == 2 and "not an adsgen campaign database" in err
+    assert other.read_bytes() == before
+    # a campaign database of a newer schema version
+    newer = tmp_path / "newer.db"
+    assert cli(["campaign", "run", scen, "--db", newer, *FAKE, "--executor", "inline", "--no-progress"])[0] == 0
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = newer.read_bytes()
+    code, _, err = cli(["campaign", "run", scen, "--db", newer, *FAKE, "--no-progress"])
+    assert code == 2 and "newer adsgen" in err and "99" in err
+    code, _, err = cli(["campaign", "status", newer])
+    assert code == 2 and "newer adsgen" in err
+    assert newer.read_bytes() == before
+    # a scenario file that does not parse: nothing created, an existing database unchanged
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("name: [unclosed\n  factors: {")
+    fresh = tmp_path / "fresh.db"
+    code, _, err = cli(["campaign", "run", bad, "--db", fresh, *FAKE, "--no-progress"])
+    assert code == 2 and "broken.yaml" in err and not fresh.exists()
+    ours = tmp_path / "ours.db"
+    assert cli(["campaign", "run", scen, "--db", ours, *FAKE, "--executor", "inline", "--no-progress"])[0] == 0
+    before = ours.read_bytes()
+    code, _, err = cli(["campaign", "run", scen, bad, "--db", ours, *FAKE, "--no-progress"])
+    assert code == 2 and "broken.yaml" in err
+    assert ours.read_bytes() == before
+    # an unreachable CARLA host
+    code, _, err = cli(["campaign", "run", scen, "--db", fresh, "--backend", "carla", "--carla-hosts",
+                        "127.0.0.1:1", "--no-progress"])
+    assert code == 2 and "127.0.0.1:1" in err and not fresh.exists()
+    code, _, err = cli(["campaign", "run", scen, "--db", ours, "--backend", "carla", "--carla-hosts",
+                        "127.0.0.1:1", "--no-progress"])
+    assert code == 2 and ours.read_bytes() == before
+    code, _, err = cli(["campaign", "run", scen, "--db", fresh, "--carla-hosts", "nohostport", "--no-progress"])
+    assert code == 2 and "host:port" in err
+
+
+def _start(args: list, env_extra: dict | None = None) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")]))
+    env.update(env_extra or {})
+    return subprocess.Popen([sys.executable, "-m", "adsgen", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_done(db: Path, n: int, proc: subprocess.Popen, limit_s: float = 60.0) -> None:
+    t0 = time.time()
+    while time.time() - t0 < limit_s:
+        if proc.poll() is not None:
+            raise AssertionError(f"campaign ended early: {proc.communicate()}")
+        if db.exists():
+            try:
+                if _counts(db).get("done", 0) >= n:
+                    return
+            except sqlite3.OperationalError:  # schema not written yet
+                pass
+        time.sleep(0.05)
+    raise AssertionError("campaign too slow")
+
+
+@pytest.mark.slow
+def test_sigkill_loses_at_most_the_runs_in_flight(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 200)
+    db = tmp_path / "c.db"
+    args = ["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "delay_s=0.02", "--workers", "2",
+            "--no-progress"]
+    proc = _start(args)
+    _wait_for_done(db, 40, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    before = {r["id"]: r for r in _rows(db, "status = 'done'")}
+    assert 40 <= len(before) < 200
+    code, out, err = cli(args)
+    assert code == 0, err
+    rows = _rows(db)
+    assert len(rows) == 200 and [r["status"] for r in rows] == ["done"] * 200
+    keys = {(r["scenario_hash"], r["agent"], r["backend"], r["seed"]) for r in rows}
+    assert len(keys) == 200
+    after = {r["id"]: r for r in rows}
+    assert all(after[i] == r for i, r in before.items())  # finished before the kill: unchanged
+    conn = sqlite3.connect(db)
+    states = [s for (s,) in conn.execute("SELECT state FROM sessions ORDER BY id")]
+    conn.close()
+    assert states == ["died", "finished"]
+
+
+@pytest.mark.slow
+def test_sigint_stops_cleanly_and_resumes(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 60)
+    db = tmp_path / "c.db"
+    args = ["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "delay_s=0.05", "--workers", "2",
+            "--no-progress"]
+    proc = _start(args)
+    _wait_for_done(db, 10, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted: finished runs are committed" in err
+    counts = _counts(db)
+    assert counts.get("running", 0) == 0 and 10 <= counts["done"] < 60
+    assert cli(args)[0] == 0
+    assert _counts(db) == {"done": 60}
