@@ -247,6 +247,42 @@ def submit(
                   f"{len(report.normalised)} reduced to the exact form")
 
 
+# ------------------------------------------------------------------------------------------------ qa
+
+
+@drivelm_app.command("qa")
+def qa(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario or seed YAML files, or folders of them.")],
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (JSON files and samples/ images)."),
+    cameras: str = typer.Option("front", help="'front', 'all', or a comma list of camera names."),
+    frames: int = typer.Option(4, help="Key frames per scenario, at evenly spread times of its run."),
+    scale: float = typer.Option(0.5, help="Image size as a fraction of 1600x900 (tags stay in 1600x900)."),
+    agent: str = typer.Option("idm", help="Agent driving the ego during the run."),
+    max_objects: int = typer.Option(3, help="Key objects per frame."),
+    variants: int = typer.Option(0, help="Extra random variants per seed file (light, weather, surface and "
+                                         "dynamic parameters drawn within the seed's contract and ranges)."),
+    variant_seed: int = typer.Option(0, help="Seed of the variants."),
+    test_share: float = typer.Option(0.0, help="Share of scenes held out as the test split (by scenario)."),
+    split_seed: int = typer.Option(0, help="Seed of the train/test split."),
+) -> None:
+    """Render simulated key frames and write DriveLM-format QA with ground truth from the engine."""
+    from rich.progress import Progress
+
+    from adsgen.drivelm.qa_dataset import generate_dataset
+    from adsgen.drivelm.qa_generation import QAConfig, cameras_option
+
+    config = QAConfig(cameras=cameras_option(cameras), frames=frames, scale=scale, agent=agent,
+                      max_objects=max_objects)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("rendering scenes", total=None)
+        result = generate_dataset(scenarios, out, config, test_share=test_share, split_seed=split_seed,
+                                  variants=variants, variant_seed=variant_seed,
+                                  progress=lambda msg: bar.update(task, advance=1, description=msg))
+    for split, c in result.manifest["counts"].items():
+        console.print(f"{split}: {c['scenes']} scenes, {c['frames']} key frames, {c['questions']} questions")
+    console.print(f"wrote {', '.join(result.manifest['files'].values())} and manifest.json to {out}")
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(drivelm_app, name="drivelm")
 

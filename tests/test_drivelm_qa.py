@@ -1,0 +1,185 @@
+"""QA generated from simulated scenes: files in DriveLM format, tags on the objects' pixels, scoring."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adsgen.drivelm import formats as F
+from adsgen.drivelm.choices import answer_form
+from adsgen.drivelm.qa_dataset import generate_dataset
+from adsgen.drivelm.qa_generation import TEMPLATES, QAConfig, cameras_option, split_scenes
+from adsgen.drivelm.scoring import evaluate
+from adsgen.drivelm.submission import build_submission
+from adsgen.errors import ConfigError
+from adsgen.paths import SEEDS_DIR
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qa_front")
+    return generate_dataset([SEEDS_DIR], out, QAConfig(frames=2, scale=0.25), test_share=0.4, split_seed=1)
+
+
+@pytest.fixture(scope="module")
+def all_cams(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qa_all")
+    return generate_dataset([SEEDS_DIR / "pedestrian_crossing.yaml", SEEDS_DIR / "left_turn_across_path.yaml"],
+                            out, QAConfig(cameras=cameras_option("all"), frames=2, scale=0.2))
+
+
+def _check_tags_on_pixels(result) -> int:
+    """Every tag of every question and key object names a rendered camera, lies inside its 1600x900 image
+    and on a pixel of the object it names. Returns how many tags were checked."""
+    checked = 0
+    for sid, frames in result.frames.items():
+        data = result.train if result.train and sid in result.train.scenes else result.test
+        for ft in frames:
+            kf = data.scenes[sid].key_frames[ft.token]
+            by_tag = {o.tag: o for o in ft.objects}
+            assert set(kf.key_object_infos) == set(by_tag)
+            texts = [q.question + " " + q.answer for q in kf.questions()]
+            tags = {str(t) for text in texts for t in F.find_object_tags(text)} | set(kf.key_object_infos)
+            for tag_text in tags:
+                tag = F.parse_object_tag(tag_text)
+                assert tag.camera in kf.image_paths, tag_text
+                assert 0 <= tag.x_px < 1600 and 0 <= tag.y_px < 900, tag_text
+                frame = ft.frames[tag.camera]
+                col, row = math.floor(tag.x_px * frame.scale), math.floor(tag.y_px * frame.scale)
+                obj = by_tag[tag_text]
+                assert frame.mask_of(obj.object_id)[row, col], f"{tag_text} is not on {obj.object_id}'s pixels"
+                info = kf.key_object_infos[tag_text]
+                x1, y1, x2, y2 = info.bbox_2d
+                assert x1 <= tag.x_px <= x2 and y1 <= tag.y_px <= y2
+                assert 0 < info.extra["depth_m"] < 500
+                checked += 1
+    return checked
+
+
+def test_front_dataset_files_read_back_and_score(front):
+    out = front.out_dir
+    train = F.load_nested(out / "train.json")
+    test = F.load_nested(out / "test.json")
+    F.check_eval_file(test, "test.json")
+    questions = F.load_nested(out / "test_questions.json")
+    F.check_question_file(questions, "test_questions.json")
+    assert questions.kind() == "questions"
+    assert set(train.scenes).isdisjoint(test.scenes)
+    assert len(train.scenes) + len(test.scenes) == 5 and len(test.scenes) == 2
+    conv = F.load_conversations(out / "test_conversations.json")
+    assert [c.id for c in conv] == test.question_ids()
+    # an oracle scores full marks with the challenge's rules; the submission checks pass
+    oracle = [F.Prediction(id=r.id, answer=r.qa.answer, question=F.IMAGE_TOKEN + r.qa.question)
+              for r in test.iter_questions()]
+    res = evaluate(oracle, test)
+    assert res["accuracy"] == 1.0 and res["skipped"] == 0
+    assert res["match_f1"] == pytest.approx(100.0, abs=1e-5)
+    assert res["language"]["ROUGE_L"] == 1.0
+    build_submission(oracle, questions, method="oracle", team="t", authors=[])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["frames"] == 2 and len(manifest["inputs"]) == 5
+
+
+def test_front_tags_on_object_pixels_and_images_written(front):
+    assert _check_tags_on_pixels(front) >= 8
+    for data in (front.train, front.test):
+        for ref in data.iter_questions():
+            path = front.out_dir / ref.frame.image_paths["CAM_FRONT"]
+            assert path.is_file()
+        img = Image.open(path)
+        assert img.size == (400, 225)
+
+
+def test_templates_are_few_fixed_and_answers_closed_form(front):
+    templates = Counter()
+    for data in (front.train, front.test):
+        for ref in data.iter_questions():
+            name = ref.qa.extra["template"]
+            templates[name] += 1
+            cat, text, tag = TEMPLATES[name]
+            assert ref.category == cat and ref.qa.tags == [tag]
+            if "{tag}" not in text and "Please select" not in ref.qa.question:
+                assert ref.qa.question == text
+            form = answer_form(ref.qa.question, ref.qa.tags)
+            if tag == 0:
+                assert form.kind in ("choice", "yes_no")
+                assert ref.qa.answer in (form.letters if form.kind == "choice" else ("Yes.", "No."))
+    assert set(templates) <= set(TEMPLATES) and len(templates) >= 7
+    # the first question of every frame is the important-objects question (the scorer's gate needs it)
+    for data in (front.train, front.test):
+        for sid, scene in data.scenes.items():
+            for fid in scene.key_frames:
+                assert next(data.iter_questions_of(sid, fid)).qa.extra["template"] == "important_objects"
+
+
+def test_answers_follow_the_engine(front):
+    """Ground truth comes from the simulated states: the lead car that braked to a stop in the ego lane is
+    'Stopped.' and in the ego's moving direction; statuses agree with speeds; signals are traffic signs."""
+    seen_sign = seen_lead = False
+    for data in (front.train, front.test):
+        for sid, scene in data.scenes.items():
+            frames = front.frames[sid]
+            for ft in frames:
+                for o in ft.objects:
+                    if o.is_traffic_element:
+                        seen_sign = True
+                        assert o.status is None and o.signal_state in ("red", "yellow", "green")
+                    elif o.status == "Stopped.":
+                        assert o.speed_mps < 0.5
+                    elif o.speed_mps > 1.0:
+                        assert o.status != "Stopped."
+            if scene.extra["adsgen"]["scenario"] == "lead_vehicle_braking_nominal":
+                last = frames[-1]
+                lead = last.objects[0]
+                assert lead.object_id == "lead" and lead.status == "Stopped." and lead.in_path
+                qa = data.scenes[sid].key_frames[last.token].qa
+                direction = [q for q in qa["prediction"] if q.extra["template"] == "moving_direction"]
+                assert direction[0].answer == "Yes."
+                seen_lead = True
+    assert seen_sign and seen_lead
+
+
+def test_all_cameras_tags_valid(all_cams):
+    assert _check_tags_on_pixels(all_cams) >= 2
+    data = all_cams.train
+    cams = {F.parse_object_tag(t).camera for ref in data.iter_questions() for t in ref.frame.key_object_infos}
+    assert cams <= set(F.CAMERAS)
+    frame = next(iter(next(iter(data.scenes.values())).key_frames.values()))
+    assert list(frame.image_paths) == list(F.CAMERAS)
+
+
+def test_split_is_by_scene_seeded_and_bounded():
+    ids = [f"s{i}" for i in range(10)]
+    a = split_scenes(ids, 0.3, 5)
+    assert a == split_scenes(ids, 0.3, 5) and len(a) == 3
+    assert split_scenes(ids, 0.0, 5) == set()
+    assert len(split_scenes(["a", "b"], 0.1, 0)) == 1
+    with pytest.raises(ConfigError):
+        split_scenes(ids, 1.0, 0)
+
+
+def test_config_and_cli_errors(cli, tmp_path):
+    with pytest.raises(ConfigError):
+        cameras_option("CAM_TOP")
+    with pytest.raises(ConfigError):
+        QAConfig(frames=0)
+    code, _, err = cli(["drivelm", "qa", SEEDS_DIR / "cut_in.yaml", "--out", tmp_path, "--cameras", "side"])
+    assert code == 2 and "--cameras" in err
+    code, _, err = cli(["drivelm", "qa", tmp_path / "none.yaml", "--out", tmp_path])
+    assert code == 2 and "no such scenario file" in err
+
+
+def test_cli_qa_one_seed(cli, tmp_path):
+    code, out, err = cli(["drivelm", "qa", SEEDS_DIR / "lead_vehicle_braking.yaml", "--out", tmp_path / "d",
+                          "--frames", "2", "--scale", "0.2"])
+    assert code == 0, err
+    assert "train: 1 scenes" in out
+    data = F.load_nested(tmp_path / "d" / "train.json")
+    depth = [o.extra["depth_m"] for f in next(iter(data.scenes.values())).key_frames.values()
+             for o in f.key_object_infos.values()]
+    assert all(np.isfinite(depth))
