@@ -93,8 +93,9 @@ def test_validation_report_contents(model_dir):
     assert ci["tested"] > 0 and all(0 <= t["p_bh"] <= 1 for t in ci["tests"])
     assert "Benjamini-Hochberg" in ci["method"]
     assert rep["bootstrap"]["resamples"] == 4
-    assert all(0 < a["strength"] <= 1 and 0.5 <= a["direction"] <= 1 for a in rep["bootstrap"]["arcs"]) or \
-        all(0 < a["strength"] <= 1 for a in rep["bootstrap"]["arcs"])
+    assert all(0 < a["strength"] <= 1 and 0 <= a["direction"] <= 1 for a in rep["bootstrap"]["arcs"])
+    assert {(a["from"], a["to"]) for a in rep["bootstrap"]["arcs"] if a["in_graph"]} == \
+        {tuple(e) for e in json.loads((model_dir / "card.json").read_text())["edges"]}
     assert rep["pc"]["rows"] == 3000 and "skeleton_shd" in rep["pc"]
     assert rep["known_graph"]["skeleton_shd"] <= 6
     md = (model_dir / "validation.md").read_text()
@@ -138,3 +139,32 @@ def test_learn_cli_bad_input(cli, canonical_csv, tmp_path):
     bad.write_text("light: [0\n")
     code, _, err = cli(["cbn", "learn", canonical_csv, "--out", tmp_path / "m", "--tiers", bad])
     assert code == 2 and "not valid YAML" in err and len(err.strip().splitlines()) == 1
+
+
+def test_learn_cli_rejects_empty_and_binary_files(cli, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    binary = tmp_path / "crashes.csv"
+    binary.write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    for path in (empty, binary):
+        code, _, err = cli(["cbn", "learn", path, "--out", tmp_path / "m"])
+        assert code == 2 and str(path) in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_learn_a_canonical_table_of_other_variables(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.choice(["x", "y"], 3000)
+    b = np.where(rng.random(3000) < 0.8, a, rng.choice(["x", "y"], 3000))
+    import pandas as pd
+
+    pd.DataFrame({"alpha": a, "beta": b, "gamma": rng.choice(["p", "q", "r"], 3000)}).to_csv(
+        tmp_path / "other.csv", index=False)
+    (tmp_path / "tiers.yaml").write_text("- [alpha]\n- [beta, gamma]\n")
+    code, _, err = cli(["cbn", "learn", tmp_path / "other.csv", "--out", tmp_path / "m", "--tiers",
+                        tmp_path / "tiers.yaml", "--no-pc"])
+    assert code == 0, err
+    model = load_model(tmp_path / "m", expected_variables=["alpha", "beta", "gamma"])
+    assert model.edges == [("alpha", "beta")]  # tier order fixes the direction
+    with pytest.raises(InputError, match="another variable set"):
+        load_model(tmp_path / "m", expected_variables=STATES)

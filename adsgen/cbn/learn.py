@@ -188,17 +188,26 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         t = time.perf_counter()
         from adsgen.cbn.pgmpy_adapter import frame_for_pgmpy, pc
 
-        complete = (train.codes >= 0).all(axis=1)
+        observed = (train.codes >= 0) * train.weights[:, None]  # (distinct rows, vars) weights
+        share = observed.sum(axis=0) / max(train.n_rows, 1)
+        pc_cols = [j for j in range(len(names)) if share[j] >= 0.5]  # mostly-missing columns sit out
+        pc_names = tuple(names[j] for j in pc_cols)
+        complete = (train.codes[:, pc_cols] >= 0).all(axis=1)
         rng = np.random.default_rng(config.seed + 1)
         cw = train.weights * complete
         n_pc = int(min(config.pc_rows, cw.sum()))
-        if n_pc >= 50:
+        if n_pc >= 50 and len(pc_names) >= 2:
             draw = rng.multivariate_hypergeometric(cw.astype(np.int64), n_pc)  # rows drawn without replacement
-            rows = np.repeat(train.codes, draw, axis=0)
-            pc_frame = frame_for_pgmpy(decode(rows, names, states), states)
-            directed, undirected = pc(pc_frame, temporal_order(tiers), config.pc_alpha, config.pc_max_cond_vars)
+            rows = np.repeat(train.codes[:, pc_cols], draw, axis=0)
+            pc_states = {v: states[v] for v in pc_names}
+            pc_frame = frame_for_pgmpy(decode(rows, pc_names, pc_states), pc_states)
+            pc_tiers = {v: t for v, t in tiers.items() if v in pc_names}
+            directed, undirected = pc(pc_frame, temporal_order(pc_tiers), config.pc_alpha,
+                                      config.pc_max_cond_vars)
             report["pc"] = {"rows": n_pc, "alpha": config.pc_alpha, "max_cond_vars": config.pc_max_cond_vars,
-                            **V.pc_agreement(result.edges, directed, undirected)}
+                            "variables_left_out": [v for v in names if v not in pc_names],
+                            **V.pc_agreement([e for e in result.edges if e[0] in pc_names and e[1] in pc_names],
+                                             directed, undirected)}
         else:
             report["pc"] = {"rows": n_pc, "skipped": "fewer than 50 complete training rows"}
         timings["pc_s"] = time.perf_counter() - t

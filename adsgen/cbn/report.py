@@ -90,7 +90,9 @@ def render(report: Mapping, card: Mapping) -> str:
             L.append(f"PC skipped: {pc['skipped']}.")
         else:
             L += [f"pgmpy PC (stable, chi-square, alpha {pc['alpha']}, up to {pc['max_cond_vars']} conditioning "
-                  f"variables) on {pc['rows']} complete training rows.", "",
+                  f"variables) on {pc['rows']} complete training rows"
+                  + (f" (left out, mostly missing: {', '.join(pc['variables_left_out'])})"
+                     if pc.get("variables_left_out") else "") + ".", "",
                   f"- adjacencies: hill climbing {pc['hc_adjacencies']}, PC {pc['pc_adjacencies']}, shared "
                   f"{pc['shared']} (skeleton SHD {pc['skeleton_shd']})",
                   f"- only in hill climbing: {', '.join('-'.join(e) for e in pc['only_hc']) or 'none'}",
