@@ -60,7 +60,7 @@ def probe_tcp(host: str, port: int, timeout_s: float = PROBE_TIMEOUT_S) -> float
         reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
         raise BackendError(
             f"CARLA server at {host}:{port} is not reachable ({reason} after {timeout_s:g} s probe); "
-            "start CarlaUE4 there or pass --carla-host HOST:PORT") from exc
+            "is the CARLA server running there, and is HOST:PORT right?") from exc
     return time.perf_counter() - t0
 
 
