@@ -24,49 +24,56 @@ def ego_headlight(ego: ObjectState, x_m: np.ndarray, y_m: np.ndarray) -> np.ndar
     return np.where(fwd > 0.0, 1.6 * beam, 0.0).astype(np.float32)
 
 
-def apply_weather(img: np.ndarray, depth: np.ndarray, app: Appearance, seed: int = 0) -> None:
-    """In place on a (H, W, 3) float image with its (H, W) depth [m]: haze/fog, rain, snow."""
-    H, W = depth.shape
-    finite_rows = np.nonzero(np.isfinite(depth).any(axis=1))[0]            # rows holding any surface
-    if len(finite_rows):
-        r0 = int(finite_rows[0])
-        sub = img[r0:]                                                       # (h, W, 3) view
-        trans = np.exp(np.float32(-app.extinction_per_m) * depth[r0:])      # (h, W); 0 for sky (inf)
-        trans[~np.isfinite(depth[r0:])] = 1.0                               # the sky keeps its own colour
-        haze = np.asarray(app.haze, dtype=np.float32)
-        sub -= haze
-        sub *= trans[..., None]
-        sub += haze
+def transmission(app: Appearance, depth_m: np.ndarray) -> np.ndarray:
+    """Koschmieder transmission exp(-beta d) of surfaces at depth d [m] (any shape, float32).
+
+    The optical depth is capped at 30 (transmission 1e-13), so nothing underflows into slow denormals."""
+    beta = np.float32(app.extinction_per_m)
+    return np.exp(-beta * np.minimum(np.asarray(depth_m, dtype=np.float32), np.float32(30.0) / beta))
+
+
+def rain_dimming(app: Appearance) -> float:
+    """Factor by which rain darkens the whole scene (sky, ground, objects)."""
+    return 1.0 - 0.25 * app.rain
+
+
+def apply_weather(img: np.ndarray, app: Appearance, seed: int = 0) -> None:
+    """In place on a (H, W, 3) float image: rain streaks and snowflakes (haze, fog and rain dimming are
+    applied per surface while shading, see ``transmission`` and ``rain_dimming``)."""
+    H, W = img.shape[:2]
     if app.rain <= 0.0 and app.snow <= 0.0:
         return
     rng = np.random.default_rng(seed)
-    alpha = np.zeros((H, W), dtype=np.float32)                              # (H, W) streak / flake coverage
     scale = W / 1600.0
+    idx_parts, alpha_parts = [], []                                          # flat pixel indices, coverage
     if app.rain > 0.0:
-        img *= np.float32(1.0 - 0.25 * app.rain)
         n = int(app.rain * 0.0022 * W * H)
         steps = max(4, int(40 * scale))
         x = rng.uniform(0, W, n)[:, None]                                    # (n, 1) streak tops
         y = rng.uniform(-0.1 * H, H, n)[:, None]
         length = rng.uniform(18, 45, n)[:, None] * scale                     # (n, 1) [px]
         f = np.linspace(0.0, 1.0, steps)[None, :]                            # (1, steps)
-        xs = (x - 0.18 * length * f).astype(np.int32).ravel()                # (n * steps,)
-        ys = (y + length * f).astype(np.int32).ravel()
+        xs = (x - 0.18 * length * f).astype(np.int64).ravel()                # (n * steps,)
+        ys = (y + length * f).astype(np.int64).ravel()
         ok = (xs >= 0) & (xs < W) & (ys >= 0) & (ys < H)
-        alpha[ys[ok], xs[ok]] = np.repeat(rng.uniform(0.35, 0.65, n), steps)[ok]
+        idx_parts.append((ys * W + xs)[ok])
+        alpha_parts.append(np.repeat(rng.uniform(0.35, 0.65, n).astype(np.float32), steps)[ok])
     if app.snow > 0.0:
         n = int(app.snow * 0.0015 * W * H)
-        x = rng.uniform(0, W, n).astype(np.int32)
-        y = rng.uniform(0, H, n).astype(np.int32)
-        big = rng.uniform(0, 1, n) < 0.4                                     # larger (nearer) flakes: 2x2 px
+        x = rng.integers(0, W - 1, n)
+        y = rng.integers(0, H - 1, n)
+        big = rng.uniform(0, 1, n) < 0.4                                     # nearer flakes: 2x2 px
         for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
             sel = big if (dx or dy) else np.ones(n, dtype=bool)
-            xx, yy = np.minimum(x[sel] + dx, W - 1), np.minimum(y[sel] + dy, H - 1)
-            alpha[yy, xx] = 0.9
+            idx_parts.append((y[sel] + dy) * W + x[sel] + dx)
+            alpha_parts.append(np.full(int(sel.sum()), 0.9, dtype=np.float32))
+    idx = np.concatenate(idx_parts)
+    alpha = np.concatenate(alpha_parts)[:, None]                             # (k, 1)
     bright = np.float32(0.75 if not app.dark else 0.35)
-    ys, xs = np.nonzero(alpha)                                               # only streak / flake pixels
-    a = alpha[ys, xs][:, None]
-    img[ys, xs] += (bright - img[ys, xs]) * a
+    flat = img.reshape(-1, 3)
+    sel = flat[idx]
+    sel += (bright - sel) * alpha
+    flat[idx] = sel
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from adsgen.render.appearance import Appearance, appearance_for
 from adsgen.render.camera import Camera, make_camera
-from adsgen.render.effects import apply_weather, ego_headlight, to_uint8
+from adsgen.render.effects import apply_weather, ego_headlight, rain_dimming, to_uint8, transmission
 from adsgen.render.frame import Frame, VisibleObject, object_stats
 from adsgen.render.ground import ALBEDO, ASPHALT, GRASS, SIDEWALK, GroundLayers, GroundTexture, build_texture
 from adsgen.render.raster import Buffers, cross3, rasterise
@@ -71,29 +71,49 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
     R_wc = cam.R_cw.T.astype(np.float32)
     a = a.astype(np.float32)
     b = b.astype(np.float32)
-    dz = (R_wc[2, 0] * a)[None, :] + (R_wc[2, 1] * b + R_wc[2, 2])[:, None]   # (H, W) ray z per unit depth
-    rows = np.nonzero((dz < -1e-6).any(axis=1))[0]
-    if len(rows) == 0:
-        return
-    r0 = int(rows[0])
-    dz = dz[r0:]                                                              # (h, W)
-    ground = dz < -1e-6
-    all_ground = bool(ground.all())
-    with np.errstate(divide="ignore"):
-        t = np.float32(-cam.position_w[2]) / dz                               # (h, W) depth along the axis [m]
-    if not all_ground:
-        t[~ground] = np.inf
-    br = b[r0:]
     px, py = np.float32(cam.position_w[0]), np.float32(cam.position_w[1])
-    xg = (R_wc[0, 0] * a)[None, :] + (R_wc[0, 1] * br + R_wc[0, 2])[:, None]
-    xg *= t
-    xg += px
-    yg = (R_wc[1, 0] * a)[None, :] + (R_wc[1, 1] * br + R_wc[1, 2])[:, None]
-    yg *= t
-    yg += py
-    if not all_ground:
-        xg[~ground] = px
-        yg[~ground] = py
+    cam_h = np.float32(-cam.position_w[2])
+    if abs(R_wc[2, 0]) < 1e-9:
+        # level camera (no roll): a ray's height change depends on its row only, so depth is per row and
+        # every pixel below the horizon row sees the ground
+        dz_row = R_wc[2, 1] * b + R_wc[2, 2]                                 # (H,)
+        rows = np.nonzero(dz_row < -1e-6)[0]
+        if len(rows) == 0:
+            return
+        r0 = int(rows[0])
+        t_row = (cam_h / dz_row[r0:])[:, None]                               # (h, 1) depth [m]
+        br = b[r0:]
+        xg = (R_wc[0, 0] * a)[None, :] + (R_wc[0, 1] * br + R_wc[0, 2])[:, None]   # (h, W)
+        xg *= t_row
+        xg += px
+        yg = (R_wc[1, 0] * a)[None, :] + (R_wc[1, 1] * br + R_wc[1, 2])[:, None]
+        yg *= t_row
+        yg += py
+        t = np.broadcast_to(t_row, xg.shape)
+        ground, all_ground = None, True
+    else:
+        dz = (R_wc[2, 0] * a)[None, :] + (R_wc[2, 1] * b + R_wc[2, 2])[:, None]   # (H, W) ray z per unit depth
+        rows = np.nonzero((dz < -1e-6).any(axis=1))[0]
+        if len(rows) == 0:
+            return
+        r0 = int(rows[0])
+        dz = dz[r0:]                                                          # (h, W)
+        ground = dz < -1e-6
+        all_ground = bool(ground.all())
+        with np.errstate(divide="ignore"):
+            t = cam_h / dz                                                    # (h, W) depth along the axis [m]
+        if not all_ground:
+            t[~ground] = np.inf
+        br = b[r0:]
+        xg = (R_wc[0, 0] * a)[None, :] + (R_wc[0, 1] * br + R_wc[0, 2])[:, None]
+        xg *= t
+        xg += px
+        yg = (R_wc[1, 0] * a)[None, :] + (R_wc[1, 1] * br + R_wc[1, 2])[:, None]
+        yg *= t
+        yg += py
+        if not all_ground:
+            xg[~ground] = px
+            yg[~ground] = py
     mat = tex.lookup(xg, yg)                                                  # (h, W) material ids
     tint = np.asarray(app.tint, dtype=np.float32)
     albedo = _ground_albedo(app) * tint                                       # (materials, 3)
@@ -106,12 +126,17 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
     if app.street_lights:
         lamp = tex.light(xg, yg)
         extra = lamp if extra is None else extra + lamp
+    dim = np.float32(rain_dimming(app))
     if extra is None:
-        colour = np.take(albedo * sunlight, mat, axis=0)                      # (h, W, 3)
+        colour = np.take(albedo * (sunlight * dim), mat, axis=0)              # (h, W, 3)
     else:  # at night artificial light dominates: tint the whole ground light with the lamps' colour
         extra += sunlight
-        colour = np.take(albedo * LAMP_TINT, mat, axis=0)                     # (h, W, 3)
+        colour = np.take(albedo * (LAMP_TINT * dim), mat, axis=0)             # (h, W, 3)
         colour *= extra[..., None]
+    # haze / fog by depth, fused here (per row for level cameras): colour -> haze
+    trans = transmission(app, t_row if ground is None else t)                 # (h, 1) or (h, W)
+    colour *= trans[..., None]
+    colour += (np.float32(1.0) - trans)[..., None] * (np.asarray(app.haze, np.float32) * dim)
     if all_ground:
         img[r0:] = colour
         depth[r0:] = t
@@ -121,15 +146,14 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
 
 
 def _sky(cam: Camera, app: Appearance, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(H, W, 3) sky gradient from the horizon colour to the zenith colour by ray elevation."""
+    """(H, 1, 3) sky colour per row, from the horizon colour to the zenith colour by ray elevation."""
     R_wc = cam.R_cw.T
     ac = float(a[len(a) // 2])
     dz = R_wc[2, 0] * ac + R_wc[2, 1] * b + R_wc[2, 2]                         # (H,) ray z at the centre column
     norm = np.sqrt(ac * ac + b * b + 1.0)
     w = np.clip((dz / norm) / 0.45, 0.0, 1.0).astype(np.float32)[:, None]      # (H, 1)
     top, hor = np.asarray(app.sky_top, np.float32), np.asarray(app.sky_horizon, np.float32)
-    col = hor[None, :] * (1.0 - w) + top[None, :] * w                          # (H, 3)
-    return np.broadcast_to(col[:, None, :], (len(b), len(a), 3)).copy()
+    return (hor[None, :] * (1.0 - w) + top[None, :] * w)[:, None, :]          # (H, 1, 3)
 
 
 def _face_colours(quads: np.ndarray, albedo: np.ndarray, emissive: np.ndarray, snap: WorldSnapshot,
@@ -173,7 +197,8 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
     H, W = cam.height_px, cam.width_px
     a, b = cam.pixel_rays()                                                   # (W,), (H,)
 
-    img = _sky(cam, app, a, b)                                                # (H, W, 3) float32
+    img = np.empty((H, W, 3), dtype=np.float32)                               # (H, W, 3)
+    img[:] = _sky(cam, app, a, b) * np.float32(rain_dimming(app))  # broadcast; ground rows overwritten below
     depth = np.full((H, W), np.inf, dtype=np.float32)                         # (H, W) [m]
     _shade_ground(cam, snapshot, tex, app, img, depth, a, b)
 
@@ -187,9 +212,11 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
     mask = np.append(face_inst, np.int16(0))[buf.face]                        # (H, W) int16; face -1 -> 0
     if drawn.any():
         colours = _face_colours(quads, albedo, emissive, snapshot, tex, app)  # (F, 3)
-        img[drawn] = colours[buf.face[drawn]]
+        obj = colours[buf.face[drawn]] * np.float32(rain_dimming(app))      # (k, 3) drawn pixels
+        tr = transmission(app, buf.depth[drawn])[:, None]                     # (k, 1)
+        img[drawn] = obj * tr + (np.float32(1.0) - tr) * (np.asarray(app.haze, np.float32) * rain_dimming(app))
 
-    apply_weather(img, buf.depth, app, seed=weather_seed)
+    apply_weather(img, app, seed=weather_seed)   # haze and rain dimming were applied while shading
     image = to_uint8(img)
 
     objects = []
