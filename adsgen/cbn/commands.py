@@ -98,7 +98,7 @@ def learn_cmd(
                        progress=lambda msg: status.update(msg))
         status.update("writing model folder")
         folder = save_model(result.model, out, result.report, render(result.report, result.model.card),
-                            result.strengths)
+                            result.strengths, result.directions)
     _print_summary(result, folder)
 
 

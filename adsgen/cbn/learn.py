@@ -83,6 +83,8 @@ class LearnResult:
     report: dict
     strengths: dict[tuple[str, str], float] = field(default_factory=dict)
     """Arc strengths drawn on graph.png (bootstrap share, or score loss on removal without bootstrap)."""
+    directions: dict[tuple[str, str], float] = field(default_factory=dict)
+    """Bootstrap share of resamples pointing each arc as the learned graph does (with bootstrap only)."""
 
 
 def infer_states(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
@@ -213,6 +215,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         timings["pc_s"] = time.perf_counter() - t
 
     strengths = {e: removal[e] for e in result.edges}
+    directions: dict[tuple[str, str], float] = {}
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
@@ -227,6 +230,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
                          "in_graph": in_graph})
         report["bootstrap"] = {"resamples": config.bootstrap, "arcs": rows}
         strengths = {(r["from"], r["to"]): r["strength"] for r in rows if r["in_graph"]}
+        directions = {(r["from"], r["to"]): r["direction"] for r in rows if r["in_graph"]}
         timings["bootstrap_s"] = time.perf_counter() - t
     if known_edges is not None:
         report["known_graph"] = compare(names, result.edges, known_edges)
@@ -251,4 +255,4 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "validation": V.summary_figures(report),
     }
     model = CBNModel(names, states, parents, cpts, card)
-    return LearnResult(model, report, strengths)
+    return LearnResult(model, report, strengths, directions)

@@ -78,7 +78,8 @@ def _check_bif_names(model: CBNModel) -> None:
 
 
 def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = None,
-               report_md: str | None = None, strengths: Mapping[tuple[str, str], float] | None = None) -> Path:
+               report_md: str | None = None, strengths: Mapping[tuple[str, str], float] | None = None,
+               directions: Mapping[tuple[str, str], float] | None = None) -> Path:
     """Write the model folder; returns its path."""
     from adsgen.cbn.pgmpy_adapter import write_bif
 
@@ -104,7 +105,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         from adsgen.cbn.plot import draw_graph
 
         draw_graph(model.names, model.edges, model.tiers, strengths, out / GRAPH_PNG,
-                   title=card.get("source", {}).get("path", ""))
+                   title=card.get("source", {}).get("path", ""), directions=directions)
         card["files"]["graph"] = GRAPH_PNG
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return out

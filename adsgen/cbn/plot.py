@@ -7,9 +7,11 @@ from pathlib import Path
 
 
 def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Mapping[str, int],
-               strengths: Mapping[tuple[str, str], float], path: str | Path, title: str = "") -> Path:
+               strengths: Mapping[tuple[str, str], float], path: str | Path, title: str = "",
+               directions: Mapping[tuple[str, str], float] | None = None) -> Path:
     """Draw with matplotlib (Agg); arcs labelled with ``strengths[(a, b)]``: a bootstrap share in [0, 1]
-    (line width grows with it) or, without bootstrap, the score loss if the arc is removed."""
+    (line width grows with it; ``directions`` adds the share pointing as drawn, in brackets) or, without
+    bootstrap, the score loss if the arc is removed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,9 +38,12 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
                                 "shrinkA": 22, "shrinkB": 22, "connectionstyle": f"arc3,rad={rad}"})
         if s is not None:
             mx, my = 0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1
-            if same_tier:
-                my += 0.45 * abs(x1 - x0) / 2.0
+            if same_tier:  # arc3 bends to the left of travel: up when going right, down when going left
+                my += 0.45 * abs(x1 - x0) / 2.0 * (1.0 if x1 > x0 else -1.0)
+                mx = 0.5 * (x0 + x1)
             label = f"{s:.2f}" if s <= 1 else f"{s:.0f}"
+            if directions and (a, b) in directions:
+                label += f" ({directions[(a, b)]:.2f})"
             ax.text(mx, my, label, fontsize=8, color="tab:red",
                     ha="center", va="center", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
     for n, (x, y) in pos.items():
