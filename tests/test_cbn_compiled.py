@@ -132,3 +132,17 @@ def test_bad_names_raise_input_errors_listing_valid_ones(net):
         cbn.batch_risk({"weather": ["rain", "hail"]})
     with pytest.raises(InputError, match="target"):
         cbn.query("severity", {"severity": "fatal"})
+
+
+def test_row_by_row_fallback_equals_table_path(net, monkeypatch):
+    import adsgen.cbn.compiled as compiled_mod
+
+    cbn, _ = net
+    combos = cbn.sample(40, seed=4).drop(columns=["severity"]).astype(object)
+    combos = combos.mask(np.random.default_rng(1).random(combos.shape) < 0.3)
+    want = cbn.batch_risk(combos), cbn.batch_risk(combos, do=True), cbn.log_prob(combos)
+    monkeypatch.setattr(compiled_mod, "MAX_TABLE_CELLS", 1)
+    fresh = CompiledCBN.build(cbn.names, cbn.states, cbn.parents, cbn.cpts)
+    got = fresh.batch_risk(combos), fresh.batch_risk(combos, do=True), fresh.log_prob(combos)
+    for a, b in zip(want, got, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
