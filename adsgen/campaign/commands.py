@@ -98,6 +98,8 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         typer.echo(json.dumps(st, indent=2))
         return
     console = Console()
+    if not console.is_terminal:  # piped / captured: wide enough that the factor table never truncates
+        console = Console(width=160)
     t = Table(title=f"{db}: {st['total']} runs")
     for col in ("status", "runs"):
         t.add_column(col)

@@ -1,0 +1,167 @@
+"""What a campaign gives back: status, exports (CSV, Parquet, JUnit XML), replay, and the HTML report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from adsgen.paths import SEEDS_DIR
+
+FIXTURES = Path(__file__).parent / "fixtures" / "campaign"
+sys.path.insert(0, str(FIXTURES))
+
+from fakesim import write_scenarios  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def builtin_db(tmp_path_factory):
+    """The five shipped seeds x 2 simulation seeds on the builtin engine against the IDM agent."""
+    from adsgen.cli import main
+
+    db = tmp_path_factory.mktemp("campaign") / "seeds.db"
+    assert main(["campaign", "run", str(SEEDS_DIR), "--db", str(db), "--seeds", "2", "--executor", "inline",
+                 "--no-progress"]) == 0
+    return db
+
+
+@pytest.fixture(scope="module")
+def faulty_db(tmp_path_factory):
+    from adsgen.cli import main
+
+    tmp = tmp_path_factory.mktemp("faulty")
+    scen = write_scenarios(tmp / "scen", 6)
+    db = tmp / "faulty.db"
+    assert main(["campaign", "run", str(scen), "--db", str(db), "--agent", "fakesim:FakeAgent", "--backend",
+                 "adsgen.campaign.faults:FaultInjectingBackend", "--backend-opt", "inner=fakesim:FakeBackend",
+                 "--backend-opt", "raise_matching=^s00[02]$", "--executor", "inline", "--no-progress"]) == 0
+    return db
+
+
+def test_status_counts_and_factors(cli, builtin_db):
+    code, out, err = cli(["campaign", "status", builtin_db, "--json"])
+    assert code == 0, err
+    st = json.loads(out)
+    assert st["total"] == 10 and st["counts"]["done"] == 10 and st["agents"] == ["idm"]
+    conn = sqlite3.connect(builtin_db)
+    collisions = conn.execute("SELECT SUM(collided) FROM runs").fetchone()[0]
+    conn.close()
+    assert st["collisions"] == collisions
+    light = {r["state"]: r for r in st["by_factor"] if r["factor"] == "light"}
+    assert sum(r["done"] for r in light.values()) == 10
+    for r in st["by_factor"]:
+        if r["done"]:
+            lo, hi = r["collision_ci"]
+            assert lo <= r["collision_rate"] <= hi
+    code, out, _ = cli(["campaign", "status", builtin_db])
+    assert code == 0 and "timed_out" in out and "collision_type" in out
+
+
+def test_exports(cli, builtin_db, faulty_db, tmp_path):
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.csv"])[0] == 0
+    df = pd.read_csv(tmp_path / "runs.csv")
+    assert len(df) == 10 and {"status", "seed", "min_ttc_s", "termination", "light", "scenario_name"} <= set(df)
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.parquet"])[0] == 0
+    pq = pd.read_parquet(tmp_path / "runs.parquet")
+    assert pq["id"].tolist() == df["id"].tolist()
+    assert cli(["campaign", "export", faulty_db, "--out", tmp_path / "results.xml"])[0] == 0
+    root = ET.parse(tmp_path / "results.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 6 and root.get("tests") == "6"
+    errors = [c for c in cases if c.find("error") is not None]
+    assert len(errors) == 2 and all("InjectedFault" in c.find("error").get("message") for c in errors)
+    conn = sqlite3.connect(faulty_db)
+    collided = conn.execute("SELECT COUNT(*) FROM runs WHERE collided = 1").fetchone()[0]
+    conn.close()
+    assert len([c for c in cases if c.find("failure") is not None]) == collided == int(root.get("failures"))
+    code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.txt"])
+    assert code == 2 and "unknown format" in err
+
+
+def test_replay_same_and_different(cli, builtin_db, tmp_path):
+    code, out, err = cli(["replay", builtin_db, "3", "--render", tmp_path / "frames"])
+    assert code == 0, err
+    assert "same outcome" in out
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 4
+    tampered = tmp_path / "tampered.db"
+    shutil.copy(builtin_db, tampered)
+    conn = sqlite3.connect(tampered)
+    result = json.loads(conn.execute("SELECT result_json FROM runs WHERE id = 3").fetchone()[0])
+    result["min_distance_m"] = (result["min_distance_m"] or 0.0) + 1.0
+    conn.execute("UPDATE runs SET result_json = ? WHERE id = 3", (json.dumps(result),))
+    conn.commit()
+    conn.close()
+    code, out, err = cli(["replay", tampered, "3"])
+    assert code == 1 and "min_distance_m" in out and "DIFFERENT" in out
+    code, _, err = cli(["replay", builtin_db, "999"])
+    assert code == 2 and "no run with id 999" in err
+
+
+def _browser_check(page: Path, tmp_path: Path) -> dict:
+    """Open a copy of the page with a checker script in headless Chromium; return what it found."""
+    checker = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  window.__errors.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href)))); }, true);
+(function () { var orig = console.error; console.error = function () {
+  window.__errors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+  return orig.apply(console, arguments); }; })();
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                   .map(function (i) { return i.getAttribute('src'); });
+  var out = document.createElement('pre');
+  out.textContent = 'ADSGEN_CHECK' + JSON.stringify({images: imgs.length, broken: broken, errors: window.__errors}) + 'END_CHECK';
+  document.body.appendChild(out);
+});
+</script>"""
+    check = page.with_name("browser-check.html")
+    check.write_text(page.read_text().replace("<head>", "<head>" + checker, 1))
+    base = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=15000"]
+    dom = subprocess.run([*base, "--dump-dom", check.as_uri()], capture_output=True, text=True, timeout=90)
+    check.unlink()
+    text = dom.stdout
+    start = text.rfind("ADSGEN_CHECK{")
+    assert start >= 0, dom.stderr[-2000:]
+    return json.loads(text[start + len("ADSGEN_CHECK"): text.index("END_CHECK", start)])
+
+
+@pytest.mark.slow
+def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
+    curve = tmp_path / "run.json"  # the run record `adsgen generate` writes
+    curve.write_text(json.dumps([{"method": m, "curve": [{"runs": 50 * i, "distinct_high_risk": k * i,
+                                                          "wall_s": 0.1 * i, "iteration": i} for i in range(1, 6)]}
+                                 for m, k in (("cbn", 4), ("random", 1))]))
+    out = tmp_path / "report"
+    code, _, err = cli(["report", builtin_db, "--out", out, "--curve", curve, "--worst", "2"])
+    assert code == 0, err
+    html = (out / "index.html").read_text()
+    for title in ("Failure and near-miss rate by factor", "Minimum time-to-collision", "Runs over time",
+                  "Worst scenarios", "Search curve", "Provenance"):
+        assert title in html
+    assert "http://" not in html and "https://" not in html  # nothing fetched from the network
+    assert len(list(out.glob("*.png"))) >= 4 + 2 * 4  # 4 plots + 2 worst runs x (3 camera frames + BEV)
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
+    found = _browser_check(out / "index.html", tmp_path)
+    assert found["images"] == len(list(out.glob("*.png")))
+    assert found["broken"] == [] and found["errors"] == []
+    broken_copy = tmp_path / "report-broken"  # the check itself notices a missing image
+    shutil.copytree(out, broken_copy)
+    (broken_copy / "min-ttc.png").unlink()
+    assert _browser_check(broken_copy / "index.html", tmp_path)["broken"] == ["min-ttc.png"]
+    shot = tmp_path / "report-screenshot.png"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    f"--user-data-dir={tmp_path / 'chromium-profile'}", "--hide-scrollbars", "--window-size=1200,2400",
+                    f"--screenshot={shot}", (out / "index.html").as_uri()], capture_output=True, timeout=90)
+    assert shot.exists() and shot.stat().st_size > 10_000
