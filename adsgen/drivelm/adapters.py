@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ def wrap(model: Any, options: AdapterOptions) -> tuple[Any, WrapReport]:
         target_modules=_target_regex(options), use_dora=options.method == "dora",
         modules_to_save=list(options.full_modules) or None)
     try:
-        wrapped = peft.get_peft_model(model, config)
+        with warnings.catch_warnings():  # peft calls a transformers property deprecated in v5
+            warnings.simplefilter("ignore", FutureWarning)
+            wrapped = peft.get_peft_model(model, config)
     except ValueError as exc:
         raise ConfigError(f"adapter target modules {list(options.target_modules)}: {exc}") from exc
     return wrapped, report_of(wrapped, options)
@@ -180,7 +183,10 @@ def save_adapter(wrapped: Any, folder: str | Path, card: AdapterCard, check_batc
     wrapped.eval()
     try:
         live = _logits(wrapped, check_batch)
-        wrapped.load_adapter(str(folder), adapter_name=_CHECK_ADAPTER)
+        try:
+            wrapped.load_adapter(str(folder), adapter_name=_CHECK_ADAPTER)
+        except (KeyError, ValueError, RuntimeError, OSError) as exc:
+            raise RuntimeError(f"adapter saved to {folder} cannot be loaded back ({exc!r})") from exc
         wrapped.set_adapter(_CHECK_ADAPTER)
         reloaded = _logits(wrapped, check_batch)
     finally:

@@ -36,7 +36,14 @@ def require_vlm(what: str = "the VLM") -> tuple[Any, Any]:
         import transformers
     except ModuleNotFoundError as exc:
         raise MissingExtraError("vlm", "transformers", what) from exc
+    _quiet(transformers)
     return torch, transformers
+
+
+def _quiet(transformers: Any) -> None:
+    """No per-shard progress bars or info chatter from transformers (our commands show their own)."""
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
 
 
 def require_peft(what: str = "LoRA/DoRA adapters") -> Any:

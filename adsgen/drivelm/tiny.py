@@ -61,6 +61,9 @@ class TinyConfig:
     """Target BPE vocabulary (the trained tokenizer may end up smaller on a small corpus)."""
     max_positions: int = 1024
     """Longest sequence (image tokens + text) the text model accepts."""
+    text_init_std: float = 0.1
+    """Std of the text model's random weights. Larger than Llama's 0.02: with a frozen random lm_head
+    and final norm, 0.02 caps the logits near +-2.6, so no adapter could make an answer confident."""
 
 
 def cache_root() -> Path:
@@ -102,7 +105,7 @@ def build_tiny(folder: Path, corpus: list[str], config: TinyConfig = TinyConfig(
         tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
         extra_special_tokens={"image_token": "<image>"})
     side = config.image_size_px
-    image_processor = transformers.CLIPImageProcessor(
+    image_processor = transformers.CLIPImageProcessorPil(  # PIL backend: no torchvision needed
         size={"height": side, "width": side}, do_center_crop=False, crop_size={"height": side, "width": side})
     processor = transformers.LlavaProcessor(
         image_processor=image_processor, tokenizer=tokenizer, patch_size=config.patch_size_px,
@@ -116,7 +119,7 @@ def build_tiny(folder: Path, corpus: list[str], config: TinyConfig = TinyConfig(
         num_hidden_layers=config.text_layers, num_attention_heads=config.text_heads,
         num_key_value_heads=config.text_heads, max_position_embeddings=config.max_positions,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id)
+        eos_token_id=tokenizer.eos_token_id, initializer_range=config.text_init_std)
     llava_config = transformers.LlavaConfig(
         vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         vision_feature_layer=-1, vision_feature_select_strategy="default", projector_hidden_act="gelu")

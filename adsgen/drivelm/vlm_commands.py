@@ -1,0 +1,152 @@
+"""``adsgen drivelm train|predict`` and ``adsgen bench vlm``: the VLM's commands.
+
+They join the ``drivelm`` group that ``adsgen.drivelm.commands`` registers (created here if absent).
+torch / transformers / peft are imported inside the command functions only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adsgen.errors import ConfigError
+
+console = Console(soft_wrap=True)
+
+_BASE = typer.Option(..., "--base", help="Local LLaVA-1.5 / LLaVA-NeXT model folder, or 'tiny' (built and cached).")
+_CAMERAS = typer.Option(None, "--cameras", help="Comma-separated camera subset, e.g. CAM_FRONT,CAM_BACK "
+                                              "(default: every camera in the file).")
+_IMAGE_ROOT = typer.Option(None, "--image-root", help="Folder image paths are relative to (default: the "
+                                                    "JSON file's folder).")
+_DEPTH = typer.Option("none", "--depth", help="Depth words in the prompt: 'none', 'sim' (depth_m written by "
+                                            "adsgen drivelm qa) or a local depth-estimation model folder.")
+
+
+def _cameras(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    from adsgen.drivelm.vlm_data import CAMERAS
+
+    cams = tuple(c.strip() for c in text.split(",") if c.strip())
+    bad = [c for c in cams if c not in CAMERAS]
+    if bad:
+        raise ConfigError(f"--cameras {bad[0]!r}: expected names from {', '.join(CAMERAS)}")
+    return cams
+
+
+def train_cmd(
+    data: Annotated[Path, typer.Argument(help="Training data: nested DriveLM-nuScenes JSON (images by path).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder to write.")],
+    base: str = _BASE,
+    adapter: str = typer.Option("lora", "--adapter", help="lora or dora."),
+    rank: int = typer.Option(16, help="LoRA rank r."),
+    alpha: int = typer.Option(32, help="LoRA alpha."),
+    dropout: float = typer.Option(0.05, help="LoRA dropout."),
+    target_modules: str = typer.Option("q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+                                       help="Language-model linear layers to adapt (comma-separated)."),
+    train_modules: str = typer.Option("multi_modal_projector", help="Modules trained in full next to the "
+                                      "adapter (comma-separated; e.g. multi_modal_projector,vision_tower; "
+                                      "'' for none)."),
+    depth: str = _DEPTH,
+    epochs: int = typer.Option(3, help="Passes over the training split."),
+    lr: float = typer.Option(1e-3, help="AdamW learning rate."),
+    batch_size: int = typer.Option(8, help="Questions per forward pass."),
+    grad_accum: int = typer.Option(1, help="Forward passes per optimizer step."),
+    max_minutes: float = typer.Option(None, help="Stop training after this many minutes (then save, evaluate)."),
+    checkpoint_every: int = typer.Option(50, help="Optimizer steps between checkpoints."),
+    resume: bool = typer.Option(False, help="Continue from OUT/checkpoint."),
+    eval_data: Path = typer.Option(None, "--eval", help="Held-out file (default: hold out scenes of DATA)."),
+    held_out: float = typer.Option(0.2, help="Fraction of scenes held out when --eval is not given."),
+    images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
+    cameras: str = _CAMERAS,
+    image_root: Path = _IMAGE_ROOT,
+    seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
+) -> None:
+    """Fine-tune a LLaVA's language model with LoRA or DoRA on DriveLM QA; evaluate on held-out scenes."""
+    from adsgen.drivelm.adapters import AdapterOptions
+    from adsgen.drivelm.train import TrainOptions, train
+
+    adapter_options = AdapterOptions(
+        method=adapter, rank=rank, alpha=alpha, dropout=dropout,
+        target_modules=tuple(m.strip() for m in target_modules.split(",") if m.strip()),
+        full_modules=tuple(m.strip() for m in train_modules.split(",") if m.strip()))
+    options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
+                           held_out_fraction=held_out, max_minutes=max_minutes, checkpoint_every=checkpoint_every,
+                           depth=depth, images=images, cameras=_cameras(cameras))
+    result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
+                   resume=resume, console=console)
+    console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min, "
+                  f"final loss {result.final_loss:.3f}; adapter and eval.json in {result.out}")
+
+
+def predict_cmd(
+    questions: Annotated[Path, typer.Argument(help="Questions: flattened [{id, image, conversations}] or nested.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions file [{id, question, answer}].")],
+    base: str = _BASE,
+    adapter: Path = typer.Option(None, "--adapter", help="Adapter folder written by adsgen drivelm train."),
+    cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
+    depth: str = _DEPTH,
+    batch_size: int = typer.Option(8, help="Questions per generate() call."),
+    max_new_tokens: int = typer.Option(64, help="Token budget for open questions."),
+    cameras: str = _CAMERAS,
+    image_root: Path = _IMAGE_ROOT,
+) -> None:
+    """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from adsgen.drivelm.predict import (
+        GenerationOptions,
+        generate_answers,
+        load_for_inference,
+        load_questions,
+        predictions,
+        write_predictions,
+    )
+    from adsgen.drivelm.vlm_inputs import InputBuilder
+
+    samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
+    builder = InputBuilder(depth=depth, cot=cot)
+    vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
+    options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens)
+    with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("predict", total=len(samples))
+        raw = generate_answers(vlm, samples, builder, options, progress=lambda n: bar.advance(task, n))
+    rows = predictions(samples, raw)
+    write_predictions(rows, out)
+    console.print(f"wrote {len(rows)} answers to {out}")
+
+
+def bench_vlm_cmd(
+    json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON."),
+    steps: int = typer.Option(10, help="Training steps timed."),
+    batch_size: int = typer.Option(4, help="Questions per step."),
+    gpu_config: bool = typer.Option(True, help="On CUDA, also time a LLaVA-7B-sized config with random bf16 "
+                                    "weights."),
+) -> None:
+    """Tokens/s and peak memory of training and inference (tiny model on CPU; LLaVA-sized on CUDA)."""
+    from adsgen.drivelm.vlm_bench import run_bench
+
+    run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
+
+
+def _drivelm_group(app: typer.Typer) -> typer.Typer:
+    for group in app.registered_groups:
+        if group.name == "drivelm" and group.typer_instance is not None:
+            return group.typer_instance
+    group_app = typer.Typer(help="DriveLM and the VLM.", no_args_is_help=True)
+    app.add_typer(group_app, name="drivelm")
+    return group_app
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    group = _drivelm_group(app)
+    group.command("train")(train_cmd)
+    group.command("predict")(predict_cmd)
+    bench_app.command("vlm")(bench_vlm_cmd)
+
+
+__all__ = ["register"]
