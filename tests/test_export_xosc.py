@@ -41,6 +41,7 @@ def test_five_seeds_export_valid_openscenario_1_0(exported, seeds):
         root = _root(r.xosc)
         header = root.find("FileHeader")
         assert (header.get("revMajor"), header.get("revMinor")) == ("1", "0")
+        assert not header.get("description").startswith("CARLA:")  # positions are in the OpenDRIVE frame
         assert root.find("RoadNetwork/LogicFile").get("filepath") == r.xodr.name
 
 
@@ -138,7 +139,8 @@ def test_every_manoeuvre_and_trigger_kind_validates(seeds, tmp_path):
     assert root.find(".//TimeToCollisionCondition") is not None
     # the left-turner approaches and holds at its stop line until triggered (as in the engine)
     assert root.find(".//ReachPositionCondition") is not None
-    assert root.find(".//StoryboardElementStateCondition").get("state") == "standbyState"
+    holds = [c for c in root.iter("Condition") if c.get("name", "").endswith("_not_yet_triggered")]
+    assert holds and holds[0].get("conditionEdge") == "none"
     assert not [c for c in root.iter("Condition") if c.get("name", "").startswith("criteria_")]
 
 

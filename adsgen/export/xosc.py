@@ -10,7 +10,11 @@ Conventions (CARLA ScenarioRunner 0.9.16, see docs/render_export.md):
   counter-clockwise from +x, radians): no conversion (CARLA's y flip happens inside CARLA);
 - lane changes are relative (RelativeTargetLane, +1 = one lane to the actor's left);
 - each manoeuvre is an Event whose StartTrigger is the scenario's trigger (time, ego distance, ego TTC);
-- the storyboard stops at the horizon (SimulationTime), and lists ScenarioRunner's criteria_* conditions.
+- the storyboard stops at the horizon (SimulationTime), and lists ScenarioRunner's criteria_* conditions;
+- the FileHeader description does not start with "CARLA:" (that prefix tells ScenarioRunner positions are
+  in CARLA's left-handed frame; ours are in the OpenDRIVE frame);
+- only conditions and actions ScenarioRunner 0.9.16 documents as supported are used (no standbyState,
+  RoutingAction only in the story, relative lane changes of one lane).
 
 scenariogeneration keeps the OpenSCENARIO version in a class attribute; ``osc_1_0()`` sets minor 0 for the
 duration of a build and restores the previous value, so other users of the package are not affected.
@@ -120,6 +124,21 @@ def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
     return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.rising, cond, HERO)
 
 
+def _not_yet(xosc, name: str, actor_id: str, trigger):
+    """A condition true while ``trigger`` has not fired: its comparison reversed, evaluated level (edge none)."""
+    if trigger.kind == "time":
+        cond = xosc.SimulationTimeCondition(float(trigger.value), _rule(xosc, "lessThan"))
+        return xosc.ValueTrigger(name, 0, xosc.ConditionEdge.none, cond)
+    if trigger.kind == "ego_distance":
+        cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "greaterThan"),
+                                              xosc.RelativeDistanceType.cartesianDistance, actor_id,
+                                              alongroute=False, freespace=False)
+    else:
+        cond = xosc.TimeToCollisionCondition(float(trigger.value), _rule(xosc, "greaterThan"), alongroute=False,
+                                             freespace=False, entity=actor_id)
+    return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.none, cond, HERO)
+
+
 def _lateral_side(route, other_route, s_m: float) -> int:
     """+1 when the other route lies to the left of ``route`` near s, else -1."""
     (x, y), h = route.at(s_m)
@@ -191,7 +210,6 @@ HOLD_DECEL_MPS2 = 4.0   # [m/s2] comfortable braking of an actor holding at its 
 @register_manoeuvre("turn_left_across")
 def _turn_left(xosc, c: _Ctx):
     """As the engine: approach, hold at the stop line until triggered, then turn (the route gives the turn)."""
-    go_name = f"{c.actor.id}_turns_left_across"
     go = ("turns_left_across", _speed(xosc, c.actor.speed_mps, "linear", "rate", 2.5), c.trigger(xosc, "turn"))
     if c.m.trigger is None:
         return [go]
@@ -202,12 +220,12 @@ def _turn_left(xosc, c: _Ctx):
     if hold_s is None or hold_s <= c.actor.start_s_m + 0.5 or c.actor.speed_mps <= 0.1:
         return [go]   # holds where it starts (Init speed 0, see build_xosc) until triggered
     reach = xosc.ReachPositionCondition(_world(xosc, c.route, hold_s), 2.0)
-    waiting = xosc.StoryboardElementStateCondition(xosc.StoryboardElementType.event, go_name,
-                                                   xosc.StoryboardElementState.standbyState)
     group = xosc.ConditionGroup()
     group.add_condition(xosc.EntityTrigger(f"{c.actor.id}_at_hold_point", 0, xosc.ConditionEdge.rising, reach,
                                            c.actor.id))
-    group.add_condition(xosc.ValueTrigger(f"{c.actor.id}_not_yet_turning", 0, xosc.ConditionEdge.none, waiting))
+    # ... and only while its trigger has not fired yet (the complement of the trigger condition; ScenarioRunner
+    # does not evaluate StoryboardElementStateCondition's standbyState)
+    group.add_condition(_not_yet(xosc, f"{c.actor.id}_not_yet_triggered", c.actor.id, c.m.trigger))
     hold_trigger = xosc.Trigger()
     hold_trigger.add_conditiongroup(group)
     hold = ("holds_at_stop_line", _speed(xosc, 0.0, "linear", "distance", round(brake_m + 0.5, 2)), hold_trigger)
@@ -353,6 +371,8 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
         storyboard.add_story(story)
 
         params = xosc.ParameterDeclarations()
-        return xosc.Scenario(f"CARLA:adsgen_{scenario.name}", "adsgen", params, entities, storyboard,
+        # no "CARLA:" description prefix: that would make ScenarioRunner read positions in CARLA's (y-flipped)
+        # frame; ours are OpenDRIVE-frame, which ScenarioRunner converts itself and esmini reads as they are
+        return xosc.Scenario(f"adsgen:{scenario.name}", "adsgen", params, entities, storyboard,
                              xosc.RoadNetwork(roadfile=xodr_filename, scenegraph=""), xosc.Catalog(),
                              osc_minor_version=0)
