@@ -157,3 +157,34 @@ def test_cli_bad_judge_path(cli, tmp_path):
     code, _, err = cli(["drivelm", "evaluate", FIX / "mini_pred_partial.json", "--gt", FIX / "mini_eval.json",
                         "--judge", tmp_path / "no_model"])
     assert code == 2 and "--judge" in err
+
+
+@pytest.mark.slow
+def test_local_transformers_judge_runs_from_a_folder(tmp_path, gt):
+    """A tiny random causal LM saved to a folder serves as judge; its replies are parsed or counted as unrated."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from adsgen.drivelm.scoring import TransformersJudge
+
+    corpus = [q.qa.question + " " + q.qa.answer for q in gt.iter_questions()] + [str(i) for i in range(101)]
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<unk>", "</s>"]))
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
+                                                eos_token="</s>")
+    fast.save_pretrained(tmp_path)
+    config = transformers.LlamaConfig(vocab_size=fast.vocab_size, hidden_size=32, intermediate_size=64,
+                                      num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                                      pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id)
+    transformers.LlamaForCausalLM(config).save_pretrained(tmp_path)
+
+    judge = TransformersJudge(tmp_path, max_new_tokens=3, batch_size=2)
+    ratings = judge.rate([("Stop.", "Stop."), ("Go.", "Stop."), ("No.", "Yes.")])
+    assert len(ratings) == 3 and all(r is None or 0 <= r <= 100 for r in ratings)
+    res = evaluate(F.load_predictions(FIX / "mini_pred_partial.json"), gt, judge=judge)
+    assert res["judge"] == f"transformers:{tmp_path.name}"
+    rated_or_not = res["judge_unrated"] <= 3
+    assert rated_or_not and (res["chatgpt"] is None or 0 <= res["chatgpt"] <= 100)
+    assert (res["final"] is None) == (res["chatgpt"] is None or res["match"] is None)
