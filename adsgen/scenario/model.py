@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from adsgen.variables import FACTORS, STATES
 
@@ -158,12 +158,24 @@ class Scenario(StrictModel):
         """The scenario as plain JSON-able data (what YAML files hold)."""
         return self.model_dump(mode="json")
 
+    _hash: str | None = PrivateAttr(default=None)
+
     def content_hash(self) -> str:
-        """Identity of the scenario's content: sha256 of its canonical JSON, without its name."""
-        data = self.spec()
-        data.pop("name", None)
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """Identity of the scenario's content: sha256 of its canonical JSON, without its name (cached:
+        scenarios are immutable)."""
+        if self._hash is None:
+            data = self.spec()
+            data.pop("name", None)
+            blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+            self._hash = hashlib.sha256(blob.encode()).hexdigest()
+        return self._hash
+
+    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Scenario:
+        """A copy; a changed copy gets its content hash recomputed."""
+        out = super().model_copy(update=update, deep=deep)
+        if update:
+            out._hash = None
+        return out
 
 
 class ParamRange(StrictModel):

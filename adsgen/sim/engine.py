@@ -31,7 +31,7 @@ import numpy as np
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu
 from adsgen.scenario.model import RoadSpec, Scenario
-from adsgen.scenario.roads import build_road, validate_routes
+from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (
     SIGNAL_GREEN,
@@ -129,7 +129,8 @@ class _Batch:
     decel: np.ndarray        # (B, A) [m/s2]
     dur: np.ndarray          # (B, A) [s]
     lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / head_on_drift (left +)
-    stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route (inf: none)
+    stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route where it is controlled (inf: none)
+    line_s: np.ndarray       # (B, A) [m] the route's stop line position, controlled or not (inf: none)
     group: np.ndarray        # (B, A) signal group 0 NS / 1 EW
     has_signal: np.ndarray   # (B,) bool
     has_stop_sign: np.ndarray  # (B,) bool
@@ -142,6 +143,9 @@ class _Batch:
     PC: np.ndarray
     PSN: np.ndarray
     occ_rows: np.ndarray     # rows with two or more actors (where one can hide another)
+    any_control: bool        # some row has a signal or stop sign
+    any_conflict: bool       # some actor's route crosses its ego's route
+    any_lateral: bool        # some actor cuts in or drifts
     sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
     sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
 
@@ -162,7 +166,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
     active0, is_ped = f((b, a), bool), f((b, a), bool)
     v_des, s0, tval, decel, dur, lat_amp = f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a))
     mtype, tkind, group = f((b, a), int), np.full((b, a), -1, int), f((b, a), int)
-    stop_s = np.full((b, a), np.inf)
+    stop_s, line_s = np.full((b, a), np.inf), np.full((b, a), np.inf)
     sc_e, sc_a = np.full((b, a), np.nan), np.full((b, a), np.nan)
     d_left, d_right, mu = f(b), f(b), f(b)
     has_signal, has_stop = f(b, bool), f(b, bool)
@@ -177,14 +181,18 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
     dummy_proj = (np.full(2, -1e6), np.full(2, 1e6), np.zeros(2))
     proj.append(dummy_proj)
     n_proj = 2
+    nets: dict[tuple, tuple] = {}  # cheap road key -> (RoadSpec, RoadNetwork), avoids hashing models
     for i, sc in enumerate(scenarios):
-        validate_routes(sc, sc.name)
-        net = build_road(sc.road)
-        spec = sc.road
+        r_ = sc.road
+        rkey = (r_.template, r_.lanes, r_.lane_width_m, r_.curve_radius_m)
+        if rkey not in nets:
+            nets[rkey] = (r_, build_road(r_))
+        spec, net = nets[rkey]
         controlled = sc.factors.traffic_control != "none"
         has_signal[i] = sc.factors.traffic_control == "signal"
         has_stop[i] = sc.factors.traffic_control == "stop_sign"
-        sig[i] = (spec.signal.green_s, spec.signal.yellow_s, spec.signal.all_red_s, spec.signal.offset_s)
+        sig_ = sc.road.signal
+        sig[i] = (sig_.green_s, sig_.yellow_s, sig_.all_red_s, sig_.offset_s)
         mu[i] = friction_mu(sc.factors)
         n_steps[i] = int(round(sc.horizon_s / DT_S))
         slots = [("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
@@ -212,8 +220,10 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
             active0[i, j] = True
             is_ped[i, j] = kind == "pedestrian"
             v_des[i, j], s0[i, j] = speed, start
-            if controlled and r.stop_s_m is not None:
-                stop_s[i, j] = r.stop_s_m
+            if r.stop_s_m is not None:
+                line_s[i, j] = r.stop_s_m
+                if controlled:
+                    stop_s[i, j] = r.stop_s_m
             group[i, j] = 1 if r.signal_group == "EW" else 0
             if man is not None:
                 mtype[i, j] = M[man.type]
@@ -232,9 +242,10 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
     pp = [np.concatenate([p[k] for p in proj]) for k in range(3)]
     return _Batch(scenarios, n_steps, packed[:, 0].copy(), packed[:, 1].copy(), packed[:, 2].copy(),
                   packed[:, 3].copy(), np.cos(packed[:, 2]), np.sin(packed[:, 2]), off, npts, rlen, d_left, d_right, length, width, height, active0, is_ped,
-                  kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, group, has_signal,
+                  kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, line_s, group, has_signal,
                   has_stop, sig, mu, poff, pp[0], pp[1], pp[2], np.cos(pp[2]), np.sin(pp[2]),
-                  np.flatnonzero(active0.sum(axis=1) >= 3), sc_e, sc_a)
+                  np.flatnonzero(active0.sum(axis=1) >= 3), bool((has_signal | has_stop).any()),
+                  bool(np.isfinite(sc_e).any()), bool((lat_amp != 0).any()), sc_e, sc_a)
 
 
 class _State:
@@ -286,11 +297,20 @@ class BuiltinBackend:
     def run(self, scenarios: Sequence[Scenario], agent, seed: int = 0, *,
             record_trajectories: bool = False) -> list[RunResult]:
         """Run each scenario against the agent; one RunResult per scenario, in order."""
-        if not scenarios:
-            return []
-        bt = compile_batch(scenarios)
-        st = self._simulate(bt, agent, seed, record=record_trajectories)
-        return self._results(bt, st, seed, record_trajectories)
+        if self._closed:
+            raise RuntimeError("BuiltinBackend.run() after close()")
+        # simulate scenarios with the same number of actors together (less padding); results do not
+        # depend on the grouping because every scenario's arithmetic is row-independent
+        groups: dict[int, list[int]] = {}
+        for i, sc in enumerate(scenarios):
+            groups.setdefault(len(sc.actors), []).append(i)
+        out: list[RunResult | None] = [None] * len(scenarios)
+        for _, idx in sorted(groups.items()):
+            bt = compile_batch([scenarios[i] for i in idx])
+            st = self._simulate(bt, agent, seed, record=record_trajectories)
+            for i, res in zip(idx, self._results(bt, st, seed, record_trajectories), strict=True):
+                out[i] = res
+        return out  # type: ignore[return-value]
 
     def snapshots(self, scenario: Scenario, agent, seed: int, times_s: Sequence[float]) -> list[WorldSnapshot]:
         """The world at the given times of one run (nearest step; the last step for times past the end)."""
@@ -348,6 +368,8 @@ class BuiltinBackend:
         mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
         veh = ~bt.is_ped
         stop_ctrl = bt.has_signal | bt.has_stop_sign
+        no_signal = np.zeros((b, a), int)
+        no_stop = np.full((b, a), np.inf)
         for k in range(t_max + 1):
             t = k * DT_S
             x, y, yaw, cy, sy, kappa, cpsi, spsi, ch, sh = self._poses(bt, st)
@@ -376,7 +398,8 @@ class BuiltinBackend:
             st.min_dist = np.where(run, np.minimum(st.min_dist, dist.min(axis=1, initial=np.inf)), st.min_dist)
             st.min_ttc = np.where(run, np.minimum(st.min_ttc, ttc.min(axis=1, initial=np.inf)), st.min_ttc)
             # conflict-zone occupancy for PET
-            self._pet_update(bt, st, t)
+            if bt.any_conflict:
+                self._pet_update(bt, st, t)
             if record:
                 braking = (st.acc < -1.0).astype(float)
                 st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t)], axis=-1))  # (B, A, 6)
@@ -412,10 +435,16 @@ class BuiltinBackend:
                 st.triggered[:, 1:] |= new
                 st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
             # ---- traffic control ---------------------------------------------------------------------
-            sig_state = np.where(bt.has_signal[:, None], _signal_state(t, *(bt.sig.T[:, :, None]), bt.group),
-                                 SIGNAL_NONE)  # (B, A)
-            front = st.s + bt.length / 2
-            stop_gap = np.where(stop_ctrl[:, None] & (front <= bt.stop_s + 0.5), bt.stop_s - front, np.inf)
+            if bt.any_control:
+                sig_state = np.where(bt.has_signal[:, None], _signal_state(t, *(bt.sig.T[:, :, None]), bt.group),
+                                     SIGNAL_NONE)  # (B, A)
+            else:
+                sig_state = no_signal
+            if bt.any_control:
+                front = st.s + bt.length / 2
+                stop_gap = np.where(stop_ctrl[:, None] & (front <= bt.stop_s + 0.5), bt.stop_s - front, np.inf)
+            else:
+                stop_gap = no_stop
             # ---- agent ---------------------------------------------------------------------------------
             obs = self._observe(bt, st, k, t, x, y, yaw, cy, sy, ch, sh, stop_gap, sig_state)
             action: Action = agent.act(obs)
@@ -512,7 +541,29 @@ class BuiltinBackend:
         mt, trig = bt.mtype[:, 1:], st.triggered[:, 1:]
         v, vd = st.v[:, 1:], bt.v_des[:, 1:]
         a_keep = np.clip(ACTOR_GAIN_PER_S * (vd - v), -ACTOR_DECEL_MPS2, ACTOR_ACCEL_MPS2)
-        # stop lines: red, yellow (when it can stop) or an unserved stop sign; run_red_light ignores them
+        if not bt.any_control and not (mt == M["turn_left_across"]).any():
+            a = a_keep
+        else:
+            a = BuiltinBackend._stop_line_control(bt, st, v, a_keep, mt, trig, stop_gap, sig_state)
+        a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
+        a = np.where(mt == M["stopped"], 0.0, a)
+        ped = bt.is_ped[:, 1:]
+        # pedestrians: stand until triggered, then walk at their speed
+        walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
+        a = np.where(ped, (walk - v) / DT_S, a)
+        acc[:, 1:] = a
+        if not bt.any_lateral:
+            return
+        # lateral manoeuvres: cosine profile over duration_s after the trigger
+        lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
+        frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
+        prof = (1.0 - np.cos(np.pi * frac)) / 2.0
+        st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
+
+    @staticmethod
+    def _stop_line_control(bt: _Batch, st: _State, v, a_keep, mt, trig, stop_gap, sig_state) -> np.ndarray:
+        """Actors' braking for stop lines (red, stoppable yellow, unserved stop sign; run_red_light
+        ignores them) and left-turners holding at their line until triggered."""
         gap = stop_gap[:, 1:]
         sig = sig_state[:, 1:]
         at_line = (v < 0.3) & (gap < 3.0)
@@ -524,27 +575,15 @@ class BuiltinBackend:
         must_stop &= (mt != M["run_red_light"]) & np.isfinite(gap)
         # a left-turner holds at its stop line until triggered
         hold = (mt == M["turn_left_across"]) & ~trig
-        hold_gap = np.where(hold, np.maximum(bt.stop_s[:, 1:], 0.0) - (st.s[:, 1:] + bt.length[:, 1:] / 2), np.inf)
-        hold_gap = np.where(np.isfinite(bt.stop_s[:, 1:]) | ~hold, hold_gap,
+        hold_gap = np.where(hold, bt.line_s[:, 1:] - (st.s[:, 1:] + bt.length[:, 1:] / 2), np.inf)
+        hold_gap = np.where(np.isfinite(bt.line_s[:, 1:]) | ~hold, hold_gap,
                             bt.s0[:, 1:] - st.s[:, 1:] + 0.5)  # no stop line: hold where it started
         g = np.minimum(np.where(must_stop, gap, np.inf), hold_gap)
         with np.errstate(divide="ignore", invalid="ignore"):
             a_stop = -v * v / (2.0 * np.maximum(g - 0.5, 0.05))
         brake_zone = np.isfinite(g) & (v * v / (2.0 * ACTOR_DECEL_MPS2) + 2.0 >= g)
         a = np.where(brake_zone, np.minimum(a_keep, np.maximum(a_stop, -8.0)), a_keep)
-        a = np.where(brake_zone & (g < 0.6), -8.0, a)
-        a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
-        a = np.where(mt == M["stopped"], 0.0, a)
-        ped = bt.is_ped[:, 1:]
-        # pedestrians: stand until triggered, then walk at their speed
-        walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
-        a = np.where(ped, (walk - v) / DT_S, a)
-        acc[:, 1:] = a
-        # lateral manoeuvres: cosine profile over duration_s after the trigger
-        lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
-        frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
-        prof = (1.0 - np.cos(np.pi * frac)) / 2.0
-        st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
+        return np.where(brake_zone & (g < 0.6), -8.0, a)
 
     @staticmethod
     def _pet_update(bt: _Batch, st: _State, t: float) -> None:

@@ -52,16 +52,6 @@ def boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarr
     return ~sep
 
 
-def _corners_to_box_distance(corners: np.ndarray, x, y, c, s, length, width) -> np.ndarray:
-    """Smallest distance from the corners (..., 4, 2) to a rectangle (...,) -> (...,)."""
-    dx = corners[..., 0] - np.asarray(x)[..., None]  # (..., 4)
-    dy = corners[..., 1] - np.asarray(y)[..., None]
-    c, s = np.asarray(c)[..., None], np.asarray(s)[..., None]
-    qx = np.maximum(np.abs(dx * c + dy * s) - np.asarray(length)[..., None] / 2, 0.0)
-    qy = np.maximum(np.abs(-dx * s + dy * c) - np.asarray(width)[..., None] / 2, 0.0)
-    return np.sqrt(qx * qx + qy * qy).min(axis=-1)
-
-
 def box_distance(x1, y1, yaw1, l1, w1, x2, y2, yaw2, l2, w2) -> np.ndarray:
     """Exact gap [m] between oriented rectangles (0 when they overlap) -> (...,).
 
@@ -71,10 +61,29 @@ def box_distance(x1, y1, yaw1, l1, w1, x2, y2, yaw2, l2, w2) -> np.ndarray:
     return box_distance_cs(x1, y1, np.cos(yaw1), np.sin(yaw1), l1, w1, x2, y2, np.cos(yaw2), np.sin(yaw2), l2, w2)
 
 
+_SIGNS_X = np.array([1.0, -1.0, -1.0, 1.0])  # corner signs along the length
+_SIGNS_Y = np.array([1.0, 1.0, -1.0, -1.0])  # and across
+
+
+def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> np.ndarray:
+    """Smallest distance from box 2's corners to box 1 -> (...,); (dx, dy): centre 2 - centre 1 in the
+    world, (cr, sr): cos/sin of yaw2 - yaw1."""
+    px, py = dx * c1 + dy * s1, -dx * s1 + dy * c1  # centre 2 in box 1's frame (...,)
+    ox = (hl2 * cr)[..., None] * _SIGNS_X - (hw2 * sr)[..., None] * _SIGNS_Y  # (..., 4)
+    oy = (hl2 * sr)[..., None] * _SIGNS_X + (hw2 * cr)[..., None] * _SIGNS_Y
+    qx = np.maximum(np.abs(px[..., None] + ox) - hl1[..., None], 0.0)
+    qy = np.maximum(np.abs(py[..., None] + oy) - hw1[..., None], 0.0)
+    return np.sqrt(qx * qx + qy * qy).min(axis=-1)
+
+
 def box_distance_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
     """box_distance with headings given as cosines and sines."""
-    d1 = _corners_to_box_distance(box_corners_cs(x2, y2, c2, s2, l2, w2), x1, y1, c1, s1, l1, w1)
-    d2 = _corners_to_box_distance(box_corners_cs(x1, y1, c1, s1, l1, w1), x2, y2, c2, s2, l2, w2)
+    dx, dy = np.asarray(x2, float) - x1, np.asarray(y2, float) - y1
+    hl1, hw1 = np.broadcast_to(np.asarray(l1) / 2, dx.shape), np.broadcast_to(np.asarray(w1) / 2, dx.shape)
+    hl2, hw2 = np.broadcast_to(np.asarray(l2) / 2, dx.shape), np.broadcast_to(np.asarray(w2) / 2, dx.shape)
+    cr, sr = c2 * c1 + s2 * s1, s2 * c1 - c2 * s1  # relative heading of box 2 in box 1's frame
+    d1 = _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2)
+    d2 = _corner_gap(-dx, -dy, c2, s2, hl2, hw2, cr, -sr, hl1, hw1)
     d = np.minimum(d1, d2)
     return np.where(boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2), 0.0, d)
 

@@ -1,0 +1,106 @@
+"""``adsgen simulate`` and ``adsgen bench sim``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adsgen.errors import ConfigError
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:.3f}"
+    return str(v)
+
+
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario or seed YAML file (a seed runs its nominal scenario).")],
+    agent: Annotated[str, typer.Option(help="Agent under test: idm, or one another area registered (vlm:DIR, ...).")] = "idm",
+    backend: Annotated[str, typer.Option(help="Simulator backend: builtin, carla.")] = "builtin",
+    seed: Annotated[int, typer.Option(help="Run seed (sensing misses and other agent randomness).")] = 0,
+    render: Annotated[Path | None, typer.Option(help="Write CAM_FRONT keyframes (PNG) of the run into this folder.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the RunResult as JSON to this file.")] = None,
+    trajectories: Annotated[bool, typer.Option(help="Include trajectories in the JSON.")] = False,
+) -> None:
+    """Run one scenario and print its RunResult."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from adsgen.provenance import file_fingerprint, versions
+    from adsgen.scenario.io import load_scenario
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.backends import get_backend
+
+    sc = load_scenario(scenario)
+    ag = get_agent(agent)
+    be = get_backend(backend)
+    try:
+        result = be.run([sc], ag, seed, record_trajectories=trajectories or render is not None)[0]
+    finally:
+        be.close()
+    console = Console()
+    table = Table(title=f"{sc.name}  ({backend}, agent {agent}, seed {seed})", show_header=False)
+    d = result.to_dict()
+    for key in ("termination", "duration_s", "collision_partner", "impact_speed_mps", "collision_time_s",
+                "min_ttc_s", "min_distance_m", "pet_s"):
+        table.add_row(key, _fmt(d[key]))
+    console.print(table)
+    if json_out is not None:
+        d = result.to_dict()
+        if not trajectories:
+            d["trajectories"] = None
+        d["provenance"] = {"scenario_file": str(scenario), "scenario_fingerprint": file_fingerprint(scenario),
+                           "agent": agent, "backend": backend, "seed": seed, "versions": versions()}
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(d, indent=2))
+        console.print(f"wrote {json_out}")
+    if render is not None:
+        _render_keyframes(sc, agent, seed, result, render, console)
+
+
+def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
+    try:
+        from adsgen.render import keyframes, save_frame
+    except ImportError:
+        console.print("--render: the renderer (adsgen.render) is not available in this installation; "
+                      "no images written")
+        return
+    end = result.collision_time_s if result.collision_time_s is not None else result.duration_s
+    times = sorted({0.0, round(end / 2, 2), round(max(end - 1.0, 0.0), 2), round(end, 2)})
+    out.mkdir(parents=True, exist_ok=True)
+    frames = keyframes(sc, agent, seed, times)
+    for t, frame in zip(times, frames, strict=True):
+        save_frame(frame, out, stem=f"t{t:06.2f}_CAM_FRONT")
+    console.print(f"wrote {len(frames)} keyframes to {out}")
+
+
+def bench_sim(
+    json_out: Annotated[Path, typer.Option("--json", help="Write the figures as JSON here.")],
+    batch: Annotated[int, typer.Option(help="Scenarios per batch (drawn from the five seeds' parameter ranges).")] = 1000,
+    loop_scenarios: Annotated[int, typer.Option(help="Scenarios run through the pure-Python loop baseline.")] = 50,
+    seed: Annotated[int, typer.Option(help="Sampling and run seed.")] = 0,
+) -> None:
+    """Rollouts per second of the batched engine vs a per-scenario pure-Python loop, and render time."""
+    from rich.console import Console
+
+    from adsgen.sim.bench import run_sim_bench
+
+    if batch < 1 or loop_scenarios < 1:
+        raise ConfigError("--batch and --loop-scenarios must be at least 1")
+    console = Console()
+    report = run_sim_bench(batch=batch, loop_scenarios=loop_scenarios, seed=seed, console=console)
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(report, indent=2))
+    console.print(f"wrote {json_out}")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
+    bench_app.command("sim")(bench_sim)
