@@ -1,7 +1,8 @@
 """Scenario factors -> CARLA weather and light: one table.
 
 Each factor state sets some fields of ``carla.WeatherParameters``; a field no row sets keeps the value in
-``BASE``. Light sets the sun, weather sets clouds / rain / fog / wind, surface sets the road's wetness and
+``BASE``. Light sets the sun (street lights and headlights follow ``adsgen.scenario.mapping.render_settings``, as
+in the renderer), weather sets clouds / rain / fog / wind, surface sets the road's wetness and
 puddles (``precipitation_deposits``). CARLA's weather is visual only: it does not change tyre friction,
 so the surface also sets the vehicles' wheel friction (``carla_bridge.actors.apply_surface_friction``).
 
@@ -43,10 +44,6 @@ WEATHER_TABLE: MappingProxyType = MappingProxyType({
 })
 """(factor, state) -> the WeatherParameters fields it sets. Factors not listed do not touch the weather."""
 
-STREET_LIGHTS_ON: MappingProxyType = MappingProxyType({
-    "daylight": False, "dawn_dusk": True, "dark_lighted": True, "dark_unlighted": False})
-"""light state -> whether the town's street lights are switched on (Towns only; generated roads have none)."""
-
 WEATHER_FACTORS = ("light", "weather", "surface")
 
 
@@ -68,13 +65,16 @@ def weather_parameters(factors: Any) -> Any:
 
 
 def apply_street_lights(world: Any, factors: Any) -> int:
-    """Switch the world's street lights for the light factor; the number of lights switched."""
+    """Switch a Town's street lights as the renderer does (``mapping.render_settings(...).street_lights``:
+    on for dark_lighted only); the number of lights switched. Generated roads have no street lights."""
+    from adsgen.scenario.mapping import render_settings
+
     carla = import_carla()
     manager = world.get_lightmanager()
     lights = manager.get_all_lights(carla.LightGroup.Street)
     if not lights:
         return 0
-    if STREET_LIGHTS_ON[factors.light]:
+    if render_settings(factors).street_lights:
         manager.turn_on(lights)
     else:
         manager.turn_off(lights)
