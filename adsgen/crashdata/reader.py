@@ -9,6 +9,7 @@ bytes per row and variable plus one chunk.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +146,15 @@ def _resolve_columns(path: Path, header: list[str], schema: SourceSchema) -> dic
     return found
 
 
-def _read_chunks(path: Path, usecols: list[str] | None, progress: Progress | None):
-    """Categorical chunks of ``usecols`` (all columns when None: rows with extra fields are then
-    refused; with a column selection pandas ignores them)."""
+def _read_chunks(path: Path, usecols: list[str] | None, progress: Progress | None, key: str | None = None):
+    """Chunks of ``usecols`` as categoricals (all columns when None: rows with extra fields are then
+    refused; with a column selection pandas ignores them). The crash ``key`` column, nearly unique
+    per row, is read as plain strings: as a categorical it costs four times the parse."""
     total = path.stat().st_size
     with open(path, "rb") as fh:
         try:
-            reader = pd.read_csv(fh, usecols=usecols, dtype="category", na_filter=False,
+            dtype = "category" if key is None else defaultdict(lambda: "category", {key: "str"})
+            reader = pd.read_csv(fh, usecols=usecols, dtype=dtype, na_filter=False,
                                  keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8",
                                  encoding_errors="replace", skipinitialspace=False)
             for chunk in reader:
@@ -241,9 +244,9 @@ def _read_coded(path: Path, header: list[str], schema: SourceSchema, progress: P
     unmapped: dict[str, dict[str, int]] = {rule.variable: {} for rule, _ in active}
     keys: list[np.ndarray] = []
     rows = 0
-    for chunk in _read_chunks(path, sorted(usecols), progress):
+    for chunk in _read_chunks(path, sorted(usecols), progress, key=key_col):
         rows += len(chunk)
-        keys.append(chunk[key_col].astype(str).str.strip().to_numpy(dtype=object))
+        keys.append(chunk[key_col].str.strip())
         for rule, mappers in active:
             per_col = [m.map(chunk[m.column], unmapped[rule.variable]) for m in mappers if m is not None]
             codes[rule.variable].append(_combine_columns(per_col, rule))
@@ -251,7 +254,7 @@ def _read_coded(path: Path, header: list[str], schema: SourceSchema, progress: P
         raise InputError(f"{path}: has a header but no data rows")
     merged = {v: np.concatenate(parts) for v, parts in codes.items()}
     unmapped = {v: dict(sorted(u.items(), key=lambda kv: -kv[1])) for v, u in unmapped.items() if u}
-    return merged, np.concatenate(keys), rows, unmapped
+    return merged, pd.concat(keys, ignore_index=True), rows, unmapped
 
 
 def _rank_luts(rule: VariableRule) -> tuple[np.ndarray, np.ndarray]:
@@ -278,10 +281,10 @@ def _combine_columns(per_col: list[np.ndarray], rule: VariableRule) -> np.ndarra
     return code_of[best]
 
 
-def _group(keys: np.ndarray) -> tuple[np.ndarray, int, pd.Index]:
+def _group(keys: pd.Series) -> tuple[np.ndarray, int, pd.Index]:
     """Crash id per row (rows with a blank key are crashes of their own), crash count, crash keys."""
     gid, uniques = pd.factorize(keys)
-    blank = keys == ""
+    blank = (keys == "").to_numpy()
     if blank.any():
         # '' was factorised as one value: give each blank-key row its own id
         blank_id = int(gid[np.argmax(blank)])
