@@ -29,8 +29,8 @@ def front(tmp_path_factory):
 @pytest.fixture(scope="module")
 def all_cams(tmp_path_factory):
     out = tmp_path_factory.mktemp("qa_all")
-    return generate_dataset([SEEDS_DIR / "pedestrian_crossing.yaml", SEEDS_DIR / "left_turn_across_path.yaml"],
-                            out, QAConfig(cameras=cameras_option("all"), frames=2, scale=0.2))
+    return generate_dataset([SEEDS_DIR], out, QAConfig(cameras=cameras_option("all"), frames=2, scale=0.2),
+                            test_share=0.4, split_seed=3)
 
 
 def _check_tags_on_pixels(result) -> int:
@@ -144,13 +144,16 @@ def test_answers_follow_the_engine(front):
     assert seen_sign and seen_lead
 
 
-def test_all_cameras_tags_valid(all_cams):
-    assert _check_tags_on_pixels(all_cams) >= 2
-    data = all_cams.train
-    cams = {F.parse_object_tag(t).camera for ref in data.iter_questions() for t in ref.frame.key_object_infos}
-    assert cams <= set(F.CAMERAS)
-    frame = next(iter(next(iter(data.scenes.values())).key_frames.values()))
+def test_all_cameras_tags_valid_and_files_score(all_cams):
+    assert _check_tags_on_pixels(all_cams) >= 10
+    cams = Counter(F.parse_object_tag(t).camera for data in (all_cams.train, all_cams.test)
+                   for s in data.scenes.values() for f in s.key_frames.values() for t in f.key_object_infos)
+    assert set(cams) <= set(F.CAMERAS) and len(cams) >= 2   # objects beside or behind the ego too
+    frame = next(iter(next(iter(all_cams.train.scenes.values())).key_frames.values()))
     assert list(frame.image_paths) == list(F.CAMERAS)
+    test = F.load_nested(all_cams.out_dir / "test.json")
+    res = evaluate({r.id: r.qa.answer for r in test.iter_questions()}, test)
+    assert res["accuracy"] == 1.0 and res["skipped"] == 0
 
 
 def test_split_is_by_scene_seeded_and_bounded():

@@ -188,3 +188,10 @@ def test_local_transformers_judge_runs_from_a_folder(tmp_path, gt):
     rated_or_not = res["judge_unrated"] <= 3
     assert rated_or_not and (res["chatgpt"] is None or 0 <= res["chatgpt"] <= 100)
     assert (res["final"] is None) == (res["chatgpt"] is None or res["match"] is None)
+
+
+def test_predictions_for_unknown_ids_are_ignored_and_counted(gt):
+    answers = {r.id: r.qa.answer for r in gt.iter_questions()}
+    answers["other_scene_frame_0"] = "A"
+    res = evaluate(answers, gt)
+    assert res["ignored_predictions"] == 1 and res["accuracy"] == 1.0

@@ -205,6 +205,8 @@ def evaluate_cmd(
     console.print(f"final     {_fmt(result['final'])}" + ("   (partial: GPT-judged parts missing)"
                                                            if result["partial"] else ""))
     console.print(f"skipped   {result['skipped']} questions about objects the first answer did not find")
+    if result["ignored_predictions"]:
+        console.print(f"ignored   {result['ignored_predictions']} predictions for ids the ground truth does not hold")
     if json_out is not None:
         from adsgen.drivelm.formats import write_json
 

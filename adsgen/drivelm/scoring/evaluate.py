@@ -41,6 +41,7 @@ class _Parts:
     match_f1: list[float] = field(default_factory=list)            # F1 * 100 per question
     match_gpt: list[tuple[str, str]] = field(default_factory=list)
     skipped: int = 0                                               # questions the gate skipped
+    ignored: int = 0                                               # predictions for ids not in the truth
 
     def add(self, ref: QuestionRef, answer: str, source: str) -> None:
         tags = ref.qa.tags or []
@@ -81,6 +82,7 @@ def collect(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise InputError(f"predictions lack {len(missing)} question ids of {source}: {first}{more}")
     parts = _Parts()
+    parts.ignored = len(set(answers) - {ref.id for ref in ground_truth.iter_questions()})
     for sid, scene in ground_truth.scenes.items():
         for fid in scene.key_frames:
             found: list[tuple[float, float]] = []
@@ -128,7 +130,8 @@ def evaluate(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth
              judge: Judge | None = None, source: str = "ground truth") -> dict:
     """Score predictions against ground truth as the challenge does. Returns the result dict:
     accuracy (0-1), match_f1 (0-100), language {Bleu_1..4, ROUGE_L, CIDEr}, chatgpt (0-100 or None),
-    match (0-100 or None), final (None or number), partial, counts, skipped, judge, judge_unrated."""
+    match (0-100 or None), final (None or number), partial, counts, skipped, ignored_predictions (ids the
+    ground truth does not hold), judge, judge_unrated."""
     parts = collect(predictions, ground_truth, source)
     accuracy = _mean(parts.accuracy)
     match_f1 = _mean(parts.match_f1)
@@ -154,6 +157,7 @@ def evaluate(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth
         "counts": {"accuracy": len(parts.accuracy), "chatgpt": len(parts.gpt),
                    "language": len(parts.language), "match": len(parts.match_f1)},
         "skipped": parts.skipped,
+        "ignored_predictions": parts.ignored,
         "judge": None if judge is None else judge.name,
         "judge_unrated": unrated,
     }
