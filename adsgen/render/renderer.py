@@ -66,8 +66,10 @@ def _ground_albedo(app: Appearance) -> np.ndarray:
 
 
 def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: Appearance,
-                  img: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """Ray-cast every pixel whose ray meets z = 0 and write its shaded ground colour and depth."""
+                  img: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+    """Ray-cast every pixel whose ray meets z = 0 and write its shaded ground colour and depth.
+
+    Returns the first row from which every pixel was written (the image height when none was)."""
     R_wc = cam.R_cw.T.astype(np.float32)
     a = a.astype(np.float32)
     b = b.astype(np.float32)
@@ -79,7 +81,7 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
         dz_row = R_wc[2, 1] * b + R_wc[2, 2]                                 # (H,)
         rows = np.nonzero(dz_row < -1e-6)[0]
         if len(rows) == 0:
-            return
+            return len(b)
         r0 = int(rows[0])
         t_row = (cam_h / dz_row[r0:])[:, None]                               # (h, 1) depth [m]
         br = b[r0:]
@@ -95,7 +97,7 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
         dz = (R_wc[2, 0] * a)[None, :] + (R_wc[2, 1] * b + R_wc[2, 2])[:, None]   # (H, W) ray z per unit depth
         rows = np.nonzero((dz < -1e-6).any(axis=1))[0]
         if len(rows) == 0:
-            return
+            return len(b)
         r0 = int(rows[0])
         dz = dz[r0:]                                                          # (h, W)
         ground = dz < -1e-6
@@ -140,9 +142,10 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
     if all_ground:
         img[r0:] = colour
         depth[r0:] = t
-    else:
-        np.copyto(img[r0:], colour, where=ground[..., None])
-        np.copyto(depth[r0:], t, where=ground)
+        return r0
+    np.copyto(img[r0:], colour, where=ground[..., None])
+    np.copyto(depth[r0:], t, where=ground)
+    return len(b)
 
 
 def _sky(cam: Camera, app: Appearance, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -197,10 +200,14 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
     H, W = cam.height_px, cam.width_px
     a, b = cam.pixel_rays()                                                   # (W,), (H,)
 
+    sky = _sky(cam, app, a, b) * np.float32(rain_dimming(app))               # (H, 1, 3)
     img = np.empty((H, W, 3), dtype=np.float32)                               # (H, W, 3)
-    img[:] = _sky(cam, app, a, b) * np.float32(rain_dimming(app))  # broadcast; ground rows overwritten below
     depth = np.full((H, W), np.inf, dtype=np.float32)                         # (H, W) [m]
-    _shade_ground(cam, snapshot, tex, app, img, depth, a, b)
+    r_ground = _shade_ground(cam, snapshot, tex, app, img, depth, a, b)      # rows >= r_ground all ground
+    if r_ground == H:  # a pitched camera: sky wherever no ground was written
+        np.copyto(img, np.broadcast_to(sky, img.shape), where=np.isinf(depth)[..., None])
+    else:
+        img[:r_ground] = sky[:r_ground]
 
     faces, inst = build_faces(snapshot, lights_on=app.headlights, signal=ground.signal, lamps_m=ground.lamps_m,
                               street_lights_lit=app.street_lights, skip_ego=not draw_ego,
@@ -208,13 +215,16 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
     buf = Buffers(depth=depth, face=np.full((H, W), -1, dtype=np.int32))
     quads, albedo, emissive, face_inst, cull = faces.arrays()                 # (F, 4, 3), (F, 3), (F, 3), (F,), (F,)
     regions = rasterise(cam, quads, cull, buf, a, b)                          # (F, 4)
-    drawn = buf.face >= 0                                                     # (H, W)
-    mask = np.append(face_inst, np.int16(0))[buf.face]                        # (H, W) int16; face -1 -> 0
-    if drawn.any():
+    drawn = np.flatnonzero(buf.face.ravel() >= 0)                             # (k,) flat indices of object pixels
+    mask = np.zeros((H, W), dtype=np.int16)                                   # (H, W) instance index, 0 = none
+    if len(drawn):
+        face_of = buf.face.ravel()[drawn]                                     # (k,)
+        mask.ravel()[drawn] = face_inst[face_of]
         colours = _face_colours(quads, albedo, emissive, snapshot, tex, app)  # (F, 3)
-        obj = colours[buf.face[drawn]] * np.float32(rain_dimming(app))      # (k, 3) drawn pixels
-        tr = transmission(app, buf.depth[drawn])[:, None]                     # (k, 1)
-        img[drawn] = obj * tr + (np.float32(1.0) - tr) * (np.asarray(app.haze, np.float32) * rain_dimming(app))
+        dim = np.float32(rain_dimming(app))
+        tr = transmission(app, buf.depth.ravel()[drawn])[:, None]             # (k, 1)
+        img.reshape(-1, 3)[drawn] = colours[face_of] * (tr * dim) + (np.float32(1.0) - tr) * (
+            np.asarray(app.haze, np.float32) * dim)
 
     apply_weather(img, app, seed=weather_seed)   # haze and rain dimming were applied while shading
     image = to_uint8(img)

@@ -8,6 +8,7 @@ the object it belongs to (0 for scenery), so the renderer returns a per-pixel in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -229,6 +230,33 @@ def static_faces(lamps_m: np.ndarray, lit: bool) -> Faces:
     return faces
 
 
+@functools.lru_cache(maxsize=512)
+def _local_model(kind: str, oid: str, length: float, width: float, height: float, lights_on: bool,
+                 braking: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(quads (k, 4, 3), albedo (k, 3), emissive (k, 3)) of a road user in its own frame, built once."""
+    local = ObjectState(oid, kind, 0.0, 0.0, 0.0, 0.0, length, width, height, braking)  # type: ignore[arg-type]
+    f = Faces()
+    if kind == "pedestrian":
+        add_pedestrian(f, local, 0)
+    else:
+        add_vehicle(f, local, 0, lights_on)
+    quads, albedo, emissive, _, _ = f.arrays()
+    return quads, albedo, emissive
+
+
+def add_road_user(faces: Faces, obj: ObjectState, instance: int, lights_on: bool) -> None:
+    """A vehicle or pedestrian: its cached local model placed at its pose (one transform per object)."""
+    quads, albedo, emissive = _local_model(obj.kind, obj.id, obj.length_m, obj.width_m, obj.height_m,
+                                           bool(lights_on), bool(obj.braking))
+    to_world = _frame(obj.x_m, obj.y_m, obj.yaw_rad)
+    world = to_world(quads.reshape(-1, 3)).reshape(-1, 4, 3)                  # (k, 4, 3)
+    faces.chunks.append(world)
+    faces.albedo.append(albedo)
+    faces.emissive.append(emissive)
+    faces.instance.append(np.full(len(world), instance, dtype=np.int16))
+    faces.cull.append(np.ones(len(world), dtype=bool))
+
+
 def build_faces(snap: WorldSnapshot, lights_on: bool, signal: tuple[float, float, float] | None,
                 lamps_m: np.ndarray, street_lights_lit: bool, skip_ego: bool = True,
                 signal_kind: str = "signal") -> tuple[Faces, Instances]:
@@ -239,11 +267,7 @@ def build_faces(snap: WorldSnapshot, lights_on: bool, signal: tuple[float, float
     for obj in objs:
         ids.append(obj.id)
         kinds.append(obj.kind)
-        inst = len(ids) - 1
-        if obj.kind == "pedestrian":
-            add_pedestrian(faces, obj, inst)
-        else:
-            add_vehicle(faces, obj, inst, lights_on)
+        add_road_user(faces, obj, len(ids) - 1, lights_on)
     if signal is not None and signal_kind in SIGNAL_KIND:
         ids.append(SIGNAL_KIND[signal_kind])
         kinds.append(SIGNAL_KIND[signal_kind])
