@@ -1,8 +1,10 @@
-"""How light and weather look: one table from the scenario's factors to rendering parameters.
+"""How light and weather look: the colours and light geometry of each light state, with effect strengths
+from the factor mapping (``adsgen.scenario.mapping.render_settings``).
 
-Colours are linear RGB in [0, 1]; distances in metres. The fog/rain/snow visual ranges are meteorological
-visibility (the distance at which contrast falls to 2 %), turned into an extinction coefficient with
-Koschmieder's law, beta = 3.912 / visibility [1/m], so a surface at depth d keeps exp(-beta d) of its colour.
+Colours are display RGB in [0, 1] (written to the image as they are, no gamma step); distances in metres.
+Visual ranges are meteorological visibility (the distance at which contrast falls to 2 %), i.e. an
+extinction coefficient beta = 3.912 / visibility [1/m] (Koschmieder), so a surface at depth d keeps
+exp(-beta d) of its colour and takes the rest from the haze colour.
 """
 
 from __future__ import annotations
