@@ -132,24 +132,33 @@ class CarlaBackend:
         except RuntimeError as exc:
             self.client = None
             raise BackendError(f"CARLA server at {self.address} failed: {exc}") from exc
-        with sync:
-            self.worlds = WorldManager(self.client, sync, town=self.options.town, opendrive=self.options.opendrive)
-            lost: str | None = None
-            for sc in scenarios:
-                if lost is not None and not self._reachable():
-                    results.append(self._fault(sc, seed, f"server unreachable after an earlier fault: {lost}"))
-                    continue
-                try:
-                    results.append(self._run_one(sc, agent, seed, record_trajectories))
-                    lost = None
-                except (RuntimeError, BackendError) as exc:  # carla raises RuntimeError for RPC failures
-                    lost = str(exc)
-                    log.warning("CARLA run of %s failed: %s", sc.name, exc)
-                    results.append(self._fault(sc, seed, lost))
-                    self.worlds.invalidate()
+        try:
+            with sync:
+                self.worlds = WorldManager(self.client, sync, town=self.options.town,
+                                           opendrive=self.options.opendrive)
+                self._run_all(scenarios, agent, seed, record_trajectories, results)
+        except RuntimeError as exc:  # the server failed while switching modes (not inside a scenario)
+            self.client = None
+            raise BackendError(f"CARLA server at {self.address} failed: {exc}") from exc
         if sync.errors:
             log.warning("CARLA settings not restored: %s", "; ".join(sync.errors))
         return results
+
+    def _run_all(self, scenarios: Sequence[Scenario], agent: Any, seed: int, record: bool,
+                 results: list[RunResult]) -> None:
+        lost: str | None = None
+        for sc in scenarios:
+            if lost is not None and not self._reachable():
+                results.append(self._fault(sc, seed, f"server unreachable after an earlier fault: {lost}"))
+                continue
+            try:
+                results.append(self._run_one(sc, agent, seed, record))
+                lost = None
+            except (RuntimeError, BackendError) as exc:  # carla raises RuntimeError for RPC failures
+                lost = str(exc)
+                log.warning("CARLA run of %s failed: %s", sc.name, exc)
+                results.append(self._fault(sc, seed, lost))
+                self.worlds.invalidate()
 
     def _reachable(self) -> bool:
         try:

@@ -127,6 +127,7 @@ class RunCore:
             self.collision_source = "sensor" if m.sensor_partner is not None else "geometry"
             self.partner = self.script.ids[j + 1]
             self.impact = float(math.hypot(vx[0, j + 1] - vx[0, 0], vy[0, j + 1] - vy[0, 0]))
+            self.min_ttc = 0.0  # as the engine: a collision is a time-to-collision of zero
             return self._end(TerminationReason.COLLISION, t)
         if pose.d_m > bt.d_left[0] or pose.d_m < -bt.d_right[0]:
             return self._end(TerminationReason.OFF_ROAD, t)
