@@ -465,6 +465,8 @@ def _candidates(snap, later, ego_later, frames: dict, config: QAConfig) -> list[
         for vis in frame.objects:
             if vis.pixels < config.min_pixels * frame.scale ** 2:
                 continue
+            if vis.kind in ("traffic_signal", "stop_sign") and cam.startswith("CAM_BACK"):
+                continue  # its state is the ego's approach, which the ego has passed: not a key object
             if vis.id not in best or vis.pixels > best[vis.id][1].pixels:
                 best[vis.id] = (cam, vis)
     out = []
