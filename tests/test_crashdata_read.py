@@ -149,3 +149,10 @@ def test_api_style_headers_are_recognised(tmp_path):
     t = read_crash_table(tmp_path / "api.csv")
     assert t.source == "montgomery" and t.rows == 5
     pd.testing.assert_frame_equal(t.data, read_crash_table(FIX / "montgomery_hand.csv").data)
+
+
+def test_canonical_speed_limit_in_mph_is_binned(tmp_path):
+    (tmp_path / "c.csv").write_text("speed_limit,severity\n25,injury\n35,fatal\n55,injury\n0,injury\n")
+    t = read_crash_table(tmp_path / "c.csv")
+    assert list(t.data["speed_limit"].astype(object).fillna("-")) == ["low", "mid", "high", "-"]
+    assert t.unmapped == {}

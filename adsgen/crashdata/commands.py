@@ -97,6 +97,8 @@ def inspect_cmd(
     path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
     top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
+    top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
+                                                            "a canonical table may have many)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON here."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -116,7 +118,10 @@ def inspect_cmd(
     grid.add_column("unmapped raw spellings (raw rows)")
     for name, info in summary["variables"].items():
         known = sum(info["states"].values()) or 1
-        states = "\n".join(f"{s} {c:,} ({c / known:.1%})" for s, c in info["states"].items())
+        shown = list(info["states"].items())
+        states = "\n".join(f"{s} {c:,} ({c / known:.1%})" for s, c in shown[:top_states])
+        if len(shown) > top_states:
+            states += f"\n... {len(shown) - top_states} more states"
         unm = info["unmapped"]
         unm_text = "\n".join(f"{r!r} x{c:,}" for r, c in list(unm.items())[:top])
         if len(unm) > top:

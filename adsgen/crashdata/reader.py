@@ -393,6 +393,8 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
                 if c not in lut_cache:
                     k = _canonical_key(c)
                     lut_cache[c] = -1 if normalise(c) in ALWAYS_MISSING else state_keys.get(k)
+                    if lut_cache[c] is None and var == "speed_limit":  # a posted limit in mph
+                        lut_cache[c] = _speed_code(c)
                 looked.append(lut_cache[c])
             lut = np.array([-1 if x is None else x for x in looked] + [-1], dtype=np.int8)
             raw_codes = col.cat.codes.to_numpy()
@@ -428,6 +430,8 @@ def _check_canonical_columns(path: Path, chunk: pd.DataFrame, canon: dict[str, s
         if not cats or not all(_is_number(c) for c in cats):
             continue
         fractional = any(not float(c).is_integer() for c in cats)
+        if canon.get(h) == "speed_limit":  # posted limits in mph are binned, not refused
+            continue
         if h in canon or fractional or len(cats) > MAX_NUMERIC_CATEGORIES:
             raise InputError(f"{path}: column '{h.strip()}' holds numbers (e.g. '{cats[0]}'), expected "
                              "categories" + (f" of {canon[h]}" if h in canon else ""))
