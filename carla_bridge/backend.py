@@ -222,20 +222,25 @@ class CarlaBackend:
                 cmd = core.advance(agent.act(obs))
                 throttle, steer, brake = controller.control(m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, core.ego_pose.s_m,
                                                             m.ego_speed_mps, cmd)
-                ego.apply_control(carla.VehicleControl(throttle=throttle, steer=steer, brake=brake))
+                cmds = [carla.command.ApplyVehicleControl(
+                    ego.id, carla.VehicleControl(throttle=throttle, steer=steer, brake=brake))]
                 for j, (spec, actor, (x, y, yaw, v, present)) in enumerate(
                         zip(sc.actors, bodies, core.actor_targets(), strict=True)):
                     if not present:
                         if j not in gone:  # left its route: out of the way, below the road
                             gone.add(j)
-                            actor.set_transform(place.carla_transform(x, y, yaw, -GONE_DEPTH_M))
+                            cmds.append(carla.command.ApplyTransform(
+                                actor.id, place.carla_transform(x, y, yaw, -GONE_DEPTH_M)))
                         continue
                     if spec.kind == "pedestrian":
-                        actor.apply_control(carla.WalkerControl(
-                            direction=place.carla_velocity(math.cos(yaw), math.sin(yaw)), speed=float(v)))
+                        cmds.append(carla.command.ApplyWalkerControl(actor.id, carla.WalkerControl(
+                            direction=place.carla_velocity(math.cos(yaw), math.sin(yaw)), speed=float(v))))
                     else:
-                        actor.set_transform(place.carla_transform(x, y, yaw, bp.SPAWN_LIFT_M[spec.kind]))
-                        actor.set_target_velocity(place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw)))
+                        cmds.append(carla.command.ApplyTransform(
+                            actor.id, place.carla_transform(x, y, yaw, bp.SPAWN_LIFT_M[spec.kind])))
+                        cmds.append(carla.command.ApplyTargetVelocity(
+                            actor.id, place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw))))
+                self.client.apply_batch(cmds)  # one RPC for every control of the tick
                 frame = world.tick(o.timeout_s)
             extra = {"carla": {**info, "server": self.address, "server_version": self.versions.server
                                if self.versions else None, "frames": k + 1, "tire_friction": tire[0],

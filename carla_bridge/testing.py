@@ -183,6 +183,24 @@ class FakeClient:
         self.server.world = world
         return world
 
+    def apply_batch(self, commands: list) -> None:
+        """Dispatch carla.command objects to the fake actors (as the server does, without responses)."""
+        self.server.check("apply_batch")
+        world = self.server.world
+        for cmd in commands:
+            actor = world.actors.get(cmd.actor_id)
+            if actor is None or not actor.is_alive:
+                continue  # the server ignores commands for unknown actors
+            kind = type(cmd).__name__
+            if kind == "ApplyTransform":
+                actor.set_transform(cmd.transform)
+            elif kind == "ApplyTargetVelocity":
+                actor.set_target_velocity(cmd.velocity)
+            elif kind in ("ApplyVehicleControl", "ApplyWalkerControl"):
+                actor.apply_control(cmd.control)
+            else:
+                raise NotImplementedError(f"FakeClient.apply_batch: {kind}")
+
     def get_trafficmanager(self, port: int = 8000) -> FakeTrafficManager:
         self.server.check("get_trafficmanager")
         return FakeTrafficManager(self.server, port)
