@@ -39,3 +39,11 @@ def test_render_ms_is_a_positive_timing():
     assert 0.0 < ms < 5000.0
     with pytest.raises(ValueError, match="scale"):
         render_ms(width=400, height=400, repeats=1)
+
+
+def test_signalised_seed_shows_its_signal_and_renders_deterministically():
+    seed = load_seed(SEEDS_DIR / "left_turn_across_path.yaml")
+    a, b = keyframes(seed.scenario, "idm", 3, [2.0, 2.0], ["CAM_FRONT"], scale=0.25)
+    sig = a.object("traffic_signal")
+    assert sig is not None and sig.kind == "traffic_signal" and sig.pixels > 10
+    assert (a.image == b.image).all() and (a.depth == b.depth).all()
