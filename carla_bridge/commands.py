@@ -47,5 +47,54 @@ def check(
         raise BackendError(f"carla check {h}:{p}: {failed.name} failed: {failed.detail}")
 
 
+@carla_app.command("compare")
+def compare_cmd(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario or seed YAML files (a seed runs its nominal scenario)."),
+    host: str = typer.Option("localhost:2000", "--host", help="CARLA server as HOST or HOST:PORT."),
+    agent: str = typer.Option("idm", help="Agent under test (same spec on both backends)."),
+    seed: int = typer.Option(0, help="Run seed."),
+    town: str = typer.Option(None, "--town", help="Run in this Town at a matching site instead of the generated road."),
+    timeout_s: float = typer.Option(10.0, "--timeout", help="Client timeout for each call [s]."),
+    json_out: Path = typer.Option(None, "--json", help="Write the comparison with provenance to this JSON file."),
+) -> None:
+    """Run scenarios on the builtin engine and on CARLA; print both results and whether CARLA confirms."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from adsgen.provenance import file_fingerprint, utc_now, versions
+    from adsgen.scenario.io import load_scenario
+    from carla_bridge.backend import CarlaBackend
+    from carla_bridge.compare import compare
+
+    loaded = [load_scenario(p) for p in scenarios]
+    with CarlaBackend(host, timeout_s=timeout_s, town=town) as backend:
+        rows = compare(loaded, agent, seed, backend)
+        server = backend.versions.server if backend.versions else None
+    table = Table(title=f"builtin vs CARLA {host} (agent {agent}, seed {seed})")
+    for col in ("scenario", "builtin", "carla", "min TTC [s]", "min gap [m]", "confirmed"):
+        table.add_column(col)
+
+    def num(v):
+        return "inf" if v is None else f"{v:.2f}"
+
+    for r in rows:
+        table.add_row(r.scenario, r.builtin_verdict, r.carla_verdict,
+                      f"{num(r.builtin['min_ttc_s'])} / {num(r.carla['min_ttc_s'])}",
+                      f"{num(r.builtin['min_distance_m'])} / {num(r.carla['min_distance_m'])}",
+                      "yes" if r.confirmed else "[bold red]no[/]")
+    console = Console()
+    console.print(table)
+    console.print(f"confirmed {sum(r.confirmed for r in rows)} of {len(rows)}")
+    if json_out is not None:
+        import json
+
+        doc = {"rows": [r.to_dict() for r in rows],
+               "provenance": {"created": utc_now(), "host": host, "town": town, "agent": agent, "seed": seed,
+                              "server_version": server, "versions": versions(),
+                              "scenarios": {str(p): file_fingerprint(p) for p in scenarios}}}
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(doc, indent=2))
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(carla_app, name="carla")

@@ -73,3 +73,30 @@ def test_check_reports_an_old_server_and_a_server_dying_in_the_tiny_run():
     host, port = dying.listen()
     rep = run_check(host, port, client_factory=dying.client_factory, timeout_s=2.0)
     assert not rep.ok and rep.rows[-1].name == "tiny run" and "backend_fault" in rep.rows[-1].detail
+
+
+def test_compare_pairs_engine_and_carla_results():
+    from pathlib import Path
+
+    from adsgen.scenario.io import load_scenario
+    from carla_bridge.backend import CarlaBackend
+    from carla_bridge.compare import compare
+
+    fixtures = Path(__file__).parent / "fixtures" / "carla"
+    scs = [load_scenario(fixtures / f"{n}.yaml") for n in ("cut_in", "lead_brake")]
+    srv = FakeServer()
+    host, port = srv.listen()
+    with CarlaBackend(f"{host}:{port}", client_factory=srv.client_factory) as backend:
+        rows = compare(scs, "idm", 0, backend)
+    srv.shutdown()
+    assert [r.scenario for r in rows] == [s.name for s in scs]
+    assert rows[0].builtin_verdict == "collision" and rows[0].confirmed
+    assert rows[1].carla["min_distance_m"] is not None and rows[1].to_dict()["confirmed"] == rows[1].confirmed
+
+
+def test_compare_command_fails_cleanly_without_a_server(cli, tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "carla" / "cut_in.yaml"
+    code, _, err = cli(["carla", "compare", fixture, "--host", f"127.0.0.1:{_closed_port()}"])
+    assert code == 2 and "not reachable" in err
