@@ -7,8 +7,11 @@
 - straight: a straight stretch (heading within STRAIGHT_TOL_RAD, no junction) of a two-way road, long
   enough for the scenario; the template's lane 0 (next to the centre line) goes onto the Town's lane next
   to its centre line.
-- curve and ramp: no site search (a Town's curves and ramps rarely match a template's radius and merge
-  geometry); run them on the generated road, or give a straight / junction template.
+- curve: the start of a left-hand bend after a straight run-in, on the lane next to the centre line,
+  whose mean curvature over the first CURVE_PROBE_M is closest to 1 / curve_radius_m (within CURVE_TOL);
+  the template's bend start (100 m north of its origin) goes there.
+- ramp: no site search (a Town's on-ramps rarely match the template's merge geometry); run it on the
+  generated road.
 
 The routes move rigidly (``frames.Placement``); the Town's lanes do not bend to them. ``Site.fit_m`` says
 how far the ego route near the site lies from the Town's lane centres (projection through
@@ -32,6 +35,9 @@ ARM_TOL_RAD = math.radians(30.0)  # entries within this angle (seen from the cen
 STRAIGHT_TOL_RAD = math.radians(2.0)  # heading variation allowed along a "straight" stretch
 WAYPOINT_STEP_M = 2.0  # [m]
 FIT_RADIUS_M = 40.0  # [m] the part of the ego route (around the site) whose fit is measured
+CURVE_PROBE_M = 60.0  # [m] length of bend over which a Town's curvature is measured
+CURVE_RUN_IN_M = 30.0  # [m] straight run-in required before the bend
+CURVE_TOL = 0.5  # largest relative curvature error |k - 1/R| R accepted
 ARM_OUT_DEG = {"S": -90.0, "E": 0.0, "N": 90.0, "W": 180.0}  # template arms' outward directions
 
 
@@ -174,6 +180,66 @@ def _straight_site(carla_map: Any, network: Any, scenario: Any) -> Site:
     raise ConfigError(f"the Town has no straight two-way stretch of {need:.0f} m for this scenario")
 
 
+def _inner_lane_waypoints(carla_map: Any) -> list[Any]:
+    """Driving waypoints outside junctions on the lane next to the centre line of a two-way road."""
+    carla = import_carla()
+    out = []
+    for wp in sorted(carla_map.generate_waypoints(WAYPOINT_STEP_M), key=lambda w: (w.road_id, w.lane_id, w.s)):
+        if wp.is_junction or wp.lane_type != carla.LaneType.Driving:
+            continue
+        left = wp.get_left_lane()
+        if left is None or left.lane_type != carla.LaneType.Driving or (left.lane_id > 0) == (wp.lane_id > 0):
+            continue
+        out.append(wp)
+    return out
+
+
+def _headings_along(wp: Any, length_m: float, forward: bool) -> list[float] | None:
+    """Headings [rad, unwrapped] every WAYPOINT_STEP_M along the lane for length_m; None at a junction / end."""
+    heads = [frames.pose_from_carla(wp.transform)[2]]
+    cur = wp
+    for _ in range(int(length_m / WAYPOINT_STEP_M)):
+        nxt = cur.next(WAYPOINT_STEP_M) if forward else cur.previous(WAYPOINT_STEP_M)
+        if not nxt or nxt[0].is_junction:
+            return None
+        cur = nxt[0]
+        heads.append(heads[-1] + _ang(frames.pose_from_carla(cur.transform)[2] - heads[-1]))
+    return heads
+
+
+def _curve_site(carla_map: Any, network: Any, scenario: Any) -> Site:
+    """The start of a left-hand bend whose curvature is closest to the template's, after a straight run-in."""
+    radius = network.spec.curve_radius_m
+    arc_m = min(radius * math.pi / 2, 250.0, CURVE_PROBE_M)
+    best = None
+    for wp in _inner_lane_waypoints(carla_map):
+        ahead = _headings_along(wp, arc_m, forward=True)
+        if ahead is None:
+            continue
+        k_mean = (ahead[-1] - ahead[0]) / (WAYPOINT_STEP_M * (len(ahead) - 1))  # [1/m], left positive
+        if k_mean <= 0:
+            continue
+        behind = _headings_along(wp, CURVE_RUN_IN_M, forward=False)
+        if behind is None or abs(behind[-1] - behind[0]) > math.radians(3.0):
+            continue
+        run_in_k = abs(behind[-1] - behind[0]) / CURVE_RUN_IN_M  # [1/m] the run-in should be straight
+        err = (abs(k_mean - 1.0 / radius) + run_in_k) * radius  # relative curvature error
+        if best is None or err < best[0] - 1e-9:
+            best = (err, wp)
+    if best is None or best[0] > CURVE_TOL:
+        raise ConfigError(f"the Town has no left-hand bend of radius about {radius:.0f} m (after a "
+                          f"{CURVE_RUN_IN_M:.0f} m straight) for the curve template")
+    wp = best[1]
+    x0, y0, h0 = frames.pose_from_carla(wp.transform)
+    yaw = _ang(h0 - math.pi / 2)
+    lane0_x, arc_y = 0.5 * network.spec.lane_width_m, 100.0  # the template's bend starts 100 m north
+    c, s = math.cos(yaw), math.sin(yaw)
+    place = Placement(x0 - (c * lane0_x - s * arc_y), y0 - (s * lane0_x + c * arc_y), yaw,
+                      float(wp.transform.location.z))
+    return Site(place, "stretch", int(wp.road_id),
+                _fit(carla_map, network, scenario, place, (lane0_x, arc_y), radius_m=FIT_RADIUS_M))
+
+
 def _fit(carla_map: Any, network: Any, scenario: Any, place: Placement, centre: tuple[float, float],
          radius_m: float = FIT_RADIUS_M) -> float:
     """Worst distance [m] of the ego route points within radius_m of centre from the Town's lane centres."""
@@ -192,8 +258,9 @@ def _fit(carla_map: Any, network: Any, scenario: Any, place: Placement, centre: 
     return worst
 
 
-SITE_FINDERS = {"intersection": _junction_site, "t_junction": _junction_site, "straight": _straight_site}
-"""template -> site finder (curve and ramp: none; see the module doc)."""
+SITE_FINDERS = {"intersection": _junction_site, "t_junction": _junction_site, "straight": _straight_site,
+                "curve": _curve_site}
+"""template -> site finder (ramp: none; see the module doc)."""
 
 
 def find_site(carla_map: Any, network: Any, scenario: Any) -> Site:

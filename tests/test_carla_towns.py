@@ -56,11 +56,23 @@ def test_straight_site_puts_lane_zero_on_the_towns_inner_lane():
     assert site.kind == "stretch" and site.fit_m < 0.05
 
 
-def test_curve_template_has_no_town_site_search():
-    spec = RoadSpec(template="curve")
+@pytest.mark.parametrize("radius", [60.0, 400.0])
+def test_curve_site_is_the_bend_start_with_the_templates_radius(radius):
+    spec = RoadSpec(template="curve", curve_radius_m=radius)
     sc = load_scenario(FIXTURES / "cut_in.yaml").model_copy(update={"road": spec})
-    with pytest.raises(ConfigError, match="curve"):
-        find_site(_town(RoadSpec(template="straight")), build_road(spec), sc)
+    site = find_site(_town(spec), build_road(spec), sc)
+    assert math.hypot(site.placement.dx_m, site.placement.dy_m) < 0.1 and site.fit_m < 0.1
+
+
+def test_curve_needs_a_bend_and_ramp_has_no_town_site_search():
+    curve = RoadSpec(template="curve")
+    sc = load_scenario(FIXTURES / "cut_in.yaml").model_copy(update={"road": curve})
+    with pytest.raises(ConfigError, match="left-hand bend"):
+        find_site(_town(RoadSpec(template="straight")), build_road(curve), sc)
+    ramp = RoadSpec(template="ramp")
+    sc = sc.model_copy(update={"road": ramp})
+    with pytest.raises(ConfigError, match="ramp"):
+        find_site(_town(RoadSpec(template="straight")), build_road(ramp), sc)
 
 
 def test_placement_round_trips_poses():
