@@ -149,3 +149,11 @@ def test_missing_carla_gives_one_line_naming_the_extra(monkeypatch):
         import_carla()
     msg = str(info.value)
     assert "pip install 'adsgen[carla]'" in msg and "\n" not in msg
+
+
+def test_importing_the_package_and_its_commands_does_not_import_carla():
+    import subprocess
+
+    code = ("import sys, carla_bridge, carla_bridge.commands; from adsgen.sim.backends import BACKENDS; "
+            "assert 'carla' not in sys.modules; assert 'carla' in BACKENDS")
+    subprocess.run([sys.executable, "-c", code], check=True)
