@@ -110,16 +110,6 @@ RUN_COLUMNS = ("id", "scenario_hash", "agent", "backend", "seed", "status", "att
 
 
 @dataclass(frozen=True)
-class RunKey:
-    """The identity of a run: the unique key of the runs table."""
-
-    scenario_hash: str
-    agent: str
-    backend: str
-    seed: int
-
-
-@dataclass(frozen=True)
 class CurvePoint:
     """One point of a search curve: after `iteration` iterations and `sim_runs` runs, `value` of `metric`."""
 

@@ -7,9 +7,12 @@ workers behind. A task over its timeout gets its worker killed (SIGKILL) and rep
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import signal
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 
 from adsgen.campaign.executors.base import register_executor
@@ -54,13 +57,34 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
         runtime.close()
 
 
+_ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Each worker is one core's worth of work: its numpy runs single-threaded (no BLAS oversubscription)."""
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Environment for a child started inside the block: one BLAS / OpenMP thread unless the user set it."""
+    saved = {k: os.environ.get(k) for k in _ONE_THREAD_ENV}
+    for k in _ONE_THREAD_ENV:
+        os.environ.setdefault(k, "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class _Worker:
     def __init__(self, spec: WorkerSpec, ctx: mp.context.BaseContext):
         self.spec = spec
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=worker_main, args=(child, spec), name=f"adsgen-{spec.worker_id}",
                                 daemon=True)
-        self.proc.start()
+        with _single_threaded_children():
+            self.proc.start()
         child.close()
         self.ready = False
         self.started = time.monotonic()
