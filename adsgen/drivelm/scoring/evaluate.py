@@ -116,7 +116,8 @@ def language_part(pairs: list[tuple[str, str]]) -> dict[str, float] | None:
     if not pairs:
         return None
     hyps = tokenize_all([a for a, _ in pairs])
-    refs = [[t] for t in tokenize_all([t for _, t in pairs])]
+    # language_evaluation rewrites its unknown-word marker in references before tokenising
+    refs = [[t] for t in tokenize_all([t.replace("_UNK", "_UNKNOWN") for _, t in pairs])]
     return language_scores(hyps, refs)
 
 

@@ -76,6 +76,7 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
     text = text.replace("\n", " ").replace("&amp;", "&")
     after_line = "\n" + following.replace("\n", " ")
     out: list[str] = []
+    full = text + after_line  # rules may look ahead into the next line; tokens end on this one
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
@@ -83,9 +84,10 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
             continue
         best_name, best_end = "other", i + 1
         for name, pat in _RULES:
-            m = pat.match(text, i)
-            if m and m.end() > best_end or (m and m.end() == best_end
-                                             and _RULE_ORDER[name] < _RULE_ORDER[best_name]):
+            m = pat.match(full, i)
+            if m is None or m.end() > n:
+                continue
+            if m.end() > best_end or (m.end() == best_end and _RULE_ORDER[name] < _RULE_ORDER[best_name]):
                 best_name, best_end = name, m.end()
         tok = text[i:best_end]
         prev = text[i - 1] if i > 0 else " "
