@@ -4,13 +4,12 @@ exit path, a server lost mid-run, Ctrl-C, spawn failures, images for image agent
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from adsgen.errors import BackendError, MissingExtraError
+from adsgen.errors import BackendError
 from adsgen.scenario.io import load_scenario
 from adsgen.sim.agents import get_agent
 from adsgen.sim.types import TerminationReason
@@ -190,15 +189,6 @@ def test_registered_as_backend_carla(server, monkeypatch):
     assert backend.name == "carla" and backend.options.port == port
     monkeypatch.setenv("CARLA_HOST", "carla-7:2100")
     assert get_backend("carla").address == "carla-7:2100"
-
-
-def test_backend_without_the_extra_is_one_line_naming_pip_install(monkeypatch):
-    from adsgen.sim.backends import get_backend
-
-    monkeypatch.setitem(sys.modules, "carla", None)
-    with pytest.raises(MissingExtraError) as info:
-        get_backend("carla", host="localhost:2000")
-    assert "pip install 'adsgen[carla]'" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_min_ttc_and_distance_are_measured_not_copied(server):

@@ -1,21 +1,21 @@
-"""The CARLA bridge without a server: frames, connection probe and version rules, weather table, blueprints,
-and the one-line error for a missing extra. Uses the real carla wheel's offline types."""
+"""The CARLA bridge without a server: frames, connection probe and version rules, weather table, blueprints.
+Uses the real carla wheel's offline types."""
 
 from __future__ import annotations
 
 import math
 import socket
-import sys
 import time
 
 import pytest
 
-from adsgen.errors import BackendError, ConfigError, MissingExtraError
+from adsgen.errors import BackendError, ConfigError
 from adsgen.scenario.model import Factors
-from carla_bridge import connection, frames, weather
-from carla_bridge.testing import FakeServer
 
 carla = pytest.importorskip("carla")
+
+from carla_bridge import connection, frames, weather  # noqa: E402
+from carla_bridge.testing import FakeServer  # noqa: E402
 
 
 def _factors(**kw) -> Factors:
@@ -137,23 +137,3 @@ def test_blueprints_by_kind_and_friction_scaling():
     before = car.get_physics_control().wheels[0].tire_friction
     after = actors.apply_surface_friction(car, 0.5)
     assert after == pytest.approx([before * 0.5] * 4)
-
-
-# --- missing extra --------------------------------------------------------------------------------
-
-def test_missing_carla_gives_one_line_naming_the_extra(monkeypatch):
-    from carla_bridge._carla import import_carla
-
-    monkeypatch.setitem(sys.modules, "carla", None)  # what Python does when a module cannot be imported
-    with pytest.raises(MissingExtraError) as info:
-        import_carla()
-    msg = str(info.value)
-    assert "pip install 'adsgen[carla]'" in msg and "\n" not in msg
-
-
-def test_importing_the_package_and_its_commands_does_not_import_carla():
-    import subprocess
-
-    code = ("import sys, carla_bridge, carla_bridge.commands; from adsgen.sim.backends import BACKENDS; "
-            "assert 'carla' not in sys.modules; assert 'carla' in BACKENDS")
-    subprocess.run([sys.executable, "-c", code], check=True)
