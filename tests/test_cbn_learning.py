@@ -40,11 +40,15 @@ def test_numpy_local_scores_equal_pgmpy_bit_for_bit(score, missing):
         assert a == b, (NAMES[var], [NAMES[p] for p in parents], a, b)
 
 
-@pytest.mark.parametrize("score,missing", [("bdeu", 0.0), ("bic", 0.0), ("bdeu", 0.06)])
-def test_same_graph_as_stock_pgmpy_hill_climbing(score, missing):
-    frame = _with_missing(sample_canonical(1500, 3), missing, 2)
+@pytest.mark.parametrize("score,missing,rows,seed", [
+    ("bdeu", 0.0, 1500, 3), ("bic", 0.0, 1500, 3), ("bdeu", 0.06, 1500, 3),
+    ("bic", 0.0, 5000, 0),  # has exact ties between X -> Y and Y -> X: pgmpy's move order decides
+])
+def test_same_graph_as_stock_pgmpy_hill_climbing(score, missing, rows, seed):
+    frame = _with_missing(sample_canonical(rows, seed), missing, 2)
     tiers = default_tiers(NAMES)
-    ours = hill_climb(encode(frame, STATES), forbidden_edges(tiers), HillClimbConfig(score=score, missing="pgmpy"))
+    config = HillClimbConfig(score=score, missing="pgmpy", ties="pgmpy")
+    ours = hill_climb(encode(frame, STATES), forbidden_edges(tiers), config)
     theirs = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     assert sorted(ours.edges) == sorted(theirs)
     assert len(ours.edges) >= 5

@@ -1,7 +1,8 @@
 """``adsgen bench cbn``: adsgen vs stock pgmpy on data of the synthetic reference network.
 
 Both learners get the same sampled table, the same score (BDeu, ess 10, or BIC), the same tier
-constraints and pgmpy's defaults (tabu 100, epsilon 1e-4), in the same process. Query speed: the risk
+constraints and pgmpy's defaults (tabu 100, epsilon 1e-4), in the same process; adsgen tries moves in
+pgmpy's order (``ties="pgmpy"``), which decides exact ties the way that pgmpy process does. Query speed: the risk
 of injury-or-fatal for every combination of light, weather, surface, road layout, speed limit and the
 other party's movement (4500 partial assignments), answered by CompiledCBN in one batch (cold cache)
 and by pgmpy's VariableElimination one query at a time (a random subset, timed, then scaled to per
@@ -23,20 +24,25 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     from adsgen.cbn import pgmpy_adapter as A
     from adsgen.cbn.compiled import CompiledCBN
     from adsgen.cbn.encoding import encode
-    from adsgen.cbn.graphs import compare
+    from adsgen.cbn.graphs import compare, cpdag_shd
     from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
     from adsgen.cbn.parameters import fit_bdeu
     from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
     from adsgen.crashdata.reference import reference_edges, sample_canonical
+    from adsgen.errors import ConfigError
     from adsgen.provenance import versions
     from adsgen.variables import NAMES, STATES
 
+    if score not in ("bdeu", "bic"):
+        raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
+    if rows < 100:
+        raise ConfigError(f"--rows must be at least 100, got {rows}")
     frame = sample_canonical(rows, seed)
     tiers = default_tiers(NAMES)
 
     t = time.perf_counter()
     data = encode(frame, STATES, NAMES)
-    result = hill_climb(data, forbidden_edges(tiers), HillClimbConfig(score=score))
+    result = hill_climb(data, forbidden_edges(tiers), HillClimbConfig(score=score, ties="pgmpy"))
     adsgen_s = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -75,6 +81,8 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
         "rows": rows, "seed": seed, "score": score,
         "adsgen_learn_s": adsgen_s, "pgmpy_learn_s": pgmpy_s, "speedup": pgmpy_s / adsgen_s,
         "same_graph": sorted(result.edges) == sorted(pg_edges),
+        "same_cpdag": cpdag_shd(NAMES, result.edges, pg_edges) == 0,
+        "tie_order": "pgmpy (same process)",
         "adsgen_edges": [list(e) for e in result.edges], "pgmpy_edges": [list(e) for e in pg_edges],
         "skeleton_shd": cmp_["skeleton_shd"], "cpdag_shd": cmp_["cpdag_shd"],
         "missed_arcs": cmp_["missed"], "extra_arcs": cmp_["extra"], "reversed_arcs": cmp_["reversed"],

@@ -13,10 +13,13 @@ a family with one more parent is scored on fewer rows and looks better for that 
 variables with 4 % missing each gain ~200 nats from an arc at 6000 rows); the default "paired" mode
 compares both sides of a move on the same rows.
 
-Ties (two operations with bit-identical gains) go to the first operation in a fixed order: additions
-in variable order, then removals, then reversals, each in edge order. pgmpy breaks such ties by the
-iteration order of a Python set of name pairs, which changes with PYTHONHASHSEED; exact ties need
-duplicated columns in practice.
+Ties (two operations with bit-identical gains) go to the first operation tried: additions, then
+removals, then reversals. They do happen: BDeu and BIC are score-equivalent, so adding X -> Y or Y -> X
+between two variables gains the same up to rounding, and sometimes exactly. pgmpy tries additions in the
+iteration order of a Python set of name pairs, which changes with PYTHONHASHSEED (so pgmpy itself can
+return either direction from one run to the next); ``HillClimbConfig.ties`` picks that order ("pgmpy",
+for same-process comparisons) or variable order ("sorted", the default: reproducible). Either way the
+two graphs are Markov equivalent at such a tie.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import permutations
 
 import numpy as np
 
@@ -52,7 +56,15 @@ class HillClimbConfig:
     every variable of the families involved); "pgmpy" scores each family on its own complete rows, as
     pgmpy does, which favours parents with missing values. Identical on complete data."""
 
+    ties: str = "sorted"
+    """Order in which moves with bit-identical gains are tried (the first wins): "sorted" (additions in
+    variable order; reproducible across processes) or "pgmpy" (pgmpy's order: additions in the iteration
+    order of its Python set of name pairs, which depends on PYTHONHASHSEED, so it reproduces pgmpy's graph
+    in the same process only). Removals and reversals go in networkx edge order in both."""
+
     def __post_init__(self) -> None:
+        if self.ties not in ("sorted", "pgmpy"):
+            raise ValueError(f"ties must be 'sorted' or 'pgmpy', got '{self.ties}'")
         if self.score not in SCORES:
             raise ValueError(f"unknown score '{self.score}' (known: {', '.join(SCORES)})")
         if self.missing not in ("paired", "pgmpy"):
@@ -96,8 +108,9 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             banned[idx[a], idx[b]] = True
     max_indegree = float("inf") if config.max_indegree is None else config.max_indegree
 
-    parents: list[list[int]] = [[] for _ in range(n)]
-    edges: list[tuple[int, int]] = []  # in insertion order (networkx order)
+    parents: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx predecessors
+    succ: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx successors
+    all_pairs = set(permutations(names, 2))
     adj = np.zeros((n, n), dtype=bool)  # (parent, child)
     tabu: deque[tuple[str, tuple[int, int]]] = deque(maxlen=config.tabu_length)
     paired = config.missing == "paired" and scorer.has_missing
@@ -112,20 +125,26 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         reach = _reachability(adj)
         best_op: tuple[str, tuple[int, int]] | None = None
         best_delta = None
+        edges = [(u, v) for u in range(n) for v in succ[u]]  # networkx edge order
+        if config.ties == "pgmpy":  # the same set expression pgmpy iterates, so the same order
+            named = [(names[u], names[v]) for u, v in edges]
+            candidates = [(idx[a], idx[b]) for a, b in
+                          all_pairs - set(named) - {(b, a) for (a, b) in named}]
+        else:
+            candidates = [(x, y) for x in range(n) for y in range(n)]
         # additions
-        for x in range(n):
-            for y in range(n):
-                if x == y or adj[x, y] or adj[y, x] or reach[y, x] or banned[x, y]:
-                    continue
-                op = ("+", (x, y))
-                if op in tabu_set:
-                    continue
-                old = tuple(parents[y])
-                if len(old) + 1 > max_indegree:
-                    continue
-                delta = local(y, old + (x,)) - local(y, old, (x,))
-                if best_delta is None or delta > best_delta:
-                    best_op, best_delta = op, delta
+        for x, y in candidates:
+            if x == y or adj[x, y] or adj[y, x] or reach[y, x] or banned[x, y]:
+                continue
+            op = ("+", (x, y))
+            if op in tabu_set:
+                continue
+            old = tuple(parents[y])
+            if len(old) + 1 > max_indegree:
+                continue
+            delta = local(y, old + (x,)) - local(y, old, (x,))
+            if best_delta is None or delta > best_delta:
+                best_op, best_delta = op, delta
         # removals
         for x, y in edges:
             op = ("-", (x, y))
@@ -157,19 +176,19 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         kind, (x, y) = best_op
         if kind == "+":
             parents[y].append(x)
-            edges.append((x, y))
+            succ[x].append(y)
             adj[x, y] = True
             tabu.append(("-", (x, y)))
         elif kind == "-":
             parents[y].remove(x)
-            edges.remove((x, y))
+            succ[x].remove(y)
             adj[x, y] = False
             tabu.append(("+", (x, y)))
         else:
             parents[y].remove(x)
-            edges.remove((x, y))
+            succ[x].remove(y)
             parents[x].append(y)
-            edges.append((y, x))
+            succ[y].append(x)
             adj[x, y] = False
             adj[y, x] = True
             tabu.append(best_op)
@@ -177,4 +196,5 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         if on_step is not None:
             on_step(steps, float(best_delta))
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
+    edges = [(u, v) for u in range(n) for v in succ[u]]
     return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
