@@ -219,7 +219,8 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
-        arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2)
+        arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
+                              on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"))
         learned = set(result.edges)
         rows = []
         for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
