@@ -91,6 +91,7 @@ def predict_cmd(
     depth: str = _DEPTH,
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
     max_new_tokens: int = typer.Option(64, help="Token budget for open questions."),
+    cot_new_tokens: int = typer.Option(128, help="Token budget for reasoning + answer with --cot."),
     cameras: str = _CAMERAS,
     image_root: Path = _IMAGE_ROOT,
 ) -> None:
@@ -110,7 +111,7 @@ def predict_cmd(
     samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
     builder = InputBuilder(depth=depth, cot=cot)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
-    options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens)
+    options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("predict", total=len(samples))
