@@ -145,6 +145,7 @@ class _Batch:
     occ_rows: np.ndarray     # rows with two or more actors (where one can hide another)
     any_control: bool        # some row has a signal or stop sign
     any_conflict: bool       # some actor's route crosses its ego's route
+    pet_rows: np.ndarray     # rows with a conflict point
     any_lateral: bool        # some actor cuts in or drifts
     sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
     sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
@@ -245,7 +246,8 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
                   kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, line_s, group, has_signal,
                   has_stop, sig, mu, poff, pp[0], pp[1], pp[2], np.cos(pp[2]), np.sin(pp[2]),
                   np.flatnonzero(active0.sum(axis=1) >= 3), bool((has_signal | has_stop).any()),
-                  bool(np.isfinite(sc_e).any()), bool((lat_amp != 0).any()), sc_e, sc_a)
+                  bool(np.isfinite(sc_e).any()), np.flatnonzero(np.isfinite(sc_e).any(axis=1)),
+                  bool((lat_amp != 0).any()), sc_e, sc_a)
 
 
 class _State:
@@ -369,6 +371,7 @@ class BuiltinBackend:
         veh = ~bt.is_ped
         stop_ctrl = bt.has_signal | bt.has_stop_sign
         no_signal = np.zeros((b, a), int)
+        any_ped = bool(bt.is_ped.any())
         no_stop = np.full((b, a), np.inf)
         for k in range(t_max + 1):
             t = k * DT_S
@@ -379,13 +382,17 @@ class BuiltinBackend:
             ex, ey, ec, es = x[:, :1], y[:, :1], cy[:, :1], sy[:, :1]
             ax, ay, ac, as_ = x[:, 1:], y[:, 1:], cy[:, 1:], sy[:, 1:]
             if a > 1:
-                ped = bt.is_ped[:, 1:]
-                disc = metrics.disc_box_distance_cs(ax, ay, act_wid / 2, ex, ey, ec, es, ego_len[:, None],
-                                                    ego_wid[:, None])
                 boxd = metrics.box_distance_cs(ex, ey, ec, es, ego_len[:, None], ego_wid[:, None], ax, ay, ac, as_,
                                                act_len, act_wid)
-                dist = np.where(ped, np.maximum(disc, 0.0), boxd)
-                hit = live & np.where(ped, disc <= 0.0, boxd <= 0.0)
+                if any_ped:  # pedestrians are discs
+                    ped = bt.is_ped[:, 1:]
+                    disc = metrics.disc_box_distance_cs(ax, ay, act_wid / 2, ex, ey, ec, es, ego_len[:, None],
+                                                        ego_wid[:, None])
+                    dist = np.where(ped, np.maximum(disc, 0.0), boxd)
+                    hit = live & np.where(ped, disc <= 0.0, boxd <= 0.0)
+                else:
+                    dist = boxd
+                    hit = live & (boxd <= 0.0)
                 dist = np.where(live, dist, np.inf)
                 ttc = metrics.ttc_constant_velocity_cs(ex[:, 0], ey[:, 0], ec[:, 0], es[:, 0], vx[:, 0], vy[:, 0],
                                                        ego_len, ego_wid, ax, ay, ac, as_, vx[:, 1:], vy[:, 1:],
@@ -587,20 +594,19 @@ class BuiltinBackend:
 
     @staticmethod
     def _pet_update(bt: _Batch, st: _State, t: float) -> None:
-        """Entry/exit times of the ego and each actor into the conflict zone of their crossing paths."""
-        if bt.off.shape[1] < 2:
-            return
-        half_e, half_a = bt.length[:, :1] / 2, bt.length[:, 1:] / 2
-        zone_e = bt.width[:, 1:] / 2 + 0.5  # [m] half-extent of the zone along the ego route
-        zone_a = bt.width[:, :1] / 2 + 0.5
-        se, sa = st.s[:, :1], st.s[:, 1:]
-        run = st.running[:, None]
-        for arr, cond in ((st.te_in, se + half_e >= bt.sc_e[:, 1:] - zone_e),
-                          (st.te_out, se - half_e > bt.sc_e[:, 1:] + zone_e),
-                          (st.ta_in, sa + half_a >= bt.sc_a[:, 1:] - zone_a),
-                          (st.ta_out, sa - half_a > bt.sc_a[:, 1:] + zone_a)):
-            view = arr[:, 1:]
-            view[:] = np.where(np.isnan(view) & cond & run, t, view)
+        """Entry/exit times of the ego and each actor into the conflict zone of their crossing paths
+        (rows with a conflict point only)."""
+        r = bt.pet_rows
+        half_e, half_a = bt.length[r, :1] / 2, bt.length[r, 1:] / 2
+        zone_e = bt.width[r, 1:] / 2 + 0.5  # [m] half-extent of the zone along the ego route
+        zone_a = bt.width[r, :1] / 2 + 0.5
+        se, sa = st.s[r, :1], st.s[r, 1:]
+        run = st.running[r, None]
+        sc_e, sc_a = bt.sc_e[r, 1:], bt.sc_a[r, 1:]
+        for arr, cond in ((st.te_in, se + half_e >= sc_e - zone_e), (st.te_out, se - half_e > sc_e + zone_e),
+                          (st.ta_in, sa + half_a >= sc_a - zone_a), (st.ta_out, sa - half_a > sc_a + zone_a)):
+            view = arr[r, 1:]
+            arr[r, 1:] = np.where(np.isnan(view) & cond & run, t, view)
 
     def _results(self, bt: _Batch, st: _State, seed: int, record: bool) -> list[RunResult]:
         pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (B, A-1)

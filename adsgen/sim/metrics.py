@@ -78,7 +78,7 @@ def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> np.ndarray:
 
 def box_distance_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
     """box_distance with headings given as cosines and sines."""
-    dx, dy = np.asarray(x2, float) - x1, np.asarray(y2, float) - y1
+    dx, dy = np.asarray(x2) - x1, np.asarray(y2) - y1
     hl1, hw1 = np.broadcast_to(np.asarray(l1) / 2, dx.shape), np.broadcast_to(np.asarray(w1) / 2, dx.shape)
     hl2, hw2 = np.broadcast_to(np.asarray(l2) / 2, dx.shape), np.broadcast_to(np.asarray(w2) / 2, dx.shape)
     cr, sr = c2 * c1 + s2 * s1, s2 * c1 - c2 * s1  # relative heading of box 2 in box 1's frame
@@ -122,9 +122,9 @@ def ttc_constant_velocity(ego_x, ego_y, ego_yaw, ego_vx, ego_vy, ego_length, ego
 def ttc_constant_velocity_cs(ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width,
                              x, y, c, s, vx, vy, length, width) -> np.ndarray:
     """ttc_constant_velocity with headings given as cosines and sines."""
-    e = [np.asarray(v, float)[..., None] for v in (ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width)]
+    e = [np.asarray(v)[..., None] for v in (ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width)]
     ex, ey, ec, es, evx, evy, el, ew = e  # (..., 1)
-    length, width = np.asarray(length, float), np.asarray(width, float)
+    length, width = np.asarray(length), np.asarray(width)
     half_span = np.maximum(length - width, 0.0) / 2  # (..., A)
     dx, dy = np.asarray(x) - ex, np.asarray(y) - ey  # (..., A)
     rvx, rvy = np.asarray(vx) - evx, np.asarray(vy) - evy
@@ -135,13 +135,13 @@ def ttc_constant_velocity_cs(ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_len
     hx, hy = (el / 2 + r)[..., None], (ew / 2 + r)[..., None]  # (..., A, 1)
     k = half_span[..., None] * _DISCS  # (..., A, 3)
     px, py = px0[..., None] + ox[..., None] * k, py0[..., None] + oy[..., None] * k
-    ux, uy = ux[..., None], uy[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ax1, ax2 = (-hx - px) / ux, (hx - px) / ux
-        ay1, ay2 = (-hy - py) / uy, (hy - py) / uy
+        iux, iuy = (1.0 / ux)[..., None], (1.0 / uy)[..., None]  # 1/0 = inf: no motion along that axis
+        ax1, ax2 = (-hx - px) * iux, (hx - px) * iux
+        ay1, ay2 = (-hy - py) * iuy, (hy - py) * iuy
     t_enter = np.maximum(np.minimum(ax1, ax2), np.minimum(ay1, ay2))
     t_exit = np.minimum(np.maximum(ax1, ax2), np.maximum(ay1, ay2))
-    hit = (t_enter <= t_exit) & (t_exit >= 0.0)  # nan (0/0 on an edge) counts as no hit
+    hit = (t_enter <= t_exit) & (t_exit >= 0.0)  # nan (0 * inf on an edge) counts as no hit
     return np.where(hit, np.maximum(t_enter, 0.0), np.inf).min(axis=-1)
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, sensing
 from adsgen.scenario.model import Scenario
 from adsgen.sim import engine as E
 from adsgen.sim.agents.idm import IDMParams
 from adsgen.sim.agents.observation import SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW
-from adsgen.sim.rng import scenario_rng
+from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S, RunResult, TerminationReason
 
 _INF = math.inf
@@ -140,7 +142,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
     sens = sensing(scenario.factors)
     lag = int(round(sens.latency_s / DT_S))
     n_act = len(scenario.actors)
-    u_draw = scenario_rng(seed, scenario, "idm.detection").random((n_steps + 1, n_act)).tolist()
+    u_draw = uniforms(np.array([scenario_key(seed, scenario, "idm.detection")], dtype=np.uint64), n_steps + 1,
+                      n_act)[0].tolist()
     hits = [0] * n
     frames: list[tuple] = []
     a_served, a_dwell = False, 0.0
@@ -257,7 +260,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             gap = aps - s[0] - el / 2 - ext
             if abs(alat - d[0]) < half and gap > -el and (lead_j is None or gap < g_lead):
                 g_lead, v_lead, lead_j = gap, av * math.cos(arel), j
-            ttc_a = _ttc(xs[0], ys[0], cs[0], ss[0], ve * math.cos(yaws[0]), ve * math.sin(yaws[0]), el, ew, axx, ayy,
+            ec, es = math.cos(yaws[0]), math.sin(yaws[0])
+            ttc_a = _ttc(xs[0], ys[0], ec, es, ve * ec, ve * es, el, ew, axx, ayy,
                          math.cos(ayaw), math.sin(ayaw), av * math.cos(ayaw), av * math.sin(ayaw), g["length"][j],
                          g["width"][j])
             ttc_min = min(ttc_min, ttc_a)

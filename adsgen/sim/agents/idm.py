@@ -18,8 +18,8 @@ import numpy as np
 from adsgen.scenario.mapping import sensing
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents.observation import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
-from adsgen.sim.metrics import ttc_constant_velocity
-from adsgen.sim.rng import scenario_rng
+from adsgen.sim.metrics import ttc_constant_velocity_cs
+from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S
 
 
@@ -70,43 +70,39 @@ class IDMAgent:
         self._buf_len = int(self._lag.max()) + 1
         self._n_steps = n_steps or max(int(round(s.horizon_s / DT_S)) for s in scenarios)
         self._n_actors = n_actors or max(len(s.actors) for s in scenarios)
-        # per-scenario uniform draws for detection misses: (B, T, A), drawn from each scenario's own stream
-        self._u = np.ones((self._b, self._n_steps + 1, self._n_actors))
-        for i, sc in enumerate(scenarios):
-            n = len(sc.actors)
-            steps = int(round(sc.horizon_s / DT_S)) + 1
-            self._u[i, :steps, :n] = scenario_rng(seed, sc, "idm.detection").random((steps, n))
+        # per-scenario uniform draws for detection misses: (B, T, A); a scenario's draws depend only on
+        # (seed, its content) and (step, actor index), so they do not change with the batch around it
+        keys = np.array([scenario_key(seed, sc, "idm.detection") for sc in scenarios], dtype=np.uint64)
+        self._u = uniforms(keys, self._n_steps + 1, self._n_actors)
         self._hits = np.zeros((self._b, self._n_actors), dtype=np.int16)  # (B, A)
         self._served = np.zeros(self._b, dtype=bool)  # stop sign served
         self._dwell = np.zeros(self._b)  # [s] standstill time at the stop line
-        self._buf: dict[str, np.ndarray] = {}
+        self._buf: np.ndarray | None = None
 
-    _PERCEIVED = ("actor_x_m", "actor_y_m", "actor_yaw_rad", "actor_speed_mps", "actor_path_s_m",
-                  "actor_path_lat_m", "actor_path_rel_yaw_rad", "actor_occluded", "actor_active", "ego_x_m",
-                  "ego_y_m")
+    _FEATURES = ("x", "y", "yaw", "speed", "path_s", "path_lat", "rel_yaw", "dist", "visible_geom")
 
-    def _delayed(self, obs: Observation) -> dict[str, np.ndarray]:
-        """Perceived states: each row sees the frame from its latency ago (a ring buffer of frames)."""
+    def _delayed(self, obs: Observation) -> np.ndarray:
+        """Perceived actor features (B, A, F): each row sees the frame from its latency ago (ring buffer)."""
+        dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
+        geom = obs.actor_active & ~obs.actor_occluded
+        frame = np.stack([obs.actor_x_m, obs.actor_y_m, obs.actor_yaw_rad, obs.actor_speed_mps, obs.actor_path_s_m,
+                          obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom], axis=-1)  # (B, A, F)
         k_len = self._buf_len
         if k_len == 1:
-            return {k: getattr(obs, k) for k in self._PERCEIVED}
-        if not self._buf or obs.step == 0:
-            self._buf = {k: np.zeros((k_len,) + np.shape(getattr(obs, k)), dtype=np.asarray(getattr(obs, k)).dtype)
-                         for k in self._PERCEIVED}  # each (K, B, ...)
-        slot = obs.step % k_len
-        for k in self._PERCEIVED:
-            self._buf[k][slot] = getattr(obs, k)
+            return frame
+        if obs.step == 0 or self._buf is None:
+            self._buf = np.zeros((k_len,) + frame.shape)  # (K, B, A, F)
+        self._buf[obs.step % k_len] = frame
         read = np.maximum(obs.step - self._lag, 0) % k_len  # (B,) buffer slot each row sees
-        rows = np.arange(self._b)
-        return {k: v[read, rows] for k, v in self._buf.items()}
+        return self._buf[read, np.arange(self._b)]
 
     def act(self, obs: Observation) -> Action:
         p = self.params
-        per = self._delayed(obs)
-        a_n = per["actor_x_m"].shape[1]
+        per = self._delayed(obs)  # (B, A, F)
+        px, py, pyaw, pv, ps, plat, rel, dist = (per[..., i] for i in range(8))
+        a_n = px.shape[1]
         # detection: in range, not occluded, not missed this frame; tracks confirmed after k hits
-        dist = np.hypot(per["actor_x_m"] - per["ego_x_m"][:, None], per["actor_y_m"] - per["ego_y_m"][:, None])
-        visible = per["actor_active"] & (dist <= self._range[:, None]) & ~per["actor_occluded"]
+        visible = (per[..., 8] > 0.5) & (dist <= self._range[:, None])
         u = self._u[:, min(obs.step, self._u.shape[1] - 1), :a_n]
         hit = visible & (u >= self._miss[:, None])
         self._hits[:, :a_n] = np.where(visible, self._hits[:, :a_n] + hit, 0)
@@ -114,17 +110,17 @@ class IDMAgent:
         v = obs.ego_speed_mps
         # leaders: tracked road users in the ego's path ahead
         half = obs.ego_width_m[:, None] / 2 + obs.actor_width_m / 2 + p.path_margin_m
-        in_path = tracked & (np.abs(per["actor_path_lat_m"] - obs.ego_lateral_m[:, None]) < half)
-        rel = per["actor_path_rel_yaw_rad"]
-        ext = np.abs(np.cos(rel)) * obs.actor_length_m / 2 + np.abs(np.sin(rel)) * obs.actor_width_m / 2
-        gap = per["actor_path_s_m"] - obs.ego_route_s_m[:, None] - obs.ego_length_m[:, None] / 2 - ext
+        in_path = tracked & (np.abs(plat - obs.ego_lateral_m[:, None]) < half)
+        crel, srel = np.cos(rel), np.sin(rel)
+        ext = np.abs(crel) * obs.actor_length_m / 2 + np.abs(srel) * obs.actor_width_m / 2
+        gap = ps - obs.ego_route_s_m[:, None] - obs.ego_length_m[:, None] / 2 - ext
         ahead = in_path & (gap > -obs.ego_length_m[:, None])
         gap = np.where(ahead, gap, np.inf)
         rows = np.arange(self._b)
         if a_n:
             lead = np.argmin(gap, axis=1)  # (B,)
             g_lead = gap[rows, lead]
-            v_lead = (per["actor_speed_mps"] * np.cos(rel))[rows, lead]
+            v_lead = (pv * crel)[rows, lead]
         else:
             g_lead, v_lead = np.full(self._b, np.inf), np.zeros(self._b)
         # stop line: red, yellow when stoppable, or a stop sign not yet served
@@ -141,11 +137,11 @@ class IDMAgent:
         dv = v - np.where(use_stop, 0.0, np.where(np.isfinite(g_lead), v_lead, v))
         a = idm_accel(v, obs.ego_desired_speed_mps, gap_eff, dv, p)
         # AEB on the perceived tracked objects (constant-velocity TTC)
-        ttc = ttc_constant_velocity(
-            obs.ego_x_m, obs.ego_y_m, obs.ego_yaw_rad, v * np.cos(obs.ego_yaw_rad), v * np.sin(obs.ego_yaw_rad),
-            obs.ego_length_m, obs.ego_width_m, per["actor_x_m"], per["actor_y_m"], per["actor_yaw_rad"],
-            per["actor_speed_mps"] * np.cos(per["actor_yaw_rad"]), per["actor_speed_mps"] * np.sin(per["actor_yaw_rad"]),
-            obs.actor_length_m, obs.actor_width_m)  # (B, A)
+        ec, es = np.cos(obs.ego_yaw_rad), np.sin(obs.ego_yaw_rad)
+        ac, as_ = np.cos(pyaw), np.sin(pyaw)
+        ttc = ttc_constant_velocity_cs(obs.ego_x_m, obs.ego_y_m, ec, es, v * ec, v * es, obs.ego_length_m,
+                                       obs.ego_width_m, px, py, ac, as_, pv * ac, pv * as_, obs.actor_length_m,
+                                       obs.actor_width_m)  # (B, A)
         ttc = np.where(tracked, ttc, np.inf).min(axis=1, initial=np.inf)
         a = np.where((ttc < p.aeb_ttc_s) & (v > 0.1), -p.aeb_decel_mps2, a)
         return Action(accel_mps2=a)
