@@ -189,7 +189,6 @@ class CarlaBackend:
             tire = bp.apply_surface_friction(ego, friction_mu(sc.factors) / FRICTION_MU["dry"])
             physics = ego.get_physics_control()
             max_steer_deg = float(physics.wheels[0].max_steer_angle)
-            ego.set_target_velocity(place.carla_velocity(ev * math.cos(eyaw), ev * math.sin(eyaw)))
             if lights.headlights and hasattr(ego, "set_light_state"):
                 ego.set_light_state(carla.VehicleLightState.LowBeam)
             bodies = []
@@ -211,10 +210,14 @@ class CarlaBackend:
             controller = EgoController(core.ego_route, wheelbase, max_steer_deg)
             gone: set[int] = set()
             other_hits = 0
-            frame = world.tick(o.timeout_s)
+            frame = world.tick(o.timeout_s)  # the spawns settle
+            # the start speed is given after the spawn tick (a velocity set on an actor that has not been
+            # simulated yet is dropped); CARLA reports it from the next tick, so t = 0 uses the set value
+            ego.set_target_velocity(place.carla_velocity(ev * math.cos(eyaw), ev * math.sin(eyaw)))
             k = 0
             for k in range(core.n_steps + 1):
-                m, unknown = self._measure(core, place, ego, bodies, collisions, index_of, camera, frame)
+                m, unknown = self._measure(core, place, ego, bodies, collisions, index_of, camera, frame,
+                                           ego_speed_mps=ev if k == 0 else None)
                 other_hits += unknown
                 if core.measure(k, m):
                     break
@@ -249,7 +252,8 @@ class CarlaBackend:
         return core.result(seed, extra)
 
     def _measure(self, core: RunCore, place: Placement, ego: Any, bodies: list, collisions: CollisionRecorder,
-                 index_of: dict[int, int], camera: CameraRig | None, frame: int) -> tuple[Measured, int]:
+                 index_of: dict[int, int], camera: CameraRig | None, frame: int,
+                 ego_speed_mps: float | None = None) -> tuple[Measured, int]:
         """Read the world (template engine frame) -> (Measured, collisions with non-scenario objects)."""
         import numpy as np
 
@@ -275,7 +279,8 @@ class CarlaBackend:
         if camera is not None:
             rgb, depth = camera.read(frame)
             images = {"image_rgb": rgb, "depth_m": depth, "camera": camera.config}
-        return Measured(ex, ey, eyaw, math.hypot(evx, evy), ax, ay, ayaw, av, partner, images), unknown
+        speed = math.hypot(evx, evy) if ego_speed_mps is None else ego_speed_mps
+        return Measured(ex, ey, eyaw, speed, ax, ay, ayaw, av, partner, images), unknown
 
 
 __all__ = ["CarlaBackend", "CarlaOptions", "options_from"]
