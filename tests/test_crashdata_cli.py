@@ -152,3 +152,25 @@ def test_damaged_montgomery_export_names_its_missing_key(cli, tmp_path):
     path.write_text("\n".join(line.split(",", 1)[1] for line in src) + "\n")
     code, _, err = cli(["data", "inspect", path, "--no-progress"])
     _one_line_error(code, err, path, "missing required column 'Report Number'")
+
+
+def test_reference_command_writes_json_and_bif_that_pgmpy_reads(cli, tmp_path):
+    from pgmpy.readwrite import BIFReader
+
+    from adsgen.crashdata.reference import reference_edges
+
+    code, out, err = cli(["data", "reference", "--out", tmp_path / "g.json", "--bif", tmp_path / "g.bif"])
+    assert code == 0, err
+    graph = json.loads((tmp_path / "g.json").read_text())
+    assert len(graph["edges"]) == len(reference_edges()) and graph["synthetic"] is True
+    model = BIFReader(str(tmp_path / "g.bif")).get_model()
+    assert set(model.edges()) == set(reference_edges())
+    assert model.get_cpds("light").state_names["light"] == list(STATES["light"])
+
+
+def test_convert_refuses_a_table_without_canonical_variables(cli, tmp_path):
+    code, out, err = cli(["data", "inspect", FIX / "canonical_other.csv", "--no-progress"])
+    assert code == 0 and "canonical" in out and "sprinkler" in out
+    code, _, err = cli(["data", "convert", FIX / "canonical_other.csv", "--out", tmp_path / "o.csv",
+                        "--no-progress"])
+    _one_line_error(code, err, FIX / "canonical_other.csv", "no canonical variable")

@@ -85,9 +85,9 @@ def reference_cmd(
     write_reference_graph(out)
     msg = f"wrote the synthetic reference graph ({len(reference_edges())} arcs) to {out}"
     if bif is not None:
-        from pgmpy.readwrite import BIFWriter
+        from adsgen.cbn.pgmpy_adapter import write_bif
 
-        BIFWriter(to_pgmpy()).write(str(bif))
+        write_bif(to_pgmpy(), bif)
         msg += f" and {bif}"
     typer.echo(msg)
 

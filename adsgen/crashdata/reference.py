@@ -359,16 +359,9 @@ def write_reference_graph(path: str | Path) -> Path:
 
 
 def to_pgmpy():
-    """The reference network as a pgmpy DiscreteBayesianNetwork (imports pgmpy lazily)."""
-    from pgmpy.factors.discrete import TabularCPD
-    from pgmpy.models import DiscreteBayesianNetwork
+    """The reference network as a pgmpy DiscreteBayesianNetwork (through adsgen's pgmpy adapter)."""
+    from adsgen.cbn import pgmpy_adapter
 
-    model = DiscreteBayesianNetwork(reference_edges())
-    for v, c in _cached().items():
-        card = len(STATES[v])
-        values = c.table.reshape(-1, card).T  # (card, prod(parent cards)), first parent slowest
-        model.add_cpds(TabularCPD(v, card, values, evidence=list(c.parents) or None,
-                                  evidence_card=[len(STATES[p]) for p in c.parents] or None,
-                                  state_names={n: list(STATES[n]) for n in (v, *c.parents)}))
-    model.check_model()
-    return model
+    cpds = _cached()
+    return pgmpy_adapter.network(NAMES, STATES, {v: c.parents for v, c in cpds.items()},
+                                 {v: c.table for v, c in cpds.items()}, name="adsgen_reference_synthetic")
