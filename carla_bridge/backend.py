@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 HOST_ENV = "CARLA_HOST"  # host[:port] used when no host is given (e.g. `adsgen generate --backend carla`)
 GONE_DEPTH_M = 100.0  # [m] actors that left their route are parked this far below the road
+KINEMATIC_LIFT_M = 0.02  # [m] kinematic vehicles ride this far above the site's road level (wheels on the road)
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class CarlaBackend:
                             direction=place.carla_velocity(math.cos(yaw), math.sin(yaw)), speed=float(v))))
                     else:
                         cmds.append(carla.command.ApplyTransform(
-                            actor.id, place.carla_transform(x, y, yaw, bp.SPAWN_LIFT_M[spec.kind])))
+                            actor.id, place.carla_transform(x, y, yaw, KINEMATIC_LIFT_M)))
                         cmds.append(carla.command.ApplyTargetVelocity(
                             actor.id, place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw))))
                 self.client.apply_batch(cmds)  # one RPC for every control of the tick
