@@ -11,8 +11,9 @@ one file, one caption a line), so ``tokenize_all`` passes each caption its succe
 
 Checked token for token against the Java tokenizer (stanford-corenlp-3.4.1.jar, shipped with
 pycocoevalcap) on every question, answer and baseline prediction of the DriveLM challenge samples
-(878 lines, all equal) and on generated answers (tests). Known differences, all rare: HTML entities
-glued inside words ("A&amp;B"), and an acronym followed by a title ("U.S. Mr." gives an extra ".").
+(878 lines, all equal) and on generated answers (tests). Known differences are constructions driving
+answers rarely hold: URLs and e-mail addresses followed by punctuation, HTML entities glued inside words
+("A&amp;B"), an acronym before a title ("U.S. Mr."), and words glued together without spaces.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _SENTENCE_STARTS = frozenset(
 _SEG = r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+)*"
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pat)) for name, pat in (
     ("sgml", r"</?[A-Za-z][A-Za-z0-9_:.\-]*(?:\s+[^<>\r\n]*?)?/?>"),
-    ("url", r"(?:https?|ftp)://[^\s<>\"]+[^\s<>\".,;:!?)\]}']"),
+    ("url", r"(?i:https?|ftp)://[^\s<>\"]+[^\s<>\".,;:!?)\]}']"),
     ("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"),
     ("handle", r"@[A-Za-z0-9_]+"),
     ("acronym", r"[A-Za-z](?:\.[A-Za-z])+\."),
@@ -62,7 +63,6 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pat)) 
 _RULE_ORDER = {name: k for k, (name, _) in enumerate(_RULES)}
 _CLITIC_TAIL = re.compile(r"(?i)(n't|'(?:s|re|ve|ll|m|d))$")
 _BRACKETS = {"(": "-LRB-", ")": "-RRB-", "[": "-LSB-", "]": "-RSB-", "{": "-LCB-", "}": "-RCB-"}
-_OPENERS = frozenset(" \t([{<\"'`\u201c\u2018")
 
 
 def _escape_smiley(tok: str) -> str:
@@ -109,19 +109,27 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
                 out.extend([tok[:-1], "."] if best_name == "initial" else [tok, "."])
                 i = best_end
                 continue
-        if best_name == "smiley":
+        if best_name == "sgml":
+            tok = tok.replace(" ", "\u00a0")  # the lexer keeps a tag whole, its spaces made non-breaking
+        elif best_name == "smiley":
             tok = _escape_smiley(tok)
         elif best_name in ("dashes",):
             tok = "--"
         elif best_name == "ellipsis":
             tok = "..."
         elif best_name == "quote2":
-            if tok in ("``", "\u201c", "\u201e") or (tok == '"' and prev in _OPENERS):
-                tok = "``"
-            else:
-                tok = "''"
+            # a straight double quote opens when a letter, digit or $ follows it
+            nxt_ch = text[best_end:best_end + 1]
+            opens = tok in ("``", "\u201c", "\u201e") or (tok == '"' and (nxt_ch.isalnum() or nxt_ch == "$"))
+            tok = "``" if opens else "''"
         elif best_name == "quote1":
-            tok = "`" if tok in ("`", "\u2018") or (tok == "'" and prev in _OPENERS) else "'"
+            # a straight single quote opens when a letter follows and no letter or digit precedes it
+            # (a lone letter ending the line, "'b", is an exception in the Java lexer)
+            rest = text[best_end:]
+            opens = tok in ("`", "\u2018") or (
+                tok == "'" and rest[:1].isalpha() and not prev.isalnum()
+                and not re.fullmatch(r"[A-Za-z]\s*", rest))
+            tok = "`" if opens else "'"
         elif best_name == "other":
             tok = _BRACKETS.get(tok, tok)
         out.append(tok)
