@@ -183,3 +183,12 @@ def test_learning_is_deterministic_for_a_seed():
     other = learn(frame, LearnConfig(seed=10, pc=False))
     assert other.report["rows"] == runs[0].report["rows"]
     assert other.report["heldout_loglik"] != runs[0].report["heldout_loglik"]  # another split
+
+
+def test_public_api_imports(cli):
+    import adsgen.cbn as cbn
+
+    for name in cbn.__all__:
+        assert getattr(cbn, name) is not None
+    code, out, _ = cli(["cbn", "--help"])
+    assert code == 0 and "learn" in out and "query" in out
