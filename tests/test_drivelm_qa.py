@@ -186,3 +186,18 @@ def test_cli_qa_one_seed(cli, tmp_path):
     depth = [o.extra["depth_m"] for f in next(iter(data.scenes.values())).key_frames.values()
              for o in f.key_object_infos.values()]
     assert all(np.isfinite(depth))
+
+
+def test_variants_split_by_source_keeps_seed_families_together(tmp_path):
+    res = generate_dataset([SEEDS_DIR / "cut_in.yaml", SEEDS_DIR / "lead_vehicle_braking.yaml"], tmp_path,
+                           QAConfig(frames=1, scale=0.2), variants=2, test_share=0.5, split_seed=0,
+                           split_by="source")
+    sides: dict[str, set[str]] = {}
+    for item in res.manifest["scenes"]:
+        sides.setdefault(item["source"], set()).add(item["split"])
+    assert all(len(s) == 1 for s in sides.values()) and len(sides) == 2
+    variants = {item["variant"] for item in res.manifest["scenes"]}
+    assert variants <= {0, 1, 2} and len(res.manifest["scenes"]) >= 4
+    factors = {json.dumps(s.extra["adsgen"]["factors"], sort_keys=True)
+               for d in (res.train, res.test) for s in d.scenes.values()}
+    assert len(factors) >= 2   # variants draw other light / weather / surface

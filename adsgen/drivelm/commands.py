@@ -266,6 +266,8 @@ def qa(
     variant_seed: int = typer.Option(0, help="Seed of the variants."),
     test_share: float = typer.Option(0.0, help="Share of scenes held out as the test split (by scenario)."),
     split_seed: int = typer.Option(0, help="Seed of the train/test split."),
+    split_by: str = typer.Option("scenario", help="Hold out whole scenarios ('scenario') or whole input files "
+                                                   "with all their variants ('source')."),
 ) -> None:
     """Render simulated key frames and write DriveLM-format QA with ground truth from the engine."""
     from rich.progress import Progress
@@ -278,7 +280,7 @@ def qa(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("rendering scenes", total=None)
         result = generate_dataset(scenarios, out, config, test_share=test_share, split_seed=split_seed,
-                                  variants=variants, variant_seed=variant_seed,
+                                  split_by=split_by, variants=variants, variant_seed=variant_seed,
                                   progress=lambda msg: bar.update(task, advance=1, description=msg))
     for split, c in result.manifest["counts"].items():
         console.print(f"{split}: {c['scenes']} scenes, {c['frames']} key frames, {c['questions']} questions")

@@ -9,7 +9,8 @@ Writes into the output folder:
 - ``train_conversations.json`` / ``test_conversations.json``: the flattened lists models consume;
 - ``manifest.json``: provenance (config, versions, scenario fingerprints), the split and counts.
 
-Scenes are split by scenario (never by frame), so no held-out scene shares a run with a training scene.
+Scenes are split by scenario (never by frame), so no held-out scene shares a run with a training scene;
+``split_by="source"`` keeps all variants of one seed file on the same side.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from adsgen.drivelm.formats import (
     write_nested,
 )
 from adsgen.drivelm.qa_generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
-from adsgen.errors import InputError
+from adsgen.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class QAResult:
 
 
 def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: QAConfig = QAConfig(), *,
-                     test_share: float = 0.0, split_seed: int = 0, variants: int = 0, variant_seed: int = 0,
+                     test_share: float = 0.0, split_seed: int = 0, split_by: str = "scenario",
+                     variants: int = 0, variant_seed: int = 0,
                      write_images: bool = True, progress: Callable[[str], None] | None = None) -> QAResult:
     """Render, ask and write the dataset folder (see the module doc)."""
     from adsgen.provenance import file_fingerprint, utc_now, versions
@@ -130,7 +132,12 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
                         "frames": len(frames)})
     if not scenes:
         raise InputError("no key frame showed any object: nothing to ask about (check the cameras and scenarios)")
-    held_out = split_scenes(list(scenes), test_share, split_seed)
+    if split_by not in ("scenario", "source"):
+        raise ConfigError(f"--split-by must be 'scenario' or 'source', got {split_by!r}")
+    # split units: each scene, or each source file with all its variants (no seed family on both sides)
+    unit_of = {item["scene"]: (item["scene"] if split_by == "scenario" else item["source"]) for item in listing}
+    held_units = split_scenes(sorted(set(unit_of.values())), test_share, split_seed)
+    held_out = {sid for sid, unit in unit_of.items() if unit in held_units}
     train = NestedDataset({k: v for k, v in scenes.items() if k not in held_out}) if len(held_out) < len(scenes) else None
     test = NestedDataset({k: v for k, v in scenes.items() if k in held_out}) if held_out else None
     files = {}
@@ -148,7 +155,8 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
     manifest = {
         "created": utc_now(),
         "versions": versions(("adsgen", "numpy", "pillow")),
-        "config": {**asdict(config), "test_share": test_share, "split_seed": split_seed, "variants": variants,
+        "config": {**asdict(config), "test_share": test_share, "split_seed": split_seed, "split_by": split_by,
+                   "variants": variants,
                    "variant_seed": variant_seed},
         "inputs": {str(p): file_fingerprint(p) for p in expand_paths(paths)},
         "scenes": listing,
