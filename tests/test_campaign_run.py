@@ -36,6 +36,7 @@ def _counts(db: Path) -> dict[str, int]:
     return out
 
 
+@pytest.mark.slow
 def test_raising_and_hanging_scenarios_do_not_stop_the_campaign(cli, tmp_path):
     scen = write_scenarios(tmp_path / "scen", 100)
     db = tmp_path / "c.db"
@@ -207,3 +208,15 @@ def test_sigint_stops_cleanly_and_resumes(cli, tmp_path):
     assert counts.get("running", 0) == 0 and 10 <= counts["done"] < 60
     assert cli(args)[0] == 0
     assert _counts(db) == {"done": 60}
+
+
+def test_one_worker_per_carla_host():
+    from adsgen.campaign.config import CampaignConfig
+    from adsgen.campaign.runner import worker_specs
+
+    cfg = CampaignConfig(scenarios=["x"], db="x.db", backend="carla", workers=7,
+                         carla_hosts=[("10.0.0.1", 2000), ("10.0.0.2", 2000), ("10.0.0.2", 3000)])
+    specs = worker_specs(cfg)
+    assert [(s.backend.options["host"], s.backend.options["port"]) for s in specs] == cfg.carla_hosts
+    assert "tm_port" not in specs[0].backend.options
+    assert [s.backend.options["tm_port"] for s in specs[1:]] == [8001, 8002]

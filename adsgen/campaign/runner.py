@@ -81,11 +81,14 @@ def backend_key(config: CampaignConfig) -> str:
 def worker_specs(config: CampaignConfig) -> list[WorkerSpec]:
     """One WorkerSpec per worker; with CARLA hosts, worker i drives host i."""
     specs = []
+    hosts = [h for h, _ in config.carla_hosts]
     for i in range(config.n_workers()):
         options = dict(config.backend_options)
         if config.carla_hosts:
             host, port = config.carla_hosts[i]
             options.update(host=host, port=port)
+            if config.backend == "carla" and hosts.count(host) > 1 and "tm_port" not in options:
+                options["tm_port"] = 8000 + i  # servers sharing a machine need their own traffic manager port
         specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent))
     return specs
 
