@@ -156,3 +156,26 @@ def test_canonical_speed_limit_in_mph_is_binned(tmp_path):
     t = read_crash_table(tmp_path / "c.csv")
     assert list(t.data["speed_limit"].astype(object).fillna("-")) == ["low", "mid", "high", "-"]
     assert t.unmapped == {}
+
+
+def test_driver_rows_of_a_crash_need_not_be_adjacent(tmp_path):
+    df = sample_canonical(1500, seed=15)
+    expected = write_montgomery(df, tmp_path / "m.csv", seed=6)
+    ordered = read_crash_table(tmp_path / "m.csv")
+    raw = pd.read_csv(tmp_path / "m.csv", dtype=str, keep_default_na=False)
+    raw.sample(frac=1.0, random_state=0).to_csv(tmp_path / "shuffled.csv", index=False)
+    shuffled = read_crash_table(tmp_path / "shuffled.csv")
+    assert shuffled.rows == 1500
+    back = shuffled.data.set_axis(shuffled.crash_keys).loc[ordered.crash_keys].reset_index(drop=True)
+    _same(expected, back)
+
+
+def test_sliced_synth_keeps_crash_keys_unique(tmp_path, monkeypatch):
+    from adsgen.crashdata import synth
+
+    monkeypatch.setattr(synth, "SLICE_ROWS", 700)
+    result = synth.synthesize(2000, "montgomery", 4, tmp_path / "m.csv")
+    t = read_crash_table(result.path)
+    assert t.rows == 2000 and t.crash_keys.is_unique
+    for col in NAMES:
+        assert t.data[col].notna().mean() > 0.85

@@ -69,6 +69,8 @@ class CrashTable:
     """Data rows in the vehicle table."""
     notes: list[str] = field(default_factory=list)
     """Remarks a user should see (e.g. variables the source cannot provide)."""
+    crash_keys: pd.Index | None = None
+    """Crash key of each row of ``data`` (REPORT_NO / Report Number); None for canonical tables."""
 
     def missing_share(self) -> dict[str, float]:
         """Share of missing values per column."""
@@ -109,7 +111,8 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                if r.variable in codes}
         notes = []
         table = CrashTable(data=pd.DataFrame(), source=schema.name, path=path, rows_raw=rows_raw,
-                           rows=n_crashes, unmapped=unmapped, fingerprint="", notes=notes)
+                           rows=n_crashes, unmapped=unmapped, fingerprint="", notes=notes,
+                           crash_keys=crash_keys)
         if vehicle_table is not None:
             if schema.name != "statewide":
                 raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
