@@ -14,6 +14,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from adsgen.errors import AdsgenError
 
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # the message is plain text: it may hold brackets such as "adsgen[carla]" that markup would eat
+        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

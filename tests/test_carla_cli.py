@@ -43,8 +43,6 @@ def test_check_without_the_extra_names_pip_install(cli, monkeypatch):
     assert "'carla' package" in err and "pip install 'adsgen" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="adsgen/cli.py prints errors through rich markup, which eats '[carla]'; "
-                                       "fix: print with markup=False (or rich.markup.escape)")
 def test_cli_error_line_keeps_the_extra_name(cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "carla", None)
     _, _, err = cli(["carla", "check", "--host", "127.0.0.1:2000"])
