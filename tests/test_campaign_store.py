@@ -72,3 +72,16 @@ def test_foreign_and_newer_databases_are_refused_untouched(tmp_path):
         with pytest.raises(InputError, match=words):
             CampaignStore.open(path)
         assert path.read_bytes() == before
+
+
+def test_results_simulated_elsewhere_are_recorded_once(tmp_path, scenario):
+    from adsgen.sim.types import RunResult, TerminationReason
+
+    result = RunResult(scenario=scenario.name, termination=TerminationReason.COLLISION, duration_s=3.0,
+                       collision_partner="lead", impact_speed_mps=6.0, min_ttc_s=0.0, seed=4)
+    with CampaignStore.create(tmp_path / "c.db", config={}, source="adsgen generate") as store:
+        assert store.record_results([(scenario, 4, result)], "idm", "builtin") == 1
+        assert store.record_results([(scenario, 4, result)], "idm", "builtin") == 0
+        (row,) = store.runs_table()
+        assert row["status"] == "done" and row["collided"] == 1 and row["seed"] == 4
+        assert store.campaign()["source"] == "adsgen generate"

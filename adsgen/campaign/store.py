@@ -366,6 +366,34 @@ class CampaignStore:
                                      (h, agent, backend, int(seed), now)).rowcount
         return new
 
+    def record_results(self, items: Iterable[tuple[Any, int, Any]], agent: str, backend: str, *,
+                       session_id: int | None = None, high_risk_ttc_s: float = 1.0) -> int:
+        """Store runs simulated elsewhere (e.g. by a search) as done, in one transaction.
+
+        items: (Scenario, seed, RunResult). A run already in the store (same key) is left as it is.
+        Returns the number of runs added.
+        """
+        now = time.time()
+        added = 0
+        rows = list(items)
+        self.add_runs([(sc, None) for sc, _, _ in rows], agent, backend, [])
+        with self.transaction() as c:
+            for scenario, seed, result in rows:
+                d = result.to_dict()
+                min_ttc = d.get("min_ttc_s")
+                collided = d["termination"] == "collision"
+                high_risk = collided or (min_ttc is not None and min_ttc < high_risk_ttc_s)
+                added += c.execute(
+                    "INSERT OR IGNORE INTO runs (scenario_hash, agent, backend, seed, status, attempts, session_id, "
+                    "worker, created_at, started_at, finished_at, termination, collided, high_risk, min_ttc_s, "
+                    "min_distance_m, impact_speed_mps, collision_partner, duration_s, result_json) "
+                    "VALUES (?, ?, ?, ?, 'done', 1, ?, 'external', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (scenario.content_hash(), agent, backend, int(seed), session_id, now, now, now, d["termination"],
+                     int(collided), int(high_risk), _none_if_inf(min_ttc), _none_if_inf(d.get("min_distance_m")),
+                     d.get("impact_speed_mps"), d.get("collision_partner"), d.get("duration_s"),
+                     json.dumps(d, sort_keys=True))).rowcount
+        return added
+
     def runs_to_do(self, agent: str, backend: str, *, include_failed: bool = False) -> list[sqlite3.Row]:
         """Runs of this agent and backend that are pending (plus failed / timed_out ones when asked)."""
         statuses = ("pending", "failed", "timed_out") if include_failed else ("pending",)
