@@ -265,3 +265,17 @@ def test_cli_bad_inputs_exit_2_with_clear_lines(cli, tmp_path):
 
     code, _, err = cli(["drivelm", "evaluate", FIX / "mini_pred_partial.json", "--gt", tmp_path / "nope.json"])
     assert code == 2 and "not found" in err
+
+
+def test_shipped_sim_example_is_valid(cli):
+    from adsgen.paths import DRIVELM_DIR
+
+    ex = DRIVELM_DIR / "sim_example"
+    code, out, err = cli(["drivelm", "validate", ex / "train.json", ex / "test.json", ex / "test_questions.json",
+                          ex / "example_predictions.json", ex / "example_submission.json"])
+    assert code == 0, err
+    code, out, err = cli(["drivelm", "evaluate", ex / "example_predictions.json", "--gt", ex / "test.json"])
+    assert code == 0 and "accuracy  0.7500" in out
+    data = F.load_nested(ex / "train.json")
+    for ref in data.iter_questions():
+        assert all((ex / p).is_file() for p in ref.frame.image_paths.values())
