@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -119,14 +120,15 @@ def inspect_cmd(
     for name, info in summary["variables"].items():
         known = sum(info["states"].values()) or 1
         shown = list(info["states"].items())
-        states = "\n".join(f"{s} {c:,} ({c / known:.1%})" for s, c in shown[:top_states])
+        states = "\n".join(f"{escape(s)} {c:,} ({c / known:.1%})" for s, c in shown[:top_states])
         if len(shown) > top_states:
             states += f"\n... {len(shown) - top_states} more states"
         unm = info["unmapped"]
-        unm_text = "\n".join(f"{r!r} x{c:,}" for r, c in list(unm.items())[:top])
+        unm_text = "\n".join(f"{escape(repr(r))} x{c:,}" for r, c in list(unm.items())[:top])
         if len(unm) > top:
             unm_text += f"\n... {len(unm) - top} more"
-        grid.add_row(name, states, f"{info['missing_share']:.1%}", unm_text or "-")
+        label = escape(name) + "".join(f"\n[dim]<- {escape(c)}[/]" for c in info["columns"])
+        grid.add_row(label, states, f"{info['missing_share']:.1%}", unm_text or "-")
     console.print(grid)
     for note in table.notes:
         console.print(f"note: {note}", highlight=False)
@@ -176,6 +178,7 @@ def _summary(table) -> dict:
             "states": {str(k): int(v) for k, v in counts.items()},
             "missing_share": missing[col],
             "unmapped": table.unmapped.get(col, {}),
+            "columns": table.columns.get(col, []),
         }
     return out
 

@@ -71,6 +71,8 @@ class CrashTable:
     """Remarks a user should see (e.g. variables the source cannot provide)."""
     crash_keys: pd.Index | None = None
     """Crash key of each row of ``data`` (REPORT_NO / Report Number); None for canonical tables."""
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    """{variable: raw columns it was read from}."""
 
     def missing_share(self) -> dict[str, float]:
         """Share of missing values per column."""
@@ -105,14 +107,14 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                              f"crash table; {path} is a canonical table")
         table = _read_canonical(path, header, progress)
     else:
-        codes, keys, rows_raw, unmapped = _read_coded(path, header, schema, progress)
+        codes, keys, rows_raw, unmapped, used = _read_coded(path, header, schema, progress)
         gid, n_crashes, crash_keys = _group(keys)
         agg = {r.variable: _aggregate(codes[r.variable], gid, n_crashes, r) for r in schema.rules
                if r.variable in codes}
         notes = []
         table = CrashTable(data=pd.DataFrame(), source=schema.name, path=path, rows_raw=rows_raw,
                            rows=n_crashes, unmapped=unmapped, fingerprint="", notes=notes,
-                           crash_keys=crash_keys)
+                           crash_keys=crash_keys, columns=used)
         if vehicle_table is not None:
             if schema.name != "statewide":
                 raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
@@ -257,7 +259,8 @@ def _read_coded(path: Path, header: list[str], schema: SourceSchema, progress: P
         raise InputError(f"{path}: has a header but no data rows")
     merged = {v: np.concatenate(parts) for v, parts in codes.items()}
     unmapped = {v: dict(sorted(u.items(), key=lambda kv: -kv[1])) for v, u in unmapped.items() if u}
-    return merged, pd.concat(keys, ignore_index=True), rows, unmapped
+    used = {rule.variable: [m.column for m in mappers if m is not None] for rule, mappers in active}
+    return merged, pd.concat(keys, ignore_index=True), rows, unmapped, used
 
 
 def _rank_luts(rule: VariableRule) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +325,7 @@ def _join_vehicles(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd
     schema = detect_source(header, VEHICLE_SOURCES)
     if schema is None:
         raise InputError(f"{vpath}: missing required column 'REPORT_NO' (not a statewide vehicle table)")
-    codes, keys, rows_raw, unmapped = _read_coded(vpath, header, schema, progress)
+    codes, keys, rows_raw, unmapped, used = _read_coded(vpath, header, schema, progress)
     gid, n, vkeys = _group(keys)
     where = vkeys.get_indexer(crash_keys)  # (crashes,) vehicle-crash id or -1
     for rule in schema.rules:
@@ -333,6 +336,8 @@ def _join_vehicles(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd
         agg.setdefault(rule.variable, joined)
     for v, u in unmapped.items():
         table.unmapped.setdefault(v, {}).update(u)
+    for v, cols in used.items():
+        table.columns.setdefault(v, [f"{c} (vehicle table)" for c in cols])
     table.vehicle_path = vpath
     table.vehicle_fingerprint = file_fingerprint(vpath)
     table.vehicle_rows_raw = rows_raw
