@@ -210,6 +210,9 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     data["factors"] = factors.model_dump()
     data["seed"] = seed.name
     data["road"]["template"] = ROAD_TEMPLATE[factors.road_layout]
+    renames = seed.routes_by_template.get(data["road"]["template"], {})
+    for part in (data["ego"], *data["actors"]):
+        part["route"] = renames.get(part["route"], part["route"])
     # speeds follow the limit
     ratio = SPEED_LIMIT_MPS[factors.speed_limit] / SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
     data["ego"]["speed_mps"] = round(data["ego"]["speed_mps"] * ratio, 3)

@@ -205,6 +205,9 @@ class Seed(StrictModel):
     scenario: Scenario = Field(description="The nominal scenario.")
     parameters: list[ParamRange] = Field(default_factory=list)
     expect_collision: bool = Field(description="Whether the default agent collides at the nominal parameters.")
+    routes_by_template: dict[str, dict[str, str]] = Field(default_factory=dict, description=(
+        "Route renames used when the contract lets road_layout pick another template than the nominal "
+        "scenario's: template -> {nominal route name: route name in that template}."))
 
     @model_validator(mode="after")
     def _contract_valid(self) -> Seed:
