@@ -107,6 +107,9 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                              f"crash table; {path} is a canonical table")
         table = _read_canonical(path, header, progress)
     else:
+        if vehicle_table is not None and schema.name != "statewide":
+            raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
+                             f"statewide crash table; {path} is a {schema.name} table")
         codes, keys, rows_raw, unmapped, used = _read_coded(path, header, schema, progress)
         gid, n_crashes, crash_keys = _group(keys)
         agg = {r.variable: _aggregate(codes[r.variable], gid, n_crashes, r) for r in schema.rules
@@ -116,12 +119,13 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                            rows=n_crashes, unmapped=unmapped, fingerprint="", notes=notes,
                            crash_keys=crash_keys, columns=used)
         if vehicle_table is not None:
-            if schema.name != "statewide":
-                raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
-                                 f"statewide crash table; {path} is a {schema.name} table")
             _join_vehicles(table, agg, crash_keys, Path(vehicle_table), progress)
         for v in NAMES:
-            if v not in agg:
+            if v in agg:
+                continue
+            if schema.name == "statewide" and v in ("speed_limit", "other_movement"):
+                notes.append(f"{v}: in the statewide vehicle table; give it with --vehicles / vehicle_table=")
+            else:
                 notes.append(f"{v}: not available from this source")
         table.data = pd.DataFrame({v: _categorical(agg[v], v) for v in NAMES if v in agg})
     table.fingerprint = file_fingerprint(path)
