@@ -57,7 +57,8 @@ ACTOR_ACCEL_MPS2 = 2.5         # [m/s2] actor acceleration limit
 ACTOR_DECEL_MPS2 = 4.0         # [m/s2] actor comfortable braking (stop lines, holding before a turn)
 LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of lateral error
 HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
-COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its route's end
+COMPLETED_MARGIN_M = 2.0
+NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound       # [m] the ego completes when this close to its route's end
 PET_TIMES_NONE = math.nan
 
 MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
@@ -88,6 +89,18 @@ def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float]
         return None
     net = build_road(spec)
     return metrics.path_crossing(net.route(ego_route).xy, net.route(route).xy)
+
+
+def _row_min(x: np.ndarray) -> np.ndarray:
+    """Minimum over axis 1 of (B, n) -> (B,) (inf for n = 0); explicit for small n (numpy's reductions over
+    short axes are slow)."""
+    n = x.shape[1]
+    if n == 0:
+        return np.full(x.shape[0], np.inf)
+    out = x[:, 0]
+    for j in range(1, n):
+        out = np.minimum(out, x[:, j])
+    return out
 
 
 def _signal_state(t_s: float, green, yellow, all_red, offset, group) -> np.ndarray:
@@ -372,6 +385,7 @@ class BuiltinBackend:
         stop_ctrl = bt.has_signal | bt.has_stop_sign
         no_signal = np.zeros((b, a), int)
         any_ped = bool(bt.is_ped.any())
+        tk1_any, tk2_any = bool((bt.tkind == 1).any()), bool((bt.tkind == 2).any())
         no_stop = np.full((b, a), np.inf)
         for k in range(t_max + 1):
             t = k * DT_S
@@ -382,8 +396,18 @@ class BuiltinBackend:
             ex, ey, ec, es = x[:, :1], y[:, :1], cy[:, :1], sy[:, :1]
             ax, ay, ac, as_ = x[:, 1:], y[:, 1:], cy[:, 1:], sy[:, 1:]
             if a > 1:
-                boxd = metrics.box_distance_cs(ex, ey, ec, es, ego_len[:, None], ego_wid[:, None], ax, ay, ac, as_,
-                                               act_len, act_wid)
+                # box gap: the separating-axis gap, refined to the exact distance where it is below NEAR_M
+                boxd = metrics.separating_gap_cs(ex, ey, ec, es, ego_len[:, None], ego_wid[:, None], ax, ay, ac,
+                                                 as_, act_len, act_wid)
+                near = np.flatnonzero((boxd < NEAR_M) & (boxd > 0.0))
+                if len(near):
+                    r_, c_ = np.divmod(near, a - 1)
+                    boxd = np.maximum(boxd, 0.0)
+                    boxd[r_, c_] = metrics.box_distance_cs(
+                        ex[r_, 0], ey[r_, 0], ec[r_, 0], es[r_, 0], ego_len[r_], ego_wid[r_], ax[r_, c_], ay[r_, c_],
+                        ac[r_, c_], as_[r_, c_], act_len[r_, c_], act_wid[r_, c_])
+                else:
+                    boxd = np.maximum(boxd, 0.0)
                 if any_ped:  # pedestrians are discs
                     ped = bt.is_ped[:, 1:]
                     disc = metrics.disc_box_distance_cs(ax, ay, act_wid / 2, ex, ey, ec, es, ego_len[:, None],
@@ -402,8 +426,8 @@ class BuiltinBackend:
                 dist = ttc = np.full((b, 0), np.inf)
                 hit = np.zeros((b, 0), bool)
             run = st.running
-            st.min_dist = np.where(run, np.minimum(st.min_dist, dist.min(axis=1, initial=np.inf)), st.min_dist)
-            st.min_ttc = np.where(run, np.minimum(st.min_ttc, ttc.min(axis=1, initial=np.inf)), st.min_ttc)
+            st.min_dist = np.where(run, np.minimum(st.min_dist, _row_min(dist)), st.min_dist)
+            st.min_ttc = np.where(run, np.minimum(st.min_ttc, _row_min(ttc)), st.min_ttc)
             # conflict-zone occupancy for PET
             if bt.any_conflict:
                 self._pet_update(bt, st, t)
@@ -411,7 +435,7 @@ class BuiltinBackend:
                 braking = (st.acc < -1.0).astype(float)
                 st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t)], axis=-1))  # (B, A, 6)
             # ---- termination -------------------------------------------------------------------------
-            collided = run & hit.any(axis=1)
+            collided = run & (hit[:, 0] if a == 2 else hit.any(axis=1))
             e_d = st.d[:, 0]
             off_road = run & ~collided & ((e_d > bt.d_left) | (e_d < -bt.d_right))
             done_route = run & ~collided & ~off_road & (st.s[:, 0] >= bt.rlen[:, 0] - COMPLETED_MARGIN_M)
@@ -433,11 +457,13 @@ class BuiltinBackend:
             if not st.running.any() or k == t_max:
                 break
             # ---- triggers ------------------------------------------------------------------------------
-            if a > 1:
-                cdist = np.hypot(ax - ex, ay - ey)
-                cond = np.select([bt.tkind[:, 1:] == 0, bt.tkind[:, 1:] == 1, bt.tkind[:, 1:] == 2],
-                                 [np.full_like(cdist, t) >= bt.tval[:, 1:], cdist <= bt.tval[:, 1:],
-                                  ttc <= bt.tval[:, 1:]], False)
+            if a > 1 and not st.triggered[:, 1:].all():
+                tk, tv = bt.tkind[:, 1:], bt.tval[:, 1:]
+                cond = (tk == 0) & (t >= tv)
+                if tk1_any:
+                    cond |= (tk == 1) & (np.hypot(ax - ex, ay - ey) <= tv)
+                if tk2_any:
+                    cond |= (tk == 2) & (ttc <= tv)
                 new = cond & ~st.triggered[:, 1:] & live
                 st.triggered[:, 1:] |= new
                 st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
@@ -479,10 +505,10 @@ class BuiltinBackend:
             ds = travel * cpsi / np.maximum(1.0 - kappa * st.d, 0.1)
             dd = travel * spsi
             dpsi = travel * tan_d / wheelbase - kappa * ds
-            moving = st.present & st.running[:, None]
+            moving = st.present & st.running[:, None]  # pedestrians keep d = psi = 0: straight paths, no steering
             st.s = np.where(moving, st.s + ds, st.s)
-            st.d = np.where(moving & veh, st.d + dd, st.d)
-            st.psi = np.where(moving & veh, st.psi + dpsi, st.psi)
+            st.d = np.where(moving, st.d + dd, st.d)
+            st.psi = np.where(moving, st.psi + dpsi, st.psi)
             st.v = np.where(moving, v_new, st.v)
             st.acc = np.where(moving, acc, st.acc)
             gone = st.present & (st.s >= bt.rlen - 0.05)

@@ -40,6 +40,15 @@ def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:
                 or abs(-dx * s2 + dy * c2) > hw2 + hl1 * cs + hw1 * cc)
 
 
+def _separating_gap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:
+    dx, dy = x2 - x1, y2 - y1
+    cc, cs = abs(c1 * c2 + s1 * s2), abs(c1 * s2 - s1 * c2)
+    return max(abs(dx * c1 + dy * s1) - (hl1 + hl2 * cc + hw2 * cs),
+               abs(-dx * s1 + dy * c1) - (hw1 + hl2 * cs + hw2 * cc),
+               abs(dx * c2 + dy * s2) - (hl2 + hl1 * cc + hw1 * cs),
+               abs(-dx * s2 + dy * c2) - (hw2 + hl1 * cs + hw1 * cc))
+
+
 def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> float:
     px, py = dx * c1 + dy * s1, -dx * s1 + dy * c1
     best = _INF
@@ -177,9 +186,16 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 gap = _disc_gap(xs[j], ys[j], g["width"][j] / 2, xs[0], ys[0], cs[0], ss[0], el / 2, ew / 2)
                 dist, hit = max(gap, 0.0), gap <= 0.0
             else:
-                dist = _box_distance(xs[0], ys[0], cs[0], ss[0], el / 2, ew / 2, xs[j], ys[j], cs[j], ss[j],
-                                     g["length"][j] / 2, g["width"][j] / 2)
-                hit = dist <= 0.0
+                sep = _separating_gap(xs[0], ys[0], cs[0], ss[0], el / 2, ew / 2, xs[j], ys[j], cs[j], ss[j],
+                                      g["length"][j] / 2, g["width"][j] / 2)
+                hit = sep <= 0.0
+                if hit:
+                    dist = 0.0
+                elif sep < E.NEAR_M:
+                    dist = _box_distance(xs[0], ys[0], cs[0], ss[0], el / 2, ew / 2, xs[j], ys[j], cs[j], ss[j],
+                                         g["length"][j] / 2, g["width"][j] / 2)
+                else:
+                    dist = sep
             ttcs[j] = _ttc(xs[0], ys[0], cs[0], ss[0], vx[0], vy[0], el, ew, xs[j], ys[j], cs[j], ss[j], vx[j], vy[j],
                            g["length"][j], g["width"][j])
             min_dist, min_ttc = min(min_dist, dist), min(min_ttc, ttcs[j])

@@ -82,27 +82,30 @@ class IDMAgent:
     _FEATURES = ("x", "y", "yaw", "speed", "path_s", "path_lat", "rel_yaw", "dist", "visible_geom")
 
     def _delayed(self, obs: Observation) -> np.ndarray:
-        """Perceived actor features (B, A, F): each row sees the frame from its latency ago (ring buffer)."""
+        """Perceived actor features (F, B, A): each row sees the frame from its latency ago (ring buffer)."""
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         geom = obs.actor_active & ~obs.actor_occluded
-        frame = np.stack([obs.actor_x_m, obs.actor_y_m, obs.actor_yaw_rad, obs.actor_speed_mps, obs.actor_path_s_m,
-                          obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom], axis=-1)  # (B, A, F)
+        feats = (obs.actor_x_m, obs.actor_y_m, obs.actor_yaw_rad, obs.actor_speed_mps, obs.actor_path_s_m,
+                 obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom)
         k_len = self._buf_len
         if k_len == 1:
-            return frame
+            return np.stack(feats)  # (F, B, A)
+        b, a = dist.shape
         if obs.step == 0 or self._buf is None:
-            self._buf = np.zeros((k_len,) + frame.shape)  # (K, B, A, F)
-        self._buf[obs.step % k_len] = frame
+            self._buf = np.zeros((b, k_len, len(feats), a))  # (B, K, F, A)
+        slot = obs.step % k_len
+        for i, f in enumerate(feats):
+            self._buf[:, slot, i] = f
         read = np.maximum(obs.step - self._lag, 0) % k_len  # (B,) buffer slot each row sees
-        return self._buf[read, np.arange(self._b)]
+        return np.ascontiguousarray(self._buf[np.arange(b), read].transpose(1, 0, 2))  # (F, B, A)
 
     def act(self, obs: Observation) -> Action:
         p = self.params
-        per = self._delayed(obs)  # (B, A, F)
-        px, py, pyaw, pv, ps, plat, rel, dist = (per[..., i] for i in range(8))
+        per = self._delayed(obs)  # (F, B, A)
+        px, py, pyaw, pv, ps, plat, rel, dist = per[:8]
         a_n = px.shape[1]
         # detection: in range, not occluded, not missed this frame; tracks confirmed after k hits
-        visible = (per[..., 8] > 0.5) & (dist <= self._range[:, None])
+        visible = (per[8] > 0.5) & (dist <= self._range[:, None])
         u = self._u[:, min(obs.step, self._u.shape[1] - 1), :a_n]
         hit = visible & (u >= self._miss[:, None])
         self._hits[:, :a_n] = np.where(visible, self._hits[:, :a_n] + hit, 0)
@@ -117,7 +120,9 @@ class IDMAgent:
         ahead = in_path & (gap > -obs.ego_length_m[:, None])
         gap = np.where(ahead, gap, np.inf)
         rows = np.arange(self._b)
-        if a_n:
+        if a_n == 1:
+            g_lead, v_lead = gap[:, 0], (pv * crel)[:, 0]
+        elif a_n:
             lead = np.argmin(gap, axis=1)  # (B,)
             g_lead = gap[rows, lead]
             v_lead = (pv * crel)[rows, lead]
@@ -142,6 +147,7 @@ class IDMAgent:
         ttc = ttc_constant_velocity_cs(obs.ego_x_m, obs.ego_y_m, ec, es, v * ec, v * es, obs.ego_length_m,
                                        obs.ego_width_m, px, py, ac, as_, pv * ac, pv * as_, obs.actor_length_m,
                                        obs.actor_width_m)  # (B, A)
-        ttc = np.where(tracked, ttc, np.inf).min(axis=1, initial=np.inf)
+        ttc = np.where(tracked, ttc, np.inf)
+        ttc = ttc[:, 0] if a_n == 1 else ttc.min(axis=1, initial=np.inf)
         a = np.where((ttc < p.aeb_ttc_s) & (v > 0.1), -p.aeb_decel_mps2, a)
         return Action(accel_mps2=a)
