@@ -76,26 +76,32 @@ def _budget(sample: Sample, cot: bool, options: GenerationOptions) -> int:
     return options.max_new_tokens
 
 
+def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any]], max_new_tokens: int) -> list[str]:
+    """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
+    torch, _ = require_vlm()
+    tokenizer = vlm.processor.tokenizer
+    enc = encode_prompts(vlm, texts, images, padding_side="left")
+    with torch.no_grad():
+        out = vlm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)
+    new_tokens = out[:, enc["input_ids"].shape[1]:]  # (batch, generated)
+    return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+
+
 def generate_answers(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
                      options: GenerationOptions = GenerationOptions(),
                      progress: Callable[[int], None] | None = None) -> list[str]:
     """Raw generated text per sample (batched by token budget, left padded, greedy)."""
-    torch, _ = require_vlm()
-    tokenizer = vlm.processor.tokenizer
     order = sorted(range(len(samples)), key=lambda i: _budget(samples[i], builder.cot, options))
     answers: list[str] = [""] * len(samples)
     for start in range(0, len(order), options.batch_size):
         idx = order[start:start + options.batch_size]
         batch = [samples[i] for i in idx]
-        enc = encode_prompts(vlm, [builder.text(s) for s in batch], [builder.load_images(s) for s in batch],
-                             padding_side="left")
         budget = max(_budget(s, builder.cot, options) for s in batch)
-        with torch.no_grad():
-            out = vlm.model.generate(**enc, max_new_tokens=budget, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-        new_tokens = out[:, enc["input_ids"].shape[1]:]  # (batch, generated)
-        for i, text in zip(idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
-            answers[i] = text.strip()
+        texts = generate_texts(vlm, [builder.text(s) for s in batch], [builder.load_images(s) for s in batch],
+                               budget)
+        for i, text in zip(idx, texts, strict=True):
+            answers[i] = text
         if progress:
             progress(len(batch))
     return answers

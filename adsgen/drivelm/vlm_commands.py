@@ -37,6 +37,18 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
     return cams
 
 
+def _kinds(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    from adsgen.drivelm.prompts import MC, OPEN, YES_NO
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in (MC, YES_NO, OPEN)]
+    if bad:
+        raise ConfigError(f"--kinds {bad[0]!r}: expected {MC}, {YES_NO} or {OPEN}")
+    return kinds
+
+
 def train_cmd(
     data: Annotated[Path, typer.Argument(help="Training data: nested DriveLM-nuScenes JSON (images by path).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder to write.")],
@@ -61,6 +73,8 @@ def train_cmd(
     eval_data: Path = typer.Option(None, "--eval", help="Held-out file (default: hold out scenes of DATA)."),
     held_out: float = typer.Option(0.2, help="Fraction of scenes held out when --eval is not given."),
     images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
+    kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
+                              "multiple_choice, yes_no, open); default all."),
     cameras: str = _CAMERAS,
     image_root: Path = _IMAGE_ROOT,
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
@@ -75,7 +89,8 @@ def train_cmd(
         full_modules=tuple(m.strip() for m in train_modules.split(",") if m.strip()))
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
                            held_out_fraction=held_out, max_minutes=max_minutes, checkpoint_every=checkpoint_every,
-                           depth=depth, images=images, cameras=_cameras(cameras))
+                           depth=depth, images=images, cameras=_cameras(cameras),
+                           answer_kinds=_kinds(kinds))
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from adsgen.drivelm.depth import DepthEstimator, ObjectDepth, category_words, depth_sentence, tags_in
@@ -16,6 +15,8 @@ DEPTH_NONE = "none"
 DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
 IMAGE_MODES = ("real", "blank")
+TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
+# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 _IMAGE_CACHE_FRAMES = 64
 
 
@@ -79,7 +80,9 @@ class InputBuilder:
             image = self.load_images(sample)[sample.cameras.index(obj.camera)]
             assert self._estimator is not None
             depth_map = self._depth_map(sample, obj.camera, image)
-            out.append(ObjectDepth(obj.tag, noun, self._estimator.object_value(depth_map, obj.box),
+            sx, sy = image.width / TAG_FRAME_PX[0], image.height / TAG_FRAME_PX[1]
+            box = (obj.box[0] * sx, obj.box[1] * sy, obj.box[2] * sx, obj.box[3] * sy)  # [px] of this image
+            out.append(ObjectDepth(obj.tag, noun, self._estimator.object_value(depth_map, box),
                                    metric=self._estimator.metric))
         return out
 
@@ -93,6 +96,3 @@ class InputBuilder:
     def text(self, sample: Sample) -> str:
         return user_text(sample.question, depth_sentence(self.object_depths(sample)), cot=self.cot)
 
-
-def image_paths_exist(paths: list[Path]) -> bool:
-    return all(p.is_file() for p in paths)

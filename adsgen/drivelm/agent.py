@@ -1,0 +1,404 @@
+"""The VLM in the driver's seat: an Agent that asks DriveLM questions and drives on the answers.
+
+Every ``decision_period_s`` of simulated time, for each running ego, the agent renders the camera(s) of the
+current world snapshot (adsgen.render), and asks two questions in the DriveLM wording that
+``adsgen drivelm qa`` trains on, with a depth sentence for the objects the camera sees (the renderer's 75th
+percentile depth):
+
+- planning: "In this scenario, what are safe actions to take for the ego vehicle?" -> a manoeuvre
+  (brake hard / stop before the stop line / slow down / keep going), from the answer's phrases;
+- behaviour: "Predict the behavior of the ego vehicle." (4 options) -> a speed class that can cap the
+  target speed ("not moving": stop; "driving slowly": at most 5 m/s).
+
+Between decisions a longitudinal controller tracks the manoeuvre's target speed within its deceleration
+limit. An answer that cannot be parsed keeps the previous manoeuvre and is counted (``run_extra``).
+
+Answerers: ``VLMAnswerer`` (a LLaVA + adapter, or the tiny LLaVA) and ``OracleAnswerer``, which answers from
+ground truth with the same rules and phrases the QA generator uses, to test the loop without a model.
+Registered agent specs: ``vlm:ADAPTER_DIR``, ``vlm:tiny`` and ``oracle``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from adsgen.drivelm.choices import (
+    EGO_BEHAVIOUR_QUESTION,
+    EGO_NOT_MOVING,
+    OPTIONS_PROMPT,
+    ego_behaviour_phrase,
+)
+from adsgen.drivelm.depth import ObjectDepth, depth_sentence
+from adsgen.drivelm.prompts import options_of, reduce_answer, user_text
+from adsgen.drivelm.qa_generation import (
+    CAUTION_GAP_M,
+    CAUTION_TTC_S,
+    EGO_SPEED_BOUNDS_MPS,
+    LANE_HALF_WIDTH_M,
+    Q_SAFE,
+    URGENT_GAP_M,
+    URGENT_TTC_S,
+)
+from adsgen.errors import BackendError, ConfigError
+from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
+
+DECISION_PERIOD_S = 0.5  # [s] simulated time between questions
+LOOKAHEAD_S = 1.5  # [s] constant-velocity look-ahead of the oracle (the QA generator's future_s)
+CONFLICT_HORIZON_S = 4.0  # [s] the oracle also predicts box overlaps (constant velocities) up to this far
+CONFLICT_STEP_S = 0.05  # [s] (closing speeds reach 40 m/s: coarser steps jump over a car)
+CONFLICT_MARGIN_M = 0.5  # [m] added to each half width/length when predicting an overlap
+RENDER_SCALE = 0.25  # image size as a fraction of 1600x900 (the tiny model resizes to 64 px anyway)
+SPEED_GAIN_PER_S = 1.0  # [1/s] target-speed tracking gain
+MAX_ACCEL_MPS2 = 2.0  # [m/s2]
+SLOW_CAP_MPS = EGO_SPEED_BOUNDS_MPS[0]  # [m/s] "driving slowly" is below this
+STOP_MARGIN_M = 1.0  # [m] stop this far before the stop line
+
+
+@dataclass(frozen=True)
+class Manoeuvre:
+    """What the ego does until the next decision."""
+
+    name: str
+    speed_factor: float
+    """Target speed as a fraction of the scenario's ego speed."""
+    max_decel_mps2: float
+    """Deceleration limit [m/s2] while tracking the target."""
+
+
+MANOEUVRES = {
+    "brake": Manoeuvre("brake", 0.0, 8.0),
+    "stop_line": Manoeuvre("stop_line", 0.0, 6.0),
+    "slow": Manoeuvre("slow", 0.5, 3.0),
+    "cruise": Manoeuvre("cruise", 1.0, 2.0),
+}
+# phrases of DriveLM's safe-action answers -> manoeuvre; the first two win wherever they appear,
+# otherwise the phrase that comes first in the answer decides
+_PRIORITY = (("brake suddenly", "brake"), ("stop before the stop line", "stop_line"))
+_ORDERED = (("decelerate gradually", "slow"), ("keep a safe distance", "slow"), ("slow down", "slow"),
+            ("keep going at the same speed", "cruise"), ("accelerate", "cruise"), ("stop", "stop_line"))
+# the behaviour question's fixed options (straight driving at each speed class, and standing still)
+BEHAVIOUR_OPTIONS = (ego_behaviour_phrase("going straight", "driving fast"),
+                     ego_behaviour_phrase("going straight", "driving with normal speed"),
+                     ego_behaviour_phrase("going straight", "driving slowly"), EGO_NOT_MOVING)
+BEHAVIOUR_QUESTION = (EGO_BEHAVIOUR_QUESTION + OPTIONS_PROMPT + " " +
+                      " ".join(f"{letter}. {text}" for letter, text in zip("ABCD", BEHAVIOUR_OPTIONS, strict=True)))
+
+
+def parse_plan(answer: str) -> Manoeuvre | None:
+    """The manoeuvre a safe-actions answer asks for (None when no known phrase is in it)."""
+    text = answer.lower()
+    for phrase, name in _PRIORITY:
+        if phrase in text:
+            return MANOEUVRES[name]
+    hits = [(text.find(p), name) for p, name in _ORDERED if re.search(rf"\b{re.escape(p)}\b", text)]
+    if not hits:
+        return None
+    return MANOEUVRES[min(hits)[1]]
+
+
+def parse_behaviour(answer: str) -> str | None:
+    """'stop', 'slow' or 'free' from the behaviour answer (letter or phrase); None when unparsable."""
+    letter = reduce_answer(answer, BEHAVIOUR_QUESTION)
+    text = options_of(BEHAVIOUR_QUESTION).get(letter, answer).lower()
+    if "not moving" in text:
+        return "stop"
+    if "driving slowly" in text:
+        return "slow"
+    if re.search(r"driving (very fast|fast|with normal speed)", text):
+        return "free"
+    return None
+
+
+@dataclass
+class Question:
+    """One question to one ego at one decision."""
+
+    row: int
+    text: str
+    """The user's text (depth sentence + question)."""
+    question: str
+    """The bare question (for answer reduction)."""
+    images: list[Any]
+    """PIL images of the rendered cameras (empty for answerers that need none)."""
+    obs: Observation
+    """Ground truth of the step (only the oracle reads it)."""
+
+
+class Answerer(Protocol):
+    needs_images: bool
+
+    def answer(self, questions: Sequence[Question]) -> list[str]:
+        """One answer text per question."""
+
+
+# ------------------------------------------------------------------------------------------------ oracle
+
+
+def _row_urgency(obs: Observation, i: int) -> int:
+    """2: brake hard, 1: slow down, 0: carry on.
+
+    The QA generator's rule (in-path road users now and LOOKAHEAD_S ahead: time to collision and gap),
+    plus a predicted overlap of the two boxes within CONFLICT_HORIZON_S at constant velocities, which
+    catches road users crossing from the side.
+    """
+    ex, ey, eyaw, ev = obs.ego_x_m[i], obs.ego_y_m[i], obs.ego_yaw_rad[i], obs.ego_speed_mps[i]
+    c, s = math.cos(eyaw), math.sin(eyaw)
+    ex2, ey2 = ex + ev * c * LOOKAHEAD_S, ey + ev * s * LOOKAHEAD_S
+    worst = 0
+    t = np.arange(0.0, CONFLICT_HORIZON_S + 1e-9, CONFLICT_STEP_S)  # (T,) [s]
+    for j in np.flatnonzero(obs.actor_active[i]):
+        t_hit = _overlap_time(obs, i, j, t)
+        if t_hit < URGENT_TTC_S:
+            return 2
+        if t_hit < math.inf:
+            worst = 1
+        ax, ay, ayaw, av = (obs.actor_x_m[i, j], obs.actor_y_m[i, j], obs.actor_yaw_rad[i, j],
+                            obs.actor_speed_mps[i, j])
+        ax2, ay2 = ax + av * math.cos(ayaw) * LOOKAHEAD_S, ay + av * math.sin(ayaw) * LOOKAHEAD_S
+        half = LANE_HALF_WIDTH_M + 0.5 * obs.actor_width_m[i, j]
+        fx, fy = (ax - ex) * c + (ay - ey) * s, -(ax - ex) * s + (ay - ey) * c  # [m] ego frame now
+        lx, ly = (ax2 - ex2) * c + (ay2 - ey2) * s, -(ax2 - ex2) * s + (ay2 - ey2) * c  # [m] ego frame later
+        in_now, in_later = fx > 0 and abs(fy) < half, lx > 0 and abs(ly) < half
+        if not (in_now or in_later):
+            continue
+        gap = max(0.0, (fx if in_now else lx) - 0.5 * (obs.ego_length_m[i] + obs.actor_length_m[i, j]))
+        closing = ev - av * math.cos(ayaw - eyaw)
+        ttc = gap / closing if closing > 1e-3 else math.inf
+        if ttc < URGENT_TTC_S or gap < URGENT_GAP_M:
+            return 2
+        if ttc < CAUTION_TTC_S or gap < CAUTION_GAP_M:
+            worst = 1
+    return worst
+
+
+def _overlap_time(obs: Observation, i: int, j: int, t: np.ndarray) -> float:
+    """First time [s] in ``t`` at which ego and actor j boxes overlap at constant velocities (inf if never)."""
+    eyaw, ev = obs.ego_yaw_rad[i], obs.ego_speed_mps[i]
+    ayaw, av = obs.actor_yaw_rad[i, j], obs.actor_speed_mps[i, j]
+    dx = obs.actor_x_m[i, j] - obs.ego_x_m[i] + t * (av * math.cos(ayaw) - ev * math.cos(eyaw))  # (T,) [m]
+    dy = obs.actor_y_m[i, j] - obs.ego_y_m[i] + t * (av * math.sin(ayaw) - ev * math.sin(eyaw))  # (T,) [m]
+    c, s = math.cos(eyaw), math.sin(eyaw)
+    lon, lat = dx * c + dy * s, -dx * s + dy * c  # (T,) [m] in the ego frame
+    rel = ayaw - eyaw
+    a_len, a_wid = obs.actor_length_m[i, j], obs.actor_width_m[i, j]
+    ext_lon = 0.5 * (abs(math.cos(rel)) * a_len + abs(math.sin(rel)) * a_wid)  # actor's half extent along ego
+    ext_lat = 0.5 * (abs(math.sin(rel)) * a_len + abs(math.cos(rel)) * a_wid)
+    hit = (np.abs(lon) < 0.5 * obs.ego_length_m[i] + ext_lon + CONFLICT_MARGIN_M) & \
+        (np.abs(lat) < 0.5 * obs.ego_width_m[i] + ext_lat + CONFLICT_MARGIN_M)
+    if lon[0] < -0.5 * obs.ego_length_m[i]:  # behind the ego: braking would not help
+        return math.inf
+    return float(t[np.argmax(hit)]) if hit.any() else math.inf
+
+
+def oracle_safe_actions(obs: Observation, i: int) -> str:
+    """The safe-actions answer the QA generator would give for row i (same rules and phrases)."""
+    urgency = _row_urgency(obs, i)
+    red = obs.signal[i] in (SIGNAL_RED, SIGNAL_YELLOW) and np.isfinite(obs.stop_gap_m[i])
+    if urgency == 2:
+        return "Brake suddenly, decelerate gradually without braking."
+    if red:
+        return "Decelerate gradually without braking, stop before the stop line."
+    if urgency == 1:
+        return "Decelerate gradually without braking, keep a safe distance."
+    return "Keep going at the same speed, decelerate gradually without braking."
+
+
+def oracle_behaviour(obs: Observation, i: int) -> str:
+    """The letter of the behaviour option matching the ego's current speed class."""
+    v = obs.ego_speed_mps[i]
+    if v < 0.5:
+        return "D"
+    return "C" if v < EGO_SPEED_BOUNDS_MPS[0] else ("B" if v < EGO_SPEED_BOUNDS_MPS[1] else "A")
+
+
+class OracleAnswerer:
+    """Answers the agent's questions from ground truth."""
+
+    needs_images = False
+
+    def answer(self, questions: Sequence[Question]) -> list[str]:
+        out = []
+        for q in questions:
+            if q.question == Q_SAFE:
+                out.append(oracle_safe_actions(q.obs, q.row))
+            elif q.question == BEHAVIOUR_QUESTION:
+                out.append(oracle_behaviour(q.obs, q.row))
+            else:
+                out.append("")
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ VLM
+
+
+class VLMAnswerer:
+    """Answers with a LLaVA (an adapter folder, or the untrained tiny model) through adsgen.drivelm.predict."""
+
+    needs_images = True
+
+    def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32):
+        from adsgen.drivelm.predict import load_for_inference
+
+        corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
+        adapter = None if spec == "tiny" else spec
+        self.vlm = load_for_inference("tiny", adapter, lambda: corpus)
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+
+    def answer(self, questions: Sequence[Question]) -> list[str]:
+        from adsgen.drivelm.predict import generate_texts
+
+        out: list[str] = []
+        for start in range(0, len(questions), self.batch_size):
+            chunk = questions[start:start + self.batch_size]
+            out += generate_texts(self.vlm, [q.text for q in chunk], [q.images for q in chunk],
+                                  self.max_new_tokens)
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ agent
+
+
+@dataclass
+class _RowStats:
+    questions: int = 0
+    unparsed: int = 0
+    manoeuvres: dict[str, int] = field(default_factory=dict)
+
+
+class VLMAgent:
+    """Drives each ego on the manoeuvre parsed from the answerer's answers (see the module doc)."""
+
+    def __init__(self, answerer: Answerer, name: str, *, cameras: Sequence[str] = ("CAM_FRONT",),
+                 decision_period_s: float = DECISION_PERIOD_S, render_scale: float = RENDER_SCALE,
+                 ask_behaviour: bool = True):
+        self.answerer = answerer
+        self.name = name
+        self.needs_images = answerer.needs_images
+        self.cameras = tuple(cameras)
+        self.decision_period_s = decision_period_s
+        self.render_scale = render_scale
+        self.ask_behaviour = ask_behaviour
+        self._manoeuvre: list[Manoeuvre] = []
+        self._cap_mps: np.ndarray = np.zeros(0)
+        self._stats: list[_RowStats] = []
+        self._next_decision_s = 0.0
+
+    def reset(self, scenarios: Sequence[Any], seed: int, *args: Any, **kwargs: Any) -> None:
+        n = len(scenarios)
+        self._manoeuvre = [MANOEUVRES["cruise"]] * n
+        self._cap_mps = np.full(n, np.inf)  # (B,) [m/s] speed cap from the behaviour answer
+        self._stats = [_RowStats() for _ in range(n)]
+        self._next_decision_s = 0.0
+
+    def run_extra(self, row: int) -> dict[str, Any]:
+        """Figures for RunResult.extra of batch row ``row`` of the last reset."""
+        st = self._stats[row]
+        return {"vlm_questions": st.questions, "vlm_unparsed": st.unparsed,
+                "vlm_unparsed_share": st.unparsed / st.questions if st.questions else 0.0,
+                "vlm_manoeuvres": dict(st.manoeuvres)}
+
+    def _ask(self, obs: Observation, rows: Sequence[int]) -> None:
+        questions: list[Question] = []
+        for i in rows:
+            images, depths = self._look(obs, i) if self.needs_images else ([], [])
+            words = depth_sentence(depths)
+            questions.append(Question(i, user_text(Q_SAFE, words), Q_SAFE, images, obs))
+            if self.ask_behaviour:
+                questions.append(Question(i, user_text(BEHAVIOUR_QUESTION, words), BEHAVIOUR_QUESTION, images, obs))
+        answers = self.answerer.answer(questions)
+        for q, text in zip(questions, answers, strict=True):
+            st = self._stats[q.row]
+            st.questions += 1
+            if q.question == Q_SAFE:
+                plan = parse_plan(text)
+                if plan is None:
+                    st.unparsed += 1
+                    continue
+                self._manoeuvre[q.row] = plan
+                st.manoeuvres[plan.name] = st.manoeuvres.get(plan.name, 0) + 1
+            else:
+                speed = parse_behaviour(text)
+                if speed is None:
+                    st.unparsed += 1
+                    continue
+                self._cap_mps[q.row] = {"stop": 0.0, "slow": SLOW_CAP_MPS, "free": np.inf}[speed]
+
+    def _look(self, obs: Observation, i: int) -> tuple[list[Any], list[ObjectDepth]]:
+        from PIL import Image
+
+        from adsgen.render import render
+
+        if obs.snapshot is None:
+            raise BackendError(f"agent {self.name} needs rendered cameras, but the backend gives no snapshots")
+        snap = obs.snapshot(i)
+        images, depths = [], []
+        for cam in self.cameras:
+            frame = render(snap, cam, self.render_scale)
+            images.append(Image.fromarray(frame.image))
+            seen = sorted((o for o in frame.objects if o.kind != "traffic_signal" and np.isfinite(o.depth_m)),
+                          key=lambda o: o.depth_m)[:3]
+            for k, o in enumerate(seen, start=len(depths) + 1):
+                x, y = frame.to_full_resolution(*o.center_px)
+                depths.append(ObjectDepth(f"<c{k},{cam},{x:.1f},{y:.1f}>", o.kind, float(o.depth_m), metric=True))
+        return images, depths
+
+    def act(self, obs: Observation) -> Action:
+        if obs.t_s + 1e-9 >= self._next_decision_s:
+            rows = [int(i) for i in np.flatnonzero(obs.active)]
+            if rows:
+                self._ask(obs, rows)
+            self._next_decision_s = obs.t_s + self.decision_period_s
+        v = obs.ego_speed_mps  # (B,)
+        accel = np.zeros_like(v)
+        for i, m in enumerate(self._manoeuvre):
+            target = min(m.speed_factor * obs.ego_desired_speed_mps[i], self._cap_mps[i])
+            if m.name == "brake":
+                accel[i] = -m.max_decel_mps2
+            elif m.name == "stop_line" and np.isfinite(obs.stop_gap_m[i]):
+                room = max(obs.stop_gap_m[i] - STOP_MARGIN_M, 0.2)
+                accel[i] = -min(v[i] ** 2 / (2 * room), m.max_decel_mps2)
+            else:
+                accel[i] = np.clip(SPEED_GAIN_PER_S * (target - v[i]), -m.max_decel_mps2, MAX_ACCEL_MPS2)
+        return Action(accel_mps2=accel)
+
+
+# ------------------------------------------------------------------------------------------------ registry
+
+
+def _vlm_agent(arg: str | None) -> VLMAgent:
+    if not arg:
+        raise ConfigError("agent 'vlm' needs an adapter folder or 'tiny': vlm:ADAPTER_DIR or vlm:tiny")
+    return VLMAgent(VLMAnswerer(arg), name=f"vlm:{arg}")
+
+
+def _oracle_agent(arg: str | None) -> VLMAgent:
+    if arg:
+        raise ConfigError(f"agent 'oracle' takes no argument, got 'oracle:{arg}'")
+    return VLMAgent(OracleAnswerer(), name="oracle")
+
+
+register_agent("vlm", _vlm_agent)
+register_agent("oracle", _oracle_agent)
+
+
+def drive(scenarios: Sequence[Any], agent: VLMAgent, seed: int = 0) -> list[Any]:
+    """Run each scenario alone on the builtin engine and add the agent's figures to RunResult.extra."""
+    from adsgen.sim.engine import BuiltinBackend
+
+    backend = BuiltinBackend()
+    try:
+        results = []
+        for sc in scenarios:
+            res = backend.run([sc], agent, seed)[0]
+            res.extra.update(agent.run_extra(0))
+            results.append(res)
+        return results
+    finally:
+        backend.close()
