@@ -156,6 +156,7 @@ class _Batch:
     PC: np.ndarray
     PSN: np.ndarray
     occ_rows: np.ndarray     # rows with two or more actors (where one can hide another)
+    occ_cols: np.ndarray     # slots (1..) holding a vehicle in some of those rows
     any_control: bool        # some row has a signal or stop sign
     any_conflict: bool       # some actor's route crosses its ego's route
     pet_rows: np.ndarray     # rows with a conflict point
@@ -258,7 +259,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
                   packed[:, 3].copy(), np.cos(packed[:, 2]), np.sin(packed[:, 2]), off, npts, rlen, d_left, d_right, length, width, height, active0, is_ped,
                   kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, line_s, group, has_signal,
                   has_stop, sig, mu, poff, pp[0], pp[1], pp[2], np.cos(pp[2]), np.sin(pp[2]),
-                  np.flatnonzero(active0.sum(axis=1) >= 3), bool((has_signal | has_stop).any()),
+                  np.flatnonzero(active0.sum(axis=1) >= 3),
+                  1 + np.flatnonzero((active0 & ~is_ped)[active0.sum(axis=1) >= 3][:, 1:].any(axis=0)),
+                  bool((has_signal | has_stop).any()),
                   bool(np.isfinite(sc_e).any()), np.flatnonzero(np.isfinite(sc_e).any(axis=1)),
                   bool((lat_amp != 0).any()), sc_e, sc_a)
 
@@ -479,7 +482,7 @@ class BuiltinBackend:
             else:
                 stop_gap = no_stop
             # ---- agent ---------------------------------------------------------------------------------
-            obs = self._observe(bt, st, k, t, x, y, yaw, cy, sy, ch, sh, stop_gap, sig_state)
+            obs = self._observe(bt, st, k, t, x, y, yaw, cy, sy, ch, sh, stop_gap, sig_state, ttc)
             action: Action = agent.act(obs)
             acc = np.zeros((b, a))
             acc[:, 0] = action.accel_mps2
@@ -517,7 +520,7 @@ class BuiltinBackend:
         return st
 
     def _observe(self, bt: _Batch, st: _State, k: int, t: float, x, y, yaw, cy, sy, ch, sh, stop_gap,
-                 sig_state) -> Observation:
+                 sig_state, ttc) -> Observation:
         b, a = bt.off.shape
         # actors projected on the ego route through the precomputed tables
         pi = bt.poff[:, 1:] + np.minimum((st.s[:, 1:] / ROUTE_DS_M).astype(int), bt.npts[:, 1:] - 1)
@@ -530,8 +533,7 @@ class BuiltinBackend:
         occluded = np.zeros((b, a - 1), bool)
         if len(bt.occ_rows):
             r = bt.occ_rows
-            occluded[r] = self._occlusion(bt.length[r], bt.width[r], bt.is_ped[r], st.present[r], x[r], y[r],
-                                          cy[r], sy[r])
+            occluded[r] = self._occlusion(bt, st, r, x[r], y[r], cy[r], sy[r])
 
         def snap(i: int) -> WorldSnapshot:
             rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t)], axis=-1)
@@ -545,27 +547,27 @@ class BuiltinBackend:
             actor_active=present, actor_is_pedestrian=bt.is_ped[:, 1:], actor_x_m=x[:, 1:], actor_y_m=y[:, 1:],
             actor_yaw_rad=yaw[:, 1:], actor_speed_mps=st.v[:, 1:], actor_length_m=bt.length[:, 1:],
             actor_width_m=bt.width[:, 1:], actor_path_s_m=ps, actor_path_lat_m=lat, actor_path_rel_yaw_rad=rel_yaw,
-            actor_occluded=occluded, stop_gap_m=stop_gap[:, 0], signal=sig_state[:, 0].astype(np.int8),
+            actor_occluded=occluded, actor_ttc_s=ttc, stop_gap_m=stop_gap[:, 0], signal=sig_state[:, 0].astype(np.int8),
             stop_sign=bt.has_stop_sign & np.isfinite(stop_gap[:, 0]), snapshot=snap)
 
     @staticmethod
-    def _occlusion(length, width, is_ped, present, x, y, cy, sy) -> np.ndarray:
-        """(R, A-1) bool: the segment from the ego to the actor crosses another vehicle's box."""
+    def _occlusion(bt: _Batch, st: _State, r: np.ndarray, x, y, cy, sy) -> np.ndarray:
+        """(R, A-1) bool for rows r: the segment from the ego to the actor crosses another vehicle's box."""
+        oc = bt.occ_cols  # actor slots (1..) that hold a vehicle in some row: the possible occluders
         ex, ey = x[:, :1, None], y[:, :1, None]  # (R, 1, 1)
         tx, ty = x[:, 1:, None], y[:, 1:, None]  # targets (R, A-1, 1)
-        ox, oy = x[:, None, 1:], y[:, None, 1:]  # occluders (R, 1, A-1)
-        c, s = cy[:, None, 1:], sy[:, None, 1:]
-        hl, hw = length[:, None, 1:] / 2, width[:, None, 1:] / 2
+        ox, oy = x[:, None, oc], y[:, None, oc]  # occluders (R, 1, O)
+        c, s = cy[:, None, oc], sy[:, None, oc]
+        hl, hw = bt.length[r][:, None, oc] / 2, bt.width[r][:, None, oc] / 2
         p0x, p0y = c * (ex - ox) + s * (ey - oy), -s * (ex - ox) + c * (ey - oy)
         p1x, p1y = c * (tx - ox) + s * (ty - oy), -s * (tx - ox) + c * (ty - oy)
         ux, uy = p1x - p0x, p1y - p0y
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lo_x, hi_x = metrics._slab(p0x, ux, hl)
-            lo_y, hi_y = metrics._slab(p0y, uy, hw)
+        lo_x, hi_x = metrics._slab(p0x, ux, hl)
+        lo_y, hi_y = metrics._slab(p0y, uy, hw)
         lo, hi = np.maximum(lo_x, lo_y), np.minimum(hi_x, hi_y)
-        blocks = (lo <= hi) & (hi >= 0.0) & (lo <= 0.999)  # (B, target, occluder)
-        n = blocks.shape[1]
-        blocks &= ~np.eye(n, dtype=bool)[None] & ~is_ped[:, None, 1:] & present[:, None, 1:]
+        blocks = (lo <= hi) & (hi >= 0.0) & (lo <= 0.999)  # (R, target, occluder)
+        self_pair = (np.arange(1, bt.off.shape[1])[:, None] == oc[None, :])  # (A-1, O) an actor cannot hide itself
+        blocks &= ~self_pair[None] & ~bt.is_ped[r][:, None, oc] & st.present[r][:, None, oc]
         return blocks.any(axis=2)
 
     @staticmethod

@@ -258,13 +258,13 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                         occ = True
                         break
             frame.append((xs[j], ys[j], yaws[j], v[j], PS[pi] - d[j] * sin_, PL[pi] + d[j] * cos_, rel, occ,
-                          present[j], xs[0], ys[0]))
+                          present[j], xs[0], ys[0], ttcs[j]))
         frames.append(frame)
         per = frames[max(k - lag, 0)]
         ve = v[0]
         g_lead, v_lead, ttc_min = _INF, 0.0, _INF
         lead_j = None
-        for jj, (axx, ayy, ayaw, av, aps, alat, arel, aocc, apres, pex, pey) in enumerate(per):
+        for jj, (axx, ayy, _ayaw, av, aps, alat, arel, aocc, apres, pex, pey, attc) in enumerate(per):
             j = jj + 1
             visible = apres and math.hypot(axx - pex, ayy - pey) <= sens.detection_range_m and not aocc
             hit = visible and u_draw[min(k, n_steps)][jj] >= sens.miss_rate
@@ -276,10 +276,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             gap = aps - s[0] - el / 2 - ext
             if abs(alat - d[0]) < half and gap > -el and (lead_j is None or gap < g_lead):
                 g_lead, v_lead, lead_j = gap, av * math.cos(arel), j
-            ec, es = math.cos(yaws[0]), math.sin(yaws[0])
-            ttc_a = _ttc(xs[0], ys[0], ec, es, ve * ec, ve * es, el, ew, axx, ayy,
-                         math.cos(ayaw), math.sin(ayaw), av * math.cos(ayaw), av * math.sin(ayaw), g["length"][j],
-                         g["width"][j])
+            ttc_a = attc  # the constant-velocity TTC measured at capture time
             ttc_min = min(ttc_min, ttc_a)
         sg = stop_gap[0]
         stoppable = ve * ve / (2 * max(sg, 0.1)) <= p.yellow_stop_decel_mps2

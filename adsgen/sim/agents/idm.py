@@ -18,7 +18,6 @@ import numpy as np
 from adsgen.scenario.mapping import sensing
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents.observation import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
-from adsgen.sim.metrics import ttc_constant_velocity_cs
 from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S
 
@@ -79,14 +78,14 @@ class IDMAgent:
         self._dwell = np.zeros(self._b)  # [s] standstill time at the stop line
         self._buf: np.ndarray | None = None
 
-    _FEATURES = ("x", "y", "yaw", "speed", "path_s", "path_lat", "rel_yaw", "dist", "visible_geom")
+    _FEATURES = ("speed", "path_s", "path_lat", "rel_yaw", "dist", "visible_geom", "ttc")
 
     def _delayed(self, obs: Observation) -> np.ndarray:
         """Perceived actor features (F, B, A): each row sees the frame from its latency ago (ring buffer)."""
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         geom = obs.actor_active & ~obs.actor_occluded
-        feats = (obs.actor_x_m, obs.actor_y_m, obs.actor_yaw_rad, obs.actor_speed_mps, obs.actor_path_s_m,
-                 obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom)
+        feats = (obs.actor_speed_mps, obs.actor_path_s_m, obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom,
+                 obs.actor_ttc_s)  # as in _FEATURES
         k_len = self._buf_len
         if k_len == 1:
             return np.stack(feats)  # (F, B, A)
@@ -102,10 +101,10 @@ class IDMAgent:
     def act(self, obs: Observation) -> Action:
         p = self.params
         per = self._delayed(obs)  # (F, B, A)
-        px, py, pyaw, pv, ps, plat, rel, dist = per[:8]
-        a_n = px.shape[1]
+        pv, ps, plat, rel, dist, geom, ttc = per
+        a_n = pv.shape[1]
         # detection: in range, not occluded, not missed this frame; tracks confirmed after k hits
-        visible = (per[8] > 0.5) & (dist <= self._range[:, None])
+        visible = (geom > 0.5) & (dist <= self._range[:, None])
         u = self._u[:, min(obs.step, self._u.shape[1] - 1), :a_n]
         hit = visible & (u >= self._miss[:, None])
         self._hits[:, :a_n] = np.where(visible, self._hits[:, :a_n] + hit, 0)
@@ -141,12 +140,7 @@ class IDMAgent:
         gap_eff = np.where(use_stop, g_stop, g_lead)
         dv = v - np.where(use_stop, 0.0, np.where(np.isfinite(g_lead), v_lead, v))
         a = idm_accel(v, obs.ego_desired_speed_mps, gap_eff, dv, p)
-        # AEB on the perceived tracked objects (constant-velocity TTC)
-        ec, es = np.cos(obs.ego_yaw_rad), np.sin(obs.ego_yaw_rad)
-        ac, as_ = np.cos(pyaw), np.sin(pyaw)
-        ttc = ttc_constant_velocity_cs(obs.ego_x_m, obs.ego_y_m, ec, es, v * ec, v * es, obs.ego_length_m,
-                                       obs.ego_width_m, px, py, ac, as_, pv * ac, pv * as_, obs.actor_length_m,
-                                       obs.actor_width_m)  # (B, A)
+        # AEB on the tracked objects' constant-velocity TTC, as measured latency_s ago
         ttc = np.where(tracked, ttc, np.inf)
         ttc = ttc[:, 0] if a_n == 1 else ttc.min(axis=1, initial=np.inf)
         a = np.where((ttc < p.aeb_ttc_s) & (v > 0.1), -p.aeb_decel_mps2, a)

@@ -50,6 +50,7 @@ class Observation:
     actor_path_lat_m: np.ndarray       # [m] its lateral offset from the ego route's centre-line
     actor_path_rel_yaw_rad: np.ndarray  # [rad] its heading relative to the ego route at that point
     actor_occluded: np.ndarray         # bool: another vehicle blocks the line of sight from the ego
+    actor_ttc_s: np.ndarray            # [s] constant-velocity time-to-collision with the ego (inf: none)
     # traffic control on the ego's route (B,)
     stop_gap_m: np.ndarray             # [m] ego front to its next stop line (inf: none ahead)
     signal: np.ndarray                 # int8: SIGNAL_NONE / GREEN / YELLOW / RED for the ego's approach
