@@ -22,11 +22,15 @@ DEMO_METHODS = ("cbn", "random", "ga")
 
 def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
     """Learn and validate the CBN from the shipped synthetic Montgomery County table."""
-    from adsgen.cbn.commands import learn_cmd
+    from adsgen.cbn import learn_to_dir
+    from adsgen.cbn.commands import _print_summary
 
     known = CRASH_DIR / "reference_graph.json"
-    learn_cmd(data=DEMO_DATA, out=out, tiers=None, score="bdeu", bootstrap=20, seed=seed, holdout=0.2, pc=True,
-              pc_rows=20_000, known_graph=known if known.is_file() else None, vehicle_table=None)
+    with console.status(f"reading {DEMO_DATA}") as status:
+        result = learn_to_dir(DEMO_DATA, out, bootstrap=20, seed=seed,
+                              known_graph=known if known.is_file() else None,
+                              progress=lambda msg: status.update(msg))
+    _print_summary(result, out)
     return out
 
 
