@@ -192,3 +192,13 @@ def test_public_api_imports(cli):
         assert getattr(cbn, name) is not None
     code, out, _ = cli(["cbn", "--help"])
     assert code == 0 and "learn" in out and "query" in out
+
+
+def test_learn_to_dir_is_the_python_form_of_the_command(canonical_csv, known_graph, tmp_path):
+    from adsgen.cbn import learn_to_dir
+
+    result = learn_to_dir(canonical_csv, tmp_path / "m", known_graph=known_graph, pc=False, seed=3)
+    model = load_model(tmp_path / "m", expected_variables=STATES)
+    assert sorted(model.edges) == sorted(result.model.edges)
+    assert result.report["known_graph"]["skeleton_shd"] >= 0
+    assert "pc" not in result.report

@@ -2,7 +2,8 @@
 
 Public API::
 
-    from adsgen.cbn import learn, LearnConfig, load_model, save_model, CompiledCBN
+    from adsgen.cbn import learn, learn_to_dir, LearnConfig, load_model, save_model, CompiledCBN
+    learn_to_dir("crashes.csv", "models/cbn", bootstrap=20, seed=0)   # = adsgen cbn learn
     model = load_model("models/cbn", expected_variables=adsgen.variables.STATES)
     cbn = model.compiled()
     cbn.batch_risk(combos)                      # P(severity in {injury, fatal} | combination)
@@ -16,5 +17,7 @@ pgmpy is imported only inside ``adsgen.cbn.pgmpy_adapter``.
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.learn import LearnConfig, LearnResult, learn
 from adsgen.cbn.model import CBNModel, load_model, save_model
+from adsgen.cbn.pipeline import learn_from_file, learn_to_dir
 
-__all__ = ["CBNModel", "CompiledCBN", "LearnConfig", "LearnResult", "learn", "load_model", "save_model"]
+__all__ = ["CBNModel", "CompiledCBN", "LearnConfig", "LearnResult", "learn", "learn_from_file", "learn_to_dir",
+           "load_model", "save_model"]

@@ -23,26 +23,6 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
-def load_known_edges(path: Path) -> list[tuple[str, str]]:
-    """Edges of a known graph from JSON: {"edges": [{"from": a, "to": b}, ...]} or [[a, b], ...]."""
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read known graph JSON ({exc.__class__.__name__})") from None
-    edges = raw.get("edges") if isinstance(raw, dict) else raw
-    out = []
-    for e in edges or []:
-        if isinstance(e, dict) and "from" in e and "to" in e:
-            out.append((str(e["from"]), str(e["to"])))
-        elif isinstance(e, list | tuple) and len(e) == 2:
-            out.append((str(e[0]), str(e[1])))
-        else:
-            raise InputError(f"{path}: an edge must be {{'from': a, 'to': b}} or [a, b], got {e!r}")
-    if not out:
-        raise InputError(f"{path}: no edges found (expected a list under 'edges')")
-    return out
-
-
 @cbn_app.command("learn")
 def learn_cmd(
     data: Path = typer.Argument(..., help="Crash table: Maryland statewide, Montgomery County or canonical CSV."),
@@ -65,40 +45,16 @@ def learn_cmd(
     """Learn a CBN from DATA, validate it on held-out rows and write the model folder."""
     from rich.console import Console
 
-    from adsgen.cbn.learn import LearnConfig, learn
-    from adsgen.cbn.model import save_model
-    from adsgen.cbn.report import render
-    from adsgen.cbn.tiers import load_tiers
-    from adsgen.crashdata import read_crash_table
+    from adsgen.cbn.pipeline import learn_to_dir
 
+    if not isinstance(missing, str):  # called as a Python function (not through typer): the option default
+        missing = "paired"
     console = Console(stderr=True)
-    config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
-                         pc_rows=pc_rows, missing=missing.lower())
-    known = load_known_edges(known_graph) if known_graph else None
     with console.status(f"reading {data}") as status:
-        table = read_crash_table(data, vehicle_table=vehicle_table)
-        names = [str(c) for c in table.data.columns]
-        tier_map = load_tiers(tiers, names) if tiers else None
-        if known is not None:
-            unknown = sorted({v for e in known for v in e} - set(names))
-            if unknown:
-                raise InputError(f"{known_graph}: unknown variable(s) {', '.join(unknown)} "
-                                 f"(the data has: {', '.join(names)})")
-        source = {"path": str(data), "kind": table.source, "fingerprint": table.fingerprint,
-                  "rows_raw": table.rows_raw, "rows": table.rows}
-        if table.vehicle_path is not None:
-            source["vehicle_path"] = str(table.vehicle_path)
-            source["vehicle_fingerprint"] = table.vehicle_fingerprint
-        if tiers:
-            from adsgen.provenance import file_fingerprint
-
-            source["tiers_file"] = str(tiers)
-            source["tiers_fingerprint"] = file_fingerprint(tiers)
-        result = learn(table.data, config, tiers=tier_map, source=source, known_edges=known,
-                       progress=lambda msg: status.update(msg))
-        status.update("writing model folder")
-        folder = save_model(result.model, out, result.report, render(result.report, result.model.card),
-                            result.strengths, result.directions)
+        result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
+                              score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
+                              pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
+    folder = Path(out)
     _print_summary(result, folder)
 
 

@@ -139,17 +139,10 @@ def load_model(model_dir: str | Path,
     except Exception as exc:  # pyparsing / pgmpy errors on a damaged file
         first = (str(exc).splitlines() or [exc.__class__.__name__])[0]
         raise InputError(f"{bif_path}: cannot read BIF ({first})") from None
-    order = [v for v in card.get("variables", []) if v in states]
-    if sorted(order) != sorted(names) or len(order) != len(card.get("variables", [])):
-        raise InputError(f"{d}: {CARD_FILE} lists variables {card.get('variables')} but {MODEL_FILE} has "
-                         f"{sorted(names)}")
-    for v in order:
-        if list(states[v]) != list(card["states"].get(v, [])):
-            raise InputError(f"{d}: states of '{v}' differ between {CARD_FILE} and {MODEL_FILE}")
-    if expected_variables is not None:
+    if expected_variables is not None:  # the caller's question first: is this a model over my variables?
         want = list(expected_variables)
         missing = [v for v in want if v not in states]
-        extra = [v for v in order if v not in want]
+        extra = sorted(v for v in names if v not in want)
         if missing or extra:
             parts = []
             if missing:
@@ -161,5 +154,12 @@ def load_model(model_dir: str | Path,
             for v, st in expected_variables.items():
                 if list(st) != list(states[v]):
                     raise InputError(f"{d}: states of '{v}' are {list(states[v])}, expected {list(st)}")
+    order = [v for v in card.get("variables", []) if v in states]
+    if sorted(order) != sorted(names) or len(order) != len(card.get("variables", [])):
+        raise InputError(f"{d}: {CARD_FILE} lists variables {card.get('variables')} but {MODEL_FILE} has "
+                         f"{sorted(names)}")
+    for v in order:
+        if list(states[v]) != list(card.get("states", {}).get(v, [])):
+            raise InputError(f"{d}: states of '{v}' differ between {CARD_FILE} and {MODEL_FILE}")
     return CBNModel(tuple(order), {v: states[v] for v in order}, {v: parents[v] for v in order},
                     {v: cpts[v] for v in order}, card)
