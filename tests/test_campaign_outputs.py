@@ -165,3 +165,17 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
                     f"--user-data-dir={tmp_path / 'chromium-profile'}", "--hide-scrollbars", "--window-size=1200,2400",
                     f"--screenshot={shot}", (out / "index.html").as_uri()], capture_output=True, timeout=90)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_batched_runs_get_their_own_results(cli, builtin_db, tmp_path):
+    db = tmp_path / "batched.db"
+    assert cli(["campaign", "run", SEEDS_DIR, "--db", db, "--seeds", "2", "--batch-size", "4",
+                "--executor", "inline", "--no-progress"])[0] == 0
+    q = ("SELECT r.scenario_hash, r.seed, r.result_json FROM runs r ORDER BY r.scenario_hash, r.seed")
+    rows = {}
+    for path in (builtin_db, db):
+        conn = sqlite3.connect(path)
+        rows[path] = [(h, s, json.loads(j)) for h, s, j in conn.execute(q)]
+        conn.close()
+    assert len(rows[db]) == 10
+    assert rows[db] == rows[builtin_db]

@@ -220,3 +220,19 @@ def test_one_worker_per_carla_host():
     assert [(s.backend.options["host"], s.backend.options["port"]) for s in specs] == cfg.carla_hosts
     assert "tm_port" not in specs[0].backend.options
     assert [s.backend.options["tm_port"] for s in specs[1:]] == [8001, 8002]
+
+
+@pytest.mark.slow
+def test_batches_isolate_raising_and_hanging_runs(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 30)
+    db = tmp_path / "c.db"
+    code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "raise_matching=9$",
+                          "--backend-opt", "hang_matching=^s004$", "--timeout-s", "0.25", "--seeds", "2",
+                          "--batch-size", "8", "--executor", "inline", "--no-progress"])
+    assert code == 0, err
+    assert _counts(db) == {"done": 52, "failed": 6, "timed_out": 2}
+    conn = sqlite3.connect(db)
+    hung = conn.execute("SELECT s.name, r.attempts FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash "
+                        "WHERE r.status = 'timed_out'").fetchall()
+    conn.close()
+    assert hung == [("s004", 2), ("s004", 2)]  # its batch timed out, then it timed out alone

@@ -39,10 +39,10 @@ def test_finished_runs_and_dead_sessions(tmp_path, scenario):
         store.add_runs([(scenario, None)], "idm", "builtin", range(2))
         sid = store.begin_session({})
         ids = [r["id"] for r in store.runs_to_do("idm", "builtin")]
-        assert store.mark_running(ids[0], sid, "w0") == 1
+        assert store.mark_running([ids[0]], sid, "w0") == {ids[0]: 1}
         store.finish_done(ids[0], {"termination": "collision", "min_ttc_s": 0.0, "impact_speed_mps": 5.0},
                           worker="w0", started_at=1.0, finished_at=2.0, wall_s=1.0)
-        store.mark_running(ids[1], sid, "w0")
+        store.mark_running([ids[1]], sid, "w0")
         # the session's process "dies": a new session on a dead pid recovers the running run as pending
         store.conn.execute("UPDATE sessions SET pid = 999999999 WHERE id = ?", (sid,))
         assert store.recover_dead_sessions() == 1

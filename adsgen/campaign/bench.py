@@ -48,28 +48,33 @@ def store_only_ms_per_run(n: int, folder: Path) -> float:
         ids = [int(r["id"]) for r in store.runs_to_do("idm", "builtin")][:n]
         t0 = time.perf_counter()
         for rid in ids:
-            store.mark_running(rid, sid, "w0")
+            store.mark_running([rid], sid, "w0")
             now = time.time()
             store.finish_done(rid, result, worker="w0", started_at=now, finished_at=now, wall_s=0.0)
         return 1000.0 * (time.perf_counter() - t0) / len(ids)
 
 
-def run_bench(runs: int = 200, max_workers: int = 2) -> dict[str, Any]:
+def _measure(scen: Path, db: Path, runs: int, workers: int, batch_size: int) -> dict[str, Any]:
     from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
 
+    cfg = CampaignConfig(scenarios=[str(scen)], db=str(db), executor="processes", workers=workers,
+                         timeout_s=120.0, batch_size=batch_size)
+    s = run_campaign(cfg, progress=False)
+    if s.counts.get("done") != runs:
+        raise RuntimeError(f"bench campaign ({workers} worker(s), batch {batch_size}) did not finish every run: "
+                           f"{s.counts}")
+    return {"runs_per_s": round(s.runs_per_s, 2), "run_phase_s": round(s.run_phase_s, 3),
+            "store_ms_per_run": round(s.store_ms_per_run, 3)}
+
+
+def run_bench(runs: int = 200, max_workers: int = 2, batch_size: int = 25) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="adsgen-bench-campaign-") as tmp:
         tmp_path = Path(tmp)
         scen = write_bench_scenarios(tmp_path / "scenarios", runs)
-        per_workers: dict[str, dict[str, Any]] = {}
-        for w in range(1, max_workers + 1):
-            cfg = CampaignConfig(scenarios=[str(scen)], db=str(tmp_path / f"w{w}.db"), executor="processes",
-                                 workers=w, timeout_s=120.0)
-            s = run_campaign(cfg, progress=False)
-            if s.counts.get("done") != runs:
-                raise RuntimeError(f"bench campaign with {w} worker(s) did not finish every run: {s.counts}")
-            per_workers[str(w)] = {"runs_per_s": round(s.runs_per_s, 2), "run_phase_s": round(s.run_phase_s, 3),
-                                   "store_ms_per_run": round(s.store_ms_per_run, 3)}
+        per_workers = {str(w): _measure(scen, tmp_path / f"w{w}.db", runs, w, 1) for w in range(1, max_workers + 1)}
+        batched = {str(w): _measure(scen, tmp_path / f"b{w}.db", runs, w, batch_size)
+                   for w in (1, max_workers)} if batch_size > 1 else {}
         store_only = store_only_ms_per_run(max(runs, 500), tmp_path)
     r1 = per_workers["1"]["runs_per_s"]
     rn = per_workers[str(max_workers)]["runs_per_s"]
@@ -80,6 +85,10 @@ def run_bench(runs: int = 200, max_workers: int = 2) -> dict[str, Any]:
         "backend": "builtin", "agent": "idm", "executor": "processes",
         "runs": runs,
         "throughput": per_workers,
+        "batch_size": batch_size,
+        "throughput_batched": batched,
+        "note": "throughput: one run per backend call (as with CARLA); throughput_batched: --batch-size runs "
+                "of one seed per call on the batched builtin engine",
         "runs_per_s_1_worker": r1,
         f"runs_per_s_{max_workers}_workers": rn,
         f"scaling_{max_workers}_vs_1": round(scaling, 3),
@@ -107,6 +116,9 @@ def print_bench(res: dict[str, Any]) -> None:
     for w, v in res["throughput"].items():
         t.add_row(w, f"{v['runs_per_s']:.1f}", f"{v['runs_per_s'] / base:.2f}x" if base else "-",
                   f"{v['store_ms_per_run']:.2f}")
+    for w, v in res.get("throughput_batched", {}).items():
+        t.add_row(f"{w} (batch {res['batch_size']})", f"{v['runs_per_s']:.1f}",
+                  f"{v['runs_per_s'] / base:.2f}x" if base else "-", f"{v['store_ms_per_run']:.2f}")
     console = Console()
     console.print(t)
     console.print(f"store alone: {res['store_ms_per_run_store_only']:.2f} ms/run; "

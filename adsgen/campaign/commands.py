@@ -46,6 +46,8 @@ def run_cmd(
     timeout_s: float = typer.Option(120.0, "--timeout-s", help="Wall-time limit per run attempt [s]; 0 = none."),
     retries: int = typer.Option(3, help="Retries after a backend fault (lost server), with exponential backoff."),
     seeds: int = typer.Option(1, help="Runs per scenario, simulation seeds 0..N-1."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Runs of one seed per backend call (the builtin "
+                                                           "engine runs a batch at once; keep 1 for CARLA)."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault [s]."),
     no_preflight: bool = typer.Option(False, "--no-preflight",
@@ -66,7 +68,7 @@ def run_cmd(
             scenarios=[str(s) for s in scenarios], db=str(db), agent=agent, backend=backend,
             backend_options=parse_options(backend_opt), executor=executor, workers=workers,
             carla_hosts=parse_hosts(carla_hosts), ray_address=ray_address,
-            timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds,
+            timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds, batch_size=batch_size,
             rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -192,11 +194,13 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
 def bench_cmd(json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON here."),
               runs: int = typer.Option(200, help="Runs per measurement."),
-              max_workers: int = typer.Option(2, "--max-workers", help="Largest worker count measured.")) -> None:
+              max_workers: int = typer.Option(2, "--max-workers", help="Largest worker count measured."),
+              batch_size: int = typer.Option(25, "--batch-size", help="Batch size of the batched figures "
+                                                                      "(1: skip them).")) -> None:
     """Campaign throughput with 1..N worker processes on the builtin backend, and the store's overhead."""
     from adsgen.campaign.bench import print_bench, run_bench
 
-    res = run_bench(runs=runs, max_workers=max_workers)
+    res = run_bench(runs=runs, max_workers=max_workers, batch_size=batch_size)
     print_bench(res)
     if json_out:
         json_out.write_text(json.dumps(res, indent=2))

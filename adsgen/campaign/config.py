@@ -23,6 +23,9 @@ class CampaignConfig(BaseModel):
     ray_address: str | None = Field(None, description="Existing Ray cluster to join; None starts a local one.")
     timeout_s: float | None = Field(120.0, gt=0.0, description="Wall-time limit of one run attempt [s]; None for none.")
     retries: int = Field(3, ge=0, le=100, description="Retries of a run after a backend fault (lost server).")
+    batch_size: int = Field(1, ge=1, le=4096, description=(
+        "Runs (of one simulation seed) per backend call; a batched backend (builtin) runs them at once. "
+        "A batch that raises is rerun run by run; one over batch_size x timeout_s is retried run by run."))
     seeds: int = Field(1, ge=1, le=100000, description="Runs per scenario, with simulation seeds 0..seeds-1.")
     rerun_failed: bool = Field(False, description="Also rerun runs stored as failed or timed_out.")
     backoff_s: float = Field(1.0, ge=0.0, description="First reconnect delay after a backend fault [s]; doubles per consecutive fault.")

@@ -80,10 +80,10 @@ def replay_run(store: CampaignStore, run_id: int, *, backend_options: dict[str, 
     now = versions()
     changes = {k: (recorded.get(k), now.get(k)) for k in sorted(set(recorded) | set(now))
                if recorded.get(k) != now.get(k)}
-    task = Task(run_id, json.loads(run["spec_json"]), int(run["seed"]))
+    task = Task((run_id,), (json.loads(run["spec_json"]),), int(run["seed"]))
     runtime = WorkerRuntime(spec)
     try:
-        outcome = runtime.execute(task)
+        (outcome,) = runtime.execute(task)
     finally:
         runtime.close()
     replay_status = {"ok": "done", "timed_out": "timed_out"}.get(outcome.kind, "failed")

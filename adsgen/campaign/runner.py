@@ -200,14 +200,38 @@ def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any 
         store.close()
 
 
+@dataclass
+class _Run:
+    """A run waiting in the driver's queue."""
+
+    run_id: int
+    spec: dict[str, Any]
+    seed: int
+    single: bool = False
+    """Run it alone (its batch timed out or lost its worker)."""
+
+
+def _take_batch(queue: collections.deque[_Run], size: int) -> list[_Run]:
+    """The next runs to hand out together: the head of the queue plus following runs of the same seed."""
+    batch = [queue.popleft()]
+    if batch[0].single:
+        return batch
+    while queue and len(batch) < size and queue[0].seed == batch[0].seed and not queue[0].single:
+        batch.append(queue.popleft())
+    return batch
+
+
 def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo: list[Any],
              summary: CampaignSummary, *, progress: bool, console: Any) -> None:
-    queue: collections.deque[Task] = collections.deque(
-        Task(int(r["id"]), json.loads(r["spec_json"]), int(r["seed"])) for r in todo)
-    if not queue:
+    runs = [_Run(int(r["id"]), json.loads(r["spec_json"]), int(r["seed"])) for r in todo]
+    if not runs:
         return
-    attempts: dict[int, int] = {t.run_id: 0 for t in queue}
-    retry_heap: list[tuple[float, int, Task]] = []  # (monotonic time it may run again, tiebreak, task)
+    if config.batch_size > 1:  # neighbours in the queue share a seed, so batches fill up
+        runs.sort(key=lambda r: (r.seed, r.run_id))
+    queue: collections.deque[_Run] = collections.deque(runs)
+    by_id = {r.run_id: r for r in runs}
+    attempts: dict[int, int] = {}
+    retry_heap: list[tuple[float, int, _Run]] = []  # (monotonic time it may run again, tiebreak, run)
     tiebreak = itertools.count()
     faults: dict[str, int] = collections.defaultdict(int)  # worker -> consecutive backend faults
     not_before: dict[str, float] = collections.defaultdict(float)  # worker -> monotonic time it may reconnect
@@ -230,7 +254,7 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo
                 break
             if stop.requests == 1 and not summary.interrupted:
                 summary.interrupted = True
-                bar.note(f"[yellow]interrupted: finishing {len(executor.in_flight())} run(s) in flight "
+                bar.note(f"[yellow]interrupted: finishing {len(executor.in_flight())} task(s) in flight "
                          f"(Ctrl-C again to abandon them)")
             now = time.monotonic()
             while retry_heap and retry_heap[0][0] <= now:
@@ -241,9 +265,10 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo
                         break
                     if not_before[w] > now:
                         continue
-                    task = queue.popleft()
-                    attempts[task.run_id] = store.mark_running(task.run_id, session_id, w)
-                    executor.submit(w, task)
+                    batch = _take_batch(queue, config.batch_size)
+                    ids = tuple(r.run_id for r in batch)
+                    attempts.update(store.mark_running(ids, session_id, w))
+                    executor.submit(w, Task(ids, tuple(r.spec for r in batch), batch[0].seed))
                     if t_first is None:
                         t_first = time.perf_counter()
             elif not executor.in_flight():
@@ -254,11 +279,16 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo
             waiting = [t - now for t in not_before.values() if t > now]
             if waiting and queue:
                 wait_s = min(wait_s, min(waiting))
-            for o in executor.wait(wait_s):
+            outcomes = executor.wait(wait_s)
+            if outcomes:
                 t_last = time.perf_counter()
-                task_retry = _record(config, store, o, attempts, faults, not_before, summary, bar)
-                if task_retry is not None:
-                    heapq.heappush(retry_heap, (time.monotonic(), next(tiebreak), task_retry))
+                with store.transaction():  # the outcomes that arrived together commit together
+                    for o in outcomes:
+                        again = _record(config, store, o, attempts, faults, not_before, summary, bar)
+                        if again is not None:
+                            run = by_id[o.run_id]
+                            run.single = run.single or again == "single"
+                            heapq.heappush(retry_heap, (time.monotonic(), next(tiebreak), run))
     finally:
         executor.shutdown(kill=stop.requests >= 2)
         if previous_handler is not None:
@@ -269,9 +299,13 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo
 
 def _record(config: CampaignConfig, store: CampaignStore, o: Outcome, attempts: dict[int, int],
             faults: dict[str, int], not_before: dict[str, float], summary: CampaignSummary,
-            bar: _Progress) -> Task | None:
-    """Write one outcome to the store; returns the task to retry after a backend fault, else None."""
+            bar: _Progress) -> str | None:
+    """Write one outcome to the store. Returns 'retry' (backend fault) or 'single' (its batch timed out or
+    lost its worker: rerun it alone) when the run goes back to the queue, else None."""
     common = {"worker": o.worker, "started_at": o.started_at, "finished_at": o.finished_at, "wall_s": o.wall_s}
+    if o.kind in ("timed_out", "worker_lost") and o.batch > 1:
+        store.mark_pending(o.run_id, o.error)
+        return "single"
     if o.kind == "backend_fault":
         faults[o.worker] += 1
         delay = min(config.backoff_max_s, config.backoff_s * 2 ** (faults[o.worker] - 1))
@@ -280,9 +314,7 @@ def _record(config: CampaignConfig, store: CampaignStore, o: Outcome, attempts: 
             store.mark_pending(o.run_id, o.error)
             summary.retried += 1
             bar.advance("retry")
-            row = store.conn.execute("SELECT r.seed, s.spec_json FROM runs r JOIN scenarios s "
-                                     "ON s.hash = r.scenario_hash WHERE r.id = ?", (o.run_id,)).fetchone()
-            return Task(o.run_id, json.loads(row["spec_json"]), int(row["seed"]))
+            return "retry"
         store.finish_error(o.run_id, "failed", f"backend fault, gave up after {attempts[o.run_id]} attempts: "
                            f"{o.error}", **common)
         status = "failed"

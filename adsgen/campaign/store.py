@@ -198,7 +198,8 @@ class CampaignStore:
         self.path = path
         self.conn = conn
         self.store_s = 0.0
-        """Wall time spent in the run-state writes of this object (mark_running / finish_*) [s]."""
+        """Wall time spent in this object's write transactions, commits included [s]."""
+        self._depth = 0  # transaction nesting
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
@@ -261,14 +262,27 @@ class CampaignStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error). Nested uses join the outer transaction, so
+        several run updates (e.g. the runs of one batch) can commit together."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        t0 = time.perf_counter()
         self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self._depth = 0
         self.conn.execute("COMMIT")
+        self.store_s += time.perf_counter() - t0
 
     # ---- campaign, sessions, metadata -----------------------------------------------------------------------
     def campaign(self) -> dict[str, Any]:
@@ -401,27 +415,28 @@ class CampaignStore:
              f"WHERE r.agent = ? AND r.backend = ? AND r.status IN ({', '.join('?' * len(statuses))}) ORDER BY r.id")
         return self.conn.execute(q, (agent, backend, *statuses)).fetchall()
 
-    def mark_running(self, run_id: int, session_id: int, worker: str) -> int:
-        """Start an attempt: status running, attempts + 1. Returns the attempt number."""
-        t0 = time.perf_counter()
+    def mark_running(self, run_ids: Sequence[int], session_id: int, worker: str) -> dict[int, int]:
+        """Start an attempt of each run (one transaction): status running, attempts + 1.
+
+        Returns run id -> its attempt number.
+        """
+        now = time.time()
         with self.transaction() as c:
-            c.execute("UPDATE runs SET status = 'running', attempts = attempts + 1, session_id = ?, worker = ?, "
-                      "started_at = ? WHERE id = ?", (session_id, worker, time.time(), run_id))
-            attempts = c.execute("SELECT attempts FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
-        self.store_s += time.perf_counter() - t0
-        return int(attempts)
+            c.executemany("UPDATE runs SET status = 'running', attempts = attempts + 1, session_id = ?, worker = ?, "
+                          "started_at = ? WHERE id = ?", [(session_id, worker, now, r) for r in run_ids])
+            marks = ", ".join("?" * len(run_ids))
+            attempts = {int(r["id"]): int(r["attempts"]) for r in
+                        c.execute(f"SELECT id, attempts FROM runs WHERE id IN ({marks})", tuple(run_ids))}
+        return attempts
 
     def mark_pending(self, run_id: int, error: str | None = None) -> None:
         """Put a started run back to pending (a backend fault that will be retried), keeping the fault text."""
-        t0 = time.perf_counter()
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = 'pending', error = ? WHERE id = ?", (error, run_id))
-        self.store_s += time.perf_counter() - t0
 
     def finish_done(self, run_id: int, result: dict[str, Any], *, worker: str, started_at: float,
                     finished_at: float, wall_s: float, high_risk_ttc_s: float = 1.0) -> None:
         """Store a finished run's RunResult (dict from RunResult.to_dict()) and commit."""
-        t0 = time.perf_counter()
         min_ttc = result.get("min_ttc_s")
         collided = result["termination"] == "collision"
         high_risk = collided or (min_ttc is not None and min_ttc < high_risk_ttc_s)
@@ -434,21 +449,18 @@ class CampaignStore:
                        int(high_risk), _none_if_inf(min_ttc), _none_if_inf(result.get("min_distance_m")),
                        result.get("impact_speed_mps"), result.get("collision_partner"), result.get("duration_s"),
                        json.dumps(result, sort_keys=True), run_id))
-        self.store_s += time.perf_counter() - t0
 
     def finish_error(self, run_id: int, status: str, error: str, *, worker: str, started_at: float,
                      finished_at: float, wall_s: float) -> None:
         """Store a failed or timed-out run with its error text and commit."""
         if status not in ("failed", "timed_out"):
             raise ValueError(f"status must be failed or timed_out, got {status!r}")
-        t0 = time.perf_counter()
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = ?, worker = ?, started_at = ?, finished_at = ?, wall_s = ?, "
                       "error = ?, termination = NULL, collided = NULL, high_risk = NULL, min_ttc_s = NULL, "
                       "min_distance_m = NULL, impact_speed_mps = NULL, collision_partner = NULL, "
                       "duration_s = NULL, result_json = NULL WHERE id = ?",
                       (status, worker, started_at, finished_at, wall_s, error, run_id))
-        self.store_s += time.perf_counter() - t0
 
     # ---- reading --------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

@@ -30,16 +30,28 @@ class WorkerSpec:
 
 @dataclass(frozen=True)
 class Task:
-    """One attempt of one run."""
+    """One attempt of one or more runs that share a simulation seed (one backend call: a batch)."""
 
-    run_id: int
-    scenario_spec: dict[str, Any]
+    run_ids: tuple[int, ...]
+    scenario_specs: tuple[dict[str, Any], ...]
     seed: int
+
+    def __len__(self) -> int:
+        return len(self.run_ids)
+
+    def singles(self) -> list[Task]:
+        """One task per run."""
+        return [Task((r,), (s,), self.seed) for r, s in zip(self.run_ids, self.scenario_specs, strict=True)]
+
+    def outcomes(self, kind: OutcomeKind, worker: str, started_at: float, error: str) -> list[Outcome]:
+        """The same non-result outcome for every run of the task."""
+        now = time.time()
+        return [Outcome(r, kind, worker, started_at, now, error=error, batch=len(self)) for r in self.run_ids]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a Task. Times are unix seconds."""
+    """What became of one run of a Task. Times are unix seconds."""
 
     run_id: int
     kind: OutcomeKind
@@ -49,6 +61,8 @@ class Outcome:
     result: dict[str, Any] | None = None
     """RunResult.to_dict() when kind == 'ok'."""
     error: str | None = None
+    batch: int = 1
+    """Runs in the task it came from (a batch that timed out or lost its worker is retried run by run)."""
 
     @property
     def wall_s(self) -> float:
@@ -101,29 +115,40 @@ class WorkerRuntime:
                 pass
             self.backend = None
 
-    def execute(self, task: Task) -> Outcome:
+    def execute(self, task: Task) -> list[Outcome]:
+        """Run a task in one backend call; a batch that raises is rerun run by run to find the culprit."""
         from adsgen.scenario.model import Scenario
         from adsgen.sim.types import TerminationReason
 
         started = time.time()
         w = self.spec.worker_id
+        n = len(task)
         try:
-            scenario = Scenario.model_validate(task.scenario_spec)
+            scenarios = [Scenario.model_validate(spec) for spec in task.scenario_specs]
             if self.backend is None:
                 self.backend = self.spec.backend.build()
-            results = self.backend.run([scenario], self.agent, task.seed,
+            results = self.backend.run(scenarios, self.agent, task.seed,
                                        record_trajectories=self.spec.record_trajectories)
-            if len(results) != 1:
-                raise RuntimeError(f"backend returned {len(results)} results for 1 scenario")
-            result = results[0]
-            if result.termination is TerminationReason.BACKEND_FAULT:
-                raise BackendError(str(result.extra.get("error", "the backend reported a fault")))
+            if len(results) != n:
+                raise RuntimeError(f"backend returned {len(results)} results for {n} scenario(s)")
         except BackendError as exc:
             self._drop_backend()
-            return Outcome(task.run_id, "backend_fault", w, started, time.time(), error=_error_text(exc))
+            return task.outcomes("backend_fault", w, started, _error_text(exc))
         except Exception as exc:
-            return Outcome(task.run_id, "error", w, started, time.time(), error=_error_text(exc))
-        return Outcome(task.run_id, "ok", w, started, time.time(), result=result.to_dict())
+            if n > 1:
+                return [o for single in task.singles() for o in self.execute(single)]
+            return task.outcomes("error", w, started, _error_text(exc))
+        finished = time.time()
+        out = []
+        for run_id, result in zip(task.run_ids, results, strict=True):
+            if result.termination is TerminationReason.BACKEND_FAULT:
+                out.append(Outcome(run_id, "backend_fault", w, started, finished, batch=n,
+                                   error=f"BackendError: {result.extra.get('error', 'the backend reported a fault')}"))
+            else:
+                out.append(Outcome(run_id, "ok", w, started, finished, result=result.to_dict(), batch=n))
+        if any(o.kind == "backend_fault" for o in out):
+            self._drop_backend()
+        return out
 
     def close(self) -> None:
         self._drop_backend()

@@ -12,7 +12,7 @@ import threading
 import time
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec
+from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
 
 
 class _RunTimeout(BaseException):
@@ -60,17 +60,17 @@ class InlineExecutor:
                 raise _RunTimeout
 
             previous = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, float(self._timeout_s))
+            signal.setitimer(signal.ITIMER_REAL, float(self._timeout_s) * len(task))  # per run of the batch
         try:
-            outcome = self._runtime.execute(task)
+            outcomes = self._runtime.execute(task)
         except _RunTimeout:
-            outcome = Outcome(task.run_id, "timed_out", self._runtime.spec.worker_id, started, time.time(),
-                              error=f"run exceeded its timeout of {self._timeout_s:g} s and was interrupted")
+            outcomes = task.outcomes("timed_out", self._runtime.spec.worker_id, started,
+                                     f"run exceeded its timeout of {self._timeout_s:g} s and was interrupted")
         finally:
             if use_alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0.0)
                 signal.signal(signal.SIGALRM, previous)
-        return [outcome]
+        return outcomes
 
     def shutdown(self, *, kill: bool = False) -> None:
         if self._runtime is not None:

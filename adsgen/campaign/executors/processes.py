@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec
+from adsgen.campaign.worker import Outcome, Task, WorkerSpec  # noqa: F401
 
 _STARTUP_TIMEOUT_S = 120.0  # [s] a worker that is not ready by then is reported as lost
 
@@ -132,8 +132,7 @@ class ProcessExecutor:
     def _lost(self, w: _Worker, why: str) -> list[Outcome]:
         out = []
         if w.task is not None:
-            out.append(Outcome(w.task.run_id, "worker_lost", w.spec.worker_id, w.submitted_unix, time.time(),
-                               error=why))
+            out += w.task.outcomes("worker_lost", w.spec.worker_id, w.submitted_unix, why)
         self._replace(w)
         return out
 
@@ -143,7 +142,7 @@ class ProcessExecutor:
         if self._timeout_s is not None:
             for w in self._workers.values():
                 if w.task is not None:
-                    deadline = min(deadline, w.submitted + self._timeout_s)
+                    deadline = min(deadline, w.submitted + self._timeout_s * len(w.task))
         conns = {w.conn: w for w in self._workers.values()}
         ready = wait(list(conns), timeout=max(0.0, deadline - now)) if conns else []
         out: list[Outcome] = []
@@ -165,7 +164,7 @@ class ProcessExecutor:
                 w.ready = True
             elif kind == "outcome":
                 w.task = None
-                out.append(payload)
+                out += payload
             elif kind == "init_error":
                 self.shutdown(kill=True)
                 from adsgen.errors import ConfigError
@@ -173,12 +172,11 @@ class ProcessExecutor:
                 raise ConfigError(f"campaign worker could not start: {payload}")
         now = time.monotonic()
         for w in list(self._workers.values()):
-            if w.task is not None and self._timeout_s is not None and now - w.submitted > self._timeout_s:
+            if w.task is not None and self._timeout_s is not None and now - w.submitted > self._timeout_s * len(w.task):
                 task = w.task
                 self._replace(w)
-                out.append(Outcome(task.run_id, "timed_out", w.spec.worker_id, w.submitted_unix, time.time(),
-                                   error=f"run exceeded its timeout of {self._timeout_s:g} s; its worker "
-                                         f"process was killed"))
+                out += task.outcomes("timed_out", w.spec.worker_id, w.submitted_unix,
+                                     f"run exceeded its timeout of {self._timeout_s:g} s; its worker process was killed")
             elif not w.ready and now - w.started > _STARTUP_TIMEOUT_S:
                 self.shutdown(kill=True)
                 from adsgen.errors import BackendError

@@ -31,7 +31,7 @@ class CampaignActor:
     def ready(self) -> bool:
         return True
 
-    def execute(self, task: Task) -> Outcome:
+    def execute(self, task: Task) -> list[Outcome]:
         return self.runtime.execute(task)
 
     def close(self) -> None:
@@ -130,7 +130,7 @@ class RayExecutor:
         deadline = now + timeout_s
         if self._timeout_s is not None:
             for s in busy.values():
-                deadline = min(deadline, s.submitted + self._timeout_s)
+                deadline = min(deadline, s.submitted + self._timeout_s * len(s.task))
         out: list[Outcome] = []
         if busy:
             done, _ = ray.wait(list(busy), num_returns=len(busy), timeout=max(0.0, deadline - now))
@@ -138,24 +138,23 @@ class RayExecutor:
                 s = busy[ref]
                 task, s.task, s.ref = s.task, None, None
                 try:
-                    out.append(ray.get(ref))
+                    out += ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
-                    out.append(Outcome(task.run_id, "worker_lost", s.spec.worker_id, s.submitted_unix, time.time(),
-                                       error=f"Ray actor {s.spec.worker_id} died: {str(exc).splitlines()[0]}"))
+                    out += task.outcomes("worker_lost", s.spec.worker_id, s.submitted_unix,
+                                         f"Ray actor {s.spec.worker_id} died: {str(exc).splitlines()[0]}")
                     self._replace(s)
                 except ray.exceptions.RayError as exc:
-                    out.append(Outcome(task.run_id, "error", s.spec.worker_id, s.submitted_unix, time.time(),
-                                       error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
+                    out += task.outcomes("error", s.spec.worker_id, s.submitted_unix,
+                                         f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
         else:
             time.sleep(min(timeout_s, 0.05))
         now = time.monotonic()
         for s in list(self._slots.values()):
-            if s.task is not None and self._timeout_s is not None and now - s.submitted > self._timeout_s:
+            if s.task is not None and self._timeout_s is not None and now - s.submitted > self._timeout_s * len(s.task):
                 task = s.task
                 self._replace(s)
-                out.append(Outcome(task.run_id, "timed_out", s.spec.worker_id, s.submitted_unix, time.time(),
-                                   error=f"run exceeded its timeout of {self._timeout_s:g} s; its Ray actor "
-                                         f"was killed"))
+                out += task.outcomes("timed_out", s.spec.worker_id, s.submitted_unix,
+                                     f"run exceeded its timeout of {self._timeout_s:g} s; its Ray actor was killed")
             elif s.ready_ref is not None and now - s.started > _STARTUP_TIMEOUT_S:
                 raise BackendError(f"Ray actor {s.spec.worker_id} did not start within {_STARTUP_TIMEOUT_S:g} s")
         return out
