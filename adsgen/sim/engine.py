@@ -384,6 +384,7 @@ class BuiltinBackend:
         act_len, act_wid = bt.length[:, 1:], bt.width[:, 1:]
         wheelbase = np.maximum(WHEELBASE_FRACTION * bt.length, 0.1)  # (B, A) [m]
         mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
+        mu_g2 = mu_g * mu_g
         veh = ~bt.is_ped
         stop_ctrl = bt.has_signal | bt.has_stop_sign
         no_signal = np.zeros((b, a), int)
@@ -493,18 +494,20 @@ class BuiltinBackend:
             # ---- dynamics ------------------------------------------------------------------------------
             v = st.v
             vsafe = np.maximum(v, 1.0)
-            psi_des = np.clip(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD, MAX_PSI_RAD)
+            psi_des = np.minimum(np.maximum(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD), MAX_PSI_RAD)
             yaw_rate = v * kappa + HEAD_GAIN_PER_S * (psi_des - st.psi)
-            tan_d = np.clip(wheelbase * yaw_rate / vsafe, -TAN_MAX_STEER, TAN_MAX_STEER)  # tan(steering angle)
+            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / vsafe, -TAN_MAX_STEER), TAN_MAX_STEER)  # tan(steer)
             a_lat = np.minimum(v * v * np.abs(tan_d) / wheelbase, mu_g)
-            a_lon_max = np.sqrt(np.maximum(mu_g * mu_g - a_lat * a_lat, 0.0))
-            acc = np.where(veh, np.clip(acc, -a_lon_max, np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
+            a_lon_max = np.sqrt(np.maximum(mu_g2 - a_lat * a_lat, 0.0))
+            acc = np.where(veh, np.minimum(np.maximum(acc, -a_lon_max), np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
             # exact constant-acceleration step, stopping at v = 0
             v_new = v + acc * DT_S
-            stops = v_new < 0.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                travel = np.where(stops, np.where(acc < 0, v * v / (-2.0 * acc), 0.0), (v + v_new) / 2 * DT_S)
-            v_new = np.maximum(v_new, 0.0)
+            travel = (v + v_new) * (DT_S / 2)
+            stops = v_new < 0.0  # it comes to rest within the step (only possible when braking)
+            if stops.any():
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    travel = np.where(stops, v * v / (-2.0 * acc), travel)
+                v_new = np.maximum(v_new, 0.0)
             ds = travel * cpsi / np.maximum(1.0 - kappa * st.d, 0.1)
             dd = travel * spsi
             dpsi = travel * tan_d / wheelbase - kappa * ds
@@ -575,7 +578,7 @@ class BuiltinBackend:
         """Accelerations and lateral targets of the actors (slots 1..), written into acc / st.d_ref."""
         mt, trig = bt.mtype[:, 1:], st.triggered[:, 1:]
         v, vd = st.v[:, 1:], bt.v_des[:, 1:]
-        a_keep = np.clip(ACTOR_GAIN_PER_S * (vd - v), -ACTOR_DECEL_MPS2, ACTOR_ACCEL_MPS2)
+        a_keep = np.minimum(np.maximum(ACTOR_GAIN_PER_S * (vd - v), -ACTOR_DECEL_MPS2), ACTOR_ACCEL_MPS2)
         if not bt.any_control and not (mt == M["turn_left_across"]).any():
             a = a_keep
         else:
