@@ -105,8 +105,8 @@ class DepthEstimator:
         _, transformers = require_vlm("depth estimation")
         try:
             config = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
-            self.pipe = transformers.pipeline("depth-estimation", model=str(folder), device=device,
-                                              model_kwargs={"local_files_only": True})
+            # a local folder: transformers reads it from disk, no hub access
+            self.pipe = transformers.pipeline("depth-estimation", model=str(folder), device=device)
         except (OSError, ValueError) as exc:
             raise InputError(f"depth model {path}: could not be loaded as a depth-estimation model ({exc})") from exc
         self.metric = getattr(config, "depth_estimation_type", "relative") == "metric"

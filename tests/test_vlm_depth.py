@@ -1,0 +1,69 @@
+"""Depth words in the prompt: from the QA file's simulator depth, and from a depth-estimation model folder."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from adsgen.drivelm.vlm_data import read_samples
+from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.errors import InputError
+
+_spec = importlib.util.spec_from_file_location("vlm_synthetic", Path(__file__).parent / "fixtures/vlm/synthetic.py")
+synthetic = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(synthetic)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    path = synthetic.make(tmp_path_factory.mktemp("syn"), scenes=1, frames=1)
+    return read_samples(path)
+
+
+def test_sim_depth_words_come_from_key_object_infos(samples):
+    colour_q = samples[0]
+    obj = colour_q.objects[0]
+    text = InputBuilder(depth="sim").text(colour_q)
+    assert text.startswith(f"Depth: the car {obj.tag} is ") and f"about {obj.depth_m:.0f} m away" in text
+    assert text.endswith(colour_q.question)
+    assert InputBuilder(depth="none").text(colour_q) == colour_q.question
+
+
+def test_sim_depth_without_depth_m_is_a_clear_error(samples):
+    from dataclasses import replace
+
+    bare = replace(samples[0], objects=[replace(o, depth_m=None) for o in samples[0].objects])
+    with pytest.raises(InputError, match="--depth sim needs a depth_m"):
+        InputBuilder(depth="sim").text(bare)
+
+
+def test_a_depth_folder_that_is_not_a_model_is_refused(tmp_path):
+    with pytest.raises(InputError, match="not a local model folder"):
+        InputBuilder(depth=str(tmp_path))
+
+
+def _depth_model(folder: Path, kind: str) -> Path:
+    transformers = pytest.importorskip("transformers")
+    backbone = transformers.Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                         intermediate_size=64, image_size=28, patch_size=14,
+                                         out_features=["stage1", "stage2"], reshape_hidden_states=False)
+    config = transformers.DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
+                                              neck_hidden_sizes=[16, 32], fusion_hidden_size=16, head_hidden_size=8,
+                                              reassemble_factors=[2, 1], depth_estimation_type=kind, max_depth=80)
+    transformers.DepthAnythingForDepthEstimation(config).save_pretrained(folder)
+    transformers.DPTImageProcessorPil(size={"height": 28, "width": 28}, keep_aspect_ratio=False,
+                                      ensure_multiple_of=14).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("kind", "says"), [("metric", " m away"), ("relative", "relative inverse depth")])
+def test_depth_model_words_say_metres_or_relative_inverse_depth(samples, tmp_path, kind, says):
+    pytest.importorskip("torch")
+    builder = InputBuilder(depth=str(_depth_model(tmp_path / kind, kind)))
+    text = builder.text(samples[0])
+    assert text.startswith("Depth: the car <c1,CAM_FRONT,") and says in text
+    if kind == "relative":
+        assert " m away" not in text
+
