@@ -1,0 +1,48 @@
+"""adsgen simulate / adsgen bench sim."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from adsgen.paths import SEEDS_DIR
+
+
+def test_simulate_prints_and_writes_run_result_json(cli, tmp_path):
+    out = tmp_path / "r.json"
+    code, stdout, _ = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--seed", "3", "--json", out])
+    assert code == 0 and "collision" in stdout and "cutter" in stdout
+    d = json.loads(out.read_text())
+    assert d["termination"] == "collision" and d["collision_partner"] == "cutter" and d["seed"] == 3
+    for key in ("duration_s", "impact_speed_mps", "collision_time_s", "min_ttc_s", "min_distance_m", "pet_s"):
+        assert key in d
+    assert d["provenance"]["scenario_fingerprint"].startswith("sha256:")
+
+
+def test_simulate_bad_file_exits_2_with_field_path(cli, tmp_path):
+    data = yaml.safe_load((SEEDS_DIR / "cut_in.yaml").read_text())["scenario"]
+    data["actors"][0]["manoeuvre"]["trigger"]["value"] = "soon"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    code, _, err = cli(["simulate", bad])
+    assert code == 2 and "actors[0].manoeuvre.trigger.value" in err and "Traceback" not in err
+
+
+def test_simulate_unknown_agent_and_backend(cli):
+    code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--agent", "nobody"])
+    assert code == 2 and "unknown agent" in err
+    code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--backend", "nowhere"])
+    assert code == 2 and "unknown backend" in err
+
+
+@pytest.mark.slow
+def test_bench_sim_reports_figures(cli, tmp_path):
+    out = tmp_path / "b.json"
+    code, stdout, _ = cli(["bench", "sim", "--json", out, "--batch", "100", "--loop-scenarios", "5", "--repeats", "1"])
+    assert code == 0
+    d = json.loads(out.read_text())
+    assert d["rollouts_per_s"] > 0 and d["loop_rollouts_per_s"] > 0
+    assert d["speedup_vs_loop"] == pytest.approx(d["rollouts_per_s"] / d["loop_rollouts_per_s"], rel=0.01)
+    assert "render_ms" in d and d["batch"] == 100 and d["horizon_s"] == 10.0
