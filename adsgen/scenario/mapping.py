@@ -188,6 +188,18 @@ def _set_path(data: dict[str, Any], path: str, value: float, source: str) -> Non
                          "(expected e.g. 'ego.speed_mps' or 'actors.<id>.manoeuvre.trigger.value')") from None
 
 
+def _is_vehicle_speed(seed: Seed, path: str) -> bool:
+    """Whether a ParamRange path is a vehicle's speed (ego or a car/truck), which scales with the limit."""
+    parts = path.split(".")
+    if parts[-1] != "speed_mps":
+        return False
+    if parts[0] == "ego":
+        return True
+    if parts[0] == "actors" and len(parts) == 3:
+        return any(a.id == parts[1] and a.kind != "pedestrian" for a in seed.scenario.actors)
+    return False
+
+
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
                 name: str | None = None) -> Scenario:
     """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
@@ -195,6 +207,8 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
     Order: factors -> speeds scaled to the speed limit -> adversary manoeuvre -> params -> impairment
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
+    Vehicle speed parameters (``ego.speed_mps``, ``actors.<car>.speed_mps``) are ranges at the seed's
+    nominal speed limit and scale with the speed_limit factor like the nominal speeds do.
     """
     if isinstance(factors, dict):
         merged = {**seed.scenario.factors.model_dump(), **factors}
@@ -230,6 +244,8 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
                              f"({seed.scenario.actors[adv].kind}) cannot perform")
         m["type"] = mapped
     for path, value in (params or {}).items():
+        if _is_vehicle_speed(seed, path):  # ranges are given at the seed's nominal limit: follow the factor
+            value = value * ratio
         _set_path(data, path, value, f"seed {seed.name}")
     # impairment
     prof = ADVERSARY[factors.driver_impaired]
