@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from adsgen.cbn.learn import LearnConfig, LearnResult
+from adsgen.cbn.learner import LearnConfig, LearnResult
 from adsgen.errors import InputError
 
 
@@ -19,7 +19,7 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
     ``tiers_file``: YAML/JSON tiers (default: canonical tiers). ``known_graph``: JSON of the true graph's
     edges (adds structural Hamming distances to the report). Returns (result, folder).
     """
-    from adsgen.cbn.learn import learn
+    from adsgen.cbn.learner import learn
     from adsgen.cbn.model import save_model
     from adsgen.cbn.report import render
     from adsgen.cbn.tiers import load_tiers
