@@ -102,6 +102,14 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     conn.close()
     code, out, err = cli(["replay", tampered, "3"])
     assert code == 1 and "min_distance_m" in out and "DIFFERENT" in out
+    conn = sqlite3.connect(tampered)  # recorded with another numpy: the replay warns
+    versions = json.loads(conn.execute("SELECT versions_json FROM sessions WHERE id = 1").fetchone()[0])
+    versions["numpy"] = "0.0.1"
+    conn.execute("UPDATE sessions SET versions_json = ? WHERE id = 1", (json.dumps(versions),))
+    conn.commit()
+    conn.close()
+    code, out, err = cli(["replay", tampered, "4"])
+    assert code == 0 and "same outcome" in out and "numpy was 0.0.1" in err
     code, _, err = cli(["replay", builtin_db, "999"])
     assert code == 2 and "no run with id 999" in err
 

@@ -140,6 +140,10 @@ def test_bad_input_exits_2_and_leaves_the_database_untouched(cli, tmp_path):
     code, _, err = cli(["campaign", "run", scen, "--db", ours, "--backend", "carla", "--carla-hosts",
                         "127.0.0.1:1", "--no-progress"])
     assert code == 2 and ours.read_bytes() == before
+    # an unreachable Ray head
+    code, _, err = cli(["campaign", "run", scen, "--db", ours, "--executor", "ray", "--ray-address",
+                        "127.0.0.1:1", "--no-progress"])
+    assert code == 2 and "no Ray head answers" in err and ours.read_bytes() == before
     code, _, err = cli(["campaign", "run", scen, "--db", fresh, "--carla-hosts", "nohostport", "--no-progress"])
     assert code == 2 and "host:port" in err
 

@@ -31,7 +31,7 @@ from adsgen.campaign.executors import get_executor
 from adsgen.campaign.inputs import load_campaign_scenarios
 from adsgen.campaign.store import CampaignStore, check_database
 from adsgen.campaign.worker import Outcome, Task, WorkerSpec
-from adsgen.errors import ConfigError
+from adsgen.errors import BackendError, ConfigError
 
 _POLL_S = 0.2  # [s] longest wait for outcomes before the driver looks at retries / signals again
 
@@ -78,11 +78,12 @@ def backend_key(config: CampaignConfig) -> str:
     return config.backend
 
 
-def worker_specs(config: CampaignConfig) -> list[WorkerSpec]:
-    """One WorkerSpec per worker; with CARLA hosts, worker i drives host i."""
+def worker_specs(config: CampaignConfig, tasks: int | None = None) -> list[WorkerSpec]:
+    """One WorkerSpec per worker (no more than `tasks` when given); with CARLA hosts, worker i drives host i."""
     specs = []
     hosts = [h for h, _ in config.carla_hosts]
-    for i in range(config.n_workers()):
+    n = config.n_workers() if tasks is None else max(1, min(config.n_workers(), tasks))
+    for i in range(n):
         options = dict(config.backend_options)
         if config.carla_hosts:
             host, port = config.carla_hosts[i]
@@ -167,7 +168,24 @@ def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
         raise ConfigError(f"--executor {config.executor!r}: unknown; expected one of {', '.join(sorted(EXECUTORS))}")
     if config.carla_hosts and config.preflight:
         check_reachable(config.carla_hosts)
+    if config.executor == "ray" and config.ray_address and config.preflight:
+        _check_ray_address(config.ray_address)
     return scenarios
+
+
+def _check_ray_address(address: str) -> None:
+    """A TCP check of 'host:port' / 'ray://host:port' (Ray itself retries an absent head for minutes)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # 'auto' and other forms Ray resolves itself
+    try:
+        with socket.create_connection((host, int(port)), timeout=3.0):
+            pass
+    except OSError as exc:
+        raise BackendError(f"--ray-address {address}: no Ray head answers there ({exc.strerror or exc}); "
+                           f"start one with `ray start --head` or leave --ray-address out for a local cluster") from None
 
 
 def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any = None) -> CampaignSummary:
@@ -247,7 +265,7 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo
     t_first: float | None = None
     t_last = time.perf_counter()
     try:
-        executor.start(worker_specs(config), config.timeout_s)
+        executor.start(worker_specs(config, tasks=-(-len(runs) // config.batch_size)), config.timeout_s)
         while queue or retry_heap or executor.in_flight():
             if stop.requests >= 2:
                 summary.interrupted = True
