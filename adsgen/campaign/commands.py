@@ -51,7 +51,7 @@ def run_cmd(
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault [s]."),
     no_preflight: bool = typer.Option(False, "--no-preflight",
-                                      help="Skip the TCP check of --carla-hosts from this machine."),
+                                      help="Skip the TCP checks of --carla-hosts and --ray-address."),
     json_out: Path = typer.Option(None, "--json", help="Also write the run summary as JSON here."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

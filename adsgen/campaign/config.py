@@ -31,7 +31,7 @@ class CampaignConfig(BaseModel):
     backoff_s: float = Field(1.0, ge=0.0, description="First reconnect delay after a backend fault [s]; doubles per consecutive fault.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Cap of the reconnect delay [s].")
     high_risk_ttc_s: float = Field(1.0, gt=0.0, description="min-TTC threshold of a near miss [s].")
-    preflight: bool = Field(True, description="Check every CARLA host answers on TCP before touching the database.")
+    preflight: bool = Field(True, description="Check every CARLA host (and the Ray head) answers on TCP before touching the database.")
 
     @model_validator(mode="after")
     def _check(self) -> CampaignConfig:
