@@ -44,5 +44,5 @@ def test_bench_sim_reports_figures(cli, tmp_path):
     assert code == 0
     d = json.loads(out.read_text())
     assert d["rollouts_per_s"] > 0 and d["loop_rollouts_per_s"] > 0
-    assert d["speedup_vs_loop"] == pytest.approx(d["rollouts_per_s"] / d["loop_rollouts_per_s"], rel=0.01)
+    assert d["speedup_vs_loop"] == pytest.approx(d["rollouts_per_s"] / d["loop_rollouts_per_s"], abs=0.1)
     assert "render_ms" in d and d["batch"] == 100 and d["horizon_s"] == 10.0
