@@ -33,11 +33,12 @@ def generate(
 ) -> None:
     """Search for distinct high-risk scenarios from seed scenes and write them out."""
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import write_outputs
+    from adsgen.search.output import check_output_dir, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
 
     config = SearchConfig(method=method, budget=budget, seed=seed, agent=agent, backend=backend, do=do,
                           ttc_threshold_s=ttc_threshold)
+    check_output_dir(out)
     seed_list = load_seeds(seeds)
     risk = load_risk_model(cbn, do=do) if cbn is not None else None
     with progress_bar() as bar:
@@ -49,6 +50,7 @@ def generate(
                   f"{ev.iteration} iterations, {result.wall_s:.1f} s")
     for what, p in paths.items():
         console.print(f"  {what}: {p}")
+    console.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
 
 
 def bench_search(

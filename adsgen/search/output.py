@@ -64,9 +64,36 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
     }
 
 
+RUNS_DB = "runs.sqlite"
+
+
+def check_output_dir(out_dir: str | Path) -> None:
+    """Refuse an output folder that already holds a search's runs (nothing is overwritten)."""
+    from adsgen.errors import InputError
+
+    if (Path(out_dir) / RUNS_DB).exists():
+        raise InputError(f"{Path(out_dir) / RUNS_DB}: this folder already holds a search's results; "
+                         "choose a new --out")
+
+
+def write_runs_db(result: SearchResult, path: Path) -> Path:
+    """Every simulated run and the search curve, as a campaign database (`adsgen report` reads it)."""
+    from adsgen.campaign.store import CampaignStore, CurvePoint
+
+    ev = result.evaluator
+    cfg = asdict(result.config)
+    with CampaignStore.create(path, config={"search": cfg, "seeds": result.seeds}, source="adsgen generate") as db:
+        db.record_results([(o.scenario, result.config.seed, o.result) for o in ev.outcomes],
+                          result.config.agent, result.config.backend,
+                          high_risk_ttc_s=result.config.ttc_threshold_s)
+        db.add_curve_points([CurvePoint(method=result.config.method, iteration=p.iteration, sim_runs=p.runs,
+                                        value=float(p.distinct_high_risk), wall_s=p.wall_s) for p in ev.curve])
+    return path
+
+
 def write_outputs(result: SearchResult, out_dir: str | Path, *, cbn_dir: str | None = None,
                   seeds_dir: str | None = None, xosc: bool = True) -> dict[str, Path]:
-    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv and run.json."""
+    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv, run.json and runs.sqlite."""
     from adsgen.scenario.io import save_scenario
 
     out = Path(out_dir)
@@ -83,5 +110,6 @@ def write_outputs(result: SearchResult, out_dir: str | Path, *, cbn_dir: str | N
         w.writerows(summary_rows(result))
     record = run_record(result, cbn_dir=cbn_dir, seeds_dir=seeds_dir)
     (out / "run.json").write_text(json.dumps(record, indent=2))
+    write_runs_db(result, out / RUNS_DB)
     return {"scenarios": out / "scenarios", "xosc": out / "xosc", "summary": out / "summary.csv",
-            "record": out / "run.json"}
+            "record": out / "run.json", "runs": out / RUNS_DB}
