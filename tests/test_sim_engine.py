@@ -132,3 +132,58 @@ def test_snapshots_give_world_states():
     assert [round(s.time_s, 2) for s in snaps[:2]] == [0.0, 2.0]
     assert snaps[0].ego.y_m < snaps[1].ego.y_m and {a.id for a in snaps[0].actors} == {"parked", "walker"}
     assert snaps[0].actors[1].kind == "pedestrian"
+
+
+class ConstantSpeed:
+    """Holds its speed whatever happens (for physics tests)."""
+
+    name = "constant"
+    needs_images = False
+
+    def reset(self, scenarios, seed):
+        pass
+
+    def act(self, obs):
+        return Action(accel_mps2=np.zeros(len(obs.ego_speed_mps)))
+
+
+def _on(template, route, speed, surface="dry", start=100.0, horizon=20.0, actors=(), radius=150.0):
+    f = {"light": "daylight", "weather": "clear", "surface": surface, "road_layout": template,
+         "traffic_control": "none", "speed_limit": "mid", "other_movement": "straight", "driver_impaired": "no",
+         "collision_type": "head_on"}
+    return Scenario.model_validate({"name": f"{template}:{route}", "factors": f,
+                                    "road": {"template": template, "curve_radius_m": radius},
+                                    "ego": {"route": route, "start_s_m": start, "speed_mps": speed},
+                                    "actors": list(actors), "horizon_s": horizon})
+
+
+@pytest.mark.parametrize("template, route, speed", [
+    ("curve", "S_straight_0", 25.0), ("curve", "N_straight_1", 25.0), ("intersection", "S_right_1", 12.0),
+    ("intersection", "S_left_0", 12.0), ("intersection", "W_straight_1", 15.0), ("t_junction", "E_left_1", 12.0),
+    ("ramp", "R_merge_0", 20.0), ("ramp", "S_straight_1", 25.0)])
+def test_idm_drives_every_template_on_the_road(template, route, speed):
+    from adsgen.scenario.roads import build_road
+
+    sc = _on(template, route, speed, radius=80.0, start=20.0)
+    res = get_backend("builtin").run([sc], get_agent("idm"), record_trajectories=True)[0]
+    assert res.termination in (TerminationReason.COMPLETED, TerminationReason.TIMEOUT)
+    xy = np.array([row[1:3] for row in res.trajectories["ego"]])
+    assert build_road(sc.road).is_drivable(xy).all()
+
+
+def test_too_fast_for_the_curve_on_ice_runs_off_the_road():
+    be = get_backend("builtin")
+    dry, ice = be.run([_on("curve", "S_straight_0", 25.0, "dry", start=60.0, radius=80.0),
+                       _on("curve", "S_straight_0", 25.0, "snow_ice", start=60.0, radius=80.0)], ConstantSpeed())
+    assert dry.termination is TerminationReason.COMPLETED  # 25^2 / 80 = 7.8 m/s2 < 0.85 g
+    assert ice.termination is TerminationReason.OFF_ROAD   # > 0.2 g: it cannot hold the arc
+
+
+def test_head_on_drift_hits_the_ego():
+    drifter = {"id": "drifter", "kind": "car", "route": "N_straight_0", "start_s_m": 230.0, "speed_mps": 15.0,
+               "manoeuvre": {"type": "head_on_drift", "drift_m": 3.5, "duration_s": 1.5,
+                             "trigger": {"kind": "ego_distance", "value": 40.0}}}
+    res = get_backend("builtin").run([_on("straight", "S_straight_0", 15.0, start=5.0, actors=[drifter])],
+                                     ConstantSpeed())[0]
+    assert res.termination is TerminationReason.COLLISION and res.collision_partner == "drifter"
+    assert res.impact_speed_mps > 20.0  # closing speed of two cars meeting head-on

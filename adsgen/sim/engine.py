@@ -61,6 +61,8 @@ COMPLETED_MARGIN_M = 2.0
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound       # [m] the ego completes when this close to its route's end
 PET_TIMES_NONE = math.nan
 
+CURVATURE_AHEAD_M = np.array([0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0])  # [m] preview points
+
 MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
               "cross_road")
 M = {name: i for i, name in enumerate(MANOEUVRES)}
@@ -385,6 +387,7 @@ class BuiltinBackend:
         wheelbase = np.maximum(WHEELBASE_FRACTION * bt.length, 0.1)  # (B, A) [m]
         mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
         mu_g2 = mu_g * mu_g
+        mu_gl = mu_g * wheelbase  # (B, A) [m2/s2] grip limit of v^2 tan(delta)
         veh = ~bt.is_ped
         stop_ctrl = bt.has_signal | bt.has_stop_sign
         no_signal = np.zeros((b, a), int)
@@ -496,7 +499,10 @@ class BuiltinBackend:
             vsafe = np.maximum(v, 1.0)
             psi_des = np.minimum(np.maximum(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD), MAX_PSI_RAD)
             yaw_rate = v * kappa + HEAD_GAIN_PER_S * (psi_des - st.psi)
-            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / vsafe, -TAN_MAX_STEER), TAN_MAX_STEER)  # tan(steer)
+            # steering: within the steering lock and the tyres' lateral grip (v^2 tan(delta) / L <= mu g);
+            # a vehicle too fast for its curve cannot hold it and runs wide
+            tan_lim = np.minimum(TAN_MAX_STEER, mu_gl / np.maximum(v * v, 1e-6))
+            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / vsafe, -tan_lim), tan_lim)  # tan(steering angle)
             a_lat = np.minimum(v * v * np.abs(tan_d) / wheelbase, mu_g)
             a_lon_max = np.sqrt(np.maximum(mu_g2 - a_lat * a_lat, 0.0))
             acc = np.where(veh, np.minimum(np.maximum(acc, -a_lon_max), np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
@@ -547,11 +553,19 @@ class BuiltinBackend:
             ego_x_m=x[:, 0], ego_y_m=y[:, 0], ego_yaw_rad=yaw[:, 0], ego_speed_mps=st.v[:, 0],
             ego_length_m=bt.length[:, 0], ego_width_m=bt.width[:, 0], ego_route_s_m=st.s[:, 0],
             ego_lateral_m=st.d[:, 0], ego_desired_speed_mps=bt.v_des[:, 0],
+            ego_curvature_ahead_1pm=self._curvature_ahead(bt, st), curvature_ahead_at_m=CURVATURE_AHEAD_M,
             actor_active=present, actor_is_pedestrian=bt.is_ped[:, 1:], actor_x_m=x[:, 1:], actor_y_m=y[:, 1:],
             actor_yaw_rad=yaw[:, 1:], actor_speed_mps=st.v[:, 1:], actor_length_m=bt.length[:, 1:],
             actor_width_m=bt.width[:, 1:], actor_path_s_m=ps, actor_path_lat_m=lat, actor_path_rel_yaw_rad=rel_yaw,
             actor_occluded=occluded, actor_ttc_s=ttc, stop_gap_m=stop_gap[:, 0], signal=sig_state[:, 0].astype(np.int8),
             stop_sign=bt.has_stop_sign & np.isfinite(stop_gap[:, 0]), snapshot=snap)
+
+    @staticmethod
+    def _curvature_ahead(bt: _Batch, st: _State) -> np.ndarray:
+        """|curvature| [1/m] of the ego's route at CURVATURE_AHEAD_M ahead of the ego -> (B, K)."""
+        f = (st.s[:, :1] + CURVATURE_AHEAD_M) * (1.0 / ROUTE_DS_M)  # (B, K)
+        idx = bt.off[:, :1] + np.minimum(f.astype(np.int64), bt.npts[:, :1] - 1)
+        return np.abs(bt.K[idx])
 
     @staticmethod
     def _occlusion(bt: _Batch, st: _State, r: np.ndarray, x, y, cy, sy) -> np.ndarray:

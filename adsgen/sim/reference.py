@@ -289,7 +289,12 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             gap_eff, dv = g_stop, ve
         else:
             gap_eff, dv = g_lead, (ve - v_lead) if g_lead < _INF else 0.0
-        v0 = max(g["v_des"][0], 0.1)
+        v0 = g["v_des"][0]
+        for dist_ahead in E.CURVATURE_AHEAD_M.tolist():
+            kk = abs(K[g["off"][0] + min(int((s[0] + dist_ahead) * (1.0 / ROUTE_DS_M)), g["npts"][0] - 1)])
+            v_curve2 = p.a_lat_comf_mps2 / kk if kk > 0 else _INF
+            v0 = min(v0, math.sqrt(v_curve2 + 2.0 * p.b_comf_mps2 * dist_ahead))
+        v0 = max(v0, 0.1)
         s_star = p.s0_m + max(0.0, ve * p.headway_s + ve * dv / (2.0 * math.sqrt(p.a_max_mps2 * p.b_comf_mps2)))
         inter = (s_star / max(gap_eff, 0.1)) ** 2 if gap_eff < _INF else 0.0
         a_ego = max(p.a_max_mps2 * (1.0 - (ve / v0) ** p.delta - inter), -p.max_decel_mps2)
@@ -347,7 +352,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             if veh:
                 psi_des = min(max(E.LAT_GAIN_PER_M * (d_ref[j] - d[j]), -E.MAX_PSI_RAD), E.MAX_PSI_RAD)
                 yaw_rate = vj * kap[j] + E.HEAD_GAIN_PER_S * (psi_des - psi[j])
-                tan_d = min(max(wheelbase[j] * yaw_rate / max(vj, 1.0), -E.TAN_MAX_STEER), E.TAN_MAX_STEER)
+                tan_lim = min(E.TAN_MAX_STEER, mu_g * wheelbase[j] / max(vj * vj, 1e-6))
+                tan_d = min(max(wheelbase[j] * yaw_rate / max(vj, 1.0), -tan_lim), tan_lim)
                 a_lat = min(vj * vj * abs(tan_d) / wheelbase[j], mu_g)
                 a_lon = math.sqrt(max(mu_g * mu_g - a_lat * a_lat, 0.0))
                 aj = min(max(aj, -a_lon), min(a_lon, E.MAX_ACCEL_MPS2))

@@ -38,6 +38,7 @@ class IDMParams:
     confirm_hits: int = 2          # detections before a track is used
     stop_dwell_s: float = 1.0      # [s] standstill at a stop sign before going
     yellow_stop_decel_mps2: float = 4.0  # [m/s2] stops on yellow if it can with at most this deceleration
+    a_lat_comf_mps2: float = 2.0   # [m/s2] lateral acceleration it accepts in curves (sets curve speeds)
 
 
 def idm_accel(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
@@ -98,6 +99,15 @@ class IDMAgent:
         read = np.maximum(obs.step - self._lag, 0) % k_len  # (B,) buffer slot each row sees
         return np.ascontiguousarray(self._buf[np.arange(b), read].transpose(1, 0, 2))  # (F, B, A)
 
+    def _curve_speed(self, obs: Observation) -> np.ndarray:
+        """Desired speed (B,): the set speed, lowered so that every previewed curve can be taken at
+        a_lat_comf_mps2 after braking comfortably until it."""
+        p = self.params
+        with np.errstate(divide="ignore"):
+            v_curve2 = p.a_lat_comf_mps2 / obs.ego_curvature_ahead_1pm  # (B, K) [m2/s2], inf on straights
+        allowed2 = v_curve2 + 2.0 * p.b_comf_mps2 * obs.curvature_ahead_at_m  # reachable by comfortable braking
+        return np.minimum(obs.ego_desired_speed_mps, np.sqrt(allowed2.min(axis=1)))
+
     def act(self, obs: Observation) -> Action:
         p = self.params
         per = self._delayed(obs)  # (F, B, A)
@@ -139,7 +149,7 @@ class IDMAgent:
         use_stop = g_stop < g_lead
         gap_eff = np.where(use_stop, g_stop, g_lead)
         dv = v - np.where(use_stop, 0.0, np.where(np.isfinite(g_lead), v_lead, v))
-        a = idm_accel(v, obs.ego_desired_speed_mps, gap_eff, dv, p)
+        a = idm_accel(v, self._curve_speed(obs), gap_eff, dv, p)
         # AEB on the tracked objects' constant-velocity TTC, as measured latency_s ago
         ttc = np.where(tracked, ttc, np.inf)
         ttc = ttc[:, 0] if a_n == 1 else ttc.min(axis=1, initial=np.inf)

@@ -37,6 +37,8 @@ class Observation:
     ego_route_s_m: np.ndarray          # [m] progress along the ego's route (centre of the ego)
     ego_lateral_m: np.ndarray          # [m] offset from the route centre-line, left positive
     ego_desired_speed_mps: np.ndarray  # [m/s] the scenario's ego speed (cruise set point)
+    ego_curvature_ahead_1pm: np.ndarray  # (B, K) [1/m] |curvature| of the ego's route at curvature_ahead_at_m
+    curvature_ahead_at_m: np.ndarray   # (K,) [m] preview distances ahead of the ego (along its route)
     # other road users (B, A)
     actor_active: np.ndarray           # bool: a real, present road user
     actor_is_pedestrian: np.ndarray    # bool
