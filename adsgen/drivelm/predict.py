@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.drivelm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
-from adsgen.drivelm.prompts import MC, YES_NO, question_kind, reduce_answer
+from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, reduce_answer
 from adsgen.drivelm.vlm_data import Sample, check_images, read_samples
 from adsgen.drivelm.vlm_inputs import InputBuilder
 from adsgen.errors import InputError
@@ -111,6 +111,52 @@ def predictions(samples: Sequence[Sample], raw: Sequence[str]) -> list[dict[str,
     """The {id, question, answer} list, MC / yes-no answers reduced to the exact form."""
     return [{"id": s.id, "question": s.question, "answer": reduce_answer(text, s.question)}
             for s, text in zip(samples, raw, strict=True)]
+
+
+def exact_candidates(question: str) -> list[str] | None:
+    """The answers in the metric's exact form for a MC / yes-no question (None for open questions)."""
+    kind = question_kind(question)
+    if kind == MC:
+        return list(options_of(question)) or ["A", "B", "C", "D"]
+    if kind == YES_NO:
+        return ["Yes.", "No."]
+    return None
+
+
+def most_likely(vlm: VLM, text: str, images: Sequence[Any], prefix: str, candidates: Sequence[str]) -> str:
+    """The candidate the model finds most likely after the prompt and ``prefix`` (sum of token log-probs)."""
+    torch, _ = require_vlm()
+    tokenizer = vlm.processor.tokenizer
+    enc = encode_prompts(vlm, [text], [list(images)])
+    prompt = enc["input_ids"][0]  # (P,)
+    lead = tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
+    scores = []
+    for cand in candidates:
+        cand_ids = tokenizer(" " + cand, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = torch.cat([prompt, torch.tensor(lead + cand_ids, device=prompt.device)])[None]  # (1, L)
+        batch = dict(enc, input_ids=ids, attention_mask=torch.ones_like(ids))
+        with torch.no_grad():
+            logp = torch.log_softmax(vlm.model(**batch).logits[0, :-1].float(), dim=-1)  # (L-1, V)
+        targets = ids[0, -len(cand_ids):]
+        rows = torch.arange(ids.shape[1] - len(cand_ids) - 1, ids.shape[1] - 1, device=ids.device)
+        scores.append(float(logp[rows, targets].sum()))
+    return candidates[max(range(len(candidates)), key=scores.__getitem__)]
+
+
+def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str],
+                builder: InputBuilder) -> tuple[list[dict[str, str]], int]:
+    """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
+    candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks)."""
+    rows = predictions(samples, raw)
+    fallbacks = 0
+    for s, text, row in zip(samples, raw, rows, strict=True):
+        candidates = exact_candidates(s.question)
+        if candidates is None or row["answer"] in candidates:
+            continue
+        prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
+        row["answer"] = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, candidates)
+        fallbacks += 1
+    return rows, fallbacks
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,

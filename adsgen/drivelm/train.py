@@ -23,7 +23,7 @@ from typing import Any
 
 from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
-from adsgen.drivelm.predict import GenerationOptions, generate_answers, predictions
+from adsgen.drivelm.predict import GenerationOptions, answer_rows, generate_answers
 from adsgen.drivelm.prompts import MC, YES_NO, question_kind, template_of
 from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
@@ -343,8 +343,9 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
     scored = accuracy_samples(held)
     vlm.model.eval()
     raw = generate_answers(vlm, scored, builder, options)
-    rows = predictions(scored, raw)
+    rows, fallbacks = answer_rows(vlm, scored, raw, builder)
     model_acc = accuracy(scored, rows)
+    model_acc["likelihood_fallbacks"] = fallbacks
     base_acc = accuracy(scored, majority_baseline(train_set, scored)["predictions"])
     _say(console, f"held-out accuracy (multiple-choice + yes/no, {model_acc['count']} questions): "
                   f"model {_pct(model_acc['accuracy'])}, image-blind majority-per-template baseline "

@@ -115,10 +115,10 @@ def predict_cmd(
 
     from adsgen.drivelm.predict import (
         GenerationOptions,
+        answer_rows,
         generate_answers,
         load_for_inference,
         load_questions,
-        predictions,
         write_predictions,
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
@@ -131,9 +131,10 @@ def predict_cmd(
                   console=console) as bar:
         task = bar.add_task("predict", total=len(samples))
         raw = generate_answers(vlm, samples, builder, options, progress=lambda n: bar.advance(task, n))
-    rows = predictions(samples, raw)
+    rows, fallbacks = answer_rows(vlm, samples, raw, builder)
     write_predictions(rows, out)
-    console.print(f"wrote {len(rows)} answers to {out}")
+    console.print(f"wrote {len(rows)} answers to {out}; {fallbacks} multiple-choice / yes-no answers had no "
+                  "exact form in the generated text and were chosen by the model's likelihood of each option")
 
 
 def bench_vlm_cmd(
