@@ -78,3 +78,19 @@ def test_instantiate_respects_contract_and_params():
         instantiate(seed, {"road_layout": "intersection"}, {})
     with pytest.raises(InputError, match="parameter path"):
         instantiate(seed, {}, {"actors.nobody.speed_mps": 3.0})
+
+
+def test_every_contract_state_instantiates_a_valid_scenario():
+    from adsgen.scenario.roads import validate_routes
+    from adsgen.variables import STATES
+
+    for seed in load_seeds(SEEDS_DIR):
+        for var in STATES:
+            if var == "severity":
+                continue
+            for state in seed.contract.get(var, STATES[var]):
+                sc = instantiate(seed, {var: state}, {})
+                validate_routes(sc, f"{seed.name} with {var}={state}")
+                for p in seed.parameters:  # every range end is a valid scenario too
+                    instantiate(seed, {var: state}, {p.path: p.low})
+                    instantiate(seed, {var: state}, {p.path: p.high})

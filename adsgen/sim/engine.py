@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
-from adsgen.scenario.mapping import G_MPS2, friction_mu
+from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
 from adsgen.scenario.model import RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
@@ -205,7 +205,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
         if rkey not in nets:
             nets[rkey] = (r_, build_road(r_))
         spec, net = nets[rkey]
-        controlled = sc.factors.traffic_control != "none"
+        controlled = has_stop_control(sc.factors)
         has_signal[i] = sc.factors.traffic_control == "signal"
         has_stop[i] = sc.factors.traffic_control == "stop_sign"
         sig_ = sc.road.signal
@@ -271,7 +271,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
 class _State:
     """Dynamic arrays (B, A) and the per-run records."""
 
-    def __init__(self, bt: _Batch, record: bool, keyframes: bool):
+    def __init__(self, bt: _Batch, record: bool):
         b, a = bt.off.shape
         self.s = bt.s0.copy()
         self.d = np.zeros((b, a))
@@ -295,7 +295,7 @@ class _State:
         self.te_in, self.te_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
         self.ta_in, self.ta_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
         self.record = record
-        self.traj: list[np.ndarray] = []            # per step (B, A, 6): x, y, yaw, v, braking, t
+        self.traj: list[np.ndarray] = []            # per step (B, A, 7): x, y, yaw, v, braking, t, present
         self.signals: list[np.ndarray] = []         # per step (B,) ego signal state
 
 
@@ -336,20 +336,23 @@ class BuiltinBackend:
         """The world at the given times of one run (nearest step; the last step for times past the end)."""
         bt = compile_batch([scenario])
         st = self._simulate(bt, agent, seed, record=True)
-        traj = np.stack(st.traj, axis=2)[0]  # (A, T, 6)
+        traj = np.stack(st.traj, axis=2)[0]  # (A, T, 7)
         sigs = np.stack(st.signals, axis=1)[0]  # (T,)
         out = []
         for t in times_s:
             k = int(np.clip(round(t / DT_S), 0, traj.shape[1] - 1))
-            out.append(self._snapshot(bt, 0, traj[:, k], int(sigs[k]), k * DT_S, st.present[0]))
+            out.append(self._snapshot(bt, 0, traj[:, k], int(sigs[k]), k * DT_S))
         return out
 
     # --------------------------------------------------------------------------------------------
     @staticmethod
-    def _snapshot(bt: _Batch, i: int, rows: np.ndarray, signal: int, t_s: float, present) -> WorldSnapshot:
+    def _snapshot(bt: _Batch, i: int, rows: np.ndarray, signal: int, t_s: float) -> WorldSnapshot:
+        """Row i's world from per-slot rows (A, 7): x, y, yaw, v, braking, t, present."""
         objs = []
         for j, (aid, kind) in enumerate(zip(bt.ids[i], bt.kinds[i], strict=True)):
-            x, y, yaw, v, braking, _ = rows[j]
+            x, y, yaw, v, braking, _, present = rows[j]
+            if j > 0 and not present:  # it has left the map at its route's end
+                continue
             objs.append(ObjectState(aid, kind, float(x), float(y), float(yaw), float(v), float(bt.length[i, j]),
                                     float(bt.width[i, j]), float(bt.height[i, j]), bool(braking)))
         sig = SIGNAL_NAMES[signal] if bt.has_signal[i] else None
@@ -378,7 +381,7 @@ class BuiltinBackend:
 
     def _simulate(self, bt: _Batch, agent, seed: int, record: bool) -> _State:
         b, a = bt.off.shape
-        st = _State(bt, record, False)
+        st = _State(bt, record)
         t_max = int(bt.n_steps.max())
         agent.reset(bt.scenarios, seed)
         rows = np.arange(b)
@@ -440,7 +443,8 @@ class BuiltinBackend:
                 self._pet_update(bt, st, t)
             if record:
                 braking = (st.acc < -1.0).astype(float)
-                st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t)], axis=-1))  # (B, A, 6)
+                st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t), st.present],
+                                        axis=-1))  # (B, A, 7): x, y, yaw, v, braking, t, present
             # ---- termination -------------------------------------------------------------------------
             collided = run & (hit[:, 0] if a == 2 else hit.any(axis=1))
             e_d = st.d[:, 0]
@@ -545,8 +549,9 @@ class BuiltinBackend:
             occluded[r] = self._occlusion(bt, st, r, x[r], y[r], cy[r], sy[r])
 
         def snap(i: int) -> WorldSnapshot:
-            rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t)], axis=-1)
-            return self._snapshot(bt, i, rows, int(sig_state[i, 0]), t, st.present[i])
+            rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t),
+                             st.present[i]], axis=-1)
+            return self._snapshot(bt, i, rows, int(sig_state[i, 0]), t)
 
         return Observation(
             step=k, t_s=t, dt_s=DT_S, scenarios=bt.scenarios, active=st.running,
@@ -655,7 +660,7 @@ class BuiltinBackend:
 
     def _results(self, bt: _Batch, st: _State, seed: int, record: bool) -> list[RunResult]:
         pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (B, A-1)
-        traj = np.stack(st.traj, axis=2) if record else None  # (B, A, T, 6)
+        traj = np.stack(st.traj, axis=2) if record else None  # (B, A, T, 7)
         out = []
         for i, sc in enumerate(bt.scenarios):
             reason = REASONS[st.reason[i]] if st.reason[i] >= 0 else TerminationReason.TIMEOUT
