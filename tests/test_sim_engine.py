@@ -187,3 +187,23 @@ def test_head_on_drift_hits_the_ego():
                                      ConstantSpeed())[0]
     assert res.termination is TerminationReason.COLLISION and res.collision_partner == "drifter"
     assert res.impact_speed_mps > 20.0  # closing speed of two cars meeting head-on
+
+
+def test_image_agents_can_render_the_current_frame():
+    class LooksOnce:
+        name = "looks"
+        needs_images = True
+
+        def reset(self, scenarios, seed):
+            self.frames = []
+
+        def act(self, obs):
+            if obs.step == 10:
+                self.frames.append(obs.render(0, "CAM_FRONT", scale=0.2))
+            return Action(accel_mps2=np.zeros(len(obs.ego_speed_mps)))
+
+    seeds = {s.name: s for s in load_seeds(SEEDS_DIR)}
+    agent = LooksOnce()
+    get_backend("builtin").run([seeds["cut_in"].scenario], agent)
+    frame = agent.frames[0]
+    assert frame.image.shape[:2] == (180, 320)

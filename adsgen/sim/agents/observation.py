@@ -58,7 +58,16 @@ class Observation:
     signal: np.ndarray                 # int8: SIGNAL_NONE / GREEN / YELLOW / RED for the ego's approach
     stop_sign: np.ndarray              # bool: the stop line ahead is a stop sign
     snapshot: Callable[[int], Any] | None = None
-    """snapshot(i) -> WorldSnapshot of row i now (for image agents: render it with adsgen.render)."""
+    """snapshot(i) -> WorldSnapshot of row i now."""
+
+    def render(self, i: int, camera: str = "CAM_FRONT", scale: float = 0.5) -> Any:
+        """The render callback for image agents: row i's camera frame now (an ``adsgen.render.Frame`` with
+        the image, depth map and visible objects), drawn by ``adsgen.render``."""
+        if self.snapshot is None:
+            raise RuntimeError("this backend gives no world snapshots to render")
+        from adsgen.render import render
+
+        return render(self.snapshot(i), camera, scale)
 
 
 @dataclass
