@@ -187,3 +187,19 @@ def test_batched_runs_get_their_own_results(cli, builtin_db, tmp_path):
         conn.close()
     assert len(rows[db]) == 10
     assert rows[db] == rows[builtin_db]
+
+
+def test_outputs_of_a_campaign_with_nothing_finished(cli, tmp_path):
+    from adsgen.campaign.store import CampaignStore
+    from adsgen.scenario.io import load_scenario
+
+    db = tmp_path / "new.db"
+    with CampaignStore.create(db, config={}) as store:
+        store.add_runs([(load_scenario(SEEDS_DIR / "cut_in.yaml"), None)], "idm", "builtin", [0, 1])
+    code, out, _ = cli(["campaign", "status", db, "--json"])
+    assert code == 0 and json.loads(out)["counts"]["pending"] == 2
+    assert cli(["campaign", "export", db, "--out", tmp_path / "r.xml"])[0] == 0
+    assert ET.parse(tmp_path / "r.xml").getroot().get("skipped") == "2"
+    code, _, err = cli(["report", db, "--out", tmp_path / "report"])
+    assert code == 0, err
+    assert "No finished runs yet." in (tmp_path / "report" / "index.html").read_text()

@@ -82,6 +82,7 @@ def test_results_simulated_elsewhere_are_recorded_once(tmp_path, scenario):
     with CampaignStore.create(tmp_path / "c.db", config={}, source="adsgen generate") as store:
         assert store.record_results([(scenario, 4, result)], "idm", "builtin") == 1
         assert store.record_results([(scenario, 4, result)], "idm", "builtin") == 0
-        (row,) = store.runs_table()
+        columns, (values,) = store.runs_table()
+        row = dict(zip(columns, values, strict=True))
         assert row["status"] == "done" and row["collided"] == 1 and row["seed"] == 4
         assert store.campaign()["source"] == "adsgen generate"

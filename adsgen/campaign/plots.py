@@ -28,6 +28,7 @@ def rates_by_factor(rows: Sequence[dict[str, Any]]) -> Any:
     """One panel per factor: collision and near-miss rate per state, with 95 % Wilson intervals."""
     fig = _figure(figsize=(13, 10), layout="constrained")
     axes = fig.subplots(3, 3).ravel()  # (9,) one per factor
+    legend_drawn = False
     for ax, factor in zip(axes, FACTORS, strict=True):
         sub = [r for r in rows if r["factor"] == factor and r["done"]]
         ax.set_title(factor, fontsize=10)
@@ -47,7 +48,9 @@ def rates_by_factor(rows: Sequence[dict[str, Any]]) -> Any:
         ax.set_ylim(0, 1)
         ax.set_ylabel("rate", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-    axes[0].legend(fontsize=7, loc="upper right")
+        if not legend_drawn:
+            ax.legend(fontsize=7, loc="upper right")
+            legend_drawn = True
     return fig
 
 

@@ -26,11 +26,10 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
 
 def runs_frame(store: CampaignStore) -> pd.DataFrame:
     """One row per run with its scenario's factors (see CampaignStore.runs_table)."""
-    df = pd.DataFrame(store.runs_table())
-    if df.empty:
-        df = pd.DataFrame(columns=["id", "status", *FACTORS])
-    df["near_miss"] = (df.get("high_risk", 0).fillna(0).astype(bool)
-                       & ~df.get("collided", 0).fillna(0).astype(bool)) if len(df) else pd.Series(dtype=bool)
+    columns, rows = store.runs_table()
+    df = pd.DataFrame.from_records(rows, columns=columns)
+    df["near_miss"] = (df["high_risk"].fillna(0).astype(bool) & ~df["collided"].fillna(0).astype(bool)
+                       if len(df) else pd.Series(dtype=bool))
     return df
 
 

@@ -474,9 +474,11 @@ class CampaignStore:
                               "JOIN scenarios s ON s.hash = r.scenario_hash WHERE r.id = ?", (run_id,)).fetchone()
         return dict(r) if r is not None else None
 
-    def runs_table(self) -> list[dict[str, Any]]:
-        """Every run joined with its scenario's name, seed family and factors (no spec, no RunResult JSON)."""
+    def runs_table(self) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Every run joined with its scenario's name, seed family and factors (no spec, no RunResult JSON):
+        (column names, rows)."""
         cols = ", ".join(f"r.{c}" for c in RUN_COLUMNS if c != "result_json")
         q = (f"SELECT {cols}, s.name AS scenario_name, s.seed_family, {', '.join('s.' + f for f in FACTORS)} "
              f"FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash ORDER BY r.id")
-        return [dict(r) for r in self.conn.execute(q)]
+        cur = self.conn.execute(q)
+        return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
