@@ -1,4 +1,4 @@
-"""Depth words in the prompt: from the QA file's simulator depth, and from a depth-estimation model folder."""
+"""What the model sees: depth words (simulator depth or a depth model folder) and object crops."""
 
 from __future__ import annotations
 
@@ -67,3 +67,30 @@ def test_depth_model_words_say_metres_or_relative_inverse_depth(samples, tmp_pat
     if kind == "relative":
         assert " m away" not in text
 
+
+
+def test_object_crops_show_the_tagged_object(samples):
+    import numpy as np
+
+    colour_q, left_q = samples[0], samples[1]
+    builder = InputBuilder(object_crops=True)
+    cameras = builder.camera_images(colour_q)
+    images = builder.load_images(colour_q)
+    assert len(images) == len(cameras) + 1  # one tagged object -> one crop
+    crop = np.asarray(images[-1]).reshape(-1, 3)
+    box_colour = np.asarray(cameras[0])[int(colour_q.objects[0].box[1] / 10) + 2,
+                                        int(colour_q.objects[0].box[0] / 10) + 2]
+    assert (crop == box_colour).all(axis=1).mean() > 0.1  # the object fills a good part of the crop
+    assert len(builder.load_images(left_q)) == len(cameras)  # no tag, no crop
+    blank = InputBuilder(object_crops=True, images="blank").load_images(colour_q)
+    assert not np.asarray(blank[-1]).any()
+
+
+def test_crop_stays_inside_the_image():
+    from PIL import Image
+
+    from adsgen.drivelm.vlm_inputs import crop_around
+
+    image = Image.new("RGB", (400, 225))
+    crop = crop_around(image, 1590.0, 10.0)  # top-right corner of the 1600x900 frame
+    assert crop.size == (80, 80)

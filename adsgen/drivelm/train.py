@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.predict import GenerationOptions, answer_rows, generate_answers
 from adsgen.drivelm.prompts import MC, YES_NO, question_kind, template_of
@@ -67,6 +68,8 @@ class TrainOptions:
     """'real' or 'blank' (the image-blind control)."""
     cameras: tuple[str, ...] | None = None
     """Camera subset (None: every camera in the file)."""
+    object_crops: bool = False
+    """Show the model a crop around each tagged object next to the cameras (see InputBuilder)."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
 
@@ -105,7 +108,9 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder) 
         images = builder.load_images(s)
         prompt = prompt_text(vlm.processor, builder.text(s), len(images))
         enc = vlm.processor(text=[prompt], images=images, return_tensors="pt")
-        key = f"{s.frame_key}|{','.join(s.cameras)}"
+        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}"
+        if builder.object_crops:
+            key += "|" + " ".join(tags_in(s.question))
         frames.setdefault(key, _image_tensors(enc))
         answer_ids = tokenizer(" " + (s.answer or "").strip(), add_special_tokens=False)["input_ids"]
         answer = torch.tensor(answer_ids + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
@@ -208,7 +213,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     train_set = _select(train_set, options.answer_kinds)
     if not train_set:
         raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}")
-    builder = InputBuilder(depth=options.depth, images=options.images)  # checks the depth model path
+    builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops)  # checks the depth model path
     base_path = _prepare_base(base, train_set, builder, out, options.seed)
     _say(console, f"base: {base_path}")
     torch, _ = require_vlm("training")

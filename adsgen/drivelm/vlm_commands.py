@@ -73,6 +73,8 @@ def train_cmd(
     eval_data: Path = typer.Option(None, "--eval", help="Held-out file (default: hold out scenes of DATA)."),
     held_out: float = typer.Option(0.2, help="Fraction of scenes held out when --eval is not given."),
     images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
+    object_crops: bool = typer.Option(False, "--object-crops/--no-object-crops", help="Also show a crop around "
+                                      "each object the question tags (recorded in the card; predict follows it)."),
     kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
                               "multiple_choice, yes_no, open); default all."),
     cameras: str = _CAMERAS,
@@ -90,7 +92,7 @@ def train_cmd(
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
                            held_out_fraction=held_out, max_minutes=max_minutes, checkpoint_every=checkpoint_every,
                            depth=depth, images=images, cameras=_cameras(cameras),
-                           answer_kinds=_kinds(kinds))
+                           answer_kinds=_kinds(kinds), object_crops=object_crops)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min, "
@@ -103,6 +105,8 @@ def predict_cmd(
     base: str = _BASE,
     adapter: Path = typer.Option(None, "--adapter", help="Adapter folder written by adsgen drivelm train."),
     cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
+    object_crops: bool = typer.Option(None, "--object-crops/--no-object-crops", help="Show object crops (default: "
+                                      "as the adapter was trained)."),
     depth: str = _DEPTH,
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
     max_new_tokens: int = typer.Option(64, help="Token budget for open questions."),
@@ -124,7 +128,9 @@ def predict_cmd(
     from adsgen.drivelm.vlm_inputs import InputBuilder
 
     samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
-    builder = InputBuilder(depth=depth, cot=cot)
+    if object_crops is None:
+        object_crops = _trained_with_crops(adapter)
+    builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -148,6 +154,14 @@ def bench_vlm_cmd(
     from adsgen.drivelm.vlm_bench import run_bench
 
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
+
+
+def _trained_with_crops(adapter: Path | None) -> bool:
+    if adapter is None:
+        return False
+    from adsgen.drivelm.adapters import read_card
+
+    return bool(read_card(adapter).training.get("object_crops", False))
 
 
 def _drivelm_group(app: typer.Typer) -> typer.Typer:

@@ -18,6 +18,18 @@ IMAGE_MODES = ("real", "blank")
 TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
 # the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 _IMAGE_CACHE_FRAMES = 64
+MAX_CROPS = 2  # object crops per question
+CROP_SIDE_PX = 320  # [px] side of an object crop in the 1600x900 tag frame
+
+
+def crop_around(image: Any, x_px: float, y_px: float, side_px: float = CROP_SIDE_PX) -> Any:
+    """A square crop of ``image`` centred on the tag position (x_px, y_px) given in the 1600x900 frame,
+    shifted to stay inside the image."""
+    sx, sy = image.width / TAG_FRAME_PX[0], image.height / TAG_FRAME_PX[1]
+    half = 0.5 * side_px * sx  # [px] of this image
+    cx = min(max(x_px * sx, half), image.width - half)
+    cy = min(max(y_px * sy, half), image.height - half)
+    return image.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
 
 
 @dataclass
@@ -30,6 +42,9 @@ class InputBuilder:
     """Ask for chain-of-thought on multiple-choice and yes/no questions."""
     images: str = "real"
     """'real' or 'blank' (every camera replaced by a black image of the same size: the image-blind control)."""
+    object_crops: bool = False
+    """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small
+    model sees the object at a usable resolution instead of a few pixels of a downscaled camera."""
     _estimator: DepthEstimator | None = None
     _cache: OrderedDict = field(default_factory=OrderedDict)
 
@@ -40,6 +55,18 @@ class InputBuilder:
             self._estimator = DepthEstimator(self.depth)
 
     def load_images(self, sample: Sample) -> list[Any]:
+        """The images the model sees: the cameras, then (object_crops) a crop per tagged object."""
+        cameras = self.camera_images(sample)
+        if not self.object_crops:
+            return cameras
+        crops = []
+        for tag in tags_in(sample.question)[:MAX_CROPS]:
+            _, cam, x, y = tag.strip("<>").split(",")
+            if cam in sample.cameras:
+                crops.append(crop_around(cameras[sample.cameras.index(cam)], float(x), float(y)))
+        return cameras + crops
+
+    def camera_images(self, sample: Sample) -> list[Any]:
         """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
         from PIL import Image
 
@@ -77,7 +104,7 @@ class InputBuilder:
                 continue
             if obj.box is None or obj.camera not in sample.cameras:
                 continue
-            image = self.load_images(sample)[sample.cameras.index(obj.camera)]
+            image = self.camera_images(sample)[sample.cameras.index(obj.camera)]
             assert self._estimator is not None
             depth_map = self._depth_map(sample, obj.camera, image)
             sx, sy = image.width / TAG_FRAME_PX[0], image.height / TAG_FRAME_PX[1]
