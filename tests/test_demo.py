@@ -1,0 +1,38 @@
+"""`adsgen demo`: the main job on the embedded defaults writes a report whose every image loads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+from page_check import CHROMIUM, browser_check, screenshot
+
+
+@pytest.mark.slow
+def test_demo_writes_a_complete_report(cli, tmp_path):
+    out = tmp_path / "demo"
+    code, stdout, err = cli(["demo", "--out", out, "--budget", 300])
+    assert code == 0, err
+    page = out / "index.html"
+    html = page.read_text()
+    for title in ("Causal Bayesian network", "Search: CBN-guided vs random vs genetic", "Five worst scenarios",
+                  "Distinct high-risk scenarios found"):
+        assert title in html
+    assert "http://" not in html and "https://" not in html
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert len(images) >= 2 + 5 * 4  # graph, search curves, 5 worst x (3 frames + bird's-eye view)
+    assert all((out / src).is_file() for src in images)
+    records = {r["method"]: r for r in json.loads((out / "search_runs.json").read_text())}
+    assert set(records) == {"cbn", "random", "ga"} and all(r["runs"] == 300 for r in records.values())
+    rows = list(csv.DictReader(open(out / "scenarios_cbn" / "summary.csv")))
+    assert len(rows) == records["cbn"]["distinct_high_risk"] > 0
+    assert len(list((out / "scenarios_cbn" / "xosc").glob("*.xosc"))) == len(rows)
+    assert (out / "cbn" / "model.bif").is_file() and (out / "cbn" / "validation.md").is_file()
+    assert str(page) in stdout.replace("\n", "")  # it says where everything is
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
+    found = browser_check(page, tmp_path)
+    assert found["images"] == len(images) and found["broken"] == [] and found["errors"] == []
+    assert screenshot(page, tmp_path / "demo.png", tmp_path).stat().st_size > 10_000
