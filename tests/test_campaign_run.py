@@ -240,3 +240,28 @@ def test_batches_isolate_raising_and_hanging_runs(cli, tmp_path):
                         "WHERE r.status = 'timed_out'").fetchall()
     conn.close()
     assert hung == [("s004", 2), ("s004", 2)]  # its batch timed out, then it timed out alone
+
+
+@pytest.mark.slow
+def test_second_sigint_abandons_runs_in_flight(tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 6)
+    db = tmp_path / "c.db"
+    proc = _start(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "delay_s=30", "--workers", "2",
+                   "--no-progress"])
+    t0 = time.time()
+    while time.time() - t0 < 60 and not (db.exists() and _counts_safe(db).get("running", 0) == 2):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert time.time() - t0 < 30  # did not wait for the 30 s runs
+    assert _counts(db) == {"pending": 6}
+
+
+def _counts_safe(db: Path) -> dict[str, int]:
+    try:
+        return _counts(db)
+    except sqlite3.OperationalError:
+        return {}

@@ -86,3 +86,12 @@ def test_results_simulated_elsewhere_are_recorded_once(tmp_path, scenario):
         row = dict(zip(columns, values, strict=True))
         assert row["status"] == "done" and row["collided"] == 1 and row["seed"] == 4
         assert store.campaign()["source"] == "adsgen generate"
+
+
+@pytest.mark.parametrize(("k", "n", "lo", "hi"), [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634),
+                                                  (10, 10, 0.7225, 1.0), (1, 50, 0.0035, 0.1050)])
+def test_wilson_interval_matches_published_values(k, n, lo, hi):
+    from adsgen.campaign.stats import wilson_interval
+
+    a, b = wilson_interval(k, n)
+    assert a == pytest.approx(lo, abs=1e-4) and b == pytest.approx(hi, abs=1e-4)
