@@ -207,3 +207,23 @@ def test_image_agents_can_render_the_current_frame():
     get_backend("builtin").run([seeds["cut_in"].scenario], agent)
     frame = agent.frames[0]
     assert frame.image.shape[:2] == (180, 320)
+
+
+def test_idm_agent_works_without_the_optional_observation_fields():
+    """Backends that give no TTC or curvature preview (e.g. CARLA's) drive the same IDM agent the same way."""
+    import dataclasses
+
+    from adsgen.sim.agents import IDMAgent
+
+    class Stripped(IDMAgent):
+        def act(self, obs):
+            return super().act(dataclasses.replace(obs, actor_ttc_s=None, ego_curvature_ahead_1pm=None,
+                                                   curvature_ahead_at_m=None))
+
+    scenarios = [s.scenario for s in load_seeds(SEEDS_DIR)]
+    scenarios.append(_on("curve", "S_straight_0", 25.0, radius=80.0, start=20.0))
+    be = get_backend("builtin")
+    for full, bare in zip(be.run(scenarios, get_agent("idm")), be.run(scenarios, Stripped()), strict=True):
+        assert (full.termination, full.collision_partner) == (bare.termination, bare.collision_partner)
+        assert full.duration_s == bare.duration_s
+        assert full.min_distance_m == pytest.approx(bare.min_distance_m, abs=1e-6)

@@ -33,6 +33,7 @@ from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
 from adsgen.scenario.model import RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
+from adsgen.sim.agents.idm import PREVIEW_M
 from adsgen.sim.agents.observation import (
     SIGNAL_GREEN,
     SIGNAL_NAMES,
@@ -61,7 +62,7 @@ COMPLETED_MARGIN_M = 2.0
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound       # [m] the ego completes when this close to its route's end
 PET_TIMES_NONE = math.nan
 
-CURVATURE_AHEAD_M = np.array([0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0])  # [m] preview points
+CURVATURE_AHEAD_M = PREVIEW_M  # [m] curvature preview points (the IDM agent's)
 
 MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
               "cross_road")
@@ -271,7 +272,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
 class _State:
     """Dynamic arrays (B, A) and the per-run records."""
 
-    def __init__(self, bt: _Batch, record: bool):
+    def __init__(self, bt: _Batch, record: bool, keyframes: bool = False):  # keyframes: unused, kept for callers
         b, a = bt.off.shape
         self.s = bt.s0.copy()
         self.d = np.zeros((b, a))

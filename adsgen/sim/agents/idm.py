@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import sensing
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents.observation import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
+from adsgen.sim.metrics import ttc_constant_velocity
 from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S
 
@@ -49,6 +51,32 @@ def idm_accel(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
     inter = np.where(np.isfinite(gap), (s_star / np.maximum(gap, 0.1)) ** 2, 0.0)
     a = p.a_max_mps2 * (1.0 - (v / v0) ** p.delta - inter)
     return np.maximum(a, -p.max_decel_mps2)
+
+
+PREVIEW_M = np.array([0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0])  # [m] curvature preview points
+
+
+def _ttc_now(obs: Observation) -> np.ndarray:
+    """Constant-velocity TTC (B, A) from the observation's poses (for backends that do not provide it)."""
+    v, yaw = obs.ego_speed_mps, obs.ego_yaw_rad
+    ttc = ttc_constant_velocity(obs.ego_x_m, obs.ego_y_m, yaw, v * np.cos(yaw), v * np.sin(yaw), obs.ego_length_m,
+                                obs.ego_width_m, obs.actor_x_m, obs.actor_y_m, obs.actor_yaw_rad,
+                                obs.actor_speed_mps * np.cos(obs.actor_yaw_rad),
+                                obs.actor_speed_mps * np.sin(obs.actor_yaw_rad), obs.actor_length_m, obs.actor_width_m)
+    return np.where(obs.actor_active, ttc, np.inf)
+
+
+def _curvature_preview(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """|curvature| (B, K) of each ego's route at PREVIEW_M ahead, from the road templates (for backends that
+    do not provide it)."""
+    from adsgen.scenario.roads import build_road
+
+    out = np.zeros((len(obs.scenarios), len(PREVIEW_M)))
+    for i, sc in enumerate(obs.scenarios):
+        r = build_road(sc.road).route(sc.ego.route)
+        k = np.minimum(((obs.ego_route_s_m[i] + PREVIEW_M) / ROUTE_DS_M).astype(int), len(r.s) - 1)
+        out[i] = np.abs(r.curvature[k])
+    return out, PREVIEW_M
 
 
 class IDMAgent:
@@ -85,8 +113,9 @@ class IDMAgent:
         """Perceived actor features (F, B, A): each row sees the frame from its latency ago (ring buffer)."""
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         geom = obs.actor_active & ~obs.actor_occluded
+        ttc = obs.actor_ttc_s if obs.actor_ttc_s is not None else _ttc_now(obs)
         feats = (obs.actor_speed_mps, obs.actor_path_s_m, obs.actor_path_lat_m, obs.actor_path_rel_yaw_rad, dist, geom,
-                 obs.actor_ttc_s)  # as in _FEATURES
+                 ttc)  # as in _FEATURES
         k_len = self._buf_len
         if k_len == 1:
             return np.stack(feats)  # (F, B, A)
@@ -103,9 +132,13 @@ class IDMAgent:
         """Desired speed (B,): the set speed, lowered so that every previewed curve can be taken at
         a_lat_comf_mps2 after braking comfortably until it."""
         p = self.params
+        if obs.ego_curvature_ahead_1pm is None:
+            kappa, at = _curvature_preview(obs)
+        else:
+            kappa, at = obs.ego_curvature_ahead_1pm, obs.curvature_ahead_at_m
         with np.errstate(divide="ignore"):
-            v_curve2 = p.a_lat_comf_mps2 / obs.ego_curvature_ahead_1pm  # (B, K) [m2/s2], inf on straights
-        allowed2 = v_curve2 + 2.0 * p.b_comf_mps2 * obs.curvature_ahead_at_m  # reachable by comfortable braking
+            v_curve2 = p.a_lat_comf_mps2 / kappa  # (B, K) [m2/s2], inf on straights
+        allowed2 = v_curve2 + 2.0 * p.b_comf_mps2 * at  # reachable by comfortable braking
         return np.minimum(obs.ego_desired_speed_mps, np.sqrt(allowed2.min(axis=1)))
 
     def act(self, obs: Observation) -> Action:

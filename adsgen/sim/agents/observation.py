@@ -37,8 +37,6 @@ class Observation:
     ego_route_s_m: np.ndarray          # [m] progress along the ego's route (centre of the ego)
     ego_lateral_m: np.ndarray          # [m] offset from the route centre-line, left positive
     ego_desired_speed_mps: np.ndarray  # [m/s] the scenario's ego speed (cruise set point)
-    ego_curvature_ahead_1pm: np.ndarray  # (B, K) [1/m] |curvature| of the ego's route at curvature_ahead_at_m
-    curvature_ahead_at_m: np.ndarray   # (K,) [m] preview distances ahead of the ego (along its route)
     # other road users (B, A)
     actor_active: np.ndarray           # bool: a real, present road user
     actor_is_pedestrian: np.ndarray    # bool
@@ -52,13 +50,19 @@ class Observation:
     actor_path_lat_m: np.ndarray       # [m] its lateral offset from the ego route's centre-line
     actor_path_rel_yaw_rad: np.ndarray  # [rad] its heading relative to the ego route at that point
     actor_occluded: np.ndarray         # bool: another vehicle blocks the line of sight from the ego
-    actor_ttc_s: np.ndarray            # [s] constant-velocity time-to-collision with the ego (inf: none)
     # traffic control on the ego's route (B,)
     stop_gap_m: np.ndarray             # [m] ego front to its next stop line (inf: none ahead)
     signal: np.ndarray                 # int8: SIGNAL_NONE / GREEN / YELLOW / RED for the ego's approach
     stop_sign: np.ndarray              # bool: the stop line ahead is a stop sign
     snapshot: Callable[[int], Any] | None = None
     """snapshot(i) -> WorldSnapshot of row i now."""
+    actor_ttc_s: np.ndarray | None = None
+    """(B, A) [s] constant-velocity time-to-collision of each road user with the ego (inf: none);
+    None when a backend does not provide it (agents then compute it from the poses)."""
+    ego_curvature_ahead_1pm: np.ndarray | None = None
+    """(B, K) [1/m] |curvature| of the ego's route at curvature_ahead_at_m ahead (None: not provided)."""
+    curvature_ahead_at_m: np.ndarray | None = None
+    """(K,) [m] preview distances ahead of the ego along its route."""
 
     def render(self, i: int, camera: str = "CAM_FRONT", scale: float = 0.5) -> Any:
         """The render callback for image agents: row i's camera frame now (an ``adsgen.render.Frame`` with
