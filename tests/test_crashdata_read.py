@@ -179,3 +179,33 @@ def test_sliced_synth_keeps_crash_keys_unique(tmp_path, monkeypatch):
     assert t.rows == 2000 and t.crash_keys.is_unique
     for col in NAMES:
         assert t.data[col].notna().mean() > 0.85
+
+
+def test_gzip_tables_are_read_by_their_magic_bytes_and_streamed(tmp_path, monkeypatch):
+    from adsgen.crashdata import reader
+
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 500)  # several chunks through the decompressor
+    df = sample_canonical(3000, seed=16)
+    expected = write_montgomery(df, tmp_path / "m.csv.gz", seed=7)
+    assert (tmp_path / "m.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
+    seen = []
+    t = reader.read_crash_table(tmp_path / "m.csv.gz", progress=lambda done, total: seen.append((done, total)))
+    assert t.source == "montgomery" and t.rows == 3000
+    _same(expected, t.data)
+    assert len(seen) > 5 and seen[-1] == ((tmp_path / "m.csv.gz").stat().st_size,) * 2
+    # a gzip file without the .gz suffix is still recognised; the fingerprint is of the bytes on disk
+    (tmp_path / "renamed.csv").write_bytes((tmp_path / "m.csv.gz").read_bytes())
+    renamed = reader.read_crash_table(tmp_path / "renamed.csv")
+    _same(expected, renamed.data)
+    assert renamed.fingerprint == t.fingerprint
+
+
+def test_gzip_canonical_and_statewide_round_trips(tmp_path):
+    df = sample_canonical(2000, seed=17)
+    df.loc[df.index[::7], "surface"] = np.nan
+    write_canonical(df, tmp_path / "c.csv.gz")
+    pd.testing.assert_frame_equal(read_crash_table(tmp_path / "c.csv.gz").data, df)
+    expected = write_statewide(df, tmp_path / "s.csv.gz", seed=8, vehicle_path=tmp_path / "v.csv.gz")
+    t = read_crash_table(tmp_path / "s.csv.gz", vehicle_table=tmp_path / "v.csv.gz")
+    assert t.source == "statewide" and t.rows == 2000
+    _same(expected, t.data)

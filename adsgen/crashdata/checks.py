@@ -3,6 +3,8 @@
 Each failure raises ``adsgen.errors.InputError`` naming the file and the problem: missing file,
 a directory, an empty file, a binary file (archive, spreadsheet, image, anything with NUL bytes),
 JSON instead of CSV, a first line that is not a comma-separated header, a header without data rows.
+A gzip-compressed file (recognised by its magic bytes) is checked on its decompressed start, and the
+messages then say "once decompressed".
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from adsgen.crashdata.compression import GZIP_ERRORS, GZIP_MAGIC
 from adsgen.errors import InputError
 
 _PROBE_BYTES = 64 * 1024
@@ -35,29 +38,45 @@ def read_header(path: str | Path) -> list[str]:
         raise InputError(f"{path}: the file is empty, expected a CSV table with a header row")
     with open(path, "rb") as fh:
         head = fh.read(_PROBE_BYTES)
+    inside = ""  # what the messages say about where the content is
+    if head.startswith(GZIP_MAGIC):
+        head, inside = _gunzip_head(path), " once decompressed"
+        if not head:
+            raise InputError(f"{path}: is a gzip file of an empty file, expected a CSV table with a header row")
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
-            raise InputError(f"{path}: is {what}, not a CSV text table")
+            raise InputError(f"{path}: is {what}{inside}, not a CSV text table")
     if b"\x00" in head:
-        raise InputError(f"{path}: is a binary file (contains NUL bytes), not a CSV text table")
+        raise InputError(f"{path}: is a binary file (contains NUL bytes){inside}, not a CSV text table")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
-        raise InputError(f"{path}: the file is empty (only whitespace), expected a CSV table")
+        raise InputError(f"{path}: the file is empty (only whitespace){inside}, expected a CSV table")
     if text.lstrip()[:1] in ("{", "["):
-        raise InputError(f"{path}: looks like JSON, expected a CSV table with a header row")
+        raise InputError(f"{path}: looks like JSON{inside}, expected a CSV table with a header row")
     lines = text.splitlines()
     first = next(line for line in lines if line.strip())
     header = next(csv.reader([first]))
     header = [h.strip() for h in header]
     if len(header) < 2 and not _single_column_ok(header):
-        raise InputError(f"{path}: not a CSV table: the first line '{first[:60]}' has no comma-separated "
-                         "column names")
+        raise InputError(f"{path}: not a CSV table{inside}: the first line '{first[:60]}' has no "
+                         "comma-separated column names")
     if any(not h for h in header):
         raise InputError(f"{path}: the header row has an empty column name (column {header.index('') + 1})")
     body = lines[lines.index(first) + 1:]
     if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
         raise InputError(f"{path}: has a header but no data rows")
     return header
+
+
+def _gunzip_head(path: Path) -> bytes:
+    """The first ``_PROBE_BYTES`` decompressed bytes of a gzip file (all of them when it is shorter)."""
+    import gzip
+
+    try:
+        with gzip.open(path, "rb") as gz:
+            return gz.read(_PROBE_BYTES)
+    except GZIP_ERRORS as exc:
+        raise InputError(f"{path}: is a corrupt or truncated gzip file ({exc}), expected a CSV table") from None
 
 
 def _single_column_ok(header: list[str]) -> bool:

@@ -48,7 +48,7 @@ def synth_cmd(
     rows: int = typer.Option(20_000, "--rows", help="Crashes to sample from the synthetic reference network."),
     fmt: str = typer.Option("montgomery", "--format", help="montgomery, statewide or canonical."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed and rows, same file)."),
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write (gzip-compressed when it ends in .gz)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide only: also write the vehicle table here."),
     unknown_share: float = typer.Option(None, "--unknown-share",
                                         help="Share of unknown values per variable (raw default 0.07, "
@@ -95,7 +95,7 @@ def reference_cmd(
 
 @data_app.command("inspect")
 def inspect_cmd(
-    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV)."),
+    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV; plain or gzip)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
     top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
     top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
@@ -138,8 +138,9 @@ def inspect_cmd(
 
 @data_app.command("convert")
 def convert_cmd(
-    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV)."),
-    out: Path = typer.Option(..., "--out", help="Canonical CSV to write (empty cell = missing)."),
+    path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV; plain or gzip)."),
+    out: Path = typer.Option(..., "--out", help="Canonical CSV to write (empty cell = missing; gzip when it "
+                                                 "ends in .gz)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

@@ -1,7 +1,8 @@
 """Read a crash table (Maryland statewide, Montgomery County, or canonical) into canonical variables.
 
-The file is streamed in chunks (``CHUNK_ROWS`` rows) with pandas' C parser, reading only the
-columns a schema needs, as categoricals: each chunk's distinct raw spellings are mapped once, then
+The file (plain or gzip-compressed CSV, told apart by its magic bytes) is streamed in chunks
+(``CHUNK_ROWS`` rows) with pandas' C parser, reading only the columns a schema needs, as
+categoricals: each chunk's distinct raw spellings are mapped once, then
 rows become small integer codes (int8, -1 = missing). Rows of one crash (Montgomery's driver rows,
 statewide vehicle rows) are combined by the schema's crash rules at the end. Peak memory is a few
 bytes per row and variable plus one chunk.
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from adsgen.crashdata.checks import read_header
+from adsgen.crashdata.compression import GZIP_ERRORS, open_table
 from adsgen.crashdata.sources import (
     SOURCES,
     VEHICLE_SOURCES,
@@ -159,17 +161,19 @@ def _read_chunks(path: Path, usecols: list[str] | None, progress: Progress | Non
     """Chunks of ``usecols`` as categoricals (all columns when None: rows with extra fields are then
     refused; with a column selection pandas ignores them). The crash ``key`` column, nearly unique
     per row, is read as plain strings: as a categorical it costs four times the parse."""
-    total = path.stat().st_size
-    with open(path, "rb") as fh:
+    total = path.stat().st_size  # bytes on disk (compressed for gzip: progress follows the file position)
+    with open_table(path) as (fh, stream):
         try:
             dtype = "category" if key is None else defaultdict(lambda: "category", {key: "str"})
-            reader = pd.read_csv(fh, usecols=usecols, dtype=dtype, na_filter=False,
+            reader = pd.read_csv(stream, usecols=usecols, dtype=dtype, na_filter=False,
                                  keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8",
                                  encoding_errors="replace", skipinitialspace=False)
             for chunk in reader:
                 yield chunk
                 if progress is not None:
                     progress(min(fh.tell(), total), total)
+        except GZIP_ERRORS as exc:
+            raise InputError(f"{path}: is a corrupt or truncated gzip file ({exc})") from None
         except (pd.errors.ParserError, ValueError) as exc:
             msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{path}: not a well-formed CSV table: {msg}") from None

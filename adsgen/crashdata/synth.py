@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adsgen.crashdata.compression import open_text_out
 from adsgen.crashdata.reference import sample_canonical
 from adsgen.crashdata.writers import write_canonical, write_montgomery, write_statewide
 from adsgen.errors import ConfigError, InputError
@@ -40,7 +41,7 @@ def synthesize(rows: int, fmt: str, seed: int, out: str | Path, *, vehicles: str
                unknown_share: float | None = None,
                progress: Callable[[int, int], None] | None = None) -> SynthResult:
     """Sample ``rows`` crashes from the reference network (``sample_canonical(rows, seed)``) and write
-    them in ``fmt``. Raw formats get ``unknown_share`` unknowns (default 0.07), canonical none
+    them in ``fmt`` (gzip-compressed when the file name ends in ``.gz``). Raw formats get ``unknown_share`` unknowns (default 0.07), canonical none
     (default 0). ``vehicles``: statewide only, also write the vehicle table there.
     ``progress`` is called with (crashes written, total)."""
     if fmt not in FORMATS:
@@ -58,7 +59,7 @@ def synthesize(rows: int, fmt: str, seed: int, out: str | Path, *, vehicles: str
     data = sample_canonical(rows, seed)
     seeds = np.random.SeedSequence([seed, 0x5EED]).spawn((rows + SLICE_ROWS - 1) // SLICE_ROWS)
     vpath = Path(vehicles) if vehicles is not None else None
-    with open(out, "w", newline="") as fh, (open(vpath, "w", newline="") if vpath else nullcontext()) as vh:
+    with open_text_out(out) as fh, (open_text_out(vpath) if vpath else nullcontext()) as vh:
         for k, start in enumerate(range(0, rows, SLICE_ROWS)):
             part = data.iloc[start:start + SLICE_ROWS]
             s = int(seeds[k].generate_state(1)[0])

@@ -9,6 +9,9 @@
   vehicle table (one row per vehicle).
 - ``write_canonical``: one column per canonical variable, exact state names, empty cell = missing.
 
+Each writes to an open text handle or to a file path; a path ending in ``.gz`` is written
+gzip-compressed (no timestamp, so the same input gives the same bytes).
+
 Raw spellings come from the same mapping files the reader uses (inverted), so writer and reader
 cannot drift apart. Each raw writer returns the canonical frame a correct reader must recover:
 the input with injected unknowns and typos set to missing, and the source's documented lossy
@@ -24,6 +27,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from adsgen.crashdata.compression import open_text_out
 from adsgen.crashdata.vocab import Vocabulary, load_vocabulary
 from adsgen.variables import NAMES, STATES
 
@@ -322,7 +326,7 @@ def write_montgomery(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int,
                                    np.char.add(lon.astype(str), ")")).astype(object)[ci]
 
     out = pd.DataFrame({c: cols[c] for c in MONTGOMERY_COLUMNS})
-    out.to_csv(path, index=False, header=header)
+    _to_csv(out, path, index=False, header=header)
     return _expected_frame(expected, NAMES)
 
 
@@ -385,7 +389,7 @@ def write_statewide(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int,
     cols["LATITUDE"], cols["LONGITUDE"] = lat.astype(str), lon.astype(str)
     cols["LOCATION"] = np.array([f"POINT ({a} {b})" for a, b in zip(lon, lat, strict=True)], dtype=object)
     out = pd.DataFrame({c: cols.get(c, np.full(n, "", dtype=object)) for c in STATEWIDE_COLUMNS})
-    out.to_csv(path, index=False, header=header)
+    _to_csv(out, path, index=False, header=header)
 
     names = [v for v in NAMES if v != "driver_impaired"]
     if vehicle_path is None:
@@ -427,7 +431,16 @@ def _write_statewide_vehicles(report: np.ndarray, expected: dict[str, np.ndarray
         "DAMAGE_DESC": rng.choice(["Functional", "Disabling", "Superficial"], size=len(ci)),
     })
     out = out.iloc[rng.permutation(len(out))]  # vehicle tables are not grouped by crash
-    out.to_csv(path, index=False, header=header)
+    _to_csv(out, path, index=False, header=header)
+
+
+def _to_csv(frame: pd.DataFrame, path: str | Path | IO[str], **kwargs) -> None:
+    """``frame.to_csv`` to an open handle as it is, or to a file (gzip when its name ends in .gz)."""
+    if isinstance(path, (str, Path)):
+        with open_text_out(path) as fh:
+            frame.to_csv(fh, **kwargs)
+    else:
+        frame.to_csv(path, **kwargs)
 
 
 def _expected_frame(codes: dict[str, np.ndarray], names) -> pd.DataFrame:
@@ -439,4 +452,4 @@ def write_canonical(df: pd.DataFrame, path: str | Path | IO[str], *, header: boo
     """Write a canonical table: one column per canonical variable present, exact state names, empty
     cell for missing (other columns of ``df`` are written after them, unchanged)."""
     ordered = [v for v in NAMES if v in df.columns] + [c for c in df.columns if c not in NAMES]
-    df[ordered].to_csv(path, index=False, na_rep="", header=header)
+    _to_csv(df[ordered], path, index=False, na_rep="", header=header)

@@ -22,8 +22,8 @@ def default_cbn_dir(work: Path, console: Console | None = None) -> Path:
 
     out = work / "cbn"
     if console:
-        console.print(f"learning a CBN from {CRASH_DIR / 'montgomery_synthetic.csv'} ...")
-    learn_to_dir(CRASH_DIR / "montgomery_synthetic.csv", out, bootstrap=0, seed=0)
+        console.print(f"learning a CBN from {CRASH_DIR / 'montgomery_synthetic.csv.gz'} ...")
+    learn_to_dir(CRASH_DIR / "montgomery_synthetic.csv.gz", out, bootstrap=0, seed=0)
     return out
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
 
-DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv"
+DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv.gz"
 DEMO_METHODS = ("cbn", "random", "ga")
 
 

@@ -1,0 +1,66 @@
+"""Gzip-compressed crash tables: detect them by their magic bytes, open them for streaming, write them.
+
+A crash file is read as gzip when its first two bytes are the gzip magic (whatever its name), and
+written as gzip when its name ends in ``.gz``. Written files carry no timestamp (gzip ``mtime`` 0),
+so the same table gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+"""First two bytes of every gzip member (RFC 1952)."""
+
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+"""What decompressing a corrupt or truncated gzip stream raises."""
+
+GZIP_LEVEL = 9
+"""Compression level of written files (CSV text compresses best at 9 and writing is not the bottleneck)."""
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def wants_gzip(path: str | Path | IO) -> bool:
+    """True when an output path's name ends in ``.gz`` (an open handle is written as it is)."""
+    return isinstance(path, (str, Path)) and str(path).lower().endswith(".gz")
+
+
+@contextmanager
+def open_table(path: str | Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
+    """Open a crash file for reading: yields ``(raw, stream)``, where ``stream`` gives the table's bytes
+    (decompressed when the file is gzip) and ``raw.tell()`` is the position in the file on disk (for
+    progress against its size)."""
+    with open(path, "rb") as raw:
+        if raw.read(2) == GZIP_MAGIC:
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                yield raw, stream
+        else:
+            raw.seek(0)
+            yield raw, raw
+
+
+@contextmanager
+def open_text_out(path: str | Path) -> Iterator[IO[str]]:
+    """Open a text file for writing CSV (``newline=""``), gzip-compressed without a timestamp when its
+    name ends in ``.gz``."""
+    path = Path(path)
+    if not wants_gzip(path):
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+        return
+    with open(path, "wb") as raw, gzip.GzipFile(filename=path.name.removesuffix(".gz"), mode="wb",
+                                                 fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+        yield fh
