@@ -333,14 +333,11 @@ class VLMAgent:
     def _look(self, obs: Observation, i: int) -> tuple[list[Any], list[ObjectDepth]]:
         from PIL import Image
 
-        from adsgen.render import render
-
         if obs.snapshot is None:
             raise BackendError(f"agent {self.name} needs rendered cameras, but the backend gives no snapshots")
-        snap = obs.snapshot(i)
         images, depths = [], []
         for cam in self.cameras:
-            frame = render(snap, cam, self.render_scale)
+            frame = obs.render(i, cam, self.render_scale)  # adsgen.render.Frame
             images.append(Image.fromarray(frame.image))
             seen = sorted((o for o in frame.objects if o.kind != "traffic_signal" and np.isfinite(o.depth_m)),
                           key=lambda o: o.depth_m)[:3]
