@@ -227,3 +227,18 @@ def test_idm_agent_works_without_the_optional_observation_fields():
         assert (full.termination, full.collision_partner) == (bare.termination, bare.collision_partner)
         assert full.duration_s == bare.duration_s
         assert full.min_distance_m == pytest.approx(bare.min_distance_m, abs=1e-6)
+
+
+def test_idm_serves_a_stop_sign_then_goes():
+    sc = _on("intersection", "S_straight_0", 12.0, start=60.0, horizon=25.0)
+    data = sc.model_dump()
+    data["factors"]["traffic_control"] = "stop_sign"
+    sc = Scenario.model_validate(data)
+    res = get_backend("builtin").run([sc], get_agent("idm"), record_trajectories=True)[0]
+    rows = np.array(res.trajectories["ego"])  # t, x, y, yaw, v
+    h = 2 * 3.5 + 6.0  # junction half-size
+    stop_y = -h - 150.0 + 145.0  # the stop line is 145 m along the 150 m arm
+    stopped = rows[rows[:, 4] == 0.0]
+    assert len(stopped) >= round(1.0 / DT_S)  # a full stop of at least a second
+    assert -3.5 < stopped[:, 2].max() + 2.3 - stop_y < 0.0  # front bumper just before the line
+    assert rows[-1, 2] > 20.0  # then it went through the junction

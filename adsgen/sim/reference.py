@@ -281,7 +281,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         sg = stop_gap[0]
         stoppable = ve * ve / (2 * max(sg, 0.1)) <= p.yellow_stop_decel_mps2
         stop_sign_ahead = has_stop and sg < _INF
-        a_dwell = a_dwell + DT_S if (stop_sign_ahead and ve < 0.3 and sg < 3.0) else 0.0
+        a_dwell = a_dwell + DT_S if (stop_sign_ahead and ve < 0.05 and sg < 3.5) else 0.0
         a_served = a_served or (stop_sign_ahead and a_dwell >= p.stop_dwell_s)
         stop = sigs[0] == SIGNAL_RED or (sigs[0] == SIGNAL_YELLOW and stoppable) or (stop_sign_ahead and not a_served)
         g_stop = sg if stop and sg < _INF else _INF
@@ -298,6 +298,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         s_star = p.s0_m + max(0.0, ve * p.headway_s + ve * dv / (2.0 * math.sqrt(p.a_max_mps2 * p.b_comf_mps2)))
         inter = (s_star / max(gap_eff, 0.1)) ** 2 if gap_eff < _INF else 0.0
         a_ego = max(p.a_max_mps2 * (1.0 - (ve / v0) ** p.delta - inter), -p.max_decel_mps2)
+        if g_stop < g_lead and gap_eff < p.s0_m + 1.0 and ve < 1.0:
+            a_ego = min(a_ego, -p.b_comf_mps2)
         if ttc_min < p.aeb_ttc_s and ve > 0.1:
             a_ego = -p.aeb_decel_mps2
         acc = [a_ego] + [0.0] * (n - 1)

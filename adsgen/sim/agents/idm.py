@@ -173,7 +173,7 @@ class IDMAgent:
         # stop line: red, yellow when stoppable, or a stop sign not yet served
         sg = obs.stop_gap_m
         stoppable = v * v / (2 * np.maximum(sg, 0.1)) <= p.yellow_stop_decel_mps2
-        at_line = (v < 0.3) & (sg < 3.0)
+        at_line = (v < 0.05) & (sg < 3.5)  # standing at the line
         self._dwell = np.where(obs.stop_sign & at_line, self._dwell + obs.dt_s, 0.0)
         self._served |= obs.stop_sign & (self._dwell >= p.stop_dwell_s)
         stop = (obs.signal == SIGNAL_RED) | ((obs.signal == SIGNAL_YELLOW) & stoppable) | \
@@ -183,6 +183,8 @@ class IDMAgent:
         gap_eff = np.where(use_stop, g_stop, g_lead)
         dv = v - np.where(use_stop, 0.0, np.where(np.isfinite(g_lead), v_lead, v))
         a = idm_accel(v, self._curve_speed(obs), gap_eff, dv, p)
+        # at the line: come to a full stop rather than creep (IDM only approaches s0 asymptotically)
+        a = np.where(use_stop & (gap_eff < p.s0_m + 1.0) & (v < 1.0), np.minimum(a, -p.b_comf_mps2), a)
         # AEB on the tracked objects' constant-velocity TTC, as measured latency_s ago
         ttc = np.where(tracked, ttc, np.inf)
         ttc = ttc[:, 0] if a_n == 1 else ttc.min(axis=1, initial=np.inf)
