@@ -1,1 +1,12 @@
-"""adsgen.sim"""
+"""adsgen.sim: the simulation seam.
+
+* ``adsgen.sim.types`` -- RunResult, TerminationReason, the Agent and Backend protocols, DT_S.
+* ``adsgen.sim.backends.get_backend(name, **options)`` -- "builtin" (``adsgen.sim.engine``), "carla".
+* ``adsgen.sim.agents.get_agent(spec)`` -- "idm" (IDM + AEB), plus agents other areas register.
+* ``adsgen.sim.metrics`` -- TTC, box distance, PET as pure vectorised functions.
+* ``adsgen.sim.snapshot`` -- WorldSnapshot, what renderers and image agents see.
+"""
+
+from adsgen.sim.types import DT_S, Agent, Backend, RunResult, TerminationReason
+
+__all__ = ["DT_S", "Agent", "Backend", "RunResult", "TerminationReason"]
