@@ -38,7 +38,9 @@ def test_finished_runs_and_dead_sessions(tmp_path, scenario):
     with CampaignStore.create(tmp_path / "c.db", config={}) as store:
         store.add_runs([(scenario, None)], "idm", "builtin", range(2))
         sid = store.begin_session({})
-        ids = [r["id"] for r in store.runs_to_do("idm", "builtin")]
+        runs, specs = store.runs_to_do("idm", "builtin")
+        assert list(specs) == [scenario.content_hash()] and len(runs) == 2
+        ids = [run_id for run_id, _, _ in runs]
         assert store.mark_running([ids[0]], sid, "w0") == {ids[0]: 1}
         store.finish_done(ids[0], {"termination": "collision", "min_ttc_s": 0.0, "impact_speed_mps": 5.0},
                           worker="w0", started_at=1.0, finished_at=2.0, wall_s=1.0)

@@ -45,7 +45,7 @@ def store_only_ms_per_run(n: int, folder: Path) -> float:
     with CampaignStore.create(folder / "store-only.db", config={"bench": "store"}) as store:
         store.add_runs([(s, None) for s in seeds], "idm", "builtin", range(-(-n // len(seeds))))
         sid = store.begin_session({"bench": "store"})
-        ids = [int(r["id"]) for r in store.runs_to_do("idm", "builtin")][:n]
+        ids = [run_id for run_id, _, _ in store.runs_to_do("idm", "builtin")[0]][:n]
         t0 = time.perf_counter()
         for rid in ids:
             store.mark_running([rid], sid, "w0")

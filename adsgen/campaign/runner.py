@@ -239,9 +239,11 @@ def _take_batch(queue: collections.deque[_Run], size: int) -> list[_Run]:
     return batch
 
 
-def _execute(config: CampaignConfig, store: CampaignStore, session_id: int, todo: list[Any],
-             summary: CampaignSummary, *, progress: bool, console: Any) -> None:
-    runs = [_Run(int(r["id"]), json.loads(r["spec_json"]), int(r["seed"])) for r in todo]
+def _execute(config: CampaignConfig, store: CampaignStore, session_id: int,
+             todo: tuple[list[tuple[int, int, str]], dict[str, dict[str, Any]]], summary: CampaignSummary, *,
+             progress: bool, console: Any) -> None:
+    rows, specs = todo
+    runs = [_Run(run_id, specs[h], seed) for run_id, seed, h in rows]  # runs of one scenario share its spec
     if not runs:
         return
     if config.batch_size > 1:  # neighbours in the queue share a seed, so batches fill up

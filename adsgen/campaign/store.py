@@ -408,12 +408,22 @@ class CampaignStore:
                      json.dumps(d, sort_keys=True))).rowcount
         return added
 
-    def runs_to_do(self, agent: str, backend: str, *, include_failed: bool = False) -> list[sqlite3.Row]:
-        """Runs of this agent and backend that are pending (plus failed / timed_out ones when asked)."""
+    def runs_to_do(self, agent: str, backend: str, *, include_failed: bool = False
+                   ) -> tuple[list[tuple[int, int, str]], dict[str, dict[str, Any]]]:
+        """Runs of this agent and backend that are pending (plus failed / timed_out ones when asked).
+
+        Returns ([(run id, seed, scenario hash), ...] in id order, {scenario hash: spec}); each spec is read
+        once however many seeds run it.
+        """
         statuses = ("pending", "failed", "timed_out") if include_failed else ("pending",)
-        q = (f"SELECT r.id, r.seed, r.attempts, s.spec_json FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash "
-             f"WHERE r.agent = ? AND r.backend = ? AND r.status IN ({', '.join('?' * len(statuses))}) ORDER BY r.id")
-        return self.conn.execute(q, (agent, backend, *statuses)).fetchall()
+        marks = ", ".join("?" * len(statuses))
+        runs = [(int(r[0]), int(r[1]), r[2]) for r in self.conn.execute(
+            f"SELECT id, seed, scenario_hash FROM runs WHERE agent = ? AND backend = ? AND status IN ({marks}) "
+            f"ORDER BY id", (agent, backend, *statuses))]
+        specs = {r[0]: json.loads(r[1]) for r in self.conn.execute(
+            f"SELECT hash, spec_json FROM scenarios WHERE hash IN (SELECT scenario_hash FROM runs WHERE agent = ? "
+            f"AND backend = ? AND status IN ({marks}))", (agent, backend, *statuses))}
+        return runs, specs
 
     def mark_running(self, run_ids: Sequence[int], session_id: int, worker: str) -> dict[int, int]:
         """Start an attempt of each run (one transaction): status running, attempts + 1.
