@@ -392,6 +392,7 @@ class BuiltinBackend:
         mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
         mu_g2 = mu_g * mu_g
         mu_gl = mu_g * wheelbase  # (B, A) [m2/s2] grip limit of v^2 tan(delta)
+        inv_wheelbase = 1.0 / wheelbase  # (B, A) [1/m]
         veh = ~bt.is_ped
         stop_ctrl = bt.has_signal | bt.has_stop_sign
         no_signal = np.zeros((b, a), int)
@@ -501,14 +502,15 @@ class BuiltinBackend:
             self._actor_controls(bt, st, t, acc, stop_gap, sig_state)
             # ---- dynamics ------------------------------------------------------------------------------
             v = st.v
-            vsafe = np.maximum(v, 1.0)
+            v2 = v * v
             psi_des = np.minimum(np.maximum(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD), MAX_PSI_RAD)
             yaw_rate = v * kappa + HEAD_GAIN_PER_S * (psi_des - st.psi)
             # steering: within the steering lock and the tyres' lateral grip (v^2 tan(delta) / L <= mu g);
             # a vehicle too fast for its curve cannot hold it and runs wide
-            tan_lim = np.minimum(TAN_MAX_STEER, mu_gl / np.maximum(v * v, 1e-6))
-            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / vsafe, -tan_lim), tan_lim)  # tan(steering angle)
-            a_lat = np.minimum(v * v * np.abs(tan_d) / wheelbase, mu_g)
+            tan_lim = np.minimum(TAN_MAX_STEER, mu_gl / np.maximum(v2, 1e-6))
+            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / np.maximum(v, 1.0), -tan_lim), tan_lim)  # tan(steer)
+            curv = tan_d * inv_wheelbase  # [1/m] path curvature the steering gives
+            a_lat = np.minimum(v2 * np.abs(curv), mu_g)
             a_lon_max = np.sqrt(np.maximum(mu_g2 - a_lat * a_lat, 0.0))
             acc = np.where(veh, np.minimum(np.maximum(acc, -a_lon_max), np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
             # exact constant-acceleration step, stopping at v = 0
@@ -517,17 +519,17 @@ class BuiltinBackend:
             stops = v_new < 0.0  # it comes to rest within the step (only possible when braking)
             if stops.any():
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    travel = np.where(stops, v * v / (-2.0 * acc), travel)
+                    travel = np.where(stops, v2 / (-2.0 * acc), travel)
                 v_new = np.maximum(v_new, 0.0)
+            # frozen rows (ended runs) and absent actors do not move: zero their travel
+            live_slots = st.present & st.running[:, None]
+            travel = np.where(live_slots, travel, 0.0)
             ds = travel * cpsi / np.maximum(1.0 - kappa * st.d, 0.1)
-            dd = travel * spsi
-            dpsi = travel * tan_d / wheelbase - kappa * ds
-            moving = st.present & st.running[:, None]  # pedestrians keep d = psi = 0: straight paths, no steering
-            st.s = np.where(moving, st.s + ds, st.s)
-            st.d = np.where(moving, st.d + dd, st.d)
-            st.psi = np.where(moving, st.psi + dpsi, st.psi)
-            st.v = np.where(moving, v_new, st.v)
-            st.acc = np.where(moving, acc, st.acc)
+            st.s = st.s + ds
+            st.d = st.d + travel * spsi  # pedestrians keep d = psi = 0: straight paths, no steering
+            st.psi = st.psi + (travel * curv - kappa * ds)
+            st.v = np.where(live_slots, v_new, st.v)
+            st.acc = np.where(live_slots, acc, st.acc)
             gone = st.present & (st.s >= bt.rlen - 0.05)
             gone[:, 0] = False
             st.present &= ~gone

@@ -356,7 +356,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 yaw_rate = vj * kap[j] + E.HEAD_GAIN_PER_S * (psi_des - psi[j])
                 tan_lim = min(E.TAN_MAX_STEER, mu_g * wheelbase[j] / max(vj * vj, 1e-6))
                 tan_d = min(max(wheelbase[j] * yaw_rate / max(vj, 1.0), -tan_lim), tan_lim)
-                a_lat = min(vj * vj * abs(tan_d) / wheelbase[j], mu_g)
+                a_lat = min(vj * vj * abs(tan_d * (1.0 / wheelbase[j])), mu_g)
                 a_lon = math.sqrt(max(mu_g * mu_g - a_lat * a_lat, 0.0))
                 aj = min(max(aj, -a_lon), min(a_lon, E.MAX_ACCEL_MPS2))
             v_new = vj + aj * DT_S
@@ -369,7 +369,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             s[j] += ds
             if veh:
                 d[j] += travel * sps[j]
-                psi[j] += travel * tan_d / wheelbase[j] - kap[j] * ds
+                psi[j] += travel * (tan_d * (1.0 / wheelbase[j])) - kap[j] * ds
             v[j], acc_prev[j] = v_new, aj
             if j > 0 and s[j] >= g["rlen"][j] - 0.05:
                 present[j] = False
