@@ -35,7 +35,7 @@ figure { margin: 1rem 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .85rem; color: #555; }
 .keyframes { display: flex; gap: .5rem; flex-wrap: wrap; }
-.keyframes figure { flex: 1 1 30%; margin: .3rem 0; }
+.keyframes figure { flex: 1 1 22%; margin: .3rem 0; }
 pre { background: #f7f7f7; padding: .5rem; overflow-x: auto; font-size: .8rem; }
 .muted { color: #777; font-size: .85rem; }
 """
@@ -181,7 +181,8 @@ class CampaignReportData:
 
 
 def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
-    """Finished runs ordered by severity: collisions by impact speed, then near misses by min TTC."""
+    """The worst finished run of each scenario, most severe first: collisions by impact speed, then the rest
+    by min TTC."""
     done = df[df["status"] == "done"].copy()
     if done.empty:
         return []
@@ -189,6 +190,7 @@ def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
     done["_impact"] = done["impact_speed_mps"].fillna(0.0).astype(float)
     done["_ttc"] = done["min_ttc_s"].fillna(float("inf")).astype(float)
     done = done.sort_values(["_c", "_impact", "_ttc"], ascending=[False, False, True])
+    done = done.drop_duplicates("scenario_hash", keep="first")
     return [{k: v for k, v in r.items() if not k.startswith("_")} for r in done.head(n).to_dict("records")]
 
 
