@@ -54,3 +54,19 @@ def test_intersection_has_stop_lines_and_crosswalks():
     assert {p.kind for p in net.surface_polygons()} >= {"road", "junction", "crosswalk", "sidewalk"}
     assert any(m.kind == "stop_line" for m in net.lane_markings())
     assert not net.is_drivable(np.array([[60.0, 60.0]]))[0]
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_opendrive_validates_against_the_schema(template):
+    """The OpenDRIVE text validates against the OpenDRIVE 1.7 core schema that scenariogeneration installs."""
+    from pathlib import Path
+
+    import scenariogeneration
+    import xmlschema
+
+    xsd = Path(scenariogeneration.__file__).parent.parent / "schemas" / "opendrive_17_core.xsd"
+    if not xsd.is_file():
+        pytest.skip("scenariogeneration's OpenDRIVE schemas are not installed")
+    schema = xmlschema.XMLSchema(str(xsd))
+    errors = list(schema.iter_errors(build_road(RoadSpec(template=template, lanes=2)).to_opendrive()))
+    assert not errors, errors[:3]

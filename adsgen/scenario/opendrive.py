@@ -23,12 +23,13 @@ def _f(v: float) -> str:
     return f"{v:.9g}"
 
 
-def _lane(parent: ET.Element, lane: LaneDef) -> None:
+def _lane(parent: ET.Element, lane: LaneDef, link_pred: bool, link_succ: bool) -> None:
+    """One lane; lane links only where the road (or lane section) has a neighbour to link to."""
     el = ET.SubElement(parent, "lane", id=str(lane.id), type=lane.type, level="false")
     link = ET.SubElement(el, "link")
-    if lane.pred is not None:
+    if lane.pred is not None and link_pred:
         ET.SubElement(link, "predecessor", id=str(lane.pred))
-    if lane.succ is not None:
+    if lane.succ is not None and link_succ:
         ET.SubElement(link, "successor", id=str(lane.succ))
     a, b, c, d = lane.width
     ET.SubElement(el, "width", sOffset="0", a=_f(a), b=_f(b), c=_f(c), d=_f(d))
@@ -60,12 +61,16 @@ def _road(root: ET.Element, road: XRoad) -> None:
     ET.SubElement(ET.SubElement(el, "elevationProfile"), "elevation", s="0", a="0", b="0", c="0", d="0")
     ET.SubElement(el, "lateralProfile")
     lanes = ET.SubElement(el, "lanes")
-    for sec in road.sections:
+    pred_road = road.predecessor is not None and road.predecessor[0] == "road"
+    succ_road = road.successor is not None and road.successor[0] == "road"
+    for k, sec in enumerate(road.sections):
+        link_pred = pred_road or k > 0  # within a road, lane sections link to their neighbours
+        link_succ = succ_road or k < len(road.sections) - 1
         ls = ET.SubElement(lanes, "laneSection", s=_f(sec.s))
         if sec.left:
             left = ET.SubElement(ls, "left")
             for lane in sorted(sec.left, key=lambda x: -x.id):
-                _lane(left, lane)
+                _lane(left, lane, link_pred, link_succ)
         centre = ET.SubElement(ET.SubElement(ls, "center"), "lane", id="0", type="none", level="false")
         ET.SubElement(centre, "link")
         ET.SubElement(centre, "roadMark", sOffset="0", type=sec.center_mark, weight="standard",
@@ -74,7 +79,7 @@ def _road(root: ET.Element, road: XRoad) -> None:
         if sec.right:
             right = ET.SubElement(ls, "right")
             for lane in sorted(sec.right, key=lambda x: -x.id):
-                _lane(right, lane)
+                _lane(right, lane, link_pred, link_succ)
 
 
 def write_opendrive(net: RoadNetwork) -> str:

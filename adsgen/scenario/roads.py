@@ -418,10 +418,14 @@ def ramp_merge(spec: RoadSpec) -> RoadNetwork:
     drive = tuple(LaneDef(-(i + 1), "driving", (w, 0, 0, 0), "broken", pred=-(i + 1), succ=-(i + 1))
                   for i in range(n))
     c3, d3 = -3 * w / TAPER_M**2, 2 * w / TAPER_M**3
-    sec1 = LaneSection(0.0, (), drive + (LaneDef(-(n + 1), "driving", (w, 0, 0, 0), "solid", pred=-1),
-                                        LaneDef(-(n + 2), "shoulder", (sh, 0, 0, 0), pred=-(n + 1))), "solid")
-    sec2 = LaneSection(ACCEL_LANE_M, (), drive + (LaneDef(-(n + 1), "driving", (w, 0, c3, d3), "solid"),
-                                                  LaneDef(-(n + 2), "shoulder", (sh, 0, 0, 0))), "solid")
+    # the acceleration lane starts here (its entry is the on-ramp's successor link), tapers, and ends
+    sec1 = LaneSection(0.0, (), drive + (LaneDef(-(n + 1), "driving", (w, 0, 0, 0), "solid", succ=-(n + 1)),
+                                        LaneDef(-(n + 2), "shoulder", (sh, 0, 0, 0), pred=-(n + 1),
+                                                succ=-(n + 2))), "solid")
+    sec2 = LaneSection(ACCEL_LANE_M, (), drive + (LaneDef(-(n + 1), "driving", (w, 0, c3, d3), "solid",
+                                                          pred=-(n + 1)),
+                                                  LaneDef(-(n + 2), "shoulder", (sh, 0, 0, 0), pred=-(n + 2),
+                                                          succ=-(n + 1))), "solid")
     last = drive[:-1] + (LaneDef(-n, "driving", (w, 0, 0, 0), "solid", pred=-n),)
     sec3 = LaneSection(ACCEL_LANE_M + TAPER_M, (), last + (LaneDef(-(n + 1), "shoulder", (sh, 0, 0, 0), pred=-(n + 2)),),
                        "solid")
