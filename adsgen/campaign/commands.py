@@ -196,11 +196,13 @@ def bench_cmd(json_out: Path = typer.Option(None, "--json", help="Write the figu
               runs: int = typer.Option(200, help="Runs per measurement."),
               max_workers: int = typer.Option(2, "--max-workers", help="Largest worker count measured."),
               batch_size: int = typer.Option(25, "--batch-size", help="Batch size of the batched figures "
-                                                                      "(1: skip them).")) -> None:
+                                                                      "(1: skip them)."),
+              repeats: int = typer.Option(2, help="Interleaved repeats per configuration; the best is kept.")
+              ) -> None:
     """Campaign throughput with 1..N worker processes on the builtin backend, and the store's overhead."""
     from adsgen.campaign.bench import print_bench, run_bench
 
-    res = run_bench(runs=runs, max_workers=max_workers, batch_size=batch_size)
+    res = run_bench(runs=runs, max_workers=max_workers, batch_size=batch_size, repeats=repeats)
     print_bench(res)
     if json_out:
         json_out.write_text(json.dumps(res, indent=2))
