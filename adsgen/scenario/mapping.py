@@ -22,7 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from adsgen.errors import InputError
+from adsgen.scenario.io import validation_message
 from adsgen.scenario.model import Factors, Scenario, Seed
 
 G_MPS2 = 9.81  # [m/s2] gravity
@@ -214,8 +217,8 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         merged = {**seed.scenario.factors.model_dump(), **factors}
         try:
             factors = Factors.model_validate(merged)
-        except Exception as exc:  # pydantic ValidationError
-            raise InputError(f"seed {seed.name}: invalid factors {factors}: {exc}") from None
+        except ValidationError as exc:
+            raise InputError(validation_message(exc, f"seed {seed.name}", ("factors",))) from None
     for var, allowed in seed.contract.items():
         if getattr(factors, var) not in allowed:
             raise InputError(f"seed {seed.name}: factor {var}={getattr(factors, var)!r} is outside its contract "
@@ -260,11 +263,11 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
                 trig["value"] = max(0.0, trig["value"] - data["ego"]["speed_mps"] * prof.extra_reaction_s)
             else:  # ego_ttc
                 trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
-    data["name"] = name or f"{seed.name}:{Scenario.model_validate(data).content_hash()[:10]}"
     try:
-        return Scenario.model_validate(data)
-    except Exception as exc:
-        raise InputError(f"seed {seed.name}: parameters give an invalid scenario: {exc}") from None
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_message(exc, f"seed {seed.name} with parameters {params or {}}")) from None
+    return scenario.model_copy(update={"name": name or f"{seed.name}:{scenario.content_hash()[:10]}"})
 
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",

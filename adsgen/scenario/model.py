@@ -173,7 +173,7 @@ class Scenario(StrictModel):
     def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Scenario:
         """A copy; a changed copy gets its content hash recomputed."""
         out = super().model_copy(update=update, deep=deep)
-        if update:
+        if update and set(update) - {"name"}:  # the name is not part of the content hash
             out._hash = None
         return out
 
