@@ -97,3 +97,10 @@ def test_wilson_interval_matches_published_values(k, n, lo, hi):
 
     a, b = wilson_interval(k, n)
     assert a == pytest.approx(lo, abs=1e-4) and b == pytest.approx(hi, abs=1e-4)
+
+
+def test_public_api_imports():
+    import adsgen.campaign as campaign
+
+    for name in campaign.__all__:
+        assert getattr(campaign, name) is not None
