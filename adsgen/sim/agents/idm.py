@@ -96,6 +96,9 @@ class IDMAgent:
         self._miss = np.array([x.miss_rate for x in sens])  # (B,)
         self._lag = np.array([int(round(x.latency_s / DT_S)) for x in sens])  # (B,) steps
         self._buf_len = int(self._lag.max()) + 1
+        lags, counts = np.unique(self._lag, return_counts=True)
+        order = np.argsort(-counts)  # the most common latency first: it is read whole, the others patched in
+        self._lag_groups = [(int(lags[i]), np.flatnonzero(self._lag == lags[i])) for i in order]
         self._n_steps = n_steps or max(int(round(s.horizon_s / DT_S)) for s in scenarios)
         self._n_actors = n_actors or max(len(s.actors) for s in scenarios)
         # per-scenario uniform draws for detection misses: (B, T, A); a scenario's draws depend only on
@@ -110,7 +113,8 @@ class IDMAgent:
     _FEATURES = ("speed", "path_s", "path_lat", "rel_yaw", "dist", "visible_geom", "ttc")
 
     def _delayed(self, obs: Observation) -> np.ndarray:
-        """Perceived actor features (F, B, A): each row sees the frame from its latency ago (ring buffer)."""
+        """Perceived actor features (F, B, A): each row sees the frame from its latency ago. A ring buffer
+        (K, F, B, A); rows are read in groups of equal latency (a few distinct values)."""
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         geom = obs.actor_active & ~obs.actor_occluded
         ttc = obs.actor_ttc_s if obs.actor_ttc_s is not None else _ttc_now(obs)
@@ -119,14 +123,19 @@ class IDMAgent:
         k_len = self._buf_len
         if k_len == 1:
             return np.stack(feats)  # (F, B, A)
-        b, a = dist.shape
         if obs.step == 0 or self._buf is None:
-            self._buf = np.zeros((b, k_len, len(feats), a))  # (B, K, F, A)
+            self._buf = np.zeros((k_len, len(feats)) + dist.shape)  # (K, F, B, A)
         slot = obs.step % k_len
         for i, f in enumerate(feats):
-            self._buf[:, slot, i] = f
-        read = np.maximum(obs.step - self._lag, 0) % k_len  # (B,) buffer slot each row sees
-        return np.ascontiguousarray(self._buf[np.arange(b), read].transpose(1, 0, 2))  # (F, B, A)
+            self._buf[slot, i] = f
+        (lag0, rows0), *rest = self._lag_groups
+        out = self._buf[max(obs.step - lag0, 0) % k_len]
+        if not rest:
+            return out  # a view: every row has the same latency
+        out = out.copy()
+        for lag, rows in rest:
+            out[:, rows] = self._buf[max(obs.step - lag, 0) % k_len][:, rows]
+        return out
 
     def _curve_speed(self, obs: Observation) -> np.ndarray:
         """Desired speed (B,): the set speed, lowered so that every previewed curve can be taken at
