@@ -140,6 +140,11 @@ def test_bad_input_exits_2_and_leaves_the_database_untouched(cli, tmp_path):
     code, _, err = cli(["campaign", "run", scen, "--db", ours, "--backend", "carla", "--carla-hosts",
                         "127.0.0.1:1", "--no-progress"])
     assert code == 2 and ours.read_bytes() == before
+    # a backend or agent that does not exist
+    for opt, name in (("--backend", "no_such_backend"), ("--backend", "no.such.module:Backend"),
+                      ("--agent", "no_such_agent")):
+        code, _, err = cli(["campaign", "run", scen, "--db", fresh, opt, name, "--no-progress"])
+        assert code == 2 and name in err and not fresh.exists()
     # an unreachable Ray head
     code, _, err = cli(["campaign", "run", scen, "--db", ours, "--executor", "ray", "--ray-address",
                         "127.0.0.1:1", "--no-progress"])

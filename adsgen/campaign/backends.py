@@ -25,15 +25,25 @@ class BackendSpec:
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword options for the backend (e.g. host, port for carla)."""
 
+    def factory(self) -> Any:
+        """The import path's callable, or None for a registry name (ConfigError when it cannot be found)."""
+        if ":" not in self.name:
+            from adsgen.sim.backends import BACKENDS, LAZY_BACKENDS
+
+            if self.name not in BACKENDS and self.name not in LAZY_BACKENDS:
+                raise ConfigError(f"--backend {self.name!r}: unknown backend; expected one of "
+                                  f"{', '.join(sorted(set(BACKENDS) | set(LAZY_BACKENDS)))} or module:Factory")
+            return None
+        module_name, _, attr = self.name.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"--backend {self.name}: cannot import {attr!r} from {module_name!r} ({exc})") from None
+
     def build(self) -> Any:
         """Build the backend (may raise BackendError when its server cannot be reached)."""
-        if ":" in self.name:
-            module_name, _, attr = self.name.partition(":")
-            try:
-                factory = getattr(importlib.import_module(module_name), attr)
-            except (ImportError, AttributeError) as exc:
-                raise ConfigError(f"--backend {self.name}: cannot import {attr!r} from {module_name!r} "
-                                  f"({exc})") from None
+        factory = self.factory()
+        if factory is not None:
             return factory(**self.options)
         from adsgen.sim.backends import get_backend
 

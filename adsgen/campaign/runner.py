@@ -162,6 +162,7 @@ def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
     if not Path(config.db).resolve().parent.exists():
         raise ConfigError(f"--db {config.db}: folder {Path(config.db).parent} does not exist")
     _check_agent(config.agent)
+    BackendSpec(config.backend, dict(config.backend_options)).factory()  # the backend exists / imports
     import adsgen.campaign.executors  # noqa: F401
     from adsgen.campaign.executors.base import EXECUTORS
     if config.executor not in EXECUTORS:
