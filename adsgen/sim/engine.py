@@ -571,9 +571,9 @@ class BuiltinBackend:
     @staticmethod
     def _curvature_ahead(bt: _Batch, st: _State) -> np.ndarray:
         """|curvature| [1/m] of the ego's route at CURVATURE_AHEAD_M ahead of the ego -> (B, K)."""
-        f = (st.s[:, :1] + CURVATURE_AHEAD_M) * (1.0 / ROUTE_DS_M)  # (B, K)
-        idx = bt.off[:, :1] + np.minimum(f.astype(np.int64), bt.npts[:, :1] - 1)
-        return np.abs(bt.K[idx])
+        f = (st.s[None, :, 0] + CURVATURE_AHEAD_M[:, None]) * (1.0 / ROUTE_DS_M)  # (K, B)
+        idx = bt.off[None, :, 0] + np.minimum(f.astype(np.int64), bt.npts[None, :, 0] - 1)
+        return np.abs(bt.K[idx]).T  # (B, K), a view of a (K, B) array: reductions over K stay fast
 
     @staticmethod
     def _occlusion(bt: _Batch, st: _State, r: np.ndarray, x, y, cy, sy) -> np.ndarray:

@@ -146,9 +146,9 @@ class IDMAgent:
         else:
             kappa, at = obs.ego_curvature_ahead_1pm, obs.curvature_ahead_at_m
         with np.errstate(divide="ignore"):
-            v_curve2 = p.a_lat_comf_mps2 / kappa  # (B, K) [m2/s2], inf on straights
-        allowed2 = v_curve2 + 2.0 * p.b_comf_mps2 * at  # reachable by comfortable braking
-        return np.minimum(obs.ego_desired_speed_mps, np.sqrt(allowed2.min(axis=1)))
+            v_curve2 = p.a_lat_comf_mps2 / kappa.T  # (K, B) [m2/s2], inf on straights
+        allowed2 = v_curve2 + (2.0 * p.b_comf_mps2 * np.asarray(at))[:, None]  # reachable by comfortable braking
+        return np.minimum(obs.ego_desired_speed_mps, np.sqrt(allowed2.min(axis=0)))
 
     def act(self, obs: Observation) -> Action:
         p = self.params
