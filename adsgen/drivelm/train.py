@@ -60,6 +60,9 @@ class TrainOptions:
     """Fraction of scenes held out for evaluation (when no separate eval file is given)."""
     max_minutes: float | None = None
     """Stop training (and save) after this many minutes of wall time."""
+    max_cpu_minutes: float | None = None
+    """Stop training after this many minutes of this process's CPU time (all threads): a budget that other
+    jobs on a shared machine do not eat into (5 min on 2 free cores is about 10 CPU-minutes)."""
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints."""
     depth: str = "none"
@@ -185,6 +188,7 @@ class TrainResult:
     epochs_done: float
     final_loss: float | None
     minutes: float
+    cpu_minutes: float
     eval: dict[str, Any]
     report_lines: list[str]
 
@@ -237,15 +241,16 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         state = _load_checkpoint(wrapped, optim, ckpt)
         _say(console, f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
     fingerprint = file_fingerprint(data)
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     stopped_early = _train_loop(wrapped, optim, examples, frames, pad_id, vlm, options, state, steps_per_epoch,
                                 ckpt, start, console)
     minutes = (time.monotonic() - start) / 60.0
+    cpu_minutes = (time.process_time() - cpu_start) / 60.0
     check = collate(examples[:2], frames, pad_id, vlm.device, vlm.dtype)
     check.pop("labels")
     training_info = {**{k: v for k, v in asdict(options).items()}, "steps": state["step"],
                      "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
-                     "final_loss": state["loss"], "minutes": round(minutes, 2), "stopped_early": stopped_early,
+                     "final_loss": state["loss"], "minutes": round(minutes, 2), "cpu_minutes": round(cpu_minutes, 2), "stopped_early": stopped_early,
                      "train_questions": len(examples), "held_out_questions": len(held),
                      "trainable_params": report.trainable_params}
     card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info)
@@ -256,7 +261,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     (out / "adapter_card.json").write_text(json.dumps(asdict(card), indent=2))
     (out / EVAL_FILE).write_text(json.dumps(result, indent=2))
     return TrainResult(out=out, steps=state["step"], epochs_done=training_info["epochs_done"],
-                       final_loss=state["loss"], minutes=minutes, eval=result, report_lines=report.lines())
+                       final_loss=state["loss"], minutes=minutes, cpu_minutes=cpu_minutes, eval=result, report_lines=report.lines())
 
 
 def _say(console: Any, text: str) -> None:
@@ -286,6 +291,7 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
 
     torch, _ = require_vlm()
     wrapped.train()
+    cpu_start = time.process_time()
     total = steps_per_epoch * options.epochs
     per_step = options.batch_size * options.grad_accum
     with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
@@ -314,7 +320,8 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
                 bar.update(task, advance=1, loss=f"{state['loss']:.3f}")
                 if state["step"] % options.checkpoint_every == 0:
                     _save_checkpoint(wrapped, optim, ckpt, state)
-                if options.max_minutes is not None and time.monotonic() - start > 60.0 * options.max_minutes:
+                if (options.max_minutes is not None and time.monotonic() - start > 60.0 * options.max_minutes) or \
+                        (options.max_cpu_minutes is not None and time.process_time() - cpu_start > 60.0 * options.max_cpu_minutes):
                     _save_checkpoint(wrapped, optim, ckpt, state)
                     return True
             state["epoch"] += 1

@@ -68,6 +68,8 @@ def train_cmd(
     batch_size: int = typer.Option(8, help="Questions per forward pass."),
     grad_accum: int = typer.Option(1, help="Forward passes per optimizer step."),
     max_minutes: float = typer.Option(None, help="Stop training after this many minutes (then save, evaluate)."),
+    max_cpu_minutes: float = typer.Option(None, help="Stop after this many minutes of the process's CPU time "
+                                          "(a budget other jobs on a shared machine do not eat into)."),
     checkpoint_every: int = typer.Option(50, help="Optimizer steps between checkpoints."),
     resume: bool = typer.Option(False, help="Continue from OUT/checkpoint."),
     eval_data: Path = typer.Option(None, "--eval", help="Held-out file (default: hold out scenes of DATA)."),
@@ -90,12 +92,13 @@ def train_cmd(
         target_modules=tuple(m.strip() for m in target_modules.split(",") if m.strip()),
         full_modules=tuple(m.strip() for m in train_modules.split(",") if m.strip()))
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
-                           held_out_fraction=held_out, max_minutes=max_minutes, checkpoint_every=checkpoint_every,
+                           held_out_fraction=held_out, max_minutes=max_minutes, max_cpu_minutes=max_cpu_minutes, checkpoint_every=checkpoint_every,
                            depth=depth, images=images, cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
-    console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min, "
+    console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
+                  f"({result.cpu_minutes:.1f} CPU-min), "
                   f"final loss {result.final_loss:.3f}; adapter and eval.json in {result.out}")
 
 
