@@ -83,8 +83,10 @@ class RayExecutor:
                     self._started_cluster = True
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"at {self._address}" if self._address else "locally"
+                hint = ("; a cluster with token authentication (Ray's default) needs RAY_AUTH_MODE=token and its "
+                        "token (~/.ray/auth_token or RAY_AUTH_TOKEN) here" if self._address else "")
                 raise BackendError(f"--executor ray: could not start or join a Ray cluster {where} "
-                                   f"({str(exc).splitlines()[0]})") from None
+                                   f"({str(exc).splitlines()[0]}){hint}") from None
         self._actor_cls = ray.remote(num_cpus=1, max_restarts=0)(CampaignActor)
         for spec in workers:
             self._slots[spec.worker_id] = _Slot(self._actor_cls, spec)
