@@ -104,3 +104,14 @@ def test_public_api_imports():
 
     for name in campaign.__all__:
         assert getattr(campaign, name) is not None
+
+
+def test_a_campaign_run_by_a_live_process_is_not_taken_over(tmp_path, scenario):
+    import os
+
+    with CampaignStore.create(tmp_path / "c.db", config={}) as store:
+        store.add_runs([(scenario, None)], "idm", "builtin", [0])
+        sid = store.begin_session({})
+        store.conn.execute("UPDATE sessions SET pid = ? WHERE id = ?", (os.getppid(), sid))  # alive, not us
+        with pytest.raises(InputError, match="being run by process"):
+            store.recover_dead_sessions()
