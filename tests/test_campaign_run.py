@@ -270,3 +270,14 @@ def _counts_safe(db: Path) -> dict[str, int]:
         return _counts(db)
     except sqlite3.OperationalError:
         return {}
+
+
+def test_a_crashing_worker_fails_its_run_and_is_replaced(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 10)
+    db = tmp_path / "c.db"
+    code, _, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "crash_matching=^s003$",
+                        "--workers", "2", "--no-progress"])
+    assert code == 0, err
+    assert _counts(db) == {"done": 9, "failed": 1}
+    (crashed,) = _rows(db, "status = 'failed'")
+    assert "died (exit code 3)" in crashed["error"]

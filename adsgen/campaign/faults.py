@@ -27,13 +27,16 @@ class FaultInjectingBackend:
     """A backend that runs each scenario on an inner backend, with faults injected by scenario name."""
 
     def __init__(self, inner: str = "builtin", raise_matching: str | None = None,
-                 hang_matching: str | None = None, hang_s: float = 3600.0, lose_server_times: int = 0,
+                 hang_matching: str | None = None, hang_s: float = 3600.0, crash_matching: str | None = None,
+                 lose_server_times: int = 0,
                  lose_server_matching: str = ".*", state_dir: str | None = None, fault_as_result: bool = False,
                  delay_s: float = 0.0, **inner_options: Any):
         """
         inner: backend to wrap (registry name or 'module:Factory'); remaining keyword options go to it.
         raise_matching: regex on the scenario name: raise InjectedFault for those scenarios.
         hang_matching: regex on the scenario name: sleep hang_s seconds (a hung simulator) for those.
+        crash_matching: regex on the scenario name: the whole process exits at once (os._exit(3)), as a
+            simulator that segfaults takes its worker down.
         lose_server_times: the first N runs matching lose_server_matching (counted across processes in
             state_dir) fail as if the server died: BackendError, or with fault_as_result a RunResult whose
             termination is BACKEND_FAULT.
@@ -43,6 +46,7 @@ class FaultInjectingBackend:
 
         self._raise = re.compile(raise_matching) if raise_matching else None
         self._hang = re.compile(hang_matching) if hang_matching else None
+        self._crash = re.compile(crash_matching) if crash_matching else None
         self._lose = re.compile(lose_server_matching)
         self.hang_s = float(hang_s)
         self.lose_server_times = int(lose_server_times)
@@ -76,6 +80,8 @@ class FaultInjectingBackend:
                 raise InjectedFault(f"injected fault for scenario {s.name}")
             if self._hang is not None and self._hang.search(s.name):
                 time.sleep(self.hang_s)
+            if self._crash is not None and self._crash.search(s.name):
+                os._exit(3)
         if self.delay_s:
             time.sleep(self.delay_s * len(scenarios))
         if self.lose_server_times and any(self._lose.search(s.name) for s in scenarios) and self._take_fault_token():
