@@ -2,8 +2,8 @@
 when the campaign is given --carla-hosts). Results come back to the driver, which alone writes the store.
 
 ``ray_address`` joins an existing cluster (``ray start --head`` on one node, ``ray start --address ...`` on
-the others; every node needs adsgen installed); without it a local cluster is started with one CPU per
-worker and no dashboard, and shut down at the end. A task over its timeout gets its actor killed
+the others; every node needs adsgen installed); without it a new local cluster is started (even when
+another one runs on this machine) with one CPU per worker and no dashboard, and shut down at the end. A task over its timeout gets its actor killed
 (``ray.kill``) and replaced.
 """
 
@@ -77,7 +77,7 @@ class RayExecutor:
                              logging_level="ERROR")
                 else:  # a local cluster imports what this process imports (sys.path as PYTHONPATH)
                     path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
-                    ray.init(num_cpus=self._num_cpus or len(workers), include_dashboard=False,
+                    ray.init(address="local", num_cpus=self._num_cpus or len(workers), include_dashboard=False,
                              log_to_driver=False, logging_level="ERROR", object_store_memory=_OBJECT_STORE_BYTES,
                              runtime_env={"env_vars": {"PYTHONPATH": path}})
                     self._started_cluster = True
