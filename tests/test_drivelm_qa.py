@@ -18,6 +18,7 @@ from adsgen.drivelm.scoring import evaluate
 from adsgen.drivelm.submission import build_submission
 from adsgen.errors import ConfigError
 from adsgen.paths import SEEDS_DIR
+from adsgen.render import paint_of
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,23 @@ def test_answers_follow_the_engine(front):
                 assert direction[0].answer == "Yes."
                 seen_lead = True
     assert seen_sign and seen_lead
+
+
+def test_visual_descriptions_name_the_rendered_paint(front):
+    """Every road user's description names the colour the renderer painted it in (adsgen.render.paint_of)."""
+    described = 0
+    for data in (front.train, front.test):
+        for sid in data.scenes:
+            for ft in front.frames[sid]:
+                infos = data.scenes[sid].key_frames[ft.token].key_object_infos
+                for o in ft.objects:
+                    if o.is_traffic_element:
+                        continue
+                    words = infos[o.tag].visual_description.lower()
+                    assert paint_of(o.object_id, o.kind).name in words.split(), (o.object_id, words)
+                    assert ("shirt" in words) == (o.kind == "pedestrian")
+                    described += 1
+    assert described >= 5
 
 
 def test_all_cameras_tags_valid_and_files_score(all_cams):

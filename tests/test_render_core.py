@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from adsgen.render import CAMERA_NAMES, RIG, appearance_for, bev, make_camera, render, save_frame
+from adsgen.render import CAMERA_NAMES, RIG, appearance_for, bev, make_camera, paint_of, render, save_frame
 from adsgen.render.ground import ASPHALT, WHITE_PAINT, GroundLayers, Marking
+from adsgen.render.palette import VEHICLE_PAINTS
+from adsgen.render.scene import build_faces
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
 
 
@@ -122,6 +124,20 @@ def test_brake_lights_and_signal_state_change_pixels(road):
     assert sm.any()
     assert g.image[..., 1][sm].max() > r.image[..., 1][sm].max()
     assert r.image[..., 0][sm].max() > g.image[..., 0][sm].max()
+
+
+def test_road_users_are_painted_in_their_named_colours():
+    """The body (vehicles) or shirt (pedestrians) faces take paint_of's colour, the one descriptions name."""
+    snap = _snap(_car("lead", 20.0, -1.75), _car("hauler", 40.0, 1.75, kind="truck"),
+                 _car("walker", 15.0, 5.0, kind="pedestrian"))
+    faces, inst = build_faces(snap, lights_on=False, signal=None, lamps_m=np.zeros((0, 2)),
+                              street_lights_lit=False)
+    _, albedo, _, instance, _ = faces.arrays()
+    for o in snap.actors:
+        own = albedo[instance == inst.ids.index(o.id)]                  # (k, 3) albedo of its faces
+        assert np.isclose(own, paint_of(o.id, o.kind).rgb).all(axis=1).sum() >= 2, o.id
+    names = {paint_of(f"car{i}", "car").name for i in range(40)}
+    assert len(names) >= 6 and names <= {p.name for p in VEHICLE_PAINTS}
 
 
 def test_weather_and_light_change_the_image(road):

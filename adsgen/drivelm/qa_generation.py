@@ -64,6 +64,7 @@ from adsgen.drivelm.formats import (
     format_object_tag,
 )
 from adsgen.errors import ConfigError
+from adsgen.render.palette import paint_of
 
 FULL_WIDTH_PX = 1600   # [px] DriveLM / nuScenes image width: tags use this frame
 FULL_HEIGHT_PX = 900   # [px]
@@ -111,30 +112,6 @@ URGENT_TTC_S = 2.5          # [s] time to collision below which the ego should b
 CAUTION_TTC_S = 6.0         # [s] below which it should decelerate
 URGENT_GAP_M = 6.0          # [m] bumper gap below which braking is urgent
 CAUTION_GAP_M = 20.0        # [m]
-
-# Named colours for the renderer's paints (linear RGB), for the visual descriptions.
-_COLOUR_NAMES = {"red": (0.55, 0.06, 0.05), "blue": (0.10, 0.20, 0.50), "silver": (0.75, 0.75, 0.74),
-                 "black": (0.06, 0.06, 0.07), "gray": (0.35, 0.36, 0.38), "brown": (0.60, 0.45, 0.10),
-                 "green": (0.15, 0.40, 0.18), "white": (0.85, 0.85, 0.85), "orange": (0.85, 0.55, 0.10),
-                 "purple": (0.45, 0.15, 0.45)}
-
-
-def colour_name(rgb: Sequence[float]) -> str:
-    """Nearest named colour of a linear-RGB paint."""
-    r = np.asarray(rgb, dtype=float)
-    return min(_COLOUR_NAMES, key=lambda k: float(np.sum((np.asarray(_COLOUR_NAMES[k]) - r) ** 2)))
-
-
-def _paint(object_id: str, kind: str) -> np.ndarray | None:
-    """The paint (vehicles) or shirt (pedestrians) colour the renderer gives an object, if it says."""
-    try:
-        from adsgen.render import scene as rs
-
-        palette = rs._SHIRT if kind == "pedestrian" else rs._PAINT
-        return rs._pick(palette, object_id)
-    except (ImportError, AttributeError):
-        return None
-
 
 # ---------------------------------------------------------------------------------------------- config
 
@@ -298,12 +275,10 @@ def _kind_words(o: KeyObjectTruth) -> str:
         return f"{o.signal_state or 'dark'} light"
     if o.kind == "stop_sign":
         return "stop sign"
-    paint = _paint(o.object_id, o.kind)
-    colour = colour_name(paint) if paint is not None else None
+    colour = paint_of(o.object_id, o.kind).name   # the colour the renderer painted it in
     if o.kind == "pedestrian":
-        return f"pedestrian in a {colour} shirt" if colour else "pedestrian"
-    body = "truck" if o.kind == "truck" else "sedan"
-    return f"{colour} {body}" if colour else body
+        return f"pedestrian in a {colour} shirt"
+    return f"{colour} {'truck' if o.kind == 'truck' else 'sedan'}"
 
 
 def _state_words(o: KeyObjectTruth) -> str:

@@ -12,12 +12,13 @@ from adsgen.render.camera import CAMERA_NAMES, RIG, Camera, CameraSpec, make_cam
 from adsgen.render.frame import Frame, VisibleObject
 from adsgen.render.ground import GroundLayers, Marking
 from adsgen.render.io import depth_preview, frame_record, save_frame, save_png
+from adsgen.render.palette import Paint, paint_of
 from adsgen.render.renderer import render
 
 __all__ = [
-    "Appearance", "BevImage", "CAMERA_NAMES", "Camera", "CameraSpec", "Frame", "GroundLayers", "Marking", "RIG",
-    "VisibleObject", "appearance_for", "bev", "depth_preview", "frame_record", "keyframes", "make_camera",
-    "render", "save_frame", "save_png",
+    "Appearance", "BevImage", "CAMERA_NAMES", "Camera", "CameraSpec", "Frame", "GroundLayers", "Marking", "Paint",
+    "RIG", "VisibleObject", "appearance_for", "bev", "depth_preview", "frame_record", "keyframes", "make_camera",
+    "paint_of", "render", "save_frame", "save_png",
 ]
 
 

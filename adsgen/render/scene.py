@@ -9,19 +9,14 @@ the object it belongs to (0 for scenery), so the renderer returns a per-pixel in
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from adsgen.render.palette import paint_rgb
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
 
-# vehicle paint palette (linear RGB), chosen per actor id deterministically
-_PAINT = np.array([[0.55, 0.06, 0.05], [0.08, 0.18, 0.45], [0.75, 0.75, 0.74], [0.06, 0.06, 0.07],
-                   [0.35, 0.36, 0.38], [0.60, 0.45, 0.10], [0.10, 0.32, 0.16], [0.85, 0.85, 0.85]])
-_SHIRT = np.array([[0.60, 0.10, 0.10], [0.12, 0.25, 0.55], [0.85, 0.55, 0.10], [0.20, 0.45, 0.20],
-                   [0.75, 0.75, 0.70], [0.45, 0.15, 0.45]])
 GLASS = np.array([0.05, 0.07, 0.09])
 TYRE = np.array([0.03, 0.03, 0.03])
 TROUSERS = np.array([0.10, 0.10, 0.16])
@@ -77,11 +72,6 @@ class Faces:
                 np.concatenate(self.instance), np.concatenate(self.cull))
 
 
-def _pick(palette: np.ndarray, key: str) -> np.ndarray:
-    h = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "little")
-    return palette[h % len(palette)]
-
-
 def _frame(x: float, y: float, yaw: float):
     c, s = math.cos(yaw), math.sin(yaw)
 
@@ -133,7 +123,7 @@ def add_vehicle(faces: Faces, obj: ObjectState, instance: int, lights_on: bool) 
     """A car or truck: body, cabin / cargo box, wheels, head and tail lamps."""
     to_world = _frame(obj.x_m, obj.y_m, obj.yaw_rad)
     L, W, H = obj.length_m, obj.width_m, obj.height_m
-    paint = _pick(_PAINT, obj.id)
+    paint = paint_rgb(obj.id, obj.kind)  # (3,) the colour descriptions name (adsgen.render.palette)
     wheel_d = min(0.75, 0.45 * H) if obj.kind != "truck" else 1.0
     for sx in (-1, 1):
         for sy in (-1, 1):
@@ -170,7 +160,7 @@ def add_pedestrian(faces: Faces, obj: ObjectState, instance: int) -> None:
     H = obj.height_m
     d, w = max(0.25, 0.6 * obj.length_m), max(0.35, obj.width_m)
     add_box(faces, to_world, 0.0, 0.0, 0.7 * d, 0.8 * w, 0.0, 0.47 * H, TROUSERS, instance)
-    add_box(faces, to_world, 0.0, 0.0, d, w, 0.47 * H, 0.84 * H, _pick(_SHIRT, obj.id), instance)
+    add_box(faces, to_world, 0.0, 0.0, d, w, 0.47 * H, 0.84 * H, paint_rgb(obj.id, obj.kind), instance)
     add_box(faces, to_world, 0.0, 0.0, 0.55 * d, 0.45 * w, 0.85 * H, H, SKIN, instance)
 
 
