@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from adsgen.paths import SEEDS_DIR
@@ -48,3 +49,28 @@ def test_signalised_seed_shows_its_signal_and_renders_deterministically():
     sig = a.object("traffic_signal")
     assert sig is not None and sig.kind == "traffic_signal" and sig.pixels > 10
     assert (a.image == b.image).all() and (a.depth == b.depth).all()
+
+
+@pytest.mark.parametrize("control", ["none", "signal", "stop_sign"])
+def test_stop_lines_and_signals_only_where_the_engine_enforces_them(control):
+    """traffic_control none: no stop line paint and no signal or sign (the engine ignores stop lines then)."""
+    from adsgen.render.ground import ASPHALT, WHITE_PAINT
+    from adsgen.render.renderer import texture_for
+    from adsgen.render.road import ground_layers
+    from adsgen.scenario.mapping import has_stop_control
+    from adsgen.scenario.roads import build_road
+
+    seed = load_seed(SEEDS_DIR / "straight_crossing_path.yaml")
+    sc = seed.scenario.model_copy(update={"factors": seed.scenario.factors.model_copy(
+        update={"traffic_control": control})})
+    layers = ground_layers(sc)
+    tex = texture_for(layers)
+    lines = build_road(sc.road).stop_lines
+    assert len(lines) == 4
+    at = np.array([[0.75 * a + 0.25 * b for a, b in zip(sl.p0, sl.p1, strict=True)] for sl in lines])  # (4, 2)
+    paint = tex.lookup(at[:, 0].astype(np.float32), at[:, 1].astype(np.float32))
+    assert (paint == (WHITE_PAINT if has_stop_control(sc.factors) else ASPHALT)).all()
+    (frame,) = keyframes(sc, "idm", 0, [0.5], ["CAM_FRONT"], scale=0.25)
+    drawn = {o.kind for o in frame.objects} & {"traffic_signal", "stop_sign"}
+    assert drawn == ({"traffic_signal"} if control == "signal" else {"stop_sign"} if control == "stop_sign"
+                     else set())

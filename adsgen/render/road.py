@@ -3,6 +3,7 @@
 Surfaces and markings come from ``RoadNetwork.surface_polygons()`` / ``lane_markings()``; crosswalks get
 zebra bars; street lamps stand along the sidewalks (or shoulders) every LAMP_SPACING_M; the ego approach's
 traffic signal (or stop sign) stands beyond the kerb-side end of its stop line, facing the approaching traffic.
+Stop lines, signal and sign appear only when the scenario's traffic_control makes the engine stop at them.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _signal_pose(net, ego_route: str) -> tuple[float, float, float] | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _layers(road_spec, traffic_control: str, ego_route: str) -> GroundLayers:
+def _layers(road_spec, controlled: bool, traffic_control: str, ego_route: str) -> GroundLayers:
     from adsgen.scenario.roads import build_road
 
     net = build_road(road_spec)
@@ -109,16 +110,25 @@ def _layers(road_spec, traffic_control: str, ego_route: str) -> GroundLayers:
             surfaces += [(bar, WHITE_PAINT) for bar in _zebra(np.asarray(p.points, dtype=float))]
     markings = []
     for m in net.lane_markings():
+        if m.kind == "stop_line" and not controlled:   # the engine ignores them too: nothing to stop for
+            continue
         offsets, width, paint, dash = _MARKING_STYLE.get(m.kind, ((0.0,), 0.15, WHITE_PAINT, None))
         for off in offsets:
             markings.append(Marking(_offset(np.asarray(m.points, dtype=float), off), width, paint, dash))
-    signal = _signal_pose(net, ego_route) if traffic_control in ("signal", "stop_sign") else None
+    signal = _signal_pose(net, ego_route) if controlled else None
     return GroundLayers(surfaces=tuple(surfaces), markings=tuple(markings), lamps_m=_lamps(net), signal=signal,
                         signal_kind=traffic_control if signal is not None else "none")
 
 
 def ground_layers(scenario) -> GroundLayers:
-    """The drawn road of a scenario (cached per road spec, traffic control and ego route)."""
+    """The drawn road of a scenario (cached per road spec, traffic control and ego route).
+
+    Stop lines, and the ego approach's signal or stop sign, are drawn only where the engine enforces them
+    (``adsgen.scenario.mapping.has_stop_control``: traffic_control signal or stop_sign).
+    """
+    from adsgen.scenario.mapping import has_stop_control
+
     if scenario is None or not hasattr(scenario, "road"):
         raise ValueError("rendering needs snapshot.scenario to be a Scenario (or pass ground=...)")
-    return _layers(scenario.road, scenario.factors.traffic_control, scenario.ego.route)
+    f = scenario.factors
+    return _layers(scenario.road, has_stop_control(f), f.traffic_control, scenario.ego.route)
