@@ -140,6 +140,33 @@ def test_road_users_are_painted_in_their_named_colours():
     assert len(names) >= 6 and names <= {p.name for p in VEHICLE_PAINTS}
 
 
+def test_appearance_takes_every_strength_from_the_factor_mapping(monkeypatch):
+    """One table of effect strengths: appearance_for follows render_settings for every combination, and a
+    change to the mapping's numbers shows in the appearance (no copy of them in the renderer)."""
+    from itertools import product
+    from types import SimpleNamespace
+
+    from adsgen.scenario import mapping
+    from adsgen.variables import STATES
+
+    states = {v: STATES[v] for v in ("light", "weather", "surface")}
+    for light, weather, surface in product(states["light"], states["weather"], states["surface"]):
+        app = appearance_for(light, weather, surface)
+        rs = mapping.render_settings(SimpleNamespace(light=light, weather=weather, surface=surface))
+        assert (app.rain, app.snow, app.snow_ground) == (rs.rain_intensity, rs.snow_intensity, rs.snow_cover)
+        assert (app.headlights, app.street_lights, app.wet_road > 0) == (rs.headlights, rs.street_lights,
+                                                                         rs.wet_road)
+        assert app.extinction_per_m >= rs.fog_density
+        if rs.fog_density > 0.01:
+            assert app.extinction_per_m == pytest.approx(rs.fog_density)
+    before = appearance_for("daylight", "fog", "dry")
+    monkeypatch.setattr(mapping, "FOG_DENSITY_PER_M", {**mapping.FOG_DENSITY_PER_M, "fog": 0.1})
+    monkeypatch.setattr(mapping, "SUN_LEVEL", {**mapping.SUN_LEVEL, "daylight": 0.5})
+    after = appearance_for("daylight", "fog", "dry")
+    assert after.visibility_m == pytest.approx(3.912 / 0.1) and after.visibility_m < before.visibility_m
+    assert after.ambient < before.ambient and after.sun == pytest.approx(0.5 * before.sun)
+
+
 def test_weather_and_light_change_the_image(road):
     snap = _snap(_car("lead", 25.0, -1.75), _car("truck", 45.0, -5.25, kind="truck"))
     day = render(snap, ground=road, appearance=appearance_for("daylight", "clear", "dry"))

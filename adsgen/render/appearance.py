@@ -1,5 +1,6 @@
-"""How light and weather look: the colours and light geometry of each light state, with effect strengths
-from the factor mapping (``adsgen.scenario.mapping.render_settings``).
+"""How light and weather look: the colours and sun direction of each light state; every effect strength
+(sun level, fog density, rain, snow, clouds, wet road, which lights are on) comes from the factor mapping
+(``adsgen.scenario.mapping.render_settings``) and is only turned into light levels here.
 
 Colours are display RGB in [0, 1] (written to the image as they are, no gamma step); distances in metres.
 Visual ranges are meteorological visibility (the distance at which contrast falls to 2 %), i.e. an
@@ -10,7 +11,7 @@ exp(-beta d) of its colour and takes the rest from the haze colour.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 KOSCHMIEDER = 3.912  # -ln(0.02): contrast threshold 2 %
 
@@ -45,23 +46,42 @@ class Appearance:
         return self.sun_elevation_rad < 0.0
 
 
-_LIGHT: dict[str, Appearance] = {
-    "daylight": Appearance(sky_top=(0.28, 0.48, 0.85), sky_horizon=(0.70, 0.80, 0.92), ambient=0.45, sun=0.65,
-                           sun_elevation_rad=math.radians(55.0), sun_azimuth_rad=math.radians(200.0),
-                           visibility_m=3000.0, haze=(0.72, 0.80, 0.90), tint=(1.0, 1.0, 1.0)),
-    "dawn_dusk": Appearance(sky_top=(0.25, 0.28, 0.50), sky_horizon=(0.95, 0.60, 0.35), ambient=0.30, sun=0.35,
-                            sun_elevation_rad=math.radians(5.0), sun_azimuth_rad=math.radians(270.0),
-                            visibility_m=2000.0, haze=(0.75, 0.55, 0.45), tint=(1.0, 0.85, 0.72),
-                            headlights=True),
-    "dark_lighted": Appearance(sky_top=(0.01, 0.015, 0.04), sky_horizon=(0.06, 0.05, 0.07), ambient=0.05,
-                               sun=0.0, sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
-                               visibility_m=1500.0, haze=(0.05, 0.045, 0.05), tint=(1.0, 0.92, 0.8),
-                               headlights=True, street_lights=True),
-    "dark_unlighted": Appearance(sky_top=(0.005, 0.008, 0.02), sky_horizon=(0.02, 0.02, 0.035), ambient=0.02,
-                                 sun=0.0, sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
-                                 visibility_m=1500.0, haze=(0.01, 0.01, 0.015), tint=(0.9, 0.95, 1.1),
-                                 headlights=True),
+@dataclass(frozen=True)
+class _Palette:
+    """Colours and sun geometry of one light state (strengths come from the factor mapping)."""
+
+    sky_top: tuple[float, float, float]
+    sky_horizon: tuple[float, float, float]
+    haze: tuple[float, float, float]
+    tint: tuple[float, float, float]
+    sun_elevation_rad: float
+    sun_azimuth_rad: float
+    clear_air_visibility_m: float   # [m] aerial perspective without fog (the mapping's fog adds to it)
+
+
+_PALETTE: dict[str, _Palette] = {
+    "daylight": _Palette(sky_top=(0.28, 0.48, 0.85), sky_horizon=(0.70, 0.80, 0.92), haze=(0.72, 0.80, 0.90),
+                         tint=(1.0, 1.0, 1.0), sun_elevation_rad=math.radians(55.0),
+                         sun_azimuth_rad=math.radians(200.0), clear_air_visibility_m=3000.0),
+    "dawn_dusk": _Palette(sky_top=(0.25, 0.28, 0.50), sky_horizon=(0.95, 0.60, 0.35), haze=(0.75, 0.55, 0.45),
+                          tint=(1.0, 0.85, 0.72), sun_elevation_rad=math.radians(5.0),
+                          sun_azimuth_rad=math.radians(270.0), clear_air_visibility_m=2000.0),
+    "dark_lighted": _Palette(sky_top=(0.01, 0.015, 0.04), sky_horizon=(0.06, 0.05, 0.07), haze=(0.05, 0.045, 0.05),
+                             tint=(1.0, 0.92, 0.8), sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
+                             clear_air_visibility_m=1500.0),
+    "dark_unlighted": _Palette(sky_top=(0.005, 0.008, 0.02), sky_horizon=(0.02, 0.02, 0.035),
+                               haze=(0.01, 0.01, 0.015), tint=(0.9, 0.95, 1.1),
+                               sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
+                               clear_air_visibility_m=1500.0),
 }
+
+# How the mapping's strengths become light levels (0..1 of the albedo)
+SUN_DIRECT = 0.65        # directional sunlight at sun_intensity 1, before clouds
+CLOUD_SUN_LOSS = 0.7     # fraction of direct sun a full overcast (cloudiness 1) takes away
+AMBIENT_FLOOR = 0.03     # ambient light with no sun at all (sky glow)
+AMBIENT_PER_SUN = 0.42   # ambient light added per unit of sun_intensity
+CLOUD_AMBIENT = 0.08     # extra diffuse light of a cloud layer (daytime), per unit of cloudiness
+WET_ROAD = 0.8           # darkening / sheen of wet asphalt
 
 
 def _mix(a: tuple[float, float, float], b: tuple[float, float, float], w: float) -> tuple[float, float, float]:
@@ -71,35 +91,37 @@ def _mix(a: tuple[float, float, float], b: tuple[float, float, float], w: float)
 def appearance_for(light: str, weather: str, surface: str = "dry") -> Appearance:
     """The rendering parameters of a light x weather x surface combination.
 
-    Effect strengths (sun level, fog density, rain, snow, cloudiness, wet road, which lights are on) come
-    from the factor mapping (``adsgen.scenario.mapping.render_settings``), so the image, the agent's sensing
-    and the OpenSCENARIO export share one table; this module adds only colours and geometry of light.
+    Effect strengths (sun level, fog density, rain, snow, cloudiness, wet road, snow cover, which lights are
+    on) come from the factor mapping (``adsgen.scenario.mapping.render_settings``), so the image, the CARLA
+    bridge and the OpenSCENARIO export share one table; this module adds only colours and the sun's direction.
     """
     from types import SimpleNamespace
 
     from adsgen.scenario.mapping import render_settings
 
-    if light not in _LIGHT:
-        raise KeyError(f"unknown light {light!r}; expected one of {', '.join(_LIGHT)}")
+    if light not in _PALETTE:
+        raise KeyError(f"unknown light {light!r}; expected one of {', '.join(_PALETTE)}")
     rs = render_settings(SimpleNamespace(light=light, weather=weather, surface=surface))  # type: ignore[arg-type]
-    base = _LIGHT[light]
+    pal = _PALETTE[light]
+    dark = pal.sun_elevation_rad < 0.0
     cloud = rs.cloudiness
-    level = sum(base.sky_horizon) / 3.0
-    grey = (level, level, level)
-    haze_level = 0.8 * level + 0.1 if not base.dark else 1.5 * level
-    fog_density = max(rs.fog_density, KOSCHMIEDER / base.visibility_m)      # [1/m]
-    return replace(
-        base,
-        sky_top=_mix(base.sky_top, grey, cloud),
-        sky_horizon=_mix(base.sky_horizon, grey, cloud),
-        haze=_mix(base.haze, (haze_level,) * 3, cloud),
-        sun=0.65 * rs.sun_intensity * (1.0 - 0.7 * cloud) if not base.dark else 0.0,
-        ambient=0.03 + 0.42 * rs.sun_intensity + (0.08 * cloud if not base.dark else 0.0),
-        visibility_m=KOSCHMIEDER / fog_density,
+    level = sum(pal.sky_horizon) / 3.0
+    haze_level = 1.5 * level if dark else 0.8 * level + 0.1
+    extinction = max(rs.fog_density, KOSCHMIEDER / pal.clear_air_visibility_m)      # [1/m]
+    return Appearance(
+        sky_top=_mix(pal.sky_top, (level,) * 3, cloud),
+        sky_horizon=_mix(pal.sky_horizon, (level,) * 3, cloud),
+        ambient=AMBIENT_FLOOR + AMBIENT_PER_SUN * rs.sun_intensity + (0.0 if dark else CLOUD_AMBIENT * cloud),
+        sun=0.0 if dark else SUN_DIRECT * rs.sun_intensity * (1.0 - CLOUD_SUN_LOSS * cloud),
+        sun_elevation_rad=pal.sun_elevation_rad,
+        sun_azimuth_rad=pal.sun_azimuth_rad,
+        visibility_m=KOSCHMIEDER / extinction,
+        haze=_mix(pal.haze, (haze_level,) * 3, cloud),
+        tint=pal.tint,
         rain=rs.rain_intensity,
         snow=rs.snow_intensity,
-        wet_road=0.8 if rs.wet_road else 0.0,
-        snow_ground=max(rs.snow_intensity, 0.6 if surface == "snow_ice" else 0.0),
+        wet_road=WET_ROAD if rs.wet_road else 0.0,
+        snow_ground=rs.snow_cover,
         headlights=rs.headlights,
         street_lights=rs.street_lights,
     )

@@ -73,29 +73,46 @@ def sensing(factors: Factors) -> SensingParams:
 # ------------------------------------------------------------------------------------------ rendering
 @dataclass(frozen=True)
 class RenderSettings:
-    """How the renderer shows light and weather (all in [0, 1] unless stated)."""
+    """How strongly light and weather show in an image (all in [0, 1] unless stated).
 
-    sun_intensity: float      # ambient daylight level
+    The one table of these strengths: the renderer (``adsgen.render.appearance`` adds only colours and the
+    sun's direction), the CARLA bridge (street lights, headlights) and the OpenSCENARIO export (fog visual
+    range, precipitation, clouds, sun intensity) all read it.
+    """
+
+    sun_intensity: float      # daylight level: 1 = clear noon, ~0 = unlit night
     street_lights: bool       # lamps along the road
     headlights: bool          # vehicles' headlights on
-    fog_density: float        # exponential fog density [1/m]
+    fog_density: float        # [1/m] exponential fog density (Koschmieder extinction; 0 = no fog)
     rain_intensity: float     # streaks / wet-road sheen
-    snow_intensity: float     # flakes / white ground
+    snow_intensity: float     # flakes
     cloudiness: float         # sky grey level
     wet_road: bool            # reflective road surface
+    snow_cover: float = 0.0   # how white the ground is (falling snow or a snow / ice surface)
+
+
+SUN_LEVEL = {"daylight": 1.0, "dawn_dusk": 0.45, "dark_lighted": 0.08, "dark_unlighted": 0.02}  # [-] per light
+OVERCAST_SUN = 0.75           # [-] sun level multiplier under cloud, rain, snow or fog
+FOG_DENSITY_PER_M = {"clear": 0.0, "cloudy": 0.0, "rain": 0.004, "snow": 0.008, "fog": 0.03}  # [1/m]
+CLOUDINESS = {"clear": 0.0, "cloudy": 0.7, "rain": 0.9, "snow": 0.8, "fog": 0.6}  # [-]
+PRECIPITATION = 0.8           # [-] rain / snow intensity when it rains / snows
+SNOW_ICE_COVER = 0.6          # [-] ground whiteness of a snow_ice surface without falling snow
 
 
 def render_settings(factors: Factors) -> RenderSettings:
-    sun = {"daylight": 1.0, "dawn_dusk": 0.45, "dark_lighted": 0.08, "dark_unlighted": 0.02}[factors.light]
+    """Strengths of the light and weather effects for the factors (light, weather, surface)."""
+    light, weather, surface = factors.light, factors.weather, factors.surface
+    snow = PRECIPITATION if weather == "snow" else 0.0
     return RenderSettings(
-        sun_intensity=sun * (0.75 if factors.weather in ("cloudy", "rain", "snow", "fog") else 1.0),
-        street_lights=factors.light == "dark_lighted",
-        headlights=factors.light != "daylight" or factors.weather in ("rain", "snow", "fog"),
-        fog_density={"fog": 0.03, "rain": 0.004, "snow": 0.008}.get(factors.weather, 0.0),
-        rain_intensity=0.8 if factors.weather == "rain" else 0.0,
-        snow_intensity=0.8 if factors.weather == "snow" else 0.0,
-        cloudiness={"clear": 0.0, "cloudy": 0.7, "rain": 0.9, "snow": 0.8, "fog": 0.6}[factors.weather],
-        wet_road=factors.surface == "wet" or factors.weather == "rain",
+        sun_intensity=SUN_LEVEL[light] * (1.0 if weather == "clear" else OVERCAST_SUN),
+        street_lights=light == "dark_lighted",
+        headlights=light != "daylight" or weather in ("rain", "snow", "fog"),
+        fog_density=FOG_DENSITY_PER_M[weather],
+        rain_intensity=PRECIPITATION if weather == "rain" else 0.0,
+        snow_intensity=snow,
+        cloudiness=CLOUDINESS[weather],
+        wet_road=surface == "wet" or weather == "rain",
+        snow_cover=max(snow, SNOW_ICE_COVER if surface == "snow_ice" else 0.0),
     )
 
 
