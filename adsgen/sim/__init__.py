@@ -2,6 +2,8 @@
 
 * ``adsgen.sim.types`` -- RunResult, TerminationReason, the Agent and Backend protocols, DT_S.
 * ``adsgen.sim.backends.get_backend(name, **options)`` -- "builtin" (``adsgen.sim.engine``), "carla".
+* ``adsgen.sim.stepper`` -- the engine's public per-step API (compile a batch, advance it one step, read
+  its metrics), shared by the engine's loop and the CARLA bridge.
 * ``adsgen.sim.agents.get_agent(spec)`` -- "idm" (IDM + AEB), plus agents other areas register.
 * ``adsgen.sim.metrics`` -- TTC, box distance, PET as pure vectorised functions.
 * ``adsgen.sim.snapshot`` -- WorldSnapshot, what renderers and image agents see.

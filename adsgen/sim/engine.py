@@ -2,18 +2,10 @@
 
 State arrays are shaped (batch, slots) with slot 0 the ego and slots 1.. the scenario's actors (padded).
 Every step (DT_S = 0.05 s): poses from route coordinates -> collisions, metrics and triggers -> agent
--> actor controls -> friction-limited kinematic bicycle update in route (Frenet) coordinates.
-
-Vehicles move along their route's centre-line in coordinates (s along the route, d lateral offset left
-positive, psi heading relative to the route) with the kinematic bicycle model written in those
-coordinates (exact, no projection):
-
-    s' = v cos(psi) / (1 - kappa d),   d' = v sin(psi),   psi' = v tan(delta) / L - kappa s'
-
-A steering controller tracks a lateral target (0, or a lane-change / drift profile). Longitudinal
-acceleration is limited by friction: |a_long| <= sqrt((mu g)^2 - a_lat^2). Positions integrate each
-step's constant acceleration exactly (a vehicle stops at v = 0, it never reverses). Pedestrians walk
-their crosswalk paths as discs of radius width/2.
+-> actor controls -> friction-limited kinematic bicycle update in route (Frenet) coordinates. The step's
+pieces (compiling a batch, the physics, the actors' scripts, the metrics) are the public per-step API in
+``adsgen.sim.stepper``, shared with the CARLA bridge; this module is the loop around them, the agent's
+observation and the results.
 
 Deterministic: the engine draws no random numbers; agents draw theirs from per-scenario streams
 (adsgen.sim.rng), so a scenario gives the same result in a batch of 1 and a batch of 1000.
@@ -21,77 +13,38 @@ Deterministic: the engine draws no random numbers; agents draw theirs from per-s
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
-from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import RoadSpec, Scenario
-from adsgen.scenario.roads import build_road
-from adsgen.sim import metrics
-from adsgen.sim.agents.idm import PREVIEW_M
-from adsgen.sim.agents.observation import (
-    SIGNAL_GREEN,
-    SIGNAL_NAMES,
-    SIGNAL_NONE,
-    SIGNAL_RED,
-    SIGNAL_YELLOW,
-    Action,
-    Observation,
-)
+from adsgen.scenario.model import Scenario
+from adsgen.sim import metrics, stepper
+from adsgen.sim.agents.observation import SIGNAL_NAMES, SIGNAL_NONE, Action, Observation
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's constants and compiled batch)
+    ACTOR_ACCEL_MPS2,
+    ACTOR_DECEL_MPS2,
+    ACTOR_GAIN_PER_S,
+    COMPLETED_MARGIN_M,
+    CURVATURE_AHEAD_M,
+    HEAD_GAIN_PER_S,
+    LAT_GAIN_PER_M,
+    MANOEUVRES,
+    MAX_ACCEL_MPS2,
+    MAX_PSI_RAD,
+    MAX_STEER_RAD,
+    NEAR_M,
+    SIZES,
+    TAN_MAX_STEER,
+    TRIGGER_KINDS,
+    WHEELBASE_FRACTION,
+    CompiledBatch,
+    EngineState,
+    M,
+    compile_batch,
+)
 from adsgen.sim.types import DT_S, RunResult, TerminationReason
-
-# road-user sizes [m]: length, width, height
-SIZES = {"ego": (4.6, 1.9, 1.5), "car": (4.6, 1.9, 1.5), "truck": (8.0, 2.5, 3.2), "pedestrian": (0.6, 0.6, 1.75)}
-WHEELBASE_FRACTION = 0.6       # [-] wheelbase / length
-MAX_STEER_RAD = 0.6            # [rad]
-TAN_MAX_STEER = math.tan(MAX_STEER_RAD)
-MAX_PSI_RAD = 0.5              # [rad] most heading-to-route angle the lateral controller asks for
-MAX_ACCEL_MPS2 = 4.0           # [m/s2] powertrain limit
-ACTOR_GAIN_PER_S = 1.5         # [1/s] actor speed-tracking gain (a = gain * (v_des - v), at most ACTOR_ACCEL_MPS2)
-ACTOR_ACCEL_MPS2 = 2.5         # [m/s2] actor acceleration limit
-ACTOR_DECEL_MPS2 = 4.0         # [m/s2] actor comfortable braking (stop lines, holding before a turn)
-LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of lateral error
-HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
-COMPLETED_MARGIN_M = 2.0
-NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound       # [m] the ego completes when this close to its route's end
-PET_TIMES_NONE = math.nan
-
-CURVATURE_AHEAD_M = PREVIEW_M  # [m] curvature preview points (the IDM agent's)
-
-MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
-              "cross_road")
-M = {name: i for i, name in enumerate(MANOEUVRES)}
-TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
-
-
-@functools.lru_cache(maxsize=4096)
-def _projection_table(spec: RoadSpec, ego_route: str, route: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each sample of ``route``: its projection on ``ego_route`` -> (route s (n,), lateral (n,),
-    ego-route heading there (n,)). Nearest sample, refined along the tangent."""
-    net = build_road(spec)
-    e, r = net.route(ego_route), net.route(route)
-    d2 = ((r.xy[:, None, :] - e.xy[None, :, :]) ** 2).sum(-1)  # (n, m)
-    k = d2.argmin(axis=1)  # (n,)
-    t = np.stack([np.cos(e.heading[k]), np.sin(e.heading[k])], axis=1)  # (n, 2)
-    rel = r.xy - e.xy[k]
-    along = (rel * t).sum(1)
-    lat = t[:, 0] * rel[:, 1] - t[:, 1] * rel[:, 0]
-    return e.s[k] + along, lat, e.heading[k]
-
-
-@functools.lru_cache(maxsize=4096)
-def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float] | None:
-    """Where the ego route and another route cross: (s on ego route, s on the other) or None."""
-    if ego_route == route:
-        return None
-    net = build_road(spec)
-    return metrics.path_crossing(net.route(ego_route).xy, net.route(route).xy)
 
 
 def _row_min(x: np.ndarray) -> np.ndarray:
@@ -104,200 +57,6 @@ def _row_min(x: np.ndarray) -> np.ndarray:
     for j in range(1, n):
         out = np.minimum(out, x[:, j])
     return out
-
-
-def _signal_state(t_s: float, green, yellow, all_red, offset, group) -> np.ndarray:
-    """Signal state per element for fixed-time plans; group 0 = NS, 1 = EW (half a cycle later)."""
-    cycle = 2.0 * (green + yellow + all_red)
-    tau = np.mod(t_s + offset - group * cycle / 2.0, cycle)
-    return np.where(tau < green, SIGNAL_GREEN, np.where(tau < green + yellow, SIGNAL_YELLOW, SIGNAL_RED))
-
-
-@dataclass
-class _Batch:
-    """The compiled, padded arrays of a batch (static parts)."""
-
-    scenarios: Sequence[Scenario]
-    n_steps: np.ndarray      # (B,) steps to the horizon
-    X: np.ndarray            # packed route points: x (P,), y, heading, curvature, cos/sin of heading
-    Y: np.ndarray
-    H: np.ndarray
-    K: np.ndarray
-    CH: np.ndarray
-    SH: np.ndarray
-    off: np.ndarray          # (B, A) route start index into the packed arrays
-    npts: np.ndarray         # (B, A) points on the route
-    rlen: np.ndarray         # (B, A) [m] route length
-    d_left: np.ndarray       # (B,) [m] ego drivable bounds
-    d_right: np.ndarray
-    length: np.ndarray       # (B, A) [m]
-    width: np.ndarray
-    height: np.ndarray
-    active0: np.ndarray      # (B, A) bool real slot
-    is_ped: np.ndarray       # (B, A) bool
-    kinds: list[list[str]]
-    ids: list[list[str]]
-    v_des: np.ndarray        # (B, A) [m/s]
-    s0: np.ndarray           # (B, A) [m]
-    mtype: np.ndarray        # (B, A) int manoeuvre code
-    tkind: np.ndarray        # (B, A) int trigger kind (-1: from the start)
-    tval: np.ndarray         # (B, A)
-    decel: np.ndarray        # (B, A) [m/s2]
-    dur: np.ndarray          # (B, A) [s]
-    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / head_on_drift (left +)
-    stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route where it is controlled (inf: none)
-    line_s: np.ndarray       # (B, A) [m] the route's stop line position, controlled or not (inf: none)
-    group: np.ndarray        # (B, A) signal group 0 NS / 1 EW
-    has_signal: np.ndarray   # (B,) bool
-    has_stop_sign: np.ndarray  # (B,) bool
-    sig: np.ndarray          # (B, 4) green, yellow, all_red, offset [s]
-    mu: np.ndarray           # (B,) [-]
-    poff: np.ndarray         # (B, A) offset into packed projection tables
-    PS: np.ndarray           # packed projection: ego-route s, lateral, ego-route heading (and its cos, sin)
-    PL: np.ndarray
-    PH: np.ndarray
-    PC: np.ndarray
-    PSN: np.ndarray
-    occ_rows: np.ndarray     # rows with two or more actors (where one can hide another)
-    occ_cols: np.ndarray     # slots (1..) holding a vehicle in some of those rows
-    any_control: bool        # some row has a signal or stop sign
-    any_conflict: bool       # some actor's route crosses its ego's route
-    pet_rows: np.ndarray     # rows with a conflict point
-    any_lateral: bool        # some actor cuts in or drifts
-    sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
-    sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
-
-
-def compile_batch(scenarios: Sequence[Scenario]) -> _Batch:
-    """Pad and pack a list of scenarios into arrays."""
-    b = len(scenarios)
-    a = 1 + max((len(s.actors) for s in scenarios), default=0)
-    route_off: dict[tuple, int] = {}
-    pts: list[np.ndarray] = []
-    proj_off: dict[tuple, int] = {}
-    proj: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    n_pts = 0
-    n_proj = 0
-    f = np.zeros
-    off, npts, poff = f((b, a), int), np.full((b, a), 2, int), f((b, a), int)
-    rlen, length, width, height = f((b, a)), f((b, a)), f((b, a)), f((b, a))
-    active0, is_ped = f((b, a), bool), f((b, a), bool)
-    v_des, s0, tval, decel, dur, lat_amp = f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a)), f((b, a))
-    mtype, tkind, group = f((b, a), int), np.full((b, a), -1, int), f((b, a), int)
-    stop_s, line_s = np.full((b, a), np.inf), np.full((b, a), np.inf)
-    sc_e, sc_a = np.full((b, a), np.nan), np.full((b, a), np.nan)
-    d_left, d_right, mu = f(b), f(b), f(b)
-    has_signal, has_stop = f(b, bool), f(b, bool)
-    sig = f((b, 4))
-    n_steps = f(b, int)
-    kinds: list[list[str]] = []
-    ids: list[list[str]] = []
-    # a dummy route for padded slots (two points far away)
-    dummy = np.array([[1e6, 1e6, 0.0, 0.0], [1e6, 1e6 + ROUTE_DS_M, 0.0, 0.0]])
-    pts.append(dummy)
-    n_pts = 2
-    dummy_proj = (np.full(2, -1e6), np.full(2, 1e6), np.zeros(2))
-    proj.append(dummy_proj)
-    n_proj = 2
-    nets: dict[tuple, tuple] = {}  # cheap road key -> (RoadSpec, RoadNetwork), avoids hashing models
-    for i, sc in enumerate(scenarios):
-        r_ = sc.road
-        rkey = (r_.template, r_.lanes, r_.lane_width_m, r_.curve_radius_m)
-        if rkey not in nets:
-            nets[rkey] = (r_, build_road(r_))
-        spec, net = nets[rkey]
-        controlled = has_stop_control(sc.factors)
-        has_signal[i] = sc.factors.traffic_control == "signal"
-        has_stop[i] = sc.factors.traffic_control == "stop_sign"
-        sig_ = sc.road.signal
-        sig[i] = (sig_.green_s, sig_.yellow_s, sig_.all_red_s, sig_.offset_s)
-        mu[i] = friction_mu(sc.factors)
-        n_steps[i] = int(round(sc.horizon_s / DT_S))
-        slots = [("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
-        slots += [(ac.id, ac.kind, ac.route, ac.start_s_m, ac.speed_mps, ac.manoeuvre) for ac in sc.actors]
-        kinds.append([k for _, k, *_ in slots])
-        ids.append([n for n, *_ in slots])
-        ego_route = net.route(sc.ego.route)
-        d_left[i], d_right[i] = ego_route.d_left_m, ego_route.d_right_m
-        for j, (_, kind, rname, start, speed, man) in enumerate(slots):
-            key = (spec, rname)
-            if key not in route_off:
-                r = net.route(rname)
-                route_off[key] = n_pts
-                pts.append(np.column_stack([r.xy, r.heading, r.curvature]))
-                n_pts += len(r.s)
-            r = net.route(rname)
-            off[i, j], npts[i, j], rlen[i, j] = route_off[key], len(r.s), r.length_m
-            pkey = (spec, sc.ego.route, rname)
-            if pkey not in proj_off:
-                proj_off[pkey] = n_proj
-                proj.append(_projection_table(spec, sc.ego.route, rname))
-                n_proj += len(r.s)
-            poff[i, j] = proj_off[pkey]
-            length[i, j], width[i, j], height[i, j] = SIZES[kind]
-            active0[i, j] = True
-            is_ped[i, j] = kind == "pedestrian"
-            v_des[i, j], s0[i, j] = speed, start
-            if r.stop_s_m is not None:
-                line_s[i, j] = r.stop_s_m
-                if controlled:
-                    stop_s[i, j] = r.stop_s_m
-            group[i, j] = 1 if r.signal_group == "EW" else 0
-            if man is not None:
-                mtype[i, j] = M[man.type]
-                if man.trigger is not None:
-                    tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
-                decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
-                if man.type == "cut_in":
-                    lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
-                elif man.type == "head_on_drift":
-                    lat_amp[i, j] = man.drift_m
-                if j > 0:
-                    c = _conflict(spec, sc.ego.route, rname)
-                    if c is not None:
-                        sc_e[i, j], sc_a[i, j] = c
-    packed = np.concatenate(pts)  # (P, 4)
-    pp = [np.concatenate([p[k] for p in proj]) for k in range(3)]
-    return _Batch(scenarios, n_steps, packed[:, 0].copy(), packed[:, 1].copy(), packed[:, 2].copy(),
-                  packed[:, 3].copy(), np.cos(packed[:, 2]), np.sin(packed[:, 2]), off, npts, rlen, d_left, d_right, length, width, height, active0, is_ped,
-                  kinds, ids, v_des, s0, mtype, tkind, tval, decel, dur, lat_amp, stop_s, line_s, group, has_signal,
-                  has_stop, sig, mu, poff, pp[0], pp[1], pp[2], np.cos(pp[2]), np.sin(pp[2]),
-                  np.flatnonzero(active0.sum(axis=1) >= 3),
-                  1 + np.flatnonzero((active0 & ~is_ped)[active0.sum(axis=1) >= 3][:, 1:].any(axis=0)),
-                  bool((has_signal | has_stop).any()),
-                  bool(np.isfinite(sc_e).any()), np.flatnonzero(np.isfinite(sc_e).any(axis=1)),
-                  bool((lat_amp != 0).any()), sc_e, sc_a)
-
-
-class _State:
-    """Dynamic arrays (B, A) and the per-run records."""
-
-    def __init__(self, bt: _Batch, record: bool, keyframes: bool = False):  # keyframes: unused, kept for callers
-        b, a = bt.off.shape
-        self.s = bt.s0.copy()
-        self.d = np.zeros((b, a))
-        self.psi = np.zeros((b, a))
-        self.v = np.where(bt.mtype == M["stopped"], 0.0, bt.v_des)
-        self.v = np.where(bt.is_ped & (bt.mtype == M["cross_road"]) & (bt.tkind >= 0), 0.0, self.v)
-        self.acc = np.zeros((b, a))
-        self.present = bt.active0.copy()            # slot still on the map
-        self.triggered = bt.active0 & (bt.tkind < 0)
-        self.t_trig = np.where(self.triggered, 0.0, np.inf)
-        self.d_ref = np.zeros((b, a))
-        self.served = np.zeros((b, a), bool)      # actors' stop sign served
-        self.dwell = np.zeros((b, a))
-        self.running = np.ones(b, bool)
-        self.reason = np.full(b, -1, int)          # index into REASONS
-        self.partner = np.full(b, -1, int)
-        self.impact = np.full(b, np.nan)
-        self.t_end = np.full(b, np.nan)
-        self.min_ttc = np.full(b, np.inf)
-        self.min_dist = np.full(b, np.inf)
-        self.te_in, self.te_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
-        self.ta_in, self.ta_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
-        self.record = record
-        self.traj: list[np.ndarray] = []            # per step (B, A, 7): x, y, yaw, v, braking, t, present
-        self.signals: list[np.ndarray] = []         # per step (B,) ego signal state
 
 
 REASONS = (TerminationReason.COLLISION, TerminationReason.OFF_ROAD, TerminationReason.COMPLETED,
@@ -347,7 +106,7 @@ class BuiltinBackend:
 
     # --------------------------------------------------------------------------------------------
     @staticmethod
-    def _snapshot(bt: _Batch, i: int, rows: np.ndarray, signal: int, t_s: float) -> WorldSnapshot:
+    def _snapshot(bt: CompiledBatch, i: int, rows: np.ndarray, signal: int, t_s: float) -> WorldSnapshot:
         """Row i's world from per-slot rows (A, 7): x, y, yaw, v, braking, t, present."""
         objs = []
         for j, (aid, kind) in enumerate(zip(bt.ids[i], bt.kinds[i], strict=True)):
@@ -360,89 +119,24 @@ class BuiltinBackend:
         return WorldSnapshot(time_s=t_s, scenario=bt.scenarios[i], ego=objs[0], actors=tuple(objs[1:]),
                              signal_state=sig)
 
-    @staticmethod
-    def _poses(bt: _Batch, st: _State):
-        """World poses from route coordinates -> x, y, yaw, cos(yaw), sin(yaw), curvature, cos/sin(psi),
-        cos/sin of the route heading; all (B, A)."""
-        f = np.minimum(st.s, bt.rlen) / ROUTE_DS_M
-        i = np.minimum(f.astype(int), bt.npts - 2)
-        w = f - i
-        idx = bt.off + i
-        j = idx + 1
-        x0, y0, h0, c0, s0 = bt.X[idx], bt.Y[idx], bt.H[idx], bt.CH[idx], bt.SH[idx]
-        ch = c0 + (bt.CH[j] - c0) * w  # lerped cos/sin of the route heading (0.5 m samples)
-        sh = s0 + (bt.SH[j] - s0) * w
-        x = x0 + (bt.X[j] - x0) * w - sh * st.d
-        y = y0 + (bt.Y[j] - y0) * w + ch * st.d
-        hd = h0 + (bt.H[j] - h0) * w
-        cp, sp = np.cos(st.psi), np.sin(st.psi)
-        c = ch * cp - sh * sp
-        s = sh * cp + ch * sp
-        return x, y, hd + st.psi, c, s, bt.K[idx], cp, sp, ch, sh
 
-    def _simulate(self, bt: _Batch, agent, seed: int, record: bool) -> _State:
+    def _simulate(self, bt: CompiledBatch, agent, seed: int, record: bool) -> EngineState:
         b, a = bt.off.shape
-        st = _State(bt, record)
+        st = EngineState(bt, record)
         t_max = int(bt.n_steps.max())
         agent.reset(bt.scenarios, seed)
         rows = np.arange(b)
-        ego_len, ego_wid = bt.length[:, 0], bt.width[:, 0]
-        act_len, act_wid = bt.length[:, 1:], bt.width[:, 1:]
-        wheelbase = np.maximum(WHEELBASE_FRACTION * bt.length, 0.1)  # (B, A) [m]
-        mu_g = (bt.mu * G_MPS2)[:, None]  # (B, 1)
-        mu_g2 = mu_g * mu_g
-        mu_gl = mu_g * wheelbase  # (B, A) [m2/s2] grip limit of v^2 tan(delta)
-        inv_wheelbase = 1.0 / wheelbase  # (B, A) [1/m]
-        veh = ~bt.is_ped
-        stop_ctrl = bt.has_signal | bt.has_stop_sign
-        no_signal = np.zeros((b, a), int)
-        any_ped = bool(bt.is_ped.any())
-        tk1_any, tk2_any = bool((bt.tkind == 1).any()), bool((bt.tkind == 2).any())
-        no_stop = np.full((b, a), np.inf)
         for k in range(t_max + 1):
             t = k * DT_S
-            x, y, yaw, cy, sy, kappa, cpsi, spsi, ch, sh = self._poses(bt, st)
+            x, y, yaw, cy, sy, kappa, cpsi, spsi, ch, sh = stepper.poses(bt, st)
             vx, vy = st.v * cy, st.v * sy
             live = st.present[:, 1:]
             # ---- collisions, distance, TTC (ego vs each actor) -------------------------------------
-            ex, ey, ec, es = x[:, :1], y[:, :1], cy[:, :1], sy[:, :1]
-            ax, ay, ac, as_ = x[:, 1:], y[:, 1:], cy[:, 1:], sy[:, 1:]
-            if a > 1:
-                # box gap: the separating-axis gap, refined to the exact distance where it is below NEAR_M
-                boxd = metrics.separating_gap_cs(ex, ey, ec, es, ego_len[:, None], ego_wid[:, None], ax, ay, ac,
-                                                 as_, act_len, act_wid)
-                near = np.flatnonzero((boxd < NEAR_M) & (boxd > 0.0))
-                if len(near):
-                    r_, c_ = np.divmod(near, a - 1)
-                    boxd = np.maximum(boxd, 0.0)
-                    boxd[r_, c_] = metrics.box_distance_cs(
-                        ex[r_, 0], ey[r_, 0], ec[r_, 0], es[r_, 0], ego_len[r_], ego_wid[r_], ax[r_, c_], ay[r_, c_],
-                        ac[r_, c_], as_[r_, c_], act_len[r_, c_], act_wid[r_, c_])
-                else:
-                    boxd = np.maximum(boxd, 0.0)
-                if any_ped:  # pedestrians are discs
-                    ped = bt.is_ped[:, 1:]
-                    disc = metrics.disc_box_distance_cs(ax, ay, act_wid / 2, ex, ey, ec, es, ego_len[:, None],
-                                                        ego_wid[:, None])
-                    dist = np.where(ped, np.maximum(disc, 0.0), boxd)
-                    hit = live & np.where(ped, disc <= 0.0, boxd <= 0.0)
-                else:
-                    dist = boxd
-                    hit = live & (boxd <= 0.0)
-                dist = np.where(live, dist, np.inf)
-                ttc = metrics.ttc_constant_velocity_cs(ex[:, 0], ey[:, 0], ec[:, 0], es[:, 0], vx[:, 0], vy[:, 0],
-                                                       ego_len, ego_wid, ax, ay, ac, as_, vx[:, 1:], vy[:, 1:],
-                                                       act_len, act_wid)
-                ttc = np.where(live, ttc, np.inf)
-            else:
-                dist = ttc = np.full((b, 0), np.inf)
-                hit = np.zeros((b, 0), bool)
+            dist, hit, ttc = stepper.contact_metrics(bt, live, x, y, cy, sy, vx, vy)
             run = st.running
             st.min_dist = np.where(run, np.minimum(st.min_dist, _row_min(dist)), st.min_dist)
             st.min_ttc = np.where(run, np.minimum(st.min_ttc, _row_min(ttc)), st.min_ttc)
-            # conflict-zone occupancy for PET
-            if bt.any_conflict:
-                self._pet_update(bt, st, t)
+            stepper.pet_update(bt, st, t)  # conflict-zone occupancy for PET
             if record:
                 braking = (st.acc < -1.0).astype(float)
                 st.traj.append(np.stack([x, y, yaw, st.v, braking, np.full_like(x, t), st.present],
@@ -465,32 +159,18 @@ class BuiltinBackend:
             st.t_end = np.where(ended, t, st.t_end)
             st.running = run & ~ended
             if record:
-                sigs = np.where(bt.has_signal, _signal_state(t, *bt.sig.T, bt.group[:, 0]), SIGNAL_NONE)
+                sigs = np.where(bt.has_signal, stepper.signal_plan_state(t, *bt.sig.T, bt.group[:, 0]), SIGNAL_NONE)
                 st.signals.append(sigs)
             if not st.running.any() or k == t_max:
                 break
-            # ---- triggers ------------------------------------------------------------------------------
-            if a > 1 and not st.triggered[:, 1:].all():
-                tk, tv = bt.tkind[:, 1:], bt.tval[:, 1:]
-                cond = (tk == 0) & (t >= tv)
-                if tk1_any:
-                    cond |= (tk == 1) & (np.hypot(ax - ex, ay - ey) <= tv)
-                if tk2_any:
-                    cond |= (tk == 2) & (ttc <= tv)
-                new = cond & ~st.triggered[:, 1:] & live
-                st.triggered[:, 1:] |= new
-                st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
-            # ---- traffic control ---------------------------------------------------------------------
-            if bt.any_control:
-                sig_state = np.where(bt.has_signal[:, None], _signal_state(t, *(bt.sig.T[:, :, None]), bt.group),
-                                     SIGNAL_NONE)  # (B, A)
+            # ---- triggers, traffic control -----------------------------------------------------------
+            if a > 1 and bt.any_distance_trigger:
+                cdist = np.hypot(x[:, 1:] - x[:, :1], y[:, 1:] - y[:, :1])  # (B, A-1) [m]
             else:
-                sig_state = no_signal
-            if bt.any_control:
-                front = st.s + bt.length / 2
-                stop_gap = np.where(stop_ctrl[:, None] & (front <= bt.stop_s + 0.5), bt.stop_s - front, np.inf)
-            else:
-                stop_gap = no_stop
+                cdist = None
+            stepper.fire_triggers(bt, st, t, cdist, ttc)
+            sig_state = stepper.signal_states(bt, t)  # (B, A)
+            stop_gap = stepper.stop_gaps(bt, st)  # (B, A) [m]
             # ---- agent ---------------------------------------------------------------------------------
             obs = self._observe(bt, st, k, t, x, y, yaw, cy, sy, ch, sh, stop_gap, sig_state, ttc)
             action: Action = agent.act(obs)
@@ -498,58 +178,17 @@ class BuiltinBackend:
             acc[:, 0] = action.accel_mps2
             if action.lateral_offset_m is not None:
                 st.d_ref[:, 0] = action.lateral_offset_m
-            # ---- actors --------------------------------------------------------------------------------
-            self._actor_controls(bt, st, t, acc, stop_gap, sig_state)
-            # ---- dynamics ------------------------------------------------------------------------------
-            v = st.v
-            v2 = v * v
-            psi_des = np.minimum(np.maximum(LAT_GAIN_PER_M * (st.d_ref - st.d), -MAX_PSI_RAD), MAX_PSI_RAD)
-            yaw_rate = v * kappa + HEAD_GAIN_PER_S * (psi_des - st.psi)
-            # steering: within the steering lock and the tyres' lateral grip (v^2 tan(delta) / L <= mu g);
-            # a vehicle too fast for its curve cannot hold it and runs wide
-            tan_lim = np.minimum(TAN_MAX_STEER, mu_gl / np.maximum(v2, 1e-6))
-            tan_d = np.minimum(np.maximum(wheelbase * yaw_rate / np.maximum(v, 1.0), -tan_lim), tan_lim)  # tan(steer)
-            curv = tan_d * inv_wheelbase  # [1/m] path curvature the steering gives
-            a_lat = np.minimum(v2 * np.abs(curv), mu_g)
-            a_lon_max = np.sqrt(np.maximum(mu_g2 - a_lat * a_lat, 0.0))
-            acc = np.where(veh, np.minimum(np.maximum(acc, -a_lon_max), np.minimum(a_lon_max, MAX_ACCEL_MPS2)), acc)
-            # exact constant-acceleration step, stopping at v = 0
-            v_new = v + acc * DT_S
-            travel = (v + v_new) * (DT_S / 2)
-            stops = v_new < 0.0  # it comes to rest within the step (only possible when braking)
-            if stops.any():
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    travel = np.where(stops, v2 / (-2.0 * acc), travel)
-                v_new = np.maximum(v_new, 0.0)
-            # frozen rows (ended runs) and absent actors do not move: zero their travel
-            live_slots = st.present & st.running[:, None]
-            travel = np.where(live_slots, travel, 0.0)
-            ds = travel * cpsi / np.maximum(1.0 - kappa * st.d, 0.1)
-            st.s = st.s + ds
-            st.d = st.d + travel * spsi  # pedestrians keep d = psi = 0: straight paths, no steering
-            st.psi = st.psi + (travel * curv - kappa * ds)
-            st.v = np.where(live_slots, v_new, st.v)
-            st.acc = np.where(live_slots, acc, st.acc)
-            gone = st.present & (st.s >= bt.rlen - 0.05)
-            gone[:, 0] = False
-            st.present &= ~gone
+            # ---- actors, dynamics ----------------------------------------------------------------------
+            stepper.actor_controls(bt, st, t, acc, stop_gap, sig_state)
+            stepper.advance(bt, st, acc, kappa, cpsi, spsi, st.present & st.running[:, None])
         return st
 
-    def _observe(self, bt: _Batch, st: _State, k: int, t: float, x, y, yaw, cy, sy, ch, sh, stop_gap,
+    def _observe(self, bt: CompiledBatch, st: EngineState, k: int, t: float, x, y, yaw, cy, sy, ch, sh, stop_gap,
                  sig_state, ttc) -> Observation:
-        b, a = bt.off.shape
-        # actors projected on the ego route through the precomputed tables
-        pi = bt.poff[:, 1:] + np.minimum((st.s[:, 1:] / ROUTE_DS_M).astype(int), bt.npts[:, 1:] - 1)
-        rel_yaw = yaw[:, 1:] - bt.PH[pi]
-        pc, psn, cha, sha = bt.PC[pi], bt.PSN[pi], ch[:, 1:], sh[:, 1:]
-        # the actor's lateral offset d, turned from its route's frame into the ego route's frame
-        lat = bt.PL[pi] + st.d[:, 1:] * (cha * pc + sha * psn)
-        ps = bt.PS[pi] - st.d[:, 1:] * (sha * pc - cha * psn)
+        a = bt.off.shape[1]
+        ps, lat, rel_yaw = stepper.path_projection(bt, st, yaw, ch, sh)  # each (B, A-1)
         present = st.present[:, 1:]
-        occluded = np.zeros((b, a - 1), bool)
-        if len(bt.occ_rows):
-            r = bt.occ_rows
-            occluded[r] = self._occlusion(bt, st, r, x[r], y[r], cy[r], sy[r])
+        occluded = stepper.occlusion(bt, st, x, y, cy, sy)  # (B, A-1)
 
         def snap(i: int) -> WorldSnapshot:
             rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t),
@@ -569,99 +208,14 @@ class BuiltinBackend:
             stop_sign=bt.has_stop_sign & np.isfinite(stop_gap[:, 0]), snapshot=snap)
 
     @staticmethod
-    def _curvature_ahead(bt: _Batch, st: _State) -> np.ndarray:
+    def _curvature_ahead(bt: CompiledBatch, st: EngineState) -> np.ndarray:
         """|curvature| [1/m] of the ego's route at CURVATURE_AHEAD_M ahead of the ego -> (B, K)."""
         f = (st.s[None, :, 0] + CURVATURE_AHEAD_M[:, None]) * (1.0 / ROUTE_DS_M)  # (K, B)
         idx = bt.off[None, :, 0] + np.minimum(f.astype(np.int64), bt.npts[None, :, 0] - 1)
         return np.abs(bt.K[idx]).T  # (B, K), a view of a (K, B) array: reductions over K stay fast
 
-    @staticmethod
-    def _occlusion(bt: _Batch, st: _State, r: np.ndarray, x, y, cy, sy) -> np.ndarray:
-        """(R, A-1) bool for rows r: the segment from the ego to the actor crosses another vehicle's box."""
-        oc = bt.occ_cols  # actor slots (1..) that hold a vehicle in some row: the possible occluders
-        ex, ey = x[:, :1, None], y[:, :1, None]  # (R, 1, 1)
-        tx, ty = x[:, 1:, None], y[:, 1:, None]  # targets (R, A-1, 1)
-        ox, oy = x[:, None, oc], y[:, None, oc]  # occluders (R, 1, O)
-        c, s = cy[:, None, oc], sy[:, None, oc]
-        hl, hw = bt.length[r][:, None, oc] / 2, bt.width[r][:, None, oc] / 2
-        p0x, p0y = c * (ex - ox) + s * (ey - oy), -s * (ex - ox) + c * (ey - oy)
-        p1x, p1y = c * (tx - ox) + s * (ty - oy), -s * (tx - ox) + c * (ty - oy)
-        ux, uy = p1x - p0x, p1y - p0y
-        lo_x, hi_x = metrics._slab(p0x, ux, hl)
-        lo_y, hi_y = metrics._slab(p0y, uy, hw)
-        lo, hi = np.maximum(lo_x, lo_y), np.minimum(hi_x, hi_y)
-        blocks = (lo <= hi) & (hi >= 0.0) & (lo <= 0.999)  # (R, target, occluder)
-        self_pair = (np.arange(1, bt.off.shape[1])[:, None] == oc[None, :])  # (A-1, O) an actor cannot hide itself
-        blocks &= ~self_pair[None] & ~bt.is_ped[r][:, None, oc] & st.present[r][:, None, oc]
-        return blocks.any(axis=2)
 
-    @staticmethod
-    def _actor_controls(bt: _Batch, st: _State, t: float, acc: np.ndarray, stop_gap, sig_state) -> None:
-        """Accelerations and lateral targets of the actors (slots 1..), written into acc / st.d_ref."""
-        mt, trig = bt.mtype[:, 1:], st.triggered[:, 1:]
-        v, vd = st.v[:, 1:], bt.v_des[:, 1:]
-        a_keep = np.minimum(np.maximum(ACTOR_GAIN_PER_S * (vd - v), -ACTOR_DECEL_MPS2), ACTOR_ACCEL_MPS2)
-        if not bt.any_control and not (mt == M["turn_left_across"]).any():
-            a = a_keep
-        else:
-            a = BuiltinBackend._stop_line_control(bt, st, v, a_keep, mt, trig, stop_gap, sig_state)
-        a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
-        a = np.where(mt == M["stopped"], 0.0, a)
-        ped = bt.is_ped[:, 1:]
-        # pedestrians: stand until triggered, then walk at their speed
-        walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
-        a = np.where(ped, (walk - v) / DT_S, a)
-        acc[:, 1:] = a
-        if not bt.any_lateral:
-            return
-        # lateral manoeuvres: cosine profile over duration_s after the trigger
-        lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
-        frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
-        prof = (1.0 - np.cos(np.pi * frac)) / 2.0
-        st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
-
-    @staticmethod
-    def _stop_line_control(bt: _Batch, st: _State, v, a_keep, mt, trig, stop_gap, sig_state) -> np.ndarray:
-        """Actors' braking for stop lines (red, stoppable yellow, unserved stop sign; run_red_light
-        ignores them) and left-turners holding at their line until triggered."""
-        gap = stop_gap[:, 1:]
-        sig = sig_state[:, 1:]
-        at_line = (v < 0.3) & (gap < 3.0)
-        st.dwell[:, 1:] = np.where(bt.has_stop_sign[:, None] & at_line, st.dwell[:, 1:] + DT_S, 0.0)
-        st.served[:, 1:] |= st.dwell[:, 1:] >= 1.0
-        must_stop = np.where(bt.has_signal[:, None], (sig == SIGNAL_RED) |
-                             ((sig == SIGNAL_YELLOW) & (v * v / (2 * np.maximum(gap, 0.1)) < ACTOR_DECEL_MPS2)),
-                             bt.has_stop_sign[:, None] & ~st.served[:, 1:])
-        must_stop &= (mt != M["run_red_light"]) & np.isfinite(gap)
-        # a left-turner holds at its stop line until triggered
-        hold = (mt == M["turn_left_across"]) & ~trig
-        hold_gap = np.where(hold, bt.line_s[:, 1:] - (st.s[:, 1:] + bt.length[:, 1:] / 2), np.inf)
-        hold_gap = np.where(np.isfinite(bt.line_s[:, 1:]) | ~hold, hold_gap,
-                            bt.s0[:, 1:] - st.s[:, 1:] + 0.5)  # no stop line: hold where it started
-        g = np.minimum(np.where(must_stop, gap, np.inf), hold_gap)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a_stop = -v * v / (2.0 * np.maximum(g - 0.5, 0.05))
-        brake_zone = np.isfinite(g) & (v * v / (2.0 * ACTOR_DECEL_MPS2) + 2.0 >= g)
-        a = np.where(brake_zone, np.minimum(a_keep, np.maximum(a_stop, -8.0)), a_keep)
-        return np.where(brake_zone & (g < 0.6), -8.0, a)
-
-    @staticmethod
-    def _pet_update(bt: _Batch, st: _State, t: float) -> None:
-        """Entry/exit times of the ego and each actor into the conflict zone of their crossing paths
-        (rows with a conflict point only)."""
-        r = bt.pet_rows
-        half_e, half_a = bt.length[r, :1] / 2, bt.length[r, 1:] / 2
-        zone_e = bt.width[r, 1:] / 2 + 0.5  # [m] half-extent of the zone along the ego route
-        zone_a = bt.width[r, :1] / 2 + 0.5
-        se, sa = st.s[r, :1], st.s[r, 1:]
-        run = st.running[r, None]
-        sc_e, sc_a = bt.sc_e[r, 1:], bt.sc_a[r, 1:]
-        for arr, cond in ((st.te_in, se + half_e >= sc_e - zone_e), (st.te_out, se - half_e > sc_e + zone_e),
-                          (st.ta_in, sa + half_a >= sc_a - zone_a), (st.ta_out, sa - half_a > sc_a + zone_a)):
-            view = arr[r, 1:]
-            arr[r, 1:] = np.where(np.isnan(view) & cond & run, t, view)
-
-    def _results(self, bt: _Batch, st: _State, seed: int, record: bool) -> list[RunResult]:
+    def _results(self, bt: CompiledBatch, st: EngineState, seed: int, record: bool) -> list[RunResult]:
         pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (B, A-1)
         traj = np.stack(st.traj, axis=2) if record else None  # (B, A, T, 7)
         out = []
