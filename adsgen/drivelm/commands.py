@@ -21,6 +21,13 @@ convert_app = typer.Typer(help="Convert between DriveLM file formats.", no_args_
 drivelm_app.add_typer(convert_app, name="convert")
 
 _OUT = typer.Option(..., "--out", "-o", help="Output JSON file.")
+# the submission's header fields (predictions-to-submission and submit)
+_TEAM = typer.Option(..., help="Team name, exactly as registered.")
+_METHOD = typer.Option(..., help="Method name.")
+_AUTHORS = typer.Option([], "--author", help="An author (repeat for several).")
+_EMAIL = typer.Option("", help="Contact e-mail.")
+_INSTITUTION = typer.Option("", help="Institution or company.")
+_COUNTRY = typer.Option("", help="Country or region.")
 
 
 def _provenance(inputs: dict[str, Path], config: dict) -> dict:
@@ -29,6 +36,14 @@ def _provenance(inputs: dict[str, Path], config: dict) -> dict:
     return {"created": utc_now(), "versions": versions(("adsgen", "numpy", "torch", "transformers")),
             "inputs": {k: {"path": str(p), "fingerprint": file_fingerprint(p)} for k, p in inputs.items()},
             "config": config}
+
+
+def _save_predictions(preds: list, out: Path) -> None:
+    """Write a prediction list and say so."""
+    from adsgen.drivelm.formats import write_predictions
+
+    write_predictions(preds, out)
+    console.print(f"wrote {len(preds)} predictions to {out}")
 
 
 # ------------------------------------------------------------------------------------------------ convert
@@ -85,12 +100,11 @@ def nested_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end)."""
-    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_nested, write_predictions
+    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_nested
 
     preds = [Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
              for r in load_nested(nested).iter_questions()]
-    write_predictions(preds, out)
-    console.print(f"wrote {len(preds)} predictions to {out}")
+    _save_predictions(preds, out)
 
 
 @convert_app.command("conversations-to-predictions")
@@ -99,24 +113,23 @@ def conversations_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Conversations -> predictions holding the 'gpt' turns as answers."""
-    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_conversations, write_predictions
+    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_conversations
 
     preds = [Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
              for c in load_conversations(conversations)]
-    write_predictions(preds, out)
-    console.print(f"wrote {len(preds)} predictions to {out}")
+    _save_predictions(preds, out)
 
 
 @convert_app.command("predictions-to-submission")
 def predictions_to_submission(
     predictions: Annotated[Path, typer.Argument(help="Predictions [{id, question, answer}].")],
     out: Path = _OUT,
-    team: str = typer.Option(..., help="Team name, exactly as registered."),
-    method: str = typer.Option(..., help="Method name."),
-    author: list[str] = typer.Option([], "--author", help="An author (repeat for several)."),
-    email: str = typer.Option("", help="Contact e-mail."),
-    institution: str = typer.Option("", help="Institution or company."),
-    country: str = typer.Option("", help="Country or region."),
+    team: str = _TEAM,
+    method: str = _METHOD,
+    author: list[str] = _AUTHORS,
+    email: str = _EMAIL,
+    institution: str = _INSTITUTION,
+    country: str = _COUNTRY,
 ) -> None:
     """Wrap predictions as a submission without checks (use 'adsgen drivelm submit' to check them)."""
     from adsgen.drivelm.formats import Submission, load_predictions, write_submission
@@ -133,11 +146,10 @@ def submission_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Submission -> its prediction list."""
-    from adsgen.drivelm.formats import load_submission, write_predictions
+    from adsgen.drivelm.formats import load_submission
 
     sub = load_submission(submission)
-    write_predictions(sub.results, out)
-    console.print(f"wrote {len(sub.results)} predictions to {out}")
+    _save_predictions(sub.results, out)
 
 
 # ------------------------------------------------------------------------------------------------ validate
@@ -223,13 +235,13 @@ def evaluate_cmd(
 def submit(
     predictions: Annotated[Path, typer.Argument(help="Predictions [{id, question, answer}].")],
     questions: Path = typer.Option(..., "--questions", help="The challenge's question file (nested, tagged)."),
-    team: str = typer.Option(..., help="Team name, exactly as registered."),
-    method: str = typer.Option(..., help="Method name."),
     out: Path = _OUT,
-    author: list[str] = typer.Option([], "--author", help="An author (repeat for several)."),
-    email: str = typer.Option("", help="Contact e-mail."),
-    institution: str = typer.Option("", help="Institution or company."),
-    country: str = typer.Option("", help="Country or region."),
+    team: str = _TEAM,
+    method: str = _METHOD,
+    author: list[str] = _AUTHORS,
+    email: str = _EMAIL,
+    institution: str = _INSTITUTION,
+    country: str = _COUNTRY,
     normalise: bool = typer.Option(False, "--normalise", help="Reduce readable answers ('A. Going ahead.', "
                                                               "'yes') to the exact form ('A', 'Yes.')."),
 ) -> None:
