@@ -67,25 +67,23 @@ class GroundTexture:
     lightmap: np.ndarray      # (rows_l, cols_l) float32 street-lamp illuminance, 0 when no lamps
     light_res_m: float        # [m/texel] of the lightmap (same origin)
 
-    def lookup(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
-        """Material ids at world points (any shape); beyond the raster, its (grass) border."""
-        rows, cols = self.labels.shape
-        inv = np.float32(1.0 / self.res_m)
+    def _flat_index(self, x_m: np.ndarray, y_m: np.ndarray, res_m: float, shape: tuple[int, int]) -> np.ndarray:
+        """Flat indices into a raster of ``shape`` at ``res_m`` [m/texel] (same origin), clamped to its border."""
+        rows, cols = shape
+        inv = np.float32(1.0 / res_m)
         c = np.clip(((x_m - np.float32(self.x0_m)) * inv).astype(np.int32), 0, cols - 1)
         r = np.clip(((y_m - np.float32(self.y0_m)) * inv).astype(np.int32), 0, rows - 1)
         r *= cols
         r += c
-        return self.labels.ravel()[r]
+        return r
+
+    def lookup(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+        """Material ids at world points (any shape); beyond the raster, its (grass) border."""
+        return self.labels.ravel()[self._flat_index(x_m, y_m, self.res_m, self.labels.shape)]
 
     def light(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
         """Street-lamp illuminance at world points (any shape), 0 outside."""
-        rows, cols = self.lightmap.shape
-        inv = np.float32(1.0 / self.light_res_m)
-        c = np.clip(((x_m - np.float32(self.x0_m)) * inv).astype(np.int32), 0, cols - 1)
-        r = np.clip(((y_m - np.float32(self.y0_m)) * inv).astype(np.int32), 0, rows - 1)
-        r *= cols
-        r += c
-        return self.lightmap.ravel()[r]
+        return self.lightmap.ravel()[self._flat_index(x_m, y_m, self.light_res_m, self.lightmap.shape)]
 
 
 def _dash(points: np.ndarray, on_m: float, off_m: float) -> list[np.ndarray]:
