@@ -18,7 +18,7 @@ def test_campaign_on_a_local_ray_cluster(cli, tmp_path):
     db = tmp_path / "ray.db"
     code, out, err = cli(["campaign", "run", SEEDS_DIR, "--db", db, "--executor", "ray", "--workers", "2",
                           "--seeds", "2", "--backend", "adsgen.campaign.faults:FaultInjectingBackend",
-                          "--backend-opt", "hang_matching=^cut_in", "--timeout-s", "5", "--no-progress",
+                          "--backend-opt", "hang_matching=^cut_in", "--timeout-s", "8", "--no-progress",
                           "--json", tmp_path / "summary.json"])
     assert code == 0, err
     conn = sqlite3.connect(db)

@@ -236,7 +236,7 @@ def test_batches_isolate_raising_and_hanging_runs(cli, tmp_path):
     scen = write_scenarios(tmp_path / "scen", 30)
     db = tmp_path / "c.db"
     code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--backend-opt", "raise_matching=9$",
-                          "--backend-opt", "hang_matching=^s004$", "--timeout-s", "0.25", "--seeds", "2",
+                          "--backend-opt", "hang_matching=^s004$", "--timeout-s", "0.4", "--seeds", "2",
                           "--batch-size", "8", "--executor", "inline", "--no-progress"])
     assert code == 0, err
     assert _counts(db) == {"done": 52, "failed": 6, "timed_out": 2}
