@@ -61,7 +61,8 @@ err_console = Console(stderr=True)
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (also used by tests)."""
     try:
-        app(args=argv, prog_name="adsgen", standalone_mode=False)
+        # without standalone mode click returns typer.Exit's code instead of exiting
+        rv = app(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
         # the message is plain text: it may hold brackets such as "adsgen[carla]" that markup would eat
         err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 def entry() -> None:  # console script

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,8 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "campaign"
 sys.path.insert(0, str(FIXTURES))
 
 from fakesim import write_scenarios  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
+from page_check import CHROMIUM, browser_check, screenshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -114,36 +112,6 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     assert code == 2 and "no run with id 999" in err
 
 
-def _browser_check(page: Path, tmp_path: Path) -> dict:
-    """Open a copy of the page with a checker script in headless Chromium; return what it found."""
-    checker = """<script>
-window.__errors = [];
-window.addEventListener('error', function (e) {
-  window.__errors.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href)))); }, true);
-(function () { var orig = console.error; console.error = function () {
-  window.__errors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
-  return orig.apply(console, arguments); }; })();
-window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
-                   .map(function (i) { return i.getAttribute('src'); });
-  var out = document.createElement('pre');
-  out.textContent = 'ADSGEN_CHECK' + JSON.stringify({images: imgs.length, broken: broken, errors: window.__errors}) + 'END_CHECK';
-  document.body.appendChild(out);
-});
-</script>"""
-    check = page.with_name("browser-check.html")
-    check.write_text(page.read_text().replace("<head>", "<head>" + checker, 1))
-    base = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=15000"]
-    dom = subprocess.run([*base, "--dump-dom", check.as_uri()], capture_output=True, text=True, timeout=90)
-    check.unlink()
-    text = dom.stdout
-    start = text.rfind("ADSGEN_CHECK{")
-    assert start >= 0, dom.stderr[-2000:]
-    return json.loads(text[start + len("ADSGEN_CHECK"): text.index("END_CHECK", start)])
-
-
 @pytest.mark.slow
 def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     curve = tmp_path / "run.json"  # the run record `adsgen generate` writes
@@ -161,17 +129,14 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     assert len(list(out.glob("*.png"))) >= 4 + 2 * 4  # 4 plots + 2 worst runs x (3 camera frames + BEV)
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
-    found = _browser_check(out / "index.html", tmp_path)
+    found = browser_check(out / "index.html", tmp_path)
     assert found["images"] == len(list(out.glob("*.png")))
     assert found["broken"] == [] and found["errors"] == []
     broken_copy = tmp_path / "report-broken"  # the check itself notices a missing image
     shutil.copytree(out, broken_copy)
     (broken_copy / "min-ttc.png").unlink()
-    assert _browser_check(broken_copy / "index.html", tmp_path)["broken"] == ["min-ttc.png"]
-    shot = tmp_path / "report-screenshot.png"
-    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    f"--user-data-dir={tmp_path / 'chromium-profile'}", "--hide-scrollbars", "--window-size=1200,2400",
-                    f"--screenshot={shot}", (out / "index.html").as_uri()], capture_output=True, timeout=90)
+    assert browser_check(broken_copy / "index.html", tmp_path)["broken"] == ["min-ttc.png"]
+    shot = screenshot(out / "index.html", tmp_path / "report-screenshot.png", tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000
 
 

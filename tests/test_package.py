@@ -44,3 +44,23 @@ def test_run_result_round_trips_through_json():
     back = RunResult.from_dict(d)
     assert back.termination is TerminationReason.TIMEOUT and math.isinf(back.min_ttc_s)
     assert not back.high_risk()
+
+
+def test_exit_codes_of_commands_reach_the_shell(monkeypatch):
+    import typer
+
+    from adsgen import cli
+
+    sub = typer.Typer()
+
+    @sub.command("boom")
+    def boom() -> None:
+        raise typer.Exit(3)
+
+    @sub.command("fine")
+    def fine() -> str:
+        return "a value, not an exit code"
+
+    monkeypatch.setattr(cli, "app", sub)
+    assert cli.main(["boom"]) == 3
+    assert cli.main(["fine"]) == 0
