@@ -1,28 +1,20 @@
 """Blueprints by actor kind, and the per-vehicle tyre friction set from the surface factor.
 
-The first blueprint of a kind's preference list that the server has is used, so runs are reproducible
+The blueprints come from adsgen's one table (``adsgen.export.blueprints.ACTOR_MODELS``, which the OpenSCENARIO
+export names too). The first of a kind's preferences that the server has is used, so runs are reproducible
 across servers with the same content; a server without any of them falls back to the first blueprint
 matching the kind's wildcard (sorted by id), and to a ConfigError naming the kind if none exists.
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 
 from adsgen.errors import ConfigError
+from adsgen.export.blueprints import ACTOR_MODELS
 
 EGO_ROLE_NAME = "hero"  # CARLA's convention for the vehicle under test (ScenarioRunner, the spectator)
 ADVERSARY_ROLE_NAME = "scenario"
-
-BLUEPRINT_PREFERENCES: MappingProxyType = MappingProxyType({
-    "ego": (("vehicle.lincoln.mkz_2020", "vehicle.lincoln.mkz_2017", "vehicle.tesla.model3"), "vehicle.*"),
-    "car": (("vehicle.tesla.model3", "vehicle.audi.a2", "vehicle.lincoln.mkz_2020"), "vehicle.*"),
-    "truck": (("vehicle.carlamotors.european_hgv", "vehicle.carlamotors.carlacole",
-               "vehicle.mitsubishi.fusorosa"), "vehicle.carlamotors.*"),
-    "pedestrian": (("walker.pedestrian.0001", "walker.pedestrian.0002"), "walker.pedestrian.*"),
-})
-"""kind -> (preferred blueprint ids in order, wildcard fallback)."""
 
 SPAWN_LIFT_M = {"ego": 0.3, "car": 0.3, "truck": 0.3, "pedestrian": 1.0}
 """[m] spawn height above the road, so the spawn does not start inside the ground (walkers by their centre)."""
@@ -30,9 +22,10 @@ SPAWN_LIFT_M = {"ego": 0.3, "car": 0.3, "truck": 0.3, "pedestrian": 1.0}
 
 def pick_blueprint(library: Any, kind: str, role_name: str) -> Any:
     """The blueprint for a kind ('ego', 'car', 'truck', 'pedestrian') with its role_name set."""
-    if kind not in BLUEPRINT_PREFERENCES:
-        raise ConfigError(f"actor kind {kind!r}: expected one of {', '.join(BLUEPRINT_PREFERENCES)}")
-    preferred, wildcard = BLUEPRINT_PREFERENCES[kind]
+    if kind not in ACTOR_MODELS:
+        raise ConfigError(f"actor kind {kind!r}: expected one of {', '.join(ACTOR_MODELS)}")
+    model = ACTOR_MODELS[kind]
+    preferred, wildcard = model.preferences(), model.wildcard
     blueprint = None
     for bp_id in preferred:
         found = library.filter(bp_id)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adsgen.errors import BackendError, ConfigError
-from adsgen.scenario.mapping import FRICTION_MU, friction_mu, render_settings
+from adsgen.export.environment import friction_scale
+from adsgen.scenario.mapping import render_settings
 from adsgen.scenario.model import Scenario
 from adsgen.sim.types import RunResult, TerminationReason
 from carla_bridge import actors as bp
@@ -187,7 +188,7 @@ class CarlaBackend:
             ex, ey, eyaw, ev = starts[0]
             ego = pool.spawn(bp.pick_blueprint(library, "ego", bp.EGO_ROLE_NAME),
                              place.carla_transform(ex, ey, eyaw, bp.SPAWN_LIFT_M["ego"]))
-            tire = bp.apply_surface_friction(ego, friction_mu(sc.factors) / FRICTION_MU["dry"])
+            tire = bp.apply_surface_friction(ego, friction_scale(sc.factors))
             physics = ego.get_physics_control()
             max_steer_deg = float(physics.wheels[0].max_steer_angle)
             if lights.headlights and hasattr(ego, "set_light_state"):

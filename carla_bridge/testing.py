@@ -42,7 +42,7 @@ BLUEPRINTS: dict[str, tuple[float, float, float]] = {
     "vehicle.lincoln.mkz_2020": (2.45, 1.05, 0.75),
     "vehicle.tesla.model3": (2.40, 1.08, 0.75),
     "vehicle.carlamotors.european_hgv": (4.50, 1.40, 1.90),
-    "vehicle.carlamotors.carlacole": (2.60, 1.25, 1.20),
+    "vehicle.carlamotors.carlacola": (2.60, 1.25, 1.20),
     "walker.pedestrian.0001": (0.19, 0.19, 0.93),
     "walker.pedestrian.0002": (0.19, 0.19, 0.93),
     "sensor.other.collision": (0.0, 0.0, 0.0),

@@ -1,65 +1,29 @@
-"""Scenario factors -> CARLA weather and light: one table.
+"""Scenario factors -> CARLA weather and light.
 
-Each factor state sets some fields of ``carla.WeatherParameters``; a field no row sets keeps the value in
-``BASE``. Light sets the sun (street lights and headlights follow ``adsgen.scenario.mapping.render_settings``, as
-in the renderer), weather sets clouds / rain / fog / wind, surface sets the road's wetness and
-puddles (``precipitation_deposits``). CARLA's weather is visual only: it does not change tyre friction,
-so the surface also sets the vehicles' wheel friction (``carla_bridge.actors.apply_surface_friction``).
-
-CARLA has no snowfall: ``weather=snow`` is rendered as an overcast, hazy sky, and ``surface=snow_ice`` as a
-fully wet road with deposits; the physics of snow and ice come from the friction, not from the picture.
-Units: angles in degrees (CARLA's convention for these fields), fog_distance in metres, the rest 0-100.
+The numbers live in one table in adsgen (``adsgen.export.environment.CARLA_WEATHER_TABLE``), from which the
+OpenSCENARIO export derives its Environment too; this module only builds the ``carla.WeatherParameters``
+object and switches street lights. Light sets the sun (street lights and headlights follow
+``adsgen.scenario.mapping.render_settings``, as in the renderer), weather sets clouds / rain / fog / wind,
+surface sets the road's wetness and puddles. CARLA's weather is visual only: it does not change tyre
+friction, so the surface also scales the vehicles' wheel friction
+(``adsgen.export.environment.friction_scale``, applied by ``carla_bridge.actors.apply_surface_friction``).
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 
+from adsgen.export.environment import CARLA_WEATHER_TABLE, WEATHER_FACTORS, carla_weather_fields
 from carla_bridge._carla import import_carla
 
-BASE: MappingProxyType = MappingProxyType({
-    "cloudiness": 0.0, "precipitation": 0.0, "precipitation_deposits": 0.0, "wind_intensity": 5.0,
-    "sun_azimuth_angle": 150.0,  # [deg] fixed, so runs differ only by their factors
-    "sun_altitude_angle": 60.0,  # [deg]
-    "fog_density": 0.0, "fog_distance": 0.0,  # fog_distance [m]: where the fog starts
-    "fog_falloff": 0.2, "wetness": 0.0,
-})
-
-WEATHER_TABLE: MappingProxyType = MappingProxyType({
-    ("light", "daylight"): {"sun_altitude_angle": 60.0},
-    ("light", "dawn_dusk"): {"sun_altitude_angle": 4.0},          # sun on the horizon: glare, long shadows
-    ("light", "dark_lighted"): {"sun_altitude_angle": -30.0},      # night; street lights on
-    ("light", "dark_unlighted"): {"sun_altitude_angle": -60.0},    # night; street lights off
-    ("weather", "clear"): {"cloudiness": 5.0},
-    ("weather", "cloudy"): {"cloudiness": 80.0, "wind_intensity": 20.0},
-    ("weather", "rain"): {"cloudiness": 90.0, "precipitation": 70.0, "wind_intensity": 40.0,
-                          "fog_density": 10.0, "fog_distance": 40.0},
-    ("weather", "snow"): {"cloudiness": 95.0, "wind_intensity": 30.0, "fog_density": 35.0,
-                          "fog_distance": 20.0, "fog_falloff": 0.5},
-    ("weather", "fog"): {"cloudiness": 60.0, "fog_density": 75.0, "fog_distance": 5.0, "fog_falloff": 1.0},
-    ("surface", "dry"): {"wetness": 0.0, "precipitation_deposits": 0.0},
-    ("surface", "wet"): {"wetness": 80.0, "precipitation_deposits": 40.0},
-    ("surface", "snow_ice"): {"wetness": 100.0, "precipitation_deposits": 80.0},
-})
-"""(factor, state) -> the WeatherParameters fields it sets. Factors not listed do not touch the weather."""
-
-WEATHER_FACTORS = ("light", "weather", "surface")
-
-
-def weather_fields(factors: Any) -> dict[str, float]:
-    """The WeatherParameters fields for a scenario's factors (pure; KeyError for an unknown state)."""
-    fields = dict(BASE)
-    for factor in WEATHER_FACTORS:
-        fields.update(WEATHER_TABLE[(factor, getattr(factors, factor))])
-    return fields
+__all__ = ["CARLA_WEATHER_TABLE", "WEATHER_FACTORS", "apply_street_lights", "weather_parameters"]
 
 
 def weather_parameters(factors: Any) -> Any:
     """carla.WeatherParameters for a scenario's factors."""
     carla = import_carla()
     weather = carla.WeatherParameters()
-    for name, value in weather_fields(factors).items():
+    for name, value in carla_weather_fields(factors).items():
         setattr(weather, name, float(value))
     return weather
 

@@ -102,7 +102,7 @@ def test_weather_table_covers_every_state_and_builds_carla_weather():
 
     for factor in weather.WEATHER_FACTORS:
         for state in STATES[factor]:
-            assert (factor, state) in weather.WEATHER_TABLE, (factor, state)
+            assert (factor, state) in weather.CARLA_WEATHER_TABLE, (factor, state)
     w = weather.weather_parameters(_factors(light="dark_unlighted", weather="fog", surface="wet"))
     assert isinstance(w, carla.WeatherParameters)
     assert w.sun_altitude_angle < 0 and w.fog_density >= 50 and w.wetness > 50
@@ -110,6 +110,35 @@ def test_weather_table_covers_every_state_and_builds_carla_weather():
     assert clear.sun_altitude_angle > 30 and clear.fog_density == 0 and clear.precipitation == 0
     rain = weather.weather_parameters(_factors(weather="rain"))
     assert rain.precipitation > 50 and rain.cloudiness > clear.cloudiness
+
+
+def test_exported_environment_and_carla_weather_come_from_the_same_numbers():
+    """Read the way ScenarioRunner reads an .xosc Environment, the export sets the bridge's sun, clouds and
+    rain, for every light x weather x surface; the friction scale is the bridge's tyre scale."""
+    import itertools
+
+    from adsgen.export import environment_settings
+    from adsgen.scenario.mapping import FRICTION_MU, friction_mu
+    from adsgen.variables import STATES
+
+    for light, wx, surface in itertools.product(STATES["light"], STATES["weather"], STATES["surface"]):
+        f = _factors(light=light, weather=wx, surface=surface)
+        env, w = environment_settings(f), weather.weather_parameters(f)
+        assert math.degrees(env.sun_elevation_rad) == pytest.approx(w.sun_altitude_angle, abs=0.01)
+        assert math.degrees(env.sun_azimuth_rad) == pytest.approx(w.sun_azimuth_angle, abs=0.01)
+        assert 100 - 100 * env.sun_intensity == pytest.approx(w.cloudiness, abs=0.1)
+        rain = 100 * env.precipitation_intensity if env.precipitation == "rain" else 0.0
+        assert rain == pytest.approx(w.precipitation, abs=0.1)
+        assert env.friction_scale == pytest.approx(friction_mu(f) / FRICTION_MU["dry"], abs=1e-3)
+
+
+def test_exported_blueprints_are_the_ones_the_bridge_spawns():
+    from adsgen.export import actor_model
+    from carla_bridge import actors
+
+    lib = FakeServer().world.get_blueprint_library()
+    for kind in ("ego", "car", "truck", "pedestrian"):
+        assert actors.pick_blueprint(lib, kind, "scenario").id == actor_model(kind).blueprint, kind
 
 
 def test_street_lights_follow_the_light_factor():
