@@ -98,3 +98,59 @@ def test_compare_command_fails_cleanly_without_a_server(cli, tmp_path):
     fixture = Path(__file__).parent / "fixtures" / "carla" / "cut_in.yaml"
     code, _, err = cli(["carla", "compare", fixture, "--host", f"127.0.0.1:{_closed_port()}"])
     assert code == 2 and "not reachable" in err
+
+
+# --- --carla-host on `adsgen simulate` and `adsgen generate` ------------------------------------------
+
+@pytest.fixture
+def fake_server(monkeypatch):
+    """A FakeServer listening on a real port; the bridge's default client factory builds its fake client."""
+    from carla_bridge import connection
+
+    srv = FakeServer()
+    host, port = srv.listen()
+    monkeypatch.setattr(connection, "default_client_factory", srv.client_factory)
+    yield srv, f"{host}:{port}"
+    srv.shutdown()
+
+
+def test_simulate_on_carla_at_the_given_host(cli, fake_server, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    srv, hostport = fake_server
+    monkeypatch.setenv("CARLA_HOST", f"127.0.0.1:{_closed_port()}")  # the option wins over the variable
+    fixture = Path(__file__).parent / "fixtures" / "carla" / "lead_brake.yaml"
+    code, out, err = cli(["simulate", fixture, "--backend", "carla", "--carla-host", hostport,
+                          "--json", tmp_path / "r.json"])
+    assert code == 0, err
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["backend"] == "carla" and result["termination"] in out
+    assert srv.alive == []  # the run's actors were destroyed
+
+
+def test_simulate_unreachable_carla_host_is_one_line_exit_2(cli):
+    from pathlib import Path
+
+    port = _closed_port()
+    fixture = Path(__file__).parent / "fixtures" / "carla" / "lead_brake.yaml"
+    code, _, err = cli(["simulate", fixture, "--backend", "carla", "--carla-host", f"127.0.0.1:{port}"])
+    assert code == 2 and f"127.0.0.1:{port}" in err and "not reachable" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli(["simulate", fixture, "--carla-host", "localhost:2000"])  # builtin backend: refused
+    assert code == 2 and "--backend carla" in err
+
+
+def test_generate_on_carla_at_the_given_host(cli, fake_server, tmp_path):
+    srv, hostport = fake_server
+    code, out, err = cli(["generate", "--method", "random", "--budget", "2", "--backend", "carla",
+                          "--carla-host", hostport, "--no-xosc", "--out", tmp_path / "out"])
+    assert code == 0, err
+    assert "2 runs" in out
+    assert srv.alive == []
+
+
+def test_generate_unreachable_carla_host_is_one_line_exit_2(cli, tmp_path):
+    port = _closed_port()
+    code, _, err = cli(["generate", "--method", "random", "--budget", "2", "--backend", "carla",
+                        "--carla-host", f"127.0.0.1:{port}", "--out", tmp_path / "out"])
+    assert code == 2 and f"127.0.0.1:{port}" in err and "not reachable" in err and "Traceback" not in err

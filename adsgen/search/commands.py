@@ -25,6 +25,9 @@ def generate(
     method: str = typer.Option("cbn", "--method", help="cbn, random or ga."),
     agent: str = typer.Option("idm", "--agent", help="Agent under test."),
     backend: str = typer.Option("builtin", "--backend", help="Simulator backend: builtin or carla."),
+    carla_host: str = typer.Option(None, "--carla-host",
+                                   help="CARLA server HOST[:PORT] for --backend carla (default: $CARLA_HOST, "
+                                        "else localhost:2000)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (method and simulator)."),
     do: bool = typer.Option(False, "--do", help="Rank by interventional risk P(severity | do(factors))."),
     ttc_threshold: float = typer.Option(1.0, "--ttc-threshold", help="High-risk min-TTC threshold [s]."),
@@ -35,15 +38,23 @@ def generate(
     from adsgen.scenario.io import load_seeds
     from adsgen.search.output import check_output_dir, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
+    from adsgen.sim.backends import get_backend
+    from adsgen.sim.commands import backend_options
 
     config = SearchConfig(method=method, budget=budget, seed=seed, agent=agent, backend=backend, do=do,
                           ttc_threshold_s=ttc_threshold)
+    options = backend_options(backend, carla_host)
     check_output_dir(out)
     seed_list = load_seeds(seeds)
     risk = load_risk_model(cbn, do=do) if cbn is not None else None
-    with progress_bar() as bar:
-        task = bar.add_task(f"{method} search", total=budget)
-        result = run_search(config, seed_list, risk, progress=lambda n: bar.advance(task, n))
+    sim = get_backend(backend, **options) if options else None  # else run_search makes (and closes) its own
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task(f"{method} search", total=budget)
+            result = run_search(config, seed_list, risk, backend=sim, progress=lambda n: bar.advance(task, n))
+    finally:
+        if sim is not None:
+            sim.close()
     paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
     ev = result.evaluator
     console.print(f"[bold]{len(ev.archive)}[/] distinct high-risk scenarios in {ev.runs} runs, "

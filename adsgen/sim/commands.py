@@ -20,10 +20,22 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def backend_options(backend: str, carla_host: str | None) -> dict:
+    """get_backend options from the CLI's --carla-host (HOST or HOST:PORT, parsed by the CARLA bridge)."""
+    if carla_host is None:
+        return {}
+    if backend != "carla":
+        raise ConfigError(f"--carla-host {carla_host!r} needs --backend carla (got --backend {backend})")
+    return {"host": carla_host}
+
+
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario or seed YAML file (a seed runs its nominal scenario).")],
     agent: Annotated[str, typer.Option(help="Agent under test: idm, or one another area registered (vlm:DIR, ...).")] = "idm",
     backend: Annotated[str, typer.Option(help="Simulator backend: builtin, carla.")] = "builtin",
+    carla_host: Annotated[str | None, typer.Option(
+        "--carla-host", help="CARLA server HOST[:PORT] for --backend carla (default: $CARLA_HOST, else localhost:2000).",
+    )] = None,
     seed: Annotated[int, typer.Option(help="Run seed (sensing misses and other agent randomness).")] = 0,
     render: Annotated[Path | None, typer.Option(help="Write CAM_FRONT keyframes (PNG) of the run into this folder.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the RunResult as JSON to this file.")] = None,
@@ -38,9 +50,10 @@ def simulate(
     from adsgen.sim.agents import get_agent
     from adsgen.sim.backends import get_backend
 
+    options = backend_options(backend, carla_host)
     sc = load_scenario(scenario)
     ag = get_agent(agent)
-    be = get_backend(backend)
+    be = get_backend(backend, **options)
     try:
         result = be.run([sc], ag, seed, record_trajectories=trajectories or render is not None)[0]
     finally:
