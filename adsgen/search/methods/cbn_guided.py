@@ -114,6 +114,8 @@ class CBNGuidedSearch:
     rank_temperature: float = 0.15
     """Proposals draw combinations with probability decaying as exp(-rank / (temperature * kept))."""
     max_tries_per_cell: int = 2
+    equal_share: float = 0.5
+    """Share of each iteration split equally between seeds; the rest follows each seed's recent yield."""
 
     def search(self, ev: Evaluator, spaces: list[SeedSpace], rng: np.random.Generator) -> None:
         states = [self._init_seed(sp) for sp in spaces]
@@ -121,7 +123,7 @@ class CBNGuidedSearch:
         while ev.remaining > 0:
             ev.iteration += 1
             n_iter = min(per_iter, ev.remaining)
-            share = self._seed_shares(states, n_iter, rng)
+            share = self._seed_shares(states, n_iter, rng, self.equal_share)
             batch: list[Candidate] = []
             owner: list[SeedState] = []
             for st, n in zip(states, share, strict=True):
@@ -181,10 +183,10 @@ class CBNGuidedSearch:
 
     # -- each iteration ------------------------------------------------------------------------------
     @staticmethod
-    def _seed_shares(states: list[SeedState], n: int, rng: np.random.Generator) -> np.ndarray:
-        """Half the iteration split equally, half by each seed's Thompson-sampled yield of new finds."""
+    def _seed_shares(states: list[SeedState], n: int, rng: np.random.Generator, equal: float) -> np.ndarray:
+        """`equal` of the iteration split equally, the rest by each seed's Thompson-sampled yield of new finds."""
         rate = np.array([rng.beta(1.0 + st.new, 1.0 + st.runs - st.new) for st in states])
-        share = 0.5 / len(states) + 0.5 * rate / rate.sum()
+        share = equal / len(states) + (1.0 - equal) * rate / rate.sum()
         raw = share * n
         out = np.floor(raw).astype(int)
         for i in np.argsort(-(raw - out))[: n - out.sum()]:
