@@ -25,7 +25,7 @@ from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wra
 from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.predict import GenerationOptions, answer_rows, generate_answers
-from adsgen.drivelm.prompts import MC, YES_NO, question_kind, template_of
+from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
 from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
 from adsgen.errors import ConfigError, InputError
@@ -144,17 +144,34 @@ def collate(examples: Sequence[Example], frames: dict[str, dict[str, Any]], pad_
     return batch
 
 
+def _answer_key(s: Sample) -> str | None:
+    """What a training answer says: the option's text for multiple choice (options are shuffled per
+    question, so the letter alone carries no prior), else the answer itself."""
+    if s.answer is None:
+        return None
+    options = options_of(s.question)
+    return options.get(s.answer.strip(), s.answer) if options else s.answer
+
+
 def majority_baseline(train: Sequence[Sample], held: Sequence[Sample]) -> dict[str, Any]:
-    """Image-blind baseline: per question template the training split's most common answer."""
+    """Image-blind baseline: per question template, the training split's most common answer; for multiple
+    choice, the listed option whose text was most often the right one (its letter)."""
     by_template: dict[str, Counter] = defaultdict(Counter)
     by_kind: dict[str, Counter] = defaultdict(Counter)
     for s in train:
-        by_template[template_of(s.question)][s.answer] += 1
-        by_kind[question_kind(s.question, s.answer)][s.answer] += 1
+        by_template[template_of(s.question)][_answer_key(s)] += 1
+        by_kind[question_kind(s.question, s.answer)][_answer_key(s)] += 1
     rows = []
     for s in held:
-        counts = by_template.get(template_of(s.question)) or by_kind.get(question_kind(s.question, s.answer))
-        rows.append({"id": s.id, "question": s.question, "answer": counts.most_common(1)[0][0] if counts else ""})
+        counts = by_template.get(template_of(s.question)) or by_kind.get(question_kind(s.question, s.answer)) \
+            or Counter()
+        options = options_of(s.question)
+        if options:
+            letter = max(options, key=lambda k: (counts.get(options[k], 0), -ord(k)))
+            answer = letter
+        else:
+            answer = counts.most_common(1)[0][0] if counts else ""
+        rows.append({"id": s.id, "question": s.question, "answer": answer})
     return {"predictions": rows}
 
 
