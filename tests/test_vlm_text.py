@@ -85,3 +85,23 @@ def test_user_text_and_template():
     assert text.startswith("Depth: the car") and "Answer: " in text and "<image>" not in text
     assert "Answer: " not in user_text("What is ahead?", cot=True)
     assert template_of(YNQ) == template_of(YNQ.replace("1088.3", "20.5").replace("c1", "c7"))
+
+
+def test_image_blind_baseline_follows_option_text_not_letters():
+    from adsgen.drivelm.train import accuracy, majority_baseline
+    from adsgen.drivelm.vlm_data import Sample
+
+    def q(i, order, answer_text, yes_no=None):
+        if yes_no is not None:
+            return Sample(f"s_f_{i}", YNQ.replace("1088.3", str(i)), yes_no, [], [], "s", "f")
+        opts = " ".join(f"{letter}. {t}" for letter, t in zip("ABCD", order, strict=True))
+        question = f"What is the moving status of object <c1,CAM_BACK,{i}.0,2.0>? Please select the correct answer from the following options: {opts}"
+        return Sample(f"s_f_{i}", question, "ABCD"[order.index(answer_text)], [], [], "s", "f")
+
+    statuses = ["Going ahead.", "Stopped.", "Back up.", "Turn left."]
+    train = [q(i, statuses[i % 4:] + statuses[:i % 4], "Going ahead.") for i in range(8)]
+    train += [q(100 + i, [], "", "No." if i < 3 else "Yes.") for i in range(4)]
+    held = [q(50, ["Stopped.", "Back up.", "Going ahead.", "Turn left."], "Going ahead."), q(60, [], "", "No.")]
+    rows = majority_baseline(train, held)["predictions"]
+    assert [r["answer"] for r in rows] == ["C", "No."]
+    assert accuracy(held, rows)["accuracy"] == 1.0
