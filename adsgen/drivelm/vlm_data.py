@@ -9,7 +9,6 @@ before any model is loaded.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,24 +61,18 @@ class Sample:
 
 
 def read_json(path: str | Path) -> Any:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    """A JSON file, with InputError for a missing or truncated file."""
+    from adsgen.drivelm.formats import read_json as _read
+
+    return _read(path, "DriveLM file")
 
 
-def _objects(infos: dict[str, Any] | None, where: str) -> list[KeyObject]:
+def _objects(infos: dict[str, Any] | None) -> list[KeyObject]:
     out = []
     for tag, info in (infos or {}).items():
-        if not isinstance(info, dict):
-            raise InputError(f"{where}: key_object_infos[{tag!r}] is not an object")
-        box = info.get("2d_bbox")
-        depth = next((info[k] for k in DEPTH_KEYS if info.get(k) is not None), None)
-        out.append(KeyObject(tag=tag, category=info.get("Category"), description=info.get("Visual_description"),
-                             box=tuple(float(v) for v in box) if box else None,
+        depth = next((info.extra[k] for k in DEPTH_KEYS if info.extra.get(k) is not None), None)
+        out.append(KeyObject(tag=tag, category=info.category, description=info.visual_description,
+                             box=tuple(float(v) for v in info.bbox_2d) if info.bbox_2d else None,
                              depth_m=float(depth) if depth is not None else None))
     return out
 
@@ -90,58 +83,41 @@ def _choose(cams: Sequence[str], cameras: Sequence[str] | None) -> list[str]:
 
 def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
                 image_root: str | Path | None = None) -> list[Sample]:
-    """Samples from a nested DriveLM-nuScenes JSON file (answers included when present)."""
-    data = read_json(path)
+    """Samples from a nested DriveLM-nuScenes file (read and validated by adsgen.drivelm.formats)."""
+    from adsgen.drivelm.formats import parse_nested
+
+    data = parse_nested(read_json(path), str(path))
     root = Path(image_root) if image_root else Path(path).resolve().parent
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected the nested DriveLM format (scene -> key_frames), got a list")
     samples: list[Sample] = []
-    for scene, scene_data in data.items():
-        frames = scene_data.get("key_frames") if isinstance(scene_data, dict) else None
-        if not isinstance(frames, dict):
-            raise InputError(f"{path}: scene {scene}: no key_frames object")
-        for frame, fd in frames.items():
-            where = f"{path}: scene {scene}, frame {frame}"
-            image_paths = fd.get("image_paths") or {}
-            if not isinstance(image_paths, dict) or not image_paths:
-                raise InputError(f"{where}: image_paths must map camera names to image files")
-            cams = _choose([c for c in CAMERAS if c in image_paths], cameras)
-            images = [root / image_paths[c] for c in cams]
-            objects = _objects(fd.get("key_object_infos"), where)
-            qa = fd.get("QA") or {}
-            i = 0
-            for section in QA_SECTIONS:
-                for item in qa.get(section) or []:
-                    if "Q" not in item:
-                        raise InputError(f"{where}: {section} question {i} has no 'Q'")
-                    samples.append(Sample(id=f"{scene}_{frame}_{i}", question=item["Q"], answer=item.get("A"),
-                                          images=images, cameras=cams, scene=scene, frame=frame,
-                                          objects=objects, section=section))
-                    i += 1
+    frame_cache: dict[int, tuple[list[str], list[Path], list[KeyObject]]] = {}
+    for ref in data.iter_questions():
+        if id(ref.frame) not in frame_cache:
+            cams = _choose([c for c in CAMERAS if c in ref.frame.image_paths], cameras)
+            frame_cache[id(ref.frame)] = (cams, [root / ref.frame.image_paths[c] for c in cams],
+                                          _objects(ref.frame.key_object_infos))
+        cams, images, objects = frame_cache[id(ref.frame)]
+        samples.append(Sample(id=ref.id, question=ref.qa.question, answer=ref.qa.answer or None, images=images,
+                              cameras=cams, scene=ref.scene_id, frame=ref.frame_id, objects=objects,
+                              section=ref.category))
     return samples
 
 
 def read_flat(path: str | Path, *, cameras: Sequence[str] | None = None,
               image_root: str | Path | None = None) -> list[Sample]:
-    """Samples from the flattened ``{id, image, conversations}`` question list."""
-    data = read_json(path)
+    """Samples from the flattened ``{id, image, conversations}`` list (read by adsgen.drivelm.formats)."""
+    from adsgen.drivelm.formats import IMAGE_TOKEN, parse_conversations
+
+    items = parse_conversations(read_json(path), str(path))
     root = Path(image_root) if image_root else Path(path).resolve().parent
-    if not isinstance(data, list):
-        raise InputError(f"{path}: expected a list of {{id, image, conversations}}")
     samples = []
-    for n, item in enumerate(data):
-        try:
-            sid, paths, conv = item["id"], item["image"], item["conversations"]
-            question = next(c["value"] for c in conv if c["from"] == "human")
-        except (KeyError, TypeError, StopIteration) as exc:
-            raise InputError(f"{path}: item {n}: expected id, image and a human turn in conversations") from exc
-        answer = next((c["value"] for c in conv if c["from"] == "gpt"), None)
-        paths = [paths] if isinstance(paths, str) else list(paths)
-        cams = [next((c for c in CAMERAS if f"/{c}/" in p or f"__{c}__" in p), f"CAM_{k}") for k, p in enumerate(paths)]
+    for item in items:
+        cams = [next((c for c in CAMERAS if f"/{c}/" in p or f"__{c}__" in p), f"CAM_{k}")
+                for k, p in enumerate(item.image)]
         keep = [k for k, c in enumerate(cams) if cameras is None or c in cameras]
-        scene, frame = (sid.rsplit("_", 2) + ["", ""])[:2] if sid.count("_") >= 2 else (sid, "")
-        samples.append(Sample(id=sid, question=question, answer=answer, images=[root / paths[k] for k in keep],
-                              cameras=[cams[k] for k in keep], scene=scene, frame=frame))
+        scene, frame = item.id.rsplit("_", 2)[:2] if item.id.count("_") >= 2 else (item.id, "")
+        samples.append(Sample(id=item.id, question=IMAGE_TOKEN + item.question, answer=item.answer or None,
+                              images=[root / item.image[k] for k in keep], cameras=[cams[k] for k in keep],
+                              scene=scene, frame=frame))
     return samples
 
 
