@@ -64,6 +64,7 @@ def test_agent_specs():
 
 @pytest.mark.slow
 def test_tiny_vlm_drives_a_seed_and_counts_unparsable_answers(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
     from adsgen.drivelm.agent import VLMAnswerer
 
     monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path))
