@@ -246,8 +246,14 @@ class VLMAnswerer:
         from adsgen.drivelm.predict import load_for_inference
 
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
+        from adsgen.drivelm.adapters import read_card
+
         adapter = None if spec == "tiny" else spec
-        self.vlm = load_for_inference("tiny", adapter, lambda: corpus)
+        card = read_card(adapter) if adapter is not None else None
+        # an adapter runs on the base it was trained on (its card); 'tiny' builds an untrained tiny LLaVA
+        self.vlm = load_for_inference(card.base_path if card else "tiny", adapter, lambda: corpus)
+        # depth words as the adapter was trained (always for the untrained tiny model)
+        self.depth_words = card is None or card.training.get("depth", "sim") != "none"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
 
@@ -308,7 +314,7 @@ class VLMAgent:
         questions: list[Question] = []
         for i in rows:
             images, depths = self._look(obs, i) if self.needs_images else ([], [])
-            words = depth_sentence(depths)
+            words = depth_sentence(depths) if getattr(self.answerer, "depth_words", True) else ""
             questions.append(Question(i, user_text(Q_SAFE, words), Q_SAFE, images, obs))
             if self.ask_behaviour:
                 questions.append(Question(i, user_text(BEHAVIOUR_QUESTION, words), BEHAVIOUR_QUESTION, images, obs))
