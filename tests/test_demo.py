@@ -36,3 +36,20 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     found = browser_check(page, tmp_path)
     assert found["images"] == len(images) and found["broken"] == [] and found["errors"] == []
     assert screenshot(page, tmp_path / "demo.png", tmp_path).stat().st_size > 10_000
+
+
+def test_demo_replaces_its_own_folder_but_never_a_users(tmp_path):
+    from adsgen.errors import InputError
+    from adsgen.search.demo import MARKER, prepare_output
+
+    out = tmp_path / "demo"
+    prepare_output(out)
+    (out / "index.html").write_text("old report")
+    prepare_output(out)  # a rerun of the demo
+    assert (out / MARKER).is_file() and not (out / "index.html").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "results.csv").write_text("precious")
+    with pytest.raises(InputError, match="not written by `adsgen demo`"):
+        prepare_output(mine)
+    assert (mine / "results.csv").read_text() == "precious"

@@ -18,6 +18,26 @@ from adsgen.paths import CRASH_DIR, SEEDS_DIR
 
 DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv.gz"
 DEMO_METHODS = ("cbn", "random", "ga")
+MARKER = ".adsgen-demo"
+"""File that marks a folder as written by `adsgen demo`, so a rerun may replace it."""
+
+
+def prepare_output(out: Path) -> None:
+    """An empty folder for the demo: a previous demo's folder is replaced, anything else is refused."""
+    import shutil
+
+    from adsgen.errors import InputError
+
+    if out.exists():
+        if not out.is_dir():
+            raise InputError(f"{out}: exists and is not a folder")
+        if (out / MARKER).is_file():
+            shutil.rmtree(out)
+        elif any(out.iterdir()):
+            raise InputError(f"{out}: folder is not empty and was not written by `adsgen demo`; "
+                             "choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by adsgen demo; a rerun replaces this folder\n")
 
 
 def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
@@ -76,7 +96,7 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
     console = console or Console()
     t0 = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output(out)
     console.rule("1/4  crash data -> causal Bayesian network")
     cbn_dir = learn_demo_cbn(out / "cbn", console, seed)
     risk = load_risk_model(cbn_dir)
