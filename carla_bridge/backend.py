@@ -25,7 +25,7 @@ from adsgen.errors import BackendError, ConfigError
 from adsgen.export.environment import friction_scale
 from adsgen.scenario.mapping import render_settings
 from adsgen.scenario.model import Scenario
-from adsgen.sim.types import RunResult, TerminationReason
+from adsgen.sim.types import RunResult, TerminationReason, agent_extra
 from carla_bridge import actors as bp
 from carla_bridge import connection, weather
 from carla_bridge._carla import import_carla
@@ -250,7 +250,7 @@ class CarlaBackend:
             extra = {"carla": {**info, "server": self.address, "server_version": self.versions.server
                                if self.versions else None, "frames": k + 1, "tire_friction": tire[0],
                                "ego_blueprint": ego.type_id, "other_collisions": other_hits,
-                               "placement": repr(place)}}
+                               "placement": repr(place)}, **agent_extra(agent, 0)}
         return core.result(seed, extra)
 
     def _measure(self, core: RunCore, place: Placement, ego: Any, bodies: list, collisions: CollisionRecorder,

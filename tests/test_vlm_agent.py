@@ -75,3 +75,16 @@ def test_tiny_vlm_drives_a_seed_and_counts_unparsable_answers(tmp_path, monkeypa
     assert extra["vlm_questions"] >= 4 and 0 <= extra["vlm_unparsed"] <= extra["vlm_questions"]
     assert extra["vlm_unparsed_share"] == pytest.approx(extra["vlm_unparsed"] / extra["vlm_questions"])
 
+
+
+def test_simulate_reports_the_vlm_agents_answer_figures(cli, tmp_path):
+    """The agent's own figures (questions asked, unparsed answers) reach the RunResult the user sees."""
+    import json
+
+    from adsgen.paths import SEEDS_DIR
+
+    out = tmp_path / "r.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / "lead_vehicle_braking.yaml", "--agent", "oracle", "--json", out])
+    assert code == 0, err
+    extra = json.loads(out.read_text())["extra"]
+    assert extra["vlm_questions"] > 0 and extra["vlm_unparsed"] == 0 and "content_hash" in extra

@@ -44,7 +44,7 @@ from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's const
     M,
     compile_batch,
 )
-from adsgen.sim.types import DT_S, RunResult, TerminationReason
+from adsgen.sim.types import DT_S, RunResult, TerminationReason, agent_extra
 
 
 def _row_min(x: np.ndarray) -> np.ndarray:
@@ -88,7 +88,7 @@ class BuiltinBackend:
         for _, idx in sorted(groups.items()):
             bt = compile_batch([scenarios[i] for i in idx])
             st = self._simulate(bt, agent, seed, record=record_trajectories)
-            for i, res in zip(idx, self._results(bt, st, seed, record_trajectories), strict=True):
+            for i, res in zip(idx, self._results(bt, st, seed, record_trajectories, agent), strict=True):
                 out[i] = res
         return out  # type: ignore[return-value]
 
@@ -215,7 +215,8 @@ class BuiltinBackend:
         return np.abs(bt.K[idx]).T  # (B, K), a view of a (K, B) array: reductions over K stay fast
 
 
-    def _results(self, bt: CompiledBatch, st: EngineState, seed: int, record: bool) -> list[RunResult]:
+    def _results(self, bt: CompiledBatch, st: EngineState, seed: int, record: bool,
+                 agent=None) -> list[RunResult]:
         pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (B, A-1)
         traj = np.stack(st.traj, axis=2) if record else None  # (B, A, T, 7)
         out = []
@@ -233,7 +234,8 @@ class BuiltinBackend:
                 collision_time_s=round(float(st.t_end[i]), 6) if coll else None,
                 min_ttc_s=float(st.min_ttc[i]), min_distance_m=float(st.min_dist[i]),
                 pet_s=float(p.min()) if len(p) else None, backend=self.name, seed=seed,
-                extra={"friction_mu": float(bt.mu[i]), "content_hash": sc.content_hash()},
+                extra={"friction_mu": float(bt.mu[i]), "content_hash": sc.content_hash(),
+                       **agent_extra(agent, i)},
             )
             if traj is not None:
                 n = int(round(res.duration_s / DT_S)) + 1

@@ -95,6 +95,15 @@ class Agent(Protocol):
     def act(self, obs: Any) -> Any:
         """Observations of the batch at one step -> controls for the batch (see adsgen.sim.agents)."""
 
+    # Optional: ``run_extra(row) -> dict`` gives the agent's own figures for batch row ``row`` of its last
+    # reset (e.g. the VLM agent's unparsed-answer count); backends merge them into RunResult.extra.
+
+
+def agent_extra(agent: Any, row: int) -> dict[str, Any]:
+    """The agent's own figures for batch row ``row`` of its last reset (Agent.run_extra, optional)."""
+    fn = getattr(agent, "run_extra", None)
+    return dict(fn(row)) if callable(fn) else {}
+
 
 @runtime_checkable
 class Backend(Protocol):
