@@ -114,6 +114,7 @@ class CBNGuidedSearch:
     rank_temperature: float = 0.15
     """Proposals draw combinations with probability decaying as exp(-rank / (temperature * kept))."""
     max_tries_per_cell: int = 2
+    """A cell (combination, parameter bins) that stayed below the risk threshold is retried at most this often."""
     equal_share: float = 0.5
     """Share of each iteration split equally between seeds; the rest follows each seed's recent yield."""
 
