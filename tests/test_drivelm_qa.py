@@ -219,3 +219,62 @@ def test_variants_split_by_source_keeps_seed_families_together(tmp_path):
     factors = {json.dumps(s.extra["adsgen"]["factors"], sort_keys=True)
                for d in (res.train, res.test) for s in d.scenes.values()}
     assert len(factors) >= 2   # variants draw other light / weather / surface
+
+
+# ---------------------------------------------------------------------------------------------- image questions
+
+IMAGE_TEMPLATES = ("signal_state", "pedestrian_ahead", "night", "poor_visibility")
+
+
+def _scene_answers(scenario, config=QAConfig(frames=3, scale=0.25)) -> list[dict[str, tuple[str, str]]]:
+    """Per key frame: template -> (question, answer) of the image questions."""
+    import random
+
+    from adsgen.drivelm.qa_generation import frame_qa, render_keyframes
+
+    out = []
+    for ft in render_keyframes(scenario, config, "t", None):
+        items = [q for qs in frame_qa(ft, random.Random(0)).values() for q in qs]
+        out.append({q.extra["template"]: (q.question, q.answer) for q in items
+                    if q.extra["template"] in IMAGE_TEMPLATES})
+    return out
+
+
+def _seed_scenario(name: str):
+    from adsgen.scenario.io import load_seed
+
+    return load_seed(SEEDS_DIR / f"{name}.yaml").scenario
+
+
+def test_image_question_answers_follow_the_scene():
+    from adsgen.drivelm.qa_generation import SIGNAL_OPTIONS
+
+    letters = {state: "ABCD"[k] for k, state in enumerate(SIGNAL_OPTIONS)}
+    green = _seed_scenario("straight_crossing_path")            # the ego goes through on green
+    assert green.factors.traffic_control == "signal"
+    cycle_s = 2 * (green.road.signal.green_s + green.road.signal.yellow_s + green.road.signal.all_red_s)
+    red_signal = green.road.signal.model_copy(update={"offset_s": 0.5 * cycle_s + 1.0})  # ego's group red
+    red = green.model_copy(update={"road": green.road.model_copy(update={"signal": red_signal})})
+    night_fog = green.model_copy(update={"factors": green.factors.model_copy(
+        update={"light": "dark_unlighted", "weather": "fog"})})
+    by_case = {"green": _scene_answers(green), "red": _scene_answers(red), "night_fog": _scene_answers(night_fog)}
+    for case, frames in by_case.items():
+        assert frames, case
+        signal = {f["signal_state"][1] for f in frames}
+        expected = "red" if case == "red" else "green"
+        assert letters[expected] in signal and signal <= {letters[expected], letters[None]}, (case, signal)
+    assert all(f["night"][1] == "No." and f["poor_visibility"][1] == "No." for f in by_case["green"])
+    assert all(f["night"][1] == "Yes." and f["poor_visibility"][1] == "Yes." for f in by_case["night_fog"])
+    # no traffic light on a plain road; a pedestrian crossing shows its pedestrian, a lead car none
+    lead = _scene_answers(_seed_scenario("lead_vehicle_braking"))
+    assert {f["signal_state"][1] for f in lead} == {letters[None]}
+    assert {f["pedestrian_ahead"][1] for f in lead} == {"No."}
+    assert "Yes." in {f["pedestrian_ahead"][1] for f in _scene_answers(_seed_scenario("pedestrian_crossing"))}
+    # the question text never depends on the scene, so it cannot give the answer away
+    every = [f for frames in [*by_case.values(), lead] for f in frames]
+    for template in IMAGE_TEMPLATES:
+        questions = {f[template][0] for f in every}
+        assert len(questions) == 1, template
+        text = questions.pop()
+        assert not F.find_object_tags(text) and not any(ch.isdigit() for ch in text)
+    assert len({f["signal_state"][1] for f in every}) >= 3   # red, green and none all occur

@@ -21,7 +21,14 @@ actions             planning    1      action for c1, reason, probability
 collision_actions   planning    1      which ego action would hit c1 (from where it is)
 safe_actions        planning    1      from the most urgent key object
 ego_behaviour       behavior    0      4-way choice over the 21 phrases: ego yaw change and speed ahead
+signal_state        perception  0      fixed 4-way choice: red / yellow / green light ahead, or none in view
+pedestrian_ahead    perception  0      Yes./No.: a pedestrian is in view of a forward camera
+night               perception  0      Yes./No.: the scene's light is dark (lighted or unlighted)
+poor_visibility     perception  0      Yes./No.: rain, snow or fog
 ==================  ==========  =====  ==================================================================
+
+The last four ask about what the image shows and the question text cannot give away (no tag, no
+coordinates; the signal options are always listed in the same order).
 
 Each key frame also carries ``key_object_infos`` (Category, Status, Visual_description, 2d_bbox in
 full-resolution pixels, and ``depth_m``: the 75th percentile of the rendered depth map inside the box, in
@@ -44,9 +51,11 @@ from adsgen.drivelm.choices import (
     EGO_BEHAVIOURS,
     EGO_SPEEDS,
     EGO_STEERING,
+    LETTERS,
     MOVING_STATUS_QUESTION,
     MOVING_STATUSES,
     NO,
+    OPTIONS_PROMPT,
     YES,
     ego_behaviour_phrase,
     make_multiple_choice,
@@ -94,7 +103,18 @@ TEMPLATES: dict[str, tuple[str, str, int]] = {   # name -> (category, question t
                           TAG_GPT),
     "safe_actions": ("planning", Q_SAFE, TAG_GPT),
     "ego_behaviour": ("behavior", EGO_BEHAVIOUR_QUESTION, TAG_ACCURACY),
+    "signal_state": ("perception", "What is the state of the traffic light ahead of the ego vehicle?",
+                     TAG_ACCURACY),
+    "pedestrian_ahead": ("perception", "Is there a pedestrian in view ahead of the ego vehicle?", TAG_ACCURACY),
+    "night": ("perception", "Is it night in the current scene?", TAG_ACCURACY),
+    "poor_visibility": ("perception", "Is it raining, snowing or foggy in the current scene?", TAG_ACCURACY),
 }
+# signal_state options, always in this order (the letter follows the image, never the option order)
+SIGNAL_OPTIONS: dict[str | None, str] = {"red": "Red light.", "yellow": "Yellow light.", "green": "Green light.",
+                                         None: "There is no traffic light ahead."}
+DARK_LIGHTS = ("dark_lighted", "dark_unlighted")         # light states the night question answers Yes to
+POOR_VISIBILITY_WEATHER = ("rain", "snow", "fog")        # weather the visibility question answers Yes to
+FORWARD_CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT")
 
 CAMERA_DIRECTION = {"CAM_FRONT": "front", "CAM_FRONT_LEFT": "front left", "CAM_FRONT_RIGHT": "front right",
                     "CAM_BACK": "back", "CAM_BACK_LEFT": "back left", "CAM_BACK_RIGHT": "back right"}
@@ -195,6 +215,10 @@ class FrameTruth:
     objects: list[KeyObjectTruth]
     ego_behaviour: str           # one of EGO_BEHAVIOURS
     image_paths: dict[str, str] = field(default_factory=dict)
+    signal_in_view: str | None = None  # state of a traffic signal a forward camera sees (None: none in view)
+    pedestrian_in_view: bool = False   # a pedestrian a forward camera sees (at least min_pixels)
+    light: str = "daylight"            # the scenario's light factor
+    weather: str = "clear"             # the scenario's weather factor
 
 
 def _to_ego(ego, x: float, y: float) -> tuple[float, float]:
@@ -382,10 +406,32 @@ def frame_qa(truth: FrameTruth, rng: random.Random) -> dict[str, list[QAItem]]:
     items.append(_qa("safe_actions", safe_actions_answer(objs)))
     q, a = make_multiple_choice(EGO_BEHAVIOUR_QUESTION, truth.ego_behaviour, EGO_BEHAVIOURS, rng)
     items.append(_qa("ego_behaviour", a, question=q))
+    items.extend(scene_qa(truth))
     qa: dict[str, list[QAItem]] = {"perception": [], "prediction": [], "planning": [], "behavior": []}
     for cat, item in items:
         qa[cat].append(item)
     return qa
+
+
+def signal_state_question() -> str:
+    """The signal question with its four options in the fixed order of ``SIGNAL_OPTIONS``."""
+    opts = " ".join(f"{letter}. {text}" for letter, text in zip(LETTERS, SIGNAL_OPTIONS.values(), strict=False))
+    return f"{TEMPLATES['signal_state'][1]}{OPTIONS_PROMPT} {opts}"
+
+
+def scene_qa(truth: FrameTruth) -> list[tuple[str, QAItem]]:
+    """Questions the image answers and the text does not: signal state, pedestrian, night, visibility."""
+    signal_letter = LETTERS[list(SIGNAL_OPTIONS).index(truth.signal_in_view)]
+    return [_qa("signal_state", signal_letter, question=signal_state_question()),
+            _qa("pedestrian_ahead", YES if truth.pedestrian_in_view else NO),
+            _qa("night", YES if truth.light in DARK_LIGHTS else NO),
+            _qa("poor_visibility", YES if truth.weather in POOR_VISIBILITY_WEATHER else NO)]
+
+
+def in_view(frames: dict, kind: str, config: QAConfig) -> bool:
+    """Whether a forward camera sees an object of ``kind`` with at least ``min_pixels`` (at 1600x900)."""
+    return any(vis.kind == kind and vis.pixels >= config.min_pixels * frame.scale ** 2
+               for cam, frame in frames.items() if cam in FORWARD_CAMERAS for vis in frame.objects)
 
 
 def key_object_infos(objs: list[KeyObjectTruth]) -> dict[str, KeyObject]:
@@ -497,7 +543,11 @@ def render_keyframes(scenario, config: QAConfig, scene_token: str, image_dir: Pa
             o.tag = format_object_tag(k, o.camera, x_full, y_full)
             o.description = _kind_words(o)[:1].upper() + _kind_words(o)[1:] + "."
         ftok = token(scene_token, f"{snap.time_s:.3f}")
-        truth = FrameTruth(ftok, snap.time_s, frames, objs, ego_behaviour(snap.ego, fut.ego))
+        factors = scenario.factors
+        truth = FrameTruth(ftok, snap.time_s, frames, objs, ego_behaviour(snap.ego, fut.ego),
+                           signal_in_view=snap.signal_state if in_view(frames, "traffic_signal", config) else None,
+                           pedestrian_in_view=in_view(frames, "pedestrian", config),
+                           light=factors.light, weather=factors.weather)
         for cam, frame in frames.items():
             rel = Path("samples") / cam / f"{ftok}.png"
             truth.image_paths[cam] = rel.as_posix()

@@ -75,6 +75,9 @@ class TrainOptions:
     """Show the model a crop around each tagged object next to the cameras (see InputBuilder)."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
+    templates: tuple[str, ...] | None = None
+    """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
+    ``template`` key, e.g. the image questions); None: all."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "grad_accum", "checkpoint_every"):
@@ -179,13 +182,18 @@ def accuracy(samples: Sequence[Sample], rows: Sequence[dict[str, str]]) -> dict[
     """Exact-match accuracy on the multiple-choice and yes/no questions (the challenge's accuracy rule)."""
     by_id = {r["id"]: r["answer"] for r in rows}
     per_kind: dict[str, list[int]] = defaultdict(list)
+    per_template: dict[str, list[int]] = defaultdict(list)
     for s in samples:
         kind = question_kind(s.question, s.answer)
         if kind in (MC, YES_NO):
             per_kind[kind].append(int(by_id.get(s.id) == s.answer))
+            if s.template is not None:
+                per_template[s.template].append(per_kind[kind][-1])
     every = [v for vals in per_kind.values() for v in vals]
     return {"accuracy": sum(every) / len(every) if every else None, "count": len(every),
-            "by_kind": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(per_kind.items())}}
+            "by_kind": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(per_kind.items())},
+            "by_template": {k: {"accuracy": sum(v) / len(v), "count": len(v)}
+                            for k, v in sorted(per_template.items())}}
 
 
 def accuracy_samples(samples: Sequence[Sample]) -> list[Sample]:
@@ -196,6 +204,12 @@ def _select(samples: list[Sample], kinds: tuple[str, ...] | None) -> list[Sample
     if kinds is None:
         return samples
     return [s for s in samples if question_kind(s.question, s.answer) in kinds]
+
+
+def _select_templates(samples: list[Sample], templates: tuple[str, ...] | None) -> list[Sample]:
+    if templates is None:
+        return samples
+    return [s for s in samples if s.template in templates]
 
 
 @dataclass
@@ -231,9 +245,11 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         check_images(held, eval_data)
     else:
         train_set, held = split_by_scene(samples, options.held_out_fraction, options.seed)
-    train_set = _select(train_set, options.answer_kinds)
+    train_set = _select_templates(_select(train_set, options.answer_kinds), options.templates)
+    held = _select_templates(held, options.templates)
     if not train_set:
-        raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}")
+        raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}"
+                         + (f" and templates {list(options.templates)}" if options.templates else ""))
     builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops)  # checks the depth model path
     base_path = _prepare_base(base, train_set, builder, out, options.seed)
     _say(console, f"base: {base_path}")

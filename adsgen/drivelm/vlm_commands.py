@@ -37,6 +37,18 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
     return cams
 
 
+def _templates(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    from adsgen.drivelm.qa_generation import TEMPLATES
+
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [t for t in names if t not in TEMPLATES]
+    if bad or not names:
+        raise ConfigError(f"--templates {text!r}: expected names from {list(TEMPLATES)}")
+    return names
+
+
 def _kinds(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
@@ -79,6 +91,9 @@ def train_cmd(
                                       "each object the question tags (recorded in the card; predict follows it)."),
     kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
                               "multiple_choice, yes_no, open); default all."),
+    templates: str = typer.Option(None, "--templates", help="Train and evaluate only on these generator "
+                                  "templates (comma-separated 'template' keys of `adsgen drivelm qa` output, e.g. "
+                                  "signal_state,pedestrian_ahead,night,poor_visibility); default all."),
     cameras: str = _CAMERAS,
     image_root: Path = _IMAGE_ROOT,
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
@@ -94,7 +109,8 @@ def train_cmd(
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
                            held_out_fraction=held_out, max_minutes=max_minutes, max_cpu_minutes=max_cpu_minutes, checkpoint_every=checkpoint_every,
                            depth=depth, images=images, cameras=_cameras(cameras),
-                           answer_kinds=_kinds(kinds), object_crops=object_crops)
+                           answer_kinds=_kinds(kinds), object_crops=object_crops,
+                           templates=_templates(templates))
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "

@@ -54,6 +54,8 @@ class Sample:
     objects: list[KeyObject] = field(default_factory=list)
     section: str | None = None
     """perception / prediction / planning / behavior (None for the flattened format)."""
+    template: str | None = None
+    """The generator's question template (``adsgen drivelm qa`` output; None elsewhere)."""
 
     @property
     def frame_key(self) -> str:
@@ -98,7 +100,7 @@ def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
         cams, images, objects = frame_cache[id(ref.frame)]
         samples.append(Sample(id=ref.id, question=ref.qa.question, answer=ref.qa.answer or None, images=images,
                               cameras=cams, scene=ref.scene_id, frame=ref.frame_id, objects=objects,
-                              section=ref.category))
+                              section=ref.category, template=ref.qa.extra.get("template")))
     return samples
 
 
