@@ -105,3 +105,25 @@ def test_image_blind_baseline_follows_option_text_not_letters():
     rows = majority_baseline(train, held)["predictions"]
     assert [r["answer"] for r in rows] == ["C", "No."]
     assert accuracy(held, rows)["accuracy"] == 1.0
+
+
+def test_templates_filter_and_per_template_accuracy():
+    from adsgen.drivelm.train import _select_templates, accuracy
+    from adsgen.drivelm.vlm_data import Sample
+
+    night = "Is it night in the current scene?"
+    samples = [Sample(f"s_f_{i}", night, "Yes." if i % 2 else "No.", [], [], "s", "f", template="night")
+               for i in range(4)] + [Sample("s_f_9", YNQ, "No.", [], [], "s", "f", template="moving_direction")]
+    assert [s.id for s in _select_templates(samples, ("night",))] == ["s_f_0", "s_f_1", "s_f_2", "s_f_3"]
+    assert _select_templates(samples, None) == samples
+    rows = [{"id": s.id, "answer": "Yes."} for s in samples]
+    acc = accuracy(samples, rows)
+    assert acc["by_template"] == {"moving_direction": {"accuracy": 0.0, "count": 1},
+                                  "night": {"accuracy": 0.5, "count": 4}}
+    assert acc["accuracy"] == 2 / 5
+
+
+def test_unknown_template_is_a_clear_error(cli, tmp_path):
+    code, _, err = cli(["drivelm", "train", tmp_path / "x.json", "--base", "tiny", "--templates", "nightt",
+                        "--out", tmp_path / "o"])
+    assert code == 2 and "--templates 'nightt'" in err
