@@ -167,6 +167,18 @@ def _inject(codes: np.ndarray, share: float, rng: np.random.Generator) -> tuple[
     return out, mask
 
 
+
+def _codes_and_unknowns(df: pd.DataFrame, unknown_share: float, rng: np.random.Generator
+                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each variable's state codes, and the codes a reader must get back once unknowns are injected
+    (severity is never unknown: it comes from the report type)."""
+    code = {v: _codes(df, v) for v in NAMES}
+    expected = {v: code[v].copy() for v in NAMES}
+    for v in NAMES:
+        if v != "severity":
+            expected[v], _ = _inject(expected[v], unknown_share, rng)
+    return code, expected
+
 def _uuids(n: int, rng: np.random.Generator) -> np.ndarray:
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     return np.array([str(uuid.UUID(bytes=b.tobytes())).upper() for b in raw], dtype=object)
@@ -186,11 +198,7 @@ def write_montgomery(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int,
     """
     rng = np.random.default_rng(seed)
     n = len(df)
-    code = {v: _codes(df, v) for v in NAMES}
-    expected = {v: code[v].copy() for v in NAMES}
-    for v in NAMES:
-        if v != "severity":
-            expected[v], _ = _inject(expected[v], unknown_share, rng)
+    code, expected = _codes_and_unknowns(df, unknown_share, rng)
     typo = {}
     for v in ("light", "weather", "surface", "traffic_control"):
         typo[v] = (rng.random(n) < typo_share) & (expected[v] >= 0)
@@ -342,11 +350,7 @@ def write_statewide(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int,
     """
     rng = np.random.default_rng(seed)
     n = len(df)
-    code = {v: _codes(df, v) for v in NAMES}
-    expected = {v: code[v].copy() for v in NAMES}
-    for v in NAMES:
-        if v != "severity":
-            expected[v], _ = _inject(expected[v], unknown_share, rng)
+    code, expected = _codes_and_unknowns(df, unknown_share, rng)
     rl, tc = STATES["road_layout"], STATES["traffic_control"]
     expected["road_layout"] = np.where(expected["road_layout"] == rl.index("curve"), rl.index("straight"),
                                        expected["road_layout"]).astype(np.int8)
