@@ -55,10 +55,10 @@ def learn_cmd(
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
                               pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
     folder = Path(out)
-    _print_summary(result, folder)
+    print_learn_summary(result, folder)
 
 
-def _print_summary(result, folder: Path) -> None:
+def print_learn_summary(result, folder: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -43,14 +43,14 @@ def prepare_output(out: Path) -> None:
 def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
     """Learn and validate the CBN from the shipped synthetic Montgomery County table."""
     from adsgen.cbn import learn_to_dir
-    from adsgen.cbn.commands import _print_summary
+    from adsgen.cbn.commands import print_learn_summary
 
     known = CRASH_DIR / "reference_graph.json"
     with console.status(f"reading {DEMO_DATA}") as status:
         result = learn_to_dir(DEMO_DATA, out, bootstrap=20, seed=seed,
                               known_graph=known if known.is_file() else None,
                               progress=lambda msg: status.update(msg))
-    _print_summary(result, out)
+    print_learn_summary(result, out)
     return out
 
 

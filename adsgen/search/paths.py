@@ -1,4 +1,6 @@
-"""Dotted paths into a Scenario ('ego.speed_mps', 'actors.lead.manoeuvre.trigger.value').
+"""Reading dotted paths of a Scenario ('ego.speed_mps', 'actors.lead.manoeuvre.trigger.value').
+
+(Setting them is adsgen.scenario.mapping.instantiate's job.)
 
 Actors are addressed by id, not position, so a path stays valid when actors are reordered.
 """
@@ -28,19 +30,3 @@ def get_path(obj: Any, path: str) -> Any:
         node = _step(node, part)
     return node
 
-
-def set_path(data: dict, path: str, value: Any) -> None:
-    """Set a dotted path in a Scenario's plain-data form (``Scenario.spec()``), in place."""
-    parts = path.split(".")
-    node: Any = data
-    for part in parts[:-1]:
-        node = _step(node, part)
-        if node is None:
-            raise KeyError(f"{path}: {part} is empty")
-    last = parts[-1]
-    if isinstance(node, dict):
-        if last not in node:
-            raise KeyError(f"{path}: no field {last!r}")
-        node[last] = value
-    else:
-        raise KeyError(f"{path}: cannot set into {type(node).__name__}")
