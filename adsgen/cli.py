@@ -58,6 +58,20 @@ _register_all()
 err_console = Console(stderr=True)
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error base class: click's own, and typer's vendored copy (typer >= 0.24 raises
+    ``typer._click`` exceptions, which are not click's)."""
+    import importlib
+
+    classes: list[type[Exception]] = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            classes.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(classes)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (also used by tests)."""
     try:
@@ -75,13 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except _usage_errors() as exc:  # bad command, option or argument: click's one-line message, exit 2
+        exc.show()
+        return exc.exit_code
     return rv if isinstance(rv, int) else 0
 
 

@@ -46,3 +46,13 @@ def test_bench_sim_reports_figures(cli, tmp_path):
     assert d["rollouts_per_s"] > 0 and d["loop_rollouts_per_s"] > 0
     assert d["speedup_vs_loop"] == pytest.approx(d["rollouts_per_s"] / d["loop_rollouts_per_s"], abs=0.1)
     assert "render_ms" in d and d["batch"] == 100 and d["horizon_s"] == 10.0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["no-such-command"], "No such command 'no-such-command'"),
+    (["simulate"], "Missing argument"),
+    (["simulate", "x.yaml", "--no-such-option"], "No such option: --no-such-option"),
+])
+def test_usage_errors_are_one_message_and_exit_2_not_a_traceback(cli, argv, message):
+    code, _, err = cli(argv)
+    assert code == 2 and message in err and "Traceback" not in err
