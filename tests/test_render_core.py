@@ -192,6 +192,20 @@ def test_weather_and_light_change_the_image(road):
     assert np.array_equal(np.isinf(day.depth), np.isinf(fog.depth))
 
 
+def test_fog_and_rain_at_night_are_visible_in_the_headlight_beams(road):
+    """A vision model must be able to tell a foggy or rainy night from a clear one: the air in the
+    beams glows with fog, and the rain streaks in them are lit."""
+    snap = _snap(_car("lead", 30.0, -1.75), signal=None)
+    lum = lambda w: render(snap, ground=road, appearance=appearance_for("dark_unlighted", w, "dry")  # noqa: E731
+                           ).image.astype(float).mean(axis=2)
+    clear, fog, rain = lum("clear"), lum("fog"), lum("rain")
+    H, W = clear.shape
+    air = slice(int(0.40 * H), int(0.49 * H)), slice(int(0.35 * W), int(0.65 * W))  # ahead, above the horizon
+    assert fog[air].mean() > clear[air].mean() + 15
+    sky = slice(0, int(0.4 * H)), slice(int(0.3 * W), int(0.7 * W))
+    assert np.abs(np.diff(rain[sky], axis=1)).mean() > 3 * np.abs(np.diff(clear[sky], axis=1)).mean()
+
+
 def test_bev_shows_actors(road):
     snap = _snap(_car("lead", 20.0, -1.75), _car("walker", 10.0, -5.0, kind="pedestrian"))
     b = bev(snap, extent_m=80.0, m_per_px=0.25, ground=road, labels=False)

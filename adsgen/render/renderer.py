@@ -15,7 +15,14 @@ import numpy as np
 
 from adsgen.render.appearance import Appearance, appearance_for
 from adsgen.render.camera import Camera, make_camera
-from adsgen.render.effects import apply_weather, ego_headlight, rain_dimming, to_uint8, transmission
+from adsgen.render.effects import (
+    apply_weather,
+    ego_headlight,
+    night_veil,
+    rain_dimming,
+    to_uint8,
+    transmission,
+)
 from adsgen.render.frame import Frame, VisibleObject, object_stats
 from adsgen.render.ground import ALBEDO, ASPHALT, GRASS, SIDEWALK, GroundLayers, GroundTexture, build_texture
 from adsgen.render.raster import Buffers, cross3, rasterise
@@ -226,7 +233,11 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
         img.reshape(-1, 3)[drawn] = colours[face_of] * (tr * dim) + (np.float32(1.0) - tr) * (
             np.asarray(app.haze, np.float32) * dim)
 
-    apply_weather(img, app, seed=weather_seed)   # haze and rain dimming were applied while shading
+    veil = night_veil(a, b, cam.R_cw.T, cam.position_w, buf.depth, snapshot.ego, app,
+                      tex.light if app.street_lights else None)   # (H, W) or None
+    if veil is not None:
+        img += veil[..., None] * LAMP_TINT
+    apply_weather(img, app, seed=weather_seed, veil=veil)   # haze and rain dimming were applied while shading
     image = to_uint8(img)
 
     objects = []
