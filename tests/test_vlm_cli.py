@@ -73,6 +73,29 @@ def test_train_then_predict_writes_answers_for_every_question(cli, data, tmp_pat
             assert r["answer"] in ("Yes.", "No."), r
 
 
+def test_an_adapter_trained_on_option_texts_answers_multiple_choice_by_scoring_them(cli, data, tmp_path):
+    out = tmp_path / "adapter"
+    code, stdout, err = cli(["drivelm", "train", data, "--base", "tiny", "--adapter", "lora", "--epochs", "1",
+                             "--rank", "4", "--alpha", "8", "--kinds", "multiple_choice,yes_no",
+                             "--mc-answers", "text", "--out", out])
+    assert code == 0, err
+    assert json.loads((out / "adapter_card.json").read_text())["training"]["mc_answers"] == "text"
+    evaluation = json.loads((out / "eval.json").read_text())
+    assert evaluation["model"]["mc_answers"] == "text" and evaluation["model"]["by_kind"]["multiple_choice"]["count"]
+    ids = _flat_questions(data, data.parent / "questions.json")
+    pred = tmp_path / "pred.json"
+    code, stdout, err = cli(["drivelm", "predict", data.parent / "questions.json", "--base", "tiny", "--adapter",
+                             out, "--max-new-tokens", "6", "--out", pred])
+    assert code == 0, err
+    assert "the letter of the listed option whose text the model finds most likely" in stdout.replace("\n", " ")
+    rows = json.loads(pred.read_text())
+    assert [r["id"] for r in rows] == ids
+    mc = [r for r in rows if "options:" in r["question"]]
+    assert mc and all(r["answer"] in ("A", "B", "C", "D") for r in mc)
+    code, _, err = cli(["drivelm", "train", data, "--base", "tiny", "--mc-answers", "words", "--out", tmp_path / "o"])
+    assert code == 2 and "mc_answers='words'" in err
+
+
 def test_predict_with_missing_images_fails_before_loading(cli, data, tmp_path):
     _flat_questions(data, data.parent / "questions.json")
     (data.parent / "images" / "s0_f1_CAM_FRONT.png").unlink()

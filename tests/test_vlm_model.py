@@ -170,3 +170,24 @@ def test_an_adapter_from_another_base_is_refused(tiny_dir, tmp_path):
     other = load_base(build_tiny(tmp_path / "other", CORPUS, SMALL, seed=1))
     with pytest.raises(InputError, match="was trained on base"):
         load_adapter(other.model, tmp_path / "ad", other.info)
+
+
+def test_option_scoring_in_one_batch_matches_scoring_each_alone(tiny_dir):
+    from adsgen.drivelm.predict import candidate_scores, most_likely
+
+    vlm = _trained(tiny_dir, "lora")
+    vlm.model.eval()  # as predict and the evaluation run it (no adapter dropout)
+    text, images = "What is the colour of the object <c1,CAM_FRONT,40.0,50.0>? A. Red. B. Green.", _images(1)
+    candidates = ["Red.", "Green.", "Is there a red car to the front left of the ego car?", "B"]
+    tok = vlm.processor.tokenizer
+    enc = encode_prompts(vlm, [text], [images])
+    alone = []
+    for cand in candidates:  # the probability of saying exactly the candidate, one unpadded pass each
+        tail = tok(" " + cand, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        ids = torch.cat([enc["input_ids"][0], torch.tensor(tail)])[None]
+        with torch.no_grad():
+            logits = vlm.model(**dict(enc, input_ids=ids, attention_mask=torch.ones_like(ids))).logits[0]
+        logp = torch.log_softmax(logits, -1)[-len(tail) - 1:-1]
+        alone.append(float(logp[torch.arange(len(tail)), torch.tensor(tail)].sum()))
+    assert candidate_scores(vlm, text, images, "", candidates) == pytest.approx(alone, abs=1e-4)
+    assert most_likely(vlm, text, images, "", candidates) == candidates[max(range(4), key=alone.__getitem__)]

@@ -20,6 +20,7 @@ from adsgen.drivelm.vlm_inputs import InputBuilder
 from adsgen.errors import InputError
 
 TINY = "tiny"
+MC_ANSWER_FORMS = ("letter", "text")  # what an adapter was trained to say for multiple choice (its card)
 
 
 @dataclass(frozen=True)
@@ -124,39 +125,87 @@ def exact_candidates(question: str) -> list[str] | None:
 
 
 def most_likely(vlm: VLM, text: str, images: Sequence[Any], prefix: str, candidates: Sequence[str]) -> str:
-    """The candidate the model finds most likely after the prompt and ``prefix`` (sum of token log-probs)."""
+    """The candidate the model finds most likely after the prompt and ``prefix``."""
+    scores = candidate_scores(vlm, text, images, prefix, candidates)
+    return candidates[max(range(len(candidates)), key=scores.__getitem__)]
+
+
+def candidate_scores(vlm: VLM, text: str, images: Sequence[Any], prefix: str, candidates: Sequence[str]
+                     ) -> list[float]:
+    """Per candidate, the log-probability of saying exactly it after the prompt and ``prefix`` (its tokens
+    and the end-of-sequence token). One batched forward pass over every candidate (right padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
     enc = encode_prompts(vlm, [text], [list(images)])
     prompt = enc["input_ids"][0]  # (P,)
     lead = tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
+    tails = [lead + tokenizer(" " + c, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+             for c in candidates]
+    n, p, longest = len(candidates), len(prompt), max(len(t) for t in tails)
+    ids = torch.full((n, p + longest), tokenizer.pad_token_id, dtype=torch.long, device=prompt.device)  # (N, L)
+    mask = torch.zeros_like(ids)
+    for k, tail in enumerate(tails):
+        ids[k, :p] = prompt
+        ids[k, p:p + len(tail)] = torch.tensor(tail, device=prompt.device)
+        mask[k, :p + len(tail)] = 1
+    images_enc = {key: torch.cat([v] * n) for key, v in enc.items() if key not in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        logp = torch.log_softmax(vlm.model(input_ids=ids, attention_mask=mask, **images_enc).logits.float(),
+                                 dim=-1)  # (N, L, V)
     scores = []
-    for cand in candidates:
-        cand_ids = tokenizer(" " + cand, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        ids = torch.cat([prompt, torch.tensor(lead + cand_ids, device=prompt.device)])[None]  # (1, L)
-        batch = dict(enc, input_ids=ids, attention_mask=torch.ones_like(ids))
-        with torch.no_grad():
-            logp = torch.log_softmax(vlm.model(**batch).logits[0, :-1].float(), dim=-1)  # (L-1, V)
-        targets = ids[0, -len(cand_ids):]
-        rows = torch.arange(ids.shape[1] - len(cand_ids) - 1, ids.shape[1] - 1, device=ids.device)
-        scores.append(float(logp[rows, targets].sum()))
-    return candidates[max(range(len(candidates)), key=scores.__getitem__)]
+    for k, tail in enumerate(tails):
+        start = p + len(lead)  # first candidate token
+        positions = torch.arange(start - 1, p + len(tail) - 1, device=ids.device)  # logits that predict it
+        scores.append(float(logp[k, positions, ids[k, start:p + len(tail)]].sum()))
+    return scores
 
 
-def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str],
-                builder: InputBuilder) -> tuple[list[dict[str, str]], int]:
+def _scores_options(sample: Sample, mc_answers: str) -> bool:
+    """A multiple-choice question answered by scoring its options' texts (adapters trained on texts)."""
+    return mc_answers == "text" and question_kind(sample.question) == MC and bool(options_of(sample.question))
+
+
+def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
+                mc_answers: str = "letter") -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
-    candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks)."""
+    candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
+
+    With ``mc_answers='text'`` (the adapter learned to say the option's text) every multiple-choice
+    answer is the letter of the listed option whose text the model finds most likely; those are not
+    counted as fallbacks."""
+    if mc_answers not in MC_ANSWER_FORMS:
+        raise InputError(f"mc_answers {mc_answers!r}: expected one of {MC_ANSWER_FORMS}")
     rows = predictions(samples, raw)
     fallbacks = 0
     for s, text, row in zip(samples, raw, rows, strict=True):
+        prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
+        if _scores_options(s, mc_answers) and not (builder.cot and row["answer"] in options_of(s.question)):
+            options = options_of(s.question)
+            said = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, list(options.values()))
+            row["answer"] = next(letter for letter, t in options.items() if t == said)
+            continue
         candidates = exact_candidates(s.question)
         if candidates is None or row["answer"] in candidates:
             continue
-        prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
         row["answer"] = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, candidates)
         fallbacks += 1
     return rows, fallbacks
+
+
+def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
+                     options: GenerationOptions = GenerationOptions(), *, mc_answers: str = "letter",
+                     progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, str]], int]:
+    """Answer every question in exact form (generation, then :func:`answer_rows`). Multiple-choice
+    questions that are answered by scoring options (``mc_answers='text'`` without chain-of-thought) are
+    not generated for. Returns (rows, fallbacks)."""
+    generate = [i for i, s in enumerate(samples) if builder.cot or not _scores_options(s, mc_answers)]
+    texts = generate_answers(vlm, [samples[i] for i in generate], builder, options, progress=progress)
+    raw = [""] * len(samples)
+    for i, text in zip(generate, texts, strict=True):
+        raw[i] = text
+    if progress and len(generate) < len(samples):
+        progress(len(samples) - len(generate))
+    return answer_rows(vlm, samples, raw, builder, mc_answers)
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,

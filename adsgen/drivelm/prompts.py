@@ -67,9 +67,9 @@ def reduce_answer(text: str, question: str) -> str:
             if m:
                 return m.group(1)
         for candidate in (final, raw):
-            for letter, option in options.items():
-                if option and option.rstrip(".").lower() in candidate.lower():
-                    return letter
+            letter = _option_named(candidate, options)
+            if letter is not None:
+                return letter
         m = re.findall(rf"\b([{letters}])\b", final)
         if m:
             return m[-1]
@@ -81,6 +81,22 @@ def reduce_answer(text: str, question: str) -> str:
                 return "Yes." if words[-1 if candidate is raw else 0].lower() == "yes" else "No."
         return raw
     return final
+
+
+def _option_named(text: str, options: dict[str, str]) -> str | None:
+    """The letter of the option a text names: its exact text, else the longest option text inside it
+    (so "... driving very fast." is not read as the option "... driving fast.")."""
+    said = text.strip().rstrip(".").lower()
+    inside = []
+    for letter, option in options.items():
+        norm = option.rstrip(".").lower()
+        if not norm:
+            continue
+        if norm == said:
+            return letter
+        if re.search(rf"(?<![a-z]){re.escape(norm)}(?![a-z])", said):
+            inside.append((len(norm), letter))
+    return max(inside)[1] if inside else None
 
 
 def user_text(question: str, depth_sentence: str = "", cot: bool = False) -> str:

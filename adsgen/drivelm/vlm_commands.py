@@ -7,7 +7,7 @@ torch / transformers / peft are imported inside the command functions only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -77,6 +77,9 @@ def train_cmd(
     depth: str = _DEPTH,
     epochs: int = typer.Option(3, help="Passes over the training split."),
     lr: float = typer.Option(1e-3, help="AdamW learning rate."),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="'constant' after a short warm-up, or "
+                                    "'cosine': decay to zero over the epochs or the --max-minutes / "
+                                    "--max-cpu-minutes budget, whichever ends first."),
     batch_size: int = typer.Option(8, help="Questions per forward pass."),
     grad_accum: int = typer.Option(1, help="Forward passes per optimizer step."),
     max_minutes: float = typer.Option(None, help="Stop training after this many minutes (then save, evaluate)."),
@@ -94,6 +97,10 @@ def train_cmd(
     templates: str = typer.Option(None, "--templates", help="Train and evaluate only on these generator "
                                   "templates (comma-separated 'template' keys of `adsgen drivelm qa` output, e.g. "
                                   "signal_state,pedestrian_ahead,night,poor_visibility); default all."),
+    mc_answers: str = typer.Option("letter", "--mc-answers", help="What the model learns to say for "
+                                   "multiple choice: 'letter' (\"B\", the challenge's form) or 'text' (the "
+                                   "option's text; answers are read back by scoring each listed option, so the "
+                                   "model need not learn which shuffled letter holds it). Recorded in the card."),
     cameras: str = _CAMERAS,
     image_root: Path = _IMAGE_ROOT,
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
@@ -110,7 +117,8 @@ def train_cmd(
                            held_out_fraction=held_out, max_minutes=max_minutes, max_cpu_minutes=max_cpu_minutes, checkpoint_every=checkpoint_every,
                            depth=depth, images=images, cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops,
-                           templates=_templates(templates))
+                           templates=_templates(templates), mc_answers=mc_answers,
+                           lr_schedule=lr_schedule)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
@@ -138,8 +146,7 @@ def predict_cmd(
 
     from adsgen.drivelm.predict import (
         GenerationOptions,
-        answer_rows,
-        generate_answers,
+        answer_questions,
         load_for_inference,
         load_questions,
         write_predictions,
@@ -148,16 +155,20 @@ def predict_cmd(
 
     samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
     if object_crops is None:
-        object_crops = _trained_with_crops(adapter)
+        object_crops = bool(_trained_with(adapter, "object_crops", False))
+    mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("predict", total=len(samples))
-        raw = generate_answers(vlm, samples, builder, options, progress=lambda n: bar.advance(task, n))
-    rows, fallbacks = answer_rows(vlm, samples, raw, builder)
+        rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
+                                           progress=lambda n: bar.advance(task, n))
     write_predictions(rows, out)
+    if mc_answers == "text":
+        console.print("multiple-choice answers: the letter of the listed option whose text the model finds "
+                      "most likely (the adapter was trained on option texts)")
     console.print(f"wrote {len(rows)} answers to {out}; {fallbacks} multiple-choice / yes-no answers had no "
                   "exact form in the generated text and were chosen by the model's likelihood of each option")
 
@@ -175,12 +186,13 @@ def bench_vlm_cmd(
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
 
-def _trained_with_crops(adapter: Path | None) -> bool:
+def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
+    """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
-        return False
+        return default
     from adsgen.drivelm.adapters import read_card
 
-    return bool(read_card(adapter).training.get("object_crops", False))
+    return read_card(adapter).training.get(option, default)
 
 
 def _drivelm_group(app: typer.Typer) -> typer.Typer:
