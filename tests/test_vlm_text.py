@@ -127,3 +127,78 @@ def test_unknown_template_is_a_clear_error(cli, tmp_path):
     code, _, err = cli(["drivelm", "train", tmp_path / "x.json", "--base", "tiny", "--templates", "nightt",
                         "--out", tmp_path / "o"])
     assert code == 2 and "--templates 'nightt'" in err
+
+
+EGO_Q = ("Predict the behavior of the ego vehicle. Please select the correct answer from the following options: "
+         "A. The ego vehicle is going straight. The ego vehicle is driving very fast. "
+         "B. The ego vehicle is going straight. The ego vehicle is driving fast. "
+         "C. The ego vehicle is slightly steering to the left. The ego vehicle is driving fast. "
+         "D. The ego vehicle is going straight. The ego vehicle is not moving.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The ego vehicle is going straight. The ego vehicle is driving fast.", "B"),
+    ("The ego vehicle is going straight. The ego vehicle is driving very fast.", "A"),
+    ("It sees a clear road. Answer: The ego vehicle is slightly steering to the left. The ego vehicle is "
+     "driving fast.", "C"),
+])
+def test_an_option_text_answer_names_its_own_option_not_a_shorter_one(text, expected):
+    assert reduce_answer(text, EGO_Q) == expected
+
+
+def test_text_targets_teach_the_option_text_and_are_checked():
+    from adsgen.drivelm.train import TrainOptions, target_text
+    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.errors import ConfigError
+
+    mc = Sample("s_f_0", MCQ, "C", [], [], "s", "f")
+    yes_no = Sample("s_f_1", YNQ, "Yes.", [], [], "s", "f")
+    assert target_text(mc) == "C" and target_text(mc, "text") == "Back up."
+    assert target_text(yes_no, "text") == "Yes."
+    with pytest.raises(ConfigError, match="mc_answers='words'"):
+        TrainOptions(mc_answers="words")
+
+
+def test_paired_comparison_counts_who_alone_was_right_and_how_likely_by_chance():
+    from adsgen.drivelm.train import paired_comparison
+    from adsgen.drivelm.vlm_data import Sample
+
+    samples = [Sample(f"s_f_{i}", YNQ, "Yes.", [], [], "s", "f") for i in range(20)]
+    model = [{"id": s.id, "answer": "Yes."} for s in samples]
+    baseline = [{"id": s.id, "answer": "Yes." if i < 8 else "No."} for i, s in enumerate(samples)]
+    paired = paired_comparison(samples, model, baseline)
+    assert paired["model_only_right"] == 12 and paired["baseline_only_right"] == 0
+    assert paired["p_value"] == pytest.approx(2 * 0.5 ** 12)  # exact two-sided binomial
+    assert paired_comparison(samples, model, model) == {"model_only_right": 0, "baseline_only_right": 0,
+                                                        "p_value": 1.0}
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero_by_steps_or_time():
+    from adsgen.drivelm.train import TrainOptions, _lr_at, _progress
+
+    cosine = TrainOptions(lr=1e-3, warmup_steps=10, lr_schedule="cosine", max_minutes=5)
+    assert _lr_at(0, cosine, 0.0) == pytest.approx(1e-4)  # warm-up
+    assert _lr_at(50, cosine, 0.5) == pytest.approx(0.5e-3)
+    assert _lr_at(99, cosine, 1.0) == pytest.approx(0.0, abs=1e-12)
+    assert _lr_at(50, TrainOptions(lr=1e-3), 0.9) == 1e-3  # constant ignores progress
+    assert _progress(10, 100, cosine, wall_s=150.0, cpu_s=0.0) == 0.5  # the time budget is further along
+    assert _progress(90, 100, cosine, wall_s=30.0, cpu_s=0.0) == 0.9
+    assert _progress(10, 100, TrainOptions(), wall_s=1e6, cpu_s=1e6) == 0.1  # no budget: steps alone
+
+
+def test_position_aware_baseline_reads_where_the_tag_is():
+    from adsgen.drivelm.train import accuracy, majority_baseline, tag_cells
+    from adsgen.drivelm.vlm_data import Sample
+
+    def q(i, x, answer):  # objects straight ahead (x near the centre) are in the ego's path
+        return Sample(f"s_f_{i}", YNQ.replace("1088.3", f"{x:.1f}").replace("CAM_BACK", "CAM_FRONT"), answer,
+                      [], [], "s", "f")
+
+    train = [q(i, 800 + i, "Yes.") for i in range(4)] + [q(10 + i, 100 + i, "No.") for i in range(6)]
+    held = [q(50, 810, "Yes."), q(51, 120, "No."), q(52, 1500, "No.")]  # x=1500: a cell not seen in training
+    assert tag_cells(held[0].question) == "CAM_FRONT:2:1" and tag_cells("Is it night?") == ""
+    template = majority_baseline(train, held)["predictions"]
+    position = majority_baseline(train, held, by_position=True)["predictions"]
+    assert [r["answer"] for r in template] == ["No.", "No.", "No."]
+    assert [r["answer"] for r in position] == ["Yes.", "No.", "No."]  # the unseen cell falls back to the template
+    assert accuracy(held, position)["accuracy"] == 1.0

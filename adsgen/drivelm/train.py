@@ -24,7 +24,7 @@ from typing import Any
 from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
-from adsgen.drivelm.predict import GenerationOptions, answer_rows, generate_answers
+from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
 from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
 from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
@@ -36,6 +36,9 @@ STATE_FILE = "trainer_state.pt"
 EVAL_FILE = "eval.json"
 BASE_DIR = "base"  # where a tiny base is copied, so the adapter folder is self-contained
 IGNORE = -100  # label of tokens outside the answer
+TAG_CELL_PX = (400.0, 300.0)  # [px] cells of the position-aware baseline in the 1600x900 tag frame (4 x 3)
+MIN_CELL_QUESTIONS = 3  # fewer training questions in a cell: the position-aware baseline uses the template's
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class TrainOptions:
     grad_accum: int = 1
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
+    lr_schedule: str = "constant"
+    """'constant' after the warm-up, or 'cosine': decay to zero over the run, whichever of the planned steps
+    (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
     """Optimizer steps of linear learning-rate warm-up."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
@@ -78,6 +84,11 @@ class TrainOptions:
     templates: tuple[str, ...] | None = None
     """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
     ``template`` key, e.g. the image questions); None: all."""
+    mc_answers: str = "letter"
+    """What the model learns to say for a multiple-choice question: 'letter' (the challenge's form, "B") or
+    'text' (the right option's text, "Going ahead."). With 'text' the answer is read back by scoring each
+    listed option's text and taking the most likely one's letter (predict and the agent follow the card):
+    the model learns what is in the scene, not which shuffled letter holds it."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "grad_accum", "checkpoint_every"):
@@ -85,6 +96,10 @@ class TrainOptions:
                 raise ConfigError(f"training option {name}={getattr(self, name)}: must be >= 1")
         if not self.lr > 0:
             raise ConfigError(f"training option lr={self.lr}: must be > 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule={self.lr_schedule!r}: expected one of {LR_SCHEDULES}")
+        if self.mc_answers not in MC_ANSWER_FORMS:
+            raise ConfigError(f"mc_answers={self.mc_answers!r}: expected one of {MC_ANSWER_FORMS}")
         if not 0 < self.held_out_fraction < 1:
             raise ConfigError(f"held_out_fraction={self.held_out_fraction}: expected 0 < f < 1")
 
@@ -103,8 +118,17 @@ def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
 
 
-def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder) -> tuple[list[Example],
-                                                                                     dict[str, dict[str, Any]]]:
+def target_text(sample: Sample, mc_answers: str = "letter") -> str:
+    """What the model is trained to say: the answer, or for multiple choice with mc_answers='text' the
+    text of the option its letter names."""
+    answer = (sample.answer or "").strip()
+    if mc_answers == "text":
+        return options_of(sample.question).get(answer, answer)
+    return answer
+
+
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: str = "letter"
+                    ) -> tuple[list[Example], dict[str, dict[str, Any]]]:
     """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
@@ -118,7 +142,7 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder) 
         if builder.object_crops:
             key += "|" + " ".join(tags_in(s.question))
         frames.setdefault(key, _image_tensors(enc))
-        answer_ids = tokenizer(" " + (s.answer or "").strip(), add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(" " + target_text(s, mc_answers), add_special_tokens=False)["input_ids"]
         answer = torch.tensor(answer_ids + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         prompt_ids = enc["input_ids"][0]  # (P,)
         examples.append(Example(input_ids=torch.cat([prompt_ids, answer]),
@@ -156,18 +180,38 @@ def _answer_key(s: Sample) -> str | None:
     return options.get(s.answer.strip(), s.answer) if options else s.answer
 
 
-def majority_baseline(train: Sequence[Sample], held: Sequence[Sample]) -> dict[str, Any]:
+def tag_cells(question: str) -> str:
+    """Where the question's tagged objects are, coarsely: camera and cell of a 4 x 3 grid over the 1600x900
+    tag frame per tag ('' without tags). The tags' coordinates are text a blind model can read."""
+    cells = []
+    for tag in tags_in(question):
+        _, camera, x, y = tag.strip("<>").split(",")
+        cells.append(f"{camera}:{min(int(float(x) // TAG_CELL_PX[0]), 3)}:{min(int(float(y) // TAG_CELL_PX[1]), 2)}")
+    return "|".join(cells)
+
+
+def majority_baseline(train: Sequence[Sample], held: Sequence[Sample], by_position: bool = False
+                      ) -> dict[str, Any]:
     """Image-blind baseline: per question template, the training split's most common answer; for multiple
-    choice, the listed option whose text was most often the right one (its letter)."""
+    choice, the listed option whose text was most often the right one (its letter).
+
+    ``by_position``: per template *and* the tagged objects' coarse image position (``tag_cells``), which
+    the question text gives away (DriveLM tags carry pixel coordinates); a cell with fewer than
+    MIN_CELL_QUESTIONS training questions falls back to the template."""
+    by_cell: dict[str, Counter] = defaultdict(Counter)
     by_template: dict[str, Counter] = defaultdict(Counter)
     by_kind: dict[str, Counter] = defaultdict(Counter)
     for s in train:
+        by_cell[template_of(s.question) + "@" + tag_cells(s.question)][_answer_key(s)] += 1
         by_template[template_of(s.question)][_answer_key(s)] += 1
         by_kind[question_kind(s.question, s.answer)][_answer_key(s)] += 1
     rows = []
     for s in held:
-        counts = by_template.get(template_of(s.question)) or by_kind.get(question_kind(s.question, s.answer)) \
-            or Counter()
+        cell = by_cell.get(template_of(s.question) + "@" + tag_cells(s.question)) if by_position else None
+        if cell is not None and sum(cell.values()) < MIN_CELL_QUESTIONS:
+            cell = None
+        counts = cell or by_template.get(template_of(s.question)) or \
+            by_kind.get(question_kind(s.question, s.answer)) or Counter()
         options = options_of(s.question)
         if options:
             letter = max(options, key=lambda k: (counts.get(options[k], 0), -ord(k)))
@@ -194,6 +238,25 @@ def accuracy(samples: Sequence[Sample], rows: Sequence[dict[str, str]]) -> dict[
             "by_kind": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(per_kind.items())},
             "by_template": {k: {"accuracy": sum(v) / len(v), "count": len(v)}
                             for k, v in sorted(per_template.items())}}
+
+
+def paired_comparison(samples: Sequence[Sample], model_rows: Sequence[dict[str, str]],
+                      baseline_rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """McNemar's exact test of the model against the baseline on the same accuracy questions: how many
+    only the model got right, how many only the baseline did, and the two-sided p-value of that split
+    (a binomial test on the discordant questions), so "above the baseline" comes with its odds of chance."""
+    from scipy.stats import binomtest
+
+    model = {r["id"]: r["answer"] for r in model_rows}
+    baseline = {r["id"]: r["answer"] for r in baseline_rows}
+    only_model = only_baseline = 0
+    for s in accuracy_samples(samples):
+        m, b = model.get(s.id) == s.answer, baseline.get(s.id) == s.answer
+        only_model += int(m and not b)
+        only_baseline += int(b and not m)
+    discordant = only_model + only_baseline
+    p = binomtest(only_model, discordant, 0.5).pvalue if discordant else 1.0
+    return {"model_only_right": only_model, "baseline_only_right": only_baseline, "p_value": float(p)}
 
 
 def accuracy_samples(samples: Sequence[Sample]) -> list[Sample]:
@@ -224,8 +287,23 @@ class TrainResult:
     report_lines: list[str]
 
 
-def _lr_at(step: int, options: TrainOptions) -> float:
-    return options.lr * min(1.0, (step + 1) / max(options.warmup_steps, 1))
+def _lr_at(step: int, options: TrainOptions, progress: float = 0.0) -> float:
+    """Learning rate at an optimizer step: linear warm-up, then constant or cosine over ``progress``
+    (0 at the start, 1 at the end of the run's steps or time budget)."""
+    warm = min(1.0, (step + 1) / max(options.warmup_steps, 1))
+    if options.lr_schedule == "cosine":
+        return options.lr * warm * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+    return options.lr * warm
+
+
+def _progress(step: int, total_steps: int, options: TrainOptions, wall_s: float, cpu_s: float) -> float:
+    """How far the run is: the larger of the steps done and each time budget used (0..1)."""
+    parts = [step / max(total_steps, 1)]
+    if options.max_minutes is not None:
+        parts.append(wall_s / (60.0 * options.max_minutes))
+    if options.max_cpu_minutes is not None:
+        parts.append(cpu_s / (60.0 * options.max_cpu_minutes))
+    return min(1.0, max(parts))
 
 
 def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
@@ -263,7 +341,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if vlm.device == "cuda":
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
-    examples, frames = encode_examples(vlm, train_set, builder)
+    examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
     pad_id = vlm.processor.tokenizer.pad_token_id
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
@@ -289,7 +367,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info)
     save_adapter(wrapped, out, card, check)
     _say(console, f"adapter saved to {out} (reload check passed)")
-    result = evaluate(vlm, train_set, held, builder, console)
+    result = evaluate(vlm, train_set, held, builder, console, mc_answers=options.mc_answers)
     card.training["eval"] = {k: result[k] for k in ("model", "baseline")}
     (out / "adapter_card.json").write_text(json.dumps(asdict(card), indent=2))
     (out / EVAL_FILE).write_text(json.dumps(result, indent=2))
@@ -336,7 +414,8 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
             for b in range(state["batch_in_epoch"], steps_per_epoch):
                 chunk = order[b * per_step:(b + 1) * per_step]
                 for group in optim.param_groups:
-                    group["lr"] = _lr_at(state["step"], options)
+                    group["lr"] = _lr_at(state["step"], options, _progress(
+                        state["step"], total, options, time.monotonic() - start, time.process_time() - cpu_start))
                 optim.zero_grad(set_to_none=True)
                 loss_sum = 0.0
                 micro = [chunk[i:i + options.batch_size] for i in range(0, len(chunk), options.batch_size)]
@@ -383,20 +462,31 @@ def _load_checkpoint(wrapped: Any, optim: Any, ckpt: Path) -> dict[str, Any]:
 
 
 def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], builder: InputBuilder,
-             console: Any = None, options: GenerationOptions = GenerationOptions()) -> dict[str, Any]:
+             console: Any = None, options: GenerationOptions = GenerationOptions(), *,
+             mc_answers: str = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
     scored = accuracy_samples(held)
     vlm.model.eval()
-    raw = generate_answers(vlm, scored, builder, options)
-    rows, fallbacks = answer_rows(vlm, scored, raw, builder)
+    rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers)
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
-    base_acc = accuracy(scored, majority_baseline(train_set, scored)["predictions"])
+    model_acc["mc_answers"] = mc_answers
+    base_rows = majority_baseline(train_set, scored)["predictions"]
+    base_acc = accuracy(scored, base_rows)
+    paired = paired_comparison(scored, rows, base_rows)
+    pos_rows = majority_baseline(train_set, scored, by_position=True)["predictions"]
+    pos_acc = accuracy(scored, pos_rows)
+    pos_paired = paired_comparison(scored, rows, pos_rows)
     _say(console, f"held-out accuracy (multiple-choice + yes/no, {model_acc['count']} questions): "
                   f"model {_pct(model_acc['accuracy'])}, image-blind majority-per-template baseline "
-                  f"{_pct(base_acc['accuracy'])}")
-    return {"model": model_acc, "baseline": base_acc, "images": builder.images, "depth": builder.depth,
-            "predictions": rows}
+                  f"{_pct(base_acc['accuracy'])}; right only by the model {paired['model_only_right']}, only by "
+                  f"the baseline {paired['baseline_only_right']} (McNemar exact p = {paired['p_value']:.2g})")
+    _say(console, f"image-blind majority per template and tagged position: {_pct(pos_acc['accuracy'])}; right "
+                  f"only by the model {pos_paired['model_only_right']}, only by it "
+                  f"{pos_paired['baseline_only_right']} (p = {pos_paired['p_value']:.2g})")
+    return {"model": model_acc, "baseline": base_acc, "paired": paired, "baseline_by_position": pos_acc,
+            "paired_by_position": pos_paired, "images": builder.images, "depth": builder.depth,
+            "predictions": rows, "baseline_predictions": base_rows}
 
 
 def _pct(x: float | None) -> str:
