@@ -76,6 +76,22 @@ def test_tiny_vlm_drives_a_seed_and_counts_unparsable_answers(tmp_path, monkeypa
     assert extra["vlm_unparsed_share"] == pytest.approx(extra["vlm_unparsed"] / extra["vlm_questions"])
 
 
+def test_an_adapter_trained_on_option_texts_answers_the_behaviour_question_with_a_letter(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from adsgen.drivelm.agent import Q_SAFE, Question, VLMAnswerer, parse_behaviour
+
+    monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path))
+    answerer = VLMAnswerer("tiny", max_new_tokens=4)
+    answerer.mc_answers = "text"  # as read from such an adapter's card
+    image = [Image.new("RGB", (64, 36), (90, 90, 90))]
+    asked = [Question(0, BEHAVIOUR_QUESTION, BEHAVIOUR_QUESTION, image, None),
+             Question(0, Q_SAFE, Q_SAFE, image, None)]
+    behaviour, safe = answerer.answer(asked)
+    assert behaviour in ("A", "B", "C", "D") and parse_behaviour(behaviour) is not None
+    assert isinstance(safe, str)
+
 
 def test_simulate_reports_the_vlm_agents_answer_figures(cli, tmp_path):
     """The agent's own figures (questions asked, unparsed answers) reach the RunResult the user sees."""
@@ -88,3 +104,30 @@ def test_simulate_reports_the_vlm_agents_answer_figures(cli, tmp_path):
     assert code == 0, err
     extra = json.loads(out.read_text())["extra"]
     assert extra["vlm_questions"] > 0 and extra["vlm_unparsed"] == 0 and "content_hash" in extra
+
+
+def test_oracle_predicts_a_turning_road_user_on_its_arc():
+    """A car turning across the ego's path: constant velocity says it misses, its turn rate says it hits."""
+    import math
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from adsgen.drivelm.agent import OracleAnswerer, _overlap_time
+
+    # ego at the origin heading +x at 10 m/s; an oncoming car 25 m ahead in the next lane (3.5 m to the
+    # left) at 8 m/s, turning left at 0.5 rad/s: on its arc it crosses the ego's lane about 15 m ahead
+    obs = SimpleNamespace(t_s=1.0, ego_x_m=np.array([0.0]), ego_y_m=np.array([0.0]), ego_yaw_rad=np.array([0.0]),
+                          ego_speed_mps=np.array([10.0]), ego_length_m=np.array([4.6]), ego_width_m=np.array([1.9]),
+                          actor_x_m=np.array([[25.0]]), actor_y_m=np.array([[3.5]]),
+                          actor_yaw_rad=np.array([[math.pi]]), actor_speed_mps=np.array([[8.0]]),
+                          actor_length_m=np.array([[4.6]]), actor_width_m=np.array([[1.9]]))
+    t = np.arange(0.0, 4.0 + 1e-9, 0.05)
+    assert _overlap_time(obs, 0, 0, t) == math.inf
+    assert 1.0 < _overlap_time(obs, 0, 0, t, yaw_rate=0.5) < 2.0
+    oracle = OracleAnswerer()
+    first = oracle.yaw_rates(obs, 0)
+    later = SimpleNamespace(**{**vars(obs), "t_s": 1.5, "actor_yaw_rad": np.array([[0.25 - math.pi]])})
+    assert first.tolist() == [0.0] and oracle.yaw_rates(later, 0) == pytest.approx([0.5])  # across +-pi
+    restart = SimpleNamespace(**{**vars(obs), "t_s": 0.0})  # a new run on the same row
+    assert oracle.yaw_rates(restart, 0).tolist() == [0.0]

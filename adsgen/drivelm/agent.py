@@ -53,6 +53,7 @@ LOOKAHEAD_S = 1.5  # [s] constant-velocity look-ahead of the oracle (the QA gene
 CONFLICT_HORIZON_S = 4.0  # [s] the oracle also predicts box overlaps (constant velocities) up to this far
 CONFLICT_STEP_S = 0.05  # [s] (closing speeds reach 40 m/s: coarser steps jump over a car)
 CONFLICT_MARGIN_M = 0.5  # [m] added to each half width/length when predicting an overlap
+MAX_YAW_RATE_RPS = 0.8  # [rad/s] turn rates estimated between decisions are clipped to this
 RENDER_SCALE = 0.25  # image size as a fraction of 1600x900 (the tiny model resizes to 64 px anyway)
 SPEED_GAIN_PER_S = 1.0  # [1/s] target-speed tracking gain
 MAX_ACCEL_MPS2 = 2.0  # [m/s2]
@@ -140,12 +141,13 @@ class Answerer(Protocol):
 # ------------------------------------------------------------------------------------------------ oracle
 
 
-def _row_urgency(obs: Observation, i: int) -> int:
+def _row_urgency(obs: Observation, i: int, yaw_rate: np.ndarray | None = None) -> int:
     """2: brake hard, 1: slow down, 0: carry on.
 
     The QA generator's rule (in-path road users now and LOOKAHEAD_S ahead: time to collision and gap),
-    plus a predicted overlap of the two boxes within CONFLICT_HORIZON_S at constant velocities, which
-    catches road users crossing from the side.
+    plus a predicted overlap of the two boxes within CONFLICT_HORIZON_S at constant speeds and turn rates
+    (``yaw_rate`` (A,) [rad/s] per road user, 0 when not given), which catches road users crossing from the
+    side and turning across the ego's path.
     """
     ex, ey, eyaw, ev = obs.ego_x_m[i], obs.ego_y_m[i], obs.ego_yaw_rad[i], obs.ego_speed_mps[i]
     c, s = math.cos(eyaw), math.sin(eyaw)
@@ -153,7 +155,7 @@ def _row_urgency(obs: Observation, i: int) -> int:
     worst = 0
     t = np.arange(0.0, CONFLICT_HORIZON_S + 1e-9, CONFLICT_STEP_S)  # (T,) [s]
     for j in np.flatnonzero(obs.actor_active[i]):
-        t_hit = _overlap_time(obs, i, j, t)
+        t_hit = _overlap_time(obs, i, j, t, 0.0 if yaw_rate is None else float(yaw_rate[j]))
         if t_hit < URGENT_TTC_S:
             return 2
         if t_hit < math.inf:
@@ -177,18 +179,25 @@ def _row_urgency(obs: Observation, i: int) -> int:
     return worst
 
 
-def _overlap_time(obs: Observation, i: int, j: int, t: np.ndarray) -> float:
-    """First time [s] in ``t`` at which ego and actor j boxes overlap at constant velocities (inf if never)."""
+def _overlap_time(obs: Observation, i: int, j: int, t: np.ndarray, yaw_rate: float = 0.0) -> float:
+    """First time [s] in ``t`` at which ego and actor j boxes overlap, the ego at constant velocity and the
+    actor at constant speed and turn rate ``yaw_rate`` [rad/s] (inf if never)."""
     eyaw, ev = obs.ego_yaw_rad[i], obs.ego_speed_mps[i]
     ayaw, av = obs.actor_yaw_rad[i, j], obs.actor_speed_mps[i, j]
-    dx = obs.actor_x_m[i, j] - obs.ego_x_m[i] + t * (av * math.cos(ayaw) - ev * math.cos(eyaw))  # (T,) [m]
-    dy = obs.actor_y_m[i, j] - obs.ego_y_m[i] + t * (av * math.sin(ayaw) - ev * math.sin(eyaw))  # (T,) [m]
+    yaw_t = ayaw + yaw_rate * t  # (T,) [rad]
+    if abs(yaw_rate) > 1e-3:  # on a circle
+        ax_t = av / yaw_rate * (np.sin(yaw_t) - math.sin(ayaw))
+        ay_t = -av / yaw_rate * (np.cos(yaw_t) - math.cos(ayaw))
+    else:
+        ax_t, ay_t = t * av * math.cos(ayaw), t * av * math.sin(ayaw)
+    dx = obs.actor_x_m[i, j] - obs.ego_x_m[i] + ax_t - t * ev * math.cos(eyaw)  # (T,) [m]
+    dy = obs.actor_y_m[i, j] - obs.ego_y_m[i] + ay_t - t * ev * math.sin(eyaw)  # (T,) [m]
     c, s = math.cos(eyaw), math.sin(eyaw)
     lon, lat = dx * c + dy * s, -dx * s + dy * c  # (T,) [m] in the ego frame
-    rel = ayaw - eyaw
+    rel = yaw_t - eyaw
     a_len, a_wid = obs.actor_length_m[i, j], obs.actor_width_m[i, j]
-    ext_lon = 0.5 * (abs(math.cos(rel)) * a_len + abs(math.sin(rel)) * a_wid)  # actor's half extent along ego
-    ext_lat = 0.5 * (abs(math.sin(rel)) * a_len + abs(math.cos(rel)) * a_wid)
+    ext_lon = 0.5 * (np.abs(np.cos(rel)) * a_len + np.abs(np.sin(rel)) * a_wid)  # actor's half extent along ego
+    ext_lat = 0.5 * (np.abs(np.sin(rel)) * a_len + np.abs(np.cos(rel)) * a_wid)
     hit = (np.abs(lon) < 0.5 * obs.ego_length_m[i] + ext_lon + CONFLICT_MARGIN_M) & \
         (np.abs(lat) < 0.5 * obs.ego_width_m[i] + ext_lat + CONFLICT_MARGIN_M)
     if lon[0] < -0.5 * obs.ego_length_m[i]:  # behind the ego: braking would not help
@@ -196,9 +205,9 @@ def _overlap_time(obs: Observation, i: int, j: int, t: np.ndarray) -> float:
     return float(t[np.argmax(hit)]) if hit.any() else math.inf
 
 
-def oracle_safe_actions(obs: Observation, i: int) -> str:
+def oracle_safe_actions(obs: Observation, i: int, yaw_rate: np.ndarray | None = None) -> str:
     """The safe-actions answer the QA generator would give for row i (same rules and phrases)."""
-    urgency = _row_urgency(obs, i)
+    urgency = _row_urgency(obs, i, yaw_rate)
     red = obs.signal[i] in (SIGNAL_RED, SIGNAL_YELLOW) and np.isfinite(obs.stop_gap_m[i])
     if urgency == 2:
         return "Brake suddenly, decelerate gradually without braking."
@@ -218,15 +227,29 @@ def oracle_behaviour(obs: Observation, i: int) -> str:
 
 
 class OracleAnswerer:
-    """Answers the agent's questions from ground truth."""
+    """Answers the agent's questions from ground truth. Road users' turn rates come from their headings at
+    this and the previous decision (so a car turning across the ego's path is predicted on its arc)."""
 
     needs_images = False
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[float, np.ndarray]] = {}  # row -> (t [s], actor headings (A,) [rad])
+
+    def yaw_rates(self, obs: Observation, i: int) -> np.ndarray:
+        """(A,) [rad/s] each road user's turn rate since the last decision on row i (0 at the first)."""
+        now = (obs.t_s, obs.actor_yaw_rad[i].copy())
+        before = self._seen.get(i)
+        self._seen[i] = now
+        if before is None or not 0.0 < now[0] - before[0] <= 2.0:  # first look, or a new run
+            return np.zeros_like(now[1])
+        turned = (now[1] - before[1] + math.pi) % (2 * math.pi) - math.pi
+        return np.clip(turned / (now[0] - before[0]), -MAX_YAW_RATE_RPS, MAX_YAW_RATE_RPS)
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
         out = []
         for q in questions:
             if q.question == Q_SAFE:
-                out.append(oracle_safe_actions(q.obs, q.row))
+                out.append(oracle_safe_actions(q.obs, q.row, self.yaw_rates(q.obs, q.row)))
             elif q.question == BEHAVIOUR_QUESTION:
                 out.append(oracle_behaviour(q.obs, q.row))
             else:
@@ -254,18 +277,29 @@ class VLMAnswerer:
         self.vlm = load_for_inference(card.base_path if card else "tiny", adapter, lambda: corpus)
         # depth words as the adapter was trained (always for the untrained tiny model)
         self.depth_words = card is None or card.training.get("depth", "sim") != "none"
+        # an adapter trained to say option texts answers multiple choice by scoring the options
+        self.mc_answers = card.training.get("mc_answers", "letter") if card else "letter"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
-        from adsgen.drivelm.predict import generate_texts
+        from adsgen.drivelm.predict import generate_texts, most_likely
 
-        out: list[str] = []
-        for start in range(0, len(questions), self.batch_size):
-            chunk = questions[start:start + self.batch_size]
-            out += generate_texts(self.vlm, [q.text for q in chunk], [q.images for q in chunk],
-                                  self.max_new_tokens)
-        return out
+        out: dict[int, str] = {}
+        generate = []
+        for k, q in enumerate(questions):
+            options = options_of(q.question)
+            if self.mc_answers == "text" and options:
+                said = most_likely(self.vlm, q.text, q.images, "", list(options.values()))
+                out[k] = next(letter for letter, text in options.items() if text == said)
+            else:
+                generate.append(k)
+        for start in range(0, len(generate), self.batch_size):
+            chunk = generate[start:start + self.batch_size]
+            texts = generate_texts(self.vlm, [questions[k].text for k in chunk], [questions[k].images for k in chunk],
+                                   self.max_new_tokens)
+            out.update(zip(chunk, texts, strict=True))
+        return [out[k] for k in range(len(questions))]
 
 
 # ------------------------------------------------------------------------------------------------ agent
