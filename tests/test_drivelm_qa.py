@@ -278,3 +278,18 @@ def test_image_question_answers_follow_the_scene():
         text = questions.pop()
         assert not F.find_object_tags(text) and not any(ch.isdigit() for ch in text)
     assert len({f["signal_state"][1] for f in every}) >= 3   # red, green and none all occur
+
+
+def test_signalised_variants_start_anywhere_in_the_signal_cycle():
+    from adsgen.drivelm.qa_dataset import load_sources
+
+    sources = load_sources([SEEDS_DIR / "straight_crossing_path.yaml", SEEDS_DIR / "cut_in.yaml"], variants=12)
+    signalised = [s.scenario for s in sources if s.variant and s.scenario.factors.traffic_control == "signal"]
+    assert len(signalised) >= 4
+    plan = signalised[0].road.signal
+    cycle_s = 2 * (plan.green_s + plan.yellow_s + plan.all_red_s)
+    offsets = [s.road.signal.offset_s for s in signalised]
+    assert all(0 <= o < cycle_s for o in offsets)
+    assert any(o > cycle_s / 2 for o in offsets) and any(o < cycle_s / 2 for o in offsets)  # red and green
+    nominal = [s.scenario for s in sources if s.variant == 0]
+    assert all(s.road.signal.offset_s == 0.0 for s in nominal)  # the seed itself is unchanged

@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from adsgen.drivelm.formats import (
     NestedDataset,
@@ -86,8 +87,19 @@ def load_sources(paths: Sequence[str | Path], variants: int = 0, variant_seed: i
                        for var in ("light", "weather", "surface")}
             params = {p.path: rng.uniform(p.low, p.high) for p in seed.parameters}
             sc = instantiate(seed, factors, params, name=f"{seed.name}_v{v}")
-            out.append(ScenarioSource(sc, path, v, seed.description))
+            out.append(ScenarioSource(_with_signal_phase(sc, rng), path, v, seed.description))
     return out
+
+
+def _with_signal_phase(scenario: Any, rng: random.Random) -> Any:
+    """A signalised variant starts at a random point of its signal cycle (offset uniform over the cycle),
+    so the ego meets red and yellow as well as green; other scenarios are returned unchanged."""
+    if scenario.factors.traffic_control != "signal":
+        return scenario
+    plan = scenario.road.signal
+    cycle = 2.0 * (plan.green_s + plan.yellow_s + plan.all_red_s)
+    signal = plan.model_copy(update={"offset_s": rng.uniform(0.0, cycle)})
+    return scenario.model_copy(update={"road": scenario.road.model_copy(update={"signal": signal})})
 
 
 @dataclass
