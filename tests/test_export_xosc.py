@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -161,3 +162,17 @@ def test_cli_export(cli, tmp_path):
     assert code == 2 and "missing.yaml" in err
     code, out, err = cli(["export", str(SEEDS_DIR / "cut_in.yaml"), "--format", "sdl", "--out", str(tmp_path)])
     assert code == 2 and "xosc" in err
+
+
+@pytest.mark.parametrize("light", ["daylight", "dawn_dusk", "dark_lighted", "dark_unlighted"])
+def test_the_rendered_sun_is_the_exported_and_carla_sun(light):
+    """One sun elevation per light: what the built-in camera draws is what esmini / CARLA are told."""
+    from types import SimpleNamespace
+
+    from adsgen.export.environment import carla_weather_fields
+    from adsgen.render import appearance_for
+
+    factors = SimpleNamespace(light=light, weather="clear", surface="dry")
+    rendered = appearance_for(light, "clear", "dry").sun_elevation_rad
+    assert environment_settings(factors).sun_elevation_rad == pytest.approx(rendered, abs=1e-4)
+    assert carla_weather_fields(factors)["sun_altitude_angle"] == pytest.approx(math.degrees(rendered))

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from adsgen.scenario.mapping import SUN_ELEVATION_DEG
+
 KOSCHMIEDER = 3.912          # -ln(0.02): visual range = 3.912 / extinction
 CLEAR_VISUAL_RANGE_M = 100000.0  # [m] ScenarioRunner's examples' "no fog"
 
@@ -33,10 +35,8 @@ CARLA_WEATHER_BASE: MappingProxyType = MappingProxyType({
 })
 
 CARLA_WEATHER_TABLE: MappingProxyType = MappingProxyType({
-    ("light", "daylight"): {"sun_altitude_angle": 60.0},
-    ("light", "dawn_dusk"): {"sun_altitude_angle": 4.0},          # sun on the horizon: glare, long shadows
-    ("light", "dark_lighted"): {"sun_altitude_angle": -30.0},      # night; street lights on
-    ("light", "dark_unlighted"): {"sun_altitude_angle": -60.0},    # night; street lights off
+    # the sun's altitude per light is the factor mapping's SUN_ELEVATION_DEG (the renderer's too)
+    **{("light", light): {"sun_altitude_angle": deg} for light, deg in SUN_ELEVATION_DEG.items()},
     ("weather", "clear"): {"cloudiness": 5.0},
     ("weather", "cloudy"): {"cloudiness": 80.0, "wind_intensity": 20.0},
     ("weather", "rain"): {"cloudiness": 90.0, "precipitation": 70.0, "wind_intensity": 40.0,

@@ -54,24 +54,21 @@ class _Palette:
     sky_horizon: tuple[float, float, float]
     haze: tuple[float, float, float]
     tint: tuple[float, float, float]
-    sun_elevation_rad: float
     sun_azimuth_rad: float
     clear_air_visibility_m: float   # [m] aerial perspective without fog (the mapping's fog adds to it)
 
 
 _PALETTE: dict[str, _Palette] = {
     "daylight": _Palette(sky_top=(0.28, 0.48, 0.85), sky_horizon=(0.70, 0.80, 0.92), haze=(0.72, 0.80, 0.90),
-                         tint=(1.0, 1.0, 1.0), sun_elevation_rad=math.radians(55.0),
-                         sun_azimuth_rad=math.radians(200.0), clear_air_visibility_m=3000.0),
+                         tint=(1.0, 1.0, 1.0), sun_azimuth_rad=math.radians(200.0), clear_air_visibility_m=3000.0),
     "dawn_dusk": _Palette(sky_top=(0.25, 0.28, 0.50), sky_horizon=(0.95, 0.60, 0.35), haze=(0.75, 0.55, 0.45),
-                          tint=(1.0, 0.85, 0.72), sun_elevation_rad=math.radians(5.0),
-                          sun_azimuth_rad=math.radians(270.0), clear_air_visibility_m=2000.0),
+                          tint=(1.0, 0.85, 0.72), sun_azimuth_rad=math.radians(270.0), clear_air_visibility_m=2000.0),
     "dark_lighted": _Palette(sky_top=(0.01, 0.015, 0.04), sky_horizon=(0.06, 0.05, 0.07), haze=(0.05, 0.045, 0.05),
-                             tint=(1.0, 0.92, 0.8), sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
+                             tint=(1.0, 0.92, 0.8), sun_azimuth_rad=0.0,
                              clear_air_visibility_m=1500.0),
     "dark_unlighted": _Palette(sky_top=(0.005, 0.008, 0.02), sky_horizon=(0.02, 0.02, 0.035),
                                haze=(0.01, 0.01, 0.015), tint=(0.9, 0.95, 1.1),
-                               sun_elevation_rad=math.radians(-25.0), sun_azimuth_rad=0.0,
+                               sun_azimuth_rad=0.0,
                                clear_air_visibility_m=1500.0),
 }
 
@@ -97,13 +94,14 @@ def appearance_for(light: str, weather: str, surface: str = "dry") -> Appearance
     """
     from types import SimpleNamespace
 
-    from adsgen.scenario.mapping import render_settings
+    from adsgen.scenario.mapping import SUN_ELEVATION_DEG, render_settings
 
     if light not in _PALETTE:
         raise KeyError(f"unknown light {light!r}; expected one of {', '.join(_PALETTE)}")
     rs = render_settings(SimpleNamespace(light=light, weather=weather, surface=surface))  # type: ignore[arg-type]
     pal = _PALETTE[light]
-    dark = pal.sun_elevation_rad < 0.0
+    elevation_rad = math.radians(SUN_ELEVATION_DEG[light])
+    dark = elevation_rad < 0.0
     cloud = rs.cloudiness
     level = sum(pal.sky_horizon) / 3.0
     haze_level = 1.5 * level if dark else 0.8 * level + 0.1
@@ -113,7 +111,7 @@ def appearance_for(light: str, weather: str, surface: str = "dry") -> Appearance
         sky_horizon=_mix(pal.sky_horizon, (level,) * 3, cloud),
         ambient=AMBIENT_FLOOR + AMBIENT_PER_SUN * rs.sun_intensity + (0.0 if dark else CLOUD_AMBIENT * cloud),
         sun=0.0 if dark else SUN_DIRECT * rs.sun_intensity * (1.0 - CLOUD_SUN_LOSS * cloud),
-        sun_elevation_rad=pal.sun_elevation_rad,
+        sun_elevation_rad=elevation_rad,
         sun_azimuth_rad=pal.sun_azimuth_rad,
         visibility_m=KOSCHMIEDER / extinction,
         haze=_mix(pal.haze, (haze_level,) * 3, cloud),

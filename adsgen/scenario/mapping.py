@@ -92,6 +92,10 @@ class RenderSettings:
 
 
 SUN_LEVEL = {"daylight": 1.0, "dawn_dusk": 0.45, "dark_lighted": 0.08, "dark_unlighted": 0.02}  # [-] per light
+SUN_ELEVATION_DEG = {  # [deg] above the horizon per light: the renderer's sun, OpenSCENARIO's and CARLA's
+    "daylight": 60.0, "dawn_dusk": 4.0,  # dawn/dusk: on the horizon, glare and long shadows
+    "dark_lighted": -30.0, "dark_unlighted": -60.0,
+}
 OVERCAST_SUN = 0.75           # [-] sun level multiplier under cloud, rain, snow or fog
 FOG_DENSITY_PER_M = {"clear": 0.0, "cloudy": 0.0, "rain": 0.004, "snow": 0.008, "fog": 0.03}  # [1/m]
 CLOUDINESS = {"clear": 0.0, "cloudy": 0.7, "rain": 0.9, "snow": 0.8, "fog": 0.6}  # [-]
