@@ -85,6 +85,27 @@ def test_exports(cli, builtin_db, faulty_db, tmp_path):
     assert code == 2 and "unknown format" in err
 
 
+def test_junit_can_fail_near_misses_too(cli, tmp_path):
+    builtin_db = tmp_path / "near.db"  # a strict near-miss threshold, so that some runs are near misses
+    assert cli(["campaign", "run", SEEDS_DIR, "--db", builtin_db, "--executor", "inline", "--no-progress",
+                "--near-miss-ttc-s", "4"])[0] == 0
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "all.csv"])[0] == 0
+    df = pd.read_csv(tmp_path / "all.csv")
+    done = df[df["status"] == "done"]
+    collisions = int(done["collided"].astype(bool).sum())
+    near = int((done["high_risk"].astype(bool) & ~done["collided"].astype(bool)).sum())
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "strict.xml", "--fail-on", "near-miss"])[0] == 0
+    root = ET.parse(tmp_path / "strict.xml").getroot()
+    kinds = [f.get("type") for f in root.iter("failure")]
+    assert near > 0 and kinds.count("collision") == collisions and kinds.count("near_miss") == near
+    assert int(root.get("failures")) == collisions + near
+    assert all("min time-to-collision" in f.get("message") for f in root.iter("failure") if f.get("type") == "near_miss")
+    code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.csv", "--fail-on", "near-miss"])
+    assert code == 2 and "only JUnit XML" in err
+    code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.xml", "--fail-on", "ttc"])
+    assert code == 2 and "--fail-on 'ttc'" in err
+
+
 def test_replay_same_and_different(cli, builtin_db, tmp_path):
     code, out, err = cli(["replay", builtin_db, "3", "--render", tmp_path / "frames"])
     assert code == 0, err

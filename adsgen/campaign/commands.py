@@ -31,6 +31,9 @@ def _console() -> Console:
     return Console(stderr=True)
 
 
+_OPTION_OF_FIELD = {"high-risk-ttc-s": "near-miss-ttc-s"}  # config fields whose option is named otherwise
+
+
 @campaign_app.command("run")
 def run_cmd(
     scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files or folders (seed files count as "
@@ -50,6 +53,8 @@ def run_cmd(
                                                            "engine runs a batch at once; keep 1 for CARLA)."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
+    near_miss_ttc_s: float = typer.Option(1.0, "--near-miss-ttc-s", help="A finished run without a collision whose "
+                                          "min time-to-collision is under this [s] is a near miss."),
     no_preflight: bool = typer.Option(False, "--no-preflight",
                                       help="Skip the TCP checks of --carla-hosts and --ray-address."),
     json_out: Path = typer.Option(None, "--json", help="Also write the run summary as JSON here."),
@@ -69,10 +74,12 @@ def run_cmd(
             backend_options=parse_options(backend_opt), executor=executor, workers=workers,
             carla_hosts=parse_hosts(carla_hosts), ray_address=ray_address,
             timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds, batch_size=batch_size,
-            rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight)
+            rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight,
+            high_risk_ttc_s=near_miss_ttc_s)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}") from None
+        field = "-".join(map(str, err["loc"])).replace("_", "-")
+        raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
     summary = run_campaign(config, progress=progress, console=_console())
     c = summary.counts
     typer.echo(f"{summary.db}: {summary.attempted} run(s) finished now ({summary.new_runs} new in the store, "
@@ -125,13 +132,16 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
 @campaign_app.command("export")
 def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
-               out: Path = typer.Option(..., "--out", help="runs.csv, runs.parquet or results.xml (JUnit).")) -> None:
+               out: Path = typer.Option(..., "--out", help="runs.csv, runs.parquet or results.xml (JUnit)."),
+               fail_on: str = typer.Option("collision", "--fail-on", help="JUnit: which finished runs are "
+                                           "failures: 'collision', or 'near-miss' (collisions and near misses, "
+                                           "min time-to-collision under the campaign's threshold).")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
 
     with CampaignStore.open(db, readonly=True) as store:
-        n = export_runs(store, out)
+        n = export_runs(store, out, fail_on)
     typer.echo(f"wrote {n} runs to {out}")
 
 

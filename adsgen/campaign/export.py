@@ -35,12 +35,20 @@ def _fmt(x: object) -> str:
     return "" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x)
 
 
-def junit_tree(df: pd.DataFrame, store: CampaignStore) -> ET.ElementTree:
+FAIL_ON = ("collision", "near-miss")
+"""What makes a finished run a JUnit <failure>: a collision, or also a near miss."""
+
+
+def junit_tree(df: pd.DataFrame, store: CampaignStore, fail_on: str = "collision") -> ET.ElementTree:
     """One <testsuite> per (agent, backend); one <testcase> per run.
 
-    done without collision -> passed; done with a collision -> <failure> (the agent failed the test);
+    done without collision -> passed; done with a collision -> <failure type="collision"> (the agent failed
+    the test); with ``fail_on='near-miss'`` also done with a near miss (high risk without a collision: min
+    time-to-collision under the campaign's threshold) -> <failure type="near_miss">;
     failed / timed_out -> <error> with the stored error; pending / running -> <skipped>.
     """
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
     root = ET.Element("testsuites", name=f"adsgen campaign {store.path.name}")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for (agent, backend), group in df.groupby(["agent", "backend"], sort=True):
@@ -63,6 +71,12 @@ def junit_tree(df: pd.DataFrame, store: CampaignStore) -> ET.ElementTree:
                                    message=f"collision with {_fmt(r.collision_partner)} at "
                                            f"{float(r.impact_speed_mps or 0):.1f} m/s")
                 el.text = f"scenario {r.scenario_hash}, seed {r.seed}"
+            elif r.status == "done" and fail_on == "near-miss" and bool(r.near_miss):
+                counts["failures"] += 1
+                el = ET.SubElement(case, "failure", type="near_miss",
+                                   message=f"near miss: min time-to-collision {float(r.min_ttc_s):.2f} s, "
+                                           f"min distance {float(r.min_distance_m):.2f} m")
+                el.text = f"scenario {r.scenario_hash}, seed {r.seed}"
             elif r.status in ("failed", "timed_out"):
                 counts["errors"] += 1
                 first = (r.error or r.status).splitlines()[0]
@@ -81,11 +95,11 @@ def junit_tree(df: pd.DataFrame, store: CampaignStore) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def _write_junit(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
-    junit_tree(df, store).write(out, encoding="utf-8", xml_declaration=True)
+def _write_junit(df: pd.DataFrame, out: Path, store: CampaignStore, fail_on: str = "collision") -> None:
+    junit_tree(df, store, fail_on).write(out, encoding="utf-8", xml_declaration=True)
 
 
-WRITERS: dict[str, Callable[[pd.DataFrame, Path, CampaignStore], None]] = {
+WRITERS: dict[str, Callable[..., None]] = {
     ".csv": _write_csv,
     ".parquet": _write_parquet,
     ".xml": _write_junit,
@@ -93,14 +107,22 @@ WRITERS: dict[str, Callable[[pd.DataFrame, Path, CampaignStore], None]] = {
 """Output suffix -> writer."""
 
 
-def export_runs(store: CampaignStore, out: str | Path) -> int:
-    """Write every run to OUT (format from its suffix); returns the number of runs written."""
+def export_runs(store: CampaignStore, out: str | Path, fail_on: str = "collision") -> int:
+    """Write every run to OUT (format from its suffix); returns the number of runs written. ``fail_on``
+    (JUnit only): 'collision' or 'near-miss' (see junit_tree)."""
     out = Path(out)
     writer = WRITERS.get(out.suffix.lower())
     if writer is None:
         raise ConfigError(f"--out {out}: unknown format {out.suffix!r}; expected one of {', '.join(WRITERS)}")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+    if fail_on != "collision" and writer is not _write_junit:
+        raise ConfigError(f"--fail-on {fail_on}: only JUnit XML (.xml) has failures; {out.name} is not one")
     if not out.parent.exists():
         raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
     df = runs_frame(store)
-    writer(df, out, store)
+    if writer is _write_junit:
+        writer(df, out, store, fail_on)
+    else:
+        writer(df, out, store)
     return len(df)
