@@ -166,13 +166,14 @@ def _scores_options(sample: Sample, mc_answers: str) -> bool:
 
 
 def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
-                mc_answers: str = "letter") -> tuple[list[dict[str, str]], int]:
+                mc_answers: str = "letter", progress: Callable[[int], None] | None = None
+                ) -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
     candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
 
     With ``mc_answers='text'`` (the adapter learned to say the option's text) every multiple-choice
     answer is the letter of the listed option whose text the model finds most likely; those are not
-    counted as fallbacks."""
+    counted as fallbacks (``progress(1)`` is called after each, when given)."""
     if mc_answers not in MC_ANSWER_FORMS:
         raise InputError(f"mc_answers {mc_answers!r}: expected one of {MC_ANSWER_FORMS}")
     rows = predictions(samples, raw)
@@ -183,6 +184,8 @@ def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder
             options = options_of(s.question)
             said = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, list(options.values()))
             row["answer"] = next(letter for letter, t in options.items() if t == said)
+            if progress and not builder.cot:
+                progress(1)
             continue
         candidates = exact_candidates(s.question)
         if candidates is None or row["answer"] in candidates:
@@ -203,9 +206,7 @@ def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
     raw = [""] * len(samples)
     for i, text in zip(generate, texts, strict=True):
         raw[i] = text
-    if progress and len(generate) < len(samples):
-        progress(len(samples) - len(generate))
-    return answer_rows(vlm, samples, raw, builder, mc_answers)
+    return answer_rows(vlm, samples, raw, builder, mc_answers, progress)
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,
