@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,11 @@ FAIL_ON = ("collision", "near-miss")
 """What makes a finished run a JUnit <failure>: a collision, or also a near miss."""
 
 
+def _check_fail_on(fail_on: str) -> None:
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+
+
 def junit_tree(df: pd.DataFrame, store: CampaignStore, fail_on: str = "collision") -> ET.ElementTree:
     """One <testsuite> per (agent, backend); one <testcase> per run.
 
@@ -47,8 +53,7 @@ def junit_tree(df: pd.DataFrame, store: CampaignStore, fail_on: str = "collision
     time-to-collision under the campaign's threshold) -> <failure type="near_miss">;
     failed / timed_out -> <error> with the stored error; pending / running -> <skipped>.
     """
-    if fail_on not in FAIL_ON:
-        raise ConfigError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+    _check_fail_on(fail_on)
     root = ET.Element("testsuites", name=f"adsgen campaign {store.path.name}")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for (agent, backend), group in df.groupby(["agent", "backend"], sort=True):
@@ -99,7 +104,7 @@ def _write_junit(df: pd.DataFrame, out: Path, store: CampaignStore, fail_on: str
     junit_tree(df, store, fail_on).write(out, encoding="utf-8", xml_declaration=True)
 
 
-WRITERS: dict[str, Callable[..., None]] = {
+WRITERS: dict[str, Callable[[pd.DataFrame, Path, CampaignStore], None]] = {
     ".csv": _write_csv,
     ".parquet": _write_parquet,
     ".xml": _write_junit,
@@ -114,15 +119,13 @@ def export_runs(store: CampaignStore, out: str | Path, fail_on: str = "collision
     writer = WRITERS.get(out.suffix.lower())
     if writer is None:
         raise ConfigError(f"--out {out}: unknown format {out.suffix!r}; expected one of {', '.join(WRITERS)}")
-    if fail_on not in FAIL_ON:
-        raise ConfigError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
-    if fail_on != "collision" and writer is not _write_junit:
+    _check_fail_on(fail_on)
+    if writer is _write_junit:
+        writer = functools.partial(_write_junit, fail_on=fail_on)
+    elif fail_on != "collision":
         raise ConfigError(f"--fail-on {fail_on}: only JUnit XML (.xml) has failures; {out.name} is not one")
     if not out.parent.exists():
         raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
     df = runs_frame(store)
-    if writer is _write_junit:
-        writer(df, out, store, fail_on)
-    else:
-        writer(df, out, store)
+    writer(df, out, store)
     return len(df)

@@ -283,15 +283,13 @@ class VLMAnswerer:
         self.max_new_tokens = max_new_tokens
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
-        from adsgen.drivelm.predict import generate_texts, most_likely
+        from adsgen.drivelm.predict import generate_texts, most_likely_option
 
         out: dict[int, str] = {}
         generate = []
         for k, q in enumerate(questions):
-            options = options_of(q.question)
-            if self.mc_answers == "text" and options:
-                said = most_likely(self.vlm, q.text, q.images, "", list(options.values()))
-                out[k] = next(letter for letter, text in options.items() if text == said)
+            if self.mc_answers == "text" and options_of(q.question):
+                out[k] = most_likely_option(self.vlm, q.text, q.images, q.question)
             else:
                 generate.append(k)
         for start in range(0, len(generate), self.batch_size):

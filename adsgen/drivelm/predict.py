@@ -160,6 +160,15 @@ def candidate_scores(vlm: VLM, text: str, images: Sequence[Any], prefix: str, ca
     return scores
 
 
+def most_likely_option(vlm: VLM, text: str, images: Sequence[Any], question: str, prefix: str = "") -> str:
+    """The letter of the listed option whose text the model finds most likely (how an adapter trained on
+    option texts answers multiple choice)."""
+    options = options_of(question)
+    letters, texts = list(options), list(options.values())
+    scores = candidate_scores(vlm, text, images, prefix, texts)
+    return letters[max(range(len(texts)), key=scores.__getitem__)]
+
+
 def _scores_options(sample: Sample, mc_answers: str) -> bool:
     """A multiple-choice question answered by scoring its options' texts (adapters trained on texts)."""
     return mc_answers == "text" and question_kind(sample.question) == MC and bool(options_of(sample.question))
@@ -181,9 +190,7 @@ def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder
     for s, text, row in zip(samples, raw, rows, strict=True):
         prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
         if _scores_options(s, mc_answers) and not (builder.cot and row["answer"] in options_of(s.question)):
-            options = options_of(s.question)
-            said = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, list(options.values()))
-            row["answer"] = next(letter for letter, t in options.items() if t == said)
+            row["answer"] = most_likely_option(vlm, builder.text(s), builder.load_images(s), s.question, prefix)
             if progress and not builder.cot:
                 progress(1)
             continue

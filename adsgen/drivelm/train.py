@@ -54,10 +54,10 @@ class TrainOptions:
     grad_accum: int = 1
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
+    """Optimizer steps of linear learning-rate warm-up."""
     lr_schedule: str = "constant"
     """'constant' after the warm-up, or 'cosine': decay to zero over the run, whichever of the planned steps
     (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
-    """Optimizer steps of linear learning-rate warm-up."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
     seed: int = 0
@@ -198,16 +198,21 @@ def majority_baseline(train: Sequence[Sample], held: Sequence[Sample], by_positi
     ``by_position``: per template *and* the tagged objects' coarse image position (``tag_cells``), which
     the question text gives away (DriveLM tags carry pixel coordinates); a cell with fewer than
     MIN_CELL_QUESTIONS training questions falls back to the template."""
-    by_cell: dict[str, Counter] = defaultdict(Counter)
+    def cell_of(s: Sample) -> tuple[str, str]:
+        return template_of(s.question), tag_cells(s.question)
+
+    by_cell: dict[tuple[str, str], Counter] = defaultdict(Counter)
     by_template: dict[str, Counter] = defaultdict(Counter)
     by_kind: dict[str, Counter] = defaultdict(Counter)
     for s in train:
-        by_cell[template_of(s.question) + "@" + tag_cells(s.question)][_answer_key(s)] += 1
-        by_template[template_of(s.question)][_answer_key(s)] += 1
-        by_kind[question_kind(s.question, s.answer)][_answer_key(s)] += 1
+        template, key = template_of(s.question), _answer_key(s)
+        by_template[template][key] += 1
+        by_kind[question_kind(s.question, s.answer)][key] += 1
+        if by_position:
+            by_cell[cell_of(s)][key] += 1
     rows = []
     for s in held:
-        cell = by_cell.get(template_of(s.question) + "@" + tag_cells(s.question)) if by_position else None
+        cell = by_cell.get(cell_of(s)) if by_position else None
         if cell is not None and sum(cell.values()) < MIN_CELL_QUESTIONS:
             cell = None
         counts = cell or by_template.get(template_of(s.question)) or \

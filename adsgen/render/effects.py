@@ -40,6 +40,7 @@ VEIL_STRIDE_PX = 8        # [px] spacing of the rays the veil is gathered on (in
 VEIL_GAIN = 0.7           # share of the gathered light (extinction x illuminance x metre) scattered back to the camera
 BEAM_HEIGHT_M = 0.7       # [m] headlights' mounting height; the beam thins above and below it
 BEAM_THICKNESS_M = 1.6    # [m] vertical half-width of the beam (Gaussian)
+VEIL_MIN_EXTINCTION_PER_M = 3.0e-3  # [1/m] clearer air than this (clear night: 0.0026) draws no veil
 
 
 def night_veil(a: np.ndarray, b: np.ndarray, R_wc: np.ndarray, position_w: np.ndarray, depth_m: np.ndarray,
@@ -51,7 +52,7 @@ def night_veil(a: np.ndarray, b: np.ndarray, R_wc: np.ndarray, position_w: np.nd
     sum over samples of beta exp(-beta s) E(p(s)) ds, with E the beams' illuminance at the sample (the
     ground-plane cone of ``ego_headlight``, thinned with height) plus the lamps' (``lamp_light(x, y)``).
     This is what makes fog at night look like fog, a milky wall in the beams, not a clear night."""
-    if not app.dark or app.extinction_per_m <= 3.0e-3:
+    if not app.dark or app.extinction_per_m <= VEIL_MIN_EXTINCTION_PER_M:
         return None
     # the veil is smooth: gather it on a coarse grid of pixel centres and interpolate bilinearly
     H_full, W_full = depth_m.shape
