@@ -47,6 +47,19 @@ class RunResult:
     """Minimum gap (box to box) between the ego and any actor."""
     pet_s: float | None = None
     """Post-encroachment time at the conflict point (None when paths never cross)."""
+    at_fault: bool | None = None
+    """Whether the ego is to blame for its collision or near miss under the at-fault rules; None when the
+    run is not high-risk or was not judged."""
+    fault_rule: str | None = None
+    """Name of the at-fault rule that decided ``at_fault`` (documented in docs/simulation.md)."""
+    reference_outcome: str | None = None
+    """'collision' / 'near_miss' / 'safe': the same scenario and seed driven by the careful-driver
+    reference (UN R157 Annex 4 App. 3); None when not judged (only high-risk runs are)."""
+    omniscient_outcome: str | None = None
+    """'collision' / 'near_miss' / 'safe' for the omniscient solvability check; None when not judged."""
+    verdict: str | None = None
+    """The run's test verdict (valid_failure, unavoidable, not_at_fault, ...; see docs/search.md);
+    None when not judged."""
     backend: str = "builtin"
     seed: int = 0
     trajectories: dict[str, list[list[float]]] | None = None
