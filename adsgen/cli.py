@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from adsgen import __version__
 from adsgen.errors import AdsgenError
 
 app = typer.Typer(
@@ -24,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: units such as "[s]" must not be read as markup
 )
 bench_app = typer.Typer(help="Benchmarks: print figures and ratios against a baseline run side by side.",
                         no_args_is_help=True)
@@ -54,6 +57,58 @@ def _register_all() -> None:
 
 
 _register_all()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"adsgen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Find driving scenarios in which an ADS fails, grounded in real crash statistics."""
+
+
+@app.command()
+def doctor(
+    carla_host: Annotated[str | None, typer.Option(
+        "--carla-host", metavar="HOST[:PORT]",
+        help="Also check this CARLA server (reachability and versions; no scenario is run).")] = None,
+    json_out: Annotated[str | None, typer.Option(
+        "--json", metavar="FILE", help="Write the checks as JSON to FILE ('-' for standard output).")] = None,
+) -> None:
+    """Check this machine against the tested set: Python, package versions, torch build, CARLA, Chromium,
+    cores and free disk. Exit 1 when a core requirement is missing."""
+    import json
+
+    from adsgen.doctor import run_doctor
+
+    host, port = (None, 2000)
+    if carla_host is not None:
+        from carla_bridge.connection import parse_host_port
+
+        host, port = parse_host_port(carla_host)
+    rep = run_doctor(carla_host=host, carla_port=port)
+    if json_out == "-":
+        typer.echo(json.dumps(rep.to_dict(), indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table("check", "status", "detail", title="adsgen doctor")
+        colour = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+        for row in rep.rows:
+            table.add_row(Text(row.check), Text(row.status, style=colour[row.status]), Text(row.detail))
+        Console().print(table)
+        if json_out is not None:
+            from pathlib import Path
+
+            Path(json_out).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    if not rep.ok:
+        raise typer.Exit(1)
 
 err_console = Console(stderr=True)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-carla_app = typer.Typer(help="CARLA server tools (needs the carla extra: pip install 'adsgen\\[carla]').",
+carla_app = typer.Typer(help="CARLA server tools (needs the carla extra: pip install 'adsgen[carla]').",
                         no_args_is_help=True)
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
