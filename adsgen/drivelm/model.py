@@ -181,10 +181,14 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Tokenise a batch of prompts with their images (PIL) -> tensors on the model's device.
 
     Each prompt may have its own number of images (the six cameras or a subset); the processor
-    expands each ``<image>`` into the model's image tokens.
+    expands each ``<image>`` into the model's image tokens. Images are padded to a square first when the
+    processor would centre-crop them (adsgen.drivelm.budget.prepare_images); a prompt longer than the
+    model's context is refused (InputError).
     """
+    from adsgen.drivelm.budget import context_length, prepare_images
+
     prompts = [prompt_text(vlm.processor, t, len(imgs)) for t, imgs in zip(texts, images, strict=True)]
-    flat = [img for imgs in images for img in imgs]
+    flat = prepare_images(vlm.processor, [img for imgs in images for img in imgs])
     tokenizer = vlm.processor.tokenizer
     old_side = tokenizer.padding_side
     tokenizer.padding_side = padding_side
@@ -192,6 +196,10 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
         enc = vlm.processor(text=prompts, images=flat or None, return_tensors="pt", padding=True)
     finally:
         tokenizer.padding_side = old_side
+    longest, context = int(enc["attention_mask"].sum(dim=1).max()), context_length(vlm.model)
+    if longest > context:  # never sent: the model would silently attend past its trained positions
+        raise InputError(f"a prompt of {longest} tokens exceeds the model's context of {context} tokens "
+                         "(lay its images out with adsgen.drivelm.budget)")
     out = {k: v.to(vlm.device) for k, v in enc.items()}
     if "pixel_values" in out:
         out["pixel_values"] = out["pixel_values"].to(vlm.dtype)

@@ -81,9 +81,12 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
+    from adsgen.drivelm.budget import context_length
+
     enc = encode_prompts(vlm, texts, images, padding_side="left")
+    room = context_length(vlm.model) - enc["input_ids"].shape[1]  # positions left after the longest prompt
     with torch.no_grad():
-        out = vlm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+        out = vlm.model.generate(**enc, max_new_tokens=max(1, min(max_new_tokens, room)), do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id)
     new_tokens = out[:, enc["input_ids"].shape[1]:]  # (batch, generated)
     return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.budget import prepare_images
 from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
@@ -132,19 +133,21 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, 
     """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
+    context = builder.budget.context if builder.budget is not None else None  # answers cut to fit (rare)
     examples: list[Example] = []
     frames: dict[str, dict[str, Any]] = {}
     for s in samples:
         images = builder.load_images(s)
         prompt = prompt_text(vlm.processor, builder.text(s), len(images))
-        enc = vlm.processor(text=[prompt], images=images, return_tensors="pt")
-        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}"
+        enc = vlm.processor(text=[prompt], images=prepare_images(vlm.processor, images), return_tensors="pt")
+        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}|{builder.layout(s)}"
         if builder.object_crops:
             key += "|" + " ".join(tags_in(s.question))
         frames.setdefault(key, _image_tensors(enc))
         answer_ids = tokenizer(" " + target_text(s, mc_answers), add_special_tokens=False)["input_ids"]
-        answer = torch.tensor(answer_ids + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         prompt_ids = enc["input_ids"][0]  # (P,)
+        room = (context - len(prompt_ids) - 1) if context else len(answer_ids)
+        answer = torch.tensor(answer_ids[:max(room, 0)] + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         examples.append(Example(input_ids=torch.cat([prompt_ids, answer]),
                                 labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
                                 frame_key=key, n_images=len(images)))
@@ -346,7 +349,11 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if vlm.device == "cuda":
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
+    builder.bind(vlm)
     examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
+    for dropped, n in builder.layouts.most_common():
+        _say(console, f"{n} training question(s) laid out to fit the context of {builder.budget.context} "
+                      f"tokens: {dropped}")
     pad_id = vlm.processor.tokenizer.pad_token_id
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)

@@ -159,6 +159,7 @@ def predict_cmd(
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
+    builder.bind(vlm)
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
@@ -166,6 +167,9 @@ def predict_cmd(
         rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
                                            progress=lambda n: bar.advance(task, n))
     write_predictions(rows, out)
+    for dropped, n in builder.layouts.most_common():
+        console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
+                      f"{dropped}")
     if mc_answers == "text":
         console.print("multiple-choice answers: the letter of the listed option whose text the model finds "
                       "most likely (the adapter was trained on option texts)")

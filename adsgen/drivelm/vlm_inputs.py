@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from adsgen.drivelm.budget import Layout, PromptBudget, context_length
 from adsgen.drivelm.depth import DepthEstimator, ObjectDepth, category_words, depth_sentence, tags_in
 from adsgen.drivelm.prompts import user_text
 from adsgen.drivelm.vlm_data import Sample
@@ -45,8 +46,13 @@ class InputBuilder:
     object_crops: bool = False
     """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small
     model sees the object at a usable resolution instead of a few pixels of a downscaled camera."""
+    budget: PromptBudget | None = None
+    """The model's prompt budget (set by :meth:`bind`): images are laid out to fit its context."""
+    layouts: Counter = field(default_factory=Counter)
+    """Questions per reduced layout (what was dropped to fit), counted once per question."""
     _estimator: DepthEstimator | None = None
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    _layout_of: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.images not in IMAGE_MODES:
@@ -54,17 +60,41 @@ class InputBuilder:
         if self.depth not in (DEPTH_NONE, DEPTH_SIM):
             self._estimator = DepthEstimator(self.depth)
 
+    def bind(self, vlm: Any) -> None:
+        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.budget)."""
+        self.budget = PromptBudget(vlm.processor, context_length(vlm.model))
+        self._layout_of.clear()
+
     def load_images(self, sample: Sample) -> list[Any]:
-        """The images the model sees: the cameras, then (object_crops) a crop per tagged object."""
+        """The images the model sees: the cameras, then (object_crops) a crop per tagged object; with a
+        budget, the first layout that fits the model's context (what was dropped is counted in ``layouts``)."""
         cameras = self.camera_images(sample)
-        if not self.object_crops:
-            return cameras
         crops = []
-        for tag in tags_in(sample.question)[:MAX_CROPS]:
-            _, cam, x, y = tag.strip("<>").split(",")
-            if cam in sample.cameras:
-                crops.append(crop_around(cameras[sample.cameras.index(cam)], float(x), float(y)))
-        return cameras + crops
+        if self.object_crops:
+            for tag in tags_in(sample.question)[:MAX_CROPS]:
+                _, cam, x, y = tag.strip("<>").split(",")
+                if cam in sample.cameras:
+                    crops.append(crop_around(cameras[sample.cameras.index(cam)], float(x), float(y)))
+        if self.budget is None:
+            return cameras + crops
+        from adsgen.drivelm.model import prompt_text
+
+        tagged = [t.strip("<>").split(",")[1] for t in tags_in(sample.question)]
+        layout = self._layout_of.get(sample.id)
+        if layout is None:
+            text = self.text(sample)
+            layout, images = self.budget.fit(
+                sample.id, lambda n: prompt_text(self.budget.processor, text, n), sample.cameras, cameras, crops,
+                tagged)
+            self._layout_of[sample.id] = layout
+            if layout.dropped:
+                self.layouts[layout.dropped] += 1
+            return images
+        return self.budget.images_of(layout, dict(zip(sample.cameras, cameras, strict=True)), crops)
+
+    def layout(self, sample: Sample) -> Layout | None:
+        """The layout chosen for a sample (None before its images were loaded or without a budget)."""
+        return self._layout_of.get(sample.id)
 
     def camera_images(self, sample: Sample) -> list[Any]:
         """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
