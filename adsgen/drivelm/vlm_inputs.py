@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adsgen.drivelm.budget import Layout, PromptBudget, context_length
-from adsgen.drivelm.depth import DepthEstimator, ObjectDepth, category_words, depth_sentence, tags_in
+from adsgen.drivelm.depth import (
+    TAG_FRAME_PX,
+    DepthEstimator,
+    ObjectDepth,
+    category_words,
+    depth_sentence,
+    parse_tag,
+    tag_window,
+    tags_in,
+)
 from adsgen.drivelm.prompts import user_text
 from adsgen.drivelm.vlm_data import Sample
 from adsgen.errors import InputError
@@ -16,9 +25,8 @@ DEPTH_NONE = "none"
 DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
 IMAGE_MODES = ("real", "blank")
-TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
-# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 _IMAGE_CACHE_FRAMES = 64
+TAG_NOUN = "object"  # how depth-model words name a tagged object (question files carry no categories)
 MAX_CROPS = 2  # object crops per question
 CROP_SIDE_PX = 320  # [px] side of an object crop in the 1600x900 tag frame
 
@@ -72,14 +80,14 @@ class InputBuilder:
         crops = []
         if self.object_crops:
             for tag in tags_in(sample.question)[:MAX_CROPS]:
-                _, cam, x, y = tag.strip("<>").split(",")
+                cam, x, y = parse_tag(tag)
                 if cam in sample.cameras:
-                    crops.append(crop_around(cameras[sample.cameras.index(cam)], float(x), float(y)))
+                    crops.append(crop_around(cameras[sample.cameras.index(cam)], x, y))
         if self.budget is None:
             return cameras + crops
         from adsgen.drivelm.model import prompt_text
 
-        tagged = [t.strip("<>").split(",")[1] for t in tags_in(sample.question)]
+        tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
         layout = self._layout_of.get(sample.id)
         if layout is None:
             text = self.text(sample)
@@ -118,29 +126,38 @@ class InputBuilder:
         return out
 
     def object_depths(self, sample: Sample) -> list[ObjectDepth]:
-        """Depth figures of the key objects the question names (all key objects when it names none)."""
-        if self.depth == DEPTH_NONE or not sample.objects:
+        """Depth figures of the objects the question tags (when it tags none: the frame's first
+        MAX_DEPTH_OBJECTS tagged objects).
+
+        'sim' reads each object's depth_m from key_object_infos. A depth model reads its map in the
+        TAG_WINDOW_PX square around each tag's point (:func:`adsgen.drivelm.depth.tag_window`) and names the
+        object by its tag only: the challenge's question files carry tags but no boxes or categories, so a
+        boxed training file and a question file give the same words for the same question."""
+        if self.depth == DEPTH_NONE:
             return []
-        named = tags_in(sample.question)
-        objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
-        out = []
-        for obj in objects:
-            noun = category_words(obj.category, obj.description)
-            if self.depth == DEPTH_SIM:
+        if self.depth == DEPTH_SIM:
+            if not sample.objects:
+                return []
+            named = tags_in(sample.question)
+            objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
+            out = []
+            for obj in objects:
                 if obj.depth_m is None:
                     raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {obj.tag} "
                                      "in key_object_infos (written by adsgen drivelm qa)")
-                out.append(ObjectDepth(obj.tag, noun, obj.depth_m, metric=True))
+                out.append(ObjectDepth(obj.tag, category_words(obj.category, obj.description), obj.depth_m,
+                                       metric=True))
+            return out
+        assert self._estimator is not None
+        out = []
+        for tag in tags_in(sample.question) or sample.frame_tags[:MAX_DEPTH_OBJECTS]:
+            camera = parse_tag(tag)[0]
+            if camera not in sample.cameras:
                 continue
-            if obj.box is None or obj.camera not in sample.cameras:
-                continue
-            image = self.camera_images(sample)[sample.cameras.index(obj.camera)]
-            assert self._estimator is not None
-            depth_map = self._depth_map(sample, obj.camera, image)
-            sx, sy = image.width / TAG_FRAME_PX[0], image.height / TAG_FRAME_PX[1]
-            box = (obj.box[0] * sx, obj.box[1] * sy, obj.box[2] * sx, obj.box[3] * sy)  # [px] of this image
-            out.append(ObjectDepth(obj.tag, noun, self._estimator.object_value(depth_map, box),
-                                   metric=self._estimator.metric))
+            image = self.camera_images(sample)[sample.cameras.index(camera)]
+            depth_map = self._depth_map(sample, camera, image)
+            value = self._estimator.object_value(depth_map, tag_window(tag, image.width, image.height))
+            out.append(ObjectDepth(tag, TAG_NOUN, value, metric=self._estimator.metric))
         return out
 
     def _depth_map(self, sample: Sample, camera: str, image: Any) -> Any:
