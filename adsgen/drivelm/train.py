@@ -27,7 +27,7 @@ from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
 from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
-from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm_data import CAMERAS, Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
@@ -375,8 +375,11 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
                      "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
                      "final_loss": state["loss"], "minutes": round(minutes, 2), "cpu_minutes": round(cpu_minutes, 2), "stopped_early": stopped_early,
                      "train_questions": len(examples), "held_out_questions": len(held),
-                     "trainable_params": report.trainable_params}
-    card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info)
+                     "trainable_params": report.trainable_params,
+                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.agent)
+                     "trained_cameras": [c for c in CAMERAS if any(c in s.cameras for s in train_set)],
+                     "image_size_px": list(builder.camera_images(train_set[0])[0].size)}
+    card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info, folder=out)
     save_adapter(wrapped, out, card, check)
     _say(console, f"adapter saved to {out} (reload check passed)")
     result = evaluate(vlm, train_set, held, builder, console, mc_answers=options.mc_answers)

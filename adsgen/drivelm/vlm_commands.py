@@ -129,12 +129,14 @@ def train_cmd(
 def predict_cmd(
     questions: Annotated[Path, typer.Argument(help="Questions: flattened [{id, image, conversations}] or nested.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Predictions file [{id, question, answer}].")],
-    base: str = _BASE,
+    base: str = typer.Option(None, "--base", help="Local LLaVA-1.5 / LLaVA-NeXT model folder, or 'tiny' "
+                             "(default with --adapter: the base its card names)."),
     adapter: Path = typer.Option(None, "--adapter", help="Adapter folder written by adsgen drivelm train."),
     cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
     object_crops: bool = typer.Option(None, "--object-crops/--no-object-crops", help="Show object crops (default: "
                                       "as the adapter was trained)."),
-    depth: str = _DEPTH,
+    depth: str = typer.Option(None, "--depth", help="Depth words: 'none', 'sim' or a local depth-estimation "
+                              "model folder (default: as the adapter was trained, else 'none')."),
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
     max_new_tokens: int = typer.Option(64, help="Token budget for open questions."),
     cot_new_tokens: int = typer.Option(128, help="Token budget for reasoning + answer with --cot."),
@@ -153,7 +155,10 @@ def predict_cmd(
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
 
-    samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
+    chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
+    samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
+    if depth is None:
+        depth = str(_trained_with(adapter, "depth", "none"))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
