@@ -180,7 +180,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero_by_steps_or_time():
     assert _lr_at(0, cosine, 0.0) == pytest.approx(1e-4)  # warm-up
     assert _lr_at(50, cosine, 0.5) == pytest.approx(0.5e-3)
     assert _lr_at(99, cosine, 1.0) == pytest.approx(0.0, abs=1e-12)
-    assert _lr_at(50, TrainOptions(lr=1e-3), 0.9) == 1e-3  # constant ignores progress
+    assert _lr_at(50, TrainOptions(lr=1e-3, lr_schedule="constant"), 0.9) == 1e-3  # constant ignores progress
     assert _progress(10, 100, cosine, wall_s=150.0, cpu_s=0.0) == 0.5  # the time budget is further along
     assert _progress(90, 100, cosine, wall_s=30.0, cpu_s=0.0) == 0.9
     assert _progress(10, 100, TrainOptions(), wall_s=1e6, cpu_s=1e6) == 0.1  # no budget: steps alone

@@ -143,6 +143,35 @@ def default_device() -> tuple[str, Any]:
     return "cpu", torch.float32
 
 
+THREADS_ENV = ("OMP_NUM_THREADS", "ADSGEN_THREADS")  # set by the user: torch's thread count is left alone
+
+
+def free_cores() -> int:
+    """Cores not busy with other work: the machine's cores less the 1-minute load average, at least 1
+    (on 2 shared cores, 2 threads next to another job ran 2-16x slower than 1, docs/vlm.md)."""
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def set_threads() -> int:
+    """Set torch's CPU threads from the free cores (unless OMP_NUM_THREADS or ADSGEN_THREADS is set; the
+    latter is then used); returns the count."""
+    import os
+
+    torch, _ = require_vlm()
+    if os.environ.get("ADSGEN_THREADS"):
+        torch.set_num_threads(max(1, int(os.environ["ADSGEN_THREADS"])))
+    elif not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(free_cores())
+    return torch.get_num_threads()
+
+
 def load_base(path: str | Path, *, device: str | None = None) -> VLM:
     """Load a LLaVA model and its processor from a local folder (checked first with :func:`inspect_base`)."""
     info = inspect_base(path)
@@ -159,6 +188,8 @@ def load_base(path: str | Path, *, device: str | None = None) -> VLM:
         raise InputError(f"base model {path}: could not be loaded ({exc})") from exc
     if getattr(processor, "chat_template", None) is None:
         raise InputError(f"base model {path}: its processor has no chat template (chat_template.jinja)")
+    if dev == "cpu":
+        set_threads()
     model.to(dev)
     model.eval()
     return VLM(model=model, processor=processor, info=info, device=dev, dtype=dtype)

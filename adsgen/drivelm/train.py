@@ -50,14 +50,14 @@ class TrainOptions:
     """Passes over the training split."""
     lr: float = 1e-3
     """AdamW learning rate (after a linear warm-up over warmup_steps)."""
-    batch_size: int = 8
-    """Questions per forward pass."""
+    batch_size: int = 4
+    """Questions per forward pass (4: the measured best recipe, docs/vlm.md)."""
     grad_accum: int = 1
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
     """Optimizer steps of linear learning-rate warm-up."""
-    lr_schedule: str = "constant"
-    """'constant' after the warm-up, or 'cosine': decay to zero over the run, whichever of the planned steps
+    lr_schedule: str = "cosine"
+    """'cosine' (the measured best recipe) or 'constant' after the warm-up. 'cosine': decay to zero over the run, whichever of the planned steps
     (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
@@ -78,16 +78,17 @@ class TrainOptions:
     """'real' or 'blank' (the image-blind control)."""
     cameras: tuple[str, ...] | None = None
     """Camera subset (None: every camera in the file)."""
-    object_crops: bool = False
-    """Show the model a crop around each tagged object next to the cameras (see InputBuilder)."""
+    object_crops: bool = True
+    """Show the model a crop around each tagged object next to the cameras (see InputBuilder; the measured
+    best recipe)."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
     templates: tuple[str, ...] | None = None
     """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
     ``template`` key, e.g. the image questions); None: all."""
-    mc_answers: str = "letter"
-    """What the model learns to say for a multiple-choice question: 'letter' (the challenge's form, "B") or
-    'text' (the right option's text, "Going ahead."). With 'text' the answer is read back by scoring each
+    mc_answers: str = "text"
+    """What the model learns to say for a multiple-choice question: 'text' (the right option's text, "Going
+    ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
     the model learns what is in the scene, not which shuffled letter holds it."""
 
@@ -342,6 +343,8 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     torch, _ = require_vlm("training")
     torch.manual_seed(options.seed)
     vlm = load_base(base_path)
+    if vlm.device == "cpu":
+        _say(console, f"CPU threads: {torch.get_num_threads()} (cores free at the start; ADSGEN_THREADS=N sets it)")
     wrapped, report = wrap(vlm.model, adapter_options)
     vlm.model = wrapped
     for line in report.lines():
@@ -382,7 +385,11 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info, folder=out)
     save_adapter(wrapped, out, card, check)
     _say(console, f"adapter saved to {out} (reload check passed)")
+    _say(console, f"held-out evaluation: {len(accuracy_samples(held))} questions (after training: not counted in "
+                  "--max-minutes / --max-cpu-minutes)")
     result = evaluate(vlm, train_set, held, builder, console, mc_answers=options.mc_answers)
+    for line in below_baseline_hints(result, options):
+        _say(console, line)
     card.training["eval"] = {k: result[k] for k in ("model", "baseline")}
     (out / "adapter_card.json").write_text(json.dumps(asdict(card), indent=2))
     (out / EVAL_FILE).write_text(json.dumps(result, indent=2))
@@ -480,9 +487,15 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
              mc_answers: str = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     scored = accuracy_samples(held)
     vlm.model.eval()
-    rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers)
+    with Progress(TextColumn("[bold]held-out"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=console is None) as bar:
+        task = bar.add_task("held-out", total=len(scored))
+        rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers,
+                                           progress=lambda n: bar.advance(task, n))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
     model_acc["mc_answers"] = mc_answers
@@ -502,6 +515,25 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
     return {"model": model_acc, "baseline": base_acc, "paired": paired, "baseline_by_position": pos_acc,
             "paired_by_position": pos_paired, "images": builder.images, "depth": builder.depth,
             "predictions": rows, "baseline_predictions": base_rows}
+
+
+def below_baseline_hints(result: dict[str, Any], options: TrainOptions) -> list[str]:
+    """What to try when the model is not above the image-blind baseline (empty when it is)."""
+    model, baseline = result["model"]["accuracy"], result["baseline"]["accuracy"]
+    if model is None or baseline is None or model > baseline:
+        return []
+    tips = []
+    if options.mc_answers != "text":
+        tips.append("--mc-answers text (learn the option's text, not its shuffled letter)")
+    if options.lr_schedule != "cosine":
+        tips.append("--lr-schedule cosine")
+    if not options.object_crops:
+        tips.append("--object-crops")
+    budget = options.max_cpu_minutes or options.max_minutes
+    tips.append("a longer run (--max-cpu-minutes" + (f" above {budget:g})" if budget else ")")
+                + " or more data (adsgen drivelm qa --variants)")
+    return [f"the model ({_pct(model)}) is not above the image-blind baseline ({_pct(baseline)}): try "
+            + "; ".join(tips) + " (the measured recipes: docs/vlm.md)"]
 
 
 def _pct(x: float | None) -> str:
