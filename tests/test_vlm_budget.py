@@ -100,3 +100,38 @@ def test_an_image_edge_object_reaches_the_model(llava15):
     pixels = enc["pixel_values"].float().numpy()[0]  # (3, 336, 336) what the vision tower gets
     white = (1.0 - 0.48145466) / 0.26862954
     assert (np.abs(pixels[0] - white) < 0.05).sum() > 50
+
+
+def _llava_next_processor():
+    """LLaVA-NeXT's processor layout (anyres tiles of 336 px, llava-v1.6's grid pinpoints), tiny tokenizer."""
+    transformers = pytest.importorskip("transformers")
+    from adsgen.drivelm.tiny import CHAT_TEMPLATE, _train_tokenizer
+
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=_train_tokenizer(["What is at the left edge? Yes. No.", "USER ASSISTANT"], 300),
+        bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+        extra_special_tokens={"image_token": "<image>"})
+    image_processor = transformers.LlavaNextImageProcessorPil(
+        size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336},
+        image_grid_pinpoints=[[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]])
+    return transformers.LlavaNextProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=14,
+                                           vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                                           chat_template=CHAT_TEMPLATE)
+
+
+def test_llava_next_six_cameras_are_fitted_and_keep_the_whole_view():
+    from adsgen.drivelm.budget import PromptBudget
+
+    proc = _llava_next_processor()
+    cams = [_edge_object()] + [Image.new("RGB", (1600, 900), (90, 90, 90)) for _ in range(5)]
+    names = ["CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT"]
+    text = "What is at the left edge?"
+    six = prompt_tokens(proc, prompt_text(proc, text, 6), prepare_images(proc, cams))
+    assert six == proc(text=[prompt_text(proc, text, 6)], images=cams, return_tensors="pt")["input_ids"].shape[1]
+    assert six > 4096  # anyres tiles: far over LLaVA's context
+    layout, images = PromptBudget(proc, 4096).fit("q", lambda n: prompt_text(proc, text, n), names, cams, [], [])
+    assert layout.mosaic and prompt_tokens(proc, prompt_text(proc, text, 1), images) <= 4096 - ANSWER_RESERVE_TOKENS
+    assert prepare_images(proc, cams)[0] is cams[0]  # anyres keeps the whole image: no padding
+    base = proc.image_processor(cams[0], return_tensors="np")["pixel_values"][0][0]  # (3, 336, 336) whole image
+    white = (1.0 - 0.48145466) / 0.26862954
+    assert (np.abs(base[0] - white) < 0.05).sum() > 50

@@ -23,7 +23,8 @@ LLaVA-1.5: shortest edge to 336 px, then the middle 336 x 336, i.e. the middle 5
 width) is given each image padded to a square with the processor's mean colour first, which is
 LLaVA-1.5's own ``image_aspect_ratio="pad"`` preprocessing: the whole camera reaches the model, at a lower
 vertical resolution. Processors that resize without cropping (adsgen's tiny LLaVA) or tile the whole image
-(LLaVA-NeXT's anyres: the full image resized plus tiles of the padded image) get the image as it is.
+(LLaVA-NeXT's anyres: the full image resized plus tiles of the padded image; recognised by its
+``image_grid_pinpoints``) get the image as it is.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def mosaic(images: dict[str, Any]) -> Any:
 def pads_to_square(processor: Any) -> bool:
     """True when the processor would centre-crop each image (then :func:`prepare_images` pads first)."""
     image_processor = getattr(processor, "image_processor", processor)
+    if getattr(image_processor, "image_grid_pinpoints", None):  # anyres (LLaVA-NeXT): the whole image is
+        return False  # resized and tiled (its do_center_crop only touches the already square tiles)
     return bool(getattr(image_processor, "do_center_crop", False))
 
 
@@ -129,8 +132,10 @@ def prompt_tokens(processor: Any, prompt: str, images: Sequence[Any]) -> int:
     ids = tokenizer(prompt)["input_ids"]
     if not images:
         return len(ids)
-    sizes = [(img.height, img.width) for img in images]
-    per_image = processor._get_num_multimodal_tokens(image_sizes=sizes).num_image_tokens
+    count = getattr(processor, "_get_num_multimodal_tokens", None)
+    if count is None:  # a processor without the count: encode for real (slower, as exact)
+        return int(processor(text=[prompt], images=list(images), return_tensors="pt")["input_ids"].shape[1])
+    per_image = count(image_sizes=[(img.height, img.width) for img in images]).num_image_tokens
     return len(ids) - len(images) + int(sum(per_image))
 
 
