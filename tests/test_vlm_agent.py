@@ -194,3 +194,19 @@ def test_agent_settings_come_from_the_adapter_card(tmp_path):
     read.training["answer_kinds"] = ["multiple_choice", "yes_no"]
     with pytest.raises(ConfigError, match="not trained on the agent's question"):
         check_recipe(read, "runs/a")
+
+
+def test_predict_finds_the_base_the_card_names_relative_to_the_adapter(tmp_path):
+    from adsgen.drivelm.adapters import AdapterCard, stored_path
+    from adsgen.drivelm.predict import resolve_base
+
+    adapter = tmp_path / "runs" / "a"
+    (adapter / "base").mkdir(parents=True)
+    assert stored_path(adapter / "base", adapter) == "base"
+    assert stored_path(tmp_path / "models" / "llava", adapter) == str(tmp_path / "models" / "llava")
+    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options={})
+    (adapter / "adapter_card.json").write_text(json.dumps(card.__dict__))
+    assert resolve_base(None, adapter, lambda: []) == str(adapter / "base")
+    assert resolve_base("tiny", adapter, lambda: []) == str(adapter / "base")
+    with pytest.raises(InputError, match="--base"):
+        resolve_base(None, None, lambda: [])
