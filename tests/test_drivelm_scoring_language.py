@@ -117,7 +117,9 @@ def test_tokenizer_matches_java_on_generated_answers(tmp_path):
     rng = random.Random(0)
     words = ("There is a white sedan truck pedestrian to the front left right back of ego vehicle's it's don't "
              "Firstly notice that so should keep going ahead, stop; slowly. The IDs objects are and: (now) "
-             "\"quoted\" e.g. 12.5m/s 100% 3-4 U.S. A. B. Yes. No. etc. decision-making").split()
+             "\"quoted\" e.g. 12.5m/s 100% 3-4 U.S. A. B. Yes. No. etc. decision-making "
+             "café it’s don’t “quoted” naïve — … 👍🏽 ❤️ stop\u200bnow a\ufffdb ½ €5 10°C O’Neil "
+             "co\u00adoperative non\u2011stop «x» Müllerstraße 車").split()
     lines = []
     for _ in range(200):
         parts = []
@@ -139,3 +141,56 @@ def test_tokenizer_matches_java_on_generated_answers(tmp_path):
     mismatches = [(a, b) for a, b, nxt in zip(lines, java_lines, following, strict=False)
                   if " ".join(t.lower() for t in ptb_tokens(a, nxt)) != b.rstrip()]
     assert not mismatches, mismatches[:3]
+
+
+def _nonascii_files(tmp_path):
+    data = json.loads((FIX / "nonascii_eval.json").read_text(encoding="utf-8"))
+    gt, pred = tmp_path / "gt.json", tmp_path / "pred.json"
+    gt.write_text(json.dumps(data["ground_truth"], ensure_ascii=False), encoding="utf-8")
+    pred.write_text(json.dumps(data["predictions"], ensure_ascii=False), encoding="utf-8")
+    return data, gt, pred
+
+
+def test_evaluate_equals_the_official_script_on_non_ascii_answers(cli, tmp_path):
+    """café, it’s, “quotes”, emoji, zero-width spaces, U+FFFD, ½, €, soft hyphens: the scores the official
+    pipeline (Java PTBTokenizer + pycocoevalcap, recorded by fixtures/drivelm/make_nonascii.py) gives."""
+    data, gt, pred = _nonascii_files(tmp_path)
+    code, _, err = cli(["drivelm", "evaluate", pred, "--gt", gt, "--json", tmp_path / "s.json"])
+    assert code == 0, err
+    mine = json.loads((tmp_path / "s.json").read_text())["language"]
+    official = data["official"]["scores"]
+    assert mine["ROUGE_L"] == pytest.approx(official["ROUGE_L"], abs=1e-9)
+    for key in ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "CIDEr"):
+        assert mine[key] == pytest.approx(official[key], abs=1e-9), key
+
+
+def test_non_ascii_tokens_equal_the_java_tokens_and_the_table_matters(monkeypatch):
+    from adsgen.drivelm.scoring import ptb_chars
+    from adsgen.drivelm.scoring.evaluate import language_part
+    from adsgen.drivelm.scoring.tokenizer import tokenize_all
+
+    data = json.loads((FIX / "nonascii_eval.json").read_text(encoding="utf-8"))
+    truths = [f["QA"]["perception"][0]["A"] for f in data["ground_truth"][next(iter(data["ground_truth"]))]
+              ["key_frames"].values()]
+    preds = [p["answer"] for p in data["predictions"]]
+    assert tokenize_all(truths) == data["official"]["reference_tokens"]
+    assert tokenize_all(preds) == data["official"]["prediction_tokens"]
+    # the control: every non-ASCII character a token of its own (no measured table) scores differently
+    monkeypatch.setattr(ptb_chars, "char_class", lambda ch: ("T", None))
+    naive = language_part(list(zip(preds, truths, strict=True)))
+    assert abs(naive["ROUGE_L"] - data["official"]["scores"]["ROUGE_L"]) > 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="needs java for the reference tokenizer")
+def test_the_recorded_official_scores_are_what_the_official_pipeline_gives_now():
+    import importlib.util
+
+    pytest.importorskip("pycocoevalcap")
+    spec = importlib.util.spec_from_file_location("make_nonascii", FIX / "make_nonascii.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    live = make.official()
+    recorded = json.loads((FIX / "nonascii_eval.json").read_text(encoding="utf-8"))["official"]
+    assert live["reference_tokens"] == recorded["reference_tokens"]
+    assert live["scores"] == pytest.approx(recorded["scores"], abs=1e-12)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from adsgen.drivelm.agent import (
@@ -131,3 +133,80 @@ def test_oracle_predicts_a_turning_road_user_on_its_arc():
     assert first.tolist() == [0.0] and oracle.yaw_rates(later, 0) == pytest.approx([0.5])  # across +-pi
     restart = SimpleNamespace(**{**vars(obs), "t_s": 0.0})  # a new run on the same row
     assert oracle.yaw_rates(restart, 0).tolist() == [0.0]
+
+
+class _Mumbler:
+    """An answerer whose answers never parse (until told otherwise)."""
+
+    needs_images = False
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+
+    def answer(self, questions):
+        return [self.answers.pop(0) if self.answers else "mmm" for _ in questions]
+
+
+def test_unparsed_answers_fall_back_to_the_last_decision_else_to_slowing_down():
+    from adsgen.drivelm.agent import FALLBACK_MANOEUVRE
+
+    scenario = load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml")
+    blind = drive([scenario], VLMAgent(_Mumbler(), name="mumbler", ask_behaviour=False))[0]
+    assert blind.extra["vlm_unparsed"] == blind.extra["vlm_questions"] == blind.extra["vlm_fallback_default"] > 0
+    assert blind.termination.value != "collision" and FALLBACK_MANOEUVRE == "caution"
+    # one "keep going" understood first: later unparsed answers keep it (and this agent then collides)
+    keeps = drive([scenario], VLMAgent(_Mumbler(["Keep going at the same speed."]), name="mumbler",
+                                       ask_behaviour=False))[0]
+    assert keeps.extra["vlm_fallback_last"] == keeps.extra["vlm_questions"] - 1
+    assert keeps.extra["vlm_fallback_default"] == 0 and keeps.termination.value == "collision"
+
+
+def test_vlm_tiny_counts_its_unparsed_answers_and_falls_back_safely(cli, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / "lead_vehicle_braking.yaml", "--agent", "vlm:tiny", "--json", out])
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["termination"] != "collision"
+    extra = result["extra"]
+    assert extra["vlm_unparsed"] > 0 and extra["vlm_fallback_default"] + extra["vlm_fallback_last"] > 0
+
+
+def test_agent_settings_come_from_the_adapter_card(tmp_path):
+    from adsgen.drivelm.adapters import AdapterCard, read_card
+    from adsgen.drivelm.agent import check_recipe, parse_vlm_spec, settings_from_card
+
+    (tmp_path / "depth").mkdir()
+    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options={},
+                       training={"trained_cameras": ["CAM_FRONT", "CAM_BACK"], "image_size_px": [800, 450],
+                                 "depth": "depth", "answer_kinds": None, "templates": None})
+    (tmp_path / "adapter_card.json").write_text(json.dumps(card.__dict__))
+    read = read_card(tmp_path)
+    assert read.base_path == str(tmp_path / "base")  # relative to the card's folder, not the working directory
+    settings = settings_from_card(read)
+    assert settings.cameras == ("CAM_FRONT", "CAM_BACK") and settings.render_scale == 0.5
+    assert settings.depth == str(tmp_path / "depth")
+    assert parse_vlm_spec("runs/a,base=/models/llava") == ("runs/a", "/models/llava")
+    with pytest.raises(ConfigError, match="vlm:ADAPTER_DIR,base=PATH"):
+        parse_vlm_spec("runs/a,bsae=/x")
+    read.training["answer_kinds"] = ["multiple_choice", "yes_no"]
+    with pytest.raises(ConfigError, match="not trained on the agent's question"):
+        check_recipe(read, "runs/a")
+
+
+def test_predict_finds_the_base_the_card_names_relative_to_the_adapter(tmp_path):
+    from adsgen.drivelm.adapters import AdapterCard, stored_path
+    from adsgen.drivelm.predict import resolve_base
+
+    adapter = tmp_path / "runs" / "a"
+    (adapter / "base").mkdir(parents=True)
+    assert stored_path(adapter / "base", adapter) == "base"
+    assert stored_path(tmp_path / "models" / "llava", adapter) == str(tmp_path / "models" / "llava")
+    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options={})
+    (adapter / "adapter_card.json").write_text(json.dumps(card.__dict__))
+    assert resolve_base(None, adapter, lambda: []) == str(adapter / "base")
+    assert resolve_base("tiny", adapter, lambda: []) == str(adapter / "base")
+    with pytest.raises(InputError, match="--base"):
+        resolve_base(None, None, lambda: [])

@@ -63,9 +63,44 @@ def test_depth_model_words_say_metres_or_relative_inverse_depth(samples, tmp_pat
     pytest.importorskip("torch")
     builder = InputBuilder(depth=str(_depth_model(tmp_path / kind, kind)))
     text = builder.text(samples[0])
-    assert text.startswith("Depth: the car <c1,CAM_FRONT,") and says in text
+    assert text.startswith("Depth: the object <c1,CAM_FRONT,") and says in text
     if kind == "relative":
         assert " m away" not in text
+
+
+def _challenge_file(nested: Path, out: Path) -> Path:
+    """The challenge's flattened question list for a nested file (no key_object_infos, no boxes, no answers)."""
+    import json
+
+    rows = []
+    for scene, sd in json.loads(nested.read_text()).items():
+        for frame, fd in sd["key_frames"].items():
+            qs = [q for sec in ("perception", "prediction", "planning", "behavior") for q in fd["QA"][sec]]
+            rows += [{"id": f"{scene}_{frame}_{i}", "image": [fd["image_paths"]["CAM_FRONT"]],
+                      "conversations": [{"from": "human", "value": "<image>\n" + q["Q"]}]} for i, q in enumerate(qs)]
+    out.write_text(json.dumps(rows))
+    return out
+
+
+def test_a_challenge_file_gets_the_same_depth_words_as_the_boxed_file(tmp_path):
+    pytest.importorskip("torch")
+    nested = synthetic.make(tmp_path / "syn", scenes=2, frames=2)
+    flat = _challenge_file(nested, nested.parent / "questions.json")
+    model = str(_depth_model(tmp_path / "metric", "metric"))
+    boxed = {s.id: InputBuilder(depth=model).text(s) for s in read_samples(nested)}
+    challenge = {s.id: InputBuilder(depth=model).text(s) for s in read_samples(flat)}
+    assert boxed.keys() == challenge.keys() and len(boxed) == 12
+    assert challenge == boxed
+    # every question carries depth words, the untagged ones for the frame's tagged object
+    assert all(t.startswith("Depth: the object <c1,CAM_FRONT,") for t in challenge.values())
+
+
+def test_pedestrian_nouns_are_the_person_not_the_shirt():
+    from adsgen.drivelm.depth import category_words
+
+    assert category_words("Pedestrian", "Pedestrian in a blue shirt.") == "pedestrian"
+    assert category_words("Vehicle", "Black sedan.") == "sedan"
+    assert category_words("Vehicle", None) == "vehicle"
 
 
 

@@ -191,3 +191,22 @@ def test_option_scoring_in_one_batch_matches_scoring_each_alone(tiny_dir):
         alone.append(float(logp[torch.arange(len(tail)), torch.tensor(tail)].sum()))
     assert candidate_scores(vlm, text, images, "", candidates) == pytest.approx(alone, abs=1e-4)
     assert most_likely(vlm, text, images, "", candidates) == candidates[max(range(4), key=alone.__getitem__)]
+
+
+@pytest.mark.slow
+def test_bench_vlm_measures_each_run_against_its_baseline_in_the_same_run(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from adsgen.drivelm.vlm_bench import run_bench
+
+    out = io.StringIO()
+    doc = run_bench(tmp_path / "b.json", steps=1, batch_size=1, gpu_config=False, console=Console(file=out, width=200))
+    results, baselines = doc["results"], doc["baselines"]
+    assert baselines["tiny_cpu_lora"] == "tiny_cpu_no_adapter" and baselines["tiny_cpu_lora_1_thread"] == "tiny_cpu_lora"
+    assert results["tiny_cpu_lora_1_thread"]["threads"] == 1
+    assert results["tiny_cpu_no_adapter"]["trainable_parameters"] == results["tiny_cpu_no_adapter"]["parameters"]
+    assert results["tiny_cpu_lora"]["trainable_parameters"] < results["tiny_cpu_lora"]["parameters"]
+    assert all(r["train_tokens_per_s"] > 0 for r in results.values())
+    assert "tiny_cpu_no_adapter" in out.getvalue() and json.loads((tmp_path / "b.json").read_text())["baselines"]

@@ -180,7 +180,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero_by_steps_or_time():
     assert _lr_at(0, cosine, 0.0) == pytest.approx(1e-4)  # warm-up
     assert _lr_at(50, cosine, 0.5) == pytest.approx(0.5e-3)
     assert _lr_at(99, cosine, 1.0) == pytest.approx(0.0, abs=1e-12)
-    assert _lr_at(50, TrainOptions(lr=1e-3), 0.9) == 1e-3  # constant ignores progress
+    assert _lr_at(50, TrainOptions(lr=1e-3, lr_schedule="constant"), 0.9) == 1e-3  # constant ignores progress
     assert _progress(10, 100, cosine, wall_s=150.0, cpu_s=0.0) == 0.5  # the time budget is further along
     assert _progress(90, 100, cosine, wall_s=30.0, cpu_s=0.0) == 0.9
     assert _progress(10, 100, TrainOptions(), wall_s=1e6, cpu_s=1e6) == 0.1  # no budget: steps alone
@@ -202,3 +202,31 @@ def test_position_aware_baseline_reads_where_the_tag_is():
     assert [r["answer"] for r in template] == ["No.", "No.", "No."]
     assert [r["answer"] for r in position] == ["Yes.", "No.", "No."]  # the unseen cell falls back to the template
     assert accuracy(held, position)["accuracy"] == 1.0
+
+
+def test_a_model_below_the_baseline_gets_a_hint_naming_what_was_not_used():
+    from adsgen.drivelm.train import TrainOptions, below_baseline_hints
+
+    losing = {"model": {"accuracy": 0.573}, "baseline": {"accuracy": 0.757}}
+    (hint,) = below_baseline_hints(losing, TrainOptions(mc_answers="letter", lr_schedule="constant",
+                                                        object_crops=False, max_minutes=1))
+    assert "57.3%" in hint and "75.7%" in hint
+    assert "--mc-answers text" in hint and "--lr-schedule cosine" in hint and "--object-crops" in hint
+    assert "above 1)" in hint
+    (recipe_hint,) = below_baseline_hints(losing, TrainOptions())  # the defaults are the recipe: only "longer"
+    assert "--mc-answers" not in recipe_hint and "longer run" in recipe_hint
+    assert below_baseline_hints({"model": {"accuracy": 0.8}, "baseline": {"accuracy": 0.7}}, TrainOptions()) == []
+
+
+def test_threads_follow_the_free_cores(monkeypatch):
+    import os
+
+    from adsgen.drivelm import model
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.3, 1.0, 1.0))
+    assert model.free_cores() == 1  # another job on one of the two cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.1, 0.1))
+    assert model.free_cores() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (7.0, 7.0, 7.0))
+    assert model.free_cores() == 1  # never none

@@ -136,22 +136,49 @@ class AdapterCard:
         return AdapterOptions(**opts)
 
 
+PATH_DEPTHS = ("none", "sim")  # training depth values that are not a model folder
+
+
+def stored_path(path: str | Path, folder: str | Path) -> str:
+    """How a card stores a path: relative to the card's folder when inside it (the tiny base copied to
+    OUT/base), else absolute (never relative to wherever training ran)."""
+    target, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
+    return str(target.relative_to(root)) if target.is_relative_to(root) else str(target)
+
+
+def card_path(value: str, folder: str | Path) -> str:
+    """A path read from a card: a relative one is relative to the card's folder."""
+    return value if Path(value).is_absolute() else str((Path(folder) / value).resolve())
+
+
 def make_card(info: BaseInfo, options: AdapterOptions, data_fingerprint: str | None = None,
-              training: dict[str, Any] | None = None) -> AdapterCard:
-    return AdapterCard(base_path=info.path, base_family=info.family, base_fingerprint=info.fingerprint,
-                       options=asdict(options), data_fingerprint=data_fingerprint, training=training or {})
+              training: dict[str, Any] | None = None, folder: str | Path | None = None) -> AdapterCard:
+    """A card for an adapter saved in ``folder`` (paths stored per :func:`stored_path`)."""
+    training = dict(training or {})
+    base_path = info.path
+    if folder is not None:
+        base_path = stored_path(info.path, folder)
+        if training.get("depth") not in (None, *PATH_DEPTHS):
+            training["depth"] = stored_path(training["depth"], folder)
+    return AdapterCard(base_path=base_path, base_family=info.family, base_fingerprint=info.fingerprint,
+                       options=asdict(options), data_fingerprint=data_fingerprint, training=training)
 
 
 def read_card(folder: str | Path) -> AdapterCard:
-    """Read an adapter folder's card; InputError when it is not an adsgen adapter folder."""
+    """Read an adapter folder's card (relative base and depth paths resolved against the folder); InputError
+    when it is not an adsgen adapter folder."""
     path = Path(folder) / CARD_FILE
     if not path.is_file():
         raise InputError(f"adapter {folder}: no {CARD_FILE} (not an adapter saved by adsgen drivelm train)")
     try:
         raw = json.loads(path.read_text())
-        return AdapterCard(**raw)
+        card = AdapterCard(**raw)
     except (json.JSONDecodeError, TypeError) as exc:
         raise InputError(f"adapter card {path}: not a valid card ({exc})") from exc
+    card.base_path = card_path(card.base_path, folder)
+    if card.training.get("depth") not in (None, *PATH_DEPTHS):
+        card.training["depth"] = card_path(card.training["depth"], folder)
+    return card
 
 
 def check_card_matches(card: AdapterCard, info: BaseInfo, folder: str | Path) -> None:

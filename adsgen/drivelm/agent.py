@@ -34,7 +34,8 @@ from adsgen.drivelm.choices import (
     OPTIONS_PROMPT,
     ego_behaviour_phrase,
 )
-from adsgen.drivelm.depth import ObjectDepth, depth_sentence
+from adsgen.drivelm.depth import TAG_FRAME_PX, ObjectDepth, depth_sentence, tag_window
+from adsgen.drivelm.formats import format_object_tag
 from adsgen.drivelm.prompts import options_of, reduce_answer, user_text
 from adsgen.drivelm.qa_generation import (
     CAUTION_GAP_M,
@@ -44,7 +45,10 @@ from adsgen.drivelm.qa_generation import (
     Q_SAFE,
     URGENT_GAP_M,
     URGENT_TTC_S,
+    object_noun,
 )
+from adsgen.drivelm.vlm_data import CAMERAS
+from adsgen.drivelm.vlm_inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
 from adsgen.errors import BackendError, ConfigError
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
 
@@ -77,6 +81,8 @@ MANOEUVRES = {
     "stop_line": Manoeuvre("stop_line", 0.0, 6.0),
     "slow": Manoeuvre("slow", 0.5, 3.0),
     "cruise": Manoeuvre("cruise", 1.0, 2.0),
+    # the fallback when no answer was understood yet: slow down gently, on to a stop while nothing is understood
+    "caution": Manoeuvre("caution", 0.0, 2.0),
 }
 # phrases of DriveLM's safe-action answers -> manoeuvre; the first two win wherever they appear,
 # otherwise the phrase that comes first in the answer decides
@@ -129,6 +135,8 @@ class Question:
     """PIL images of the rendered cameras (empty for answerers that need none)."""
     obs: Observation
     """Ground truth of the step (only the oracle reads it)."""
+    cameras: list[str] = field(default_factory=list)
+    """The camera of each image."""
 
 
 class Answerer(Protocol):
@@ -260,41 +268,121 @@ class OracleAnswerer:
 # ------------------------------------------------------------------------------------------------ VLM
 
 
+@dataclass(frozen=True)
+class DriveSettings:
+    """How the agent shows the world to its model: as the adapter was trained (its card)."""
+
+    cameras: tuple[str, ...] = ("CAM_FRONT",)
+    """Cameras rendered at each decision (the card's trained cameras)."""
+    render_scale: float = RENDER_SCALE
+    """Rendered image size as a fraction of 1600x900 (the card's training image width / 1600)."""
+    depth: str = "sim"
+    """Depth words: 'none', 'sim' (the renderer's metric depth, objects named as the QA generator names them)
+    or a depth-estimation model folder (read around each tag's point, objects named 'object')."""
+
+
+def settings_from_card(card: Any) -> DriveSettings:
+    """The DriveSettings an adapter was trained with (defaults for what an older card does not say)."""
+    training = card.training
+    cameras = tuple(training.get("trained_cameras") or training.get("cameras") or CAMERAS)
+    size = training.get("image_size_px")
+    scale = size[0] / TAG_FRAME_PX[0] if size else RENDER_SCALE
+    return DriveSettings(cameras=cameras, render_scale=scale, depth=str(training.get("depth", "sim")))
+
+
+def check_recipe(card: Any, folder: str) -> None:
+    """ConfigError when the adapter was not trained on a question the agent asks (its kinds or templates
+    filter out the open safe-actions question or the behaviour question)."""
+    from adsgen.drivelm.prompts import MC, OPEN
+
+    kinds, templates = card.training.get("answer_kinds"), card.training.get("templates")
+    missing = [name for name, kind in (("safe_actions", OPEN), ("ego_behaviour", MC))
+               if (kinds is not None and kind not in kinds) or (templates is not None and name not in templates)]
+    if missing:
+        raise ConfigError(f"adapter {folder} was not trained on the agent's question(s) {missing} (its --kinds "
+                          f"{kinds} / --templates {templates}); train on every kind (docs/vlm.md, the driving "
+                          "recipe)")
+
+
+def parse_vlm_spec(arg: str) -> tuple[str, str | None]:
+    """'DIR' or 'DIR,base=PATH' (or 'tiny') -> (adapter or 'tiny', base override or None)."""
+    adapter, sep, rest = arg.partition(",")
+    if not sep:
+        return adapter, None
+    key, eq, value = rest.partition("=")
+    if key != "base" or not eq or not value:
+        raise ConfigError(f"agent 'vlm:{arg}': expected vlm:ADAPTER_DIR or vlm:ADAPTER_DIR,base=PATH")
+    return adapter, value
+
+
 class VLMAnswerer:
-    """Answers with a LLaVA (an adapter folder, or the untrained tiny model) through adsgen.drivelm.predict."""
+    """Answers with a LLaVA (an adapter folder, or the untrained tiny model) through adsgen.drivelm.predict.
+
+    The adapter's card sets the cameras, image size, depth source and answer form (``settings``); its base
+    comes from the card (a relative path there is relative to the adapter folder) unless ``base`` is given.
+    Each question's images are laid out to fit the model's context (adsgen.drivelm.budget)."""
 
     needs_images = True
 
-    def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32):
+    def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32, base: str | None = None):
+        from adsgen.drivelm.adapters import read_card
+        from adsgen.drivelm.budget import PromptBudget, context_length
         from adsgen.drivelm.predict import load_for_inference
 
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
-        from adsgen.drivelm.adapters import read_card
-
         adapter = None if spec == "tiny" else spec
         card = read_card(adapter) if adapter is not None else None
-        # an adapter runs on the base it was trained on (its card); 'tiny' builds an untrained tiny LLaVA
-        self.vlm = load_for_inference(card.base_path if card else "tiny", adapter, lambda: corpus)
-        # depth words as the adapter was trained (always for the untrained tiny model)
-        self.depth_words = card is None or card.training.get("depth", "sim") != "none"
+        if card is not None:
+            check_recipe(card, spec)
+        self.settings = settings_from_card(card) if card is not None else DriveSettings()
+        self.vlm = load_for_inference(base or ("tiny" if card is None else None), adapter, lambda: corpus)
+        self.budget = PromptBudget(self.vlm.processor, context_length(self.vlm.model))
+        self.depth_words = self.settings.depth != "none"
         # an adapter trained to say option texts answers multiple choice by scoring the options
         self.mc_answers = card.training.get("mc_answers", "letter") if card else "letter"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
+        self._estimator = None
+        if self.settings.depth not in ("none", "sim"):
+            from adsgen.drivelm.depth import DepthEstimator
+
+            self._estimator = DepthEstimator(self.settings.depth)
+
+    def depth_map(self, image: Any) -> Any:
+        """The depth model's map of a rendered image (only with a depth-model setting)."""
+        assert self._estimator is not None
+        return self._estimator.depth_map(image)
+
+    def object_value(self, depth_map: Any, box: tuple[float, float, float, float]) -> float:
+        assert self._estimator is not None
+        return self._estimator.object_value(depth_map, box)
+
+    @property
+    def depth_metric(self) -> bool:
+        return self._estimator is None or self._estimator.metric
+
+    def _fit(self, q: Question) -> list[Any]:
+        from adsgen.drivelm.model import prompt_text
+
+        cams = q.cameras if len(q.cameras) == len(q.images) else list(CAMERAS[:len(q.images)])
+        _, images = self.budget.fit(f"row {q.row} ({q.question[:40]})",
+                                    lambda n: prompt_text(self.vlm.processor, q.text, n), cams, q.images, [], [])
+        return images
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
         from adsgen.drivelm.predict import generate_texts, most_likely_option
 
         out: dict[int, str] = {}
         generate = []
+        images = [self._fit(q) for q in questions]
         for k, q in enumerate(questions):
             if self.mc_answers == "text" and options_of(q.question):
-                out[k] = most_likely_option(self.vlm, q.text, q.images, q.question)
+                out[k] = most_likely_option(self.vlm, q.text, images[k], q.question)
             else:
                 generate.append(k)
         for start in range(0, len(generate), self.batch_size):
             chunk = generate[start:start + self.batch_size]
-            texts = generate_texts(self.vlm, [questions[k].text for k in chunk], [questions[k].images for k in chunk],
+            texts = generate_texts(self.vlm, [questions[k].text for k in chunk], [images[k] for k in chunk],
                                    self.max_new_tokens)
             out.update(zip(chunk, texts, strict=True))
         return [out[k] for k in range(len(questions))]
@@ -307,21 +395,31 @@ class VLMAnswerer:
 class _RowStats:
     questions: int = 0
     unparsed: int = 0
+    fallback_last: int = 0
+    fallback_default: int = 0
     manoeuvres: dict[str, int] = field(default_factory=dict)
+
+
+# what the agent does on a safe-actions answer it cannot parse when no earlier answer was parsed: slow down at
+# 2 m/s2 (a gentle braking), on to a stop if nothing is ever understood; never "keep going" on an answer it
+# did not understand. (Half speed, DriveLM's "slow down", still ran into the stopped lead car.)
+FALLBACK_MANOEUVRE = "caution"
 
 
 class VLMAgent:
     """Drives each ego on the manoeuvre parsed from the answerer's answers (see the module doc)."""
 
-    def __init__(self, answerer: Answerer, name: str, *, cameras: Sequence[str] = ("CAM_FRONT",),
-                 decision_period_s: float = DECISION_PERIOD_S, render_scale: float = RENDER_SCALE,
+    def __init__(self, answerer: Answerer, name: str, *, cameras: Sequence[str] | None = None,
+                 decision_period_s: float = DECISION_PERIOD_S, render_scale: float | None = None,
                  ask_behaviour: bool = True):
+        settings = getattr(answerer, "settings", DriveSettings())  # a VLM answerer: as its adapter was trained
         self.answerer = answerer
         self.name = name
         self.needs_images = answerer.needs_images
-        self.cameras = tuple(cameras)
+        self.cameras = tuple(cameras or settings.cameras)
         self.decision_period_s = decision_period_s
-        self.render_scale = render_scale
+        self.render_scale = render_scale or settings.render_scale
+        self.depth = settings.depth
         self.ask_behaviour = ask_behaviour
         self._manoeuvre: list[Manoeuvre] = []
         self._cap_mps: np.ndarray = np.zeros(0)
@@ -331,6 +429,7 @@ class VLMAgent:
     def reset(self, scenarios: Sequence[Any], seed: int, *args: Any, **kwargs: Any) -> None:
         n = len(scenarios)
         self._manoeuvre = [MANOEUVRES["cruise"]] * n
+        self._decided = [False] * n  # a safe-actions answer was parsed on this row
         self._cap_mps = np.full(n, np.inf)  # (B,) [m/s] speed cap from the behaviour answer
         self._stats = [_RowStats() for _ in range(n)]
         self._next_decision_s = 0.0
@@ -340,6 +439,7 @@ class VLMAgent:
         st = self._stats[row]
         return {"vlm_questions": st.questions, "vlm_unparsed": st.unparsed,
                 "vlm_unparsed_share": st.unparsed / st.questions if st.questions else 0.0,
+                "vlm_fallback_last": st.fallback_last, "vlm_fallback_default": st.fallback_default,
                 "vlm_manoeuvres": dict(st.manoeuvres)}
 
     def _ask(self, obs: Observation, rows: Sequence[int]) -> None:
@@ -347,9 +447,11 @@ class VLMAgent:
         for i in rows:
             images, depths = self._look(obs, i) if self.needs_images else ([], [])
             words = depth_sentence(depths) if getattr(self.answerer, "depth_words", True) else ""
-            questions.append(Question(i, user_text(Q_SAFE, words), Q_SAFE, images, obs))
+            cams = list(self.cameras) if images else []
+            questions.append(Question(i, user_text(Q_SAFE, words), Q_SAFE, images, obs, cams))
             if self.ask_behaviour:
-                questions.append(Question(i, user_text(BEHAVIOUR_QUESTION, words), BEHAVIOUR_QUESTION, images, obs))
+                questions.append(Question(i, user_text(BEHAVIOUR_QUESTION, words), BEHAVIOUR_QUESTION, images, obs,
+                                          cams))
         answers = self.answerer.answer(questions)
         for q, text in zip(questions, answers, strict=True):
             st = self._stats[q.row]
@@ -358,7 +460,13 @@ class VLMAgent:
                 plan = parse_plan(text)
                 if plan is None:
                     st.unparsed += 1
+                    if self._decided[q.row]:  # keep the last parsed decision
+                        st.fallback_last += 1
+                    else:
+                        st.fallback_default += 1
+                        self._manoeuvre[q.row] = MANOEUVRES[FALLBACK_MANOEUVRE]
                     continue
+                self._decided[q.row] = True
                 self._manoeuvre[q.row] = plan
                 st.manoeuvres[plan.name] = st.manoeuvres.get(plan.name, 0) + 1
             else:
@@ -369,20 +477,38 @@ class VLMAgent:
                 self._cap_mps[q.row] = {"stop": 0.0, "slow": SLOW_CAP_MPS, "free": np.inf}[speed]
 
     def _look(self, obs: Observation, i: int) -> tuple[list[Any], list[ObjectDepth]]:
+        """The rendered cameras and the depth figures of the nearest visible road users (at most
+        MAX_DEPTH_OBJECTS, tagged as adsgen drivelm qa tags them), from the depth source the model was
+        trained with."""
         from PIL import Image
 
         if obs.snapshot is None:
             raise BackendError(f"agent {self.name} needs rendered cameras, but the backend gives no snapshots")
-        images, depths = [], []
+        images, seen = [], []
         for cam in self.cameras:
             frame = obs.render(i, cam, self.render_scale)  # adsgen.render.Frame
             images.append(Image.fromarray(frame.image))
-            seen = sorted((o for o in frame.objects if o.kind != "traffic_signal" and np.isfinite(o.depth_m)),
-                          key=lambda o: o.depth_m)[:3]
-            for k, o in enumerate(seen, start=len(depths) + 1):
-                x, y = frame.to_full_resolution(*o.center_px)
-                depths.append(ObjectDepth(f"<c{k},{cam},{x:.1f},{y:.1f}>", o.kind, float(o.depth_m), metric=True))
+            seen += [(o.depth_m, cam, frame, len(images) - 1, o) for o in frame.objects
+                     if o.kind != "traffic_signal" and np.isfinite(o.depth_m)]
+        seen.sort(key=lambda t: t[0])
+        depths = []
+        for k, (depth_m, cam, frame, image_k, o) in enumerate(seen[:MAX_DEPTH_OBJECTS], start=1):
+            x, y = frame.to_full_resolution(math.floor(o.center_px[0]) + 0.5, math.floor(o.center_px[1]) + 0.5)
+            tag = format_object_tag(k, cam, x, y)
+            if self.depth in ("none", "sim"):
+                depths.append(ObjectDepth(tag, object_noun(o.kind), float(depth_m), metric=True))
+                continue
+            image = images[image_k]
+            value = self.answerer.object_value(self._depth_maps(images, image_k),
+                                               tag_window(tag, image.width, image.height))
+            depths.append(ObjectDepth(tag, TAG_NOUN, value, metric=self.answerer.depth_metric))
         return images, depths
+
+    def _depth_maps(self, images: list[Any], k: int) -> Any:
+        key = (id(images), k)
+        if getattr(self, "_map_key", None) != key:
+            self._map_key, self._map = key, self.answerer.depth_map(images[k])
+        return self._map
 
     def act(self, obs: Observation) -> Action:
         if obs.t_s + 1e-9 >= self._next_decision_s:
@@ -409,8 +535,10 @@ class VLMAgent:
 
 def _vlm_agent(arg: str | None) -> VLMAgent:
     if not arg:
-        raise ConfigError("agent 'vlm' needs an adapter folder or 'tiny': vlm:ADAPTER_DIR or vlm:tiny")
-    return VLMAgent(VLMAnswerer(arg), name=f"vlm:{arg}")
+        raise ConfigError("agent 'vlm' needs an adapter folder or 'tiny': vlm:ADAPTER_DIR, "
+                          "vlm:ADAPTER_DIR,base=PATH or vlm:tiny")
+    adapter, base = parse_vlm_spec(arg)
+    return VLMAgent(VLMAnswerer(adapter, base=base), name=f"vlm:{arg}")
 
 
 def _oracle_agent(arg: str | None) -> VLMAgent:

@@ -28,6 +28,11 @@ METRIC_WORDS: tuple[tuple[float, str], ...] = ((5.0, "very close"), (15.0, "clos
 # (lower bound of normalised inverse depth in [0, 1], word) for relative models; 1 = nearest in the image
 RELATIVE_WORDS: tuple[tuple[float, str], ...] = ((0.75, "relatively near"), (0.45, "at a middling distance"),
                                                  (0.0, "relatively far"))
+TAG_WINDOW_PX = 48.0  # [px] side of the square around a tag's point, in the 1600x900 tag frame, whose depth
+# stands for the object (question files carry tags, not boxes; boxed files use the same window, so a model is
+# trained and asked with the same words)
+TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
+# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 _TAG = re.compile(r"<c\d+,[A-Z_]+,-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?>")
 
 
@@ -68,9 +73,10 @@ def box_percentile(depth_map: np.ndarray, box: tuple[float, float, float, float]
 
 
 def category_words(category: str | None, description: str | None = None) -> str:
-    """A short noun for the object: the last word of its visual description ('Black sedan.' -> 'sedan')."""
+    """A short noun for the object: the last word of its visual description before any 'in'/'with' phrase
+    ('Black sedan.' -> 'sedan', 'Pedestrian in a blue shirt.' -> 'pedestrian'), else its category."""
     if description:
-        words = re.findall(r"[A-Za-z]+", description)
+        words = re.findall(r"[A-Za-z]+", re.split(r"\b(?:in|with|wearing)\b", description, maxsplit=1)[0])
         if words:
             return words[-1].lower()
     return (category or "object").lower()
@@ -83,6 +89,21 @@ def tags_in(text: str) -> list[str]:
         if tag not in seen:
             seen.append(tag)
     return seen
+
+
+def parse_tag(tag: str) -> tuple[str, float, float]:
+    """(camera, x [px], y [px]) of a tag '<c1,CAM_FRONT,812.5,470.0>' (position in the 1600x900 frame)."""
+    _, camera, x, y = tag.strip("<>").split(",")
+    return camera, float(x), float(y)
+
+
+def tag_window(tag: str, width_px: int, height_px: int) -> tuple[float, float, float, float]:
+    """The box (x1, y1, x2, y2) [px of a width x height image] of side TAG_WINDOW_PX around the tag's point:
+    where the depth of a tagged object is read, at training and prediction time alike."""
+    _, x, y = parse_tag(tag)
+    sx, sy = width_px / TAG_FRAME_PX[0], height_px / TAG_FRAME_PX[1]
+    half = 0.5 * TAG_WINDOW_PX
+    return ((x - half) * sx, (y - half) * sy, (x + half) * sx, (y + half) * sy)
 
 
 def depth_sentence(depths: list[ObjectDepth]) -> str:

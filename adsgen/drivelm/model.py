@@ -143,6 +143,35 @@ def default_device() -> tuple[str, Any]:
     return "cpu", torch.float32
 
 
+THREADS_ENV = ("OMP_NUM_THREADS", "ADSGEN_THREADS")  # set by the user: torch's thread count is left alone
+
+
+def free_cores() -> int:
+    """Cores not busy with other work: the machine's cores less the 1-minute load average, at least 1
+    (on 2 shared cores, 2 threads next to another job ran 2-16x slower than 1, docs/vlm.md)."""
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def set_threads() -> int:
+    """Set torch's CPU threads from the free cores (unless OMP_NUM_THREADS or ADSGEN_THREADS is set; the
+    latter is then used); returns the count."""
+    import os
+
+    torch, _ = require_vlm()
+    if os.environ.get("ADSGEN_THREADS"):
+        torch.set_num_threads(max(1, int(os.environ["ADSGEN_THREADS"])))
+    elif not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(free_cores())
+    return torch.get_num_threads()
+
+
 def load_base(path: str | Path, *, device: str | None = None) -> VLM:
     """Load a LLaVA model and its processor from a local folder (checked first with :func:`inspect_base`)."""
     info = inspect_base(path)
@@ -159,6 +188,8 @@ def load_base(path: str | Path, *, device: str | None = None) -> VLM:
         raise InputError(f"base model {path}: could not be loaded ({exc})") from exc
     if getattr(processor, "chat_template", None) is None:
         raise InputError(f"base model {path}: its processor has no chat template (chat_template.jinja)")
+    if dev == "cpu":
+        set_threads()
     model.to(dev)
     model.eval()
     return VLM(model=model, processor=processor, info=info, device=dev, dtype=dtype)
@@ -181,10 +212,14 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Tokenise a batch of prompts with their images (PIL) -> tensors on the model's device.
 
     Each prompt may have its own number of images (the six cameras or a subset); the processor
-    expands each ``<image>`` into the model's image tokens.
+    expands each ``<image>`` into the model's image tokens. Images are padded to a square first when the
+    processor would centre-crop them (adsgen.drivelm.budget.prepare_images); a prompt longer than the
+    model's context is refused (InputError).
     """
+    from adsgen.drivelm.budget import context_length, prepare_images
+
     prompts = [prompt_text(vlm.processor, t, len(imgs)) for t, imgs in zip(texts, images, strict=True)]
-    flat = [img for imgs in images for img in imgs]
+    flat = prepare_images(vlm.processor, [img for imgs in images for img in imgs])
     tokenizer = vlm.processor.tokenizer
     old_side = tokenizer.padding_side
     tokenizer.padding_side = padding_side
@@ -192,6 +227,10 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
         enc = vlm.processor(text=prompts, images=flat or None, return_tensors="pt", padding=True)
     finally:
         tokenizer.padding_side = old_side
+    longest, context = int(enc["attention_mask"].sum(dim=1).max()), context_length(vlm.model)
+    if longest > context:  # never sent: the model would silently attend past its trained positions
+        raise InputError(f"a prompt of {longest} tokens exceeds the model's context of {context} tokens "
+                         "(lay its images out with adsgen.drivelm.budget)")
     out = {k: v.to(vlm.device) for k, v in enc.items()}
     if "pixel_values" in out:
         out["pixel_values"] = out["pixel_values"].to(vlm.dtype)

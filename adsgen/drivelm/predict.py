@@ -37,25 +37,29 @@ class GenerationOptions:
     """Token budget for multiple-choice / yes/no questions with chain-of-thought."""
 
 
-def resolve_base(base: str, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> str:
-    """The base model folder: a path, or for 'tiny' the adapter's own tiny base / a tiny built on corpus()."""
-    if base != TINY:
-        inspect_base(base)  # fail before anything heavy
-        return base
-    if adapter is not None:
+def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> str:
+    """The base model folder: a path; for None (or 'tiny' with an adapter) the base the adapter's card names
+    (a relative path there is relative to the adapter folder); for 'tiny' alone a tiny built on corpus()."""
+    if base is None or (base == TINY and adapter is not None):
+        if adapter is None:
+            raise InputError("--base: give a local LLaVA folder or 'tiny' (or an --adapter, whose card names its base)")
         from adsgen.drivelm.adapters import read_card
 
         card = read_card(adapter)
         if not Path(card.base_path).is_dir():
-            raise InputError(f"adapter {adapter}: its tiny base {card.base_path} is gone; retrain or give --base")
+            raise InputError(f"adapter {adapter}: its base {card.base_path} is not there; give the base with --base PATH")
         return card.base_path
+    if base != TINY:
+        inspect_base(base)  # fail before anything heavy
+        return base
     from adsgen.drivelm.tiny import ensure_tiny
 
     return str(ensure_tiny(corpus()))
 
 
-def load_for_inference(base: str, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> VLM:
-    """Base (path or 'tiny') plus optional adapter, checked against each other before weights load."""
+def load_for_inference(base: str | None, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> VLM:
+    """Base (path, 'tiny', or None for the adapter card's base) plus optional adapter, checked against each
+    other before weights load."""
     path = resolve_base(base, adapter, corpus)
     info = inspect_base(path)
     if adapter is not None:
@@ -81,9 +85,12 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
+    from adsgen.drivelm.budget import context_length
+
     enc = encode_prompts(vlm, texts, images, padding_side="left")
+    room = context_length(vlm.model) - enc["input_ids"].shape[1]  # positions left after the longest prompt
     with torch.no_grad():
-        out = vlm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+        out = vlm.model.generate(**enc, max_new_tokens=max(1, min(max_new_tokens, room)), do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id)
     new_tokens = out[:, enc["input_ids"].shape[1]:]  # (batch, generated)
     return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]

@@ -294,6 +294,12 @@ def _urgency(o: KeyObjectTruth) -> int:
 # ---------------------------------------------------------------------------------------------- answers
 
 
+def object_noun(kind: str) -> str:
+    """The noun a road user of a renderer kind is called in descriptions ('car' -> 'sedan'); the agent's depth
+    words use it too, so they name objects as the QA it was trained on did."""
+    return {"pedestrian": "pedestrian", "truck": "truck"}.get(kind, "sedan")
+
+
 def _kind_words(o: KeyObjectTruth) -> str:
     if o.kind == "traffic_signal":
         return f"{o.signal_state or 'dark'} light"
@@ -302,7 +308,7 @@ def _kind_words(o: KeyObjectTruth) -> str:
     colour = paint_of(o.object_id, o.kind).name   # the colour the renderer painted it in
     if o.kind == "pedestrian":
         return f"pedestrian in a {colour} shirt"
-    return f"{colour} {'truck' if o.kind == 'truck' else 'sedan'}"
+    return f"{colour} {object_noun(o.kind)}"
 
 
 def _state_words(o: KeyObjectTruth) -> str:

@@ -61,9 +61,19 @@ class TinyConfig:
     """Target BPE vocabulary (the trained tokenizer may end up smaller on a small corpus)."""
     max_positions: int = 1024
     """Longest sequence (image tokens + text) the text model accepts."""
+    clip_processor: bool = False
+    """Use the real LLaVA-1.5 image processor's configuration (shortest edge to image_size_px, then a
+    centre crop of image_size_px x image_size_px) instead of a resize-only square (the real-layout stand-in)."""
     text_init_std: float = 0.1
     """Std of the text model's random weights. Larger than Llama's 0.02: with a frozen random lm_head
     and final norm, 0.02 caps the logits near +-2.6, so no adapter could make an answer confident."""
+
+
+# A stand-in with LLaVA-1.5's real shapes where they set prompt lengths and what the model sees (CLIP at
+# 336 px with 14 px patches: 576 tokens per image; a 4,096-token context; the real CLIP processor with its
+# centre crop), and tiny widths and depths so it builds and runs in seconds on a CPU.
+LLAVA15_LAYOUT = TinyConfig(image_size_px=336, patch_size_px=14, vision_hidden=32, vision_layers=1,
+                            text_hidden=64, text_layers=1, max_positions=4096, clip_processor=True)
 
 
 def cache_root() -> Path:
@@ -105,8 +115,12 @@ def build_tiny(folder: Path, corpus: list[str], config: TinyConfig = TinyConfig(
         tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
         extra_special_tokens={"image_token": "<image>"})
     side = config.image_size_px
-    image_processor = transformers.CLIPImageProcessorPil(  # PIL backend: no torchvision needed
-        size={"height": side, "width": side}, do_center_crop=False, crop_size={"height": side, "width": side})
+    if config.clip_processor:  # llava-hf/llava-1.5-7b-hf's preprocessor_config.json, at this side
+        image_processor = transformers.CLIPImageProcessorPil(
+            size={"shortest_edge": side}, do_center_crop=True, crop_size={"height": side, "width": side})
+    else:  # PIL backend: no torchvision needed
+        image_processor = transformers.CLIPImageProcessorPil(
+            size={"height": side, "width": side}, do_center_crop=False, crop_size={"height": side, "width": side})
     processor = transformers.LlavaProcessor(
         image_processor=image_processor, tokenizer=tokenizer, patch_size=config.patch_size_px,
         vision_feature_select_strategy="default", num_additional_image_tokens=1, chat_template=CHAT_TEMPLATE)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.budget import prepare_images
 from adsgen.drivelm.depth import tags_in
 from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
 from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
-from adsgen.drivelm.vlm_data import Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm_data import CAMERAS, Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
@@ -49,14 +50,14 @@ class TrainOptions:
     """Passes over the training split."""
     lr: float = 1e-3
     """AdamW learning rate (after a linear warm-up over warmup_steps)."""
-    batch_size: int = 8
-    """Questions per forward pass."""
+    batch_size: int = 4
+    """Questions per forward pass (4: the measured best recipe, docs/vlm.md)."""
     grad_accum: int = 1
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
     """Optimizer steps of linear learning-rate warm-up."""
-    lr_schedule: str = "constant"
-    """'constant' after the warm-up, or 'cosine': decay to zero over the run, whichever of the planned steps
+    lr_schedule: str = "cosine"
+    """'cosine' (the measured best recipe) or 'constant' after the warm-up. 'cosine': decay to zero over the run, whichever of the planned steps
     (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
@@ -77,16 +78,17 @@ class TrainOptions:
     """'real' or 'blank' (the image-blind control)."""
     cameras: tuple[str, ...] | None = None
     """Camera subset (None: every camera in the file)."""
-    object_crops: bool = False
-    """Show the model a crop around each tagged object next to the cameras (see InputBuilder)."""
+    object_crops: bool = True
+    """Show the model a crop around each tagged object next to the cameras (see InputBuilder; the measured
+    best recipe)."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
     templates: tuple[str, ...] | None = None
     """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
     ``template`` key, e.g. the image questions); None: all."""
-    mc_answers: str = "letter"
-    """What the model learns to say for a multiple-choice question: 'letter' (the challenge's form, "B") or
-    'text' (the right option's text, "Going ahead."). With 'text' the answer is read back by scoring each
+    mc_answers: str = "text"
+    """What the model learns to say for a multiple-choice question: 'text' (the right option's text, "Going
+    ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
     the model learns what is in the scene, not which shuffled letter holds it."""
 
@@ -132,19 +134,21 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, 
     """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
+    context = builder.budget.context if builder.budget is not None else None  # answers cut to fit (rare)
     examples: list[Example] = []
     frames: dict[str, dict[str, Any]] = {}
     for s in samples:
         images = builder.load_images(s)
         prompt = prompt_text(vlm.processor, builder.text(s), len(images))
-        enc = vlm.processor(text=[prompt], images=images, return_tensors="pt")
-        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}"
+        enc = vlm.processor(text=[prompt], images=prepare_images(vlm.processor, images), return_tensors="pt")
+        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}|{builder.layout(s)}"
         if builder.object_crops:
             key += "|" + " ".join(tags_in(s.question))
         frames.setdefault(key, _image_tensors(enc))
         answer_ids = tokenizer(" " + target_text(s, mc_answers), add_special_tokens=False)["input_ids"]
-        answer = torch.tensor(answer_ids + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         prompt_ids = enc["input_ids"][0]  # (P,)
+        room = (context - len(prompt_ids) - 1) if context else len(answer_ids)
+        answer = torch.tensor(answer_ids[:max(room, 0)] + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         examples.append(Example(input_ids=torch.cat([prompt_ids, answer]),
                                 labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
                                 frame_key=key, n_images=len(images)))
@@ -339,6 +343,8 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     torch, _ = require_vlm("training")
     torch.manual_seed(options.seed)
     vlm = load_base(base_path)
+    if vlm.device == "cpu":
+        _say(console, f"CPU threads: {torch.get_num_threads()} (cores free at the start; ADSGEN_THREADS=N sets it)")
     wrapped, report = wrap(vlm.model, adapter_options)
     vlm.model = wrapped
     for line in report.lines():
@@ -346,7 +352,11 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if vlm.device == "cuda":
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
+    builder.bind(vlm)
     examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
+    for dropped, n in builder.layouts.most_common():
+        _say(console, f"{n} training question(s) laid out to fit the context of {builder.budget.context} "
+                      f"tokens: {dropped}")
     pad_id = vlm.processor.tokenizer.pad_token_id
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
@@ -368,11 +378,18 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
                      "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
                      "final_loss": state["loss"], "minutes": round(minutes, 2), "cpu_minutes": round(cpu_minutes, 2), "stopped_early": stopped_early,
                      "train_questions": len(examples), "held_out_questions": len(held),
-                     "trainable_params": report.trainable_params}
-    card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info)
+                     "trainable_params": report.trainable_params,
+                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.agent)
+                     "trained_cameras": [c for c in CAMERAS if any(c in s.cameras for s in train_set)],
+                     "image_size_px": list(builder.camera_images(train_set[0])[0].size)}
+    card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info, folder=out)
     save_adapter(wrapped, out, card, check)
     _say(console, f"adapter saved to {out} (reload check passed)")
+    _say(console, f"held-out evaluation: {len(accuracy_samples(held))} questions (after training: not counted in "
+                  "--max-minutes / --max-cpu-minutes)")
     result = evaluate(vlm, train_set, held, builder, console, mc_answers=options.mc_answers)
+    for line in below_baseline_hints(result, options):
+        _say(console, line)
     card.training["eval"] = {k: result[k] for k in ("model", "baseline")}
     (out / "adapter_card.json").write_text(json.dumps(asdict(card), indent=2))
     (out / EVAL_FILE).write_text(json.dumps(result, indent=2))
@@ -470,9 +487,15 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
              mc_answers: str = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     scored = accuracy_samples(held)
     vlm.model.eval()
-    rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers)
+    with Progress(TextColumn("[bold]held-out"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=console is None) as bar:
+        task = bar.add_task("held-out", total=len(scored))
+        rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers,
+                                           progress=lambda n: bar.advance(task, n))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
     model_acc["mc_answers"] = mc_answers
@@ -492,6 +515,25 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
     return {"model": model_acc, "baseline": base_acc, "paired": paired, "baseline_by_position": pos_acc,
             "paired_by_position": pos_paired, "images": builder.images, "depth": builder.depth,
             "predictions": rows, "baseline_predictions": base_rows}
+
+
+def below_baseline_hints(result: dict[str, Any], options: TrainOptions) -> list[str]:
+    """What to try when the model is not above the image-blind baseline (empty when it is)."""
+    model, baseline = result["model"]["accuracy"], result["baseline"]["accuracy"]
+    if model is None or baseline is None or model > baseline:
+        return []
+    tips = []
+    if options.mc_answers != "text":
+        tips.append("--mc-answers text (learn the option's text, not its shuffled letter)")
+    if options.lr_schedule != "cosine":
+        tips.append("--lr-schedule cosine")
+    if not options.object_crops:
+        tips.append("--object-crops")
+    budget = options.max_cpu_minutes or options.max_minutes
+    tips.append("a longer run (--max-cpu-minutes" + (f" above {budget:g})" if budget else ")")
+                + " or more data (adsgen drivelm qa --variants)")
+    return [f"the model ({_pct(model)}) is not above the image-blind baseline ({_pct(baseline)}): try "
+            + "; ".join(tips) + " (the measured recipes: docs/vlm.md)"]
 
 
 def _pct(x: float | None) -> str:

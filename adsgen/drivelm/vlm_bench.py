@@ -1,6 +1,8 @@
 """``adsgen bench vlm``: training and inference throughput and peak memory of the VLM.
 
-CPU: the tiny LLaVA (six 64 px cameras, the default tiny config) with a LoRA adapter.
+CPU: the tiny LLaVA (six 64 px cameras, the default tiny config) with a LoRA adapter, measured against its
+baselines in the same run: the same step with no adapter (every weight trained), DoRA against LoRA, and one
+thread against all cores.
 CUDA (when present): also a LLaVA-1.5-7B-sized configuration (CLIP ViT-L/14 at 336 px + a 7B Llama) with
 random bf16 weights, LoRA on the language model, gradient checkpointing, one camera.
 
@@ -81,8 +83,11 @@ def _time_inference(torch: Any, model: Any, batch: dict[str, Any], new_tokens: i
     return res
 
 
-def bench_tiny(steps: int, batch_size: int, device: str = "cpu") -> dict[str, Any]:
-    """Train/infer figures of the tiny LLaVA with six cameras and a LoRA adapter."""
+def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: str | None = "lora",
+               threads: int | None = None) -> dict[str, Any]:
+    """Train/infer figures of the tiny LLaVA with six cameras and a LoRA (or DoRA) adapter, or with no
+    adapter (``adapter=None``: every weight trained, the baseline of the adapter's cost); ``threads`` sets
+    torch's CPU threads for this run (None: as loading chose, from the free cores)."""
     import tempfile
 
     from PIL import Image
@@ -94,7 +99,17 @@ def bench_tiny(steps: int, batch_size: int, device: str = "cpu") -> dict[str, An
     with tempfile.TemporaryDirectory() as tmp:
         path = ensure_tiny(_BENCH_CORPUS, root=Path(tmp))
         vlm = load_base(path, device=device)
-    model, report = wrap(vlm.model, AdapterOptions())
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if adapter is None:
+        model = vlm.model
+        for param in model.parameters():
+            param.requires_grad_(True)
+        total = sum(param.numel() for param in model.parameters())
+        trainable = total
+    else:
+        model, report = wrap(vlm.model, AdapterOptions(method=adapter))
+        total, trainable = report.total_params, report.trainable_params
     vlm.model = model
     gen = torch.Generator().manual_seed(0)
     images = [[Image.fromarray(torch.randint(0, 255, (90, 160, 3), generator=gen, dtype=torch.uint8).numpy())
@@ -104,7 +119,8 @@ def bench_tiny(steps: int, batch_size: int, device: str = "cpu") -> dict[str, An
     batch = dict(enc, labels=enc["input_ids"].clone())
     pad_id = vlm.processor.tokenizer.pad_token_id
     out = {"model": "tiny LLaVA", "device": device, "dtype": str(vlm.dtype), "cameras": 6, "batch_size": batch_size,
-           "parameters": report.total_params, "trainable_parameters": report.trainable_params}
+           "adapter": adapter or "none (full fine-tune)", "threads": torch.get_num_threads(),
+           "parameters": total, "trainable_parameters": trainable}
     out.update(_time_training(torch, model, batch, steps, device == "cuda"))
     out.update(_time_inference(torch, model, batch, 16, pad_id, device == "cuda"))
     return out
@@ -145,27 +161,40 @@ def bench_llava_sized(steps: int, batch_size: int = 1) -> dict[str, Any]:
 
 
 def run_bench(json_out: Path | None, *, steps: int, batch_size: int, gpu_config: bool, console: Any) -> dict:
+    import os
+
     from rich.table import Table
 
     torch, _ = require_vlm("bench vlm")
-    results = {"tiny_cpu": bench_tiny(steps, batch_size, "cpu")}
+    cores = os.cpu_count() or 1
+    # each run with the run it is measured against, in the same process and minute
+    results = {"tiny_cpu_no_adapter": bench_tiny(steps, batch_size, "cpu", adapter=None, threads=cores),
+               "tiny_cpu_lora": bench_tiny(steps, batch_size, "cpu", threads=cores),
+               "tiny_cpu_dora": bench_tiny(steps, batch_size, "cpu", adapter="dora", threads=cores),
+               "tiny_cpu_lora_1_thread": bench_tiny(steps, batch_size, "cpu", threads=1)}
+    baselines = {"tiny_cpu_lora": "tiny_cpu_no_adapter", "tiny_cpu_dora": "tiny_cpu_lora",
+                 "tiny_cpu_lora_1_thread": "tiny_cpu_lora"}
     if torch.cuda.is_available():
         results["tiny_cuda"] = bench_tiny(steps, batch_size, "cuda")
+        baselines["tiny_cuda"] = "tiny_cpu_lora"
         if gpu_config:
             results["llava7b_cuda"] = bench_llava_sized(max(2, steps // 2))
-    table = Table(title="bench vlm (figures; ratios vs tiny on CPU)")
+    table = Table(title=f"bench vlm ({cores} cores; each ratio against the baseline named beside it, same run)")
     table.add_column("run")
-    for col in ("train tok/s", "train peak MiB", "infer tok/s", "infer peak MiB", "train tok/s ratio"):
+    for col in ("threads", "train tok/s", "train peak MiB", "infer tok/s", "infer peak MiB", "baseline",
+                "train tok/s ratio", "infer tok/s ratio"):
         table.add_column(col, justify="right")
-    ref = results["tiny_cpu"]["train_tokens_per_s"]
     for name, r in results.items():
-        table.add_row(name, f"{r['train_tokens_per_s']:.0f}", f"{r['train_peak_mib']:.0f}",
-                      f"{r['infer_tokens_per_s']:.1f}", f"{r['infer_peak_mib']:.0f}",
-                      f"{r['train_tokens_per_s'] / ref:.2f}x")
+        base = results.get(baselines.get(name, ""))
+        table.add_row(name, str(r.get("threads", "-")), f"{r['train_tokens_per_s']:.0f}", f"{r['train_peak_mib']:.0f}",
+                      f"{r['infer_tokens_per_s']:.1f}", f"{r['infer_peak_mib']:.0f}", baselines.get(name, "-"),
+                      f"{r['train_tokens_per_s'] / base['train_tokens_per_s']:.2f}x" if base else "-",
+                      f"{r['infer_tokens_per_s'] / base['infer_tokens_per_s']:.2f}x" if base else "-")
     console.print(table)
     console.print("CPU peak memory is the process's peak RSS (an upper bound); CUDA peak is torch's allocator peak.")
-    doc = {"bench": "vlm", "created": utc_now(), "machine": platform.machine(), "threads": torch.get_num_threads(),
-           "versions": versions(), "results": results}
+    doc = {"bench": "vlm", "created": utc_now(), "machine": platform.machine(), "cores": cores,
+           "load_average_1min": os.getloadavg()[0], "versions": versions(), "results": results,
+           "baselines": baselines}
     if json_out is not None:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(json_out).write_text(json.dumps(doc, indent=2))

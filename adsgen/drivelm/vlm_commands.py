@@ -12,9 +12,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from adsgen.drivelm.train import TrainOptions
 from adsgen.errors import ConfigError
 
 console = Console(soft_wrap=True)
+_DEFAULTS = TrainOptions()  # the training defaults (the measured best recipe) have one source
 
 _BASE = typer.Option(..., "--base", help="Local LLaVA-1.5 / LLaVA-NeXT model folder, or 'tiny' (built and cached).")
 _CAMERAS = typer.Option(None, "--cameras", help="Comma-separated camera subset, e.g. CAM_FRONT,CAM_BACK "
@@ -75,12 +77,12 @@ def train_cmd(
                                       "adapter (comma-separated; e.g. multi_modal_projector,vision_tower; "
                                       "'' for none)."),
     depth: str = _DEPTH,
-    epochs: int = typer.Option(3, help="Passes over the training split."),
-    lr: float = typer.Option(1e-3, help="AdamW learning rate."),
-    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="'constant' after a short warm-up, or "
-                                    "'cosine': decay to zero over the epochs or the --max-minutes / "
-                                    "--max-cpu-minutes budget, whichever ends first."),
-    batch_size: int = typer.Option(8, help="Questions per forward pass."),
+    epochs: int = typer.Option(_DEFAULTS.epochs, help="Passes over the training split."),
+    lr: float = typer.Option(_DEFAULTS.lr, help="AdamW learning rate."),
+    lr_schedule: str = typer.Option(_DEFAULTS.lr_schedule, "--lr-schedule", help="'cosine' (default): decay "
+                                    "to zero over the epochs or the --max-minutes / --max-cpu-minutes budget, "
+                                    "whichever ends first; or 'constant' after a short warm-up."),
+    batch_size: int = typer.Option(_DEFAULTS.batch_size, help="Questions per forward pass."),
     grad_accum: int = typer.Option(1, help="Forward passes per optimizer step."),
     max_minutes: float = typer.Option(None, help="Stop training after this many minutes (then save, evaluate)."),
     max_cpu_minutes: float = typer.Option(None, help="Stop after this many minutes of the process's CPU time "
@@ -90,17 +92,17 @@ def train_cmd(
     eval_data: Path = typer.Option(None, "--eval", help="Held-out file (default: hold out scenes of DATA)."),
     held_out: float = typer.Option(0.2, help="Fraction of scenes held out when --eval is not given."),
     images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
-    object_crops: bool = typer.Option(False, "--object-crops/--no-object-crops", help="Also show a crop around "
+    object_crops: bool = typer.Option(_DEFAULTS.object_crops, "--object-crops/--no-object-crops", help="Also show a crop around "
                                       "each object the question tags (recorded in the card; predict follows it)."),
     kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
                               "multiple_choice, yes_no, open); default all."),
     templates: str = typer.Option(None, "--templates", help="Train and evaluate only on these generator "
                                   "templates (comma-separated 'template' keys of `adsgen drivelm qa` output, e.g. "
                                   "signal_state,pedestrian_ahead,night,poor_visibility); default all."),
-    mc_answers: str = typer.Option("letter", "--mc-answers", help="What the model learns to say for "
-                                   "multiple choice: 'letter' (\"B\", the challenge's form) or 'text' (the "
-                                   "option's text; answers are read back by scoring each listed option, so the "
-                                   "model need not learn which shuffled letter holds it). Recorded in the card."),
+    mc_answers: str = typer.Option(_DEFAULTS.mc_answers, "--mc-answers", help="What the model learns to say for "
+                                   "multiple choice: 'text' (default: the option's text, read back by scoring "
+                                   "each listed option, so the model need not learn which shuffled letter holds "
+                                   "it) or 'letter' (\"B\", the challenge's form). Recorded in the card."),
     cameras: str = _CAMERAS,
     image_root: Path = _IMAGE_ROOT,
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
@@ -129,12 +131,14 @@ def train_cmd(
 def predict_cmd(
     questions: Annotated[Path, typer.Argument(help="Questions: flattened [{id, image, conversations}] or nested.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Predictions file [{id, question, answer}].")],
-    base: str = _BASE,
+    base: str = typer.Option(None, "--base", help="Local LLaVA-1.5 / LLaVA-NeXT model folder, or 'tiny' "
+                             "(default with --adapter: the base its card names)."),
     adapter: Path = typer.Option(None, "--adapter", help="Adapter folder written by adsgen drivelm train."),
     cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
     object_crops: bool = typer.Option(None, "--object-crops/--no-object-crops", help="Show object crops (default: "
                                       "as the adapter was trained)."),
-    depth: str = _DEPTH,
+    depth: str = typer.Option(None, "--depth", help="Depth words: 'none', 'sim' or a local depth-estimation "
+                              "model folder (default: as the adapter was trained, else 'none')."),
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
     max_new_tokens: int = typer.Option(64, help="Token budget for open questions."),
     cot_new_tokens: int = typer.Option(128, help="Token budget for reasoning + answer with --cot."),
@@ -153,12 +157,16 @@ def predict_cmd(
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
 
-    samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
+    chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
+    samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
+    if depth is None:
+        depth = str(_trained_with(adapter, "depth", "none"))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
+    builder.bind(vlm)
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
@@ -166,6 +174,9 @@ def predict_cmd(
         rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
                                            progress=lambda n: bar.advance(task, n))
     write_predictions(rows, out)
+    for dropped, n in builder.layouts.most_common():
+        console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
+                      f"{dropped}")
     if mc_answers == "text":
         console.print("multiple-choice answers: the letter of the listed option whose text the model finds "
                       "most likely (the adapter was trained on option texts)")

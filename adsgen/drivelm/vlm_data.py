@@ -10,6 +10,7 @@ before any model is loaded.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from adsgen.errors import InputError
 
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 QA_SECTIONS = ("perception", "prediction", "planning", "behavior")
+_CAMERA_IN_PATH = re.compile(r"CAM_(?:FRONT|BACK)(?:_LEFT|_RIGHT)?")
 DEPTH_KEYS = ("depth_m", "Depth_m", "depth")  # key_object_infos fields read as metric depth [m]
 
 
@@ -56,6 +58,9 @@ class Sample:
     """perception / prediction / planning / behavior (None for the flattened format)."""
     template: str | None = None
     """The generator's question template (``adsgen drivelm qa`` output; None elsewhere)."""
+    frame_tags: list[str] = field(default_factory=list)
+    """The object tags of every question of this frame, in order of first appearance (the same from a nested
+    file and from the challenge's question file, which has no key_object_infos)."""
 
     @property
     def frame_key(self) -> str:
@@ -101,7 +106,20 @@ def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
         samples.append(Sample(id=ref.id, question=ref.qa.question, answer=ref.qa.answer or None, images=images,
                               cameras=cams, scene=ref.scene_id, frame=ref.frame_id, objects=objects,
                               section=ref.category, template=ref.qa.extra.get("template")))
+    _set_frame_tags(samples)
     return samples
+
+
+def _set_frame_tags(samples: Sequence[Sample]) -> None:
+    """Fill each sample's frame_tags from the questions of its frame, in file order."""
+    from adsgen.drivelm.depth import tags_in
+
+    by_frame: dict[str, list[str]] = {}
+    for s in samples:
+        tags = by_frame.setdefault(s.frame_key, [])
+        tags.extend(t for t in tags_in(s.question) if t not in tags)
+    for s in samples:
+        s.frame_tags = by_frame[s.frame_key]
 
 
 def read_flat(path: str | Path, *, cameras: Sequence[str] | None = None,
@@ -113,14 +131,21 @@ def read_flat(path: str | Path, *, cameras: Sequence[str] | None = None,
     root = Path(image_root) if image_root else Path(path).resolve().parent
     samples = []
     for item in items:
-        cams = [next((c for c in CAMERAS if f"/{c}/" in p or f"__{c}__" in p), f"CAM_{k}")
-                for k, p in enumerate(item.image)]
+        cams = [camera_of(p, k) for k, p in enumerate(item.image)]
         keep = [k for k, c in enumerate(cams) if cameras is None or c in cameras]
         scene, frame = item.id.rsplit("_", 2)[:2] if item.id.count("_") >= 2 else (item.id, "")
         samples.append(Sample(id=item.id, question=IMAGE_TOKEN + item.question, answer=item.answer or None,
                               images=[root / item.image[k] for k in keep], cameras=[cams[k] for k in keep],
                               scene=scene, frame=frame))
+    _set_frame_tags(samples)
     return samples
+
+
+def camera_of(path: str, k: int) -> str:
+    """The camera an image path names (the last CAM_... in it: nuScenes' 'samples/CAM_FRONT/...__CAM_FRONT__'
+    or a file name like 's0_f0_CAM_FRONT.png'); 'CAM_<k>' when it names none."""
+    found = _CAMERA_IN_PATH.findall(path)
+    return found[-1] if found else f"CAM_{k}"
 
 
 def read_samples(path: str | Path, **kwargs: Any) -> list[Sample]:

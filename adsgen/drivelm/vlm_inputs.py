@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsgen.drivelm.depth import DepthEstimator, ObjectDepth, category_words, depth_sentence, tags_in
+from adsgen.drivelm.budget import Layout, PromptBudget, context_length
+from adsgen.drivelm.depth import (
+    TAG_FRAME_PX,
+    DepthEstimator,
+    ObjectDepth,
+    category_words,
+    depth_sentence,
+    parse_tag,
+    tag_window,
+    tags_in,
+)
 from adsgen.drivelm.prompts import user_text
 from adsgen.drivelm.vlm_data import Sample
 from adsgen.errors import InputError
@@ -15,9 +25,8 @@ DEPTH_NONE = "none"
 DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
 IMAGE_MODES = ("real", "blank")
-TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
-# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 _IMAGE_CACHE_FRAMES = 64
+TAG_NOUN = "object"  # how depth-model words name a tagged object (question files carry no categories)
 MAX_CROPS = 2  # object crops per question
 CROP_SIDE_PX = 320  # [px] side of an object crop in the 1600x900 tag frame
 
@@ -45,8 +54,13 @@ class InputBuilder:
     object_crops: bool = False
     """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small
     model sees the object at a usable resolution instead of a few pixels of a downscaled camera."""
+    budget: PromptBudget | None = None
+    """The model's prompt budget (set by :meth:`bind`): images are laid out to fit its context."""
+    layouts: Counter = field(default_factory=Counter)
+    """Questions per reduced layout (what was dropped to fit), counted once per question."""
     _estimator: DepthEstimator | None = None
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    _layout_of: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.images not in IMAGE_MODES:
@@ -54,17 +68,41 @@ class InputBuilder:
         if self.depth not in (DEPTH_NONE, DEPTH_SIM):
             self._estimator = DepthEstimator(self.depth)
 
+    def bind(self, vlm: Any) -> None:
+        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.budget)."""
+        self.budget = PromptBudget(vlm.processor, context_length(vlm.model))
+        self._layout_of.clear()
+
     def load_images(self, sample: Sample) -> list[Any]:
-        """The images the model sees: the cameras, then (object_crops) a crop per tagged object."""
+        """The images the model sees: the cameras, then (object_crops) a crop per tagged object; with a
+        budget, the first layout that fits the model's context (what was dropped is counted in ``layouts``)."""
         cameras = self.camera_images(sample)
-        if not self.object_crops:
-            return cameras
         crops = []
-        for tag in tags_in(sample.question)[:MAX_CROPS]:
-            _, cam, x, y = tag.strip("<>").split(",")
-            if cam in sample.cameras:
-                crops.append(crop_around(cameras[sample.cameras.index(cam)], float(x), float(y)))
-        return cameras + crops
+        if self.object_crops:
+            for tag in tags_in(sample.question)[:MAX_CROPS]:
+                cam, x, y = parse_tag(tag)
+                if cam in sample.cameras:
+                    crops.append(crop_around(cameras[sample.cameras.index(cam)], x, y))
+        if self.budget is None:
+            return cameras + crops
+        from adsgen.drivelm.model import prompt_text
+
+        tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
+        layout = self._layout_of.get(sample.id)
+        if layout is None:
+            text = self.text(sample)
+            layout, images = self.budget.fit(
+                sample.id, lambda n: prompt_text(self.budget.processor, text, n), sample.cameras, cameras, crops,
+                tagged)
+            self._layout_of[sample.id] = layout
+            if layout.dropped:
+                self.layouts[layout.dropped] += 1
+            return images
+        return self.budget.images_of(layout, dict(zip(sample.cameras, cameras, strict=True)), crops)
+
+    def layout(self, sample: Sample) -> Layout | None:
+        """The layout chosen for a sample (None before its images were loaded or without a budget)."""
+        return self._layout_of.get(sample.id)
 
     def camera_images(self, sample: Sample) -> list[Any]:
         """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
@@ -88,29 +126,38 @@ class InputBuilder:
         return out
 
     def object_depths(self, sample: Sample) -> list[ObjectDepth]:
-        """Depth figures of the key objects the question names (all key objects when it names none)."""
-        if self.depth == DEPTH_NONE or not sample.objects:
+        """Depth figures of the objects the question tags (when it tags none: the frame's first
+        MAX_DEPTH_OBJECTS tagged objects).
+
+        'sim' reads each object's depth_m from key_object_infos. A depth model reads its map in the
+        TAG_WINDOW_PX square around each tag's point (:func:`adsgen.drivelm.depth.tag_window`) and names the
+        object by its tag only: the challenge's question files carry tags but no boxes or categories, so a
+        boxed training file and a question file give the same words for the same question."""
+        if self.depth == DEPTH_NONE:
             return []
-        named = tags_in(sample.question)
-        objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
-        out = []
-        for obj in objects:
-            noun = category_words(obj.category, obj.description)
-            if self.depth == DEPTH_SIM:
+        if self.depth == DEPTH_SIM:
+            if not sample.objects:
+                return []
+            named = tags_in(sample.question)
+            objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
+            out = []
+            for obj in objects:
                 if obj.depth_m is None:
                     raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {obj.tag} "
                                      "in key_object_infos (written by adsgen drivelm qa)")
-                out.append(ObjectDepth(obj.tag, noun, obj.depth_m, metric=True))
+                out.append(ObjectDepth(obj.tag, category_words(obj.category, obj.description), obj.depth_m,
+                                       metric=True))
+            return out
+        assert self._estimator is not None
+        out = []
+        for tag in tags_in(sample.question) or sample.frame_tags[:MAX_DEPTH_OBJECTS]:
+            camera = parse_tag(tag)[0]
+            if camera not in sample.cameras:
                 continue
-            if obj.box is None or obj.camera not in sample.cameras:
-                continue
-            image = self.camera_images(sample)[sample.cameras.index(obj.camera)]
-            assert self._estimator is not None
-            depth_map = self._depth_map(sample, obj.camera, image)
-            sx, sy = image.width / TAG_FRAME_PX[0], image.height / TAG_FRAME_PX[1]
-            box = (obj.box[0] * sx, obj.box[1] * sy, obj.box[2] * sx, obj.box[3] * sy)  # [px] of this image
-            out.append(ObjectDepth(obj.tag, noun, self._estimator.object_value(depth_map, box),
-                                   metric=self._estimator.metric))
+            image = self.camera_images(sample)[sample.cameras.index(camera)]
+            depth_map = self._depth_map(sample, camera, image)
+            value = self._estimator.object_value(depth_map, tag_window(tag, image.width, image.height))
+            out.append(ObjectDepth(tag, TAG_NOUN, value, metric=self._estimator.metric))
         return out
 
     def _depth_map(self, sample: Sample, camera: str, image: Any) -> Any:

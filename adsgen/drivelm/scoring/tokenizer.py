@@ -36,8 +36,11 @@ _SENTENCE_STARTS = frozenset(
     "A An After As At But Earlier He Her Here However If In It Last Many Now Once One Other Our She Since So "
     "Some Such That The Their Then There These They This We What When While Yet You".split())
 
-_SEG = r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+)*"
+_WORD_CHAR = "\ue001"  # a non-ASCII word character while scanning (see _prepare): a letter to the word rules,
+# not to the initial / acronym / abbreviation rules (the 3.4.1 lexer's are ASCII)
+_SEG = r"[A-Za-z0-9\ue001]+(?:_+[A-Za-z0-9\ue001]+)*"
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pat)) for name, pat in (
+    ("mapped", "\ue000+"),  # a mapped non-ASCII character (see _prepare)
     ("sgml", r"</?[A-Za-z][A-Za-z0-9_:.\-]*(?:\s+[^<>\r\n]*?)?/?>"),
     ("url", r"(?i:https?|ftp)://[^\s<>\"]+[^\s<>\".,;:!?)\]}']"),
     ("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"),
@@ -46,16 +49,19 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pat)) 
     ("abbrev", r"(?i:(?:" + _ABBREVIATIONS + r")\.)(?![A-Za-z0-9])"),
     ("number_abbrev", r"(?i:no\.)(?=\s*\d)"),
     ("initial", r"[A-Za-z]\.(?![A-Za-z0-9])"),
-    ("apos_name", r"(?i:[odl]')[A-Za-z]+"),
-    ("word", _SEG + r"(?:\.[A-Za-z][A-Za-z0-9]*)*(?:[\-/](?:" + _SEG + r")(?:\.[A-Za-z][A-Za-z0-9]*)*)*"),
+    ("apos_name", r"(?i:[odl]')[A-Za-z\ue001]+"),
+    ("word", _SEG + r"(?:\.[A-Za-z\ue001][A-Za-z0-9\ue001]*)*(?:[\-/](?:" + _SEG
+     + r")(?:\.[A-Za-z\ue001][A-Za-z0-9\ue001]*)*)*"),
     ("number", r"[+\-]?[.,:]?\d+(?:[.,:]\d+)*"),
-    ("clitic", r"(?i:'(?:s|re|ve|ll|m|d)|n't)(?![A-Za-z])"),
+    ("clitic", r"(?i:'(?:s|re|ve|ll|m|d)|n't)(?![A-Za-z\ue001])"),
     ("n_apos", r"(?i:'n')"),
+    ("y_apos", r"(?i:y')(?=all(?![A-Za-z]))"),  # y'all -> y' all
+    ("t_apos", r"(?i:'t)(?=(?i:is|was))"),  # 'tis -> 't is (an ASCII ' only)
     ("smiley", r"[<>]?[:;=][\-o*']?[()DPdpO\\{@|\[\]](?![A-Za-z0-9])"),
     ("ellipsis", r"\.\.\.+|\.\s\.\s\.|\u2026"),
     ("dashes", r"--+|\u2013|\u2014"),
     ("bang", r"[!?]+"),
-    ("quote2", r"''|``|\"|[\u201c\u201d\u201e]"),
+    ("quote2", r"''|``|\"|[\u201c\u201d]"),
     ("quote1", r"'|`|[\u2018\u2019]"),
     ("underscores", r"_+"),
     ("other", r"\S"),
@@ -63,6 +69,49 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pat)) 
 _RULE_ORDER = {name: k for k, (name, _) in enumerate(_RULES)}
 _CLITIC_TAIL = re.compile(r"(?i)(n't|'(?:s|re|ve|ll|m|d))$")
 _BRACKETS = {"(": "-LRB-", ")": "-RRB-", "[": "-LSB-", "]": "-RSB-", "{": "-LCB-", "}": "-RCB-"}
+
+
+_MAPPED = "\ue000"  # stands for a mapped character's output while scanning (private use: never in the text)
+_APOSTROPHES = frozenset("\u2019\x92")  # read as ' in clitics and names ("it’s" -> it 's, "l’été" stays whole)
+
+
+def _prepare(text: str) -> tuple[str, str]:
+    """(shown, scanned): the text with non-ASCII characters treated as the Java lexer treats them
+    (adsgen.drivelm.scoring.ptb_chars): dropped ones become spaces, mapped ones their output as a token of
+    its own, symbols a token of their own. ``scanned`` is what the ASCII rules match on (a word character
+    is _WORD_CHAR there, an apostrophe '); tokens are cut from ``shown`` at the same positions."""
+    from adsgen.drivelm.scoring.ptb_chars import char_class
+
+    shown, scanned = [], []
+    for k, ch in enumerate(text):
+        if ch < "\x80":
+            shown.append(ch)
+            scanned.append(ch)
+            continue
+        if ch in _APOSTROPHES:
+            shown.append(ch)
+            scanned.append("'")
+            continue
+        kind, mapped = char_class(ch)
+        if kind == "W":
+            shown.append(ch)
+            scanned.append(_WORD_CHAR)
+        elif kind in ("J", "H"):
+            inside = 0 < k < len(text) - 1 and text[k - 1].isalnum() and text[k + 1].isalnum()
+            if kind == "H":  # a Unicode hyphen: a hyphen inside a word, dropped elsewhere
+                shown.append(ch if inside else " ")
+                scanned.append("-" if inside else " ")
+            elif not inside:  # the soft hyphen: gone inside a word, a hyphen elsewhere
+                shown.append("-")
+                scanned.append("-")
+        elif kind == "M":  # the lexer's normalised output, a token of its own that no rule looks into
+            shown.append(f" {mapped} ")
+            scanned.append(" " + _MAPPED * len(mapped) + " ")
+        else:
+            piece = " " if kind == "D" else f" {ch} "
+            shown.append(piece)
+            scanned.append(piece)
+    return "".join(shown), "".join(scanned)
 
 
 def _escape_smiley(tok: str) -> str:
@@ -73,8 +122,8 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
     """PTB tokens of one line of text, before lower-casing and punctuation removal. ``following`` is the
     next line of the same tokenizer run: the Java lexer looks across the line break when it decides
     whether an abbreviation ends a sentence (coco-caption tokenises all captions as one file)."""
-    text = text.replace("\n", " ").replace("&amp;", "&")
-    after_line = "\n" + following.replace("\n", " ")
+    shown, text = _prepare(text.replace("\n", " ").replace("&amp;", "&"))
+    after_line = "\n" + _prepare(following.replace("\n", " "))[1]
     out: list[str] = []
     full = text + after_line  # rules may look ahead into the next line; tokens end on this one
     i, n = 0, len(text)
@@ -89,13 +138,15 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
                 continue
             if m.end() > best_end or (m.end() == best_end and _RULE_ORDER[name] < _RULE_ORDER[best_name]):
                 best_name, best_end = name, m.end()
-        tok = text[i:best_end]
+        if best_name == "t_apos" and shown[i] != "'":  # "’tis" is a quote and a word
+            best_name, best_end = "quote1", i + 1
+        tok = shown[i:best_end] if best_name != "clitic" else text[i:best_end]
         prev = text[i - 1] if i > 0 else " "
         if best_name == "word":
             # split a clitic off the end: "don't" -> "do n't", "driver's" is handled by the clitic rule
-            if tok.lower().endswith("n") and re.match(r"(?i)'t(?![A-Za-z])", text[best_end:best_end + 3]):
+            if tok.lower().endswith("n") and re.match(r"(?i)'t(?![A-Za-z\ue001])", text[best_end:best_end + 3]):
                 out.append(tok[:-1])
-                out.append(tok[-1] + text[best_end:best_end + 2])
+                out.append(text[best_end - 1:best_end + 2])
                 i = best_end + 2
                 continue
         if best_name == "abbrev" and tok[:-1].lower() in _SENT_FINAL and re.match(
@@ -124,11 +175,11 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:
             tok = "``" if opens else "''"
         elif best_name == "quote1":
             # a straight single quote opens when a letter follows and no letter or digit precedes it
-            # (a lone letter ending the line, "'b", is an exception in the Java lexer)
+            # (a lone letter, "'b", is an exception in the Java lexer)
             rest = text[best_end:]
             opens = tok in ("`", "\u2018") or (
                 tok == "'" and rest[:1].isalpha() and not prev.isalnum()
-                and not re.fullmatch(r"[A-Za-z]\s*", rest))
+                and not re.match(r"[A-Za-z](?:\s|$)", rest))
             tok = "`" if opens else "'"
         elif best_name == "other":
             tok = _BRACKETS.get(tok, tok)
