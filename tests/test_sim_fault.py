@@ -44,12 +44,25 @@ DRIFTER = {"id": "drifter", "kind": "car", "route": "N_straight_0", "start_s_m":
            "manoeuvre": {"type": "head_on_drift", "drift_m": 3.5, "duration_s": 1.5,
                          "trigger": {"kind": "ego_distance", "value": 40.0}}}
 
+
+def _cutter(duration_s: float) -> dict:
+    """A car alongside in the next lane that cuts into the ego's lane over duration_s (cosine profile)."""
+    return {"id": "cutter", "kind": "car", "route": "S_straight_1", "start_s_m": 62.0, "speed_mps": 15.0,
+            "manoeuvre": {"type": "cut_in", "target_lane_offset": -1, "duration_s": duration_s,
+                          "trigger": {"kind": "time", "value": 1.0}}}
+
+
 CASES = {  # name -> (scenario, agent, expected partner, at_fault, rule)
     "rear_ended_by_follower": (_straight("rear_ended_by_follower", 12.0, [FOLLOWER]), Hold(0.0), "follower",
                                False, "rear_ended"),
     "hit_while_stopped": (_straight("hit_while_stopped", 10.0, [DRIFTER], ego_start=5.0), Hold(-50.0), "drifter",
                           False, "ego_stopped"),
     "into_braking_lead": (_straight("into_braking_lead", 15.0, [LEAD]), Hold(0.0), "lead", True, "front"),
+    # leaves its lane ~0.2 s before it touches the ego's side: within the 0.75 s reaction time
+    "sudden_cut_in": (_straight("sudden_cut_in", 15.0, [_cutter(1.0)]), Hold(0.0), "cutter", False, "side_cut_in"),
+    # drifts over 10 s: out of its lane over a second before contact (1.5 s by the overlap test, 1.0 s by
+    # the fake CARLA collision sensor, which fires earlier), time a careful driver had to react
+    "slow_drift_in": (_straight("slow_drift_in", 15.0, [_cutter(10.0)]), Hold(0.0), "cutter", True, "side"),
 }
 
 
