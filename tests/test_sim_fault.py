@@ -45,6 +45,19 @@ DRIFTER = {"id": "drifter", "kind": "car", "route": "N_straight_0", "start_s_m":
                          "trigger": {"kind": "ego_distance", "value": 40.0}}}
 
 
+class ChangeLaneRight:
+    """Holds its speed and moves one lane to the right from the start."""
+
+    name, needs_images = "lane_change", False
+
+    def reset(self, scenarios, seed):
+        pass
+
+    def act(self, obs):
+        n = len(obs.ego_speed_mps)
+        return Action(accel_mps2=np.zeros(n), lateral_offset_m=np.full(n, -3.5))
+
+
 def _cutter(duration_s: float) -> dict:
     """A car alongside in the next lane that cuts into the ego's lane over duration_s (cosine profile)."""
     return {"id": "cutter", "kind": "car", "route": "S_straight_1", "start_s_m": 62.0, "speed_mps": 15.0,
@@ -63,6 +76,12 @@ CASES = {  # name -> (scenario, agent, expected partner, at_fault, rule)
     # drifts over 10 s: out of its lane over a second before contact (1.5 s by the overlap test, 1.0 s by
     # the fake CARLA collision sensor, which fires earlier), time a careful driver had to react
     "slow_drift_in": (_straight("slow_drift_in", 15.0, [_cutter(10.0)]), Hold(0.0), "cutter", True, "side"),
+    # the ego changes lanes into a car that keeps its own lane alongside
+    "ego_changes_lane_into_car": (
+        _straight("ego_changes_lane_into_car", 15.0, [{"id": "neighbour", "kind": "car", "route": "S_straight_1",
+                                                       "start_s_m": 60.0, "speed_mps": 15.0,
+                                                       "manoeuvre": {"type": "keep"}}]),
+        ChangeLaneRight(), "neighbour", True, "side"),
 }
 
 

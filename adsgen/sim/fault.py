@@ -44,7 +44,8 @@ def classify(ego_x, ego_y, ego_c, ego_s, ego_speed_mps, ego_length_m, other_x, o
     dx, dy = np.asarray(other_x) - ego_x, np.asarray(other_y) - ego_y
     along = dx * ego_c + dy * ego_s  # the other's centre along the ego's heading, from the ego's centre
     half = np.asarray(ego_length_m) / 2
-    recent = (np.asarray(t_s) - other_left_lane_s) <= REACTION_TIME_S + 1e-9
+    since = np.asarray(t_s) - other_left_lane_s  # -inf: it never left its lane
+    recent = (since >= 0.0) & (since <= REACTION_TIME_S + 1e-9)
     code = np.where(along > half, FRONT, np.where(recent, SIDE_CUT_IN, SIDE))
     code = np.where(along < -half, REAR_ENDED, code)
     return np.where(np.asarray(ego_speed_mps) <= EGO_STOPPED_MPS, EGO_STOPPED, code)
