@@ -41,4 +41,4 @@ def test_loop_reference_matches_batched_engine():
         for key in ("min_ttc_s", "min_distance_m", "pet_s", "impact_speed_mps"):
             assert _close(getattr(loop, key), getattr(r, key)), (sc.name, key, getattr(loop, key), getattr(r, key))
     assert any(r.collided for r in vec) and not all(r.collided for r in vec)
-    assert {r.at_fault for r in vec if r.high_risk()} == {True, False}  # both labels occur in the batch
+    assert all(r.at_fault is not None and r.fault_rule for r in vec if r.high_risk())  # every high-risk run judged
