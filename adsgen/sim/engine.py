@@ -119,7 +119,7 @@ class BuiltinWorld:
     def __init__(self, bt: CompiledBatch, record: bool = False):
         self.bt = bt
         self.record = record
-        self.st = EngineState(bt, record)
+        self.st = EngineState(bt)
         self.signals: list[np.ndarray] = []  # per step (B,) ego signal state (recorded for snapshots)
         self._agent = None
         self._pose: tuple = ()

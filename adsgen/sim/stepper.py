@@ -5,7 +5,7 @@ One implementation of the builtin engine's physics and scripts, used by the batc
 actor slots with the ego's state measured in CARLA). Arrays are (batch, slots) with slot 0 the ego.
 
 * ``compile_batch(scenarios) -> CompiledBatch`` -- the static, padded arrays of a batch.
-* ``EngineState(bt)`` -- the dynamic arrays (route coordinates s, d, psi, speed, triggers, PET records).
+* ``EngineState(bt)`` -- the dynamic arrays (route coordinates s, d, psi, speed, triggers, stop signs served).
 * per step, in the episode owner's order (``adsgen.sim.episode``): ``poses`` -> (the referee:
   ``contact_metrics``, PET, termination) -> ``fire_triggers`` -> ``signal_states`` / ``stop_gaps`` -> (agent) -> ``actor_controls`` -> ``advance``.
 * sensing helpers the observation is built from: ``path_projection``, ``occlusion``.
@@ -281,7 +281,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
 class EngineState:
     """Dynamic arrays (B, A) of the simulated road users (the referee keeps the per-run records)."""
 
-    def __init__(self, bt: CompiledBatch, record: bool = False):
+    def __init__(self, bt: CompiledBatch):
         b, a = bt.off.shape
         self.s = bt.s0.copy()
         self.d = np.zeros((b, a))
