@@ -95,6 +95,34 @@ def test_constructed_collisions_get_the_expected_fault_label(name):
     assert (d["at_fault"], d["fault_rule"]) == (at_fault, rule)
 
 
+class LateBrake:
+    """Holds its speed until some road user's TTC drops under ttc_s, then brakes fully."""
+
+    name, needs_images = "late_brake", False
+
+    def __init__(self, ttc_s: float):
+        self.ttc_s = ttc_s
+
+    def reset(self, scenarios, seed):
+        pass
+
+    def act(self, obs):
+        return Action(accel_mps2=np.where((obs.actor_ttc_s < self.ttc_s).any(axis=1), -50.0, 0.0))
+
+
+def test_near_misses_are_judged_at_their_closest_encounter():
+    # a follower closes in and brakes hard only when 0.8 s from the ego: a near miss the ego did not cause
+    braking_follower = {**FOLLOWER, "manoeuvre": {"type": "brake_hard", "decel_mps2": 8.0,
+                                                  "trigger": {"kind": "ego_ttc", "value": 0.8}}}
+    # the ego brakes late behind a braking lead and stops short of it: a near miss of its own making
+    cases = [(_straight("followed_closely", 12.0, [braking_follower]), Hold(0.0), False, "rear_ended"),
+             (_straight("late_on_the_brakes", 15.0, [LEAD]), LateBrake(1.2), True, "front")]
+    for sc, agent, at_fault, rule in cases:
+        (res,) = get_backend("builtin").run([sc], agent)
+        assert not res.collided and res.min_ttc_s < 1.0, sc.name
+        assert (res.at_fault, res.fault_rule) == (at_fault, rule), sc.name
+
+
 def test_runs_that_are_not_high_risk_carry_no_fault_label():
     far_lead = {**LEAD, "start_s_m": 300.0, "manoeuvre": {"type": "keep"}}
     (res,) = get_backend("builtin").run([_straight("calm", 15.0, [far_lead])], Hold(0.0))
