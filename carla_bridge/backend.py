@@ -25,6 +25,7 @@ from adsgen.errors import BackendError, ConfigError
 from adsgen.export.environment import friction_scale
 from adsgen.scenario.mapping import render_settings
 from adsgen.scenario.model import Scenario
+from adsgen.sim.episode import Poses, run_episode
 from adsgen.sim.types import RunResult, TerminationReason, agent_extra
 from carla_bridge import actors as bp
 from carla_bridge import connection, weather
@@ -207,57 +208,90 @@ class CarlaBackend:
             if getattr(agent, "needs_images", False):
                 mount = carla.Transform(carla.Location(x=o.camera.mount_x_m, z=o.camera.mount_z_m))
                 camera = CameraRig(pool, library, ego, mount, o.camera)
-            agent.reset([sc], seed)
-            wheelbase = 0.6 * float(core.bt.length[0, 0])
-            controller = EgoController(core.ego_route, wheelbase, max_steer_deg)
-            gone: set[int] = set()
-            other_hits = 0
-            frame = world.tick(o.timeout_s)  # the spawns settle
-            # the start speed is given after the spawn tick (a velocity set on an actor that has not been
-            # simulated yet is dropped); CARLA reports it from the next tick, so t = 0 uses the set value
-            ego.set_target_velocity(place.carla_velocity(ev * math.cos(eyaw), ev * math.sin(eyaw)))
-            k = 0
-            for k in range(core.n_steps + 1):
-                m, unknown = self._measure(core, place, ego, bodies, collisions, index_of, camera, frame,
-                                           ego_speed_mps=ev if k == 0 else None)
-                other_hits += unknown
-                if core.measure(k, m):
-                    break
-                obs = core.observation(k)
-                cmd = core.advance(agent.act(obs))
-                throttle, steer, brake = controller.control(m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, core.ego_pose.s_m,
-                                                            m.ego_speed_mps, cmd)
-                cmds = [carla.command.ApplyVehicleControl(
-                    ego.id, carla.VehicleControl(throttle=throttle, steer=steer, brake=brake))]
-                for j, (spec, actor, (x, y, yaw, v, present)) in enumerate(
-                        zip(sc.actors, bodies, core.actor_targets(), strict=True)):
-                    if not present:
-                        if j not in gone:  # left its route: out of the way, below the road
-                            gone.add(j)
-                            cmds.append(carla.command.ApplyTransform(
-                                actor.id, place.carla_transform(x, y, yaw, -GONE_DEPTH_M)))
-                        continue
-                    if spec.kind == "pedestrian":
-                        cmds.append(carla.command.ApplyWalkerControl(actor.id, carla.WalkerControl(
-                            direction=place.carla_velocity(math.cos(yaw), math.sin(yaw)), speed=float(v))))
-                    else:
-                        cmds.append(carla.command.ApplyTransform(
-                            actor.id, place.carla_transform(x, y, yaw, KINEMATIC_LIFT_M)))
-                        cmds.append(carla.command.ApplyTargetVelocity(
-                            actor.id, place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw))))
-                self.client.apply_batch(cmds)  # one RPC for every control of the tick
-                frame = world.tick(o.timeout_s)
+            run = _CarlaWorld(self, world, core, place, ego, bodies, collisions, index_of, camera, max_steer_deg,
+                              ev, eyaw, agent)
+            run_episode(run, agent, seed, core.referee)
             extra = {"carla": {**info, "server": self.address, "server_version": self.versions.server
-                               if self.versions else None, "frames": k + 1, "tire_friction": tire[0],
-                               "ego_blueprint": ego.type_id, "other_collisions": other_hits,
+                               if self.versions else None, "frames": run.frames, "tire_friction": tire[0],
+                               "ego_blueprint": ego.type_id, "other_collisions": run.other_hits,
                                "placement": repr(place)}, **agent_extra(agent, 0)}
         return core.result(seed, extra)
 
-    def _measure(self, core: RunCore, place: Placement, ego: Any, bodies: list, collisions: CollisionRecorder,
-                 index_of: dict[int, int], camera: CameraRig | None, frame: int,
-                 ego_speed_mps: float | None = None) -> tuple[Measured, int]:
+class _CarlaWorld:
+    """One scenario on the CARLA server as an ``adsgen.sim.episode.World`` (a batch of one): measures the
+    actors, hands the agent's action to the ego controller and the script's targets to the actors, ticks."""
+
+    def __init__(self, backend: CarlaBackend, carla_world: Any, core: RunCore, place: Placement, ego: Any, bodies: list,
+                 collisions: CollisionRecorder, index_of: dict[int, int], camera: CameraRig | None,
+                 max_steer_deg: float, start_speed_mps: float, start_yaw_rad: float, agent: Any):
+        self.backend, self.carla_world, self.core, self.place = backend, carla_world, core, place
+        self.ego, self.bodies = ego, bodies
+        self.bt = core.bt
+        self.collisions, self.index_of, self.camera = collisions, index_of, camera
+        self.controller = EgoController(core.ego_route, 0.6 * float(core.bt.length[0, 0]), max_steer_deg)
+        self.start_speed_mps, self.start_yaw_rad = start_speed_mps, start_yaw_rad
+        self.renderer = getattr(agent, "renderer", None)
+        self.gone: set[int] = set()
+        self.other_hits = 0
+        self.frames = 0
+        self.frame = 0
+        self._m: Measured | None = None
+
+    def reset(self, agent: Any, seed: int) -> None:
+        place = self.place
+        agent.reset([self.core.scenario], seed)
+        self.frame = self._tick_world()  # the spawns settle
+        # the start speed is given after the spawn tick (a velocity set on an actor that has not been
+        # simulated yet is dropped); CARLA reports it from the next tick, so t = 0 uses the set value
+        v, yaw = self.start_speed_mps, self.start_yaw_rad
+        self.ego.set_target_velocity(place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw)))
+
+    def _tick_world(self) -> int:
+        return self.carla_world.tick(self.backend.options.timeout_s)
+
+    def measure(self, k: int) -> Poses:
+        self.frames = k + 1
+        self._m, unknown = self._measure(ego_speed_mps=self.start_speed_mps if k == 0 else None)
+        self.other_hits += unknown
+        return self.core.poses(k, self._m)
+
+    def observe(self, k: int, poses: Poses, referee: Any) -> Any:
+        return self.core.observation(k, self.renderer)
+
+    def apply(self, action: Any, running: Any) -> None:
+        carla, place, core, m = self.backend.carla, self.place, self.core, self._m
+        cmd = core.advance(action)
+        throttle, steer, brake = self.controller.control(m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, core.ego_pose.s_m,
+                                                         m.ego_speed_mps, cmd)
+        cmds = [carla.command.ApplyVehicleControl(
+            self.ego.id, carla.VehicleControl(throttle=throttle, steer=steer, brake=brake))]
+        for j, (spec, actor, (x, y, yaw, v, present)) in enumerate(
+                zip(core.scenario.actors, self.bodies, core.actor_targets(), strict=True)):
+            if not present:
+                if j not in self.gone:  # left its route: out of the way, below the road
+                    self.gone.add(j)
+                    cmds.append(carla.command.ApplyTransform(
+                        actor.id, place.carla_transform(x, y, yaw, -GONE_DEPTH_M)))
+                continue
+            if spec.kind == "pedestrian":
+                cmds.append(carla.command.ApplyWalkerControl(actor.id, carla.WalkerControl(
+                    direction=place.carla_velocity(math.cos(yaw), math.sin(yaw)), speed=float(v))))
+            else:
+                cmds.append(carla.command.ApplyTransform(
+                    actor.id, place.carla_transform(x, y, yaw, KINEMATIC_LIFT_M)))
+                cmds.append(carla.command.ApplyTargetVelocity(
+                    actor.id, place.carla_velocity(v * math.cos(yaw), v * math.sin(yaw))))
+        self.backend.client.apply_batch(cmds)  # one RPC for every control of the tick
+
+    def tick(self, running: Any) -> None:
+        self.frame = self._tick_world()
+
+    def _measure(self, ego_speed_mps: float | None = None) -> tuple[Measured, int]:
         """Read the world (template engine frame) -> (Measured, collisions with non-scenario objects)."""
         import numpy as np
+
+        core, place, ego, bodies = self.core, self.place, self.ego, self.bodies
+        collisions, index_of, camera, frame = self.collisions, self.index_of, self.camera, self.frame
 
         ex, ey, eyaw = place.pose_from_carla(ego.get_transform())
         evx, evy = place.velocity_from_carla(ego.get_velocity())

@@ -1,10 +1,11 @@
 """The per-tick logic of one scenario run, independent of CARLA: measured states in, commands and metrics out.
 
-Order within a tick mirrors the builtin engine: measure -> collisions, distance, TTC, PET -> termination
--> triggers -> signals and stop lines -> agent -> actor script -> commands. Metrics are computed with the
-same functions (``adsgen.sim.stepper.contact_metrics``, ``adsgen.sim.metrics``) on the same definitions (ego box vs actor box or pedestrian disc),
-so a RunResult from CARLA is comparable with the engine's field by field. The collision is CARLA's
-collision sensor *or* the engine's geometric overlap test, whichever fires first (``extra['collision_source']``).
+The tick order is the episode owner's (``adsgen.sim.episode.run_episode``, the builtin engine's too):
+measure -> the referee (collisions, distance, TTC, PET, at-fault evidence, termination) -> triggers ->
+signals and stop lines -> agent -> actor script -> commands. The referee is the engine's own
+``adsgen.sim.episode.Referee`` (a batch of one), so a RunResult from CARLA is comparable with the
+engine's field by field and an at-fault rule holds on CARLA too. The collision is CARLA's collision
+sensor *or* the geometric overlap test, whichever fires first (``extra['collision_source']``).
 
 All poses here are in the template's engine frame (``frames.Placement`` maps them into the CARLA world).
 """
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.scenario.model import Scenario
-from adsgen.sim import metrics, stepper
 from adsgen.sim.agents.observation import SIGNAL_NAMES, Action, Observation
+from adsgen.sim.episode import Poses, Referee
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
-from adsgen.sim.types import DT_S, RunResult, TerminationReason
+from adsgen.sim.types import DT_S, RunResult
 from carla_bridge import frames
 from carla_bridge.script import RoutePose, ScenarioScript, project_on_route
 
@@ -50,7 +51,9 @@ class EgoCommand:
 
 
 class RunCore:
-    """One scenario run's bookkeeping: script, metrics, termination, observation, trajectories."""
+    """One scenario run's CARLA-side bookkeeping: the script, the measured poses, the observation. What the
+    measurements mean (metrics, termination, at-fault labels, the RunResult) is the episode owner's
+    ``Referee``, the same code as the builtin engine's."""
 
     def __init__(self, scenario: Scenario, *, record: bool = False, backend: str = "carla"):
         self.scenario = scenario
@@ -62,17 +65,10 @@ class RunCore:
         self.ego_route = self.script.ego_route
         self.backend = backend
         self.record = record
-        self.min_ttc = math.inf
-        self.min_dist = math.inf
-        self.reason: TerminationReason | None = None
-        self.partner: str | None = None
-        self.impact: float | None = None
-        self.t_end: float | None = None
-        self.collision_source: str | None = None
+        self.referee = Referee(bt, record)
         self.ego_pose = RoutePose(scenario.ego.start_s_m, 0.0, 0.0)
         self.d_ref = 0.0
         self.prev_speed: float | None = None
-        self.traj: dict[str, list[list[float]]] = {i: [] for i in self.script.ids}
         self._tick: dict = {}
 
     # ------------------------------------------------------------------------------------------
@@ -82,10 +78,11 @@ class RunCore:
         return [(float(x[0, j]), float(y[0, j]), float(yaw[0, j]), float(self.script.st.v[0, j]))
                 for j in range(self.a)]
 
-    def measure(self, k: int, m: Measured) -> bool:
-        """Take one tick's measurements; True when the run ends here (termination set)."""
+    def poses(self, k: int, m: Measured) -> Poses:
+        """One tick's measurements -> the referee's Poses (the ego projected on its route, the actors'
+        route coordinates from the script that placed them)."""
         t = k * DT_S
-        bt = self.bt
+        st = self.script.st
         pose = project_on_route(self.ego_route, m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, self.ego_pose.s_m)
         self.ego_pose = pose
         acc = 0.0 if self.prev_speed is None else (m.ego_speed_mps - self.prev_speed) / DT_S
@@ -95,44 +92,23 @@ class RunCore:
         y = np.concatenate([[m.ego_y_m], m.actor_y_m])[None]
         yaw = np.concatenate([[m.ego_yaw_rad], m.actor_yaw_rad])[None]
         v = np.concatenate([[m.ego_speed_mps], m.actor_speed_mps])[None]
-        vx, vy = v * np.cos(yaw), v * np.sin(yaw)
-        dist, hit, ttc = self.script.contact_metrics(x, y, yaw, v)  # each (1, A-1)
-        self.min_dist = min(self.min_dist, float(dist.min(initial=np.inf)))
-        self.min_ttc = min(self.min_ttc, float(ttc.min(initial=np.inf)))
-        self.script.update_pet(t)
-        if self.record:
-            for j, aid in enumerate(self.script.ids):
-                self.traj[aid].append([round(t, 4), round(float(x[0, j]), 4), round(float(y[0, j]), 4),
-                                       round(float(yaw[0, j]), 4), round(float(v[0, j]), 4)])
-        self._tick = {"t": t, "x": x, "y": y, "yaw": yaw, "v": v, "vx": vx, "vy": vy, "ttc": ttc, "m": m}
-        # termination, in the engine's order of precedence
-        geo_hit = bool(hit.any())
-        if m.sensor_partner is not None or geo_hit:
-            j = m.sensor_partner if m.sensor_partner is not None else int(np.argmax(hit[0]))
-            self.collision_source = "sensor" if m.sensor_partner is not None else "geometry"
-            self.partner = self.script.ids[j + 1]
-            self.impact = float(math.hypot(vx[0, j + 1] - vx[0, 0], vy[0, j + 1] - vy[0, 0]))
-            self.min_ttc = 0.0  # as the engine: a collision is a time-to-collision of zero
-            return self._end(TerminationReason.COLLISION, t)
-        if pose.d_m > bt.d_left[0] or pose.d_m < -bt.d_right[0]:
-            return self._end(TerminationReason.OFF_ROAD, t)
-        if pose.s_m >= bt.rlen[0, 0] - stepper.COMPLETED_MARGIN_M:
-            return self._end(TerminationReason.COMPLETED, t)
-        if k >= self.n_steps:
-            return self._end(TerminationReason.TIMEOUT, t)
-        return False
+        self._tick = {"t": t, "x": x, "y": y, "yaw": yaw, "v": v, "m": m}
+        sensor = np.array([-1 if m.sensor_partner is None else m.sensor_partner])
+        return Poses(t, x, y, yaw, np.cos(yaw), np.sin(yaw), v, st.s.copy(), st.d.copy(), st.present.copy(),
+                     (st.acc < -1.0).astype(float), sensor)
 
-    def _end(self, reason: TerminationReason, t: float) -> bool:
-        self.reason, self.t_end = reason, t
-        return True
+    def measure(self, k: int, m: Measured) -> bool:
+        """Take one tick's measurements and have the referee judge them; True when the run ends here."""
+        self.referee.measure(k, self.poses(k, m))
+        return not bool(self.referee.running[0])
 
-    def observation(self, k: int) -> Observation:
+    def observation(self, k: int, renderer=None) -> Observation:
         """Triggers fire, then the Observation (batch of one) the agent sees at this tick."""
         tk = self._tick
         t, x, y, yaw, v = tk["t"], tk["x"], tk["y"], tk["yaw"], tk["v"]
         bt, st = self.bt, self.script.st
         cdist = np.hypot(x[:, 1:] - x[:, :1], y[:, 1:] - y[:, :1])
-        self.script.update_triggers(t, cdist, tk["ttc"])
+        self.script.update_triggers(t, cdist, self.referee.ttc)
         sig_state = self.script.signal_states(t)
         stop_gap = self.script.stop_gaps()
         tk["sig_state"], tk["stop_gap"] = sig_state, stop_gap
@@ -155,7 +131,7 @@ class RunCore:
             actor_path_lat_m=lat, actor_path_rel_yaw_rad=rel_yaw, actor_occluded=occluded,
             stop_gap_m=stop_gap[:, 0], signal=sig_state[:, 0].astype(np.int8),
             stop_sign=bt.has_stop_sign & np.isfinite(stop_gap[:, 0]),
-            snapshot=snap if m is not None else None)
+            snapshot=snap if m is not None else None, renderer=renderer)
 
     def snapshot(self) -> WorldSnapshot:
         """The world now, as the engine's WorldSnapshot; CARLA camera images in ``extra`` when attached."""
@@ -188,22 +164,8 @@ class RunCore:
                 for j in range(1, self.a)]
 
     def result(self, seed: int, extra: dict | None = None) -> RunResult:
-        st = self.script.st
-        pet_all = metrics.pet(st.te_in[:, 1:], st.te_out[:, 1:], st.ta_in[:, 1:], st.ta_out[:, 1:])  # (1, A-1)
-        p = pet_all[0][~np.isnan(pet_all[0])] if pet_all.size else np.array([])
-        reason = self.reason or TerminationReason.TIMEOUT
-        coll = reason is TerminationReason.COLLISION
-        duration = self.t_end if self.t_end is not None else self.scenario.horizon_s
-        info = {"friction_mu": float(self.bt.mu[0]), "content_hash": self.scenario.content_hash()}
-        if coll:
-            info["collision_source"] = self.collision_source
-        info.update(extra or {})
-        return RunResult(
-            scenario=self.scenario.name, termination=reason, duration_s=round(float(duration), 6),
-            collision_partner=self.partner if coll else None, impact_speed_mps=self.impact if coll else None,
-            collision_time_s=round(float(duration), 6) if coll else None, min_ttc_s=self.min_ttc,
-            min_distance_m=self.min_dist, pet_s=float(p.min()) if len(p) else None, backend=self.backend,
-            seed=seed, trajectories=self.traj if self.record else None, extra=info)
+        """The referee's RunResult of this run (``extra`` merged into its extra)."""
+        return self.referee.results(seed, self.backend, [extra or {}])[0]
 
 
 @dataclass(frozen=True)

@@ -94,17 +94,9 @@ class ScenarioScript:
         """Front-to-stop-line gap of every slot (1, A) [m] (inf: no controlled stop line ahead)."""
         return stepper.stop_gaps(self.bt, self.st)
 
-    def contact_metrics(self, x, y, yaw, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Measured poses and speeds (1, A) -> (gap [m], overlap, TTC [s]) of the ego vs each actor (1, A-1)."""
-        cy, sy = np.cos(yaw), np.sin(yaw)
-        return stepper.contact_metrics(self.bt, self.st.present[:, 1:], x, y, cy, sy, v * cy, v * sy)
-
     def update_triggers(self, t_s: float, centre_dist_m: np.ndarray, ttc_s: np.ndarray) -> None:
         """Fire the actors' triggers (time, ego centre distance, ego TTC), as the engine does. Arrays (1, A-1)."""
         stepper.fire_triggers(self.bt, self.st, t_s, centre_dist_m, ttc_s)
-
-    def update_pet(self, t_s: float) -> None:
-        stepper.pet_update(self.bt, self.st, t_s)
 
     def occlusion(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> np.ndarray:
         """(1, A-1) bool: another present vehicle's box cuts the segment from the ego to the actor."""

@@ -190,9 +190,12 @@ def test_head_on_drift_hits_the_ego():
 
 
 def test_image_agents_can_render_the_current_frame():
+    from adsgen.render import render
+
     class LooksOnce:
         name = "looks"
         needs_images = True
+        renderer = staticmethod(render)  # injected: the simulation imports no renderer
 
         def reset(self, scenarios, seed):
             self.frames = []

@@ -37,6 +37,8 @@ def test_loop_reference_matches_batched_engine():
         loop = run_loop(sc, seed=5)
         assert (loop.termination, loop.collision_partner) == (r.termination, r.collision_partner), sc.name
         assert loop.duration_s == r.duration_s
+        assert (loop.at_fault, loop.fault_rule) == (r.at_fault, r.fault_rule), sc.name
         for key in ("min_ttc_s", "min_distance_m", "pet_s", "impact_speed_mps"):
             assert _close(getattr(loop, key), getattr(r, key)), (sc.name, key, getattr(loop, key), getattr(r, key))
     assert any(r.collided for r in vec) and not all(r.collided for r in vec)
+    assert all(r.at_fault is not None and r.fault_rule for r in vec if r.high_risk())  # every high-risk run judged

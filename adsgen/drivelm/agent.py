@@ -416,6 +416,11 @@ class VLMAgent:
         self.answerer = answerer
         self.name = name
         self.needs_images = answerer.needs_images
+        self.renderer = None  # draws obs.render's frames (the simulation does not import a renderer)
+        if self.needs_images:
+            from adsgen.render import render
+
+            self.renderer = render
         self.cameras = tuple(cameras or settings.cameras)
         self.decision_period_s = decision_period_s
         self.render_scale = render_scale or settings.render_scale

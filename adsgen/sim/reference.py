@@ -4,7 +4,10 @@ The baseline of ``adsgen bench sim``: the same physics, controllers, sensing and
 ``adsgen.sim.engine`` and ``adsgen.sim.agents.idm``, written as plain Python floats and ``math`` in a
 loop over scenarios, steps and actors -- how one would write the simulator without batching. It reuses
 the engine's static preparation (``compile_batch``: route tables, sizes, manoeuvre codes) and checks
-nothing the engine does not. A test holds both to the same results.
+nothing the engine does not. A test holds both to the same results. Its metrics are computed here
+independently (scalar Python, the oracle the engine is tested against); the at-fault rules
+(``adsgen.sim.fault.classify``) and the assembly of its RunResult (``adsgen.sim.episode.assemble_result``)
+are the referee's own.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, sensing
 from adsgen.scenario.model import Scenario
 from adsgen.sim import engine as E
+from adsgen.sim import fault
 from adsgen.sim.agents.idm import IDMParams
 from adsgen.sim.agents.observation import SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW
+from adsgen.sim.episode import assemble_result
 from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S, RunResult, TerminationReason
 
@@ -146,6 +151,9 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
     nan = math.nan
     te_in, te_out, ta_in, ta_out = [nan] * n, [nan] * n, [nan] * n, [nan] * n
     min_ttc = min_dist = _INF
+    lane_w = scenario.road.lane_width_m
+    left_t = [_INF] * n
+    fault_event: tuple | None = None
     reason, partner, impact, t_end = None, None, None, None
     # agent state
     sens = sensing(scenario.factors)
@@ -179,6 +187,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         vy = [v[j] * ss[j] for j in range(n)]
         el, ew = g["length"][0], g["width"][0]
         hit_j, ttcs = None, [_INF] * n
+        ttc_before = min_ttc
         for j in range(1, n):
             if not present[j]:
                 continue
@@ -201,6 +210,10 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             min_dist, min_ttc = min(min_dist, dist), min(min_ttc, ttcs[j])
             if hit and hit_j is None:
                 hit_j = j
+        # lane departures (the at-fault evidence)
+        for j in range(1, n):
+            out = not g["is_ped"][j] and abs(d[j]) + g["width"][j] / 2 > lane_w / 2
+            left_t[j] = min(left_t[j], t) if out else _INF
         # PET bookkeeping
         for j in range(1, n):
             if math.isnan(g["sc_e"][j]):
@@ -214,6 +227,10 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 ta_in[j] = t
             if math.isnan(ta_out[j]) and s[j] - g["length"][j] / 2 > g["sc_a"][j] + za:
                 ta_out[j] = t
+        tick_ttc = min(ttcs[1:], default=_INF)
+        fj = hit_j if hit_j is not None else (ttcs.index(tick_ttc, 1) if tick_ttc < ttc_before else None)
+        if fj is not None:  # the collision, or the closest encounter so far: judged at the end (one call)
+            fault_event = (xs[0], ys[0], cs[0], ss[0], v[0], el, xs[fj], ys[fj], left_t[fj], t)
         if hit_j is not None:
             reason, partner, t_end = TerminationReason.COLLISION, hit_j, t
             impact = math.hypot(vx[hit_j] - vx[0], vy[hit_j] - vy[0])
@@ -374,6 +391,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             if j > 0 and s[j] >= g["rlen"][j] - 0.05:
                 present[j] = False
     collided = reason is TerminationReason.COLLISION
+    fault_code = -1 if fault_event is None else int(fault.classify(*fault_event))
     pets = []
     for j in range(1, n):
         if math.isnan(te_in[j]) or math.isnan(ta_in[j]):
@@ -383,12 +401,10 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         pets.append(max(a_first, b_first, 0.0))
     if collided and not math.isnan(g["sc_e"][partner]):
         pets = [0.0]
-    ids = bt.ids[0]
-    return RunResult(
-        scenario=scenario.name, termination=reason, duration_s=round(t_end, 6),
-        collision_partner=ids[partner] if collided else None, impact_speed_mps=impact if collided else None,
-        collision_time_s=round(t_end, 6) if collided else None, min_ttc_s=min_ttc, min_distance_m=min_dist,
-        pet_s=min(pets) if pets else None, backend="loop", seed=seed)
+    return assemble_result(scenario, reason, t_end, partner=bt.ids[0][partner] if collided else None,
+                           impact_speed_mps=impact if collided else None, min_ttc_s=min_ttc,
+                           min_distance_m=min_dist, pet_s=min(pets) if pets else None, fault_code=fault_code,
+                           mu=float(bt.mu[0]), backend="loop", seed=seed)
 
 
 __all__ = ["run_loop"]

@@ -5,9 +5,9 @@ One implementation of the builtin engine's physics and scripts, used by the batc
 actor slots with the ego's state measured in CARLA). Arrays are (batch, slots) with slot 0 the ego.
 
 * ``compile_batch(scenarios) -> CompiledBatch`` -- the static, padded arrays of a batch.
-* ``EngineState(bt)`` -- the dynamic arrays (route coordinates s, d, psi, speed, triggers, PET records).
-* per step, in the engine's order: ``poses`` -> ``contact_metrics`` -> ``pet_update`` -> (termination)
-  -> ``fire_triggers`` -> ``signal_states`` / ``stop_gaps`` -> (agent) -> ``actor_controls`` -> ``advance``.
+* ``EngineState(bt)`` -- the dynamic arrays (route coordinates s, d, psi, speed, triggers, stop signs served).
+* per step, in the episode owner's order (``adsgen.sim.episode``): ``poses`` -> (the referee:
+  ``contact_metrics``, PET, termination) -> ``fire_triggers`` -> ``signal_states`` / ``stop_gaps`` -> (agent) -> ``actor_controls`` -> ``advance``.
 * sensing helpers the observation is built from: ``path_projection``, ``occlusion``.
 
 Vehicles move along their route's centre-line in coordinates (s along the route, d lateral offset left
@@ -36,8 +36,13 @@ from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
 from adsgen.scenario.model import RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
-from adsgen.sim.agents.idm import PREVIEW_M
-from adsgen.sim.agents.observation import SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW
+from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
+    CURVATURE_AHEAD_M,
+    SIGNAL_GREEN,
+    SIGNAL_NONE,
+    SIGNAL_RED,
+    SIGNAL_YELLOW,
+)
 from adsgen.sim.types import DT_S
 
 # road-user sizes [m]: length, width, height
@@ -56,7 +61,6 @@ COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its ro
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound
 PET_TIMES_NONE = math.nan
 
-CURVATURE_AHEAD_M = PREVIEW_M  # [m] curvature preview points (the IDM agent's)
 
 MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
               "cross_road")
@@ -275,9 +279,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
 
 
 class EngineState:
-    """Dynamic arrays (B, A) and the per-run records."""
+    """Dynamic arrays (B, A) of the simulated road users (the referee keeps the per-run records)."""
 
-    def __init__(self, bt: CompiledBatch, record: bool = False):
+    def __init__(self, bt: CompiledBatch):
         b, a = bt.off.shape
         self.s = bt.s0.copy()
         self.d = np.zeros((b, a))
@@ -291,18 +295,7 @@ class EngineState:
         self.d_ref = np.zeros((b, a))
         self.served = np.zeros((b, a), bool)      # actors' stop sign served
         self.dwell = np.zeros((b, a))
-        self.running = np.ones(b, bool)
-        self.reason = np.full(b, -1, int)          # index into REASONS
-        self.partner = np.full(b, -1, int)
-        self.impact = np.full(b, np.nan)
-        self.t_end = np.full(b, np.nan)
-        self.min_ttc = np.full(b, np.inf)
-        self.min_dist = np.full(b, np.inf)
-        self.te_in, self.te_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
-        self.ta_in, self.ta_out = np.full((b, a), np.nan), np.full((b, a), np.nan)
-        self.record = record
-        self.traj: list[np.ndarray] = []            # per step (B, A, 7): x, y, yaw, v, braking, t, present
-        self.signals: list[np.ndarray] = []         # per step (B,) ego signal state
+
 
 # ---------------------------------------------------------------------------------------------- one step
 def poses(bt: CompiledBatch, st: EngineState):
@@ -357,24 +350,6 @@ def contact_metrics(bt: CompiledBatch, live: np.ndarray, x, y, cy, sy, vx, vy):
     ttc = metrics.ttc_constant_velocity_cs(ex[:, 0], ey[:, 0], ec[:, 0], es[:, 0], vx[:, 0], vy[:, 0], ego_len,
                                            ego_wid, ax, ay, ac, as_, vx[:, 1:], vy[:, 1:], act_len, act_wid)
     return dist, hit, np.where(live, ttc, np.inf)
-
-
-def pet_update(bt: CompiledBatch, st: EngineState, t: float) -> None:
-    """Entry/exit times of the ego and each actor into the conflict zone of their crossing paths
-    (rows with a conflict point only)."""
-    if not bt.any_conflict:
-        return
-    r = bt.pet_rows
-    half_e, half_a = bt.length[r, :1] / 2, bt.length[r, 1:] / 2
-    zone_e = bt.width[r, 1:] / 2 + 0.5  # [m] half-extent of the zone along the ego route
-    zone_a = bt.width[r, :1] / 2 + 0.5
-    se, sa = st.s[r, :1], st.s[r, 1:]
-    run = st.running[r, None]
-    sc_e, sc_a = bt.sc_e[r, 1:], bt.sc_a[r, 1:]
-    for arr, cond in ((st.te_in, se + half_e >= sc_e - zone_e), (st.te_out, se - half_e > sc_e + zone_e),
-                      (st.ta_in, sa + half_a >= sc_a - zone_a), (st.ta_out, sa - half_a > sc_a + zone_a)):
-        view = arr[r, 1:]
-        arr[r, 1:] = np.where(np.isnan(view) & cond & run, t, view)
 
 
 def fire_triggers(bt: CompiledBatch, st: EngineState, t: float, centre_dist_m: np.ndarray, ttc_s: np.ndarray) -> None:
@@ -546,5 +521,5 @@ __all__ = [
     "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MANOEUVRES", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
     "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
-    "path_projection", "pet_update", "poses", "signal_plan_state", "signal_states", "stop_gaps",
+    "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",
 ]

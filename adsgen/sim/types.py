@@ -108,6 +108,8 @@ class Agent(Protocol):
     def act(self, obs: Any) -> Any:
         """Observations of the batch at one step -> controls for the batch (see adsgen.sim.agents)."""
 
+    # Optional: ``renderer(snapshot, camera, scale) -> frame`` (e.g. ``adsgen.render.render``) for an agent that
+    # reads images; backends put it into the Observation, whose ``render`` calls it.
     # Optional: ``run_extra(row) -> dict`` gives the agent's own figures for batch row ``row`` of its last
     # reset (e.g. the VLM agent's unparsed-answer count); backends merge them into RunResult.extra.
 

@@ -18,7 +18,7 @@ import numpy as np
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import sensing
 from adsgen.scenario.model import Scenario
-from adsgen.sim.agents.observation import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
+from adsgen.sim.agents.observation import CURVATURE_AHEAD_M, SIGNAL_RED, SIGNAL_YELLOW, Action, Observation
 from adsgen.sim.metrics import ttc_constant_velocity
 from adsgen.sim.rng import scenario_key, uniforms
 from adsgen.sim.types import DT_S
@@ -53,7 +53,7 @@ def idm_accel(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
     return np.maximum(a, -p.max_decel_mps2)
 
 
-PREVIEW_M = np.array([0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0])  # [m] curvature preview points
+PREVIEW_M = CURVATURE_AHEAD_M  # [m] curvature preview points
 
 
 def _ttc_now(obs: Observation) -> np.ndarray:

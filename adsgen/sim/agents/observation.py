@@ -16,6 +16,13 @@ import numpy as np
 
 SIGNAL_NONE, SIGNAL_GREEN, SIGNAL_YELLOW, SIGNAL_RED = 0, 1, 2, 3
 SIGNAL_NAMES = {SIGNAL_NONE: None, SIGNAL_GREEN: "green", SIGNAL_YELLOW: "yellow", SIGNAL_RED: "red"}
+CURVATURE_AHEAD_M = np.array([0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0])
+"""[m] preview distances of the route curvature ahead of the ego (``Observation.curvature_ahead_at_m``)."""
+
+Renderer = Callable[[Any, str, float], Any]
+"""renderer(snapshot, camera, scale) -> frame: how an image agent's frames are drawn (e.g.
+``adsgen.render.render``); the agent brings it (``Agent.renderer``) and backends pass it on, so the
+simulation never imports a renderer."""
 
 
 @dataclass
@@ -63,15 +70,18 @@ class Observation:
     """(B, K) [1/m] |curvature| of the ego's route at curvature_ahead_at_m ahead (None: not provided)."""
     curvature_ahead_at_m: np.ndarray | None = None
     """(K,) [m] preview distances ahead of the ego along its route."""
+    renderer: Renderer | None = None
+    """Draws a snapshot for ``render`` (the agent's ``renderer``); None: images are not available."""
 
     def render(self, i: int, camera: str = "CAM_FRONT", scale: float = 0.5) -> Any:
-        """The render callback for image agents: row i's camera frame now (an ``adsgen.render.Frame`` with
-        the image, depth map and visible objects), drawn by ``adsgen.render``."""
+        """The render callback for image agents: row i's camera frame now (e.g. an ``adsgen.render.Frame``
+        with the image, depth map and visible objects), drawn by the injected ``renderer``."""
         if self.snapshot is None:
             raise RuntimeError("this backend gives no world snapshots to render")
-        from adsgen.render import render
-
-        return render(self.snapshot(i), camera, scale)
+        if self.renderer is None:
+            raise RuntimeError("no renderer: an agent that reads images sets its `renderer` attribute "
+                               "(e.g. adsgen.render.render)")
+        return self.renderer(self.snapshot(i), camera, scale)
 
 
 @dataclass
