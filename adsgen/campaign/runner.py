@@ -90,7 +90,8 @@ def worker_specs(config: CampaignConfig, tasks: int | None = None) -> list[Worke
             options.update(host=host, port=port)
             if config.backend == "carla" and hosts.count(host) > 1 and "tm_port" not in options:
                 options["tm_port"] = 8000 + i  # servers sharing a machine need their own traffic manager port
-        specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent))
+        specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent,
+                                judge_ttc_s=config.high_risk_ttc_s))
     return specs
 
 
