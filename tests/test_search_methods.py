@@ -41,7 +41,7 @@ def _seed() -> Seed:
                 contract={"road_layout": ["straight"], "collision_type": ["rear_end"],
                           "other_movement": ["slowing_stopped"]},
                 scenario=Scenario.model_validate(scn),
-                parameters=[{"path": "ego.speed_mps", "low": 5.0, "high": 30.0, "bins": 4},
+                parameters=[{"path": "actors.lead.manoeuvre.decel_mps2", "low": 2.0, "high": 10.0, "bins": 4},
                             {"path": "actors.lead.start_s_m", "low": 10.0, "high": 60.0, "bins": 4}],
                 expect_collision=False)
 
@@ -61,7 +61,7 @@ class FakeBackend:
         self.calls += 1
         out = []
         for s in scenarios:
-            unit = np.array([(s.ego.speed_mps - 5.0) / 25.0, (s.actors[0].start_s_m - 10.0) / 50.0])
+            unit = np.array([(s.actors[0].manoeuvre.decel_mps2 - 2.0) / 8.0, (s.actors[0].start_s_m - 10.0) / 50.0])
             h = _hazard(s.factors.model_dump(), unit)
             ttc = max(0.05, 3.0 - 3.0 * h)
             coll = h > 0.75
@@ -87,7 +87,7 @@ def _instantiate(space, factors, params, name):
     data = space.seed.scenario.spec()
     data["factors"] = dict(factors)
     data["name"] = name
-    data["ego"]["speed_mps"] = params["ego.speed_mps"]
+    data["actors"][0]["manoeuvre"]["decel_mps2"] = params["actors.lead.manoeuvre.decel_mps2"]
     data["actors"][0]["start_s_m"] = params["actors.lead.start_s_m"]
     return Scenario.model_validate(data)
 
@@ -101,8 +101,8 @@ def test_space_respects_contract_and_parameter_ranges():
     assert sp.choices["road_layout"] == ("straight",)
     assert sp.n_combinations == 4 * 5 * 3 * 3 * 3 * 3  # light weather surface control limit impaired
     assert len(sp.combinations()) == sp.n_combinations
-    assert sp.to_params(np.array([0.0, 1.0])) == {"ego.speed_mps": 5.0, "actors.lead.start_s_m": 60.0}
-    np.testing.assert_allclose(sp.nominal_unit(), [0.4, 0.4])
+    assert sp.to_params(np.array([0.0, 1.0])) == {"actors.lead.manoeuvre.decel_mps2": 2.0, "actors.lead.start_s_m": 60.0}
+    np.testing.assert_allclose(sp.nominal_unit(), [0.75, 0.4])
     assert sp.bin_index(np.array([0.0, 0.999])) == (0, 3)
     assert sp.bin_index(np.array([1.0, 0.26])) == (3, 1)
 

@@ -84,3 +84,35 @@ def test_store_keeps_labels_and_migrates_an_older_database(tmp_path):
         cols, rows = store.runs_table()
         row = next(r for r in rows if r[cols.index("id")] == run_id)
         assert row[cols.index("verdict")] == "valid_failure" and row[cols.index("at_fault")] == 1
+
+
+def test_nominal_seeds_are_solvable_and_three_fail_the_default_agent():
+    """Each nominal seed is a test the careful driver passes; the default agent fails at least three
+    (valid failure or near miss), and its collisions there are labelled by the judge."""
+    from adsgen.scenario.io import load_seeds
+    from adsgen.sim.agents import get_agent
+
+    seeds = load_seeds(SEEDS_DIR)
+    scs = [s.scenario for s in seeds]
+    be = BuiltinBackend()
+    refs = be.run(scs, get_agent("reference"), 0)
+    for s, r in zip(seeds, refs, strict=True):
+        assert not r.high_risk(), (s.name, r.termination, r.min_ttc_s)
+    runs = be.run(scs, get_agent("idm"), 0)
+    judge(runs, scs, be, 0)
+    failing = [s.name for s, r in zip(seeds, runs, strict=True)
+               if r.verdict == Verdict.VALID_FAILURE.value or (r.high_risk() and not r.collided)]
+    assert len(failing) >= 3, failing
+    for s, r in zip(seeds, runs, strict=True):
+        assert r.collided == s.expect_collision, s.name
+
+
+def test_a_seed_searching_the_ego_speed_is_one_line_exit_2(cli, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((SEEDS_DIR / "cut_in.yaml").read_text())
+    data["parameters"].append({"path": "ego.speed_mps", "low": 15.0, "high": 30.0, "bins": 4})
+    bad = tmp_path / "speeding.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    code, _, err = cli(["simulate", bad])
+    assert code == 2 and "ego.speed_mps" in err and "posted limit" in err and "Traceback" not in err

@@ -187,6 +187,13 @@ def adversary_index(scenario: Scenario) -> int | None:
     return None
 
 
+def world_effects(factors: Factors) -> tuple:
+    """What the factors do to the simulated world beyond the compiled scenario (which already holds the road,
+    speeds, the adversary's manoeuvre and impairment): friction, the sensing model and traffic control.
+    Two factor combinations with equal effects and equal compiled scenarios are the same world."""
+    return (friction_mu(factors), sensing(factors), factors.traffic_control)
+
+
 # --------------------------------------------------------------------------------------- instantiate
 def _set_path(data: dict[str, Any], path: str, value: float, source: str) -> None:
     """Set a numeric field addressed by a ParamRange path; actors are addressed by id."""
@@ -229,10 +236,11 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
     values (ParamRange paths -> values; unlisted ones keep the seed's nominal values).
 
-    Order: factors -> speeds scaled to the speed limit -> adversary manoeuvre -> params -> impairment
+    Order: factors -> the ego's speed set to the posted limit, other vehicles' speeds scaled to it ->
+    adversary manoeuvre -> params -> impairment
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
-    Vehicle speed parameters (``ego.speed_mps``, ``actors.<car>.speed_mps``) are ranges at the seed's
-    nominal speed limit and scale with the speed_limit factor like the nominal speeds do.
+    Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
+    scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
     """
     if isinstance(factors, dict):
         merged = {**seed.scenario.factors.model_dump(), **factors}
@@ -251,9 +259,10 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     renames = seed.routes_by_template.get(data["road"]["template"], {})
     for part in (data["ego"], *data["actors"]):
         part["route"] = renames.get(part["route"], part["route"])
-    # speeds follow the limit
+    # the ego's set speed is the posted limit (the system's choice, never the search's); the other
+    # vehicles' speeds follow the limit
     ratio = SPEED_LIMIT_MPS[factors.speed_limit] / SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
-    data["ego"]["speed_mps"] = round(data["ego"]["speed_mps"] * ratio, 3)
+    data["ego"]["speed_mps"] = SPEED_LIMIT_MPS[factors.speed_limit]
     for a in data["actors"]:
         if a["kind"] != "pedestrian":
             a["speed_mps"] = round(a["speed_mps"] * ratio, 3)
@@ -293,5 +302,5 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
            "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
-           "AdversaryProfile", "ADVERSARY", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
+           "AdversaryProfile", "ADVERSARY", "world_effects", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
            "instantiate"]

@@ -210,6 +210,13 @@ class Seed(StrictModel):
         "scenario's: template -> {nominal route name: route name in that template}."))
 
     @model_validator(mode="after")
+    def _ego_speed_not_searched(self) -> Seed:
+        if any(p.path == "ego.speed_mps" for p in self.parameters):
+            raise ValueError("parameters: 'ego.speed_mps' cannot be searched: the ego drives at the posted limit "
+                             "(its speed is the system's choice, see docs/search.md); remove that range")
+        return self
+
+    @model_validator(mode="after")
     def _contract_valid(self) -> Seed:
         for var, allowed in self.contract.items():
             if var not in FACTORS:

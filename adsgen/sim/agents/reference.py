@@ -13,13 +13,14 @@ through the same loop; the judge (``adsgen.sim.judge``) re-runs high-risk scenar
   docs/simulation.md), then reacts after ``CC_REACTION_S`` = 0.75 s (R157 App. 3: risk perception time +
   0.75 s reaction time), then brakes with the jerk of R157 (deceleration reaching ``CC_DECEL_G`` = 0.774 g
   in ``CC_DECEL_RISE_S`` = 0.6 s), capped by the road's friction (the engine limits every request to mu*g);
-* it keeps braking while the hazard is still closing (finite time-to-collision) and follows again after.
+* it keeps braking until the hazard is resolved (moving out of the ego's path and clear of it, behind the
+  ego, or followed at a matched speed) and follows again after.
 
 ``omniscient`` - not a driver but a solvability check (as the CARS and KING/STRIVE "a privileged expert can
 avoid it" tests): it sees the ground truth (no range, occlusion, misses or latency), knows the scenario and
 brakes with the full friction of the road, without reaction time, from the step the adversary's manoeuvre
 starts (a lateral move, a deceleration, a heading change, a pedestrian stepping out, or t = 0 for an
-adversary whose manoeuvre has no trigger) for as long as any road user is closing on it. It does not
+adversary whose manoeuvre has no trigger) until the adversary is resolved (as for the reference). It does not
 steer (an evasive lane change is not modelled yet), so "omniscient fails" is a conservative verdict.
 """
 
@@ -46,7 +47,9 @@ LANE_WANDER_M = 0.0         # [m] half-width of the other vehicles' lane-wander 
 # our perception rules for the manoeuvres R157 does not cover (documented in docs/simulation.md)
 LEAD_DECEL_PERCEPTION_MPS2 = 2.0  # [m/s2] a leader braking harder than this is a perceived risk
 CROSSING_YAW_RAD = 0.35     # [rad] a road user heading this far off the ego's route is crossing / turning
+TURN_ONSET_RAD = 0.1        # [rad] a vehicle whose heading turned this much since first seen is turning
 RISK_TTC_S = 6.0            # [s] a perceived manoeuvre is a risk only while its constant-velocity TTC is below
+CLEAR_M = 0.5               # [m] a hazard moving out of the ego's path is resolved once this far clear of it
 OMNI_DECEL_MPS2 = 12.0      # [m/s2] request above any friction limit: the engine caps it at mu*g
 ONSET_LATERAL_M = 0.05      # [m] ground-truth onset of a lateral manoeuvre
 ONSET_YAW_RAD = 0.02        # [rad] onset of a heading change
@@ -58,7 +61,8 @@ RISK_RULES = {
                               "beyond its lane-wander band (R157 App. 3)",
     "brake_hard (leader)": f"the leader in the ego's path decelerates harder than {LEAD_DECEL_PERCEPTION_MPS2} m/s2",
     "crossing, turning, red-light runner": f"a vehicle heading more than {CROSSING_YAW_RAD} rad off the ego's "
-                                           "route is moving on a collision course",
+                                           f"route, or turned by {TURN_ONSET_RAD} rad since first seen, is moving "
+                                           "on a collision course",
     "pedestrian": "a pedestrian is walking on a collision course",
 }
 """The CC driver's risk perception per manoeuvre; each also needs the road user visible (range, occlusion)
@@ -91,6 +95,24 @@ class _Hazards:
         return towards, decel, dyaw
 
 
+def _resolved(obs: Observation, h: np.ndarray, prev_gap: np.ndarray) -> np.ndarray:
+    """(B,) whether each row's hazard actor h is resolved: moving out of the ego's path and clear of it by
+    CLEAR_M, behind the ego, followed in the ego's path at a matched speed, or gone. Updates prev_gap
+    (the lateral clearance [m] of the last step) in place."""
+    if obs.actor_active.shape[1] == 0:
+        return np.ones(len(h), dtype=bool)
+    rows = np.arange(len(h))
+    half = obs.ego_width_m / 2 + obs.actor_width_m[rows, h] / 2
+    gap = np.abs(obs.actor_path_lat_m[rows, h] - obs.ego_lateral_m) - half  # [m] lateral clearance
+    clearing = (gap > CLEAR_M) & (gap > prev_gap)
+    behind = obs.actor_path_s_m[rows, h] < obs.ego_route_s_m - obs.ego_length_m
+    v_along = obs.actor_speed_mps[rows, h] * np.cos(obs.actor_path_rel_yaw_rad[rows, h])
+    matched = (gap < 0) & (obs.ego_speed_mps <= v_along + 0.1)
+    gone = ~obs.actor_active[rows, h]
+    prev_gap[:] = gap
+    return clearing | behind | matched | gone
+
+
 def _ttc(obs: Observation) -> np.ndarray:
     if obs.actor_ttc_s is not None:
         return np.where(obs.actor_active, obs.actor_ttc_s, np.inf)
@@ -120,6 +142,8 @@ class ReferenceAgent(IDMAgent):
         self._range = np.array([sensing(s.factors).detection_range_m for s in scenarios])
         self._mu_g = np.array([friction_mu(s.factors) * G_MPS2 for s in scenarios])  # [m/s2] friction limit
         self._t_perceived = np.full(b, np.inf)  # [s] risk perception point of the current hazard
+        self._hazard = np.full(b, -1)  # actor index of the current hazard (-1: none)
+        self._prev_gap = np.full(b, np.inf)
         self._haz = _Hazards()
         self._haz.reset(b)
 
@@ -127,25 +151,29 @@ class ReferenceAgent(IDMAgent):
         a_follow = super().act(obs).accel_mps2
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         seen = obs.actor_active & ~obs.actor_occluded & (dist <= self._range[:, None])
-        towards, decel, _ = self._haz.update(obs, seen)
+        towards, decel, dyaw = self._haz.update(obs, seen)
         ttc = np.where(seen, _ttc(obs), np.inf)
         closing = ttc < RISK_TTC_S
         ego_lat = obs.ego_lateral_m[:, None]
         half = obs.ego_width_m[:, None] / 2 + obs.actor_width_m / 2
         in_path = np.abs(obs.actor_path_lat_m - ego_lat) < half
         ahead = obs.actor_path_s_m > obs.ego_route_s_m[:, None]
-        crossing = np.abs(np.sin(obs.actor_path_rel_yaw_rad)) > np.sin(CROSSING_YAW_RAD)
+        crossing = (np.abs(np.sin(obs.actor_path_rel_yaw_rad)) > np.sin(CROSSING_YAW_RAD)) | (dyaw > TURN_ONSET_RAD)
         moving = obs.actor_speed_mps > ONSET_PED_SPEED_MPS
         risk = closing & (
             (towards > LANE_WANDER_M + CC_LATERAL_PERCEPTION_M)                      # cut-in, drift
             | (in_path & ahead & (decel > LEAD_DECEL_PERCEPTION_MPS2))                # leader brakes
             | (crossing & moving & ~obs.actor_is_pedestrian)                          # crossing, turning
             | (obs.actor_is_pedestrian & moving))                                     # pedestrian
-        any_risk = risk.any(axis=1)
-        still_closing = (closing & seen).any(axis=1)
         t = obs.t_s
-        self._t_perceived = np.where(np.isinf(self._t_perceived) & any_risk, t, self._t_perceived)
-        self._t_perceived = np.where(~still_closing & np.isfinite(self._t_perceived), np.inf, self._t_perceived)
+        # the hazard: the first perceived risk; it holds until it is resolved (see _resolved)
+        new = (self._hazard < 0) & risk.any(axis=1)
+        self._hazard = np.where(new, np.argmax(risk, axis=1) if risk.shape[1] else -1, self._hazard)
+        self._t_perceived = np.where(new, t, self._t_perceived)
+        h = np.clip(self._hazard, 0, max(risk.shape[1] - 1, 0))
+        resolved = (self._hazard >= 0) & _resolved(obs, h, self._prev_gap)
+        self._hazard = np.where(resolved, -1, self._hazard)
+        self._t_perceived = np.where(resolved, np.inf, self._t_perceived)
         t_brake = t - (self._t_perceived + CC_REACTION_S)  # [s] since braking began (< 0: not yet)
         decel_cc = np.minimum(CC_JERK_MPS3 * np.maximum(t_brake, 0.0), CC_DECEL_G * G_MPS2)
         decel_cc = np.minimum(decel_cc, self._mu_g)  # friction cap (the engine applies it too)
@@ -176,6 +204,7 @@ class OmniscientAgent(IDMAgent):
                                   for k, s in zip(self._adv, scenarios, strict=True)])
         self._haz = _Hazards()
         self._haz.reset(b)
+        self._prev_gap = np.full(b, np.inf)
 
     def act(self, obs: Observation) -> Action:
         a_follow = super().act(obs).accel_mps2
@@ -187,8 +216,8 @@ class OmniscientAgent(IDMAgent):
         col = np.clip(self._adv, 0, max(onset.shape[1] - 1, 0))
         if onset.shape[1]:
             self._started |= has_adv & onset[rows, col]
-        closing = np.isfinite(_ttc(obs)).any(axis=1)
-        a = np.where(self._started & closing, -OMNI_DECEL_MPS2, a_follow)
+        self._started &= ~(self._started & _resolved(obs, col, self._prev_gap))
+        a = np.where(self._started, -OMNI_DECEL_MPS2, a_follow)
         return Action(accel_mps2=a)
 
 
