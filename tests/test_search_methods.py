@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adsgen.scenario.mapping import SPEED_LIMIT_MPS
 from adsgen.scenario.model import Scenario, Seed
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import BudgetExhausted, Candidate, Evaluator
@@ -46,6 +47,9 @@ def _seed() -> Seed:
                 expect_collision=False)
 
 
+REFERENCE_MARGIN = {"reference": 0.3, "omniscient": 0.6}
+
+
 def _hazard(factors: dict, unit: np.ndarray) -> float:
     f = sum(RISKY[k][factors[k]] for k in RISKY) / 3.0
     return f + 0.6 * unit[0] - 0.6 * unit[1]
@@ -62,7 +66,8 @@ class FakeBackend:
         out = []
         for s in scenarios:
             unit = np.array([(s.actors[0].manoeuvre.decel_mps2 - 2.0) / 8.0, (s.actors[0].start_s_m - 10.0) / 50.0])
-            h = _hazard(s.factors.model_dump(), unit)
+            # the careful-driver reference and the omniscient check avoid the milder hazards
+            h = _hazard(s.factors.model_dump(), unit) - REFERENCE_MARGIN.get(getattr(agent, "name", None), 0.0)
             ttc = max(0.05, 3.0 - 3.0 * h)
             coll = h > 0.75
             out.append(RunResult(s.name, TerminationReason.COLLISION if coll else TerminationReason.TIMEOUT,
@@ -88,6 +93,7 @@ def _instantiate(space, factors, params, name):
     data["factors"] = dict(factors)
     data["name"] = name
     data["actors"][0]["manoeuvre"]["decel_mps2"] = params["actors.lead.manoeuvre.decel_mps2"]
+    data["ego"]["speed_mps"] = SPEED_LIMIT_MPS[factors["speed_limit"]]  # the limit acts on the world
     data["actors"][0]["start_s_m"] = params["actors.lead.start_s_m"]
     return Scenario.model_validate(data)
 
@@ -142,7 +148,7 @@ def test_methods_spend_exactly_the_budget(method):
     assert len(ev.archive) == sum(o.new for o in ev.outcomes)
 
 
-def test_cbn_guided_finds_more_distinct_high_risk_per_run_than_random():
+def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
     found = {}
     for method in ("cbn", "random"):
         counts = []
@@ -151,7 +157,8 @@ def test_cbn_guided_finds_more_distinct_high_risk_per_run_than_random():
             cls = get_method(method)
             m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
             m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(rep))
-            counts.append(len(ev.archive))
+            counts.append(len(ev.valid))
+            assert ev.reference_runs == 2 * sum(o.result.verdict is not None for o in ev.outcomes)
         found[method] = np.mean(counts)
-    assert found["cbn"] > 2 * found["random"], found
+    assert found["cbn"] > 1.3 * found["random"], found  # measured: 80 vs 52.5 distinct valid failures
     assert not math.isnan(found["random"])
