@@ -423,11 +423,14 @@ class CampaignStore:
                 added += c.execute(
                     "INSERT OR IGNORE INTO runs (scenario_hash, agent, backend, seed, status, attempts, session_id, "
                     "worker, created_at, started_at, finished_at, termination, collided, high_risk, min_ttc_s, "
-                    "min_distance_m, impact_speed_mps, collision_partner, duration_s, result_json) "
-                    "VALUES (?, ?, ?, ?, 'done', 1, ?, 'external', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "min_distance_m, impact_speed_mps, collision_partner, duration_s, at_fault, fault_rule, "
+                    "reference_outcome, omniscient_outcome, verdict, result_json) "
+                    "VALUES (?, ?, ?, ?, 'done', 1, ?, 'external', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (scenario.content_hash(), agent, backend, int(seed), session_id, now, now, now, d["termination"],
                      int(collided), int(high_risk), _none_if_inf(min_ttc), _none_if_inf(d.get("min_distance_m")),
                      d.get("impact_speed_mps"), d.get("collision_partner"), d.get("duration_s"),
+                     None if d.get("at_fault") is None else int(d["at_fault"]), d.get("fault_rule"),
+                     d.get("reference_outcome"), d.get("omniscient_outcome"), d.get("verdict"),
                      json.dumps(d, sort_keys=True))).rowcount
         return added
 

@@ -57,7 +57,8 @@ def generate(
             sim.close()
     paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
     ev = result.evaluator
-    console.print(f"[bold]{len(ev.archive)}[/] distinct high-risk scenarios in {ev.runs} runs, "
+    console.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
+                  f"worlds {ev.verdicts()} in {ev.runs} runs ({ev.reference_runs} of them reference runs), "
                   f"{ev.iteration} iterations, {result.wall_s:.1f} s")
     for what, p in paths.items():
         console.print(f"  {what}: {p}")
