@@ -168,6 +168,10 @@ MANOEUVRE_FOR: dict[tuple[str, str], str] = {  # (other_movement, collision_type
 }
 
 
+LATERAL_MANOEUVRES = ("cut_in", "head_on_drift")
+"""Manoeuvres whose lateral move takes duration_s (impairment makes it abrupter)."""
+
+
 def adversary_manoeuvre(factors: Factors) -> str:
     """The adversary's manoeuvre for the factors (``run_red_light`` when a rule-breaking driver goes
     straight through a signal or stop sign)."""
@@ -192,6 +196,43 @@ def world_effects(factors: Factors) -> tuple:
     speeds, the adversary's manoeuvre and impairment): friction, the sensing model and traffic control.
     Two factor combinations with equal effects and equal compiled scenarios are the same world."""
     return (friction_mu(factors), sensing(factors), factors.traffic_control)
+
+
+def world_key(scenario: Scenario, reference_factors: Factors) -> tuple:
+    """The identity of a compiled scenario's simulated world: its factors' effects (world_effects) and its
+    content with the factors replaced by ``reference_factors`` (so factor labels without effect do not count)."""
+    return (world_effects(scenario.factors),
+            scenario.model_copy(update={"factors": reference_factors}).content_hash())
+
+
+def acting_states(seed: Seed, factor: str) -> dict[str, tuple]:
+    """World key of the seed's nominal scenario with ``factor`` set to each state its contract allows (the
+    other factors nominal; states that cannot be instantiated there are left out)."""
+    from adsgen.variables import STATES
+
+    nominal = seed.scenario.factors
+    out = {}
+    for state in seed.contract.get(factor, STATES[factor]):
+        try:
+            sc = instantiate(seed, {factor: state})
+        except InputError:
+            continue
+        out[state] = world_key(sc, nominal)
+    return out
+
+
+def factor_acts(seed: Seed, factor: str) -> bool:
+    """Whether changing ``factor``'s state changes the seed's simulated world."""
+    return len(set(acting_states(seed, factor).values())) > 1
+
+
+def check_descriptive(seed: Seed, source: str) -> None:
+    """InputError when a factor the seed declares descriptive changes its simulated world."""
+    for factor in seed.descriptive:
+        keys = acting_states(seed, factor)
+        if len(set(keys.values())) > 1:
+            raise InputError(f"{source}: descriptive: factor {factor!r} is declared descriptive but changes the "
+                             f"simulated world (states {', '.join(keys)}); remove it from 'descriptive'")
 
 
 # --------------------------------------------------------------------------------------- instantiate
@@ -281,10 +322,12 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
             value = value * ratio
         _set_path(data, path, value, f"seed {seed.name}")
     # impairment
+    # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
     prof = ADVERSARY[factors.driver_impaired]
-    if adv is not None:
+    if adv is not None and data["actors"][adv]["kind"] != "pedestrian":
         m = data["actors"][adv]["manoeuvre"]
-        m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
+        if m["type"] in LATERAL_MANOEUVRES:
+            m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
         trig = m.get("trigger")
         if trig is not None and prof.extra_reaction_s > 0:
             if trig["kind"] == "time":
@@ -302,5 +345,6 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
            "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
-           "AdversaryProfile", "ADVERSARY", "world_effects", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
+           "AdversaryProfile", "ADVERSARY", "world_effects", "world_key", "acting_states", "factor_acts",
+           "check_descriptive", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
            "instantiate"]
