@@ -66,7 +66,7 @@ def check_can_judge(backend: Any) -> None:
     """ConfigError (exit 2) when the backend cannot re-run a scenario (``can_rerun = False``)."""
     if not getattr(backend, "can_rerun", True):
         raise ConfigError(f"backend {getattr(backend, 'name', backend)!r} cannot re-run a scenario, so the "
-                          "reference drivers cannot judge its runs; use --no-judge or another backend")
+                          "reference drivers cannot judge its runs; use another backend (or simulate --no-judge)")
 
 
 def judge(results: Sequence[RunResult], scenarios: Sequence[Any], backend: Any, seed: int = 0,
