@@ -45,3 +45,15 @@ def test_a_descriptive_factor_that_acts_is_one_line_exit_2(cli, tmp_path):
     code, _, err = cli(["simulate", bad])
     assert code == 2 and "'surface' is declared descriptive" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_ego_at_the_limit_and_distance_triggers_at_the_same_time_to_arrival():
+    from adsgen.scenario.mapping import SPEED_LIMIT_MPS
+
+    seed = next(s for s in SEEDS if s.name == "cut_in")
+    tta = set()
+    for limit in ("low", "mid", "high"):  # the contract allows every limit
+        sc = instantiate(seed, {"speed_limit": limit}, {"actors.cutter.manoeuvre.trigger.value": 20.0})
+        assert sc.ego.speed_mps == SPEED_LIMIT_MPS[limit]
+        tta.add(round(sc.actors[0].manoeuvre.trigger.value / sc.ego.speed_mps, 3))
+    assert len(tta) == 1

@@ -282,6 +282,7 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
     Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
     scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
+    Distance triggers (``ego_distance``) scale with the limit too, so they fire at the same time-to-arrival.
     """
     if isinstance(factors, dict):
         merged = {**seed.scenario.factors.model_dump(), **factors}
@@ -321,6 +322,12 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         if _is_vehicle_speed(seed, path):  # ranges are given at the seed's nominal limit: follow the factor
             value = value * ratio
         _set_path(data, path, value, f"seed {seed.name}")
+    # distance triggers are given at the seed's nominal limit: scaled like the speeds, the adversary starts
+    # at the same time-to-arrival of the ego whatever the limit (so speed does not decide whether it happens)
+    for a in data["actors"]:
+        trig = a["manoeuvre"].get("trigger")
+        if trig is not None and trig["kind"] == "ego_distance":
+            trig["value"] = round(trig["value"] * ratio, 3)
     # impairment
     # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
     prof = ADVERSARY[factors.driver_impaired]
