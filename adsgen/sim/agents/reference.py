@@ -121,6 +121,14 @@ def _ttc(obs: Observation) -> np.ndarray:
     return _ttc_now(obs)
 
 
+def _no_misses_no_latency(agent: IDMAgent, b: int) -> None:
+    """Switch the IDM agent's sensing model to every frame detected, without latency (after its reset)."""
+    agent._miss = np.zeros(b)
+    agent._lag = np.zeros(b, dtype=int)
+    agent._buf_len = 1
+    agent._lag_groups = [(0, np.arange(b))]
+
+
 class ReferenceAgent(IDMAgent):
     """The R157 careful-driver reference (see the module docstring)."""
 
@@ -135,10 +143,7 @@ class ReferenceAgent(IDMAgent):
         b = len(scenarios)
         # R157's CC driver: perception by range and line of sight only (no misses, its 0.75 s reaction time
         # stands for perception latency)
-        self._miss = np.zeros(b)
-        self._lag = np.zeros(b, dtype=int)
-        self._buf_len = 1
-        self._lag_groups = [(0, np.arange(b))]
+        _no_misses_no_latency(self, b)
         self._range = np.array([sensing(s.factors).detection_range_m for s in scenarios])
         self._mu_g = np.array([friction_mu(s.factors) * G_MPS2 for s in scenarios])  # [m/s2] friction limit
         self._t_perceived = np.full(b, np.inf)  # [s] risk perception point of the current hazard
@@ -193,10 +198,7 @@ class OmniscientAgent(IDMAgent):
               n_actors: int | None = None) -> None:
         super().reset(scenarios, seed, n_steps, n_actors)
         b = len(scenarios)
-        self._miss = np.zeros(b)
-        self._lag = np.zeros(b, dtype=int)
-        self._buf_len = 1
-        self._lag_groups = [(0, np.arange(b))]
+        _no_misses_no_latency(self, b)
         self._range = np.full(b, np.inf)
         self._adv = np.array([(-1 if (k := adversary_index(s)) is None else k) for s in scenarios])
         # an adversary whose manoeuvre has no trigger manoeuvres from t = 0
