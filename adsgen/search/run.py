@@ -100,6 +100,9 @@ def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
     backend = backend or get_backend(config.backend)
     agent = agent or get_agent(config.agent)
     try:
+        from adsgen.sim.judge import check_can_judge
+
+        check_can_judge(backend)  # every high-risk run is judged by re-running it: refuse before searching
         ev = Evaluator(backend, agent, config.budget, instantiate_candidate, sim_seed=config.seed,
                        ttc_threshold_s=config.ttc_threshold_s, progress=progress)
         cls = get_method(config.method)
