@@ -57,3 +57,18 @@ def test_ego_at_the_limit_and_distance_triggers_at_the_same_time_to_arrival():
         assert sc.ego.speed_mps == SPEED_LIMIT_MPS[limit]
         tta.add(round(sc.actors[0].manoeuvre.trigger.value / sc.ego.speed_mps, 3))
     assert len(tta) == 1
+
+
+def test_speeding_is_an_explicit_setting_off_by_default(cli, tmp_path):
+    from adsgen.errors import InputError
+    from adsgen.scenario.mapping import SPEED_LIMIT_MPS
+
+    seed = next(s for s in SEEDS if s.name == "cut_in")
+    limit = SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
+    assert instantiate(seed, {}).ego.speed_mps == limit
+    assert instantiate(seed, {}, ego_over_limit=1.2).ego.speed_mps == round(1.2 * limit, 3)
+    with pytest.raises(InputError, match="ego_over_limit"):
+        instantiate(seed, {}, ego_over_limit=0.8)
+    code, _, err = cli(["generate", "--method", "random", "--budget", "5", "--ego-over-limit", "2",
+                        "--out", tmp_path / "o"])
+    assert code == 2 and "--ego-over-limit" in err and "Traceback" not in err

@@ -272,8 +272,12 @@ def _is_vehicle_speed(seed: Seed, path: str) -> bool:
     return False
 
 
+EGO_OVER_LIMIT_MAX = 1.5
+"""Largest ratio of the ego's set speed to the posted limit the optional speeding setting allows."""
+
+
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
-                name: str | None = None) -> Scenario:
+                name: str | None = None, *, ego_over_limit: float = 1.0) -> Scenario:
     """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
     values (ParamRange paths -> values; unlisted ones keep the seed's nominal values).
 
@@ -283,6 +287,8 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
     scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
     Distance triggers (``ego_distance``) scale with the limit too, so they fire at the same time-to-arrival.
+    ``ego_over_limit`` (off: 1.0) is the optional speeding setting: the ego's set speed is that multiple of
+    the posted limit (1.0 to EGO_OVER_LIMIT_MAX), for studies of a speeding system only.
     """
     if isinstance(factors, dict):
         merged = {**seed.scenario.factors.model_dump(), **factors}
@@ -304,7 +310,9 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     # the ego's set speed is the posted limit (the system's choice, never the search's); the other
     # vehicles' speeds follow the limit
     ratio = SPEED_LIMIT_MPS[factors.speed_limit] / SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
-    data["ego"]["speed_mps"] = SPEED_LIMIT_MPS[factors.speed_limit]
+    if not 1.0 <= ego_over_limit <= EGO_OVER_LIMIT_MAX:
+        raise InputError(f"ego_over_limit {ego_over_limit}: expected 1.0 (the posted limit) to {EGO_OVER_LIMIT_MAX}")
+    data["ego"]["speed_mps"] = round(SPEED_LIMIT_MPS[factors.speed_limit] * ego_over_limit, 3)
     for a in data["actors"]:
         if a["kind"] != "pedestrian":
             a["speed_mps"] = round(a["speed_mps"] * ratio, 3)
@@ -352,6 +360,6 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
            "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
-           "AdversaryProfile", "ADVERSARY", "world_effects", "world_key", "acting_states", "factor_acts",
+           "AdversaryProfile", "ADVERSARY", "world_effects", "world_key", "EGO_OVER_LIMIT_MAX", "acting_states", "factor_acts",
            "check_descriptive", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
            "instantiate"]
