@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -292,6 +293,9 @@ def test_runs_are_judged_and_a_backend_that_cannot_rerun_is_one_line_exit_2(cli,
     rows = _rows(db)
     assert all((r["verdict"] is not None) == bool(r["high_risk"]) for r in rows)
     assert any(r["verdict"] for r in rows)
+    code, out, _ = cli(["campaign", "status", db, "--json"])
+    verdicts = json.loads(out)["verdicts"]
+    assert code == 0 and sum(verdicts.values()) == sum(bool(r["high_risk"]) for r in rows)
     code, _, err = cli(["campaign", "run", scen, "--db", tmp_path / "d.db", "--agent", "fakesim:FakeAgent",
                         "--backend", "fakesim:NoRerunBackend", "--workers", "1", "--no-progress"])
     assert code == 2 and "cannot re-run" in err and "Traceback" not in err

@@ -74,6 +74,8 @@ def campaign_status(store: CampaignStore) -> dict[str, Any]:
         "source": campaign["source"],
         "total": int(len(df)),
         "counts": counts,
+        "verdicts": ({str(k): int(v) for k, v in done["verdict"].dropna().value_counts().items()}
+                     if len(done) else {}),
         "collisions": int(done["collided"].fillna(0).astype(bool).sum()) if len(done) else 0,
         "near_misses": int(done["near_miss"].sum()) if len(done) else 0,
         "agents": sorted(df["agent"].dropna().unique().tolist()) if "agent" in df else [],
