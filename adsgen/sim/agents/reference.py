@@ -34,9 +34,10 @@ from adsgen.scenario.mapping import G_MPS2, adversary_index, friction_mu, sensin
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents.idm import IDMAgent, IDMParams
 from adsgen.sim.agents.observation import Action, Observation
+from adsgen.sim.fault import REACTION_TIME_S
 
 # UN R157 Annex 4 Appendix 3, "competent and careful human driver" performance model
-CC_REACTION_S = 0.75        # [s] reaction time after the risk perception point
+CC_REACTION_S = REACTION_TIME_S  # [s] 0.75 s reaction time after the risk perception point (one source: the referee)
 CC_DECEL_G = 0.774          # [g] full braking deceleration
 CC_DECEL_RISE_S = 0.6       # [s] time for the deceleration to rise from 0 to 0.774 g (the regulation's jerk)
 CC_JERK_MPS3 = CC_DECEL_G * G_MPS2 / CC_DECEL_RISE_S  # [m/s3] ~12.7
