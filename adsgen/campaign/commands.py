@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from pathlib import Path
 
 import typer
@@ -145,12 +146,28 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     typer.echo(f"wrote {n} runs to {out}")
 
 
+_TRUSTED_BACKEND_HELP = ("Allow this stored backend import path (module:Factory) to run; registry backends "
+                         "(builtin, carla, ...) need no permission.")
+_TRUSTED_AGENT_HELP = "Allow this stored agent import path (module:Factory) to run; registry agents need none."
+_TRUST_HELP = "Run any import path (module:Factory) stored in the database: only for databases you trust."
+
+
+def _import_trust(backend: str | None, agent: str | None, everything: bool) -> Any:
+    """The ImportTrust of a command line: the import paths it names, or all with --trust-imports."""
+    from adsgen.campaign.backends import ImportTrust
+
+    return ImportTrust(frozenset((k, n) for k, n in (("backend", backend), ("agent", agent)) if n), everything)
+
+
 def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                run_id: int = typer.Argument(..., help="Run id (see `adsgen campaign export`)."),
                render: Path = typer.Option(None, "--render", help="Also render keyframes of the replay here."),
                backend_opt: list[str] = typer.Option(None, "--backend-opt",
                                                      help="Override a backend option key=value (e.g. host=...)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
+               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+               backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
+               agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
+               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
     """Rerun one stored run from its recorded spec, seed and versions; say whether the outcome is the same."""
     from adsgen.campaign.backends import parse_options
     from adsgen.campaign.replay import replay_run
@@ -159,13 +176,14 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     err = _console()
     options = parse_options(backend_opt)
     with CampaignStore.open(db, readonly=True) as store:
-        rep = replay_run(store, run_id, backend_options=options)
+        trust = _import_trust(backend, agent, trust_imports)
+        rep = replay_run(store, run_id, backend_options=options, trust=trust)
         for pkg, (was, now) in rep.version_changes.items():
             err.print(f"[yellow]warning:[/] {pkg} was {was} when the run was recorded, now {now}", highlight=False)
         if render is not None:
             from adsgen.campaign.keyframes import render_keyframes_to_dir
 
-            paths = render_keyframes_to_dir(store, rep, render, options)
+            paths = render_keyframes_to_dir(store, rep, render, options, trust)
             err.print(f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
@@ -185,7 +203,10 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                                                                 "generate), added to the one in the database."),
                worst: int = typer.Option(5, help="Worst scenarios to list."),
                keyframes: bool = typer.Option(True, "--keyframes/--no-keyframes",
-                                              help="Render keyframes of the worst scenarios (rerun inline).")) -> None:
+                                              help="Render keyframes of the worst scenarios (rerun inline)."),
+               backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
+               agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
+               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
     """Write a static HTML report of a campaign (readable offline)."""
     from adsgen.campaign.curves import load_curve_json
     from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
@@ -197,7 +218,8 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         if keyframes and data.worst:
             from adsgen.campaign.keyframes import keyframes_for_runs
 
-            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst])
+            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst],
+                                                                    _import_trust(backend, agent, trust_imports))
     page = write_campaign_report(data, out)
     typer.echo(f"wrote {page}")
 
