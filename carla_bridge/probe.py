@@ -44,7 +44,7 @@ def probe_rpc(host: str, port: int, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> s
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise socket.timeout
+                    raise TimeoutError
                 sock.settimeout(left)
                 chunk = sock.recv(_MAX_ANSWER)
                 if not chunk:
@@ -54,7 +54,7 @@ def probe_rpc(host: str, port: int, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> s
                 answer = _first_message(unpacker, chunk, received, where)
                 if answer is not None:
                     break
-    except socket.timeout:
+    except TimeoutError:
         raise BackendError(f"{where} accepted a connection but did not answer CARLA's RPC handshake within "
                            f"{timeout_s:g} s (received {_shown(received)}); is this a CARLA server's RPC port?"
                            ) from None

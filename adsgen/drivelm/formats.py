@@ -110,11 +110,13 @@ def read_json(path: str | Path, what: str) -> Any:
 
 def write_json(obj: Any, path: str | Path, indent: int = 4) -> Path:
     """Write JSON (UTF-8, the challenge's 4-space indent); creates the parent folder."""
+    from adsgen.outputs import atomic_path
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    with atomic_path(p) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return p
 
 

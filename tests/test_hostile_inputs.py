@@ -1,0 +1,247 @@
+"""Hostile and careless inputs, run as a user would (the CLI in-process): each is refused with one line on
+stderr, exit code 2, no traceback, and nothing written, run or lost. Issue 16."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adsgen.paths import SEEDS_DIR
+
+
+def one_line_refusal(code: int, out: str, err: str) -> str:
+    """Assert the shape of a refusal (exit 2, one line, no traceback) and return the line."""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in err + out, err
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory):
+    """One shipped seed x 2 simulation seeds on the builtin engine against the IDM agent."""
+    from adsgen.cli import main
+
+    tmp = tmp_path_factory.mktemp("hostile")
+    scen = tmp / "scen"
+    scen.mkdir()
+    shutil.copy(SEEDS_DIR / "lead_vehicle_braking.yaml", scen)
+    db = tmp / "small.db"
+    assert main(["campaign", "run", str(scen), "--db", str(db), "--seeds", "2", "--executor", "inline",
+                 "--no-progress"]) == 0
+    return db
+
+
+def _plant_os_system(db: Path, tmp_path: Path, column: str) -> tuple[Path, Path]:
+    """A copy of DB whose runs name os:system as backend (or agent), with an option that creates a marker."""
+    bad = tmp_path / "shared.db"
+    shutil.copy(db, bad)
+    marker = tmp_path / "pwned"
+    conn = sqlite3.connect(bad)
+    conn.execute(f"UPDATE runs SET {column} = 'os:system'")
+    for sid, cfg in conn.execute("SELECT id, config_json FROM sessions").fetchall():
+        cfg = json.loads(cfg)
+        cfg["backend_options"] = {"command": f"touch {marker}"}
+        conn.execute("UPDATE sessions SET config_json = ? WHERE id = ?", (json.dumps(cfg), sid))
+    conn.commit()
+    conn.close()
+    return bad, marker
+
+
+def test_stored_import_path_runs_nothing_under_replay_or_report(cli, small_db, tmp_path):
+    bad, marker = _plant_os_system(small_db, tmp_path, "backend")
+    line = one_line_refusal(*cli(["replay", bad, "1"]))
+    assert "'os:system'" in line and "--trust-imports" in line
+    code, _, err = cli(["report", bad, "--out", tmp_path / "report", "--worst", "2"])
+    assert code == 0, err
+    assert "is an import path" in (tmp_path / "report" / "index.html").read_text()
+    assert not marker.exists()
+    # the control: trusting the database does import and call os.system (so the refusal above is what saved us)
+    cli(["replay", bad, "1", "--trust-imports"])
+    assert marker.exists()
+
+
+def test_stored_agent_import_path_runs_nothing(cli, small_db, tmp_path):
+    bad, marker = _plant_os_system(small_db, tmp_path, "agent")
+    line = one_line_refusal(*cli(["replay", bad, "2", "--backend", "os:system"]))
+    assert "stored agent 'os:system'" in line
+    assert not marker.exists()
+
+
+def test_planted_checkpoint_pickle_runs_nothing(tmp_path):
+    torch = pytest.importorskip("torch")
+    from adsgen.drivelm.train import STATE_FILE, read_trainer_state
+    from adsgen.errors import InputError
+
+    marker = tmp_path / "pwned"
+
+    class Planted:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    ckpt = tmp_path / "adapter" / "checkpoint"
+    ckpt.mkdir(parents=True)
+    torch.save({"optimizer": Planted(), "step": 1}, ckpt / STATE_FILE)
+    with pytest.raises(InputError, match="not a trainer state written by adsgen"):
+        read_trainer_state(ckpt / STATE_FILE)
+    assert not marker.exists()
+    # the control: a real optimizer state with its counters loads
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    torch.save({"optimizer": opt.state_dict(), "step": 3, "epoch": 0, "batch_in_epoch": 1, "loss": 0.5},
+               ckpt / STATE_FILE)
+    assert read_trainer_state(ckpt / STATE_FILE)["step"] == 3
+
+
+def test_adapter_folder_without_safetensors_is_one_error(tmp_path):
+    from adsgen.drivelm.adapters import check_adapter_files
+    from adsgen.errors import InputError
+
+    folder = tmp_path / "runs" / "x"
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    (folder / "adapter_model.bin").write_bytes(b"\x80\x04N.")
+    with pytest.raises(InputError, match="no adapter_model.safetensors .adapter_model.bin is not loaded"):
+        check_adapter_files(folder)
+
+
+def test_no_unsafe_torch_load_in_the_code():
+    root = Path(__file__).resolve().parents[1]
+    hits = [p for d in ("adsgen", "carla_bridge") for p in (root / d).rglob("*.py")
+            if "weights_only=False" in p.read_text()]
+    assert hits == []
+
+
+class _OneAnswerServer:
+    """A local TCP server that answers every connection with fixed bytes (after reading what the client sends,
+    unless it greets first, as SSH does); close() stops it."""
+
+    def __init__(self, answer: bytes | None, greet: bool = False):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.answer, self.greet = answer, greet
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(3.0)
+                try:
+                    if self.greet and self.answer:
+                        conn.sendall(self.answer)
+                    data = conn.recv(4096)
+                    if self.answer is None:
+                        conn.recv(4096)  # silent: hold the connection until the client gives up
+                    elif not self.greet and data:
+                        conn.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("answer, greet, expected", [
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", False, "does not speak CARLA's RPC protocol"),
+    (b"SSH-2.0-OpenSSH_9.6\r\n", True, "does not speak CARLA's RPC protocol"),
+])
+def test_carla_check_on_a_foreign_port_is_one_line_in_seconds(tmp_path, answer, greet, expected):
+    pytest.importorskip("carla")
+    import os
+    import subprocess
+    import sys
+    import time
+
+    server = _OneAnswerServer(answer, greet)
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "adsgen", "carla", "check", "--host",
+                               f"127.0.0.1:{server.port}", "--no-run"], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        wall = time.monotonic() - t0
+    finally:
+        server.close()
+    line = one_line_refusal(proc.returncode, proc.stdout, proc.stderr)
+    assert expected in line and answer[:8].decode() in line
+    assert wall < 15.0
+
+
+def test_rpc_probe_reads_a_carla_version_answer():
+    msgpack = pytest.importorskip("msgpack")
+    from adsgen.errors import BackendError
+    from carla_bridge.probe import _MSGID, probe_rpc
+
+    good = _OneAnswerServer(msgpack.packb([1, _MSGID, None, "0.9.16"]))
+    silent = _OneAnswerServer(None)
+    try:
+        assert probe_rpc("127.0.0.1", good.port) == "0.9.16"
+        with pytest.raises(BackendError, match="did not answer CARLA's RPC handshake within 0.5 s"):
+            probe_rpc("127.0.0.1", silent.port, timeout_s=0.5)
+    finally:
+        good.close()
+        silent.close()
+
+
+def _synth(cli, out: Path, rows: int = 200) -> None:
+    code, _, err = cli(["data", "synth", "--rows", rows, "--format", "montgomery", "--out", out, "--no-progress"])
+    assert code == 0, err
+
+
+def test_data_convert_onto_its_input_is_refused_and_leaves_it(cli, tmp_path):
+    raw = tmp_path / "raw.csv"
+    _synth(cli, raw)
+    before = raw.read_bytes()
+    line = one_line_refusal(*cli(["data", "convert", raw, "--out", raw, "--no-progress"]))
+    assert "that is the input" in line
+    via_link = tmp_path / "sub"
+    via_link.mkdir()
+    line = one_line_refusal(*cli(["data", "convert", raw, "--out", via_link / ".." / "raw.csv", "--no-progress"]))
+    assert raw.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw.csv", "sub"]  # nothing else written
+
+
+@pytest.mark.parametrize("argv", [
+    ["data", "synth", "--rows", "10", "--out", "{dir}", "--no-progress"],
+    ["data", "convert", "{raw}", "--out", "{dir}", "--no-progress"],
+    ["data", "convert", "{raw}", "--out", "{missing}/x.csv", "--no-progress"],
+])
+def test_output_that_is_a_folder_or_in_no_folder_is_one_line(cli, tmp_path, argv):
+    raw = tmp_path / "raw.csv"
+    _synth(cli, raw, 50)
+    (tmp_path / "dir").mkdir()
+    subs = {"dir": tmp_path / "dir", "raw": raw, "missing": tmp_path / "missing"}
+    line = one_line_refusal(*cli([a.format(**subs) for a in argv]))
+    assert str(tmp_path) in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "raw.csv"] and not any((tmp_path / "dir").iterdir())
+
+
+def test_drivelm_convert_onto_its_input_keeps_the_answers(cli, tmp_path):
+    from adsgen.drivelm.testset import make_eval_file  # noqa: F401  (the area is importable)
+
+    nested = tmp_path / "test.json"
+    nested.write_text(json.dumps({"s1": {"scene_description": "", "key_frames": {"f1": {
+        "key_object_infos": {}, "image_paths": {"CAM_FRONT": "x.jpg"},
+        "QA": {"perception": [{"Q": "What is ahead?", "A": "A car.", "C": None, "con_up": [], "con_down": [],
+                               "cluster": [], "layer": None, "tag": [0]}],
+               "prediction": [], "planning": [], "behavior": []}}}}}))
+    before = nested.read_bytes()
+    line = one_line_refusal(*cli(["drivelm", "convert", "nested-to-questions", nested, "--out", nested]))
+    assert "that is the input" in line and nested.read_bytes() == before
+    line = one_line_refusal(*cli(["drivelm", "submit", nested, "--questions", nested, "--out", tmp_path,
+                                  "--team", "t", "--method", "m"]))
+    assert "is a folder" in line and sorted(p.name for p in tmp_path.iterdir()) == ["test.json"]
