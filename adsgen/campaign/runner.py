@@ -29,7 +29,7 @@ from adsgen.campaign.backends import BackendSpec, check_reachable
 from adsgen.campaign.config import CampaignConfig
 from adsgen.campaign.executors import get_executor
 from adsgen.campaign.inputs import load_campaign_scenarios
-from adsgen.campaign.store import CampaignStore, check_database
+from adsgen.campaign.store import CampaignStore, check_database, session_lock
 from adsgen.campaign.worker import Outcome, Task, WorkerSpec
 from adsgen.errors import BackendError, ConfigError
 
@@ -194,9 +194,16 @@ def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any 
     t_start = time.perf_counter()
     scenarios = prepare(config)
     config_dict = json.loads(config.model_dump_json())
+    with session_lock(config.db):
+        return _run_locked(config, config_dict, scenarios, t_start, progress=progress, console=console)
+
+
+def _run_locked(config: CampaignConfig, config_dict: dict[str, Any], scenarios: list[tuple[Any, str]],
+                t_start: float, *, progress: bool, console: Any) -> CampaignSummary:
+    """run_campaign's work, while this process holds the campaign's session lock."""
     store = CampaignStore.open_or_create(config.db, config=config_dict)
     try:
-        store.recover_dead_sessions()
+        store.recover_dead_sessions(locked=True)
         new = store.add_runs(scenarios, config.agent, backend_key(config), range(config.seeds))
         todo = store.runs_to_do(config.agent, backend_key(config), include_failed=config.rerun_failed)
         session_id = store.begin_session(config_dict)
