@@ -9,6 +9,7 @@ User errors (``adsgen.errors.AdsgenError``) print one line and exit with code 2,
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -72,15 +73,39 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return tuple(classes)
 
 
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
+                       errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
+"""OSError numbers that are the user's environment, not a bug: reported in one line, exit 2."""
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
+
+
+def one_line(message: str) -> str:
+    """A message as one terminal-safe line: newlines and other control characters escaped (\\x0a), so a name
+    read from a file can neither break the line nor send escape sequences to the terminal."""
+    return message.strip().translate(_CONTROL)
+
+
+def _print_error(message: str) -> None:
+    # plain text, not markup: it may hold brackets such as "adsgen[carla]" that markup would eat
+    err_console.print(Text("error: ", style="bold red") + Text(one_line(message)), highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (also used by tests)."""
     try:
         # without standalone mode click returns typer.Exit's code instead of exiting
         rv = app(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
-        # the message is plain text: it may hold brackets such as "adsgen[carla]" that markup would eat
-        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        _print_error(str(exc))
         return exc.exit_code
+    except OSError as exc:  # the environment refused a file operation: disk full, read-only, permissions
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _print_error(f"{where}{exc.strerror or exc}; nothing was half-written (outputs are renamed into place "
+                     "only when complete, a campaign resumes where it stopped)")
+        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -245,3 +245,85 @@ def test_drivelm_convert_onto_its_input_keeps_the_answers(cli, tmp_path):
     line = one_line_refusal(*cli(["drivelm", "submit", nested, "--questions", nested, "--out", tmp_path,
                                   "--team", "t", "--method", "m"]))
     assert "is a folder" in line and sorted(p.name for p in tmp_path.iterdir()) == ["test.json"]
+
+
+_SLOW_LOG = '''
+import os, time
+from fakesim import FakeBackend
+
+class SlowLogBackend(FakeBackend):
+    """Logs every run it executes (pid, scenario, seed), then takes 0.15 s per run."""
+    def run(self, scenarios, agent, seed=0, **kw):
+        with open(self.options["log"], "a") as fh:
+            for s in scenarios:
+                fh.write(f"{os.getpid()} {s.name} {seed}\\n")
+        time.sleep(0.15 * len(scenarios))
+        return super().run(scenarios, agent, seed, **kw)
+'''
+
+
+def test_two_campaign_runs_started_together_never_run_a_run_twice(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures" / "campaign"
+    sys.path.insert(0, str(fixtures))
+    from fakesim import write_scenarios
+
+    scen = write_scenarios(tmp_path / "scen", 4)
+    (tmp_path / "slowlog.py").write_text(_SLOW_LOG)
+    log, db = tmp_path / "runs.log", tmp_path / "c.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), str(fixtures),
+                                                        str(tmp_path)])}
+
+    def both(seeds: int) -> list[subprocess.CompletedProcess]:
+        argv = [sys.executable, "-m", "adsgen", "campaign", "run", str(scen), "--db", str(db), "--seeds", str(seeds),
+                "--agent", "fakesim:FakeAgent", "--backend", "slowlog:SlowLogBackend", "--backend-opt", f"log={log}",
+                "--executor", "inline", "--no-progress"]
+        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for _ in range(2)]
+        return [subprocess.CompletedProcess(p.args, p.wait(timeout=120), *p.communicate()) for p in procs]
+
+    for seeds in (2, 3):  # on a new database, then on an existing one with runs added
+        done = both(seeds)
+        assert sorted(p.returncode for p in done)[0] == 0, [p.stderr for p in done]
+        for p in done:
+            if p.returncode:
+                assert "is being run by process" in one_line_refusal(p.returncode, p.stdout, p.stderr)
+        lines = [ln.split(maxsplit=1)[1] for ln in log.read_text().splitlines()]
+        assert len(lines) == len(set(lines)) == 4 * seeds  # every run executed exactly once
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0] == 12
+    conn.close()
+
+
+def _scenario_text() -> str:
+    from adsgen.scenario.io import dump_yaml, load_scenario
+
+    return dump_yaml(load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml"))
+
+
+@pytest.mark.parametrize("name, make, expected", [
+    ("latin1", lambda t: t.replace("name: ", "name: caf\xe9 ", 1).encode("latin-1"), "not UTF-8 text (byte 0xe9)"),
+    ("deep", lambda t: (t + "deep: " + "[" * 100_000 + "]" * 100_000 + "\n").encode(), "nested too deeply"),
+    ("inf", lambda t: re_sub(r"start_s_m: [0-9.]+", "start_s_m: .inf", t).encode(), "finite number"),
+    ("dupkey", lambda t: (t + "horizon_s: 5.0\n").encode(), "duplicate key 'horizon_s'"),
+    ("bigint", lambda t: re_sub(r"horizon_s: [0-9.]+", "horizon_s: " + "9" * 5000, t).encode(), "digits"),
+])
+@pytest.mark.parametrize("command", ["simulate", "export"])
+def test_hostile_scenario_files_are_one_line(cli, tmp_path, name, make, expected, command):
+    path = tmp_path / f"{name}.yaml"
+    path.write_bytes(make(_scenario_text()))
+    argv = [command, path] + (["--out", tmp_path / "xosc"] if command == "export" else [])
+    line = one_line_refusal(*cli(argv))
+    assert str(path) in line and expected in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def re_sub(pattern: str, repl: str, text: str) -> str:
+    import re
+
+    out, n = re.subn(pattern, repl, text, count=1)
+    assert n == 1, pattern
+    return out
