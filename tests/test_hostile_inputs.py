@@ -327,3 +327,78 @@ def re_sub(pattern: str, repl: str, text: str) -> str:
     out, n = re.subn(pattern, repl, text, count=1)
     assert n == 1, pattern
     return out
+
+
+def _corrupt_middle(src: Path, dst: Path) -> None:
+    data = bytearray(src.read_bytes())
+    page = 4096
+    assert len(data) >= 3 * page
+    data[page: 2 * page] = b"\xa5" * page  # a whole page in the middle overwritten
+    dst.write_bytes(bytes(data))
+
+
+def test_damaged_or_strange_campaign_databases_are_one_line(cli, small_db, tmp_path):
+    import os
+
+    conn = sqlite3.connect(small_db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    middle = tmp_path / "middle.db"
+    _corrupt_middle(small_db, middle)
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(small_db.read_bytes()[:5000])
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    for db, expected in ((middle, "damaged"), (truncated, "restore it from a copy"), (fifo, "not a regular file")):
+        for argv in (["campaign", "status", db], ["campaign", "export", db, "--out", tmp_path / "r.csv"],
+                     ["report", db, "--out", tmp_path / "rep", "--no-keyframes"]):
+            line = one_line_refusal(*cli(argv))
+            assert str(db) in line and expected in line, line
+    assert not (tmp_path / "r.csv").exists() and not (tmp_path / "rep").exists()
+
+
+def test_campaign_outputs_checked_before_anything_runs(cli, small_db, tmp_path):
+    scen = small_db.parent / "scen"
+    db = tmp_path / "new.db"
+    line = one_line_refusal(*cli(["campaign", "run", scen, "--db", db, "--executor", "inline", "--no-progress",
+                                  "--json", tmp_path / "nonexistent" / "x.json"]))
+    assert "does not exist" in line and not db.exists()
+    line = one_line_refusal(*cli(["report", small_db, "--out", tmp_path / "r", "--worst", "-5"]))
+    assert "--worst -5" in line
+    (tmp_path / "afile").write_text("keep")
+    line = one_line_refusal(*cli(["report", small_db, "--out", tmp_path / "afile"]))
+    assert "is a file, expected a folder" in line and (tmp_path / "afile").read_text() == "keep"
+    line = one_line_refusal(*cli(["replay", small_db, "1", "--render", tmp_path / "afile"]))
+    line = one_line_refusal(*cli(["campaign", "export", small_db, "--out", tmp_path]))
+    assert "is a folder" in line
+    line = one_line_refusal(*cli(["campaign", "run", scen, "--db", db, "--executor", "inline", "--no-progress",
+                                  "--agent", "os:system"]))
+    assert "os:system" in line and not db.exists()
+
+
+def test_simulate_json_in_a_missing_folder_creates_nothing(cli, tmp_path):
+    line = one_line_refusal(*cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--json", tmp_path / "no" / "where" / "x.json"]))
+    assert "does not exist" in line and list(tmp_path.iterdir()) == []
+
+
+def test_control_characters_in_names_stay_out_of_junit_and_the_terminal(cli, small_db, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    bad = tmp_path / "names.db"
+    shutil.copy(small_db, bad)
+    conn = sqlite3.connect(bad)
+    conn.execute("UPDATE scenarios SET name = ?", ("evil\x1b[31m\x00\x07name",))
+    conn.commit()
+    conn.close()
+    code, _, err = cli(["campaign", "export", bad, "--out", tmp_path / "r.xml"])
+    assert code == 0, err
+    names = [c.get("name") for c in ET.parse(tmp_path / "r.xml").getroot().iter("testcase")]
+    assert names and all(n.startswith("evil\\x1b[31m\\x00\\x07name") for n in names)
+
+
+def test_a_dollar_in_a_curve_method_name_is_drawn_as_text(cli, small_db, tmp_path):
+    curve = tmp_path / "run.json"
+    curve.write_text(json.dumps({"method": "$\\x$", "curve": [{"iteration": 0, "runs": 1, "distinct_high_risk": 0},
+                                                              {"iteration": 1, "runs": 2, "distinct_high_risk": 1}]}))
+    code, _, err = cli(["report", small_db, "--out", tmp_path / "rep", "--curve", curve, "--no-keyframes"])
+    assert code == 0, err

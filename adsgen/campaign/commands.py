@@ -68,6 +68,7 @@ def run_cmd(
     from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
     from adsgen.errors import ConfigError
+    from adsgen.outputs import atomic_path, check_output
 
     try:
         config = CampaignConfig(
@@ -81,6 +82,8 @@ def run_cmd(
         err = exc.errors()[0]
         field = "-".join(map(str, err["loc"])).replace("_", "-")
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
+    if json_out is not None:  # checked before the campaign runs, not after
+        check_output(json_out, (db, *scenarios), option="--json")
     summary = run_campaign(config, progress=progress, console=_console())
     c = summary.counts
     typer.echo(f"{summary.db}: {summary.attempted} run(s) finished now ({summary.new_runs} new in the store, "
@@ -88,7 +91,8 @@ def run_cmd(
                f"{c['timed_out']} timed out, {c['pending'] + c['running']} unfinished; "
                f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run")
     if json_out:
-        json_out.write_text(json.dumps(summary.to_dict(), indent=2))
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(summary.to_dict(), indent=2))
     if summary.interrupted:
         raise CampaignInterrupted("interrupted: finished runs are committed; rerun the same command to resume")
 
@@ -140,7 +144,9 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
+    from adsgen.outputs import check_output
 
+    check_output(out, (db,))
     with CampaignStore.open(db, readonly=True) as store:
         n = export_runs(store, out, fail_on)
     typer.echo(f"wrote {n} runs to {out}")
@@ -172,9 +178,12 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     from adsgen.campaign.backends import parse_options
     from adsgen.campaign.replay import replay_run
     from adsgen.campaign.store import CampaignStore
+    from adsgen.outputs import check_output
 
     err = _console()
     options = parse_options(backend_opt)
+    if render is not None:
+        check_output(render, (db,), folder=True, option="--render", make_parents=True)
     with CampaignStore.open(db, readonly=True) as store:
         trust = _import_trust(backend, agent, trust_imports)
         rep = replay_run(store, run_id, backend_options=options, trust=trust)
@@ -211,7 +220,12 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     from adsgen.campaign.curves import load_curve_json
     from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
     from adsgen.campaign.store import CampaignStore
+    from adsgen.errors import ConfigError
+    from adsgen.outputs import check_output
 
+    if worst < 0:
+        raise ConfigError(f"--worst {worst}: expected 0 or more scenarios to list")
+    check_output(out, (db, curve), folder=True, make_parents=True)
     points = load_curve_json(curve) if curve else []
     with CampaignStore.open(db, readonly=True) as store:
         data = load_campaign_report_data(store, curve=points, worst=worst)

@@ -301,7 +301,9 @@ def qa(
 
     from adsgen.drivelm.qa_dataset import generate_dataset
     from adsgen.drivelm.qa_generation import QAConfig, cameras_option
+    from adsgen.outputs import check_output
 
+    check_output(out, scenarios, folder=True, make_parents=True)
     config = QAConfig(cameras=cameras_option(cameras), frames=frames, scale=scale, agent=agent,
                       max_objects=max_objects)
     with Progress(console=console, transient=True) as bar:
