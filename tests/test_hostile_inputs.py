@@ -280,7 +280,7 @@ def test_two_campaign_runs_started_together_never_run_a_run_twice(tmp_path):
     def both(seeds: int) -> list[subprocess.CompletedProcess]:
         argv = [sys.executable, "-m", "adsgen", "campaign", "run", str(scen), "--db", str(db), "--seeds", str(seeds),
                 "--agent", "fakesim:FakeAgent", "--backend", "slowlog:SlowLogBackend", "--backend-opt", f"log={log}",
-                "--executor", "inline", "--no-progress"]
+                "--executor", "inline", "--no-progress", "--extend"]
         procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                  for _ in range(2)]
         return [subprocess.CompletedProcess(p.args, p.wait(timeout=120), *p.communicate()) for p in procs]
@@ -402,3 +402,64 @@ def test_a_dollar_in_a_curve_method_name_is_drawn_as_text(cli, small_db, tmp_pat
                                                               {"iteration": 1, "runs": 2, "distinct_high_risk": 1}]}))
     code, _, err = cli(["report", small_db, "--out", tmp_path / "rep", "--curve", curve, "--no-keyframes"])
     assert code == 0, err
+
+
+_KILLER = '''
+import os
+from fakesim import FakeBackend
+
+class KillerBackend(FakeBackend):
+    """Ends the whole process (as a segfaulting simulator would) on scenario s001."""
+    def run(self, scenarios, agent, seed=0, **kw):
+        if any(s.name == "s001" for s in scenarios):
+            os._exit(139)
+        return super().run(scenarios, agent, seed, **kw)
+'''
+
+
+def _campaign_env(tmp_path: Path) -> tuple[dict, Path]:
+    import os
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures" / "campaign"
+    sys.path.insert(0, str(fixtures))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), str(fixtures),
+                                                        str(tmp_path)])}
+    return env, fixtures
+
+
+def test_inline_run_that_kills_the_process_is_bounded_by_the_retry_cap(tmp_path):
+    import subprocess
+    import sys
+
+    env, _ = _campaign_env(tmp_path)
+    from fakesim import write_scenarios
+
+    scen = write_scenarios(tmp_path / "scen", 3)
+    (tmp_path / "killer.py").write_text(_KILLER)
+    db = tmp_path / "k.db"
+    argv = [sys.executable, "-m", "adsgen", "campaign", "run", str(scen), "--db", str(db), "--agent",
+            "fakesim:FakeAgent", "--backend", "killer:KillerBackend", "--executor", "inline", "--retries", "1",
+            "--no-progress"]
+    codes = [subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120).returncode for _ in range(3)]
+    assert codes == [139, 139, 0]  # two attempts (retries 1) die; the third command stores it failed and ends
+    conn = sqlite3.connect(db)
+    rows = dict(conn.execute("SELECT s.name, r.status FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash"))
+    error = conn.execute("SELECT error FROM runs WHERE status = 'failed'").fetchone()[0]
+    conn.close()
+    assert rows == {"s000": "done", "s001": "failed", "s002": "done"} and error.startswith("ProcessDied")
+
+
+def test_resume_with_another_plan_says_what_differs(cli, small_db, tmp_path):
+    db = tmp_path / "resume.db"
+    shutil.copy(small_db, db)
+    scen = small_db.parent / "scen"
+    line = one_line_refusal(*cli(["campaign", "run", scen, "--db", db, "--seeds", "3", "--executor", "inline",
+                                  "--no-progress"]))
+    assert "1 run(s) not in the database (new seeds: 2)" in line and "--extend" in line
+    line = one_line_refusal(*cli(["campaign", "run", SEEDS_DIR / "cut_in.yaml", "--db", db, "--seeds", "2",
+                                  "--executor", "inline", "--no-progress"]))
+    assert "new scenarios: " in line and "2 stored run(s) this command does not name" in line
+    code, out, err = cli(["campaign", "run", scen, "--db", db, "--seeds", "3", "--executor", "inline",
+                          "--no-progress", "--extend"])
+    assert code == 0 and "1 run(s) finished now (1 new" in out, err

@@ -53,6 +53,8 @@ def run_cmd(
     batch_size: int = typer.Option(1, "--batch-size", help="Runs of one seed per backend call (the builtin "
                                                            "engine runs a batch at once; keep 1 for CARLA)."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
+    extend: bool = typer.Option(False, "--extend", help="Resume with other scenarios or --seeds: add their runs "
+                                                        "(without it, such a resume is refused)."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
     near_miss_ttc_s: float = typer.Option(1.0, "--near-miss-ttc-s", help="A finished run without a collision whose "
                                           "min time-to-collision is under this [s] is a near miss."),
@@ -76,7 +78,7 @@ def run_cmd(
             backend_options=parse_options(backend_opt), executor=executor, workers=workers,
             carla_hosts=parse_hosts(carla_hosts), ray_address=ray_address,
             timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds, batch_size=batch_size,
-            rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight,
+            rerun_failed=rerun_failed, extend=extend, backoff_s=backoff_s, preflight=not no_preflight,
             high_risk_ttc_s=near_miss_ttc_s)
     except ValidationError as exc:
         err = exc.errors()[0]

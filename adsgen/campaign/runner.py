@@ -203,7 +203,9 @@ def _run_locked(config: CampaignConfig, config_dict: dict[str, Any], scenarios: 
     """run_campaign's work, while this process holds the campaign's session lock."""
     store = CampaignStore.open_or_create(config.db, config=config_dict)
     try:
-        store.recover_dead_sessions(locked=True)
+        store.recover_dead_sessions(locked=True, max_attempts=config.retries + 1)
+        if not config.extend:
+            _check_same_plan(store, scenarios, config)
         new = store.add_runs(scenarios, config.agent, backend_key(config), range(config.seeds))
         todo = store.runs_to_do(config.agent, backend_key(config), include_failed=config.rerun_failed)
         session_id = store.begin_session(config_dict)
@@ -224,6 +226,31 @@ def _run_locked(config: CampaignConfig, config_dict: dict[str, Any], scenarios: 
         return summary
     finally:
         store.close()
+
+
+def _check_same_plan(store: CampaignStore, scenarios: list[tuple[Any, str]], config: CampaignConfig) -> None:
+    """ConfigError saying what differs when a resume names other runs than the stored ones (without --extend)."""
+    stored = store.planned_runs(config.agent, backend_key(config))
+    if not stored:
+        return
+    names = {s.content_hash(): s.name for s, _ in scenarios}
+    planned = {(h, seed) for h in names for seed in range(config.seeds)}
+    if planned == stored:
+        return
+    added, dropped = planned - stored, stored - planned
+    parts = []
+    if added:
+        new_scen = sorted({names[h] for h, _ in added if h not in {sh for sh, _ in stored}})
+        new_seeds = sorted({s for _, s in added} - {s for _, s in stored})
+        parts.append(f"{len(added)} run(s) not in the database"
+                     + (f" (new scenarios: {', '.join(new_scen[:3])}{', ...' if len(new_scen) > 3 else ''})"
+                        if new_scen else "")
+                     + (f" (new seeds: {', '.join(map(str, new_seeds[:5]))})" if new_seeds else ""))
+    if dropped:
+        parts.append(f"{len(dropped)} stored run(s) this command does not name (they stay in the campaign)")
+    raise ConfigError(f"{config.db}: this command plans another campaign than the one stored for agent "
+                      f"{config.agent!r} on {backend_key(config)!r}: {'; '.join(parts)}; rerun with the same "
+                      "scenarios and --seeds to resume, or add --extend to add the new runs")
 
 
 @dataclass

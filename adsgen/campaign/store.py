@@ -360,11 +360,13 @@ class CampaignStore:
             return None
         return {**dict(r), "config": json.loads(r["config_json"]), "versions": json.loads(r["versions_json"])}
 
-    def recover_dead_sessions(self, *, locked: bool = False) -> int:
+    def recover_dead_sessions(self, *, locked: bool = False, max_attempts: int | None = None) -> int:
         """Mark sessions whose process is gone as 'died' and their 'running' runs 'pending'.
 
         With LOCKED (the caller holds ``session_lock``), every session still marked running is dead: its
         process would hold the lock. Without it, a session of a live PID on this host raises InputError.
+        A run left 'running' that has already had MAX_ATTEMPTS attempts (it took its process down that often,
+        e.g. in the inline executor) is stored failed instead, so no resume dies on it again.
         Returns the number of runs put back to pending.
         """
         host = socket.gethostname()
@@ -375,8 +377,19 @@ class CampaignStore:
                     raise InputError(f"{self.path}: campaign is being run by process {s['pid']} on this host "
                                      f"(session {s['id']}); stop it first")
                 c.execute("UPDATE sessions SET state = 'died', ended_utc = ? WHERE id = ?", (utc_now(), s["id"]))
+            if max_attempts is not None:
+                c.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
+                          "WHERE status = 'running' AND attempts >= ?",
+                          (time.time(), f"ProcessDied: the process running this run ended during each of its "
+                                        f"{max_attempts} attempt(s) (killed or crashed); not retried again "
+                                        "(--rerun-failed tries once more)", max_attempts))
             reset = c.execute("UPDATE runs SET status = 'pending' WHERE status = 'running'").rowcount
         return reset
+
+    def planned_runs(self, agent: str, backend: str) -> set[tuple[str, int]]:
+        """(scenario hash, seed) of every run stored for this agent and backend."""
+        return {(r[0], int(r[1])) for r in self.conn.execute(
+            "SELECT scenario_hash, seed FROM runs WHERE agent = ? AND backend = ?", (agent, backend))}
 
     def begin_session(self, config: dict[str, Any]) -> int:
         with self.transaction() as c:
