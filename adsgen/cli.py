@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import sqlite3
 import sys
 
 import typer
@@ -105,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         _print_error(f"{where}{exc.strerror or exc}; nothing was half-written (outputs are renamed into place "
                      "only when complete, a campaign resumes where it stopped)")
+        return 2
+    except sqlite3.OperationalError as exc:  # a campaign database the environment will not let us write
+        text = str(exc)
+        if not any(k in text for k in ("disk is full", "readonly database", "disk I/O error", "unable to open")):
+            raise
+        _print_error(f"campaign database: {text}; finished runs are committed, rerun the same command to "
+                     "resume once there is space (or a writable copy)")
         return 2
     except typer.Exit as exc:
         return exc.exit_code

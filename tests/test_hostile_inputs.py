@@ -463,3 +463,40 @@ def test_resume_with_another_plan_says_what_differs(cli, small_db, tmp_path):
     code, out, err = cli(["campaign", "run", scen, "--db", db, "--seeds", "3", "--executor", "inline",
                           "--no-progress", "--extend"])
     assert code == 0 and "1 run(s) finished now (1 new" in out, err
+
+
+def _limited(limit_bytes: int):
+    """preexec_fn: files may grow to LIMIT_BYTES (beyond, writes fail with EFBIG, as on a full disk)."""
+    def apply():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return apply
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_half_file(tmp_path):
+    import subprocess
+    import sys
+
+    env, _ = _campaign_env(tmp_path)
+    out = tmp_path / "big.csv"
+    proc = subprocess.run([sys.executable, "-m", "adsgen", "data", "synth", "--rows", "50000", "--out", str(out),
+                           "--no-progress"], capture_output=True, text=True, env=env, timeout=120,
+                          preexec_fn=_limited(64 * 1024))
+    line = one_line_refusal(proc.returncode, proc.stdout, proc.stderr)
+    assert "File too large" in line and list(tmp_path.iterdir()) == []
+    from fakesim import write_scenarios
+
+    scen = write_scenarios(tmp_path / "scen", 40)
+    db = tmp_path / "full.db"
+    argv = [sys.executable, "-m", "adsgen", "campaign", "run", str(scen), "--db", str(db), "--agent",
+            "fakesim:FakeAgent", "--backend", "fakesim:FakeBackend", "--executor", "inline", "--seeds", "20",
+            "--no-progress"]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, preexec_fn=_limited(160 * 1024))
+    line = one_line_refusal(proc.returncode, proc.stdout, proc.stderr)
+    assert "rerun the same command to resume" in line
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)  # room again: it resumes
+    assert proc.returncode == 0, proc.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0] == 800
+    conn.close()
