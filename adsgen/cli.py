@@ -122,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except _usage_errors() as exc:  # bad command, option or argument: click's one-line message, exit 2
-        exc.show()
+    except _usage_errors() as exc:  # bad command, option or argument: click's message in one line, exit 2
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == 2 else ""
+        _print_error(exc.format_message() + hint)
         return exc.exit_code
     return rv if isinstance(rv, int) else 0
 

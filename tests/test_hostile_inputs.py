@@ -500,3 +500,24 @@ def test_a_full_disk_is_one_line_and_leaves_no_half_file(tmp_path):
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0] == 800
     conn.close()
+
+
+@pytest.mark.parametrize("argv", [
+    ["drivelm", "train", "{data}", "--base", "tiny", "--out", "{file}"],
+    ["drivelm", "predict", "{data}", "--base", "tiny", "--out", "{dir}"],
+    ["drivelm", "predict", "{data}", "--base", "tiny", "--out", "{data}"],
+    ["drivelm", "qa", "{data}", "--out", "{file}"],
+])
+def test_drivelm_outputs_that_are_the_wrong_kind_are_one_line(cli, tmp_path, argv):
+    data, file, folder = tmp_path / "q.json", tmp_path / "f.txt", tmp_path / "d"
+    data.write_text("[]")
+    file.write_text("keep")
+    folder.mkdir()
+    line = one_line_refusal(*cli([a.format(data=data, file=file, dir=folder) for a in argv]))
+    assert "--out" in line
+    assert data.read_text() == "[]" and file.read_text() == "keep" and list(folder.iterdir()) == []
+
+
+def test_a_usage_error_is_one_line(cli):
+    line = one_line_refusal(*cli(["simulate", "x.yaml", "--no-such-option"]))
+    assert "No such option: --no-such-option" in line and "adsgen simulate --help" in line

@@ -106,6 +106,9 @@ def train_cmd(
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
 ) -> None:
     """Fine-tune a LLaVA's language model with LoRA or DoRA on DriveLM QA; evaluate on held-out scenes."""
+    from adsgen.outputs import check_output
+
+    check_output(out, (data,), folder=True, make_parents=True)
     from adsgen.drivelm.adapters import AdapterOptions
     from adsgen.drivelm.train import TrainOptions, train
 
@@ -153,6 +156,9 @@ def predict_cmd(
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
 
+    from adsgen.outputs import check_output
+
+    check_output(out, (questions, adapter))  # before any model, as the questions are
     samples = load_questions(questions, cameras=_cameras(cameras), image_root=image_root)  # before any model
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
