@@ -155,7 +155,6 @@ def predict_cmd(
         write_predictions,
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
-
     from adsgen.outputs import check_output
 
     check_output(out, (questions, adapter))  # before any model, as the questions are
