@@ -78,13 +78,17 @@ _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, er
                        errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
 """OSError numbers that are the user's environment, not a bug: reported in one line, exit 2."""
 
+_MAX_LINE = 1000  # characters of an error line shown; longer ones keep their start and end
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
 
 
 def one_line(message: str) -> str:
     """A message as one terminal-safe line: newlines and other control characters escaped (\\x0a), so a name
     read from a file can neither break the line nor send escape sequences to the terminal."""
-    return message.strip().translate(_CONTROL)
+    line = message.strip().translate(_CONTROL)
+    if len(line) > _MAX_LINE:  # e.g. a path holding a 100k-character name read from a file
+        line = line[: _MAX_LINE // 2] + f"...({len(line) - _MAX_LINE:,} characters left out)..." + line[-_MAX_LINE // 2:]
+    return line
 
 
 def _print_error(message: str) -> None:
@@ -104,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if exc.errno not in _ENVIRONMENT_ERRNOS:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        _print_error(f"{where}{exc.strerror or exc}; nothing was half-written (outputs are renamed into place "
-                     "only when complete, a campaign resumes where it stopped)")
+        hint = "; free some space and rerun" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+        _print_error(f"{where}{exc.strerror or exc}{hint}")
         return 2
     except sqlite3.OperationalError as exc:  # a campaign database the environment will not let us write
         text = str(exc)

@@ -484,7 +484,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_half_file(tmp_path):
                            "--no-progress"], capture_output=True, text=True, env=env, timeout=120,
                           preexec_fn=_limited(64 * 1024))
     line = one_line_refusal(proc.returncode, proc.stdout, proc.stderr)
-    assert "File too large" in line and list(tmp_path.iterdir()) == []
+    assert "File too large; free some space and rerun" in line and list(tmp_path.iterdir()) == []
     from fakesim import write_scenarios
 
     scen = write_scenarios(tmp_path / "scen", 40)
@@ -521,3 +521,39 @@ def test_drivelm_outputs_that_are_the_wrong_kind_are_one_line(cli, tmp_path, arg
 def test_a_usage_error_is_one_line(cli):
     line = one_line_refusal(*cli(["simulate", "x.yaml", "--no-such-option"]))
     assert "No such option: --no-such-option" in line and "adsgen simulate --help" in line
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"x": ' + "7" * 5000 + "}", "digits"),
+])
+def test_hostile_json_is_one_line(cli, tmp_path, text, expected):
+    path = tmp_path / "q.json"
+    path.write_text(text)
+    for argv in (["drivelm", "validate", path], ["drivelm", "convert", "nested-to-questions", path, "--out",
+                                                 tmp_path / "o.json"],
+                 ["report", SEEDS_DIR / "x.db", "--out", tmp_path / "r", "--curve", path]):
+        line = one_line_refusal(*cli(argv))
+        assert str(path) in line or "x.db" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.json"]
+
+
+def test_adapter_card_with_wrong_types_is_one_error(tmp_path):
+    from adsgen.drivelm.adapters import CARD_FILE, read_card
+    from adsgen.errors import InputError
+
+    (tmp_path / CARD_FILE).write_text(json.dumps({"base_path": 3, "base_family": "llava", "base_fingerprint": "x",
+                                                  "options": {}}))
+    with pytest.raises(InputError, match="field 'base_path' is int, expected str"):
+        read_card(tmp_path)
+
+
+def test_a_scenario_name_of_100k_characters_is_one_line_in_export(cli, tmp_path):
+    path = tmp_path / "long.yaml"
+    path.write_text(re_sub(r"name: [^\n]+", "name: " + "n" * 100_000, _scenario_text()))
+    code, out, err = cli(["export", path, "--out", tmp_path / "xosc"])
+    if code == 0:  # written under a shortened file name: fine, as long as nothing is a traceback
+        assert "Traceback" not in err
+    else:
+        one_line_refusal(code, out, err)
+        assert len(err) < 2000

@@ -106,6 +106,10 @@ def read_json(path: str | Path, what: str) -> Any:
         hint = " (the file looks truncated)" if truncated else ""
         raise InputError(f"{p}: {what} is not valid JSON{hint}: {exc.msg} (line {exc.lineno}, "
                          f"column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{p}: {what} is nested too deeply to read") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InputError(f"{p}: {what}: {str(exc)[:160]}") from None
 
 
 def write_json(obj: Any, path: str | Path, indent: int = 4) -> Path:
