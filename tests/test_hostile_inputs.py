@@ -557,3 +557,28 @@ def test_a_scenario_name_of_100k_characters_is_one_line_in_export(cli, tmp_path)
     else:
         one_line_refusal(code, out, err)
         assert len(err) < 2000
+
+
+def test_a_campaign_on_a_foreign_port_stores_backend_faults_not_a_crash(tmp_path):
+    pytest.importorskip("carla")
+    import subprocess
+    import sys
+
+    env, _ = _campaign_env(tmp_path)
+    from fakesim import write_scenarios
+
+    scen = write_scenarios(tmp_path / "scen", 1)
+    db = tmp_path / "c.db"
+    server = _OneAnswerServer(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "adsgen", "campaign", "run", str(scen), "--db", str(db),
+                               "--backend", "carla", "--carla-hosts", f"127.0.0.1:{server.port}", "--executor",
+                               "inline", "--retries", "1", "--backoff-s", "0.05", "--no-progress"],
+                              capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    conn = sqlite3.connect(db)
+    status, attempts, error = conn.execute("SELECT status, attempts, error FROM runs").fetchone()
+    conn.close()
+    assert (status, attempts) == ("failed", 2) and "does not speak CARLA's RPC protocol" in error
