@@ -582,3 +582,19 @@ def test_a_campaign_on_a_foreign_port_stores_backend_faults_not_a_crash(tmp_path
     status, attempts, error = conn.execute("SELECT status, attempts, error FROM runs").fetchone()
     conn.close()
     assert (status, attempts) == ("failed", 2) and "does not speak CARLA's RPC protocol" in error
+
+
+def test_a_gzip_bomb_is_refused_by_its_expansion(cli, tmp_path, monkeypatch):
+    import gzip
+
+    from adsgen.crashdata import compression
+
+    monkeypatch.setattr(compression, "MIN_EXPANDED_BYTES", 1024 * 1024)  # the default is 256 MiB
+    bomb = tmp_path / "crashes.csv.gz"
+    bomb.write_bytes(gzip.compress(b"REPORT_NO,LIGHT\n" + b"1,DAYLIGHT\n" * 400_000))
+    assert max(bomb.stat().st_size * compression.MAX_EXPANSION, 1024 * 1024) < 4_400_000
+    line = one_line_refusal(*cli(["data", "inspect", bomb]))
+    assert str(bomb) in line and "expands to more than" in line
+    # the control: the same rows in a file that may expand that much are read
+    monkeypatch.setattr(compression, "MIN_EXPANDED_BYTES", 8 * 1024 * 1024)  # over the 4.4 MB it expands to
+    assert "expands to more" not in cli(["data", "inspect", bomb])[2]
