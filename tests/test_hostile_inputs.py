@@ -598,3 +598,14 @@ def test_a_gzip_bomb_is_refused_by_its_expansion(cli, tmp_path, monkeypatch):
     # the control: the same rows in a file that may expand that much are read
     monkeypatch.setattr(compression, "MIN_EXPANDED_BYTES", 8 * 1024 * 1024)  # over the 4.4 MB it expands to
     assert "expands to more" not in cli(["data", "inspect", bomb])[2]
+
+
+def test_a_duplicated_csv_column_is_refused_with_its_name(cli, tmp_path):
+    raw = tmp_path / "raw.csv"
+    _synth(cli, raw, 50)
+    lines = raw.read_text().splitlines()
+    first = lines[0].split(",")[0]
+    dup = tmp_path / "dup.csv"
+    dup.write_text("\n".join([lines[0] + "," + first.lower()] + [ln + ",x" for ln in lines[1:]]) + "\n")
+    line = one_line_refusal(*cli(["data", "inspect", dup]))
+    assert f"'{first.lower()}' twice" in line
