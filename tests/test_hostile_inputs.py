@@ -609,3 +609,14 @@ def test_a_duplicated_csv_column_is_refused_with_its_name(cli, tmp_path):
     dup.write_text("\n".join([lines[0] + "," + first.lower()] + [ln + ",x" for ln in lines[1:]]) + "\n")
     line = one_line_refusal(*cli(["data", "inspect", dup]))
     assert f"'{first.lower()}' twice" in line
+
+
+def test_a_nul_byte_in_a_crash_table_is_reported_with_its_line(cli, tmp_path):
+    raw = tmp_path / "raw.csv"
+    _synth(cli, raw, 300)
+    lines = raw.read_bytes().split(b"\n")
+    lines[200] = lines[200][:5] + b"\x00" + lines[200][5:]
+    bad = tmp_path / "nul.csv"
+    bad.write_bytes(b"\n".join(lines))
+    line = one_line_refusal(*cli(["data", "convert", bad, "--out", tmp_path / "c.csv", "--no-progress"]))
+    assert "line 201: a NUL byte" in line and not (tmp_path / "c.csv").exists()

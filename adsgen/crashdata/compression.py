@@ -52,10 +52,10 @@ def open_table(path: str | Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
             raw.seek(0)
             limit = max(MIN_EXPANDED_BYTES, MAX_EXPANSION * Path(path).stat().st_size)
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                yield raw, _Capped(stream, limit, Path(path))  # type: ignore[misc]
+                yield raw, _Guarded(stream, limit, Path(path))  # type: ignore[misc]
         else:
             raw.seek(0)
-            yield raw, raw
+            yield raw, _Guarded(raw, None, Path(path))  # type: ignore[misc]
 
 
 @contextmanager
@@ -73,31 +73,37 @@ def open_text_out(path: str | Path) -> Iterator[IO[str]]:
         yield fh
 
 
-class _Capped(io.RawIOBase):
-    """A read-only stream that raises InputError once more than LIMIT bytes came out of INNER."""
+class _Guarded(io.RawIOBase):
+    """A read-only view of a table's bytes that raises InputError at a NUL byte (naming its line: the CSV
+    parser would silently end a row there) and, with a LIMIT, once more than LIMIT bytes came out (a gzip
+    decompression bomb)."""
 
-    def __init__(self, inner: BinaryIO, limit: int, path: Path):
-        self.inner, self.limit, self.path, self.count = inner, limit, path, 0
+    def __init__(self, inner: BinaryIO, limit: int | None, path: Path):
+        self.inner, self.limit, self.path = inner, limit, path
+        self.count = 0
+        self.lines = 1
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
-        self._add(len(data))
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
+        from adsgen.errors import InputError
+
         data = self.inner.read(size)
-        self._add(len(data))
-        return data
-
-    def _add(self, n: int) -> None:
-        self.count += n
-        if self.count > self.limit:
-            from adsgen.errors import InputError
-
+        self.count += len(data)
+        if self.limit is not None and self.count > self.limit:
             raise InputError(f"{self.path}: expands to more than {self.limit:,} bytes ({MAX_EXPANSION}x its size "
                              "on disk); not a crash table (a decompression bomb?); decompress it yourself if it "
                              "is genuine")
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            line = self.lines + data.count(b"\n", 0, nul)
+            raise InputError(f"{self.path}: line {line}: a NUL byte in the text (a damaged or binary file); "
+                             "expected CSV text")
+        self.lines += data.count(b"\n")
+        return data
