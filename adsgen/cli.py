@@ -79,16 +79,13 @@ _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, er
 """OSError numbers that are the user's environment, not a bug: reported in one line, exit 2."""
 
 _MAX_LINE = 1000  # characters of an error line shown; longer ones keep their start and end
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
 
 
 def one_line(message: str) -> str:
-    """A message as one terminal-safe line: newlines and other control characters escaped (\\x0a), so a name
-    read from a file can neither break the line nor send escape sequences to the terminal."""
-    line = message.strip().translate(_CONTROL)
-    if len(line) > _MAX_LINE:  # e.g. a path holding a 100k-character name read from a file
-        line = line[: _MAX_LINE // 2] + f"...({len(line) - _MAX_LINE:,} characters left out)..." + line[-_MAX_LINE // 2:]
-    return line
+    """A message as one terminal-safe line (adsgen.safeload.printable), at most _MAX_LINE characters."""
+    from adsgen.safeload import printable
+
+    return printable(message.strip(), _MAX_LINE)
 
 
 def _print_error(message: str) -> None:

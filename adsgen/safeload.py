@@ -97,3 +97,16 @@ def loads_json(text: str, source: str, what: str = "a JSON file") -> Any:
 def load_json(path: str | Path, what: str = "a JSON file", max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
     """Parse a JSON file safely; InputError naming the file."""
     return loads_json(read_text(path, what, max_bytes), str(path), what)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """TEXT (a name or message read from a file) as one terminal-safe line: newlines and other control
+    characters escaped (\\x1b), so it can neither break a line nor send escape sequences to the terminal;
+    over LIMIT characters, its start and end are kept."""
+    line = text.translate(_CONTROL)
+    if limit is not None and len(line) > limit:
+        line = line[: limit // 2] + f"...({len(line) - limit:,} characters left out)..." + line[-limit // 2:]
+    return line

@@ -620,3 +620,18 @@ def test_a_nul_byte_in_a_crash_table_is_reported_with_its_line(cli, tmp_path):
     bad.write_bytes(b"\n".join(lines))
     line = one_line_refusal(*cli(["data", "convert", bad, "--out", tmp_path / "c.csv", "--no-progress"]))
     assert "line 201: a NUL byte" in line and not (tmp_path / "c.csv").exists()
+
+
+def test_control_characters_from_a_database_never_reach_the_terminal(cli, small_db, tmp_path):
+    bad = tmp_path / "errors.db"
+    shutil.copy(small_db, bad)
+    conn = sqlite3.connect(bad)
+    conn.execute("UPDATE runs SET status = 'failed', error = ? WHERE id = 1", ("Boom [bold]\x1b]0;pwned\x07\nx",))
+    conn.execute("UPDATE scenarios SET name = ?", ("evil\x1b[2J",))
+    conn.commit()
+    conn.close()
+    code, out, err = cli(["campaign", "status", bad])
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "1 x Boom [bold]\\x1b]0;pwned\\x07" in out
+    code, out, err = cli(["replay", bad, "2"])
+    assert "\x1b" not in out + err and "evil\\x1b[2J" in out

@@ -133,8 +133,12 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         f.add_row(r["factor"], r["state"], str(r["runs"]), str(r["done"]), cr, nr, str(r["failed"]),
                   str(r["timed_out"]))
     console.print(f)
-    for e in st["top_errors"]:
-        console.print(f"[red]{e['runs']} x[/] {e['error']}", highlight=False)
+    from rich.text import Text
+
+    from adsgen.safeload import printable
+
+    for e in st["top_errors"]:  # error texts come from the database: plain text, control characters escaped
+        console.print(Text(f"{e['runs']} x ", style="red") + Text(printable(str(e["error"]), 500)), highlight=False)
 
 
 @campaign_app.command("export")
@@ -199,7 +203,10 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
-        typer.echo(f"run {rep.run_id} ({rep.scenario}, seed {rep.seed}, {rep.agent} on {rep.backend}): "
+        from adsgen.safeload import printable
+
+        typer.echo(f"run {rep.run_id} ({printable(rep.scenario, 200)}, seed {rep.seed}, {printable(rep.agent, 200)} "
+                   f"on {printable(rep.backend, 200)}): "
                    f"stored {rep.stored_status}, replay {rep.replay_status}")
         for d in rep.differences:
             typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
