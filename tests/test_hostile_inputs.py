@@ -290,7 +290,7 @@ def test_two_campaign_runs_started_together_never_run_a_run_twice(tmp_path):
         assert sorted(p.returncode for p in done)[0] == 0, [p.stderr for p in done]
         for p in done:
             if p.returncode:
-                assert "is being run by process" in one_line_refusal(p.returncode, p.stdout, p.stderr)
+                assert "the campaign is being run by " in one_line_refusal(p.returncode, p.stdout, p.stderr)
         lines = [ln.split(maxsplit=1)[1] for ln in log.read_text().splitlines()]
         assert len(lines) == len(set(lines)) == 4 * seeds  # every run executed exactly once
     conn = sqlite3.connect(db)
