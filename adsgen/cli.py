@@ -112,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         text = str(exc)
         if not any(k in text for k in ("disk is full", "readonly database", "disk I/O error", "unable to open")):
             raise
-        _print_error(f"campaign database: {text}; finished runs are committed, rerun the same command to "
-                     "resume once there is space (or a writable copy)")
+        hint = ("finished runs are committed; free some space (or fix the disk) and rerun the same command to "
+                "resume" if "full" in text or "I/O" in text else
+                "is its folder writable? (work on a copy in a writable folder)")
+        _print_error(f"campaign database: {text}; {hint}")
         return 2
     except typer.Exit as exc:
         return exc.exit_code

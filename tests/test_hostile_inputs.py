@@ -635,3 +635,29 @@ def test_control_characters_from_a_database_never_reach_the_terminal(cli, small_
     assert "\x1b" not in out and "\x07" not in out and "1 x Boom [bold]\\x1b]0;pwned\\x07" in out
     code, out, err = cli(["replay", bad, "2"])
     assert "\x1b" not in out + err and "evil\\x1b[2J" in out
+
+
+def test_a_database_on_a_read_only_mount_is_read(small_db, tmp_path):
+    import shutil as sh
+    import subprocess
+    import sys
+
+    if sh.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs unshare -m (a mount namespace) to make a read-only mount")
+    src, mnt = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    mnt.mkdir()
+    shutil.copy(small_db, src / "c.db")  # a WAL database without its -shm file, as a copy is
+    env, _ = _campaign_env(tmp_path)
+    adsgen = f"{sys.executable} -m adsgen"
+    script = (f"mount --bind {src} {mnt} && mount -o remount,bind,ro {mnt} && "
+              f"{adsgen} campaign status {mnt}/c.db --json > {tmp_path}/status.json && "
+              f"{adsgen} campaign export {mnt}/c.db --out {tmp_path}/runs.csv && "
+              f"{adsgen} report {mnt}/c.db --out {tmp_path}/report --no-keyframes")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "status.json").read_text())["total"] == 2
+    assert (tmp_path / "runs.csv").read_text().count("\n") == 3 and (tmp_path / "report" / "index.html").exists()
+    assert sorted(p.name for p in src.iterdir()) == ["c.db"]  # nothing written beside it
