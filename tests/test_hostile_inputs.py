@@ -311,11 +311,13 @@ def _scenario_text() -> str:
     ("dupkey", lambda t: (t + "horizon_s: 5.0\n").encode(), "duplicate key 'horizon_s'"),
     ("bigint", lambda t: re_sub(r"horizon_s: [0-9.]+", "horizon_s: " + "9" * 5000, t).encode(), "digits"),
 ])
-@pytest.mark.parametrize("command", ["simulate", "export"])
+@pytest.mark.parametrize("command", ["simulate", "export", "campaign", "qa"])
 def test_hostile_scenario_files_are_one_line(cli, tmp_path, name, make, expected, command):
     path = tmp_path / f"{name}.yaml"
     path.write_bytes(make(_scenario_text()))
-    argv = [command, path] + (["--out", tmp_path / "xosc"] if command == "export" else [])
+    argv = {"simulate": ["simulate", path], "export": ["export", path, "--out", tmp_path / "xosc"],
+            "campaign": ["campaign", "run", path, "--db", tmp_path / "c.db", "--executor", "inline", "--no-progress"],
+            "qa": ["drivelm", "qa", path, "--out", tmp_path / "qa"]}[command]
     line = one_line_refusal(*cli(argv))
     assert str(path) in line and expected in line
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
