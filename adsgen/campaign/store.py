@@ -271,7 +271,12 @@ class CampaignStore:
             conn.execute("PRAGMA foreign_keys=ON")
             problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
         except sqlite3.DatabaseError as exc:
-            raise InputError(f"{path}: cannot read the campaign database ({exc}); restore it from a copy") from None
+            text = str(exc)
+            if isinstance(exc, sqlite3.OperationalError) and any(
+                    k in text for k in ("disk I/O", "full", "unable to open", "readonly")):
+                raise InputError(f"{path}: cannot open the campaign database ({text}): is the disk full, or its "
+                                 "folder not writable?") from None
+            raise InputError(f"{path}: cannot read the campaign database ({text}); restore it from a copy") from None
         if problems != ["ok"]:
             conn.close()
             raise InputError(f"{path}: the campaign database is damaged (PRAGMA quick_check: {problems[0][:160]}); "
