@@ -9,7 +9,9 @@ User errors (``adsgen.errors.AdsgenError``) print one line and exit with code 2,
 
 from __future__ import annotations
 
+import errno
 import importlib
+import sqlite3
 import sys
 from typing import Annotated
 
@@ -127,15 +129,49 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return tuple(classes)
 
 
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
+                       errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
+"""OSError numbers that are the user's environment, not a bug: reported in one line, exit 2."""
+
+_MAX_LINE = 1000  # characters of an error line shown; longer ones keep their start and end
+
+
+def one_line(message: str) -> str:
+    """A message as one terminal-safe line (adsgen.safeload.printable), at most _MAX_LINE characters."""
+    from adsgen.safeload import printable
+
+    return printable(message.strip(), _MAX_LINE)
+
+
+def _print_error(message: str) -> None:
+    # plain text, not markup: it may hold brackets such as "adsgen[carla]" that markup would eat
+    err_console.print(Text("error: ", style="bold red") + Text(one_line(message)), highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (also used by tests)."""
     try:
         # without standalone mode click returns typer.Exit's code instead of exiting
         rv = app(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
-        # the message is plain text: it may hold brackets such as "adsgen[carla]" that markup would eat
-        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        _print_error(str(exc))
         return exc.exit_code
+    except OSError as exc:  # the environment refused a file operation: disk full, read-only, permissions
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = "; free some space and rerun" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+        _print_error(f"{where}{exc.strerror or exc}{hint}")
+        return 2
+    except sqlite3.OperationalError as exc:  # a campaign database the environment will not let us write
+        text = str(exc)
+        if not any(k in text for k in ("disk is full", "readonly database", "disk I/O error", "unable to open")):
+            raise
+        hint = ("finished runs are committed; free some space (or fix the disk) and rerun the same command to "
+                "resume" if "full" in text or "I/O" in text else
+                "is its folder writable? (work on a copy in a writable folder)")
+        _print_error(f"campaign database: {text}; {hint}")
+        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
@@ -144,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except _usage_errors() as exc:  # bad command, option or argument: click's one-line message, exit 2
-        exc.show()
+    except _usage_errors() as exc:  # bad command, option or argument: click's message in one line, exit 2
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == 2 else ""
+        _print_error(exc.format_message() + hint)
         return exc.exit_code
     return rv if isinstance(rv, int) else 0
 

@@ -99,8 +99,12 @@ def check_versions(client_version: str, server_version: str) -> VersionCheck:
 
 
 def default_client_factory(host: str, port: int) -> Any:
-    """A real carla.Client."""
+    """A real carla.Client, built only after the port answered CARLA's RPC handshake (carla_bridge.probe): the
+    client aborts the whole process on a port that speaks another protocol."""
+    from carla_bridge.probe import probe_rpc
+
     carla = import_carla()
+    probe_rpc(host, port)
     return carla.Client(host, port)
 
 

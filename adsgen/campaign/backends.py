@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsgen.errors import BackendError, ConfigError
+from adsgen.errors import BackendError, ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class BackendSpec:
         except (ImportError, AttributeError, ValueError) as exc:
             raise ConfigError(f"--backend {self.name}: cannot import {attr!r} from {module_name!r} ({exc})") from None
 
+    @property
+    def is_import_path(self) -> bool:
+        """True for 'package.module:Factory' (code to import), False for a registry name."""
+        return ":" in self.name
+
     def build(self) -> Any:
         """Build the backend (may raise BackendError when its server cannot be reached)."""
         factory = self.factory()
@@ -48,6 +53,44 @@ class BackendSpec:
         from adsgen.sim.backends import get_backend
 
         return get_backend(self.name, **self.options)
+
+
+@dataclass(frozen=True)
+class ImportTrust:
+    """Which import paths ('package.module:Factory') read from a file (a campaign database) may be imported.
+
+    Files are data: a backend or agent stored as an import path runs only when the user names it again on
+    the command line (``--backend`` / ``--agent``) or passes ``--trust-imports``. Registry names always run.
+    """
+
+    names: frozenset[tuple[str, str]] = frozenset()
+    """(kind, import path) the user named on the command line: ('backend', 'pkg.mod:Factory'), ('agent', ...)."""
+    everything: bool = False
+    """--trust-imports: import any stored path."""
+
+    def check(self, kind: str, name: str, source: str) -> None:
+        """InputError when NAME (a stored backend or agent spec) is an import path the user did not allow."""
+        if self.everything or (kind, name) in self.names or not is_import_spec(kind, name):
+            return
+        raise InputError(f"{source}: the stored {kind} {_shown(name)} is an import path (code), not a registered "
+                         f"{kind}; it runs only when named again with --{kind} {_shown(name)} or with --trust-imports")
+
+
+def _shown(name: str, limit: int = 80) -> str:
+    text = repr(name)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def is_import_spec(kind: str, name: str) -> bool:
+    """True when a backend / agent spec would be imported as 'module:Factory' rather than found in a registry."""
+    if kind == "backend":
+        return BackendSpec(name).is_import_path
+    from adsgen.sim.agents import AGENTS, _load_plugins
+
+    prefix = name.partition(":")[0]
+    if prefix not in AGENTS:
+        _load_plugins()
+    return prefix not in AGENTS
 
 
 def parse_hosts(text: str | None) -> list[tuple[str, int]]:

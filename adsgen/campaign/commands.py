@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -52,6 +53,8 @@ def run_cmd(
     batch_size: int = typer.Option(1, "--batch-size", help="Runs of one seed per backend call (the builtin "
                                                            "engine runs a batch at once; keep 1 for CARLA)."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
+    extend: bool = typer.Option(False, "--extend", help="Resume with other scenarios or --seeds: add their runs "
+                                                        "(without it, such a resume is refused)."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
     near_miss_ttc_s: float = typer.Option(1.0, "--near-miss-ttc-s", help="A finished run without a collision whose "
                                           "min time-to-collision is under this [s] is a near miss."),
@@ -67,6 +70,7 @@ def run_cmd(
     from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
     from adsgen.errors import ConfigError
+    from adsgen.outputs import atomic_path, check_output
 
     try:
         config = CampaignConfig(
@@ -74,12 +78,14 @@ def run_cmd(
             backend_options=parse_options(backend_opt), executor=executor, workers=workers,
             carla_hosts=parse_hosts(carla_hosts), ray_address=ray_address,
             timeout_s=timeout_s if timeout_s > 0 else None, retries=retries, seeds=seeds, batch_size=batch_size,
-            rerun_failed=rerun_failed, backoff_s=backoff_s, preflight=not no_preflight,
+            rerun_failed=rerun_failed, extend=extend, backoff_s=backoff_s, preflight=not no_preflight,
             high_risk_ttc_s=near_miss_ttc_s)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = "-".join(map(str, err["loc"])).replace("_", "-")
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
+    if json_out is not None:  # checked before the campaign runs, not after
+        check_output(json_out, (db, *scenarios), option="--json")
     summary = run_campaign(config, progress=progress, console=_console())
     c = summary.counts
     typer.echo(f"{summary.db}: {summary.attempted} run(s) finished now ({summary.new_runs} new in the store, "
@@ -87,7 +93,8 @@ def run_cmd(
                f"{c['timed_out']} timed out, {c['pending'] + c['running']} unfinished; "
                f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run")
     if json_out:
-        json_out.write_text(json.dumps(summary.to_dict(), indent=2))
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(summary.to_dict(), indent=2))
     if summary.interrupted:
         raise CampaignInterrupted("interrupted: finished runs are committed; rerun the same command to resume")
 
@@ -130,8 +137,12 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         f.add_row(r["factor"], r["state"], str(r["runs"]), str(r["done"]), cr, nr, str(r["failed"]),
                   str(r["timed_out"]))
     console.print(f)
-    for e in st["top_errors"]:
-        console.print(f"[red]{e['runs']} x[/] {e['error']}", highlight=False)
+    from rich.text import Text
+
+    from adsgen.safeload import printable
+
+    for e in st["top_errors"]:  # error texts come from the database: plain text, control characters escaped
+        console.print(Text(f"{e['runs']} x ", style="red") + Text(printable(str(e["error"]), 500)), highlight=False)
 
 
 @campaign_app.command("export")
@@ -143,10 +154,25 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
+    from adsgen.outputs import check_output
 
+    check_output(out, (db,))
     with CampaignStore.open(db, readonly=True) as store:
         n = export_runs(store, out, fail_on)
     typer.echo(f"wrote {n} runs to {out}")
+
+
+_TRUSTED_BACKEND_HELP = ("Allow this stored backend import path (module:Factory) to run; registry backends "
+                         "(builtin, carla, ...) need no permission.")
+_TRUSTED_AGENT_HELP = "Allow this stored agent import path (module:Factory) to run; registry agents need none."
+_TRUST_HELP = "Run any import path (module:Factory) stored in the database: only for databases you trust."
+
+
+def _import_trust(backend: str | None, agent: str | None, everything: bool) -> Any:
+    """The ImportTrust of a command line: the import paths it names, or all with --trust-imports."""
+    from adsgen.campaign.backends import ImportTrust
+
+    return ImportTrust(frozenset((k, n) for k, n in (("backend", backend), ("agent", agent)) if n), everything)
 
 
 def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
@@ -154,27 +180,37 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                render: Path = typer.Option(None, "--render", help="Also render keyframes of the replay here."),
                backend_opt: list[str] = typer.Option(None, "--backend-opt",
                                                      help="Override a backend option key=value (e.g. host=...)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON.")) -> None:
+               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+               backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
+               agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
+               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
     """Rerun one stored run from its recorded spec, seed and versions; say whether the outcome is the same."""
     from adsgen.campaign.backends import parse_options
     from adsgen.campaign.replay import replay_run
     from adsgen.campaign.store import CampaignStore
+    from adsgen.outputs import check_output
 
     err = _console()
     options = parse_options(backend_opt)
+    if render is not None:
+        check_output(render, (db,), folder=True, option="--render", make_parents=True)
     with CampaignStore.open(db, readonly=True) as store:
-        rep = replay_run(store, run_id, backend_options=options)
+        trust = _import_trust(backend, agent, trust_imports)
+        rep = replay_run(store, run_id, backend_options=options, trust=trust)
         for pkg, (was, now) in rep.version_changes.items():
             err.print(f"[yellow]warning:[/] {pkg} was {was} when the run was recorded, now {now}", highlight=False)
         if render is not None:
             from adsgen.campaign.keyframes import render_keyframes_to_dir
 
-            paths = render_keyframes_to_dir(store, rep, render, options)
+            paths = render_keyframes_to_dir(store, rep, render, options, trust)
             err.print(f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
-        typer.echo(f"run {rep.run_id} ({rep.scenario}, seed {rep.seed}, {rep.agent} on {rep.backend}): "
+        from adsgen.safeload import printable
+
+        typer.echo(f"run {rep.run_id} ({printable(rep.scenario, 200)}, seed {rep.seed}, {printable(rep.agent, 200)} "
+                   f"on {printable(rep.backend, 200)}): "
                    f"stored {rep.stored_status}, replay {rep.replay_status}")
         for d in rep.differences:
             typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
@@ -189,19 +225,28 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                                                                 "generate), added to the one in the database."),
                worst: int = typer.Option(5, help="Worst scenarios to list."),
                keyframes: bool = typer.Option(True, "--keyframes/--no-keyframes",
-                                              help="Render keyframes of the worst scenarios (rerun inline).")) -> None:
+                                              help="Render keyframes of the worst scenarios (rerun inline)."),
+               backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
+               agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
+               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
     """Write a static HTML report of a campaign (readable offline)."""
     from adsgen.campaign.curves import load_curve_json
     from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
     from adsgen.campaign.store import CampaignStore
+    from adsgen.errors import ConfigError
+    from adsgen.outputs import check_output
 
+    if worst < 0:
+        raise ConfigError(f"--worst {worst}: expected 0 or more scenarios to list")
+    check_output(out, (db, curve), folder=True, make_parents=True)
     points = load_curve_json(curve) if curve else []
     with CampaignStore.open(db, readonly=True) as store:
         data = load_campaign_report_data(store, curve=points, worst=worst)
         if keyframes and data.worst:
             from adsgen.campaign.keyframes import keyframes_for_runs
 
-            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst])
+            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst],
+                                                                    _import_trust(backend, agent, trust_imports))
     page = write_campaign_report(data, out)
     typer.echo(f"wrote {page}")
 

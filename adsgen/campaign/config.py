@@ -28,6 +28,8 @@ class CampaignConfig(BaseModel):
         "A batch that raises is rerun run by run; one over batch_size x timeout_s is retried run by run."))
     seeds: int = Field(1, ge=1, le=100000, description="Runs per scenario, with simulation seeds 0..seeds-1.")
     rerun_failed: bool = Field(False, description="Also rerun runs stored as failed or timed_out.")
+    extend: bool = Field(False, description="Resume with other scenarios or seeds: add their runs to the stored "
+                                            "campaign (without it such a resume is refused, naming what differs).")
     backoff_s: float = Field(1.0, ge=0.0, description="First reconnect delay after a backend fault [s]; doubles per consecutive fault.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Cap of the reconnect delay [s].")
     high_risk_ttc_s: float = Field(1.0, gt=0.0, description="min-TTC threshold of a near miss [s].")

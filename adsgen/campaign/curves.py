@@ -9,7 +9,6 @@ either the run record `adsgen generate` writes (``run.json``: ``{"method": ..., 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,8 @@ def points_from_json(data: Any, source: str = "curve") -> list[CurvePoint]:
 
 
 def load_curve_json(path: str | Path) -> list[CurvePoint]:
+    from adsgen.safeload import load_json
+
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such curve file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    data = load_json(path, "a search curve JSON file (run.json of adsgen generate)")
     return points_from_json(data, str(path))

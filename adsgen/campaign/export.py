@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 from adsgen.campaign.stats import runs_frame
 from adsgen.campaign.store import CampaignStore
 from adsgen.errors import ConfigError
+from adsgen.outputs import atomic_path
 
 
 def _write_csv(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
@@ -97,8 +99,23 @@ def junit_tree(df: pd.DataFrame, store: CampaignStore, fail_on: str = "collision
         suite.set("time", f"{time_total:.3f}")
     for k, v in totals.items():
         root.set(k, str(v))
+    _xml_safe(root)
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold (even escaped); names and errors read from the store may contain them."""
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Replace characters XML 1.0 forbids by a visible \\xNN in every text and attribute (in place)."""
+    fix = lambda s: _XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)  # noqa: E731
+    for el in root.iter():
+        if el.text:
+            el.text = fix(el.text)
+        for k, v in el.attrib.items():
+            el.set(k, fix(v))
 
 
 def _write_junit(df: pd.DataFrame, out: Path, store: CampaignStore, fail_on: str = "collision") -> None:
@@ -128,5 +145,6 @@ def export_runs(store: CampaignStore, out: str | Path, fail_on: str = "collision
     if not out.parent.exists():
         raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
     df = runs_frame(store)
-    writer(df, out, store)
+    with atomic_path(out) as tmp:
+        writer(df, tmp, store)
     return len(df)

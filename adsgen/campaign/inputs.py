@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from adsgen.errors import InputError
 from adsgen.scenario.model import Scenario, Seed
 
@@ -43,10 +41,9 @@ def load_campaign_scenario(path: Path) -> Scenario:
         from adsgen.scenario import io as scenario_io
     except ImportError:  # the scenario I/O module is optional here; the model validates on its own
         scenario_io = None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a valid YAML scenario file ({str(exc).splitlines()[0]})") from None
+    from adsgen.safeload import load_yaml
+
+    data = load_yaml(path, "a scenario or seed YAML file")
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a scenario or seed (a YAML mapping), got {type(data).__name__}")
     is_seed = "contract" in data

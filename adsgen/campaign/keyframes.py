@@ -78,17 +78,20 @@ def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, re
     return render_snapshots(snaps, label, note)
 
 
-def keyframes_for_runs(store: Any, run_ids: list[int]) -> tuple[dict[int, list[Image]], str]:
-    """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered)."""
+def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tuple[dict[int, list[Image]], str]:
+    """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered). A run whose
+    stored backend or agent is an import path TRUST (adsgen.campaign.backends.ImportTrust) does not allow is
+    not rerun; the note says why."""
+    from adsgen.campaign.backends import ImportTrust
     from adsgen.campaign.replay import run_spec
 
     out: dict[int, list[Image]] = {}
     problems = []
     for rid in run_ids:
         run = store.run(rid)
-        spec, _ = run_spec(store, run)
         result = json.loads(run["result_json"]) if run["result_json"] else None
         try:
+            spec, _ = run_spec(store, run, trust=trust or ImportTrust())
             out[rid] = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), result,
                                      f"run {rid} {run['scenario_name']}")
         except Exception as exc:  # keyframes are an illustration; the report still stands without them
@@ -98,14 +101,15 @@ def keyframes_for_runs(store: Any, run_ids: list[int]) -> tuple[dict[int, list[I
 
 
 def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
-                            backend_options: dict[str, Any] | None = None) -> list[Path]:
+                            backend_options: dict[str, Any] | None = None, trust: Any = None) -> list[Path]:
     """Keyframes of a replayed run (adsgen.campaign.replay.ReplayReport) written as PNG files."""
+    from adsgen.campaign.backends import ImportTrust
     from adsgen.campaign.replay import run_spec
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = store.run(report.run_id)
-    spec, _ = run_spec(store, run, backend_options)
+    spec, _ = run_spec(store, run, backend_options, trust or ImportTrust())
     images = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), report.replayed or report.stored,
                            f"run {report.run_id}")
     paths = []

@@ -101,6 +101,7 @@ def search_curve(points: Sequence[CurvePoint]) -> Any:
     for (method, metric) in sorted({(p.method, p.metric) for p in points}):
         pts = sorted((p for p in points if p.method == method and p.metric == metric), key=lambda p: p.sim_runs)
         label = method if len(metrics) == 1 else f"{method}: {metric}"
+        label = label.replace("$", r"\$")  # names come from files: never parsed as mathtext
         ax.step([p.sim_runs for p in pts], [p.value for p in pts], where="post", label=label)
     ax.set_xlabel("simulated runs")
     ax.set_ylabel(metrics[0].replace("_", " ") if len(metrics) == 1 else "value")

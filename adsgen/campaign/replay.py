@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsgen.campaign.backends import BackendSpec
+from adsgen.campaign.backends import BackendSpec, ImportTrust
 from adsgen.campaign.store import CampaignStore
 from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec
 from adsgen.errors import InputError
@@ -54,9 +54,13 @@ def _same_value(a: Any, b: Any) -> bool:
     return a == b
 
 
-def run_spec(store: CampaignStore, run: dict[str, Any], backend_options: dict[str, Any] | None = None
-             ) -> tuple[WorkerSpec, dict[str, Any]]:
-    """The WorkerSpec that reproduces a stored run (from the config of the session that ran it)."""
+def run_spec(store: CampaignStore, run: dict[str, Any], backend_options: dict[str, Any] | None = None,
+             trust: ImportTrust = ImportTrust()) -> tuple[WorkerSpec, dict[str, Any]]:
+    """The WorkerSpec that reproduces a stored run (from the config of the session that ran it); InputError
+    when its backend or agent is an import path that TRUST does not allow (nothing is imported)."""
+    source = f"{store.path}: run {run['id']}"
+    trust.check("backend", str(run["backend"]), source)
+    trust.check("agent", str(run["agent"]), source)
     session = store.session(run["session_id"]) if run.get("session_id") else None
     cfg = session["config"] if session else store.campaign()["config"]
     options = dict(cfg.get("backend_options", {}))
@@ -69,12 +73,12 @@ def run_spec(store: CampaignStore, run: dict[str, Any], backend_options: dict[st
 
 
 def replay_run(store: CampaignStore, run_id: int, *, backend_options: dict[str, Any] | None = None,
-               record_trajectories: bool = False) -> ReplayReport:
+               record_trajectories: bool = False, trust: ImportTrust = ImportTrust()) -> ReplayReport:
     """Rerun stored run RUN_ID and compare (InputError when there is no such run)."""
     run = store.run(run_id)
     if run is None:
         raise InputError(f"{store.path}: no run with id {run_id}")
-    spec, recorded = run_spec(store, run, backend_options)
+    spec, recorded = run_spec(store, run, backend_options, trust)
     if record_trajectories:
         spec = WorkerSpec(spec.worker_id, spec.backend, spec.agent, record_trajectories=True)
     now = versions()

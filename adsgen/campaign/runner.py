@@ -29,7 +29,7 @@ from adsgen.campaign.backends import BackendSpec, check_reachable
 from adsgen.campaign.config import CampaignConfig
 from adsgen.campaign.executors import get_executor
 from adsgen.campaign.inputs import load_campaign_scenarios
-from adsgen.campaign.store import CampaignStore, check_database
+from adsgen.campaign.store import CampaignStore, check_database, session_lock
 from adsgen.campaign.worker import Outcome, Task, WorkerSpec
 from adsgen.errors import BackendError, ConfigError
 
@@ -206,9 +206,18 @@ def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any 
     t_start = time.perf_counter()
     scenarios = prepare(config)
     config_dict = json.loads(config.model_dump_json())
+    with session_lock(config.db):
+        return _run_locked(config, config_dict, scenarios, t_start, progress=progress, console=console)
+
+
+def _run_locked(config: CampaignConfig, config_dict: dict[str, Any], scenarios: list[tuple[Any, str]],
+                t_start: float, *, progress: bool, console: Any) -> CampaignSummary:
+    """run_campaign's work, while this process holds the campaign's session lock."""
     store = CampaignStore.open_or_create(config.db, config=config_dict)
     try:
-        store.recover_dead_sessions()
+        store.recover_dead_sessions(locked=True, max_attempts=config.retries + 1)
+        if not config.extend:
+            _check_same_plan(store, scenarios, config)
         new = store.add_runs(scenarios, config.agent, backend_key(config), range(config.seeds))
         todo = store.runs_to_do(config.agent, backend_key(config), include_failed=config.rerun_failed)
         session_id = store.begin_session(config_dict)
@@ -229,6 +238,31 @@ def run_campaign(config: CampaignConfig, *, progress: bool = True, console: Any 
         return summary
     finally:
         store.close()
+
+
+def _check_same_plan(store: CampaignStore, scenarios: list[tuple[Any, str]], config: CampaignConfig) -> None:
+    """ConfigError saying what differs when a resume names other runs than the stored ones (without --extend)."""
+    stored = store.planned_runs(config.agent, backend_key(config))
+    if not stored:
+        return
+    names = {s.content_hash(): s.name for s, _ in scenarios}
+    planned = {(h, seed) for h in names for seed in range(config.seeds)}
+    if planned == stored:
+        return
+    added, dropped = planned - stored, stored - planned
+    parts = []
+    if added:
+        new_scen = sorted({names[h] for h, _ in added if h not in {sh for sh, _ in stored}})
+        new_seeds = sorted({s for _, s in added} - {s for _, s in stored})
+        parts.append(f"{len(added)} run(s) not in the database"
+                     + (f" (new scenarios: {', '.join(new_scen[:3])}{', ...' if len(new_scen) > 3 else ''})"
+                        if new_scen else "")
+                     + (f" (new seeds: {', '.join(map(str, new_seeds[:5]))})" if new_seeds else ""))
+    if dropped:
+        parts.append(f"{len(dropped)} stored run(s) this command does not name (they stay in the campaign)")
+    raise ConfigError(f"{config.db}: this command plans another campaign than the one stored for agent "
+                      f"{config.agent!r} on {backend_key(config)!r}: {'; '.join(parts)}; rerun with the same "
+                      "scenarios and --seeds to resume, or add --extend to add the new runs")
 
 
 @dataclass

@@ -158,6 +158,8 @@ def check_database(path: str | Path) -> bool:
         raise InputError(f"{path}: is a folder, expected a campaign database file")
     if not path.exists():
         return False
+    if not path.is_file():
+        raise InputError(f"{path}: is not a regular file (a FIFO, socket or device), expected a campaign database")
     ids = _header_ids(path)
     if ids is None:
         return False
@@ -189,6 +191,56 @@ def _none_if_inf(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isinf(x)) else x
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection (mode=ro); on a read-only folder, where SQLite cannot make the WAL's -shm file,
+    the file is opened immutable (nothing can be writing to it there)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=30.0, isolation_level=None,
+                           check_same_thread=False)
+
+
+LOCK_SUFFIX = ".lock"
+"""A running session holds an exclusive lock (flock) on DB + LOCK_SUFFIX; the kernel drops it when the
+process ends, however it ends, so a stale claim cannot outlive its process (nor be mistaken for a reused
+PID)."""
+
+
+@contextmanager
+def session_lock(db: str | Path) -> Iterator[None]:
+    """Hold the campaign's session lock for the duration; InputError naming the holder when another process
+    has it. Taken before the database is created or opened, so two commands cannot both run it."""
+    import fcntl
+
+    lock_path = Path(f"{db}{LOCK_SUFFIX}")
+    try:
+        fh = open(lock_path, "a+")
+    except OSError as exc:
+        raise InputError(f"{lock_path}: cannot create the campaign's lock file ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read(200).strip() or "another process"
+            raise InputError(f"{db}: the campaign is being run by {holder} (it holds {lock_path}); wait for it "
+                             "or stop it first") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"process {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
+        fh.flush()
+        yield
+    finally:
+        fh.close()  # closing the file releases the lock
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists on this host."""
     try:
@@ -217,15 +269,27 @@ class CampaignStore:
         path = Path(path)
         if not check_database(path):
             raise InputError(f"{path}: no such campaign database")
-        if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-        else:
-            conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            if readonly:
+                conn = _connect_readonly(path)
+            else:
+                conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if isinstance(exc, sqlite3.OperationalError) and any(
+                    k in text for k in ("disk I/O", "full", "unable to open", "readonly")):
+                raise InputError(f"{path}: cannot open the campaign database ({text}): is the disk full, or its "
+                                 "folder not writable?") from None
+            raise InputError(f"{path}: cannot read the campaign database ({text}); restore it from a copy") from None
+        if problems != ["ok"]:
+            conn.close()
+            raise InputError(f"{path}: the campaign database is damaged (PRAGMA quick_check: {problems[0][:160]}); "
+                             "restore it from a copy, or `sqlite3 DB .recover` into a new file")
         store = cls(path, conn)
         if not readonly:
             store._add_label_columns()
@@ -324,22 +388,36 @@ class CampaignStore:
             return None
         return {**dict(r), "config": json.loads(r["config_json"]), "versions": json.loads(r["versions_json"])}
 
-    def recover_dead_sessions(self) -> int:
+    def recover_dead_sessions(self, *, locked: bool = False, max_attempts: int | None = None) -> int:
         """Mark sessions whose process is gone as 'died' and their 'running' runs 'pending'.
 
-        Raises InputError when a session of a live process on this host still runs the campaign.
+        With LOCKED (the caller holds ``session_lock``), every session still marked running is dead: its
+        process would hold the lock. Without it, a session of a live PID on this host raises InputError.
+        A run left 'running' that has already had MAX_ATTEMPTS attempts (it took its process down that often,
+        e.g. in the inline executor) is stored failed instead, so no resume dies on it again.
         Returns the number of runs put back to pending.
         """
         host = socket.gethostname()
         reset = 0
         with self.transaction() as c:
             for s in c.execute("SELECT id, host, pid FROM sessions WHERE state = 'running'").fetchall():
-                if s["host"] == host and s["pid"] != os.getpid() and pid_alive(s["pid"]):
+                if not locked and s["host"] == host and s["pid"] != os.getpid() and pid_alive(s["pid"]):
                     raise InputError(f"{self.path}: campaign is being run by process {s['pid']} on this host "
                                      f"(session {s['id']}); stop it first")
                 c.execute("UPDATE sessions SET state = 'died', ended_utc = ? WHERE id = ?", (utc_now(), s["id"]))
+            if max_attempts is not None:
+                c.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
+                          "WHERE status = 'running' AND attempts >= ?",
+                          (time.time(), f"ProcessDied: the process running this run ended during each of its "
+                                        f"{max_attempts} attempt(s) (killed or crashed); not retried again "
+                                        "(--rerun-failed tries once more)", max_attempts))
             reset = c.execute("UPDATE runs SET status = 'pending' WHERE status = 'running'").rowcount
         return reset
+
+    def planned_runs(self, agent: str, backend: str) -> set[tuple[str, int]]:
+        """(scenario hash, seed) of every run stored for this agent and backend."""
+        return {(r[0], int(r[1])) for r in self.conn.execute(
+            "SELECT scenario_hash, seed FROM runs WHERE agent = ? AND backend = ?", (agent, backend))}
 
     def begin_session(self, config: dict[str, Any]) -> int:
         with self.transaction() as c:

@@ -99,7 +99,15 @@ def make_agent(name: str) -> Any:
             factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError, ValueError):
             raise registry_error from None
-        return factory()
+        try:
+            agent = factory()
+        except Exception as exc:  # a callable that is not an agent factory (e.g. os:system)
+            raise ConfigError(f"--agent {name}: calling {attr}() from {module_name} failed "
+                              f"({type(exc).__name__}: {str(exc)[:160]}); expected an agent factory") from None
+        if not callable(getattr(agent, "act", None)):
+            raise ConfigError(f"--agent {name}: {attr}() returned {type(agent).__name__}, not an agent "
+                              "(an object with act())") from None
+        return agent
 
 
 class WorkerRuntime:

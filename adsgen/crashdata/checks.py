@@ -62,6 +62,12 @@ def read_header(path: str | Path) -> list[str]:
                          "comma-separated column names")
     if any(not h for h in header):
         raise InputError(f"{path}: the header row has an empty column name (column {header.index('') + 1})")
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        if h.casefold() in seen:  # pandas would read the first and rename the others silently
+            raise InputError(f"{path}: the header row names column '{h}' twice (columns {seen[h.casefold()] + 1} "
+                             f"and {i + 1}); expected each column once")
+        seen[h.casefold()] = i
     body = lines[lines.index(first) + 1:]
     if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
         raise InputError(f"{path}: has a header but no data rows")

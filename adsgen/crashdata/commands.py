@@ -56,19 +56,29 @@ def synth_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Write a SYNTHETIC crash table sampled from adsgen's reference network."""
-    from adsgen.crashdata.synth import synthesize
+    from contextlib import ExitStack
 
-    if progress:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                      TimeElapsedColumn(), console=_console(), transient=True) as bar:
-            task = bar.add_task(f"writing {out.name}", total=rows)
-            result = synthesize(rows, fmt, seed, out, vehicles=vehicles, unknown_share=unknown_share,
-                                progress=lambda done, total: bar.update(task, completed=done))
-    else:
-        result = synthesize(rows, fmt, seed, out, vehicles=vehicles, unknown_share=unknown_share)
-    extra = f" and vehicle table {result.vehicle_path}" if result.vehicle_path else ""
+    from adsgen.crashdata.synth import synthesize
+    from adsgen.outputs import atomic_path, check_output
+
+    check_output(out)
+    if vehicles is not None:
+        check_output(vehicles, (out,), option="--vehicles")
+    with ExitStack() as stack:  # both files appear complete, or neither changes
+        tmp = stack.enter_context(atomic_path(out))
+        vtmp = stack.enter_context(atomic_path(vehicles)) if vehicles is not None else None
+        if progress:
+            with Progress(TextColumn("{task.description}"), BarColumn(),
+                          TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(), console=_console(),
+                          transient=True) as bar:
+                task = bar.add_task(f"writing {out.name}", total=rows)
+                result = synthesize(rows, fmt, seed, tmp, vehicles=vtmp, unknown_share=unknown_share,
+                                    progress=lambda done, total: bar.update(task, completed=done))
+        else:
+            result = synthesize(rows, fmt, seed, tmp, vehicles=vtmp, unknown_share=unknown_share)
+    extra = f" and vehicle table {vehicles}" if result.vehicle_path else ""
     typer.echo(f"wrote {result.crashes:,} synthetic crashes ({result.format}, seed {result.seed}) to "
-               f"{result.path}{extra}")
+               f"{out}{extra}")
 
 
 @data_app.command("reference")
@@ -150,21 +160,25 @@ def convert_cmd(
     and versions."""
     from adsgen.crashdata.writers import write_canonical
     from adsgen.errors import InputError
+    from adsgen.outputs import atomic_path, check_output
     from adsgen.provenance import utc_now, versions
     from adsgen.variables import NAMES
 
+    provenance_out = Path(str(out) + ".provenance.json")
+    for target in (out, provenance_out):
+        check_output(target, (path, vehicles))
     table = _read(path, vehicles, progress)
-    if not out.parent.exists():
-        raise InputError(f"{out}: the folder {out.parent} does not exist")
     canonical = table.data[[c for c in table.data.columns if c in NAMES]]
     if canonical.shape[1] == 0:
         raise InputError(f"{path}: has no canonical variable columns to convert (columns: "
                          f"{', '.join(map(str, table.data.columns[:8]))})")
-    write_canonical(canonical, out)
+    with atomic_path(out) as tmp:
+        write_canonical(canonical, tmp)
     prov = {"written": utc_now(), "output": str(out), "input": table.provenance(),
             "columns": list(canonical.columns), "unmapped": table.unmapped, "notes": table.notes,
             "versions": versions(("adsgen", "numpy", "pandas"))}
-    Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
+    with atomic_path(provenance_out) as tmp:
+        tmp.write_text(json.dumps(prov, indent=1) + "\n")
     typer.echo(f"wrote {len(canonical):,} rows x {canonical.shape[1]} variables ({table.source}) to {out}")
 
 

@@ -171,14 +171,27 @@ def read_card(folder: str | Path) -> AdapterCard:
     if not path.is_file():
         raise InputError(f"adapter {folder}: no {CARD_FILE} (not an adapter saved by adsgen drivelm train)")
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise TypeError("expected a JSON object")
+        for name, kinds in _CARD_TYPES.items():
+            if name in raw and not isinstance(raw[name], kinds):
+                raise TypeError(f"field {name!r} is {type(raw[name]).__name__}, expected "
+                                f"{' or '.join(k.__name__ for k in kinds)}")
         card = AdapterCard(**raw)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise InputError(f"adapter card {path}: not a valid card ({exc})") from exc
+        card.adapter_options()
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, TypeError, KeyError, ValueError) as exc:
+        raise InputError(f"adapter card {path}: not a valid card ({str(exc)[:200]})") from None
     card.base_path = card_path(card.base_path, folder)
     if card.training.get("depth") not in (None, *PATH_DEPTHS):
         card.training["depth"] = card_path(card.training["depth"], folder)
     return card
+
+
+_CARD_TYPES: dict[str, tuple[type, ...]] = {
+    "base_path": (str,), "base_family": (str,), "base_fingerprint": (str,), "options": (dict,),
+    "data_fingerprint": (str, type(None)), "training": (dict,), "versions": (dict,), "created": (str,)}
+"""The JSON type of each AdapterCard field (a card with another type is refused when read)."""
 
 
 def check_card_matches(card: AdapterCard, info: BaseInfo, folder: str | Path) -> None:
@@ -233,5 +246,21 @@ def load_adapter(model: Any, folder: str | Path, info: BaseInfo) -> Any:
     """Wrap a loaded base ``model`` with the adapter in ``folder`` (checked against the base first)."""
     card = read_card(folder)
     check_card_matches(card, info, folder)
+    check_adapter_files(folder)
     peft = require_peft()
-    return peft.PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    return peft.PeftModel.from_pretrained(model, str(folder), is_trainable=False, local_files_only=True)
+
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+"""What an adapter folder must hold (weights only as safetensors: a pickled .bin could run code)."""
+
+
+def check_adapter_files(folder: str | Path) -> None:
+    """InputError naming the first missing file, so that nothing is looked up on the Hub or unpickled."""
+    folder = Path(folder)
+    for name in ADAPTER_FILES:
+        if not (folder / name).is_file():
+            extra = (" (adapter_model.bin is not loaded: pickled weights can run code; re-save with "
+                     "safe_serialization=True)" if name.endswith(".safetensors") and
+                     (folder / "adapter_model.bin").exists() else "")
+            raise InputError(f"adapter {folder}: no {name}{extra}")

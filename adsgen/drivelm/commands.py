@@ -38,6 +38,13 @@ def _provenance(inputs: dict[str, Path], config: dict) -> dict:
             "config": config}
 
 
+def _check_out(out: Path, *inputs: Path | None) -> None:
+    """Refuse an --out that is one of the inputs, a folder, or in a folder that does not exist (exit 2)."""
+    from adsgen.outputs import check_output
+
+    check_output(out, inputs)
+
+
 def _save_predictions(preds: list, out: Path) -> None:
     """Write a prediction list and say so."""
     from adsgen.drivelm.formats import write_predictions
@@ -57,6 +64,7 @@ def nested_to_conversations(
     image_prefix_to: str = typer.Option("data", help="What replaces it (the challenge's converter: '..' -> 'data')."),
 ) -> None:
     """Nested -> flattened [{id, image, conversations}] with ids <scene>_<frame>_<i>."""
+    _check_out(out, nested)
     from adsgen.drivelm.formats import load_nested, to_conversations, write_conversations
 
     items = to_conversations(load_nested(nested), image_prefix_from, image_prefix_to)
@@ -70,6 +78,7 @@ def nested_to_questions(
     out: Path = _OUT,
 ) -> None:
     """Nested evaluation file -> question file (every answer emptied, key objects removed)."""
+    _check_out(out, nested)
     from adsgen.drivelm.formats import check_question_file, load_nested, to_question_file, write_nested
 
     data = load_nested(nested)
@@ -86,6 +95,7 @@ def nested_to_eval(
     seed: int = typer.Option(0, help="Seed of the multiple-choice distractors and their order."),
 ) -> None:
     """Training file -> evaluation file: the challenge's question selection, tags and multiple choice."""
+    _check_out(out, nested)
     from adsgen.drivelm.formats import load_nested, write_nested
     from adsgen.drivelm.testset import make_eval_file
 
@@ -100,6 +110,7 @@ def nested_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end)."""
+    _check_out(out, nested)
     from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_nested
 
     preds = [Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
@@ -113,6 +124,7 @@ def conversations_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Conversations -> predictions holding the 'gpt' turns as answers."""
+    _check_out(out, conversations)
     from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_conversations
 
     preds = [Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
@@ -132,6 +144,7 @@ def predictions_to_submission(
     country: str = _COUNTRY,
 ) -> None:
     """Wrap predictions as a submission without checks (use 'adsgen drivelm submit' to check them)."""
+    _check_out(out, predictions)
     from adsgen.drivelm.formats import Submission, load_predictions, write_submission
 
     preds = load_predictions(predictions)
@@ -146,6 +159,7 @@ def submission_to_predictions(
     out: Path = _OUT,
 ) -> None:
     """Submission -> its prediction list."""
+    _check_out(out, submission)
     from adsgen.drivelm.formats import load_submission
 
     sub = load_submission(submission)
@@ -246,6 +260,7 @@ def submit(
                                                               "'yes') to the exact form ('A', 'Yes.')."),
 ) -> None:
     """Check predictions against the question file and write the submission file."""
+    _check_out(out, predictions, questions)
     from adsgen.drivelm.formats import check_question_file, load_nested, load_predictions, write_submission
     from adsgen.drivelm.submission import build_submission
 
@@ -286,7 +301,9 @@ def qa(
 
     from adsgen.drivelm.qa_dataset import generate_dataset
     from adsgen.drivelm.qa_generation import QAConfig, cameras_option
+    from adsgen.outputs import check_output
 
+    check_output(out, scenarios, folder=True, make_parents=True)
     config = QAConfig(cameras=cameras_option(cameras), frames=frames, scale=scale, agent=agent,
                       max_objects=max_objects)
     with Progress(console=console, transient=True) as bar:

@@ -106,15 +106,21 @@ def read_json(path: str | Path, what: str) -> Any:
         hint = " (the file looks truncated)" if truncated else ""
         raise InputError(f"{p}: {what} is not valid JSON{hint}: {exc.msg} (line {exc.lineno}, "
                          f"column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{p}: {what} is nested too deeply to read") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InputError(f"{p}: {what}: {str(exc)[:160]}") from None
 
 
 def write_json(obj: Any, path: str | Path, indent: int = 4) -> Path:
     """Write JSON (UTF-8, the challenge's 4-space indent); creates the parent folder."""
+    from adsgen.outputs import atomic_path
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    with atomic_path(p) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return p
 
 

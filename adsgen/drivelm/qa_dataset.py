@@ -63,18 +63,15 @@ def load_sources(paths: Sequence[str | Path], variants: int = 0, variant_seed: i
     """Scenarios of the files: a scenario file gives itself; a seed file gives its nominal scenario plus
     ``variants`` random ones (light, weather and surface drawn from what its contract allows, dynamic
     parameters uniform in their ranges)."""
-    import yaml
 
+    from adsgen.safeload import load_yaml
     from adsgen.scenario.io import load_scenario, load_seed
     from adsgen.scenario.mapping import instantiate
     from adsgen.variables import STATES
 
     out: list[ScenarioSource] = []
     for path in expand_paths(paths):
-        try:
-            head = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InputError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
+        head = load_yaml(path, "a scenario or seed YAML file")
         if not (isinstance(head, dict) and "contract" in head):  # a scenario file
             sc = load_scenario(path)
             out.append(ScenarioSource(sc, path, 0, sc.name))
@@ -121,8 +118,8 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
     from adsgen.provenance import file_fingerprint, utc_now, versions
 
     out = Path(out_dir)
+    sources = load_sources(paths, variants, variant_seed)  # every input read before the folder is made
     out.mkdir(parents=True, exist_ok=True)
-    sources = load_sources(paths, variants, variant_seed)
     scenes = {}
     frames_by_scene: dict[str, list] = {}
     listing = []

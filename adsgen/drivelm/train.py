@@ -477,9 +477,28 @@ def _load_checkpoint(wrapped: Any, optim: Any, ckpt: Path) -> dict[str, Any]:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    saved = read_trainer_state(ckpt / STATE_FILE)
     set_peft_model_state_dict(wrapped, load_file(str(ckpt / "adapter_model.safetensors")))
-    saved = torch.load(ckpt / STATE_FILE, weights_only=False)
     optim.load_state_dict(saved.pop("optimizer"))
+    return saved
+
+
+def read_trainer_state(path: Path) -> dict[str, Any]:
+    """A checkpoint's optimizer state and counters, loaded as data only (torch's weights_only unpickler: tensors,
+    numbers, strings, lists, dicts). A file holding anything else (a planted pickle) runs nothing and is one
+    InputError."""
+    torch, _ = require_vlm()
+    import pickle
+
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"{path}: not a trainer state written by adsgen drivelm train ({first}); "
+                         f"delete {path.parent} to train from the start") from None
+    if not isinstance(saved, dict) or "optimizer" not in saved or "step" not in saved:
+        raise InputError(f"{path}: not a trainer state written by adsgen drivelm train (expected a dict with "
+                         f"'optimizer' and 'step'); delete {path.parent} to train from the start")
     return saved
 
 

@@ -108,6 +108,9 @@ def train_cmd(
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
 ) -> None:
     """Fine-tune a LLaVA's language model with LoRA or DoRA on DriveLM QA; evaluate on held-out scenes."""
+    from adsgen.outputs import check_output
+
+    check_output(out, (data,), folder=True, make_parents=True)
     from adsgen.drivelm.adapters import AdapterOptions
     from adsgen.drivelm.train import TrainOptions, train
 
@@ -156,7 +159,9 @@ def predict_cmd(
         write_predictions,
     )
     from adsgen.drivelm.vlm_inputs import InputBuilder
+    from adsgen.outputs import check_output
 
+    check_output(out, (questions, adapter))  # before any model, as the questions are
     chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
     samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
     if depth is None:

@@ -53,15 +53,12 @@ def validation_message(exc: ValidationError, source: str, prefix: tuple[Any, ...
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
+    from adsgen.safeload import load_yaml
+
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"{p}: no such file (expected a scenario or seed YAML file)")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = load_yaml(p, "a scenario or seed YAML file")
     if not isinstance(data, dict):
         raise InputError(f"{p}: expected a mapping with scenario or seed fields, got {type(data).__name__}")
     return data

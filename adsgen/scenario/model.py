@@ -20,9 +20,10 @@ from adsgen.variables import FACTORS, STATES
 
 
 class StrictModel(BaseModel):
-    """Base of every config/spec model: unknown keys rejected, validated on assignment, frozen."""
+    """Base of every config/spec model: unknown keys rejected, finite numbers only, validated on assignment,
+    frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_assignment=True, allow_inf_nan=False)
 
 
 Light = Literal["daylight", "dawn_dusk", "dark_lighted", "dark_unlighted"]

@@ -85,7 +85,9 @@ RUNS_DB = "runs.sqlite"
 def check_output_dir(out_dir: str | Path) -> None:
     """Refuse an output folder that already holds a search's runs (nothing is overwritten)."""
     from adsgen.errors import InputError
+    from adsgen.outputs import check_output
 
+    check_output(out_dir, folder=True, make_parents=True)
     if (Path(out_dir) / RUNS_DB).exists():
         raise InputError(f"{Path(out_dir) / RUNS_DB}: this folder already holds a search's results; "
                          "choose a new --out")

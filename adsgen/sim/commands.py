@@ -48,6 +48,7 @@ def simulate(
     from rich.console import Console
     from rich.table import Table
 
+    from adsgen.outputs import atomic_path, check_output
     from adsgen.provenance import file_fingerprint, versions
     from adsgen.scenario.io import load_scenario
     from adsgen.sim.agents import get_agent
@@ -55,6 +56,10 @@ def simulate(
     from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
     from adsgen.sim.judge import judge as judge_runs
 
+    if json_out is not None:
+        check_output(json_out, (scenario,), option="--json")
+    if render is not None:
+        check_output(render, (scenario,), folder=True, option="--render", make_parents=True)
     options = backend_options(backend, carla_host)
     sc = load_scenario(scenario)
     ag = get_agent(agent)
@@ -82,8 +87,8 @@ def simulate(
             d["trajectories"] = None
         d["provenance"] = {"scenario_file": str(scenario), "scenario_fingerprint": file_fingerprint(scenario),
                            "agent": agent, "backend": backend, "seed": seed, "versions": versions()}
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(d, indent=2))
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(d, indent=2))
         console.print(f"wrote {json_out}")
     if render is not None:
         _render_keyframes(sc, agent, seed, result, render, console)
