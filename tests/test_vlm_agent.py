@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 
@@ -175,11 +176,11 @@ def test_vlm_tiny_counts_its_unparsed_answers_and_falls_back_safely(cli, tmp_pat
 
 
 def test_agent_settings_come_from_the_adapter_card(tmp_path):
-    from adsgen.drivelm.adapters import AdapterCard, read_card
+    from adsgen.drivelm.adapters import AdapterCard, AdapterOptions, read_card
     from adsgen.drivelm.agent import check_recipe, parse_vlm_spec, settings_from_card
 
     (tmp_path / "depth").mkdir()
-    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options={},
+    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options=asdict(AdapterOptions()),
                        training={"trained_cameras": ["CAM_FRONT", "CAM_BACK"], "image_size_px": [800, 450],
                                  "depth": "depth", "answer_kinds": None, "templates": None})
     (tmp_path / "adapter_card.json").write_text(json.dumps(card.__dict__))
@@ -197,14 +198,14 @@ def test_agent_settings_come_from_the_adapter_card(tmp_path):
 
 
 def test_predict_finds_the_base_the_card_names_relative_to_the_adapter(tmp_path):
-    from adsgen.drivelm.adapters import AdapterCard, stored_path
+    from adsgen.drivelm.adapters import AdapterCard, AdapterOptions, stored_path
     from adsgen.drivelm.predict import resolve_base
 
     adapter = tmp_path / "runs" / "a"
     (adapter / "base").mkdir(parents=True)
     assert stored_path(adapter / "base", adapter) == "base"
     assert stored_path(tmp_path / "models" / "llava", adapter) == str(tmp_path / "models" / "llava")
-    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options={})
+    card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options=asdict(AdapterOptions()))
     (adapter / "adapter_card.json").write_text(json.dumps(card.__dict__))
     assert resolve_base(None, adapter, lambda: []) == str(adapter / "base")
     assert resolve_base("tiny", adapter, lambda: []) == str(adapter / "base")
