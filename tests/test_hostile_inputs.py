@@ -664,3 +664,33 @@ def test_a_database_on_a_read_only_mount_is_read(small_db, tmp_path):
     assert json.loads((tmp_path / "status.json").read_text())["total"] == 2
     assert (tmp_path / "runs.csv").read_text().count("\n") == 3 and (tmp_path / "report" / "index.html").exists()
     assert sorted(p.name for p in src.iterdir()) == ["c.db"]  # nothing written beside it
+
+
+def _canonical_table(path: Path, rows: int = 400) -> Path:
+    from adsgen.crashdata.synth import synthesize
+
+    synthesize(rows, "canonical", 0, path)
+    return path
+
+
+def test_cbn_learn_with_a_column_outside_the_tiers_learns_it(cli, tmp_path):
+    import pandas as pd
+
+    table = _canonical_table(tmp_path / "c.csv")
+    df = pd.read_csv(table)
+    df["road_owner"] = ["county" if i % 3 else "state" for i in range(len(df))]
+    df.to_csv(table, index=False)
+    code, _, err = cli(["cbn", "learn", table, "--out", tmp_path / "m"])
+    assert code == 0, err
+    assert "road_owner" in (tmp_path / "m" / "model.bif").read_text()
+
+
+@pytest.mark.parametrize("graph, says", [('[["light", "weather"], ["weather", "light"]]', "has a cycle"),
+                                         ('"light"', "got str"), ('{"edges": 5}', "got int")])
+def test_cbn_learn_known_graph_bad_shapes_are_one_line(cli, tmp_path, graph, says):
+    table = _canonical_table(tmp_path / "c.csv")
+    (tmp_path / "g.json").write_text(graph)
+    code, out, err = cli(["cbn", "learn", table, "--out", tmp_path / "m", "--known-graph", tmp_path / "g.json",
+                          "--no-pc"])
+    assert says in one_line_refusal(code, out, err)
+    assert not (tmp_path / "m").exists()

@@ -204,9 +204,11 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
             pc_states = {v: states[v] for v in pc_names}
             pc_frame = frame_for_pgmpy(decode(rows, pc_names, pc_states), pc_states)
             pc_tiers = {v: t for v, t in tiers.items() if v in pc_names}
-            directed, undirected = pc(pc_frame, temporal_order(pc_tiers), config.pc_alpha,
-                                      config.pc_max_cond_vars)
+            # pgmpy's temporal order must name every variable: with an untiered column PC runs unordered
+            order = temporal_order(pc_tiers) if len(pc_tiers) == len(pc_names) else []
+            directed, undirected = pc(pc_frame, order, config.pc_alpha, config.pc_max_cond_vars)
             report["pc"] = {"rows": n_pc, "alpha": config.pc_alpha, "max_cond_vars": config.pc_max_cond_vars,
+                            "tiers_applied": bool(order),
                             "variables_left_out": [v for v in names if v not in pc_names],
                             **V.pc_agreement([e for e in result.edges if e[0] in pc_names and e[1] in pc_names],
                                              directed, undirected)}

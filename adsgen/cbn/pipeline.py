@@ -74,8 +74,11 @@ def load_known_edges(path: Path) -> list[tuple[str, str]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot read known graph JSON ({exc.__class__.__name__})") from None
     edges = raw.get("edges") if isinstance(raw, dict) else raw
+    if not isinstance(edges, list):
+        raise InputError(f"{path}: expected {{\"edges\": [{{\"from\": a, \"to\": b}}, ...]}} or [[a, b], ...], "
+                         f"got {type(edges).__name__}")
     out = []
-    for e in edges or []:
+    for e in edges:
         if isinstance(e, dict) and "from" in e and "to" in e:
             out.append((str(e["from"]), str(e["to"])))
         elif isinstance(e, list | tuple) and len(e) == 2:
@@ -84,4 +87,11 @@ def load_known_edges(path: Path) -> list[tuple[str, str]]:
             raise InputError(f"{path}: an edge must be {{'from': a, 'to': b}} or [a, b], got {e!r}")
     if not out:
         raise InputError(f"{path}: no edges found (expected a list under 'edges')")
+    import networkx as nx
+
+    graph = nx.DiGraph(out)
+    if not nx.is_directed_acyclic_graph(graph):
+        loop = [a for a, _ in nx.find_cycle(graph)]
+        cycle = " -> ".join([*loop, loop[0]])
+        raise InputError(f"{path}: the known graph has a cycle ({cycle}); a Bayesian network's graph is acyclic")
     return out
