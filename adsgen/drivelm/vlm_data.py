@@ -35,6 +35,10 @@ class KeyObject:
     """2D box (x1, y1, x2, y2) [px] in its camera's image."""
     depth_m: float | None = None
     """Metric depth [m] written by the QA generator from the simulator's depth map, when present."""
+    closing_mps: float | None = None
+    """Closing speed along the ego's heading [m/s] (adsgen drivelm qa writes it for road users)."""
+    braking: bool = False
+    """Brake lights on (adsgen drivelm qa writes it for road users)."""
 
     @property
     def camera(self) -> str:
@@ -80,8 +84,19 @@ def _objects(infos: dict[str, Any] | None) -> list[KeyObject]:
         depth = next((info.extra[k] for k in DEPTH_KEYS if info.extra.get(k) is not None), None)
         out.append(KeyObject(tag=tag, category=info.category, description=info.visual_description,
                              box=tuple(float(v) for v in info.bbox_2d) if info.bbox_2d else None,
-                             depth_m=float(depth) if depth is not None else None))
+                             depth_m=float(depth) if depth is not None else None,
+                             closing_mps=_float_or_none(info.extra.get("closing_mps"), tag, "closing_mps"),
+                             braking=bool(info.extra.get("braking", False))))
     return out
+
+
+def _float_or_none(value: Any, tag: str, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"key_object_infos {tag}: {key} must be a number, got {value!r}") from None
 
 
 def _choose(cams: Sequence[str], cameras: Sequence[str] | None) -> list[str]:
