@@ -293,3 +293,49 @@ def test_signalised_variants_start_anywhere_in_the_signal_cycle():
     assert any(o > cycle_s / 2 for o in offsets) and any(o < cycle_s / 2 for o in offsets)  # red and green
     nominal = [s.scenario for s in sources if s.variant == 0]
     assert all(s.road.signal.offset_s == 0.0 for s in nominal)  # the seed itself is unchanged
+
+
+def test_a_lead_that_brakes_hard_is_urgent_before_the_gap_shrinks():
+    """The safe-actions label looks future_s ahead: a lead 25 m ahead at the ego's speed that brakes at
+    8 m/s^2 asks for braking now (URGENT_TTC_S); the same lead holding its speed asks for nothing."""
+    from adsgen.drivelm.qa_generation import _path_metrics, closing_speed_mps, safe_actions_answer
+    from adsgen.sim.snapshot import ObjectState
+
+    def car(x: float, speed: float, braking: bool = False) -> ObjectState:
+        return ObjectState("lead", "car", x, 0.0, 0.0, speed, 4.6, 1.9, 1.5, braking)
+
+    ego, ego_later = car(0.0, 15.6), car(23.4, 15.6)
+    gap_m = 25.0 + 4.6
+    for later, answer in ((car(gap_m + 15.6 * 1.5, 15.6), "Keep going"),
+                          (car(gap_m + 15.6 * 1.5 - 9.0, 3.6, True), "Brake suddenly")):
+        now = car(gap_m, 15.6, braking=later.braking)
+        in_path, ttc, gap = _path_metrics(ego, now, later, ego_later)
+        assert in_path and gap == pytest.approx(25.0) and closing_speed_mps(ego, now) == pytest.approx(0.0)
+        truth_answer = safe_actions_answer([_truth(now, in_path, ttc, gap)])
+        assert truth_answer.startswith(answer), (later.speed_mps, ttc)
+
+
+def _truth(state, in_path, ttc, gap):
+    from adsgen.drivelm.qa_generation import KeyObjectTruth
+
+    return KeyObjectTruth(state.id, state.kind, "CAM_FRONT", "<c1,CAM_FRONT,800.0,480.0>", (200, 120),
+                          [780.0, 450.0, 820.0, 510.0], gap, gap, 0.0, state.speed_mps, "Going ahead.", in_path,
+                          ttc, gap, closing_mps=0.0, braking=state.braking)
+
+
+def test_road_users_carry_closing_speed_and_brake_lights_into_the_depth_words(front):
+    """key_object_infos hold closing_mps and braking for road users; --depth sim words say them; the lead of
+    lead_vehicle_braking is seen braking with its brake lights on at some key frame."""
+    from adsgen.drivelm.vlm_data import _objects
+
+    braking_seen = False
+    for data in (front.train, front.test):
+        for scene in data.scenes.values():
+            for kf in scene.key_frames.values():
+                for obj in _objects(kf.key_object_infos):
+                    if obj.category == "Traffic element":
+                        assert obj.closing_mps is None
+                        continue
+                    assert obj.closing_mps is not None
+                    braking_seen |= obj.braking
+    assert braking_seen

@@ -211,3 +211,27 @@ def test_predict_finds_the_base_the_card_names_relative_to_the_adapter(tmp_path)
     assert resolve_base("tiny", adapter, lambda: []) == str(adapter / "base")
     with pytest.raises(InputError, match="--base"):
         resolve_base(None, None, lambda: [])
+
+
+class _Listener(_Mumbler):
+    """Needs images, so the agent renders and writes its depth words; keeps every prompt."""
+
+    needs_images = True
+
+    def __init__(self):
+        super().__init__()
+        self.texts = []
+
+    def answer(self, questions):
+        self.texts += [q.text for q in questions]
+        return super().answer(questions)
+
+
+def test_the_agent_tells_the_model_the_leads_brake_lights_and_closing_speed():
+    """The agent's depth words carry what the safe-actions label depends on, in the QA's words: the lead of
+    lead_vehicle_braking is first 'not closing in', then 'braking, closing in at ... s to contact'."""
+    listener = _Listener()
+    drive([load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml")],
+          VLMAgent(listener, name="listener", ask_behaviour=False, render_scale=0.1))
+    assert "not closing in" in listener.texts[0]
+    assert any("braking, closing in at about" in t and "s to contact" in t for t in listener.texts)

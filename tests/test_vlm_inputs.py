@@ -129,3 +129,17 @@ def test_crop_stays_inside_the_image():
     image = Image.new("RGB", (400, 225))
     crop = crop_around(image, 1590.0, 10.0)  # top-right corner of the 1600x900 frame
     assert crop.size == (80, 80)
+
+
+def test_a_closing_speed_that_is_not_a_number_names_the_file_and_object(tmp_path):
+    import json
+
+    path = synthetic.make(tmp_path / "syn", scenes=1, frames=1)
+    data = json.loads(path.read_text())
+    frame = next(iter(next(iter(data.values()))["key_frames"].values()))
+    tag = next(iter(frame["key_object_infos"]))
+    frame["key_object_infos"][tag]["closing_mps"] = "fast"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=rf"{path.name}: frame .* key_object_infos {tag}: closing_mps must be a "
+                                         "number, got 'fast'"):
+        read_samples(path)

@@ -44,6 +44,16 @@ def test_metric_depth_words(metres, word):
     assert word in text and f"about {metres:.0f} m away" in text and "<c1,CAM_FRONT,10.0,20.0>" in text
 
 
+def test_motion_words_say_braking_closing_speed_and_time_to_contact():
+    tag = "<c1,CAM_FRONT,10.0,20.0>"
+    closing = ObjectDepth(tag, "sedan", 24.0, True, closing_mps=8.0, braking=True).words()
+    assert closing.endswith("about 24 m away, braking, closing in at about 8 m/s, about 3 s to contact")
+    assert ObjectDepth(tag, "sedan", 24.0, True, closing_mps=-1.0).words().endswith("m away, not closing in")
+    assert ObjectDepth(tag, "sedan", 24.0, True, closing_mps=0.3).words().endswith("not closing in")
+    assert ObjectDepth(tag, "sedan", 24.0, True).words().endswith("about 24 m away")  # closing speed unknown
+    assert "closing" not in ObjectDepth(tag, "car", 0.9, False, closing_mps=8.0).words()  # relative: no metres
+
+
 def test_relative_depth_says_so_and_gives_no_metres():
     text = ObjectDepth("<c2,CAM_BACK,1.0,2.0>", "truck", 0.9, metric=False).words()
     assert "relative inverse depth 0.90" in text and " m away" not in text and "near" in text

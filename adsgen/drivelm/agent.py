@@ -45,6 +45,7 @@ from adsgen.drivelm.qa_generation import (
     Q_SAFE,
     URGENT_GAP_M,
     URGENT_TTC_S,
+    closing_speed_mps,
     object_noun,
 )
 from adsgen.drivelm.vlm_data import CAMERAS
@@ -496,12 +497,17 @@ class VLMAgent:
             seen += [(o.depth_m, cam, frame, len(images) - 1, o) for o in frame.objects
                      if o.kind != "traffic_signal" and np.isfinite(o.depth_m)]
         seen.sort(key=lambda t: t[0])
+        snap = obs.snapshot(i)
+        actors = {a.id: a for a in snap.actors}
         depths = []
         for k, (depth_m, cam, frame, image_k, o) in enumerate(seen[:MAX_DEPTH_OBJECTS], start=1):
             x, y = frame.to_full_resolution(math.floor(o.center_px[0]) + 0.5, math.floor(o.center_px[1]) + 0.5)
             tag = format_object_tag(k, cam, x, y)
             if self.depth in ("none", "sim"):
-                depths.append(ObjectDepth(tag, object_noun(o.kind), float(depth_m), metric=True))
+                a = actors.get(o.id)
+                depths.append(ObjectDepth(tag, object_noun(o.kind), float(depth_m), metric=True,
+                                          closing_mps=closing_speed_mps(snap.ego, a) if a else None,
+                                          braking=bool(a and a.braking)))
                 continue
             image = images[image_k]
             value = self.answerer.object_value(self._depth_maps(images, image_k),

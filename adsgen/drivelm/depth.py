@@ -33,6 +33,7 @@ TAG_WINDOW_PX = 48.0  # [px] side of the square around a tag's point, in the 160
 # trained and asked with the same words)
 TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
 # the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
+CLOSING_MIN_MPS = 0.5  # [m/s] below this closing speed an object is "not closing in" (no time to contact)
 _TAG = re.compile(r"<c\d+,[A-Z_]+,-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?>")
 
 
@@ -48,14 +49,29 @@ class ObjectDepth:
     """Metres (metric) or normalised relative inverse depth in [0, 1] (relative)."""
     metric: bool
     """True when value is in metres."""
+    closing_mps: float | None = None
+    """How fast the gap to the object shrinks along the ego's heading [m/s] (None: unknown, said nothing)."""
+    braking: bool = False
+    """Its brake lights are on."""
 
     def words(self) -> str:
         """'the car <c1,...> is close, about 8 m away' (metric) or the relative-inverse-depth phrasing."""
         if self.metric:
             word = next(w for bound, w in METRIC_WORDS if self.value < bound)
-            return f"the {self.category} {self.tag} is {word}, about {self.value:.0f} m away"
+            return f"the {self.category} {self.tag} is {word}, about {self.value:.0f} m away{self.motion_words()}"
         word = next(w for bound, w in RELATIVE_WORDS if self.value >= bound)
         return f"the {self.category} {self.tag} is {word} (relative inverse depth {self.value:.2f}, 1 = nearest)"
+
+    def motion_words(self) -> str:
+        """', braking, closing in at about 6 m/s, about 4 s to contact' (metric depth with a closing speed;
+        the same words at training time, from key_object_infos, and in the driving agent)."""
+        if not self.metric or self.closing_mps is None or not np.isfinite(self.closing_mps):
+            return ""
+        out = ", braking" if self.braking else ""
+        if self.closing_mps < CLOSING_MIN_MPS:
+            return out + ", not closing in"
+        return out + (f", closing in at about {self.closing_mps:.0f} m/s, about "
+                      f"{self.value / self.closing_mps:.0f} s to contact")
 
 
 def box_percentile(depth_map: np.ndarray, box: tuple[float, float, float, float],

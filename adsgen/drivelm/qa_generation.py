@@ -199,6 +199,8 @@ class KeyObjectTruth:
     gap_m: float                 # bumper gap along the ego path [m] (inf when not in path)
     signal_state: str | None = None
     description: str = ""
+    closing_mps: float = math.nan  # closing speed along the ego's heading now [m/s] (NaN for traffic elements)
+    braking: bool = False          # brake lights on
 
     @property
     def is_traffic_element(self) -> bool:
@@ -272,10 +274,17 @@ def _path_metrics(ego, obj_now, obj_later, ego_later) -> tuple[bool, float, floa
     if not (in_now or in_later):
         return False, math.inf, math.inf
     gap = max(0.0, (fx if in_now else lx) - 0.5 * (ego.length_m + obj_now.length_m))
-    along = obj_now.speed_mps * math.cos(_wrap(obj_now.yaw_rad - ego.yaw_rad))
-    closing = ego.speed_mps - along
+    # the label looks ahead: the closing speed now or future_s later (the ego holding its speed), whichever is
+    # larger, so a lead that brakes hard is urgent before the gap has shrunk (the prompt says "braking")
+    closing = max(closing_speed_mps(ego, obj_now), closing_speed_mps(ego, obj_later))
     ttc = gap / closing if closing > 0.1 else math.inf
     return True, ttc, gap
+
+
+def closing_speed_mps(ego, obj) -> float:
+    """How fast the gap to ``obj`` shrinks along the ego's heading [m/s] (negative: it pulls away). The QA's
+    depth words (key_object_infos' closing_mps) and the driving agent's use this one function."""
+    return ego.speed_mps - obj.speed_mps * math.cos(_wrap(obj.yaw_rad - ego.yaw_rad))
 
 
 def _urgency(o: KeyObjectTruth) -> int:
@@ -450,7 +459,9 @@ def key_object_infos(objs: list[KeyObjectTruth]) -> dict[str, KeyObject]:
             status = "Stationary" if o.status == "Stopped." else "Moving"
         out[o.tag] = KeyObject(category=category, status=status, visual_description=o.description,
                                bbox_2d=[round(v, 1) for v in o.box_full],
-                               extra={"depth_m": round(o.depth_m, 2)})
+                               extra={"depth_m": round(o.depth_m, 2)} if o.is_traffic_element else
+                               {"depth_m": round(o.depth_m, 2), "closing_mps": round(o.closing_mps, 2),
+                                "braking": o.braking})
     return out
 
 
@@ -507,7 +518,8 @@ def _candidates(snap, later, ego_later, frames: dict, config: QAConfig) -> list[
             fx, fy = _to_ego(snap.ego, s.x_m, s.y_m)
             in_path, ttc, gap = _path_metrics(snap.ego, s, sl, ego_later)
             truth = KeyObjectTruth(oid, s.kind, cam, "", (col, row), box_full, depth, fx, fy, s.speed_mps,
-                                   moving_status(s, sl), in_path, ttc, gap)
+                                   moving_status(s, sl), in_path, ttc, gap,
+                                   closing_mps=closing_speed_mps(snap.ego, s), braking=s.braking)
         else:  # traffic signal or stop sign: scenery
             truth = KeyObjectTruth(oid, vis.kind, cam, "", (col, row), box_full, depth, vis.distance_m, 0.0, 0.0,
                                    None, False, math.inf, math.inf,

@@ -35,6 +35,10 @@ class KeyObject:
     """2D box (x1, y1, x2, y2) [px] in its camera's image."""
     depth_m: float | None = None
     """Metric depth [m] written by the QA generator from the simulator's depth map, when present."""
+    closing_mps: float | None = None
+    """Closing speed along the ego's heading [m/s] (adsgen drivelm qa writes it for road users)."""
+    braking: bool = False
+    """Brake lights on (adsgen drivelm qa writes it for road users)."""
 
     @property
     def camera(self) -> str:
@@ -74,14 +78,25 @@ def read_json(path: str | Path) -> Any:
     return _read(path, "DriveLM file")
 
 
-def _objects(infos: dict[str, Any] | None) -> list[KeyObject]:
+def _objects(infos: dict[str, Any] | None, where: str = "key_object_infos") -> list[KeyObject]:
     out = []
     for tag, info in (infos or {}).items():
         depth = next((info.extra[k] for k in DEPTH_KEYS if info.extra.get(k) is not None), None)
         out.append(KeyObject(tag=tag, category=info.category, description=info.visual_description,
                              box=tuple(float(v) for v in info.bbox_2d) if info.bbox_2d else None,
-                             depth_m=float(depth) if depth is not None else None))
+                             depth_m=float(depth) if depth is not None else None,
+                             closing_mps=_float_or_none(info.extra.get("closing_mps"), f"{where} {tag}", "closing_mps"),
+                             braking=bool(info.extra.get("braking", False))))
     return out
+
+
+def _float_or_none(value: Any, where: str, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {key} must be a number, got {value!r}") from None
 
 
 def _choose(cams: Sequence[str], cameras: Sequence[str] | None) -> list[str]:
@@ -101,7 +116,8 @@ def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
         if id(ref.frame) not in frame_cache:
             cams = _choose([c for c in CAMERAS if c in ref.frame.image_paths], cameras)
             frame_cache[id(ref.frame)] = (cams, [root / ref.frame.image_paths[c] for c in cams],
-                                          _objects(ref.frame.key_object_infos))
+                                          _objects(ref.frame.key_object_infos,
+                                                   f"{path}: frame {ref.frame_id} key_object_infos"))
         cams, images, objects = frame_cache[id(ref.frame)]
         samples.append(Sample(id=ref.id, question=ref.qa.question, answer=ref.qa.answer or None, images=images,
                               cameras=cams, scene=ref.scene_id, frame=ref.frame_id, objects=objects,

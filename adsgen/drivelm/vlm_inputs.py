@@ -146,7 +146,7 @@ class InputBuilder:
                     raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {obj.tag} "
                                      "in key_object_infos (written by adsgen drivelm qa)")
                 out.append(ObjectDepth(obj.tag, category_words(obj.category, obj.description), obj.depth_m,
-                                       metric=True))
+                                       metric=True, closing_mps=obj.closing_mps, braking=obj.braking))
             return out
         assert self._estimator is not None
         out = []
