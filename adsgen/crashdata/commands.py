@@ -132,6 +132,8 @@ def inspect_cmd(
     console.print(grid)
     for note in table.notes:
         console.print(f"note: {note}", highlight=False)
+    for warning in table.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
 
@@ -163,8 +165,11 @@ def convert_cmd(
     write_canonical(canonical, out)
     prov = {"written": utc_now(), "output": str(out), "input": table.provenance(),
             "columns": list(canonical.columns), "unmapped": table.unmapped, "notes": table.notes,
+            "warnings": table.warnings,
             "versions": versions(("adsgen", "numpy", "pandas"))}
     Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
+    for warning in table.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {len(canonical):,} rows x {canonical.shape[1]} variables ({table.source}) to {out}")
 
 
@@ -172,7 +177,8 @@ def _summary(table) -> dict:
     """JSON-ready per-variable summary of a CrashTable."""
     missing = table.missing_share()
     out = {"path": str(table.path), "source": table.source, "rows_raw": table.rows_raw, "rows": table.rows,
-           "fingerprint": table.fingerprint, "notes": table.notes, "variables": {}}
+           "fingerprint": table.fingerprint, "notes": table.notes,
+           "warnings": table.warnings, "variables": {}}
     for col in table.data.columns:
         counts = table.data[col].value_counts(sort=False, dropna=True)
         out["variables"][str(col)] = {

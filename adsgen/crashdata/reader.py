@@ -36,6 +36,11 @@ from adsgen.variables import NAMES, STATES, speed_limit_state
 CHUNK_ROWS = 200_000
 """Rows per chunk when streaming a file."""
 
+MISSING_WARN_SHARE = 0.20
+"""A variable missing on more than this share of rows gets a warning (inspect, convert, CBN report)."""
+MISSING_REFUSE_SHARE = 0.5
+"""A raw table in which every mapped variable is missing on more than this share of rows is refused."""
+
 MAX_NUMERIC_CATEGORIES = 50
 """In a canonical table of other variables, an all-number column with more distinct values than this
 (or with fractions) is taken for a measurement, not a category, and refused."""
@@ -75,6 +80,8 @@ class CrashTable:
     """Crash key of each row of ``data`` (REPORT_NO / Report Number); None for canonical tables."""
     columns: dict[str, list[str]] = field(default_factory=dict)
     """{variable: raw columns it was read from}."""
+    warnings: list[str] = field(default_factory=list)
+    """Data-quality warnings (variables missing on more than ``MISSING_WARN_SHARE`` of rows)."""
 
     def missing_share(self) -> dict[str, float]:
         """Share of missing values per column."""
@@ -108,6 +115,7 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
             raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland statewide "
                              f"crash table; {path} is a canonical table")
         table = _read_canonical(path, header, progress)
+        table.warnings.extend(missing_warnings(table.data))
     else:
         if vehicle_table is not None and schema.name != "statewide":
             raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
@@ -130,8 +138,38 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
             else:
                 notes.append(f"{v}: not available from this source")
         table.data = pd.DataFrame({v: _categorical(agg[v], v) for v in NAMES if v in agg})
+        _quality_gate(table)
     table.fingerprint = file_fingerprint(path)
     return table
+
+
+def missing_warnings(data: pd.DataFrame) -> list[str]:
+    """One line per canonical variable of ``data`` missing on more than ``MISSING_WARN_SHARE`` of rows."""
+    n = max(len(data), 1)
+    out = []
+    for v in NAMES:
+        if v in data.columns:
+            share = float(data[v].isna().sum()) / n
+            if share > MISSING_WARN_SHARE:
+                out.append(f"{v} is missing on {share:.1%} of rows (more than {MISSING_WARN_SHARE:.0%})")
+    return out
+
+
+def _quality_gate(table: CrashTable) -> None:
+    """Refuse a raw table that would convert into (mostly) missing rows; else note the warnings."""
+    missing = table.missing_share()
+    unmapped = lambda v: sum(table.unmapped.get(v, {}).values())  # noqa: E731
+    if "severity" in missing and missing["severity"] >= 1.0:
+        cols = ", ".join(table.columns.get("severity", [])) or "severity"
+        raise InputError(f"{table.path}: severity is missing on every row (column {cols}; "
+                         f"{unmapped('severity'):,} raw rows with unmapped spellings), nothing to learn from")
+    if missing and all(share > MISSING_REFUSE_SHARE for share in missing.values()):
+        worst = min(missing, key=missing.get)
+        raise InputError(f"{table.path}: every mapped variable is missing on more than "
+                         f"{MISSING_REFUSE_SHARE:.0%} of rows (best: {worst} {missing[worst]:.1%} missing); "
+                         "is this the right table, and are its values in the vocabulary "
+                         "(adsgen data inspect lists the unmapped spellings)?")
+    table.warnings.extend(missing_warnings(table.data))
 
 
 # ------------------------------------------------------------------------------------------------
