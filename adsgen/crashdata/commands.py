@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
+
 data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
                        no_args_is_help=True)
 
@@ -36,11 +38,13 @@ def _byte_progress(label: str, enabled: bool):
         yield update
 
 
-def _read(path: Path, vehicles: Path | None, progress: bool):
+def _read(path: Path, vehicles: Path | None, progress: bool, incidents: Path | None = None,
+          non_motorists: Path | None = None):
     from adsgen.crashdata.reader import read_crash_table
 
     with _byte_progress(f"reading {path.name}", progress) as cb:
-        return read_crash_table(path, vehicle_table=vehicles, progress=cb)
+        return read_crash_table(path, vehicle_table=vehicles, incidents=incidents, non_motorists=non_motorists,
+                                progress=cb)
 
 
 @data_app.command("synth")
@@ -97,6 +101,8 @@ def reference_cmd(
 def inspect_cmd(
     path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV; plain or gzip)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    non_motorists: Path = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
     top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
     top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
                                                             "a canonical table may have many)."),
@@ -104,7 +110,7 @@ def inspect_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Show the detected source, rows, and per variable: states, missing share, unmapped spellings."""
-    table = _read(path, vehicles, progress)
+    table = _read(path, vehicles, progress, incidents, non_motorists)
     summary = _summary(table)
     console = Console()
     console.print(f"[bold]{table.path}[/]  source: [cyan]{table.source}[/]  raw rows: {table.rows_raw:,}  "
@@ -144,6 +150,8 @@ def convert_cmd(
     out: Path = typer.Option(..., "--out", help="Canonical CSV to write (empty cell = missing; gzip when it "
                                                  "ends in .gz)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    non_motorists: Path = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Write the canonical table: one column per canonical variable, exact state names.
@@ -155,7 +163,7 @@ def convert_cmd(
     from adsgen.provenance import utc_now, versions
     from adsgen.variables import NAMES
 
-    table = _read(path, vehicles, progress)
+    table = _read(path, vehicles, progress, incidents, non_motorists)
     if not out.parent.exists():
         raise InputError(f"{out}: the folder {out.parent} does not exist")
     canonical = table.data[[c for c in table.data.columns if c in NAMES]]

@@ -21,12 +21,17 @@ import pandas as pd
 from adsgen.crashdata.checks import read_header
 from adsgen.crashdata.compression import GZIP_ERRORS, open_table
 from adsgen.crashdata.sources import (
+    MONTGOMERY_INCIDENTS,
+    MONTGOMERY_NON_MOTORISTS,
+    MONTGOMERY_TABLES,
     SOURCES,
+    STATEWIDE_CODE_COLUMNS,
     VEHICLE_SOURCES,
     SourceSchema,
     VariableRule,
     column_key,
     detect_source,
+    identify_other_table,
 )
 from adsgen.crashdata.vocab import ALWAYS_MISSING, load_vocabulary, normalise
 from adsgen.errors import InputError
@@ -99,17 +104,25 @@ class CrashTable:
 
 
 def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = None,
+                     incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                      progress: Progress | None = None) -> CrashTable:
     """Read a crash table, detecting its source from the header.
 
     ``vehicle_table``: the Maryland statewide vehicle table (REPORT_NO, SPEED_LIMIT,
     VEH_MOVEMENT_DESC), joined on REPORT_NO for speed_limit and other_movement; statewide only.
+    ``incidents`` / ``non_motorists``: Montgomery County Incidents / Non-Motorists tables joined to a
+    Drivers table on Report Number: road layout from Incidents (it wins over the Drivers rows),
+    pedestrian involvement from Non-Motorists (a crash with a pedestrian row is a pedestrian collision).
     ``progress``: called with (bytes read, total bytes) after each chunk.
     Raises ``InputError`` for anything wrong with the file.
     """
     path = Path(path)
     header = read_header(path)
+    _refuse_other_table(path, header)
     schema = detect_source(header)
+    if (incidents is not None or non_motorists is not None) and (schema is None or schema.name != "montgomery"):
+        raise InputError(f"{incidents or non_motorists}: Incidents / Non-Motorists tables join to a Montgomery "
+                         f"County Drivers table; {path} is a {schema.name if schema else 'canonical'} table")
     if schema is None:
         if vehicle_table is not None:
             raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland statewide "
@@ -130,6 +143,9 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                            crash_keys=crash_keys, columns=used)
         if vehicle_table is not None:
             _join_vehicles(table, agg, crash_keys, Path(vehicle_table), progress)
+        for extra, extra_schema in ((incidents, MONTGOMERY_INCIDENTS), (non_motorists, MONTGOMERY_NON_MOTORISTS)):
+            if extra is not None:
+                _join_montgomery(table, agg, crash_keys, Path(extra), extra_schema, progress)
         for v in NAMES:
             if v in agg:
                 continue
@@ -390,6 +406,53 @@ def _join_vehicles(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd
     unmatched = int((where < 0).sum())
     if unmatched:
         table.notes.append(f"{unmatched} of {len(crash_keys)} crashes have no row in the vehicle table")
+
+
+def _refuse_other_table(path: Path, header: list[str]) -> None:
+    """One message naming a known table that cannot be read on its own, and what to do with it."""
+    other = identify_other_table(header)
+    if other is None:
+        return
+    if other == "statewide_codes":
+        present = [c for c in STATEWIDE_CODE_COLUMNS if column_key(c) in {column_key(h) for h in header}]
+        raise InputError(
+            f"{path}: is a Maryland statewide code-only CRASH table (MSP quarterly format: {', '.join(present)} "
+            f"... without the *_DESC columns or REPORT_TYPE); adsgen has no verified ACRS code book for field "
+            f"{present[0]}, so it cannot map its codes: use the statewide export with the *_DESC columns "
+            "(LIGHT_DESC, WEATHER_DESC, SURF_COND_DESC, REPORT_TYPE ...)")
+    title = MONTGOMERY_TABLES[other][0]
+    option = "--incidents" if other == "montgomery_incidents" else "--non-motorists"
+    raise InputError(f"{path}: is a Montgomery County \"{title}\" table, which adsgen reads only joined to "
+                     f"the Drivers table (\"Crash Reporting - Drivers Data\") on Report Number: pass the Drivers "
+                     f"file as DATA and this one with {option} {path}")
+
+
+def _join_montgomery(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd.Index, xpath: Path,
+                     schema: SourceSchema, progress: Progress | None) -> None:
+    """Join a Montgomery Incidents / Non-Motorists table: its known states replace the Drivers ones."""
+    header = read_header(xpath)
+    if column_key(schema.key) not in {column_key(h) for h in header}:
+        raise InputError(f"{xpath}: missing required column '{schema.key}' (the crash key of a "
+                         f"{schema.name} table)")
+    codes, keys, rows_raw, unmapped, used = _read_coded(xpath, header, schema, progress)
+    gid, n, xkeys = _group(keys)
+    where = xkeys.get_indexer(crash_keys)  # (crashes,) id in the joined table or -1
+    for rule in schema.rules:
+        if rule.variable not in codes:
+            continue
+        per_crash = _aggregate(codes[rule.variable], gid, n, rule)
+        joined = np.where(where >= 0, per_crash[np.maximum(where, 0)], -1).astype(np.int8)  # (crashes,)
+        base = agg.get(rule.variable)
+        agg[rule.variable] = joined if base is None else np.where(joined >= 0, joined, base).astype(np.int8)
+    for v, u in unmapped.items():
+        bucket = table.unmapped.setdefault(v, {})
+        for raw, c in u.items():
+            bucket[raw] = bucket.get(raw, 0) + c
+    for v, cols in used.items():
+        table.columns.setdefault(v, []).extend(f"{c} ({xpath.name})" for c in cols)
+    unmatched = int((where < 0).sum())
+    table.notes.append(f"{schema.name}: {xpath} ({rows_raw:,} rows) joined on {schema.key}; "
+                       f"{len(crash_keys) - unmatched:,} of {len(crash_keys):,} crashes matched")
 
 
 def _categorical(codes: np.ndarray, variable: str) -> pd.Categorical:
