@@ -186,3 +186,15 @@ def test_severity_shares_match_the_raw_report_types(cli, tmp_path):
     assert kind.notna().mean() > 0.8
     for state in ("property_damage", "injury", "fatal"):
         assert abs(raw_share[state] - canon_share[state]) <= 0.01, (state, raw_share, canon_share)
+
+
+def test_canonical_output_keeps_report_no_first_and_the_reader_keeps_it_out_of_the_variables(cli, tmp_path):
+    out = tmp_path / "canon.csv"
+    code, _, err = cli(["data", "convert", DRIVERS, "--out", out, "--no-progress"])
+    assert code == 0, err
+    canon = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert canon.columns[0] == "report_no"
+    assert sorted(canon["report_no"]) == [f"MCP10{i:02d}" for i in range(1, 10)]
+    back = read_crash_table(out)
+    assert "report_no" not in back.data.columns
+    assert list(back.crash_keys) == list(canon["report_no"])

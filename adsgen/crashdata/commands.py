@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
+from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP, REPORT_NO
 
 data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
                        no_args_is_help=True)
@@ -170,6 +170,9 @@ def convert_cmd(
     if canonical.shape[1] == 0:
         raise InputError(f"{path}: has no canonical variable columns to convert (columns: "
                          f"{', '.join(map(str, table.data.columns[:8]))})")
+    if table.crash_keys is not None:  # traceability: the source's report number first
+        keys = [("" if str(k).startswith("<blank ") else str(k)) for k in table.crash_keys]
+        canonical = canonical.assign(**{REPORT_NO: keys})
     write_canonical(canonical, out)
     prov = {"written": utc_now(), "output": str(out), "input": table.provenance(),
             "columns": list(canonical.columns), "unmapped": table.unmapped, "notes": table.notes,
@@ -178,7 +181,8 @@ def convert_cmd(
     Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
     for warning in table.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    typer.echo(f"wrote {len(canonical):,} rows x {canonical.shape[1]} variables ({table.source}) to {out}")
+    n_vars = sum(c in NAMES for c in canonical.columns)
+    typer.echo(f"wrote {len(canonical):,} rows x {n_vars} variables ({table.source}) to {out}")
 
 
 def _summary(table) -> dict:

@@ -24,6 +24,7 @@ from adsgen.crashdata.sources import (
     MONTGOMERY_INCIDENTS,
     MONTGOMERY_NON_MOTORISTS,
     MONTGOMERY_TABLES,
+    REPORT_NO,
     SOURCES,
     STATEWIDE_CODE_COLUMNS,
     VEHICLE_SOURCES,
@@ -491,14 +492,16 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     canon = {h: h.strip().casefold() for h in header if h.strip().casefold() in NAMES}
     luts: dict[str, dict[str, int | None]] = {}
     codes: dict[str, list[np.ndarray]] = {h: [] for h in canon}
-    others: dict[str, _OtherColumn] = {h: _OtherColumn() for h in header if h not in canon}
+    key_col = next((h for h in header if h.strip().casefold() == REPORT_NO), None)
+    keys: list[pd.Series] = []
+    others: dict[str, _OtherColumn] = {h: _OtherColumn() for h in header if h not in canon and h != key_col}
     unmapped: dict[str, dict[str, int]] = {}
     rows = 0
     first = True
     for chunk in _read_chunks(path, None, progress):
         rows += len(chunk)
         if first:
-            _check_canonical_columns(path, chunk, canon)
+            _check_canonical_columns(path, chunk.drop(columns=[key_col]) if key_col else chunk, canon)
             first = False
         for h, var in canon.items():
             col = chunk[h]
@@ -525,6 +528,8 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
                         u[cats[i].strip()] = u.get(cats[i].strip(), 0) + int(counts[i])
         for h, other in others.items():
             other.add(chunk[h])
+        if key_col is not None:
+            keys.append(chunk[key_col].astype(str).str.strip())
     if rows == 0:
         raise InputError(f"{path}: has a header but no data rows")
     data: dict[str, pd.Categorical] = {}
@@ -535,9 +540,10 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     for h, other in others.items():
         data[h.strip()] = other.finish()
     notes = [f"{v}: not in this table" for v in NAMES if v not in data] if canon else []
+    crash_keys = pd.Index(pd.concat(keys, ignore_index=True)) if keys else None
     return CrashTable(data=pd.DataFrame(data), source="canonical", path=path, rows_raw=rows, rows=rows,
                       unmapped={v: dict(sorted(u.items(), key=lambda kv: -kv[1])) for v, u in unmapped.items()},
-                      fingerprint="", notes=notes)
+                      fingerprint="", notes=notes, crash_keys=crash_keys)
 
 
 def _check_canonical_columns(path: Path, chunk: pd.DataFrame, canon: dict[str, str]) -> None:

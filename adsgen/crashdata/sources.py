@@ -166,6 +166,10 @@ MONTGOMERY_TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 """Other Montgomery tables: name -> (title, columns it has, Drivers columns it has none of)."""
 
+REPORT_NO = "report_no"
+"""First column of a canonical table written by ``data convert``: the crash's report number in its
+source (REPORT_NO / Report Number). The reader keeps it as the table's crash keys, never as a variable."""
+
 INCIDENTS_HELP = ("Montgomery County Incidents table, joined to the Drivers table on Report Number "
                   "(road layout).")
 NON_MOTORISTS_HELP = ("Montgomery County Non-Motorists table, joined to the Drivers table on Report Number "
