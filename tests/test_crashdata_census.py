@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -198,3 +199,44 @@ def test_canonical_output_keeps_report_no_first_and_the_reader_keeps_it_out_of_t
     back = read_crash_table(out)
     assert "report_no" not in back.data.columns
     assert list(back.crash_keys) == list(canon["report_no"])
+
+
+def test_by_year_drift_report_flags_a_new_spelling_and_the_share_it_moves(cli, tmp_path):
+    raw_path = tmp_path / "m.csv"
+    assert cli(["data", "synth", "--rows", "800", "--out", raw_path, "--no-progress"])[0] == 0
+    raw = pd.read_csv(raw_path, dtype=str, keep_default_na=False)
+    keys = raw["Report Number"].drop_duplicates()
+    late = raw["Report Number"].isin(keys.iloc[len(keys) // 2:])
+    raw["Crash Date/Time"] = "06/01/2023 10:00:00 AM"
+    raw.loc[late, "Crash Date/Time"] = "06/01/2024 10:00:00 AM"
+    distracted = raw["Driver Distracted By"].map(
+        lambda s: load_vocabulary("montgomery_driver_distracted_by", "driver_impaired").lookup(s) == 1)
+    raw.loc[late & distracted, "Driver Distracted By"] = "Looking Somewhere Else (new spelling)"
+    drift = tmp_path / "drift.csv"
+    raw.to_csv(drift, index=False)
+    code, out, err = cli(["data", "inspect", drift, "--by-year", "--no-progress", "--json", tmp_path / "d.json"])
+    assert code == 0, err
+    report = json.loads((tmp_path / "d.json").read_text())["by_year"]
+    assert report["years"] == ["2023", "2024"]
+    flags = report["flags"]
+    new = [f for f in flags if f.startswith("driver_impaired: unmapped spelling")]
+    assert len(new) == 1 and "'Looking Somewhere Else (new spelling)' in 2024" in new[0], flags
+    assert any(f.startswith("driver_impaired=distracted:") and f.endswith("0.0% in 2024") for f in flags), flags
+    assert not any(f.startswith("light=") for f in flags), flags  # untouched variables do not drift
+
+
+def test_cbn_validation_report_warns_about_variables_missing_on_over_a_fifth_of_rows(cli, tmp_path):
+    canon = tmp_path / "canon.csv"
+    rows = ["daylight,clear,injury", "dark_lighted,rain,property_damage", "daylight,,property_damage",
+            "dawn_dusk,clear,injury", "daylight,snow,property_damage"]
+    canon.write_text("light,weather,severity\n" + "\n".join(rows * 40) + "\n")
+    code, _, err = cli(["cbn", "learn", canon, "--out", tmp_path / "model", "--no-pc"])
+    assert code == 0, err
+    report = (tmp_path / "model" / "validation.md").read_text()
+    assert "- warning: weather is missing on 20.0%" not in report  # exactly a fifth: not more
+    canon.write_text("light,weather,severity\n" + "\n".join((rows + ["daylight,,injury"]) * 40) + "\n")
+    code, _, err = cli(["cbn", "learn", canon, "--out", tmp_path / "model2", "--no-pc"])
+    assert code == 0, err
+    report = (tmp_path / "model2" / "validation.md").read_text()
+    assert "- warning: weather is missing on 33.3% of rows (more than 20%)" in report
+    assert "light is missing" not in report

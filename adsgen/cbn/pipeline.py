@@ -44,6 +44,8 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
                              f"(the data has: {', '.join(names)})")
     source = {"path": str(data), "kind": table.source, "fingerprint": table.fingerprint,
               "rows_raw": table.rows_raw, "rows": table.rows}
+    if table.warnings:  # variables missing on more than 20 % of rows, shown by the validation report
+        source["warnings"] = list(table.warnings)
     if table.vehicle_path is not None:
         source["vehicle_path"] = str(table.vehicle_path)
         source["vehicle_fingerprint"] = table.vehicle_fingerprint

@@ -107,11 +107,22 @@ def inspect_cmd(
     top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
                                                             "a canonical table may have many)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+    by_year: bool = typer.Option(False, "--by-year", help="Drift report: state shares per year, flagging a share "
+                                                          "that changes by more than half from one year to the "
+                                                          "next and unmapped spellings by year."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Show the detected source, rows, and per variable: states, missing share, unmapped spellings."""
     table = _read(path, vehicles, progress, incidents, non_motorists)
     summary = _summary(table)
+    if by_year:
+        from adsgen.crashdata.drift import drift_report
+
+        summary["by_year"] = drift_report(table)
+        _print_drift(summary["by_year"])
+        if json_out:
+            json_out.write_text(json.dumps(summary, indent=1) + "\n")
+        return
     console = Console()
     console.print(f"[bold]{table.path}[/]  source: [cyan]{table.source}[/]  raw rows: {table.rows_raw:,}  "
                   f"rows: {table.rows:,}" + ("  (one per crash)" if table.source != "canonical" else ""),
@@ -183,6 +194,23 @@ def convert_cmd(
         typer.echo(f"warning: {warning}", err=True)
     n_vars = sum(c in NAMES for c in canonical.columns)
     typer.echo(f"wrote {len(canonical):,} rows x {n_vars} variables ({table.source}) to {out}")
+
+
+def _print_drift(report: dict) -> None:
+    console = Console()
+    grid = Table(title="state shares of known values per year", show_lines=False)
+    grid.add_column("variable = state", style="bold")
+    for y in report["years"]:
+        grid.add_column(y, justify="right")
+    for v, per_year in report["shares"].items():
+        states = next(iter(per_year.values()), {})
+        for s in states:
+            grid.add_row(escape(f"{v} = {s}"), *(f"{per_year[y][s]:.1%}" for y in report["years"]))
+    console.print(grid)
+    for flag in report["flags"]:
+        console.print(f"[yellow]drift:[/] {escape(flag)}", highlight=False)
+    if not report["flags"]:
+        console.print("no drift flagged", highlight=False)
 
 
 def _summary(table) -> dict:
