@@ -240,3 +240,17 @@ def test_cbn_validation_report_warns_about_variables_missing_on_over_a_fifth_of_
     report = (tmp_path / "model2" / "validation.md").read_text()
     assert "- warning: weather is missing on 33.3% of rows (more than 20%)" in report
     assert "light is missing" not in report
+
+
+def test_cbn_learn_joins_the_incidents_table(cli, tmp_path):
+    drivers = pd.read_csv(DRIVERS, dtype=str, keep_default_na=False).drop(columns=ROAD_COLUMNS)
+    incidents = pd.read_csv(INCIDENTS, dtype=str, keep_default_na=False)
+    copies = range(30)
+    pd.concat([drivers.assign(**{"Report Number": drivers["Report Number"] + f"-{i}"}) for i in copies]).to_csv(
+        tmp_path / "d.csv", index=False)
+    pd.concat([incidents.assign(**{"Report Number": incidents["Report Number"] + f"-{i}"}) for i in copies]).to_csv(
+        tmp_path / "i.csv", index=False)
+    code, _, err = cli(["cbn", "learn", tmp_path / "d.csv", "--incidents", tmp_path / "i.csv",
+                        "--out", tmp_path / "model", "--no-pc"])
+    assert code == 0, err
+    assert "variable road_layout" in (tmp_path / "model" / "model.bif").read_text()
