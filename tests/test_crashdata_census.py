@@ -254,3 +254,15 @@ def test_cbn_learn_joins_the_incidents_table(cli, tmp_path):
                         "--out", tmp_path / "model", "--no-pc"])
     assert code == 0, err
     assert "variable road_layout" in (tmp_path / "model" / "model.bif").read_text()
+
+
+def test_by_year_reads_statewide_dates_and_names_a_missing_date_column(cli, tmp_path):
+    raw = pd.read_csv(FIX / "statewide_hand.csv", dtype=str, keep_default_na=False)
+    raw["ACC_DATE"] = ["20150102" if i % 2 else "20160304" for i in range(len(raw))]
+    dated = tmp_path / "dated.csv"
+    raw.to_csv(dated, index=False)
+    code, _, err = cli(["data", "inspect", dated, "--by-year", "--no-progress", "--json", tmp_path / "d.json"])
+    assert code == 0, err
+    assert json.loads((tmp_path / "d.json").read_text())["by_year"]["years"] == ["2015", "2016"]
+    code, _, err = cli(["data", "inspect", FIX / "statewide_hand.csv", "--by-year", "--no-progress"])
+    _one_line(code, err, "statewide_hand.csv", "--by-year needs a date column")

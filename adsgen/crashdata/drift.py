@@ -4,7 +4,7 @@ no mapping knows appears in a year. This is how a change of spellings in an expo
 County's 2024 ACRS update) shows itself.
 
 The year of a crash comes from its date column (Montgomery ``Crash Date/Time``, statewide ``YEAR`` or
-``ACC_DATE``, a canonical table's ``year`` if any): the first four-digit 19xx/20xx in the cell.
+``ACC_DATE``, a canonical table's ``year`` if any): the first 19xx/20xx standing alone or opening an eight-digit ``yyyymmdd`` date in the cell.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DRIFT_CHANGE = 0.5
 DRIFT_MIN_SHARE = 0.05
 """Shares below this in both years are not flagged (a handful of crashes moving is noise)."""
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\d{4}(?!\d)|(?!\d))")  # 2024, 01/05/2024, 20150102
 
 
 def _read_columns(path, columns: list[str]) -> pd.DataFrame:
