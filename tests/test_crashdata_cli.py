@@ -114,7 +114,7 @@ def test_synth_convert_and_learn_gzip_files(cli, tmp_path):
     code, _, err = cli(["data", "convert", plain, "--out", tmp_path / "c.csv", "--no-progress"])
     assert code == 0, err
     pd.testing.assert_frame_equal(back, pd.read_csv(tmp_path / "c.csv", dtype=str, keep_default_na=False))
-    assert len(back) == 1200 and list(back.columns) == list(NAMES)
+    assert len(back) == 1200 and list(back.columns) == ["report_no", *NAMES]
     code, out, err = cli(["cbn", "learn", canon, "--out", tmp_path / "model", "--no-pc"])
     assert code == 0, err
     card = json.loads((tmp_path / "model" / "card.json").read_text())
@@ -157,7 +157,7 @@ def test_synth_inspect_convert(cli, tmp_path):
     code, out, err = cli(["data", "convert", raw, "--out", canon, "--no-progress"])
     assert code == 0, err
     back = pd.read_csv(canon, dtype=str, keep_default_na=False)
-    assert list(back.columns) == list(NAMES) and len(back) == 1500
+    assert list(back.columns) == ["report_no", *NAMES] and len(back) == 1500
     for v in NAMES:
         assert set(back[v]) <= set(STATES[v]) | {""}
     prov = json.loads(Path(str(canon) + ".provenance.json").read_text())

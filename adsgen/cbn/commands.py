@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
 from adsgen.errors import InputError
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
@@ -41,6 +42,8 @@ def learn_cmd(
                                             help="JSON of the true graph's edges, for SHD (synthetic data)."),
     vehicle_table: Path | None = typer.Option(None, "--vehicle-table",
                                               help="Maryland statewide vehicle table to join on REPORT_NO."),
+    incidents: Path | None = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    non_motorists: Path | None = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
 ) -> None:
     """Learn a CBN from DATA, validate it on held-out rows and write the model folder."""
     from rich.console import Console
@@ -49,9 +52,12 @@ def learn_cmd(
 
     if not isinstance(missing, str):  # called as a Python function (not through typer): the option default
         missing = "paired"
+    incidents = incidents if isinstance(incidents, (str, Path)) else None
+    non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
+                              incidents=incidents, non_motorists=non_motorists,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
                               pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
     folder = Path(out)

@@ -12,7 +12,8 @@ from adsgen.errors import InputError
 
 def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = LearnConfig(), *,
                     tiers_file: str | Path | None = None, known_graph: str | Path | None = None,
-                    vehicle_table: str | Path | None = None,
+                    vehicle_table: str | Path | None = None, incidents: str | Path | None = None,
+                    non_motorists: str | Path | None = None,
                     progress: Callable[[str], None] | None = None) -> tuple[LearnResult, Path]:
     """Read a crash table (any supported source), learn + validate a CBN, write the model folder.
 
@@ -29,7 +30,11 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
     say = progress or (lambda _msg: None)
     known = load_known_edges(Path(known_graph)) if known_graph else None
     say(f"reading {data}")
-    table = read_crash_table(data, vehicle_table=vehicle_table)
+    table = read_crash_table(data, vehicle_table=vehicle_table, incidents=incidents, non_motorists=non_motorists)
+    complete = int(table.data.notna().all(axis=1).sum())
+    if complete == 0:
+        raise InputError(f"{data}: no row has every variable known (0 complete rows of {table.rows:,}); "
+                         "a model learned from it would be empty: adsgen data inspect shows what is missing")
     names = [str(c) for c in table.data.columns]
     tier_map = load_tiers(Path(tiers_file), names) if tiers_file else None
     if known is not None:
@@ -39,6 +44,8 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
                              f"(the data has: {', '.join(names)})")
     source = {"path": str(data), "kind": table.source, "fingerprint": table.fingerprint,
               "rows_raw": table.rows_raw, "rows": table.rows}
+    if table.warnings:  # variables missing on more than 20 % of rows, shown by the validation report
+        source["warnings"] = list(table.warnings)
     if table.vehicle_path is not None:
         source["vehicle_path"] = str(table.vehicle_path)
         source["vehicle_fingerprint"] = table.vehicle_fingerprint
@@ -56,6 +63,7 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
 
 def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None = None,
                  known_graph: str | Path | None = None, vehicle_table: str | Path | None = None,
+                 incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                  score: str = "bdeu", bootstrap: int = 0, seed: int = 0, holdout: float = 0.2,
                  missing: str = "paired", pc: bool = True, pc_rows: int = 20_000,
                  progress: Callable[[str], None] | None = None) -> LearnResult:
@@ -63,7 +71,8 @@ def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None 
     config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
                          pc_rows=pc_rows, missing=missing.lower())
     result, _ = learn_from_file(data, out, config, tiers_file=tiers, known_graph=known_graph,
-                                vehicle_table=vehicle_table, progress=progress)
+                                vehicle_table=vehicle_table, incidents=incidents,
+                                non_motorists=non_motorists, progress=progress)
     return result
 
 

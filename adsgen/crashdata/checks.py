@@ -71,7 +71,33 @@ def read_header(path: str | Path) -> list[str]:
     body = lines[lines.index(first) + 1:]
     if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
         raise InputError(f"{path}: has a header but no data rows")
+    _check_not_wrapped(path, header, body, inside)
     return header
+
+
+WRAPPED_PROBE_LINES = 50
+"""Data lines looked at to tell a wrapped-lines file (see ``_check_not_wrapped``)."""
+
+
+def _check_not_wrapped(path: Path, header: list[str], body: list[str], inside: str) -> None:
+    """Refuse a file whose data lines are each one quoted field holding the whole row (a spreadsheet
+    re-save, each line quoted whole with its inner quotes doubled): pandas would read it as rows
+    with every column but the first empty."""
+    if len(header) < 2:
+        return
+    probe = [line for line in body[:WRAPPED_PROBE_LINES] if line.strip()]
+    try:
+        rows = list(csv.reader(probe))
+    except csv.Error:
+        return
+    wrapped = [r for r in rows if len(r) == 1 and "," in r[0]]
+    if rows and len(wrapped) * 2 > len(rows):
+        example = next(csv.reader([wrapped[0][0]]), [])
+        raise InputError(
+            f"{path}: every data line{inside} is wrapped in one quoted field (line 2 is one field of "
+            f"{len(example)} comma-separated values, the header has {len(header)} columns), so every column "
+            "but the first would read as missing; re-save it as a plain CSV (one field per column) or strip "
+            "the outer quotes of each data line and un-double the inner ones")
 
 
 def _gunzip_head(path: Path) -> bytes:

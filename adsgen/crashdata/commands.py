@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP, REPORT_NO
+
 data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
                        no_args_is_help=True)
 
@@ -36,11 +38,13 @@ def _byte_progress(label: str, enabled: bool):
         yield update
 
 
-def _read(path: Path, vehicles: Path | None, progress: bool):
+def _read(path: Path, vehicles: Path | None, progress: bool, incidents: Path | None = None,
+          non_motorists: Path | None = None):
     from adsgen.crashdata.reader import read_crash_table
 
     with _byte_progress(f"reading {path.name}", progress) as cb:
-        return read_crash_table(path, vehicle_table=vehicles, progress=cb)
+        return read_crash_table(path, vehicle_table=vehicles, incidents=incidents, non_motorists=non_motorists,
+                                progress=cb)
 
 
 @data_app.command("synth")
@@ -107,15 +111,28 @@ def reference_cmd(
 def inspect_cmd(
     path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV; plain or gzip)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    non_motorists: Path = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
     top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
     top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
                                                             "a canonical table may have many)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+    by_year: bool = typer.Option(False, "--by-year", help="Drift report: state shares per year, flagging a share "
+                                                          "that changes by more than half from one year to the "
+                                                          "next and unmapped spellings by year."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Show the detected source, rows, and per variable: states, missing share, unmapped spellings."""
-    table = _read(path, vehicles, progress)
+    table = _read(path, vehicles, progress, incidents, non_motorists)
     summary = _summary(table)
+    if by_year:
+        from adsgen.crashdata.drift import drift_report
+
+        summary["by_year"] = drift_report(table)
+        _print_drift(summary["by_year"])
+        if json_out:
+            json_out.write_text(json.dumps(summary, indent=1) + "\n")
+        return
     console = Console()
     console.print(f"[bold]{table.path}[/]  source: [cyan]{table.source}[/]  raw rows: {table.rows_raw:,}  "
                   f"rows: {table.rows:,}" + ("  (one per crash)" if table.source != "canonical" else ""),
@@ -142,6 +159,8 @@ def inspect_cmd(
     console.print(grid)
     for note in table.notes:
         console.print(f"note: {note}", highlight=False)
+    for warning in table.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
 
@@ -152,6 +171,8 @@ def convert_cmd(
     out: Path = typer.Option(..., "--out", help="Canonical CSV to write (empty cell = missing; gzip when it "
                                                  "ends in .gz)."),
     vehicles: Path = typer.Option(None, "--vehicles", help="Statewide vehicle table to join on REPORT_NO."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    non_motorists: Path = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Write the canonical table: one column per canonical variable, exact state names.
@@ -166,27 +187,52 @@ def convert_cmd(
 
     provenance_out = Path(str(out) + ".provenance.json")
     for target in (out, provenance_out):
-        check_output(target, (path, vehicles))
-    table = _read(path, vehicles, progress)
+        check_output(target, (path, vehicles, incidents, non_motorists))
+    table = _read(path, vehicles, progress, incidents, non_motorists)
     canonical = table.data[[c for c in table.data.columns if c in NAMES]]
     if canonical.shape[1] == 0:
         raise InputError(f"{path}: has no canonical variable columns to convert (columns: "
                          f"{', '.join(map(str, table.data.columns[:8]))})")
+    if table.crash_keys is not None:  # traceability: the source's report number first
+        keys = [("" if str(k).startswith("<blank ") else str(k)) for k in table.crash_keys]
+        canonical = canonical.assign(**{REPORT_NO: keys})
     with atomic_path(out) as tmp:
         write_canonical(canonical, tmp)
     prov = {"written": utc_now(), "output": str(out), "input": table.provenance(),
             "columns": list(canonical.columns), "unmapped": table.unmapped, "notes": table.notes,
+            "warnings": table.warnings,
             "versions": versions(("adsgen", "numpy", "pandas"))}
     with atomic_path(provenance_out) as tmp:
         tmp.write_text(json.dumps(prov, indent=1) + "\n")
-    typer.echo(f"wrote {len(canonical):,} rows x {canonical.shape[1]} variables ({table.source}) to {out}")
+    for warning in table.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    n_vars = sum(c in NAMES for c in canonical.columns)
+    typer.echo(f"wrote {len(canonical):,} rows x {n_vars} variables ({table.source}) to {out}")
+
+
+def _print_drift(report: dict) -> None:
+    console = Console()
+    grid = Table(title="state shares of known values per year", show_lines=False)
+    grid.add_column("variable = state", style="bold")
+    for y in report["years"]:
+        grid.add_column(y, justify="right")
+    for v, per_year in report["shares"].items():
+        states = next(iter(per_year.values()), {})
+        for s in states:
+            grid.add_row(escape(f"{v} = {s}"), *(f"{per_year[y][s]:.1%}" for y in report["years"]))
+    console.print(grid)
+    for flag in report["flags"]:
+        console.print(f"[yellow]drift:[/] {escape(flag)}", highlight=False)
+    if not report["flags"]:
+        console.print("no drift flagged", highlight=False)
 
 
 def _summary(table) -> dict:
     """JSON-ready per-variable summary of a CrashTable."""
     missing = table.missing_share()
     out = {"path": str(table.path), "source": table.source, "rows_raw": table.rows_raw, "rows": table.rows,
-           "fingerprint": table.fingerprint, "notes": table.notes, "variables": {}}
+           "fingerprint": table.fingerprint, "notes": table.notes,
+           "warnings": table.warnings, "variables": {}}
     for col in table.data.columns:
         counts = table.data[col].value_counts(sort=False, dropna=True)
         out["variables"][str(col)] = {

@@ -21,12 +21,18 @@ import pandas as pd
 from adsgen.crashdata.checks import read_header
 from adsgen.crashdata.compression import GZIP_ERRORS, open_table
 from adsgen.crashdata.sources import (
+    MONTGOMERY_INCIDENTS,
+    MONTGOMERY_NON_MOTORISTS,
+    MONTGOMERY_TABLES,
+    REPORT_NO,
     SOURCES,
+    STATEWIDE_CODE_COLUMNS,
     VEHICLE_SOURCES,
     SourceSchema,
     VariableRule,
     column_key,
     detect_source,
+    identify_other_table,
 )
 from adsgen.crashdata.vocab import ALWAYS_MISSING, load_vocabulary, normalise
 from adsgen.errors import InputError
@@ -35,6 +41,11 @@ from adsgen.variables import NAMES, STATES, speed_limit_state
 
 CHUNK_ROWS = 200_000
 """Rows per chunk when streaming a file."""
+
+MISSING_WARN_SHARE = 0.20
+"""A variable missing on more than this share of rows gets a warning (inspect, convert, CBN report)."""
+MISSING_REFUSE_SHARE = 0.5
+"""A raw table in which every mapped variable is missing on more than this share of rows is refused."""
 
 MAX_NUMERIC_CATEGORIES = 50
 """In a canonical table of other variables, an all-number column with more distinct values than this
@@ -75,6 +86,8 @@ class CrashTable:
     """Crash key of each row of ``data`` (REPORT_NO / Report Number); None for canonical tables."""
     columns: dict[str, list[str]] = field(default_factory=dict)
     """{variable: raw columns it was read from}."""
+    warnings: list[str] = field(default_factory=list)
+    """Data-quality warnings (variables missing on more than ``MISSING_WARN_SHARE`` of rows)."""
 
     def missing_share(self) -> dict[str, float]:
         """Share of missing values per column."""
@@ -92,22 +105,31 @@ class CrashTable:
 
 
 def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = None,
+                     incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                      progress: Progress | None = None) -> CrashTable:
     """Read a crash table, detecting its source from the header.
 
     ``vehicle_table``: the Maryland statewide vehicle table (REPORT_NO, SPEED_LIMIT,
     VEH_MOVEMENT_DESC), joined on REPORT_NO for speed_limit and other_movement; statewide only.
+    ``incidents`` / ``non_motorists``: Montgomery County Incidents / Non-Motorists tables joined to a
+    Drivers table on Report Number: road layout from Incidents (it wins over the Drivers rows),
+    pedestrian involvement from Non-Motorists (a crash with a pedestrian row is a pedestrian collision).
     ``progress``: called with (bytes read, total bytes) after each chunk.
     Raises ``InputError`` for anything wrong with the file.
     """
     path = Path(path)
     header = read_header(path)
+    _refuse_other_table(path, header)
     schema = detect_source(header)
+    if (incidents is not None or non_motorists is not None) and (schema is None or schema.name != "montgomery"):
+        raise InputError(f"{incidents or non_motorists}: Incidents / Non-Motorists tables join to a Montgomery "
+                         f"County Drivers table; {path} is a {schema.name if schema else 'canonical'} table")
     if schema is None:
         if vehicle_table is not None:
             raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland statewide "
                              f"crash table; {path} is a canonical table")
         table = _read_canonical(path, header, progress)
+        table.warnings.extend(missing_warnings(table.data))
     else:
         if vehicle_table is not None and schema.name != "statewide":
             raise InputError(f"{vehicle_table}: a vehicle table can only be joined to a Maryland "
@@ -122,6 +144,9 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
                            crash_keys=crash_keys, columns=used)
         if vehicle_table is not None:
             _join_vehicles(table, agg, crash_keys, Path(vehicle_table), progress)
+        for extra, extra_schema in ((incidents, MONTGOMERY_INCIDENTS), (non_motorists, MONTGOMERY_NON_MOTORISTS)):
+            if extra is not None:
+                _join_montgomery(table, agg, crash_keys, Path(extra), extra_schema, progress)
         for v in NAMES:
             if v in agg:
                 continue
@@ -130,8 +155,38 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
             else:
                 notes.append(f"{v}: not available from this source")
         table.data = pd.DataFrame({v: _categorical(agg[v], v) for v in NAMES if v in agg})
+        _quality_gate(table)
     table.fingerprint = file_fingerprint(path)
     return table
+
+
+def missing_warnings(data: pd.DataFrame) -> list[str]:
+    """One line per canonical variable of ``data`` missing on more than ``MISSING_WARN_SHARE`` of rows."""
+    n = max(len(data), 1)
+    out = []
+    for v in NAMES:
+        if v in data.columns:
+            share = float(data[v].isna().sum()) / n
+            if share > MISSING_WARN_SHARE:
+                out.append(f"{v} is missing on {share:.1%} of rows (more than {MISSING_WARN_SHARE:.0%})")
+    return out
+
+
+def _quality_gate(table: CrashTable) -> None:
+    """Refuse a raw table that would convert into (mostly) missing rows; else note the warnings."""
+    missing = table.missing_share()
+    unmapped = lambda v: sum(table.unmapped.get(v, {}).values())  # noqa: E731
+    if "severity" in missing and missing["severity"] >= 1.0:
+        cols = ", ".join(table.columns.get("severity", [])) or "severity"
+        raise InputError(f"{table.path}: severity is missing on every row (column {cols}; "
+                         f"{unmapped('severity'):,} raw rows with unmapped spellings), nothing to learn from")
+    if missing and all(share > MISSING_REFUSE_SHARE for share in missing.values()):
+        worst = min(missing, key=missing.get)
+        raise InputError(f"{table.path}: every mapped variable is missing on more than "
+                         f"{MISSING_REFUSE_SHARE:.0%} of rows (best: {worst} {missing[worst]:.1%} missing); "
+                         "is this the right table, and are its values in the vocabulary "
+                         "(adsgen data inspect lists the unmapped spellings)?")
+    table.warnings.extend(missing_warnings(table.data))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -354,6 +409,53 @@ def _join_vehicles(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd
         table.notes.append(f"{unmatched} of {len(crash_keys)} crashes have no row in the vehicle table")
 
 
+def _refuse_other_table(path: Path, header: list[str]) -> None:
+    """One message naming a known table that cannot be read on its own, and what to do with it."""
+    other = identify_other_table(header)
+    if other is None:
+        return
+    if other == "statewide_codes":
+        present = [c for c in STATEWIDE_CODE_COLUMNS if column_key(c) in {column_key(h) for h in header}]
+        raise InputError(
+            f"{path}: is a Maryland statewide code-only CRASH table (MSP quarterly format: {', '.join(present)} "
+            f"... without the *_DESC columns or REPORT_TYPE); adsgen has no verified ACRS code book for field "
+            f"{present[0]}, so it cannot map its codes: use the statewide export with the *_DESC columns "
+            "(LIGHT_DESC, WEATHER_DESC, SURF_COND_DESC, REPORT_TYPE ...)")
+    title = MONTGOMERY_TABLES[other][0]
+    option = "--incidents" if other == "montgomery_incidents" else "--non-motorists"
+    raise InputError(f"{path}: is a Montgomery County \"{title}\" table, which adsgen reads only joined to "
+                     f"the Drivers table (\"Crash Reporting - Drivers Data\") on Report Number: pass the Drivers "
+                     f"file as DATA and this one with {option} {path}")
+
+
+def _join_montgomery(table: CrashTable, agg: dict[str, np.ndarray], crash_keys: pd.Index, xpath: Path,
+                     schema: SourceSchema, progress: Progress | None) -> None:
+    """Join a Montgomery Incidents / Non-Motorists table: its known states replace the Drivers ones."""
+    header = read_header(xpath)
+    if column_key(schema.key) not in {column_key(h) for h in header}:
+        raise InputError(f"{xpath}: missing required column '{schema.key}' (the crash key of a "
+                         f"{schema.name} table)")
+    codes, keys, rows_raw, unmapped, used = _read_coded(xpath, header, schema, progress)
+    gid, n, xkeys = _group(keys)
+    where = xkeys.get_indexer(crash_keys)  # (crashes,) id in the joined table or -1
+    for rule in schema.rules:
+        if rule.variable not in codes:
+            continue
+        per_crash = _aggregate(codes[rule.variable], gid, n, rule)
+        joined = np.where(where >= 0, per_crash[np.maximum(where, 0)], -1).astype(np.int8)  # (crashes,)
+        base = agg.get(rule.variable)
+        agg[rule.variable] = joined if base is None else np.where(joined >= 0, joined, base).astype(np.int8)
+    for v, u in unmapped.items():
+        bucket = table.unmapped.setdefault(v, {})
+        for raw, c in u.items():
+            bucket[raw] = bucket.get(raw, 0) + c
+    for v, cols in used.items():
+        table.columns.setdefault(v, []).extend(f"{c} ({xpath.name})" for c in cols)
+    unmatched = int((where < 0).sum())
+    table.notes.append(f"{schema.name}: {xpath} ({rows_raw:,} rows) joined on {schema.key}; "
+                       f"{len(crash_keys) - unmatched:,} of {len(crash_keys):,} crashes matched")
+
+
 def _categorical(codes: np.ndarray, variable: str) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(STATES[variable]))
 
@@ -390,14 +492,16 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     canon = {h: h.strip().casefold() for h in header if h.strip().casefold() in NAMES}
     luts: dict[str, dict[str, int | None]] = {}
     codes: dict[str, list[np.ndarray]] = {h: [] for h in canon}
-    others: dict[str, _OtherColumn] = {h: _OtherColumn() for h in header if h not in canon}
+    key_col = next((h for h in header if h.strip().casefold() == REPORT_NO), None)
+    keys: list[pd.Series] = []
+    others: dict[str, _OtherColumn] = {h: _OtherColumn() for h in header if h not in canon and h != key_col}
     unmapped: dict[str, dict[str, int]] = {}
     rows = 0
     first = True
     for chunk in _read_chunks(path, None, progress):
         rows += len(chunk)
         if first:
-            _check_canonical_columns(path, chunk, canon)
+            _check_canonical_columns(path, chunk.drop(columns=[key_col]) if key_col else chunk, canon)
             first = False
         for h, var in canon.items():
             col = chunk[h]
@@ -424,6 +528,8 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
                         u[cats[i].strip()] = u.get(cats[i].strip(), 0) + int(counts[i])
         for h, other in others.items():
             other.add(chunk[h])
+        if key_col is not None:
+            keys.append(chunk[key_col].astype(str).str.strip())
     if rows == 0:
         raise InputError(f"{path}: has a header but no data rows")
     data: dict[str, pd.Categorical] = {}
@@ -434,9 +540,10 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     for h, other in others.items():
         data[h.strip()] = other.finish()
     notes = [f"{v}: not in this table" for v in NAMES if v not in data] if canon else []
+    crash_keys = pd.Index(pd.concat(keys, ignore_index=True)) if keys else None
     return CrashTable(data=pd.DataFrame(data), source="canonical", path=path, rows_raw=rows, rows=rows,
                       unmapped={v: dict(sorted(u.items(), key=lambda kv: -kv[1])) for v, u in unmapped.items()},
-                      fingerprint="", notes=notes)
+                      fingerprint="", notes=notes, crash_keys=crash_keys)
 
 
 def _check_canonical_columns(path: Path, chunk: pd.DataFrame, canon: dict[str, str]) -> None:

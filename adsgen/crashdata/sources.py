@@ -130,6 +130,57 @@ STATEWIDE_VEHICLES = SourceSchema(
     ),
 )
 
+MONTGOMERY_INCIDENTS = SourceSchema(
+    name="montgomery_incidents",
+    description="Montgomery County (MD) Crash Reporting - Incidents Data, one row per crash, joined on "
+                "Report Number for road layout (Drivers rows of the same crash give way to it)",
+    key="Report Number",
+    signature=("Report Number",),
+    rules=(
+        VariableRule("road_layout", (
+            _c("Intersection Type", mapping="montgomery_intersection_type", required=False),
+            _c("Junction", mapping="montgomery_junction", required=False),
+            _c("Road Alignment", mapping="montgomery_road_alignment", required=False),
+        )),
+    ),
+)
+
+MONTGOMERY_NON_MOTORISTS = SourceSchema(
+    name="montgomery_non_motorists",
+    description="Montgomery County (MD) Crash Reporting - Non-Motorists Data, one row per non-motorist, "
+                "joined on Report Number: a crash with a pedestrian row is a pedestrian collision",
+    key="Report Number",
+    signature=("Report Number",),
+    rules=(
+        VariableRule("collision_type", (
+            _c("Pedestrian Type", "Related Non-Motorist", mapping="montgomery_related_non_motorist"),
+        ), aggregate="first"),
+    ),
+)
+
+MONTGOMERY_TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "montgomery_incidents": ("Crash Reporting - Incidents Data", ("Report Number", "ACRS Report Type"),
+                             ("Vehicle ID", "Person ID", "Vehicle Movement", "Speed Limit", "Driver Distracted By")),
+    "montgomery_non_motorists": ("Crash Reporting - Non-Motorists Data", ("Report Number", "Pedestrian Type"),
+                                 ("Vehicle ID", "Vehicle Movement", "Speed Limit", "Driver Distracted By")),
+}
+"""Other Montgomery tables: name -> (title, columns it has, Drivers columns it has none of)."""
+
+REPORT_NO = "report_no"
+"""First column of a canonical table written by ``data convert``: the crash's report number in its
+source (REPORT_NO / Report Number). The reader keeps it as the table's crash keys, never as a variable."""
+
+INCIDENTS_HELP = ("Montgomery County Incidents table, joined to the Drivers table on Report Number "
+                  "(road layout).")
+NON_MOTORISTS_HELP = ("Montgomery County Non-Motorists table, joined to the Drivers table on Report Number "
+                      "(pedestrian collisions).")
+"""Help of the --incidents / --non-motorists options (data inspect/convert, cbn learn)."""
+
+STATEWIDE_CODE_COLUMNS = ("LIGHT_CODE", "WEATHER_CODE", "SURF_COND_CODE", "JUNCTION_CODE",
+                          "COLLISION_TYPE_CODE")
+"""Code columns of the older Maryland statewide quarterly CRASH tables (MSP), which come without the
+``*_DESC`` columns and without REPORT_TYPE."""
+
 SOURCES: dict[str, SourceSchema] = {s.name: s for s in (STATEWIDE, MONTGOMERY)}
 """Crash-table sources tried, in order, when detecting a file's source from its header."""
 
@@ -149,6 +200,19 @@ def known_columns(schema: SourceSchema) -> set[str]:
     names = {schema.key, *schema.signature, *schema.required_extra}
     names.update(n for rule in schema.rules for spec in rule.columns for n in spec.names)
     return {column_key(n) for n in names}
+
+
+def identify_other_table(header: list[str]) -> str | None:
+    """Name of a known table the reader cannot read on its own (a Montgomery Incidents or
+    Non-Motorists table, a statewide code-only CRASH table), or None."""
+    keys = {column_key(h) for h in header}
+    for name, (_title, has, lacks) in MONTGOMERY_TABLES.items():
+        if all(column_key(c) in keys for c in has) and not any(column_key(c) in keys for c in lacks):
+            return name
+    if column_key("REPORT_NO") in keys and column_key("REPORT_TYPE") not in keys and \
+            any(column_key(c) in keys for c in STATEWIDE_CODE_COLUMNS) and column_key("LIGHT_DESC") not in keys:
+        return "statewide_codes"
+    return None
 
 
 def detect_source(header: list[str], sources: dict[str, SourceSchema] = SOURCES) -> SourceSchema | None:

@@ -3,8 +3,17 @@
 Each file ``mappings/<source>_<column>.csv`` has two columns, ``raw`` and ``state``. ``state`` is a
 canonical state name of the variable the column feeds, or blank: the spelling is known and means
 "missing" (Unknown, Other, Not Applicable, a surface such as gravel that has no canonical state).
-Spellings are matched after normalisation (trimmed, inner whitespace collapsed, case-folded), so
-``"  Dark -  Lighted"`` and ``"DARK - LIGHTED"`` match the same entry. Blank cells and the words in
+Spellings are matched after normalisation (case-folded, every run of spaces and punctuation
+collapsed to one space, trimmed), so ``"  Dark -  Lighted"``, ``"DARK LIGHTED"`` and
+``"Other Action (looking away from task, etc.)"`` / ``"OTHER ACTION (LOOKING AWAY FROM TASK ETC.)"``
+match the same entry.
+
+Multi-valued cells (the 2024-on exports write ``Curve Left, Straight`` or ``No Controls, Stop Sign``):
+a cell whose whole spelling is in no file is split on commas and semicolons; of the parts that map
+to a state, the state listed last in ``STATES[variable]`` wins (each variable lists its baseline
+first: ``Curve Left, Straight`` is curve, ``No Controls, Stop Sign`` is stop_sign, ``Straight,
+Intersection`` is intersection); parts that mean missing are skipped; a cell none of whose parts
+is known stays unmapped. Blank cells and the words in
 ``ALWAYS_MISSING`` are missing in every column, listed or not. A spelling in no file is *unmapped*:
 the reader counts it and treats it as missing.
 """
@@ -20,15 +29,17 @@ from adsgen.variables import STATES
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 
-ALWAYS_MISSING = frozenset({"", "unknown", "n/a", "na", "not applicable", "null"})
+ALWAYS_MISSING = frozenset({"", "unknown", "n a", "na", "not applicable", "null"})
 """Normalised spellings that mean missing in every column."""
 
-_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"[\W_]+")
+_SPLIT = re.compile(r"[,;]")
 
 
 def normalise(raw: str) -> str:
-    """Normalised form used for matching: trimmed, inner whitespace collapsed, case-folded."""
-    return _SPACES.sub(" ", raw).strip().casefold()
+    """Normalised form used for matching: case-folded, runs of whitespace and punctuation as one space,
+    trimmed."""
+    return _PUNCT.sub(" ", raw.casefold()).strip()
 
 
 class Vocabulary:
@@ -49,7 +60,14 @@ class Vocabulary:
         key = normalise(raw)
         if key in ALWAYS_MISSING:
             return -1
-        return self.entries.get(key)
+        code = self.entries.get(key)
+        if code is not None or not _SPLIT.search(raw):
+            return code
+        parts = [self.entries.get(normalise(p), -1 if normalise(p) in ALWAYS_MISSING else None)
+                 for p in _SPLIT.split(raw)]
+        if all(p is None for p in parts):
+            return None
+        return max((p for p in parts if p is not None), default=-1)
 
 
 @cache

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from adsgen.crashdata.compression import open_text_out
+from adsgen.crashdata.sources import REPORT_NO
 from adsgen.crashdata.vocab import Vocabulary, load_vocabulary
 from adsgen.variables import NAMES, STATES
 
@@ -453,7 +454,10 @@ def _expected_frame(codes: dict[str, np.ndarray], names) -> pd.DataFrame:
 
 
 def write_canonical(df: pd.DataFrame, path: str | Path | IO[str], *, header: bool = True) -> None:
-    """Write a canonical table: one column per canonical variable present, exact state names, empty
-    cell for missing (other columns of ``df`` are written after them, unchanged)."""
-    ordered = [v for v in NAMES if v in df.columns] + [c for c in df.columns if c not in NAMES]
+    """Write a canonical table: ``report_no`` first when ``df`` has it, then one column per canonical
+    variable present, exact state names, empty cell for missing (other columns of ``df`` are written
+    after them, unchanged)."""
+    lead = [REPORT_NO] if REPORT_NO in df.columns else []
+    ordered = lead + [v for v in NAMES if v in df.columns] + [c for c in df.columns if c not in NAMES
+                                                              and c != REPORT_NO]
     _to_csv(df[ordered], path, index=False, na_rep="", header=header)
