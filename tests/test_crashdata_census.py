@@ -224,6 +224,15 @@ def test_by_year_drift_report_flags_a_new_spelling_and_the_share_it_moves(cli, t
     assert any(f.startswith("driver_impaired=distracted:") and f.endswith("0.0% in 2024") for f in flags), flags
     assert not any(f.startswith("light=") for f in flags), flags  # untouched variables do not drift
 
+    # the same shift over 40 crashes a year is not compared (chance moves small years' shares)
+    few = raw[raw["Report Number"].isin(pd.concat([keys.iloc[:40], keys.iloc[-40:]]))]
+    few.to_csv(drift, index=False)
+    code, out, err = cli(["data", "inspect", drift, "--by-year", "--no-progress", "--json", tmp_path / "d.json"])
+    flags = json.loads((tmp_path / "d.json").read_text())["by_year"]["flags"]
+    assert not any("=" in f.split(":")[0] for f in flags), flags  # no share flagged
+    assert any(f.startswith("not compared: 2023, 2024") for f in flags), flags
+    assert any("unmapped spelling" in f for f in flags), flags  # a new spelling is flagged at any size
+
 
 def test_cbn_validation_report_warns_about_variables_missing_on_over_a_fifth_of_rows(cli, tmp_path):
     canon = tmp_path / "canon.csv"
