@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -281,3 +282,20 @@ def test_a_crashing_worker_fails_its_run_and_is_replaced(cli, tmp_path):
     assert _counts(db) == {"done": 9, "failed": 1}
     (crashed,) = _rows(db, "status = 'failed'")
     assert "died (exit code 3)" in crashed["error"]
+
+
+def test_runs_are_judged_and_a_backend_that_cannot_rerun_is_one_line_exit_2(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 8)
+    db = tmp_path / "c.db"
+    code, _, err = cli(["campaign", "run", scen, "--db", db, "--agent", "fakesim:FakeAgent",
+                        "--backend", "fakesim:FakeBackend", "--workers", "1", "--no-progress"])
+    assert code == 0, err
+    rows = _rows(db)
+    assert all((r["verdict"] is not None) == bool(r["high_risk"]) for r in rows)
+    assert any(r["verdict"] for r in rows)
+    code, out, _ = cli(["campaign", "status", db, "--json"])
+    verdicts = json.loads(out)["verdicts"]
+    assert code == 0 and sum(verdicts.values()) == sum(bool(r["high_risk"]) for r in rows)
+    code, _, err = cli(["campaign", "run", scen, "--db", tmp_path / "d.db", "--agent", "fakesim:FakeAgent",
+                        "--backend", "fakesim:NoRerunBackend", "--workers", "1", "--no-progress"])
+    assert code == 2 and "cannot re-run" in err and "Traceback" not in err

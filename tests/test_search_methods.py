@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adsgen.scenario.mapping import SPEED_LIMIT_MPS
 from adsgen.scenario.model import Scenario, Seed
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import BudgetExhausted, Candidate, Evaluator
@@ -41,9 +42,12 @@ def _seed() -> Seed:
                 contract={"road_layout": ["straight"], "collision_type": ["rear_end"],
                           "other_movement": ["slowing_stopped"]},
                 scenario=Scenario.model_validate(scn),
-                parameters=[{"path": "ego.speed_mps", "low": 5.0, "high": 30.0, "bins": 4},
+                parameters=[{"path": "actors.lead.manoeuvre.decel_mps2", "low": 2.0, "high": 10.0, "bins": 4},
                             {"path": "actors.lead.start_s_m", "low": 10.0, "high": 60.0, "bins": 4}],
                 expect_collision=False)
+
+
+REFERENCE_MARGIN = {"reference": 0.3, "omniscient": 0.6}
 
 
 def _hazard(factors: dict, unit: np.ndarray) -> float:
@@ -61,8 +65,9 @@ class FakeBackend:
         self.calls += 1
         out = []
         for s in scenarios:
-            unit = np.array([(s.ego.speed_mps - 5.0) / 25.0, (s.actors[0].start_s_m - 10.0) / 50.0])
-            h = _hazard(s.factors.model_dump(), unit)
+            unit = np.array([(s.actors[0].manoeuvre.decel_mps2 - 2.0) / 8.0, (s.actors[0].start_s_m - 10.0) / 50.0])
+            # the careful-driver reference and the omniscient check avoid the milder hazards
+            h = _hazard(s.factors.model_dump(), unit) - REFERENCE_MARGIN.get(getattr(agent, "name", None), 0.0)
             ttc = max(0.05, 3.0 - 3.0 * h)
             coll = h > 0.75
             out.append(RunResult(s.name, TerminationReason.COLLISION if coll else TerminationReason.TIMEOUT,
@@ -87,7 +92,8 @@ def _instantiate(space, factors, params, name):
     data = space.seed.scenario.spec()
     data["factors"] = dict(factors)
     data["name"] = name
-    data["ego"]["speed_mps"] = params["ego.speed_mps"]
+    data["actors"][0]["manoeuvre"]["decel_mps2"] = params["actors.lead.manoeuvre.decel_mps2"]
+    data["ego"]["speed_mps"] = SPEED_LIMIT_MPS[factors["speed_limit"]]  # the limit acts on the world
     data["actors"][0]["start_s_m"] = params["actors.lead.start_s_m"]
     return Scenario.model_validate(data)
 
@@ -101,8 +107,8 @@ def test_space_respects_contract_and_parameter_ranges():
     assert sp.choices["road_layout"] == ("straight",)
     assert sp.n_combinations == 4 * 5 * 3 * 3 * 3 * 3  # light weather surface control limit impaired
     assert len(sp.combinations()) == sp.n_combinations
-    assert sp.to_params(np.array([0.0, 1.0])) == {"ego.speed_mps": 5.0, "actors.lead.start_s_m": 60.0}
-    np.testing.assert_allclose(sp.nominal_unit(), [0.4, 0.4])
+    assert sp.to_params(np.array([0.0, 1.0])) == {"actors.lead.manoeuvre.decel_mps2": 2.0, "actors.lead.start_s_m": 60.0}
+    np.testing.assert_allclose(sp.nominal_unit(), [0.75, 0.4])
     assert sp.bin_index(np.array([0.0, 0.999])) == (0, 3)
     assert sp.bin_index(np.array([1.0, 0.26])) == (3, 1)
 
@@ -142,7 +148,7 @@ def test_methods_spend_exactly_the_budget(method):
     assert len(ev.archive) == sum(o.new for o in ev.outcomes)
 
 
-def test_cbn_guided_finds_more_distinct_high_risk_per_run_than_random():
+def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
     found = {}
     for method in ("cbn", "random"):
         counts = []
@@ -151,7 +157,8 @@ def test_cbn_guided_finds_more_distinct_high_risk_per_run_than_random():
             cls = get_method(method)
             m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
             m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(rep))
-            counts.append(len(ev.archive))
+            counts.append(len(ev.valid))
+            assert ev.reference_runs == 2 * sum(o.result.verdict is not None for o in ev.outcomes)
         found[method] = np.mean(counts)
-    assert found["cbn"] > 2 * found["random"], found
+    assert found["cbn"] > 1.3 * found["random"], found  # measured: 80 vs 52.5 distinct valid failures
     assert not math.isnan(found["random"])

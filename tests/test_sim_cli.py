@@ -12,10 +12,10 @@ from adsgen.paths import SEEDS_DIR
 
 def test_simulate_prints_and_writes_run_result_json(cli, tmp_path):
     out = tmp_path / "r.json"
-    code, stdout, _ = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--seed", "3", "--json", out])
-    assert code == 0 and "collision" in stdout and "cutter" in stdout
+    code, stdout, _ = cli(["simulate", SEEDS_DIR / "straight_crossing_path.yaml", "--seed", "3", "--json", out])
+    assert code == 0 and "collision" in stdout and "crosser" in stdout
     d = json.loads(out.read_text())
-    assert d["termination"] == "collision" and d["collision_partner"] == "cutter" and d["seed"] == 3
+    assert d["termination"] == "collision" and d["collision_partner"] == "crosser" and d["seed"] == 3
     for key in ("duration_s", "impact_speed_mps", "collision_time_s", "min_ttc_s", "min_distance_m", "pet_s"):
         assert key in d
     assert d["provenance"]["scenario_fingerprint"].startswith("sha256:")

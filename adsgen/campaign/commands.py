@@ -114,6 +114,10 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         t.add_column(col)
     for k, v in st["counts"].items():
         t.add_row(k, str(v))
+    t.add_row("valid failures", str(st["verdicts"].get("valid_failure", 0)))
+    for verdict, n in sorted(st["verdicts"].items()):
+        if verdict != "valid_failure":
+            t.add_row(f"  {verdict.replace('_', ' ')}", str(n))
     t.add_row("collisions", str(st["collisions"]))
     t.add_row("near misses", str(st["near_misses"]))
     console.print(t)

@@ -68,13 +68,14 @@ def junit_tree(df: pd.DataFrame, store: CampaignStore, fail_on: str = "collision
                                  classname=f"{r.seed_family or 'scenario'}.{agent}", time=f"{wall:.3f}")
             props = ET.SubElement(case, "properties")
             for key in ("termination", "min_ttc_s", "min_distance_m", "impact_speed_mps", "collision_partner",
-                        "attempts"):
+                        "attempts", "verdict", "at_fault", "reference_outcome", "omniscient_outcome"):
                 ET.SubElement(props, "property", name=key, value=_fmt(getattr(r, key)))
             if r.status == "done" and bool(r.collided):
                 counts["failures"] += 1
                 el = ET.SubElement(case, "failure", type="collision",
                                    message=f"collision with {_fmt(r.collision_partner)} at "
-                                           f"{float(r.impact_speed_mps or 0):.1f} m/s")
+                                           f"{float(r.impact_speed_mps or 0):.1f} m/s"
+                                           + (f" ({r.verdict})" if _fmt(r.verdict) else ""))
                 el.text = f"scenario {r.scenario_hash}, seed {r.seed}"
             elif r.status == "done" and fail_on == "near-miss" and bool(r.near_miss):
                 counts["failures"] += 1

@@ -228,7 +228,11 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
 
     st = data.status
     c = st["counts"]
+    v = st.get("verdicts", {})
     summary = Section("Summary", paragraphs=[
+        f"Valid failures (the agent at fault, the careful-driver reference safe): {v.get('valid_failure', 0)}; "
+        f"unavoidable: {v.get('unavoidable', 0)}; careful driver fails too: {v.get('reference_fails', 0)}; "
+        f"not at fault: {v.get('not_at_fault', 0)} (high-risk runs judged by re-running them, docs/search.md).",
         f"{st['total']} runs: {c['done']} done, {c['failed']} failed, {c['timed_out']} timed out, "
         f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
         f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",

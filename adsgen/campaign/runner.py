@@ -90,8 +90,19 @@ def worker_specs(config: CampaignConfig, tasks: int | None = None) -> list[Worke
             options.update(host=host, port=port)
             if config.backend == "carla" and hosts.count(host) > 1 and "tm_port" not in options:
                 options["tm_port"] = 8000 + i  # servers sharing a machine need their own traffic manager port
-        specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent))
+        specs.append(WorkerSpec(f"w{i}", BackendSpec(config.backend, options), config.agent,
+                                judge_ttc_s=config.high_risk_ttc_s))
     return specs
+
+
+def _check_can_judge(config: CampaignConfig) -> None:
+    """Before any worker starts: the judge re-runs high-risk runs, so the backend must be able to re-run a
+    scenario (a factory class with ``can_rerun = False`` cannot); ConfigError otherwise."""
+    from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
+
+    factory = BackendSpec(config.backend, dict(config.backend_options)).factory()
+    if factory is not None and config.agent not in REFERENCE_AGENTS:
+        check_can_judge(factory)
 
 
 def _check_agent(name: str) -> None:
@@ -162,6 +173,7 @@ def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
     if not Path(config.db).resolve().parent.exists():
         raise ConfigError(f"--db {config.db}: folder {Path(config.db).parent} does not exist")
     _check_agent(config.agent)
+    _check_can_judge(config)
     BackendSpec(config.backend, dict(config.backend_options)).factory()  # the backend exists / imports
     import adsgen.campaign.executors  # noqa: F401
     from adsgen.campaign.executors.base import EXECUTORS

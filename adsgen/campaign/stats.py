@@ -21,7 +21,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends (no rounding residue)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def runs_frame(store: CampaignStore) -> pd.DataFrame:
@@ -72,6 +74,8 @@ def campaign_status(store: CampaignStore) -> dict[str, Any]:
         "source": campaign["source"],
         "total": int(len(df)),
         "counts": counts,
+        "verdicts": ({str(k): int(v) for k, v in done["verdict"].dropna().value_counts().items()}
+                     if len(done) else {}),
         "collisions": int(done["collided"].fillna(0).astype(bool).sum()) if len(done) else 0,
         "near_misses": int(done["near_miss"].sum()) if len(done) else 0,
         "agents": sorted(df["agent"].dropna().unique().tolist()) if "agent" in df else [],

@@ -85,6 +85,11 @@ CREATE TABLE runs (
   impact_speed_mps REAL,
   collision_partner TEXT,
   duration_s REAL,               -- simulated time [s]
+  at_fault INTEGER,              -- 0/1 RunResult.at_fault (NULL: not judged)
+  fault_rule TEXT,               -- the at-fault rule that decided it
+  reference_outcome TEXT,        -- careful-driver reference re-run: collision / near_miss / safe (high-risk runs)
+  omniscient_outcome TEXT,       -- omniscient solvability check: collision / near_miss / safe
+  verdict TEXT,                  -- valid_failure / reference_fails / unavoidable / not_at_fault (adsgen.sim.judge)
   result_json TEXT,              -- RunResult.to_dict()
   error TEXT,                    -- failed / timed_out: what happened; retried faults: the last fault
   UNIQUE (scenario_hash, agent, backend, seed)
@@ -106,7 +111,11 @@ CREATE TABLE search_curve (      -- written by `adsgen generate` (see docs/campa
 RUN_COLUMNS = ("id", "scenario_hash", "agent", "backend", "seed", "status", "attempts", "session_id",
                "worker", "created_at", "started_at", "finished_at", "wall_s", "termination", "collided",
                "high_risk", "min_ttc_s", "min_distance_m", "impact_speed_mps", "collision_partner",
-               "duration_s", "result_json", "error")
+               "duration_s", "at_fault", "fault_rule", "reference_outcome", "omniscient_outcome", "verdict",
+               "result_json", "error")
+LABEL_COLUMNS = {"at_fault": "INTEGER", "fault_rule": "TEXT", "reference_outcome": "TEXT",
+                 "omniscient_outcome": "TEXT", "verdict": "TEXT"}
+"""Run columns added after schema version 1 was released: opening an older database adds them (NULL)."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,21 @@ class CampaignStore:
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
-        return cls(path, conn)
+        store = cls(path, conn)
+        if not readonly:
+            store._add_label_columns()
+        return store
+
+    def _run_columns(self) -> set[str]:
+        return {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+
+    def _add_label_columns(self) -> None:
+        """Migrate a database made before the judge's columns existed (adds them, NULL for old runs)."""
+        missing = [c for c in LABEL_COLUMNS if c not in self._run_columns()]
+        if missing:
+            with self.transaction() as c:
+                for col in missing:
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {col} {LABEL_COLUMNS[col]}")
 
     @classmethod
     def create(cls, path: str | Path, *, config: dict[str, Any], source: str = "adsgen campaign run"
@@ -400,11 +423,14 @@ class CampaignStore:
                 added += c.execute(
                     "INSERT OR IGNORE INTO runs (scenario_hash, agent, backend, seed, status, attempts, session_id, "
                     "worker, created_at, started_at, finished_at, termination, collided, high_risk, min_ttc_s, "
-                    "min_distance_m, impact_speed_mps, collision_partner, duration_s, result_json) "
-                    "VALUES (?, ?, ?, ?, 'done', 1, ?, 'external', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "min_distance_m, impact_speed_mps, collision_partner, duration_s, at_fault, fault_rule, "
+                    "reference_outcome, omniscient_outcome, verdict, result_json) "
+                    "VALUES (?, ?, ?, ?, 'done', 1, ?, 'external', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (scenario.content_hash(), agent, backend, int(seed), session_id, now, now, now, d["termination"],
                      int(collided), int(high_risk), _none_if_inf(min_ttc), _none_if_inf(d.get("min_distance_m")),
                      d.get("impact_speed_mps"), d.get("collision_partner"), d.get("duration_s"),
+                     None if d.get("at_fault") is None else int(d["at_fault"]), d.get("fault_rule"),
+                     d.get("reference_outcome"), d.get("omniscient_outcome"), d.get("verdict"),
                      json.dumps(d, sort_keys=True))).rowcount
         return added
 
@@ -453,12 +479,15 @@ class CampaignStore:
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = 'done', worker = ?, started_at = ?, finished_at = ?, wall_s = ?, "
                       "termination = ?, collided = ?, high_risk = ?, min_ttc_s = ?, min_distance_m = ?, "
-                      "impact_speed_mps = ?, collision_partner = ?, duration_s = ?, result_json = ?, error = NULL "
+                      "impact_speed_mps = ?, collision_partner = ?, duration_s = ?, at_fault = ?, fault_rule = ?, "
+                      "reference_outcome = ?, omniscient_outcome = ?, verdict = ?, result_json = ?, error = NULL "
                       "WHERE id = ?",
                       (worker, started_at, finished_at, wall_s, result["termination"], int(collided),
                        int(high_risk), _none_if_inf(min_ttc), _none_if_inf(result.get("min_distance_m")),
                        result.get("impact_speed_mps"), result.get("collision_partner"), result.get("duration_s"),
-                       json.dumps(result, sort_keys=True), run_id))
+                       None if result.get("at_fault") is None else int(result["at_fault"]),
+                       result.get("fault_rule"), result.get("reference_outcome"), result.get("omniscient_outcome"),
+                       result.get("verdict"), json.dumps(result, sort_keys=True), run_id))
 
     def finish_error(self, run_id: int, status: str, error: str, *, worker: str, started_at: float,
                      finished_at: float, wall_s: float) -> None:
@@ -487,7 +516,8 @@ class CampaignStore:
     def runs_table(self) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Every run joined with its scenario's name, seed family and factors (no spec, no RunResult JSON):
         (column names, rows)."""
-        cols = ", ".join(f"r.{c}" for c in RUN_COLUMNS if c != "result_json")
+        have = self._run_columns()  # a read-only older database lacks the label columns: NULL
+        cols = ", ".join(f"r.{c}" if c in have else f"NULL AS {c}" for c in RUN_COLUMNS if c != "result_json")
         q = (f"SELECT {cols}, s.name AS scenario_name, s.seed_family, {', '.join('s.' + f for f in FACTORS)} "
              f"FROM runs r JOIN scenarios s ON s.hash = r.scenario_hash ORDER BY r.id")
         cur = self.conn.execute(q)

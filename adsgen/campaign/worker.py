@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from adsgen.campaign.backends import BackendSpec
-from adsgen.errors import BackendError
+from adsgen.errors import BackendError, ConfigError
+from adsgen.sim.judge import REFERENCE_AGENTS, judge
 
 OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
 
@@ -26,6 +27,8 @@ class WorkerSpec:
     backend: BackendSpec
     agent: str
     record_trajectories: bool = False
+    judge_ttc_s: float | None = 1.0
+    """Judge high-risk runs (adsgen.sim.judge) at this near-miss threshold [s]; None: do not judge."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,12 @@ class WorkerRuntime:
                                        record_trajectories=self.spec.record_trajectories)
             if len(results) != n:
                 raise RuntimeError(f"backend returned {len(results)} results for {n} scenario(s)")
+            if self.spec.judge_ttc_s is not None and self.spec.agent not in REFERENCE_AGENTS:
+                ok = [i for i, r in enumerate(results) if r.termination is not TerminationReason.BACKEND_FAULT]
+                judge([results[i] for i in ok], [scenarios[i] for i in ok], self.backend, task.seed,
+                      self.spec.judge_ttc_s)
+        except ConfigError:
+            raise  # e.g. a backend that cannot re-run scenarios for the judge: the whole campaign is wrong
         except BackendError as exc:
             self._drop_backend()
             return task.outcomes("backend_fault", w, started, _error_text(exc))

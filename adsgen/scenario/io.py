@@ -91,6 +91,9 @@ def load_seed(path: str | Path) -> Seed:
         raise InputError(f"{path}: contract: required field is missing (expected a seed file, got a scenario)")
     seed = _validate(Seed, data, str(path))
     _check_routes(seed.scenario, f"{path}: scenario")
+    from adsgen.scenario.mapping import check_descriptive
+
+    check_descriptive(seed, str(path))
     return seed
 
 

@@ -168,6 +168,10 @@ MANOEUVRE_FOR: dict[tuple[str, str], str] = {  # (other_movement, collision_type
 }
 
 
+LATERAL_MANOEUVRES = ("cut_in", "head_on_drift")
+"""Manoeuvres whose lateral move takes duration_s (impairment makes it abrupter)."""
+
+
 def adversary_manoeuvre(factors: Factors) -> str:
     """The adversary's manoeuvre for the factors (``run_red_light`` when a rule-breaking driver goes
     straight through a signal or stop sign)."""
@@ -185,6 +189,50 @@ def adversary_index(scenario: Scenario) -> int | None:
         if a.manoeuvre.type != "stopped":
             return i
     return None
+
+
+def world_effects(factors: Factors) -> tuple:
+    """What the factors do to the simulated world beyond the compiled scenario (which already holds the road,
+    speeds, the adversary's manoeuvre and impairment): friction, the sensing model and traffic control.
+    Two factor combinations with equal effects and equal compiled scenarios are the same world."""
+    return (friction_mu(factors), sensing(factors), factors.traffic_control)
+
+
+def world_key(scenario: Scenario, reference_factors: Factors) -> tuple:
+    """The identity of a compiled scenario's simulated world: its factors' effects (world_effects) and its
+    content with the factors replaced by ``reference_factors`` (so factor labels without effect do not count)."""
+    return (world_effects(scenario.factors),
+            scenario.model_copy(update={"factors": reference_factors}).content_hash())
+
+
+def acting_states(seed: Seed, factor: str) -> dict[str, tuple]:
+    """World key of the seed's nominal scenario with ``factor`` set to each state its contract allows (the
+    other factors nominal; states that cannot be instantiated there are left out)."""
+    from adsgen.variables import STATES
+
+    nominal = seed.scenario.factors
+    out = {}
+    for state in seed.contract.get(factor, STATES[factor]):
+        try:
+            sc = instantiate(seed, {factor: state})
+        except InputError:
+            continue
+        out[state] = world_key(sc, nominal)
+    return out
+
+
+def factor_acts(seed: Seed, factor: str) -> bool:
+    """Whether changing ``factor``'s state changes the seed's simulated world."""
+    return len(set(acting_states(seed, factor).values())) > 1
+
+
+def check_descriptive(seed: Seed, source: str) -> None:
+    """InputError when a factor the seed declares descriptive changes its simulated world."""
+    for factor in seed.descriptive:
+        keys = acting_states(seed, factor)
+        if len(set(keys.values())) > 1:
+            raise InputError(f"{source}: descriptive: factor {factor!r} is declared descriptive but changes the "
+                             f"simulated world (states {', '.join(keys)}); remove it from 'descriptive'")
 
 
 # --------------------------------------------------------------------------------------- instantiate
@@ -224,15 +272,23 @@ def _is_vehicle_speed(seed: Seed, path: str) -> bool:
     return False
 
 
+EGO_OVER_LIMIT_MAX = 1.5
+"""Largest ratio of the ego's set speed to the posted limit the optional speeding setting allows."""
+
+
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
-                name: str | None = None) -> Scenario:
+                name: str | None = None, *, ego_over_limit: float = 1.0) -> Scenario:
     """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
     values (ParamRange paths -> values; unlisted ones keep the seed's nominal values).
 
-    Order: factors -> speeds scaled to the speed limit -> adversary manoeuvre -> params -> impairment
+    Order: factors -> the ego's speed set to the posted limit, other vehicles' speeds scaled to it ->
+    adversary manoeuvre -> params -> impairment
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
-    Vehicle speed parameters (``ego.speed_mps``, ``actors.<car>.speed_mps``) are ranges at the seed's
-    nominal speed limit and scale with the speed_limit factor like the nominal speeds do.
+    Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
+    scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
+    Distance triggers (``ego_distance``) scale with the limit too, so they fire at the same time-to-arrival.
+    ``ego_over_limit`` (off: 1.0) is the optional speeding setting: the ego's set speed is that multiple of
+    the posted limit (1.0 to EGO_OVER_LIMIT_MAX), for studies of a speeding system only.
     """
     if isinstance(factors, dict):
         merged = {**seed.scenario.factors.model_dump(), **factors}
@@ -251,9 +307,12 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     renames = seed.routes_by_template.get(data["road"]["template"], {})
     for part in (data["ego"], *data["actors"]):
         part["route"] = renames.get(part["route"], part["route"])
-    # speeds follow the limit
+    # the ego's set speed is the posted limit (the system's choice, never the search's); the other
+    # vehicles' speeds follow the limit
     ratio = SPEED_LIMIT_MPS[factors.speed_limit] / SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]
-    data["ego"]["speed_mps"] = round(data["ego"]["speed_mps"] * ratio, 3)
+    if not 1.0 <= ego_over_limit <= EGO_OVER_LIMIT_MAX:
+        raise InputError(f"ego_over_limit {ego_over_limit}: expected 1.0 (the posted limit) to {EGO_OVER_LIMIT_MAX}")
+    data["ego"]["speed_mps"] = round(SPEED_LIMIT_MPS[factors.speed_limit] * ego_over_limit, 3)
     for a in data["actors"]:
         if a["kind"] != "pedestrian":
             a["speed_mps"] = round(a["speed_mps"] * ratio, 3)
@@ -271,11 +330,19 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         if _is_vehicle_speed(seed, path):  # ranges are given at the seed's nominal limit: follow the factor
             value = value * ratio
         _set_path(data, path, value, f"seed {seed.name}")
+    # distance triggers are given at the seed's nominal limit: scaled like the speeds, the adversary starts
+    # at the same time-to-arrival of the ego whatever the limit (so speed does not decide whether it happens)
+    for a in data["actors"]:
+        trig = a["manoeuvre"].get("trigger")
+        if trig is not None and trig["kind"] == "ego_distance":
+            trig["value"] = round(trig["value"] * ratio, 3)
     # impairment
+    # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
     prof = ADVERSARY[factors.driver_impaired]
-    if adv is not None:
+    if adv is not None and data["actors"][adv]["kind"] != "pedestrian":
         m = data["actors"][adv]["manoeuvre"]
-        m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
+        if m["type"] in LATERAL_MANOEUVRES:
+            m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
         trig = m.get("trigger")
         if trig is not None and prof.extra_reaction_s > 0:
             if trig["kind"] == "time":
@@ -293,5 +360,6 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
            "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
-           "AdversaryProfile", "ADVERSARY", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
+           "AdversaryProfile", "ADVERSARY", "world_effects", "world_key", "EGO_OVER_LIMIT_MAX", "acting_states", "factor_acts",
+           "check_descriptive", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
            "instantiate"]

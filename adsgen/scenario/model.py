@@ -205,9 +205,26 @@ class Seed(StrictModel):
     scenario: Scenario = Field(description="The nominal scenario.")
     parameters: list[ParamRange] = Field(default_factory=list)
     expect_collision: bool = Field(description="Whether the default agent collides at the nominal parameters.")
+    descriptive: list[str] = Field(default_factory=list, description=(
+        "Factors that label this seed's scenarios but do not change its simulated world (checked on load: a "
+        "factor declared descriptive must not change the compiled scenario, see docs/simulation.md)."))
     routes_by_template: dict[str, dict[str, str]] = Field(default_factory=dict, description=(
         "Route renames used when the contract lets road_layout pick another template than the nominal "
         "scenario's: template -> {nominal route name: route name in that template}."))
+
+    @model_validator(mode="after")
+    def _ego_speed_not_searched(self) -> Seed:
+        if any(p.path == "ego.speed_mps" for p in self.parameters):
+            raise ValueError("parameters: 'ego.speed_mps' cannot be searched: the ego drives at the posted limit "
+                             "(its speed is the system's choice, see docs/search.md); remove that range")
+        return self
+
+    @model_validator(mode="after")
+    def _descriptive_known(self) -> Seed:
+        bad = [f for f in self.descriptive if f not in FACTORS]
+        if bad:
+            raise ValueError(f"descriptive names unknown factor(s) {bad}; expected some of {', '.join(FACTORS)}")
+        return self
 
     @model_validator(mode="after")
     def _contract_valid(self) -> Seed:

@@ -31,6 +31,9 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Random seed (method and simulator)."),
     do: bool = typer.Option(False, "--do", help="Rank by interventional risk P(severity | do(factors))."),
     ttc_threshold: float = typer.Option(1.0, "--ttc-threshold", help="High-risk min-TTC threshold [s]."),
+    ego_over_limit: float = typer.Option(1.0, "--ego-over-limit", help=(
+        "Optional speeding setting, off by default: the ego's set speed as a multiple of the posted limit "
+        "(1.0 to 1.5).")),
     xosc: bool = typer.Option(True, "--xosc/--no-xosc", help="Also write OpenSCENARIO files."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
 ) -> None:
@@ -42,7 +45,7 @@ def generate(
     from adsgen.sim.commands import backend_options
 
     config = SearchConfig(method=method, budget=budget, seed=seed, agent=agent, backend=backend, do=do,
-                          ttc_threshold_s=ttc_threshold)
+                          ttc_threshold_s=ttc_threshold, ego_over_limit=ego_over_limit)
     options = backend_options(backend, carla_host)
     check_output_dir(out)
     seed_list = load_seeds(seeds)
@@ -57,7 +60,8 @@ def generate(
             sim.close()
     paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
     ev = result.evaluator
-    console.print(f"[bold]{len(ev.archive)}[/] distinct high-risk scenarios in {ev.runs} runs, "
+    console.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
+                  f"worlds {ev.verdicts()} in {ev.runs} runs ({ev.reference_runs} of them reference runs), "
                   f"{ev.iteration} iterations, {result.wall_s:.1f} s")
     for what, p in paths.items():
         console.print(f"  {what}: {p}")

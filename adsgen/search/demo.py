@@ -111,7 +111,8 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
                              risk if m == "cbn" else None, backend=backend, agent=get_agent("idm"))
             results[m] = res
             ev = res.evaluator
-            console.print(f"{m:>7}: {len(ev.archive)} distinct high-risk scenarios in {ev.runs} runs, "
+            console.print(f"{m:>7}: {len(ev.valid)} distinct valid failures, {len(ev.archive)} distinct high-risk "
+                          f"worlds in {ev.runs} runs ({ev.reference_runs} reference runs), "
                           f"{ev.iteration} iterations, {res.wall_s:.1f} s")
         faith = faithfulness(risk, seed_spaces(seeds), backend, get_agent("idm"), seed=seed)
     finally:
@@ -134,7 +135,10 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
     keyframes_dir.mkdir(exist_ok=True)
     worst_rows = [keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed)
                   for f in list(worst.values())[:5]]
-    comparison = [{"method": r["method"], "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
+    comparison = [{"method": r["method"], "distinct valid failures": r["valid_failures"],
+                   "unavoidable": r["verdicts"].get("unavoidable", 0),
+                   "not at fault": r["verdicts"].get("not_at_fault", 0), "reference runs": r["reference_runs"],
+                   "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
                    "per run": round(r["distinct_high_risk"] / max(r["runs"], 1), 4),
                    "iterations": r["iterations"], "wall s": r["wall_s"], "runs to 89": r["runs_to_89"]}
                   for r in records]

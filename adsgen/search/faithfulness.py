@@ -55,7 +55,8 @@ def faithfulness(risk: CBNRisk, spaces: list[SeedSpace], backend, agent, *, comb
             for u in units:
                 batch.append(Candidate(sp, t.combos[i], u))
                 owner.append(len(points) - 1)
-    ev = Evaluator(backend, agent, len(batch), instantiate_candidate, sim_seed=seed, progress=progress)
+    ev = Evaluator(backend, agent, len(batch), instantiate_candidate, sim_seed=seed, progress=progress,
+                   judge_runs=False)  # failure rates of the agent itself: no references
     hits = np.zeros(len(points))
     for start in range(0, len(batch), 500):
         for o, k in zip(ev.evaluate(batch[start:start + 500]), owner[start:start + 500], strict=True):

@@ -13,7 +13,8 @@ from adsgen.provenance import utc_now, versions
 from adsgen.search.run import SearchResult
 from adsgen.variables import FACTORS
 
-SUMMARY_COLUMNS = ("name", "seed", *FACTORS, "manoeuvres", "collision", "collision_partner",
+SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", *FACTORS,
+                   "manoeuvres", "collision", "collision_partner",
                    "impact_speed_mps", "min_ttc_s", "min_distance_m", "pet_s", "cbn_risk",
                    "log_plausibility", "found_at_run")
 
@@ -24,13 +25,23 @@ def _num(x):
     return round(float(x), 4)
 
 
+VERDICT_ORDER = ("valid_failure", "reference_fails", "unavoidable", "not_at_fault", None)
+"""Order of the summary: valid failures first."""
+
+
 def summary_rows(result: SearchResult) -> list[dict]:
+    """One row per distinct high-risk world, valid failures first (then by when they were found)."""
     rows = []
-    for f in result.found:
+    found = sorted(result.found, key=lambda f: (VERDICT_ORDER.index(f.outcome.result.verdict)
+                                                if f.outcome.result.verdict in VERDICT_ORDER else 4,
+                                                f.outcome.run_index))
+    for f in found:
         o = f.outcome
         r = o.result
         rows.append({
-            "name": o.scenario.name, "seed": o.candidate.space.name, **o.candidate.factors,
+            "name": o.scenario.name, "seed": o.candidate.space.name, "verdict": r.verdict or "",
+            "reference_outcome": r.reference_outcome or "", "omniscient_outcome": r.omniscient_outcome or "",
+            "at_fault": "" if r.at_fault is None else int(r.at_fault), **o.candidate.factors,
             "manoeuvres": ";".join(f"{a.id}:{a.manoeuvre.type}" for a in o.scenario.actors),
             "collision": int(r.collided), "collision_partner": r.collision_partner or "",
             "impact_speed_mps": _num(r.impact_speed_mps), "min_ttc_s": _num(r.min_ttc_s),
@@ -53,7 +64,11 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "seeds": result.seeds,
         "seeds_dir": seeds_dir,
         "cbn": cbn_dir,
+        "valid_failures": len(ev.valid),
+        "verdicts": ev.verdicts(),
         "distinct_high_risk": len(ev.archive),
+        "label_distinct_high_risk": len(ev.label_keys),
+        "reference_runs": ev.reference_runs,
         "runs_to_89": ev.runs_to(89),
         "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
         "collisions": sum(o.result.collided for o in ev.outcomes),

@@ -55,3 +55,16 @@ class CBNRisk:
         risk = np.asarray(self.compiled.batch_risk(frame, target=OUTCOME, risky_states=self.risky_states,
                                                    do=self.do), dtype=float)
         return risk, np.asarray(self.compiled.log_prob(frame), dtype=float)
+
+
+class ShuffledRisk(CBNRisk):
+    """Ablation: the CBN's risk replaced by uniform random numbers (plausibility kept), to see how much of
+    the CBN-guided search's yield comes from the CBN's risk ranking."""
+
+    def __init__(self, base: CBNRisk, seed: int = 0):
+        super().__init__(base.compiled, do=base.do, risky_states=base.risky_states)
+        self._rng = np.random.default_rng(seed)
+
+    def table(self, space: SeedSpace) -> CombinationTable:
+        t = super().table(space)
+        return CombinationTable(t.space, t.combos, self._rng.random(len(t.combos)), t.log_plausibility)

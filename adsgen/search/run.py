@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -37,6 +38,8 @@ class SearchConfig:
     """Rank factor combinations by the interventional risk P(severity | do(factors))."""
     ttc_threshold_s: float = HIGH_RISK_TTC_S
     """A run is high-risk when the ego collides or its min TTC falls below this [s]."""
+    ego_over_limit: float = 1.0
+    """Optional speeding setting, off by default: the ego's set speed as a multiple of the posted limit."""
 
     def __post_init__(self) -> None:
         if self.method not in method_names():
@@ -45,6 +48,11 @@ class SearchConfig:
             raise ConfigError(f"--budget must be a positive number of simulated runs, got {self.budget}")
         if self.ttc_threshold_s <= 0:
             raise ConfigError(f"--ttc-threshold must be > 0 s, got {self.ttc_threshold_s}")
+        from adsgen.scenario.mapping import EGO_OVER_LIMIT_MAX
+
+        if not 1.0 <= self.ego_over_limit <= EGO_OVER_LIMIT_MAX:
+            raise ConfigError(f"--ego-over-limit must be 1.0 (off: the posted limit) to {EGO_OVER_LIMIT_MAX}, "
+                              f"got {self.ego_over_limit}")
 
 
 @dataclass
@@ -81,10 +89,11 @@ def seed_spaces(seeds: list[Seed]) -> list[SeedSpace]:
     return spaces
 
 
-def instantiate_candidate(space: SeedSpace, factors: dict[str, str], params: dict[str, float], name: str):
+def instantiate_candidate(space: SeedSpace, factors: dict[str, str], params: dict[str, float], name: str,
+                          ego_over_limit: float = 1.0):
     from adsgen.scenario.mapping import instantiate
 
-    return instantiate(space.seed, factors, params, name=name)
+    return instantiate(space.seed, factors, params, name=name, ego_over_limit=ego_over_limit)
 
 
 def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
@@ -100,7 +109,11 @@ def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
     backend = backend or get_backend(config.backend)
     agent = agent or get_agent(config.agent)
     try:
-        ev = Evaluator(backend, agent, config.budget, instantiate_candidate, sim_seed=config.seed,
+        from adsgen.sim.judge import check_can_judge
+
+        check_can_judge(backend)  # every high-risk run is judged by re-running it: refuse before searching
+        make = functools.partial(instantiate_candidate, ego_over_limit=config.ego_over_limit)
+        ev = Evaluator(backend, agent, config.budget, make, sim_seed=config.seed,
                        ttc_threshold_s=config.ttc_threshold_s, progress=progress)
         cls = get_method(config.method)
         method = cls(risk_model=risk) if config.method == "cbn" else cls()

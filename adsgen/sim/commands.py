@@ -40,8 +40,11 @@ def simulate(
     render: Annotated[Path | None, typer.Option(help="Write CAM_FRONT keyframes (PNG) of the run into this folder.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the RunResult as JSON to this file.")] = None,
     trajectories: Annotated[bool, typer.Option(help="Include trajectories in the JSON.")] = False,
+    judge: Annotated[bool, typer.Option(help=(
+        "Judge a high-risk run: re-run it with the careful-driver reference and the omniscient check and "
+        "print the verdict (see docs/search.md)."))] = True,
 ) -> None:
-    """Run one scenario and print its RunResult."""
+    """Run one scenario and print its RunResult (a high-risk run with its verdict)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -49,20 +52,28 @@ def simulate(
     from adsgen.scenario.io import load_scenario
     from adsgen.sim.agents import get_agent
     from adsgen.sim.backends import get_backend
+    from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
+    from adsgen.sim.judge import judge as judge_runs
 
     options = backend_options(backend, carla_host)
     sc = load_scenario(scenario)
     ag = get_agent(agent)
     be = get_backend(backend, **options)
+    judging = judge and agent not in REFERENCE_AGENTS
     try:
+        if judging:
+            check_can_judge(be)
         result = be.run([sc], ag, seed, record_trajectories=trajectories or render is not None)[0]
+        if judging:
+            judge_runs([result], [sc], be, seed)
     finally:
         be.close()
     console = Console()
     table = Table(title=f"{sc.name}  ({backend}, agent {agent}, seed {seed})", show_header=False)
     d = result.to_dict()
     for key in ("termination", "duration_s", "collision_partner", "impact_speed_mps", "collision_time_s",
-                "min_ttc_s", "min_distance_m", "pet_s"):
+                "min_ttc_s", "min_distance_m", "pet_s", "at_fault", "reference_outcome", "omniscient_outcome",
+                "verdict"):
         table.add_row(key, _fmt(d[key]))
     console.print(table)
     if json_out is not None:

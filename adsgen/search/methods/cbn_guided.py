@@ -10,9 +10,9 @@ Per seed:
 3. Search dynamic parameters with the cross-entropy method (one sampler per seed, refitted to the
    parameters of the high-risk runs), so each factor combination is tried where the seed is dangerous.
 4. Feed back: a Thompson-sampled naive-Bayes model of P(high-risk | factor states, parameter bins),
-   learned online from every simulated outcome, rescores the proposals each iteration together with the
+   learned online from every simulated outcome (a valid failure counts 1, see ``target``), rescores the proposals each iteration together with the
    CBN's risk. Cells (combination, parameter bins) already found are never proposed again, so the budget
-   goes to *distinct* high-risk scenarios.
+   goes to *distinct* scenarios; seeds get budget by their yield of new distinct valid failures.
 """
 
 from __future__ import annotations
@@ -25,6 +25,21 @@ from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import Candidate, Evaluator, Outcome
 from adsgen.search.risk import CBNRisk, CombinationTable
 from adsgen.search.space import SeedSpace, factor_key
+from adsgen.sim.judge import Verdict
+
+PARTIAL_CREDIT = 0.25
+"""Target of a high-risk run that is not a judged valid failure but may sit next to one (at fault, not
+unavoidable: the reference failed too, or the budget left it unjudged)."""
+
+
+def target(o: Outcome) -> float:
+    """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for a high-risk run that is
+    neither unavoidable nor the ego's fault, 0 otherwise."""
+    if o.verdict == Verdict.VALID_FAILURE.value:
+        return 1.0
+    if o.high_risk and o.verdict not in (Verdict.UNAVOIDABLE.value, Verdict.NOT_AT_FAULT.value):
+        return PARTIAL_CREDIT
+    return 0.0
 
 
 @dataclass
@@ -46,7 +61,7 @@ class YieldModel:
 
     def update(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
-            y = float(o.high_risk)
+            y = target(o)
             self.hits += y
             self.trials += 1
             for f, s in o.candidate.factors.items():
@@ -225,7 +240,7 @@ class CBNGuidedSearch:
             if o.high_risk:
                 st.found.add(cell)
             st.runs += 1
-            st.new += o.new
+            st.new += o.new_valid
         for st, outs in per_seed.values():
             st.model.update(outs)
             if st.space.n_params:

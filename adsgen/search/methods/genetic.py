@@ -3,12 +3,14 @@
 One population per seed over (factor states, unit-cube parameters). Fitness is the run's risk (lower min TTC
 is fitter; a collision is fittest, harder impacts fitter still). Tournament selection, uniform crossover of
 factors, blend crossover of parameters, per-gene mutation, elitism, and AV-Fuzzer's restart around the best
-individual when the population stagnates.
+individual when the population stagnates. An individual whose world is already in the archive is not
+simulated again: it keeps the archived outcome as its fitness (so the metric of distinct finds does not
+handicap the GA). Fitness ranks judged valid failures first (``Outcome.fitness``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,10 +38,23 @@ class GeneticSearch:
                           for _ in range(self.population)] for sp in spaces}
         best = {sp.name: np.inf for sp in spaces}
         stale = {sp.name: 0 for sp in spaces}
+        all_known = 0
         while ev.remaining > 0:
             ev.iteration += 1
             batch = [c for sp in spaces for c in pops[sp.name]]
-            outcomes = ev.evaluate(batch)
+            known = {i: ev.archive.get(ev.key(c)) for i, c in enumerate(batch)}
+            known = {i: f for i, f in known.items() if f is not None}
+            fresh = [c for i, c in enumerate(batch) if i not in known]
+            if not fresh and all_known < 5:  # every individual known: restart every population
+                all_known += 1
+                for sp in spaces:
+                    top = pops[sp.name][0]
+                    pops[sp.name] = [self._mutate(sp, top, rng, scale=2.0) for _ in range(self.population)]
+                continue
+            all_known = 0
+            outcomes = ev.evaluate(fresh if fresh else batch)
+            outcomes += [replace(f.outcome, candidate=batch[i], new=False, new_valid=False) for i, f in known.items()
+                         if fresh]
             by_seed: dict[str, list[Outcome]] = {}
             for o in outcomes:
                 by_seed.setdefault(o.candidate.space.name, []).append(o)

@@ -21,6 +21,7 @@ from adsgen.sim.agents.observation import (
     Action,
     Observation,
 )
+from adsgen.sim.agents.reference import OmniscientAgent, ReferenceAgent
 
 AgentFactory = Callable[[str | None], Any]
 AGENTS: dict[str, AgentFactory] = {}
@@ -38,6 +39,18 @@ def _idm(arg: str | None) -> IDMAgent:
 
 
 register_agent("idm", _idm)
+
+
+def _no_arg(cls):
+    def factory(arg: str | None):
+        if arg:
+            raise ConfigError(f"agent {cls.name!r} takes no argument, got '{cls.name}:{arg}'")
+        return cls()
+    return factory
+
+
+register_agent("reference", _no_arg(ReferenceAgent))
+register_agent("omniscient", _no_arg(OmniscientAgent))
 
 
 def get_agent(spec: str) -> Any:
@@ -64,5 +77,5 @@ def _load_plugins() -> None:
                 raise
 
 
-__all__ = ["Action", "Observation", "IDMAgent", "IDMParams", "idm_accel", "get_agent", "register_agent",
+__all__ = ["Action", "Observation", "IDMAgent", "ReferenceAgent", "OmniscientAgent", "IDMParams", "idm_accel", "get_agent", "register_agent",
            "AGENTS", "SIGNAL_NONE", "SIGNAL_GREEN", "SIGNAL_YELLOW", "SIGNAL_RED", "SIGNAL_NAMES"]

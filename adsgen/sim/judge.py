@@ -1,0 +1,92 @@
+"""The judge: who could have avoided a high-risk run.
+
+For each high-risk run (a collision, or min TTC under the threshold) the judge re-runs the same scenario
+and seed with the two reference drivers (``adsgen.sim.agents.reference``) and sets the RunResult's
+``reference_outcome``, ``omniscient_outcome`` and ``verdict``. Runs that are not high-risk are not judged
+(their fields stay None). The verdicts, checked in this order:
+
+* ``not_at_fault``   - the referee's at-fault rules clear the ego (``RunResult.at_fault`` is False);
+* ``unavoidable``    - the omniscient solvability check is not safe either: nobody could have avoided it;
+* ``valid_failure``  - the careful-driver reference (UN R157) is safe: the system under test is to blame;
+* ``reference_fails`` - avoidable with privileged knowledge, but the careful driver fails too.
+
+While the referee does not fill ``at_fault`` (None), the run counts as at fault (the reference runs still
+decide between unavoidable, valid_failure and reference_fails).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from adsgen.errors import ConfigError
+from adsgen.sim.types import HIGH_RISK_TTC_S, RunResult
+
+
+class Outcome(str, enum.Enum):
+    """A reference run's outcome."""
+
+    COLLISION = "collision"
+    NEAR_MISS = "near_miss"   # no collision, min TTC under the threshold
+    SAFE = "safe"
+
+
+class Verdict(str, enum.Enum):
+    """A high-risk run's verdict (see the module docstring); the one list of names."""
+
+    VALID_FAILURE = "valid_failure"
+    REFERENCE_FAILS = "reference_fails"
+    UNAVOIDABLE = "unavoidable"
+    NOT_AT_FAULT = "not_at_fault"
+
+
+REFERENCE_AGENTS = ("reference", "omniscient")
+"""Agents that are references (judging their own runs makes no sense)."""
+
+
+def outcome(result: RunResult, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> Outcome:
+    if result.collided:
+        return Outcome.COLLISION
+    return Outcome.NEAR_MISS if result.min_ttc_s < ttc_threshold_s else Outcome.SAFE
+
+
+def verdict(result: RunResult) -> Verdict:
+    """The verdict of a run whose reference outcomes are set."""
+    if result.at_fault is False:
+        return Verdict.NOT_AT_FAULT
+    if result.omniscient_outcome != Outcome.SAFE.value:
+        return Verdict.UNAVOIDABLE
+    if result.reference_outcome == Outcome.SAFE.value:
+        return Verdict.VALID_FAILURE
+    return Verdict.REFERENCE_FAILS
+
+
+def check_can_judge(backend: Any) -> None:
+    """ConfigError (exit 2) when the backend cannot re-run a scenario (``can_rerun = False``)."""
+    if not getattr(backend, "can_rerun", True):
+        raise ConfigError(f"backend {getattr(backend, 'name', backend)!r} cannot re-run a scenario, so the "
+                          "reference drivers cannot judge its runs; use another backend (or simulate --no-judge)")
+
+
+def judge(results: Sequence[RunResult], scenarios: Sequence[Any], backend: Any, seed: int = 0,
+          ttc_threshold_s: float = HIGH_RISK_TTC_S) -> int:
+    """Judge the high-risk runs in place (results[i] is scenarios[i] run with ``seed``); returns the number
+    of reference runs made (two per judged run)."""
+    from adsgen.sim.agents import get_agent
+
+    todo = [i for i, r in enumerate(results) if r.high_risk(ttc_threshold_s)]
+    if not todo:
+        return 0
+    check_can_judge(backend)
+    batch = [scenarios[i] for i in todo]
+    refs = {name: backend.run(batch, get_agent(name), seed) for name in REFERENCE_AGENTS}
+    for k, i in enumerate(todo):
+        r = results[i]
+        r.reference_outcome = outcome(refs["reference"][k], ttc_threshold_s).value
+        r.omniscient_outcome = outcome(refs["omniscient"][k], ttc_threshold_s).value
+        r.verdict = verdict(r).value
+    return len(todo) * len(REFERENCE_AGENTS)
+
+
+__all__ = ["Outcome", "Verdict", "REFERENCE_AGENTS", "outcome", "verdict", "judge", "check_can_judge"]

@@ -1,0 +1,118 @@
+"""The judge: verdicts from the reference re-runs, stored with the run, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from adsgen.campaign.store import CampaignStore
+from adsgen.errors import ConfigError
+from adsgen.paths import SEEDS_DIR
+from adsgen.scenario.io import load_scenario
+from adsgen.sim.backends import BACKENDS, register_backend
+from adsgen.sim.engine import BuiltinBackend
+from adsgen.sim.judge import Verdict, judge, verdict
+from adsgen.sim.types import RunResult, TerminationReason
+
+
+def _run(collided=True, at_fault=None, ref="safe", omni="safe", ttc=0.0):
+    r = RunResult("s", TerminationReason.COLLISION if collided else TerminationReason.TIMEOUT, 5.0, min_ttc_s=ttc)
+    r.at_fault, r.reference_outcome, r.omniscient_outcome = at_fault, ref, omni
+    return r
+
+
+@pytest.mark.parametrize("kw, expected", [
+    ({"at_fault": True}, Verdict.VALID_FAILURE),
+    ({"at_fault": None}, Verdict.VALID_FAILURE),  # not judged by the referee: counts as at fault
+    ({"at_fault": False}, Verdict.NOT_AT_FAULT),
+    ({"at_fault": True, "ref": "collision"}, Verdict.REFERENCE_FAILS),
+    ({"at_fault": True, "ref": "collision", "omni": "collision"}, Verdict.UNAVOIDABLE),
+    ({"at_fault": True, "ref": "safe", "omni": "near_miss"}, Verdict.UNAVOIDABLE),
+    ({"at_fault": False, "ref": "collision", "omni": "collision"}, Verdict.NOT_AT_FAULT),
+])
+def test_verdict_order(kw, expected):
+    assert verdict(_run(**kw)) is expected
+
+
+class _NoRerun(BuiltinBackend):
+    name = "norerun"
+    can_rerun = False
+
+
+def test_judge_only_high_risk_runs_and_counts_reference_runs():
+    sc = load_scenario(SEEDS_DIR / "cut_in.yaml")
+    be = BuiltinBackend()
+    safe = RunResult("s", TerminationReason.TIMEOUT, 10.0, min_ttc_s=math.inf)
+    risky = RunResult("s", TerminationReason.COLLISION, 3.0, min_ttc_s=0.0)
+    assert judge([safe, risky], [sc, sc], be, 0) == 2  # one judged run, two reference runs
+    assert safe.verdict is None and safe.reference_outcome is None
+    assert risky.verdict in {v.value for v in Verdict}
+    assert risky.reference_outcome in ("collision", "near_miss", "safe")
+    with pytest.raises(ConfigError, match="cannot re-run"):
+        judge([risky], [sc], _NoRerun(), 0)
+
+
+def test_simulate_json_has_labels_and_no_rerun_backend_exits_2(cli, tmp_path):
+    out = tmp_path / "r.json"
+    code, stdout, _ = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--json", out])
+    d = json.loads(out.read_text())
+    assert code == 0 and d["verdict"] in {v.value for v in Verdict} and "verdict" in stdout
+    register_backend("norerun", lambda **_: _NoRerun())
+    try:
+        code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--backend", "norerun"])
+    finally:
+        BACKENDS.pop("norerun")
+    assert code == 2 and "cannot re-run" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_store_keeps_labels_and_migrates_an_older_database(tmp_path):
+    sc = load_scenario(SEEDS_DIR / "cut_in.yaml")
+    db = tmp_path / "c.db"
+    with CampaignStore.create(db, config={}) as store:
+        store.add_runs([(sc, None)], "idm", "builtin", [0, 1])
+        for col in ("at_fault", "fault_rule", "reference_outcome", "omniscient_outcome", "verdict"):
+            store.conn.execute(f"ALTER TABLE runs DROP COLUMN {col}")  # as written before the judge existed
+    with CampaignStore.open(db, readonly=True) as store:
+        cols, rows = store.runs_table()
+        assert "verdict" in cols and rows[0][cols.index("verdict")] is None
+    with CampaignStore.open(db) as store:  # opening for writing adds the columns
+        run_id = store.runs_to_do("idm", "builtin")[0][0][0]
+        result = _run(at_fault=True).to_dict() | {"verdict": "valid_failure"}
+        store.finish_done(run_id, result, worker="w", started_at=0.0, finished_at=1.0, wall_s=1.0)
+        cols, rows = store.runs_table()
+        row = next(r for r in rows if r[cols.index("id")] == run_id)
+        assert row[cols.index("verdict")] == "valid_failure" and row[cols.index("at_fault")] == 1
+
+
+def test_nominal_seeds_are_solvable_and_three_fail_the_default_agent():
+    """Each nominal seed is a test the careful driver passes; the default agent fails at least three
+    (valid failure or near miss), and its collisions there are labelled by the judge."""
+    from adsgen.scenario.io import load_seeds
+    from adsgen.sim.agents import get_agent
+
+    seeds = load_seeds(SEEDS_DIR)
+    scs = [s.scenario for s in seeds]
+    be = BuiltinBackend()
+    refs = be.run(scs, get_agent("reference"), 0)
+    for s, r in zip(seeds, refs, strict=True):
+        assert not r.high_risk(), (s.name, r.termination, r.min_ttc_s)
+    runs = be.run(scs, get_agent("idm"), 0)
+    judge(runs, scs, be, 0)
+    failing = [s.name for s, r in zip(seeds, runs, strict=True)
+               if r.verdict == Verdict.VALID_FAILURE.value or (r.high_risk() and not r.collided)]
+    assert len(failing) >= 3, failing
+    for s, r in zip(seeds, runs, strict=True):
+        assert r.collided == s.expect_collision, s.name
+
+
+def test_a_seed_searching_the_ego_speed_is_one_line_exit_2(cli, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((SEEDS_DIR / "cut_in.yaml").read_text())
+    data["parameters"].append({"path": "ego.speed_mps", "low": 15.0, "high": 30.0, "bins": 4})
+    bad = tmp_path / "speeding.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    code, _, err = cli(["simulate", bad])
+    assert code == 2 and "ego.speed_mps" in err and "posted limit" in err and "Traceback" not in err
