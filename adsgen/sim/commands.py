@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from adsgen.errors import ConfigError
+from adsgen.sim.vocabulary import FailOn
 
 
 def _fmt(v) -> str:
@@ -43,8 +44,12 @@ def simulate(
     judge: Annotated[bool, typer.Option(help=(
         "Judge a high-risk run: re-run it with the careful-driver reference and the omniscient check and "
         "print the verdict (see docs/search.md)."))] = True,
+    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help=(
+        "Exit 1 when the run meets this: valid-failure (the judge blames the agent), collision, or near-miss "
+        "(a collision or min TTC under the threshold). Without it the exit code is 0 whatever the run found."
+    ))] = None,
 ) -> None:
-    """Run one scenario and print its RunResult (a high-risk run with its verdict)."""
+    """Run one scenario and print its finding first, then its RunResult (a high-risk run with its verdict)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -68,7 +73,10 @@ def simulate(
             judge_runs([result], [sc], be, seed)
     finally:
         be.close()
+    from adsgen.sim.vocabulary import run_finding, run_meets
+
     console = Console()
+    console.print(f"{sc.name}: {run_finding(result)}", highlight=False)
     table = Table(title=f"{sc.name}  ({backend}, agent {agent}, seed {seed})", show_header=False)
     d = result.to_dict()
     for key in ("termination", "duration_s", "collision_partner", "impact_speed_mps", "collision_time_s",
@@ -87,6 +95,9 @@ def simulate(
         console.print(f"wrote {json_out}")
     if render is not None:
         _render_keyframes(sc, agent, seed, result, render, console)
+    if fail_on is not None and run_meets(result, fail_on):
+        console.print(f"--fail-on {fail_on.value}: the run meets it (exit 1)", highlight=False)
+        raise typer.Exit(1)
 
 
 def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
