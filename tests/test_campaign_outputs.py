@@ -61,7 +61,7 @@ def test_status_counts_and_factors(cli, builtin_db):
             lo, hi = r["collision_ci"]
             assert lo <= r["collision_rate"] <= hi
     code, out, _ = cli(["campaign", "status", builtin_db])
-    assert code == 0 and "timed_out" in out and "collision_type" in out
+    assert code == 0 and "timed out" in out and "errored" in out and "failed" not in out and "collision_type" in out
 
 
 def test_exports(cli, builtin_db, faulty_db, tmp_path):
@@ -143,7 +143,7 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     code, _, err = cli(["report", builtin_db, "--out", out, "--curve", curve, "--worst", "2"])
     assert code == 0, err
     html = (out / "index.html").read_text()
-    for title in ("Failure and near-miss rate by factor", "Minimum time-to-collision", "Runs over time",
+    for title in ("Collision and near-miss rate by factor", "Minimum time-to-collision", "Runs over time",
                   "Worst scenarios", "Search curve", "Provenance"):
         assert title in html
     assert "http://" not in html and "https://" not in html  # nothing fetched from the network

@@ -233,14 +233,14 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         f"Valid failures (the agent at fault, the careful-driver reference safe): {v.get('valid_failure', 0)}; "
         f"unavoidable: {v.get('unavoidable', 0)}; careful driver fails too: {v.get('reference_fails', 0)}; "
         f"not at fault: {v.get('not_at_fault', 0)} (high-risk runs judged by re-running them, docs/search.md).",
-        f"{st['total']} runs: {c['done']} done, {c['failed']} failed, {c['timed_out']} timed out, "
+        f"{st['total']} runs: {c['done']} done, {c['failed']} errored, {c['timed_out']} timed out, "
         f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
         f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
         f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
         f"created {st['created_utc']} by {st['source']}; {st['sessions']} session(s)."])
-    rates = Section("Failure and near-miss rate by factor", paragraphs=[
+    rates = Section("Collision and near-miss rate by factor", paragraphs=[
         "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
-        "intervals. Failed and timed-out runs are counted in the table, not in the rates."],
+        "intervals. Errored and timed-out runs are counted in the table, not in the rates."],
         images=[Image("rates-by-factor", "collision and near-miss rate per factor state (95 % Wilson intervals)",
                       plots.rates_by_factor(st["by_factor"]))],
         tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
