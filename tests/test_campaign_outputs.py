@@ -133,6 +133,39 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     assert code == 2 and "no run with id 999" in err
 
 
+def test_every_worst_run_in_the_report_carries_its_reproduction(cli, builtin_db, tmp_path):
+    import html as html_lib
+    import re
+    import shlex
+
+    from adsgen.variables import FACTORS
+
+    out = tmp_path / "report"
+    code, _, err = cli(["report", builtin_db, "--out", out, "--worst", "3", "--no-keyframes"])
+    assert code == 0, err
+    page = (out / "index.html").read_text()
+    commands = [shlex.split(html_lib.unescape(c)) for c in re.findall(r"<code>(adsgen replay [^<]+)</code>", page)]
+    assert len(commands) == 3
+    conn = sqlite3.connect(builtin_db)
+    for argv in commands:
+        assert argv[:2] == ["adsgen", "replay"] and Path(argv[2]) == builtin_db
+        run_id = int(argv[3])
+        stored_verdict, seed, hash_ = conn.execute("SELECT verdict, seed, scenario_hash FROM runs WHERE id = ?",
+                                                   (run_id,)).fetchone()
+        code, stdout, err = cli(argv[1:])  # the command as printed reproduces the run and its verdict
+        assert code == 0 and "same outcome" in stdout, err
+        assert ("verdict stored" in stdout) == (stored_verdict is not None)
+        for ext in ("yaml", "xosc"):
+            assert f'href="runs/run-{run_id}.{ext}"' in page and (out / "runs" / f"run-{run_id}.{ext}").exists()
+        from adsgen.scenario.io import load_scenario
+
+        assert load_scenario(out / "runs" / f"run-{run_id}.yaml").content_hash() == hash_
+    conn.close()
+    worst = page.split('id="worst-scenarios"')[1].split('id="provenance"')[0]
+    assert all(f"{f}=" in worst for f in FACTORS if f != "collision_type") and "nan" not in worst
+    assert str(tmp_path) not in page.split('id="provenance"')[0]  # links are relative to the page
+
+
 @pytest.mark.slow
 def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     curve = tmp_path / "run.json"  # the run record `adsgen generate` writes

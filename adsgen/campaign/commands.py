@@ -197,8 +197,14 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
+        from adsgen.sim.vocabulary import status_label, verdict_label
+
+        verdicts = ""
+        if rep.stored and rep.replayed:
+            verdicts = (f"; verdict stored {verdict_label(rep.stored.get('verdict'))}, "
+                        f"replay {verdict_label(rep.replayed.get('verdict'))}")
         typer.echo(f"run {rep.run_id} ({rep.scenario}, seed {rep.seed}, {rep.agent} on {rep.backend}): "
-                   f"stored {rep.stored_status}, replay {rep.replay_status}")
+                   f"stored {status_label(rep.stored_status)}, replay {status_label(rep.replay_status)}{verdicts}")
         for d in rep.differences:
             typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
         typer.echo("same outcome" if rep.same else "DIFFERENT outcome")
@@ -221,6 +227,11 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     points = load_curve_json(curve) if curve else []
     with CampaignStore.open(db, readonly=True) as store:
         data = load_campaign_report_data(store, curve=points, worst=worst)
+        data.db_arg = str(db)
+        if data.worst:
+            from adsgen.campaign.reproduce import write_run_files
+
+            data.reproduction = write_run_files(store, [int(r["id"]) for r in data.worst], out)
         if keyframes and data.worst:
             from adsgen.campaign.keyframes import keyframes_for_runs
 

@@ -15,7 +15,7 @@ from adsgen.errors import InputError
 from adsgen.provenance import versions
 
 COMPARED = ("termination", "collision_partner", "impact_speed_mps", "collision_time_s", "min_ttc_s",
-            "min_distance_m", "pet_s", "duration_s")
+            "min_distance_m", "pet_s", "duration_s", "at_fault", "verdict")
 """RunResult fields a replay must reproduce."""
 _TOLERANCE = 1e-6  # relative and absolute tolerance on floats
 
