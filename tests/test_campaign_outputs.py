@@ -81,6 +81,12 @@ def test_exports(cli, builtin_db, faulty_db, tmp_path):
     collided = conn.execute("SELECT COUNT(*) FROM runs WHERE collided = 1").fetchone()[0]
     conn.close()
     assert len([c for c in cases if c.find("failure") is not None]) == collided == int(root.get("failures"))
+    conn = sqlite3.connect(builtin_db)
+    valid = conn.execute("SELECT COUNT(*) FROM runs WHERE verdict = 'valid_failure'").fetchone()[0]
+    conn.close()
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "v.xml", "--fail-on", "valid-failure"])[0] == 0
+    failures = list(ET.parse(tmp_path / "v.xml").getroot().iter("failure"))
+    assert valid > 0 and len(failures) == valid and all(f.get("type") == "valid_failure" for f in failures)
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.txt"])
     assert code == 2 and "unknown format" in err
 
@@ -100,6 +106,15 @@ def test_junit_can_fail_near_misses_too(cli, tmp_path):
     assert near > 0 and kinds.count("collision") == collisions and kinds.count("near_miss") == near
     assert int(root.get("failures")) == collisions + near
     assert all("min time-to-collision" in f.get("message") for f in root.iter("failure") if f.get("type") == "near_miss")
+    for f in root.iter("failure"):  # each failure body says how to reproduce it
+        run_id = int(f.text.rsplit(" ", 1)[1])
+        assert f"reproduce: adsgen replay {builtin_db} {run_id}" in f.text and "factors: light=" in f.text
+        assert "verdict: " in f.text and "impact speed: " in f.text
+    valid = int((done["verdict"] == "valid_failure").sum())
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "valid.xml", "--fail-on", "valid-failure"])[0] == 0
+    root = ET.parse(tmp_path / "valid.xml").getroot()
+    assert [f.get("type") for f in root.iter("failure")] == ["valid_failure"] * valid
+    assert all("valid failure" in f.get("message") for f in root.iter("failure"))
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.csv", "--fail-on", "near-miss"])
     assert code == 2 and "only JUnit XML" in err
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.xml", "--fail-on", "ttc"])

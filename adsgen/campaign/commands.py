@@ -161,8 +161,9 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                out: Path = typer.Option(..., "--out", help="runs.csv, runs.parquet or results.xml (JUnit)."),
                fail_on: str = typer.Option("collision", "--fail-on", help="JUnit: which finished runs are "
-                                           "failures: 'collision', or 'near-miss' (collisions and near misses, "
-                                           "min time-to-collision under the campaign's threshold).")) -> None:
+                                           "failures: 'valid-failure' (the judge blames the agent), 'collision', "
+                                           "or 'near-miss' (collisions and near misses, min time-to-collision "
+                                           "under the campaign's threshold).")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
