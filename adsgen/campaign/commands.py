@@ -202,7 +202,8 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
         verdicts = ""
         if rep.stored and rep.replayed:
-            verdicts = (f"; verdict stored {verdict_label(rep.stored.get('verdict'))}, "
+            stored_verdict = rep.stored.get("verdict")
+            verdicts = (f"; verdict stored {verdict_label(stored_verdict) if stored_verdict else '- (not judged)'}, "
                         f"replay {verdict_label(rep.replayed.get('verdict'))}")
         typer.echo(f"run {rep.run_id} ({rep.scenario}, seed {rep.seed}, {rep.agent} on {rep.backend}): "
                    f"stored {status_label(rep.stored_status)}, replay {status_label(rep.replay_status)}{verdicts}")

@@ -129,7 +129,7 @@ def _table_html(t: Table) -> str:
 
 
 def _save_image(img: Image, out_dir: Path, used: set[str]) -> str:
-    stem = _slug(img.name)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", img.name).strip("-") or "image"  # frame stems kept as they are
     name, i = f"{stem}.png", 1
     while name in used:
         i += 1

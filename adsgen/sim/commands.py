@@ -101,19 +101,30 @@ def simulate(
 
 
 def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
+    """The run's key moments (adsgen.render.moments): CAM_FRONT frame (+ depth) and bird's-eye view of each."""
     try:
-        from adsgen.render import keyframes, save_frame
+        from adsgen.render import save_frame, save_png
+        from adsgen.render.moments import frame_stem, moment_frames
     except ImportError:
         console.print("--render: the renderer (adsgen.render) is not available in this installation; "
                       "no images written")
         return
-    end = result.collision_time_s if result.collision_time_s is not None else result.duration_s
-    times = sorted({0.0, round(end / 2, 2), round(max(end - 1.0, 0.0), 2), round(end, 2)})
+    from adsgen.render.bev import bev
+    from adsgen.render.moments import BEV_EXTENT_M
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.engine import BuiltinBackend
+
     out.mkdir(parents=True, exist_ok=True)
-    frames = keyframes(sc, agent, seed, times)
-    for t, frame in zip(times, frames, strict=True):
-        save_frame(frame, out, stem=f"t{t:06.2f}_CAM_FRONT")
-    console.print(f"wrote {len(frames)} keyframes to {out}")
+    backend = BuiltinBackend()
+    try:
+        moments = moment_frames(backend, sc, get_agent(agent), seed, result.to_dict(), scale=0.5)
+    finally:
+        backend.close()
+    for m, frame, snap in moments:
+        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, "CAM_FRONT"))
+        save_png(bev(snap, extent_m=BEV_EXTENT_M), out / f"{frame_stem(sc.name, m.time_s, 'BEV')}.png")
+        console.print(f"  {m.label} at t = {m.time_s:.2f} s", highlight=False)
+    console.print(f"wrote {len(moments)} keyframes (front camera and bird's-eye view) to {out}")
 
 
 def bench_sim(
