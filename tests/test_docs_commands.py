@@ -128,8 +128,9 @@ def test_every_readme_command_is_run_or_says_why_not(tmp_path):
 
 @pytest.mark.slow
 def test_readme_commands_run_on_shipped_data(cli, tmp_path):
-    runs = _readme_runs(tmp_path)
-    for text in _readme_commands():
-        for argv in runs.get(text, []):
+    runs = _readme_runs(tmp_path)  # in an order where each finds the files the earlier ones wrote
+    assert set(runs) <= set(_readme_commands())
+    for text, argvs in runs.items():
+        for argv in argvs:
             code, _, err = cli(argv)
             assert code == 0, f"README `{text}` as `adsgen {' '.join(argv)}`: exit {code}\n{err[-2000:]}"

@@ -300,7 +300,7 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
             "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
         worst.tables.append(Table([{
             "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-            "verdict": verdict_label(r.get("verdict")) if r.get("verdict") else _finding(r),
+            "verdict": verdict_label(r["verdict"]) if isinstance(r.get("verdict"), str) else _finding(r),
             "termination": r["termination"], "partner": _text(r["collision_partner"]),
             "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
             "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),

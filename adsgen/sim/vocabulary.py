@@ -40,7 +40,10 @@ def status_label(status: str) -> str:
 
 
 def verdict_label(verdict: str | None) -> str:
-    return "-" if verdict is None else VERDICT_LABELS.get(verdict, verdict.replace("_", " "))
+    """Words for a verdict; '-' for none (None, or a table's missing value such as NaN)."""
+    if not isinstance(verdict, str) or not verdict:
+        return "-"
+    return VERDICT_LABELS.get(verdict, verdict.replace("_", " "))
 
 
 def run_finding(result: RunResult, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> str:
