@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -68,6 +70,10 @@ def test_exports(cli, builtin_db, faulty_db, tmp_path):
     assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.csv"])[0] == 0
     df = pd.read_csv(tmp_path / "runs.csv")
     assert len(df) == 10 and {"status", "seed", "min_ttc_s", "termination", "light", "scenario_name"} <= set(df)
+    raw = list(csv.DictReader(open(tmp_path / "runs.csv")))  # tidy types: a spreadsheet reads them as meant
+    assert {r["collided"] for r in raw} <= {"true", "false"} and {r["at_fault"] for r in raw} <= {"true", "false", ""}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["finished_at"]) for r in raw)
+    assert all(re.fullmatch(r"\d+", r["attempts"]) and re.fullmatch(r"\d*", r["session_id"]) for r in raw)
     assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.parquet"])[0] == 0
     pq = pd.read_parquet(tmp_path / "runs.parquet")
     assert pq["id"].tolist() == df["id"].tolist()

@@ -17,9 +17,33 @@ from adsgen.errors import ConfigError
 from adsgen.sim.vocabulary import FailOn, verdict_label
 from adsgen.variables import FACTORS
 
+BOOL_COLUMNS = ("collided", "high_risk", "at_fault", "near_miss")
+"""Run columns that are yes/no (stored 0/1): written as true/false, empty when unknown."""
+TIME_COLUMNS = ("created_at", "started_at", "finished_at")
+"""Run columns that are Unix times [s]: written as ISO 8601 UTC."""
+INT_COLUMNS = ("id", "seed", "attempts", "session_id")
+
+
+def tidy_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The CSV's types: booleans as true/false, times as ISO 8601 UTC, integers without '.0' (empty when
+    missing), infinite min TTC as empty."""
+    out = df.copy()
+    for c in BOOL_COLUMNS:
+        if c in out:
+            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
+                                else ("true" if bool(v) else "false"))
+    for c in TIME_COLUMNS:
+        if c in out:
+            t = pd.to_datetime(pd.to_numeric(out[c], errors="coerce"), unit="s", utc=True)
+            out[c] = t.map(lambda x: "" if pd.isna(x) else x.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    for c in INT_COLUMNS:
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    return out
+
 
 def _write_csv(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
-    df.to_csv(out, index=False)
+    tidy_frame(df).to_csv(out, index=False)
 
 
 def _write_parquet(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
