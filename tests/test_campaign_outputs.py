@@ -187,6 +187,7 @@ def test_every_worst_run_in_the_report_carries_its_reproduction(cli, builtin_db,
     worst = page.split('id="worst-scenarios"')[1].split('id="provenance"')[0]
     assert all(f"{f}=" in worst for f in FACTORS if f != "collision_type") and "nan" not in worst
     assert str(tmp_path) not in page.split('id="provenance"')[0]  # links are relative to the page
+    assert "Guided-search rates" not in page  # a plain campaign's rates are not labelled as a search's
 
 
 @pytest.mark.slow

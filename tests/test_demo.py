@@ -31,6 +31,8 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     assert len(list((out / "scenarios_cbn" / "xosc").glob("*.xosc"))) == len(rows)
     assert (out / "cbn" / "model.bif").is_file() and (out / "cbn" / "validation.md").is_file()
     assert str(page) in stdout.replace("\n", "")  # it says where everything is
+    assert "runs to 89 distinct" in html and "seed paper" in html  # the number is explained
+    assert "{'" not in html.split('id="provenance"')[0]  # no raw Python dicts on the page
     commands = re.findall(r"<code>adsgen replay ([^<]+) (\d+)</code>", html)
     assert len(commands) == html.count('<div class="keyframes">') > 0
     for db, run_id in commands:  # each worst scenario's command reproduces its verdict

@@ -272,7 +272,10 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         f"created {st['created_utc']} by {st['source']}; {st['sessions']} session(s)."])
     rates = Section("Collision and near-miss rate by factor", paragraphs=[
         "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
-        "intervals. Errored and timed-out runs are counted in the table, not in the rates."],
+        "intervals. Errored and timed-out runs are counted in the table, not in the rates."]
+        + (["Guided-search rates: these runs were chosen by a search (" + st["source"] + ") that over-samples "
+            "risky factor states, so the rates describe what the search tried, not how often each state fails "
+            "in the population of scenarios."] if st["source"] != "adsgen campaign run" else []),
         images=[Image("rates-by-factor", "collision and near-miss rate per factor state (95 % Wilson intervals)",
                       plots.rates_by_factor(st["by_factor"]))],
         tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],

@@ -134,7 +134,8 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
                    "not at fault": r["verdicts"].get("not_at_fault", 0), "reference runs": r["reference_runs"],
                    "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
                    "per run": round(r["distinct_high_risk"] / max(r["runs"], 1), 4),
-                   "iterations": r["iterations"], "wall s": r["wall_s"], "runs to 89": r["runs_to_89"]}
+                   "iterations": r["iterations"], "wall s": r["wall_s"],
+                   "runs to 89 distinct": r["runs_to_89"] if r["runs_to_89"] is not None else "not reached"}
                   for r in records]
     curve_points = [p for r in records for p in points_from_search_record(r)]
     card = json.loads((cbn_dir / "card.json").read_text())
@@ -155,7 +156,11 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
             "dynamic parameters differ.",
             f"Faithfulness: Spearman rank correlation between the CBN's predicted risk and the simulated "
             f"failure rate across factor combinations: rho = {faith.to_dict()['spearman_rho']} "
-            f"(p = {faith.to_dict()['p_value']}); per seed {faith.to_dict()['per_seed']}."],
+            f"(p = {faith.to_dict()['p_value']}); per seed: "
+            + "; ".join(f"{k} {'-' if v is None else v}" for k, v in faith.to_dict()["per_seed"].items())
+            + " ('-': too few factor combinations to rank).",
+            "\"runs to 89 distinct\": simulated runs the method needed to find 89 distinct high-risk scenarios, "
+            "the count the seed paper reports; \"not reached\" when the budget ran out first."],
             tables=[Table(comparison, caption="distinct high-risk scenarios found")],
             images=[Image(name="search_curves", caption="distinct high-risk scenarios vs simulated runs",
                           figure=search_curve(curve_points))]),
@@ -168,7 +173,8 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
             image_rows=worst_rows),
         Section("Distinct high-risk scenarios found (CBN-guided search)", paragraphs=[
             f"All {len(found)} are in {paths['summary']} with their YAML in {paths['scenarios']} and OpenSCENARIO "
-            f"files in {paths['xosc']}. The first 100 by severity:"],
+            f"files in {paths['xosc']}. The first 100, most severe first (collisions by impact speed, then "
+            "by min TTC; not the CBN's crash-severity variable)."],
             tables=[Table(_top_rows(results["cbn"], found, 100))]),
     ]
     index = write_html_report("adsgen demo: high-risk scenarios grounded in crash data", sections, out,
@@ -237,8 +243,8 @@ def _validation_rows(v: dict) -> list[dict]:
 
 def _top_rows(result, found, n: int) -> list[dict]:
     from adsgen.search.output import summary_rows
+    from adsgen.variables import FACTORS
 
     by_name = {r["name"]: r for r in summary_rows(result)}
-    cols = ("name", "seed", "light", "weather", "surface", "speed_limit", "driver_impaired", "collision",
-            "impact_speed_mps", "min_ttc_s", "cbn_risk")
+    cols = ("name", "seed", "verdict", *FACTORS, "collision", "impact_speed_mps", "min_ttc_s", "cbn_risk")
     return [{c: by_name[f.outcome.scenario.name][c] for c in cols} for f in found[:n]]
