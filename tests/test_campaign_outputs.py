@@ -210,6 +210,7 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     found = browser_check(out / "index.html", tmp_path)
     assert found["images"] == len(list(out.glob("*.png")))
     assert found["broken"] == [] and found["errors"] == []
+    assert found["viewport"] == 1280 and found["page_width"] <= 1280 and found["overflowing"] == []  # fits
     broken_copy = tmp_path / "report-broken"  # the check itself notices a missing image
     shutil.copytree(out, broken_copy)
     (broken_copy / "min-ttc.png").unlink()

@@ -44,6 +44,7 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
         pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
     found = browser_check(page, tmp_path)
     assert found["images"] == len(images) and found["broken"] == [] and found["errors"] == []
+    assert found["viewport"] == 1280 and found["page_width"] <= 1280 and found["overflowing"] == []  # fits
     assert screenshot(page, tmp_path / "demo.png", tmp_path).stat().st_size > 10_000
 
 

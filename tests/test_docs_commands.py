@@ -108,6 +108,7 @@ def _readme_runs(tmp: Path) -> dict[str, list[list[str]]]:
         "adsgen campaign status/export": [["campaign", "status", db],
                                           ["campaign", "export", db, "--out", str(tmp / "runs.csv")]],
         "adsgen replay": [["replay", db, "1"]],
+        "adsgen replay DB RUN": [["replay", db, "2"]],
         "adsgen report DB --out DIR": [["report", db, "--out", str(tmp / "report")]],
         "adsgen drivelm convert/validate/evaluate/submit/qa": [
             ["drivelm", "validate", f"{example}/test.json"],
