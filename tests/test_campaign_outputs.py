@@ -215,6 +215,9 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     shutil.copytree(out, broken_copy)
     (broken_copy / "min-ttc.png").unlink()
     assert browser_check(broken_copy / "index.html", tmp_path)["broken"] == ["min-ttc.png"]
+    wide = broken_copy / "index.html"  # and a page wider than 1,280 px
+    wide.write_text(wide.read_text().replace("</body>", '<div style="width:3000px">wide</div></body>'))
+    assert browser_check(wide, tmp_path)["overflowing"] == ["div"]
     shot = screenshot(out / "index.html", tmp_path / "report-screenshot.png", tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000
 
