@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -61,13 +63,17 @@ def test_status_counts_and_factors(cli, builtin_db):
             lo, hi = r["collision_ci"]
             assert lo <= r["collision_rate"] <= hi
     code, out, _ = cli(["campaign", "status", builtin_db])
-    assert code == 0 and "timed_out" in out and "collision_type" in out
+    assert code == 0 and "timed out" in out and "errored" in out and "failed" not in out and "collision_type" in out
 
 
 def test_exports(cli, builtin_db, faulty_db, tmp_path):
     assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.csv"])[0] == 0
     df = pd.read_csv(tmp_path / "runs.csv")
     assert len(df) == 10 and {"status", "seed", "min_ttc_s", "termination", "light", "scenario_name"} <= set(df)
+    raw = list(csv.DictReader(open(tmp_path / "runs.csv")))  # tidy types: a spreadsheet reads them as meant
+    assert {r["collided"] for r in raw} <= {"true", "false"} and {r["at_fault"] for r in raw} <= {"true", "false", ""}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["finished_at"]) for r in raw)
+    assert all(re.fullmatch(r"\d+", r["attempts"]) and re.fullmatch(r"\d*", r["session_id"]) for r in raw)
     assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.parquet"])[0] == 0
     pq = pd.read_parquet(tmp_path / "runs.parquet")
     assert pq["id"].tolist() == df["id"].tolist()
@@ -81,6 +87,12 @@ def test_exports(cli, builtin_db, faulty_db, tmp_path):
     collided = conn.execute("SELECT COUNT(*) FROM runs WHERE collided = 1").fetchone()[0]
     conn.close()
     assert len([c for c in cases if c.find("failure") is not None]) == collided == int(root.get("failures"))
+    conn = sqlite3.connect(builtin_db)
+    valid = conn.execute("SELECT COUNT(*) FROM runs WHERE verdict = 'valid_failure'").fetchone()[0]
+    conn.close()
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "v.xml", "--fail-on", "valid-failure"])[0] == 0
+    failures = list(ET.parse(tmp_path / "v.xml").getroot().iter("failure"))
+    assert valid > 0 and len(failures) == valid and all(f.get("type") == "valid_failure" for f in failures)
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "runs.txt"])
     assert code == 2 and "unknown format" in err
 
@@ -100,6 +112,15 @@ def test_junit_can_fail_near_misses_too(cli, tmp_path):
     assert near > 0 and kinds.count("collision") == collisions and kinds.count("near_miss") == near
     assert int(root.get("failures")) == collisions + near
     assert all("min time-to-collision" in f.get("message") for f in root.iter("failure") if f.get("type") == "near_miss")
+    for f in root.iter("failure"):  # each failure body says how to reproduce it
+        run_id = int(f.text.rsplit(" ", 1)[1])
+        assert f"reproduce: adsgen replay {builtin_db} {run_id}" in f.text and "factors: light=" in f.text
+        assert "verdict: " in f.text and "impact speed: " in f.text
+    valid = int((done["verdict"] == "valid_failure").sum())
+    assert cli(["campaign", "export", builtin_db, "--out", tmp_path / "valid.xml", "--fail-on", "valid-failure"])[0] == 0
+    root = ET.parse(tmp_path / "valid.xml").getroot()
+    assert [f.get("type") for f in root.iter("failure")] == ["valid_failure"] * valid
+    assert all("valid failure" in f.get("message") for f in root.iter("failure"))
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.csv", "--fail-on", "near-miss"])
     assert code == 2 and "only JUnit XML" in err
     code, _, err = cli(["campaign", "export", builtin_db, "--out", tmp_path / "r.xml", "--fail-on", "ttc"])
@@ -110,7 +131,9 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     code, out, err = cli(["replay", builtin_db, "3", "--render", tmp_path / "frames"])
     assert code == 0, err
     assert "same outcome" in out
-    assert len(list((tmp_path / "frames").glob("*.png"))) == 4
+    frames = sorted(p.name for p in (tmp_path / "frames").glob("*.png"))
+    fronts, bevs = [p for p in frames if p.endswith("_CAM_FRONT.png")], [p for p in frames if p.endswith("_BEV.png")]
+    assert len(fronts) == len(bevs) >= 2 and len(frames) == len(fronts) + len(bevs)  # each moment with a BEV
     tampered = tmp_path / "tampered.db"
     shutil.copy(builtin_db, tampered)
     conn = sqlite3.connect(tampered)
@@ -133,6 +156,40 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     assert code == 2 and "no run with id 999" in err
 
 
+def test_every_worst_run_in_the_report_carries_its_reproduction(cli, builtin_db, tmp_path):
+    import html as html_lib
+    import re
+    import shlex
+
+    from adsgen.variables import FACTORS
+
+    out = tmp_path / "report"
+    code, _, err = cli(["report", builtin_db, "--out", out, "--worst", "3", "--no-keyframes"])
+    assert code == 0, err
+    page = (out / "index.html").read_text()
+    commands = [shlex.split(html_lib.unescape(c)) for c in re.findall(r"<code>(adsgen replay [^<]+)</code>", page)]
+    assert len(commands) == 3
+    conn = sqlite3.connect(builtin_db)
+    for argv in commands:
+        assert argv[:2] == ["adsgen", "replay"] and Path(argv[2]) == builtin_db
+        run_id = int(argv[3])
+        stored_verdict, seed, hash_ = conn.execute("SELECT verdict, seed, scenario_hash FROM runs WHERE id = ?",
+                                                   (run_id,)).fetchone()
+        code, stdout, err = cli(argv[1:])  # the command as printed reproduces the run and its verdict
+        assert code == 0 and "same outcome" in stdout, err
+        assert ("verdict stored" in stdout) == (stored_verdict is not None)
+        for ext in ("yaml", "xosc"):
+            assert f'href="runs/run-{run_id}.{ext}"' in page and (out / "runs" / f"run-{run_id}.{ext}").exists()
+        from adsgen.scenario.io import load_scenario
+
+        assert load_scenario(out / "runs" / f"run-{run_id}.yaml").content_hash() == hash_
+    conn.close()
+    worst = page.split('id="worst-scenarios"')[1].split('id="provenance"')[0]
+    assert all(f"{f}=" in worst for f in FACTORS if f != "collision_type") and "nan" not in worst
+    assert str(tmp_path) not in page.split('id="provenance"')[0]  # links are relative to the page
+    assert "Guided-search rates" not in page  # a plain campaign's rates are not labelled as a search's
+
+
 @pytest.mark.slow
 def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     curve = tmp_path / "run.json"  # the run record `adsgen generate` writes
@@ -143,20 +200,24 @@ def test_report_page_loads_offline_in_chromium(cli, builtin_db, tmp_path):
     code, _, err = cli(["report", builtin_db, "--out", out, "--curve", curve, "--worst", "2"])
     assert code == 0, err
     html = (out / "index.html").read_text()
-    for title in ("Failure and near-miss rate by factor", "Minimum time-to-collision", "Runs over time",
+    for title in ("Collision and near-miss rate by factor", "Minimum time-to-collision", "Runs over time",
                   "Worst scenarios", "Search curve", "Provenance"):
         assert title in html
     assert "http://" not in html and "https://" not in html  # nothing fetched from the network
-    assert len(list(out.glob("*.png"))) >= 4 + 2 * 4  # 4 plots + 2 worst runs x (3 camera frames + BEV)
+    assert len(list(out.glob("*.png"))) >= 4 + 2 * 4  # 4 plots + 2 worst runs x (>= 2 moments x (camera + BEV))
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
     found = browser_check(out / "index.html", tmp_path)
     assert found["images"] == len(list(out.glob("*.png")))
     assert found["broken"] == [] and found["errors"] == []
+    assert found["viewport"] == 1280 and found["page_width"] <= 1280 and found["overflowing"] == []  # fits
     broken_copy = tmp_path / "report-broken"  # the check itself notices a missing image
     shutil.copytree(out, broken_copy)
     (broken_copy / "min-ttc.png").unlink()
     assert browser_check(broken_copy / "index.html", tmp_path)["broken"] == ["min-ttc.png"]
+    wide = broken_copy / "index.html"  # and a page wider than 1,280 px
+    wide.write_text(wide.read_text().replace("</body>", '<div style="width:3000px">wide</div></body>'))
+    assert browser_check(wide, tmp_path)["overflowing"] == ["div"]
     shot = screenshot(out / "index.html", tmp_path / "report-screenshot.png", tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000
 

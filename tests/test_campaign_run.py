@@ -52,7 +52,7 @@ def test_raising_and_hanging_scenarios_do_not_stop_the_campaign(cli, tmp_path):
     assert "timeout of 3 s" in hung["error"]
     # rerunning the same command resumes: nothing left to run, nothing duplicated
     code, out, err = cli(["campaign", "run", scen, "--db", db, *FAKE, "--no-progress", "--workers", "2"])
-    assert code == 0 and "0 run(s) finished now (0 new" in out
+    assert code == 0 and "(0 finished now, 0 new" in out
     assert len(_rows(db)) == 100
 
 
@@ -299,3 +299,22 @@ def test_runs_are_judged_and_a_backend_that_cannot_rerun_is_one_line_exit_2(cli,
     code, _, err = cli(["campaign", "run", scen, "--db", tmp_path / "d.db", "--agent", "fakesim:FakeAgent",
                         "--backend", "fakesim:NoRerunBackend", "--workers", "1", "--no-progress"])
     assert code == 2 and "cannot re-run" in err and "Traceback" not in err
+
+
+def test_fail_on_exits_1_when_a_done_run_meets_it_and_errors_are_not_failures(cli, tmp_path):
+    scen = write_scenarios(tmp_path / "scen", 8)
+    base = ["campaign", "run", scen, *FAKE, "--backend-opt", "raise_matching=^s000$", "--workers", "1",
+            "--executor", "inline", "--no-progress"]
+    code, out, err = cli([*base, "--db", tmp_path / "a.db"])
+    assert code == 0, err
+    rows = _rows(tmp_path / "a.db")
+    collisions = sum(bool(r["collided"]) for r in rows if r["status"] == "done")
+    high_risk = sum(bool(r["high_risk"]) for r in rows if r["status"] == "done")
+    valid = sum(r["verdict"] == "valid_failure" for r in rows if r["status"] == "done")
+    first, second = out.splitlines()[:2]
+    assert "valid failure(s)" in first and f"{collisions} collision(s)" in first  # findings first
+    assert "1 errored" in second and "failed" not in out  # an infrastructure error is not a failing test
+    for fail_on, n in (("collision", collisions), ("near-miss", high_risk), ("valid-failure", valid)):
+        code, out, _ = cli([*base, "--db", tmp_path / f"{fail_on}.db", "--fail-on", fail_on])
+        assert code == (1 if n else 0) and (f"{n} run(s) meet it" in out) == bool(n)
+    assert collisions and high_risk > collisions  # the fixture exercises both exits

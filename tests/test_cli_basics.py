@@ -35,8 +35,10 @@ def test_doctor_json_to_stdout(cli):
     assert all(r["status"] in ("ok", "warn", "fail", "skip") for r in rep["rows"])
 
 
-def test_help_keeps_units_in_brackets(cli):
+def test_help_keeps_units(cli):
     code, out, _ = cli(["generate", "--help"])
     assert code == 0
     text = " ".join(out.split())
-    assert "min-TTC threshold [s]" in text
+    assert "min-TTC threshold (s)" in text
+    code, out, _ = cli(["campaign", "run", "--help"])
+    assert code == 0 and "under this [s]" in " ".join(out.split())  # square brackets survive too (markup off)

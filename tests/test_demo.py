@@ -22,7 +22,7 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
         assert title in html
     assert "http://" not in html and "https://" not in html
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert len(images) >= 2 + 5 * 4  # graph, search curves, 5 worst x (3 frames + bird's-eye view)
+    assert len(images) >= 2 + 5 * 4  # graph, search curves, 5 worst x (>= 2 moments x (camera + bird's-eye view))
     assert all((out / src).is_file() for src in images)
     records = {r["method"]: r for r in json.loads((out / "search_runs.json").read_text())}
     assert set(records) == {"cbn", "random", "ga"} and all(r["runs"] == 300 for r in records.values())
@@ -31,10 +31,20 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     assert len(list((out / "scenarios_cbn" / "xosc").glob("*.xosc"))) == len(rows)
     assert (out / "cbn" / "model.bif").is_file() and (out / "cbn" / "validation.md").is_file()
     assert str(page) in stdout.replace("\n", "")  # it says where everything is
+    assert "runs to 89 distinct" in html and "seed paper" in html  # the number is explained
+    assert "{'" not in html.split('id="provenance"')[0]  # no raw Python dicts on the page
+    commands = re.findall(r"<code>adsgen replay ([^<]+) (\d+)</code>", html)
+    assert len(commands) == html.count('<div class="keyframes">') > 0
+    for db, run_id in commands:  # each worst scenario's command reproduces its verdict
+        code, out_replay, err = cli(["replay", db, run_id])
+        assert code == 0 and "same outcome" in out_replay and "verdict stored" in out_replay, err
+    for href in re.findall(r'<a href="([^"#][^"]*)"', html):
+        assert (out / href).is_file()
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium); page checked without a browser")
     found = browser_check(page, tmp_path)
     assert found["images"] == len(images) and found["broken"] == [] and found["errors"] == []
+    assert found["viewport"] == 1280 and found["page_width"] <= 1280 and found["overflowing"] == []  # fits
     assert screenshot(page, tmp_path / "demo.png", tmp_path).stat().st_size > 10_000
 
 

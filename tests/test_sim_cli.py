@@ -21,6 +21,30 @@ def test_simulate_prints_and_writes_run_result_json(cli, tmp_path):
     assert d["provenance"]["scenario_fingerprint"].startswith("sha256:")
 
 
+@pytest.mark.parametrize(("seed_file", "fail_on", "expected"), [
+    ("straight_crossing_path.yaml", None, 0),             # a collision, but no --fail-on: exit 0
+    ("straight_crossing_path.yaml", "collision", 1),
+    ("straight_crossing_path.yaml", "near-miss", 1),      # a collision is at least a near miss
+    ("cut_in.yaml", "collision", 0),                      # the nominal cut-in is a near miss, not a collision
+    ("cut_in.yaml", "near-miss", 1),
+    ("pedestrian_crossing.yaml", "near-miss", 0),         # the nominal pedestrian crossing is safe
+])
+def test_simulate_fail_on_sets_the_exit_code(cli, seed_file, fail_on, expected):
+    argv = ["simulate", SEEDS_DIR / seed_file, "--no-judge"] + (["--fail-on", fail_on] if fail_on else [])
+    code, stdout, _ = cli(argv)
+    assert code == expected
+    first = stdout.splitlines()[0]
+    assert first.split(": ", 1)[1] in ("collision", "near miss", "safe")  # the finding comes first
+    assert ("meets it (exit 1)" in stdout) == (expected == 1)
+
+
+def test_simulate_fail_on_valid_failure_uses_the_judge(cli):
+    code, stdout, _ = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--fail-on", "valid-failure"])
+    assert stdout.splitlines()[0] == "cut_in_nominal: valid failure (near miss)" and code == 1
+    code, stdout, _ = cli(["simulate", SEEDS_DIR / "pedestrian_crossing.yaml", "--fail-on", "valid-failure"])
+    assert stdout.splitlines()[0] == "pedestrian_crossing_nominal: safe" and code == 0
+
+
 def test_simulate_bad_file_exits_2_with_field_path(cli, tmp_path):
     data = yaml.safe_load((SEEDS_DIR / "cut_in.yaml").read_text())["scenario"]
     data["actors"][0]["manoeuvre"]["trigger"]["value"] = "soon"

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from adsgen.errors import AdsgenError
+from adsgen.sim.vocabulary import FailOn
 
 
 class CampaignInterrupted(AdsgenError):
@@ -52,7 +53,7 @@ def run_cmd(
     seeds: int = typer.Option(1, help="Runs per scenario, simulation seeds 0..N-1."),
     batch_size: int = typer.Option(1, "--batch-size", help="Runs of one seed per backend call (the builtin "
                                                            "engine runs a batch at once; keep 1 for CARLA)."),
-    rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun failed and timed-out runs."),
+    rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Also rerun errored and timed-out runs."),
     extend: bool = typer.Option(False, "--extend", help="Resume with other scenarios or --seeds: add their runs "
                                                         "(without it, such a resume is refused)."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
@@ -62,8 +63,13 @@ def run_cmd(
                                       help="Skip the TCP checks of --carla-hosts and --ray-address."),
     json_out: Path = typer.Option(None, "--json", help="Also write the run summary as JSON here."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    fail_on: FailOn = typer.Option(None, "--fail-on", help=(
+        "Exit 1 when a done run in the store meets this: valid-failure (the judge blames the agent), collision, "
+        "or near-miss (a collision or a near miss). Errored and timed-out runs never count.")),
 ) -> None:
-    """Run (or resume) a campaign: every scenario x seed against one agent on one backend."""
+    """Run (or resume) a campaign: every scenario x seed against one agent on one backend.
+
+    Prints the verdict counts first, then the run statuses (done / errored / timed out)."""
     from pydantic import ValidationError
 
     from adsgen.campaign.backends import parse_hosts, parse_options
@@ -86,17 +92,33 @@ def run_cmd(
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
     if json_out is not None:  # checked before the campaign runs, not after
         check_output(json_out, (db, *scenarios), option="--json")
+    from adsgen.campaign.stats import campaign_status, findings_line
+    from adsgen.campaign.store import CampaignStore
+    from adsgen.sim.vocabulary import runs_meeting, status_label
+
     summary = run_campaign(config, progress=progress, console=_console())
+    with CampaignStore.open(db, readonly=True) as store:
+        st = campaign_status(store)
     c = summary.counts
-    typer.echo(f"{summary.db}: {summary.attempted} run(s) finished now ({summary.new_runs} new in the store, "
-               f"{summary.retried} backend-fault retries); store: {c['done']} done, {c['failed']} failed, "
-               f"{c['timed_out']} timed out, {c['pending'] + c['running']} unfinished; "
+    typer.echo(f"{summary.db}: {findings_line(st)}")
+    typer.echo(f"  runs: {c['done']} {status_label('done')}, {c['failed']} {status_label('failed')}, "
+               f"{c['timed_out']} {status_label('timed_out')}, {c['pending'] + c['running']} unfinished "
+               f"({summary.attempted} finished now, {summary.new_runs} new in the store, "
+               f"{summary.retried} backend-fault retries); "
                f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run")
     if json_out:
+        d = summary.to_dict()
+        d["verdicts"], d["collisions"], d["near_misses"] = st["verdicts"], st["collisions"], st["near_misses"]
         with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps(summary.to_dict(), indent=2))
+            tmp.write_text(json.dumps(d, indent=2))
     if summary.interrupted:
         raise CampaignInterrupted("interrupted: finished runs are committed; rerun the same command to resume")
+    if fail_on is not None:
+        n = runs_meeting(fail_on, valid_failures=st["verdicts"].get("valid_failure", 0),
+                         collisions=st["collisions"], near_misses=st["near_misses"])
+        if n:
+            typer.echo(f"--fail-on {fail_on.value}: {n} run(s) meet it (exit 1)")
+            raise typer.Exit(1)
 
 
 @campaign_app.command("status")
@@ -107,6 +129,7 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
     from adsgen.campaign.stats import campaign_status
     from adsgen.campaign.store import CampaignStore
+    from adsgen.sim.vocabulary import status_label, verdict_label
 
     with CampaignStore.open(db, readonly=True) as store:
         st = campaign_status(store)
@@ -120,16 +143,16 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     for col in ("status", "runs"):
         t.add_column(col)
     for k, v in st["counts"].items():
-        t.add_row(k, str(v))
+        t.add_row(status_label(k), str(v))
     t.add_row("valid failures", str(st["verdicts"].get("valid_failure", 0)))
     for verdict, n in sorted(st["verdicts"].items()):
         if verdict != "valid_failure":
-            t.add_row(f"  {verdict.replace('_', ' ')}", str(n))
+            t.add_row(f"  {verdict_label(verdict)}", str(n))
     t.add_row("collisions", str(st["collisions"]))
     t.add_row("near misses", str(st["near_misses"]))
     console.print(t)
     f = Table(title="by factor (rates over done runs, 95% Wilson interval)")
-    for col in ("factor", "state", "runs", "done", "collision rate", "near-miss rate", "failed", "timed out"):
+    for col in ("factor", "state", "runs", "done", "collision rate", "near-miss rate", "errored", "timed out"):
         f.add_column(col)
     for r in st["by_factor"]:
         cr = f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}-{r['collision_ci'][1]:.2f}]" if r["done"] else "-"
@@ -149,8 +172,9 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                out: Path = typer.Option(..., "--out", help="runs.csv, runs.parquet or results.xml (JUnit)."),
                fail_on: str = typer.Option("collision", "--fail-on", help="JUnit: which finished runs are "
-                                           "failures: 'collision', or 'near-miss' (collisions and near misses, "
-                                           "min time-to-collision under the campaign's threshold).")) -> None:
+                                           "failures: 'valid-failure' (the judge blames the agent), 'collision', "
+                                           "or 'near-miss' (collisions and near misses, min time-to-collision "
+                                           "under the campaign's threshold).")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
@@ -208,10 +232,16 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
         from adsgen.safeload import printable
+        from adsgen.sim.vocabulary import status_label, verdict_label
 
+        verdicts = ""
+        if rep.stored and rep.replayed:
+            stored_verdict = rep.stored.get("verdict")
+            verdicts = (f"; verdict stored {verdict_label(stored_verdict) if stored_verdict else '- (not judged)'}, "
+                        f"replay {verdict_label(rep.replayed.get('verdict'))}")
         typer.echo(f"run {rep.run_id} ({printable(rep.scenario, 200)}, seed {rep.seed}, {printable(rep.agent, 200)} "
                    f"on {printable(rep.backend, 200)}): "
-                   f"stored {rep.stored_status}, replay {rep.replay_status}")
+                   f"stored {status_label(rep.stored_status)}, replay {status_label(rep.replay_status)}{verdicts}")
         for d in rep.differences:
             typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
         typer.echo("same outcome" if rep.same else "DIFFERENT outcome")
@@ -242,6 +272,11 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     points = load_curve_json(curve) if curve else []
     with CampaignStore.open(db, readonly=True) as store:
         data = load_campaign_report_data(store, curve=points, worst=worst)
+        data.db_arg = str(db)
+        if data.worst:
+            from adsgen.campaign.reproduce import write_run_files
+
+            data.reproduction = write_run_files(store, [int(r["id"]) for r in data.worst], out)
         if keyframes and data.worst:
             from adsgen.campaign.keyframes import keyframes_for_runs
 

@@ -1,8 +1,8 @@
 """Keyframes of stored runs: rerun a run on a backend that can give world snapshots (the builtin engine's
 ``snapshots``), render a front-camera image and a bird's-eye view at a few moments, return PNGs.
 
-Moments: for a collision 2 s and 1 s before it and at impact; otherwise at a quarter, half and three
-quarters of the run. A run on a backend without snapshots (CARLA) is re-simulated on the builtin engine, and
+Moments (``adsgen.render.moments``): the hazard first visible on the front camera, the agent's reaction, and
+the impact or closest approach, each with a bird's-eye view. A run on a backend without snapshots (CARLA) is re-simulated on the builtin engine, and
 the caption says so.
 """
 
@@ -18,16 +18,6 @@ from adsgen.campaign.report import Image
 from adsgen.campaign.worker import WorkerSpec, make_agent
 
 CAMERA_SCALE = 0.4  # image = 0.4 x 1600x900 = 640x360 px
-BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye view
-
-
-def keyframe_times(result: dict[str, Any] | None) -> list[float]:
-    """Times [s] to show for a stored RunResult dict."""
-    if result and result.get("collision_time_s") is not None:
-        tc = float(result["collision_time_s"])
-        return [max(0.0, tc - 2.0), max(0.0, tc - 1.0), tc]
-    duration = float((result or {}).get("duration_s") or 10.0)
-    return [0.25 * duration, 0.5 * duration, 0.75 * duration]
 
 
 def _png(array: Any) -> bytes:
@@ -36,23 +26,6 @@ def _png(array: Any) -> bytes:
     buf = io.BytesIO()
     PILImage.fromarray(array).save(buf, format="PNG", optimize=False)
     return buf.getvalue()
-
-
-def render_snapshots(snapshots: list[Any], label: str, note: str = "") -> list[Image]:
-    """Front camera at each snapshot, plus a bird's-eye view of the last one."""
-    from adsgen.render.bev import bev
-    from adsgen.render.renderer import render
-
-    images = []
-    for snap in snapshots:
-        frame = render(snap, "CAM_FRONT", CAMERA_SCALE)
-        images.append(Image(f"{label}-t{snap.time_s:05.2f}", f"{label}: CAM_FRONT at t = {snap.time_s:.2f} s{note}",
-                            png=_png(frame.image)))
-    if snapshots:
-        top = bev(snapshots[-1], extent_m=BEV_EXTENT_M)
-        images.append(Image(f"{label}-bev", f"{label}: bird's-eye view at t = {snapshots[-1].time_s:.2f} s{note}",
-                            png=_png(top.image)))
-    return images
 
 
 def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, result: dict[str, Any] | None,
@@ -71,11 +44,13 @@ def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, re
         if backend is not None:
             backend.close()
         backend, note = BackendSpec("builtin").build(), " (re-simulated on the builtin engine)"
+    from adsgen.render.moments import moment_frames, moment_images
+
     try:
-        snaps = backend.snapshots(scenario, agent, seed, keyframe_times(result))
+        moments = moment_frames(backend, scenario, agent, seed, result, CAMERA_SCALE)
     finally:
         backend.close()
-    return render_snapshots(snaps, label, note)
+    return [Image(stem, caption, png=_png(image)) for stem, caption, image in moment_images(moments, label, note)]
 
 
 def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tuple[dict[int, list[Image]], str]:
@@ -114,7 +89,7 @@ def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
                            f"run {report.run_id}")
     paths = []
     for img in images:
-        p = out / f"{img.name.replace(' ', '_')}.png"
+        p = out / f"{img.name}.png"
         p.write_bytes(img.png or b"")
         paths.append(p)
     return paths

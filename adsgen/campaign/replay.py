@@ -15,7 +15,7 @@ from adsgen.errors import InputError
 from adsgen.provenance import versions
 
 COMPARED = ("termination", "collision_partner", "impact_speed_mps", "collision_time_s", "min_ttc_s",
-            "min_distance_m", "pet_s", "duration_s")
+            "min_distance_m", "pet_s", "duration_s", "at_fault", "verdict")
 """RunResult fields a replay must reproduce."""
 _TOLERANCE = 1e-6  # relative and absolute tolerance on floats
 
@@ -100,6 +100,8 @@ def replay_run(store: CampaignStore, run_id: int, *, backend_options: dict[str, 
         assert stored is not None and outcome.result is not None
         for k in COMPARED:
             a, b = stored.get(k), outcome.result.get(k)
+            if k == "verdict" and a is None:
+                continue  # stored without judging (e.g. a search's last runs): nothing to compare the verdict with
             if not _same_value(a, b):
                 report.differences.append({"field": k, "stored": a, "replay": b})
         report.same = not report.differences

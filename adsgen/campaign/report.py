@@ -27,7 +27,10 @@ body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2r
        color: #222; padding: 0 1rem; }
 h1 { border-bottom: 2px solid #444; padding-bottom: .3rem; }
 h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; display: block; max-width: 100%;
+        overflow-x: auto; }
+td { overflow-wrap: anywhere; }
+code { font-size: .85rem; background: #f3f3f3; padding: 0 .2rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -52,6 +55,18 @@ class Image:
     """matplotlib.figure.Figure, saved at `dpi` and closed."""
     png: bytes | None = None
     dpi: int = 110
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell (or part of one) linking to a file next to the page (href relative to it)."""
+
+    text: str
+    href: str
+
+
+class Code(str):
+    """A table cell shown as code (a command to copy)."""
 
 
 @dataclass
@@ -81,9 +96,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
+def _inline(v: Any) -> str:
+    if isinstance(v, Link):
+        return f'<a href="{html.escape(v.href)}">{html.escape(v.text)}</a>'
+    if isinstance(v, Code):
+        return f"<code>{html.escape(str(v))}</code>"
+    return html.escape(str(v))
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return "<td></td>"
+    if isinstance(v, Link | Code):
+        return f"<td>{_inline(v)}</td>"
+    if isinstance(v, list | tuple):
+        return "<td>" + " ".join(_inline(x) for x in v) + "</td>"
     if isinstance(v, float):
         return f'<td class="num">{v:.3g}</td>'
     if isinstance(v, int) and not isinstance(v, bool):
@@ -102,7 +129,7 @@ def _table_html(t: Table) -> str:
 
 
 def _save_image(img: Image, out_dir: Path, used: set[str]) -> str:
-    stem = _slug(img.name)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", img.name).strip("-") or "image"  # frame stems kept as they are
     name, i = f"{stem}.png", 1
     while name in used:
         i += 1
@@ -176,6 +203,10 @@ class CampaignReportData:
     """run id -> rendered keyframes."""
     keyframe_note: str = ""
     """Why keyframes are missing, when they are."""
+    reproduction: dict[int, dict[str, str]] = field(default_factory=dict)
+    """run id -> {"yaml": href, "xosc": href} (relative to the page), see adsgen.campaign.reproduce."""
+    db_arg: str = ""
+    """The database as the user named it, for the `adsgen replay DB RUN` commands."""
     high_risk_ttc_s: float = 1.0
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -225,6 +256,7 @@ def _fmt_num(x: Any, unit: str = "") -> str:
 def campaign_sections(data: CampaignReportData) -> list[Section]:
     """The campaign report's sections (the demo can insert these into its own page)."""
     from adsgen.campaign import plots
+    from adsgen.sim.vocabulary import status_label
 
     st = data.status
     c = st["counts"]
@@ -233,14 +265,17 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         f"Valid failures (the agent at fault, the careful-driver reference safe): {v.get('valid_failure', 0)}; "
         f"unavoidable: {v.get('unavoidable', 0)}; careful driver fails too: {v.get('reference_fails', 0)}; "
         f"not at fault: {v.get('not_at_fault', 0)} (high-risk runs judged by re-running them, docs/search.md).",
-        f"{st['total']} runs: {c['done']} done, {c['failed']} failed, {c['timed_out']} timed out, "
+        f"{st['total']} runs: {c['done']} done, {c['failed']} errored, {c['timed_out']} timed out, "
         f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
         f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
         f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
         f"created {st['created_utc']} by {st['source']}; {st['sessions']} session(s)."])
-    rates = Section("Failure and near-miss rate by factor", paragraphs=[
+    rates = Section("Collision and near-miss rate by factor", paragraphs=[
         "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
-        "intervals. Failed and timed-out runs are counted in the table, not in the rates."],
+        "intervals. Errored and timed-out runs are counted in the table, not in the rates."]
+        + (["Guided-search rates: these runs were chosen by a search (" + st["source"] + ") that over-samples "
+            "risky factor states, so the rates describe what the search tried, not how often each state fails "
+            "in the population of scenarios."] if st["source"] != "adsgen campaign run" else []),
         images=[Image("rates-by-factor", "collision and near-miss rate per factor state (95 % Wilson intervals)",
                       plots.rates_by_factor(st["by_factor"]))],
         tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
@@ -258,12 +293,23 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         Image("runs-over-time", "cumulative finished runs by status", plots.runs_over_time(data.runs))])
     worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
     if data.worst:
+        from adsgen.campaign.reproduce import replay_command
+        from adsgen.sim.vocabulary import verdict_label
+        from adsgen.variables import FACTORS
+
+        worst.paragraphs.append(
+            "Most severe first: collisions by impact speed, then the rest by min TTC. Each row's command reruns the "
+            "run from the store and checks it reproduces the same outcome and verdict; YAML is the scenario "
+            "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
         worst.tables.append(Table([{
             "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-            "termination": r["termination"], "partner": r["collision_partner"],
+            "verdict": verdict_label(r["verdict"]) if isinstance(r.get("verdict"), str) else _finding(r),
+            "termination": r["termination"], "partner": _text(r["collision_partner"]),
             "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
-            "factors": ", ".join(f"{f}={r[f]}" for f in ("light", "weather", "surface", "road_layout",
-                                                          "collision_type"))} for r in data.worst]))
+            "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),
+            "reproduce": Code(replay_command(data.db_arg or data.status["db"], int(r["id"]))),
+            "files": [Link(k, v) for k, v in data.reproduction.get(int(r["id"]), {}).items()],
+        } for r in data.worst]))
         for r in data.worst:
             frames = data.keyframes.get(int(r["id"]))
             if frames:
@@ -276,15 +322,28 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
             "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
             images=[Image("search-curve", "search curve", plots.search_curve(data.curve))]))
     failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
-    fail = Section("Failed and timed-out runs", paragraphs=[] if failures else ["None."])
+    fail = Section("Errored and timed-out runs", paragraphs=[
+        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
+        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
     if failures:
         fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-                                   "status": r["status"], "attempts": int(r["attempts"]),
+                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
                                    "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
                                  caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
                                                                       else "")))
     sections.append(fail)
     return sections
+
+
+def _text(v: Any) -> str:
+    """A text cell: '-' for None and pandas' NaN."""
+    return "-" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
+def _finding(row: dict[str, Any]) -> str:
+    if row.get("collided"):
+        return "collision"
+    return "near miss" if row.get("high_risk") else "safe"
 
 
 def write_campaign_report(data: CampaignReportData, out_dir: str | Path) -> Path:

@@ -84,3 +84,14 @@ def campaign_status(store: CampaignStore) -> dict[str, Any]:
         "by_factor": by_factor(df),
         "top_errors": [{"error": e, "runs": int(n)} for e, n in errors.head(10).items()],
     }
+
+
+def findings_line(status: dict[str, Any]) -> str:
+    """The verdict counts of a campaign_status dict, valid failures first, in the shared vocabulary."""
+    from adsgen.sim.vocabulary import verdict_label
+
+    v = status["verdicts"]
+    others = ", ".join(f"{n} {verdict_label(k)}" for k, n in sorted(v.items()) if k != "valid_failure")
+    return (f"{v.get('valid_failure', 0)} valid failure(s)" + (f" ({others})" if others else "")
+            + f"; {status['collisions']} collision(s), {status['near_misses']} near miss(es) "
+            f"among {status['counts']['done']} done run(s)")

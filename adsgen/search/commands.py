@@ -30,7 +30,7 @@ def generate(
                                         "else localhost:2000)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (method and simulator)."),
     do: bool = typer.Option(False, "--do", help="Rank by interventional risk P(severity | do(factors))."),
-    ttc_threshold: float = typer.Option(1.0, "--ttc-threshold", help="High-risk min-TTC threshold [s]."),
+    ttc_threshold: float = typer.Option(1.0, "--ttc-threshold", help="High-risk min-TTC threshold (s)."),
     ego_over_limit: float = typer.Option(1.0, "--ego-over-limit", help=(
         "Optional speeding setting, off by default: the ego's set speed as a multiple of the posted limit "
         "(1.0 to 1.5).")),

@@ -55,30 +55,23 @@ def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
 
 
 def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
-    """Front-camera frames before the conflict and a bird's-eye view, as report Images."""
+    """The run's key moments (hazard visible, reaction, impact; adsgen.render.moments): front camera and
+    bird's-eye view of each, saved under out_dir, as report Images."""
     from adsgen.campaign.report import Image
-    from adsgen.render import bev, render, save_png
+    from adsgen.render import save_png
+    from adsgen.render.moments import moment_frames, moment_images
     from adsgen.sim.agents import get_agent
     from adsgen.sim.engine import BuiltinBackend
 
-    end = result.collision_time_s if result.collision_time_s is not None else result.duration_s
-    times = sorted({max(0.0, round(end - dt, 2)) for dt in (2.0, 1.0, 0.2)})
     backend = BuiltinBackend()
     try:
-        snaps = backend.snapshots(scenario, get_agent("idm"), seed, times)
+        moments = moment_frames(backend, scenario, get_agent("idm"), seed, result.to_dict(), scale=0.4)
     finally:
         backend.close()
     images = []
-    for snap in snaps:
-        frame = render(snap, camera="CAM_FRONT", scale=0.4)
-        path = save_png(frame, out_dir / f"{scenario.name}_t{snap.time_s:05.2f}.png")
-        images.append(Image(name=path.stem, caption=f"{scenario.name}, CAM_FRONT, t = {snap.time_s:.2f} s",
-                            png=path.read_bytes()))
-    if snaps:
-        top = bev(snaps[-1], extent_m=80.0, m_per_px=0.2)
-        path = save_png(top, out_dir / f"{scenario.name}_bev.png")
-        images.append(Image(name=path.stem, caption=f"{scenario.name}, bird's-eye view at t = "
-                                                     f"{snaps[-1].time_s:.2f} s", png=path.read_bytes()))
+    for stem, caption, image in moment_images(moments, scenario.name):
+        path = save_png(image, out_dir / f"{stem}.png")
+        images.append(Image(name=stem, caption=caption, png=path.read_bytes()))
     return images
 
 
@@ -133,14 +126,16 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
         worst.setdefault(f.outcome.candidate.space.name, f)
     keyframes_dir = out / "keyframes"
     keyframes_dir.mkdir(exist_ok=True)
-    worst_rows = [keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed)
-                  for f in list(worst.values())[:5]]
+    worst5 = list(worst.values())[:5]
+    worst_rows = [keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed) for f in worst5]
+    reproduce_rows = _reproduction_rows(worst5, paths, out, seed)
     comparison = [{"method": r["method"], "distinct valid failures": r["valid_failures"],
                    "unavoidable": r["verdicts"].get("unavoidable", 0),
                    "not at fault": r["verdicts"].get("not_at_fault", 0), "reference runs": r["reference_runs"],
                    "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
                    "per run": round(r["distinct_high_risk"] / max(r["runs"], 1), 4),
-                   "iterations": r["iterations"], "wall s": r["wall_s"], "runs to 89": r["runs_to_89"]}
+                   "iterations": r["iterations"], "wall s": r["wall_s"],
+                   "runs to 89 distinct": r["runs_to_89"] if r["runs_to_89"] is not None else "not reached"}
                   for r in records]
     curve_points = [p for r in records for p in points_from_search_record(r)]
     card = json.loads((cbn_dir / "card.json").read_text())
@@ -161,18 +156,25 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
             "dynamic parameters differ.",
             f"Faithfulness: Spearman rank correlation between the CBN's predicted risk and the simulated "
             f"failure rate across factor combinations: rho = {faith.to_dict()['spearman_rho']} "
-            f"(p = {faith.to_dict()['p_value']}); per seed {faith.to_dict()['per_seed']}."],
+            f"(p = {faith.to_dict()['p_value']}); per seed: "
+            + "; ".join(f"{k} {'-' if v is None else v}" for k, v in faith.to_dict()["per_seed"].items())
+            + " ('-': too few factor combinations to rank).",
+            "\"runs to 89 distinct\": simulated runs the method needed to find 89 distinct high-risk scenarios, "
+            "the count the seed paper reports; \"not reached\" when the budget ran out first."],
             tables=[Table(comparison, caption="distinct high-risk scenarios found")],
             images=[Image(name="search_curves", caption="distinct high-risk scenarios vs simulated runs",
                           figure=search_curve(curve_points))]),
         Section("Five worst scenarios (CBN-guided search)", paragraphs=[
             "The worst scenario found from each seed: collisions with the highest impact speed first, then the "
-            "lowest min TTC. Front camera 2 s, 1 s and 0.2 s before the collision (or the end), and a "
-            "bird's-eye view."],
+            "lowest min TTC. For each, the front camera and a bird's-eye view at its key moments: the hazard "
+            "first visible, the agent's reaction, and the impact (or closest approach)."],
+            tables=[Table(reproduce_rows, caption="how to reproduce each: the replay command reruns the stored "
+                                                  "run and checks the same outcome and verdict")],
             image_rows=worst_rows),
         Section("Distinct high-risk scenarios found (CBN-guided search)", paragraphs=[
             f"All {len(found)} are in {paths['summary']} with their YAML in {paths['scenarios']} and OpenSCENARIO "
-            f"files in {paths['xosc']}. The first 100 by severity:"],
+            f"files in {paths['xosc']}. The first 100, most severe first (collisions by impact speed, then "
+            "by min TTC; not the CBN's crash-severity variable)."],
             tables=[Table(_top_rows(results["cbn"], found, 100))]),
     ]
     index = write_html_report("adsgen demo: high-risk scenarios grounded in crash data", sections, out,
@@ -186,6 +188,34 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
     console.print(f"summary:     {paths['summary']}")
     console.print(f"total time:  {time.perf_counter() - t0:.1f} s")
     return index
+
+
+def _reproduction_rows(found: list, paths: dict[str, Path], out: Path, seed: int) -> list[dict]:
+    """One row per worst scenario: verdict, impact speed, factors, the replay command and its files."""
+    import os
+
+    from adsgen.campaign.report import Code, Link
+    from adsgen.campaign.reproduce import replay_command
+    from adsgen.campaign.store import CampaignStore
+    from adsgen.sim.vocabulary import run_finding
+
+    with CampaignStore.open(paths["runs"], readonly=True) as store:
+        cols, rows = store.runs_table()
+    ids = {(r[cols.index("scenario_hash")], int(r[cols.index("seed")])): int(r[cols.index("id")]) for r in rows}
+    table = []
+    for f in found:
+        sc, res = f.outcome.scenario, f.outcome.result
+        files = [Link(label, os.path.relpath(p, out)) for label, p in
+                 (("YAML", paths["scenarios"] / f"{sc.name}.yaml"), (".xosc", paths["xosc"] / f"{sc.name}.xosc"))
+                 if p.is_file()]
+        run_id = ids.get((sc.content_hash(), seed))
+        table.append({
+            "scenario": sc.name, "verdict": run_finding(res),
+            "impact [m/s]": "-" if res.impact_speed_mps is None else f"{res.impact_speed_mps:.2f}",
+            "factors": ", ".join(f"{k}={v}" for k, v in sc.factors.model_dump(mode="json").items()),
+            "reproduce": Code(replay_command(paths["runs"], run_id)) if run_id is not None else "-",
+            "files": files})
+    return table
 
 
 def _validation_rows(v: dict) -> list[dict]:
@@ -213,8 +243,8 @@ def _validation_rows(v: dict) -> list[dict]:
 
 def _top_rows(result, found, n: int) -> list[dict]:
     from adsgen.search.output import summary_rows
+    from adsgen.variables import FACTORS
 
     by_name = {r["name"]: r for r in summary_rows(result)}
-    cols = ("name", "seed", "light", "weather", "surface", "speed_limit", "driver_impaired", "collision",
-            "impact_speed_mps", "min_ttc_s", "cbn_risk")
+    cols = ("name", "seed", "verdict", *FACTORS, "collision", "impact_speed_mps", "min_ttc_s", "cbn_risk")
     return [{c: by_name[f.outcome.scenario.name][c] for c in cols} for f in found[:n]]

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from adsgen.errors import ConfigError
+from adsgen.sim.vocabulary import FailOn
 
 
 def _fmt(v) -> str:
@@ -43,8 +44,12 @@ def simulate(
     judge: Annotated[bool, typer.Option(help=(
         "Judge a high-risk run: re-run it with the careful-driver reference and the omniscient check and "
         "print the verdict (see docs/search.md)."))] = True,
+    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help=(
+        "Exit 1 when the run meets this: valid-failure (the judge blames the agent), collision, or near-miss "
+        "(a collision or min TTC under the threshold). Without it the exit code is 0 whatever the run found."
+    ))] = None,
 ) -> None:
-    """Run one scenario and print its RunResult (a high-risk run with its verdict)."""
+    """Run one scenario and print its finding first, then its RunResult (a high-risk run with its verdict)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -73,7 +78,10 @@ def simulate(
             judge_runs([result], [sc], be, seed)
     finally:
         be.close()
+    from adsgen.sim.vocabulary import run_finding, run_meets
+
     console = Console()
+    console.print(f"{sc.name}: {run_finding(result)}", highlight=False)
     table = Table(title=f"{sc.name}  ({backend}, agent {agent}, seed {seed})", show_header=False)
     d = result.to_dict()
     for key in ("termination", "duration_s", "collision_partner", "impact_speed_mps", "collision_time_s",
@@ -92,22 +100,36 @@ def simulate(
         console.print(f"wrote {json_out}")
     if render is not None:
         _render_keyframes(sc, agent, seed, result, render, console)
+    if fail_on is not None and run_meets(result, fail_on):
+        console.print(f"--fail-on {fail_on.value}: the run meets it (exit 1)", highlight=False)
+        raise typer.Exit(1)
 
 
 def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
+    """The run's key moments (adsgen.render.moments): CAM_FRONT frame (+ depth) and bird's-eye view of each."""
     try:
-        from adsgen.render import keyframes, save_frame
+        from adsgen.render import save_frame, save_png
+        from adsgen.render.moments import frame_stem, moment_frames
     except ImportError:
         console.print("--render: the renderer (adsgen.render) is not available in this installation; "
                       "no images written")
         return
-    end = result.collision_time_s if result.collision_time_s is not None else result.duration_s
-    times = sorted({0.0, round(end / 2, 2), round(max(end - 1.0, 0.0), 2), round(end, 2)})
+    from adsgen.render.bev import bev
+    from adsgen.render.moments import BEV_EXTENT_M
+    from adsgen.sim.agents import get_agent
+    from adsgen.sim.engine import BuiltinBackend
+
     out.mkdir(parents=True, exist_ok=True)
-    frames = keyframes(sc, agent, seed, times)
-    for t, frame in zip(times, frames, strict=True):
-        save_frame(frame, out, stem=f"t{t:06.2f}_CAM_FRONT")
-    console.print(f"wrote {len(frames)} keyframes to {out}")
+    backend = BuiltinBackend()
+    try:
+        moments = moment_frames(backend, sc, get_agent(agent), seed, result.to_dict(), scale=0.5)
+    finally:
+        backend.close()
+    for m, frame, snap in moments:
+        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, "CAM_FRONT"))
+        save_png(bev(snap, extent_m=BEV_EXTENT_M), out / f"{frame_stem(sc.name, m.time_s, 'BEV')}.png")
+        console.print(f"  {m.label} at t = {m.time_s:.2f} s", highlight=False)
+    console.print(f"wrote {len(moments)} keyframes (front camera and bird's-eye view) to {out}")
 
 
 def bench_sim(

@@ -1,0 +1,74 @@
+"""The words every command, report and export uses: run status apart from test verdicts.
+
+A run's *status* says whether the infrastructure finished it (done / errored / timed out); its *verdict*
+says what the test found (valid failure, collision not at fault, unavoidable, near miss, safe). "Failed" is
+never used for either: an errored run is not a failing test, and a collision is not always a failure.
+
+``--fail-on`` (``adsgen simulate``, ``adsgen campaign run``) names the finding that makes the command exit 1,
+the CI convention: ``valid-failure`` (the judge blames the system under test), ``collision`` (any collision)
+or ``near-miss`` (a collision or a near miss: min TTC under the threshold).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from adsgen.sim.types import HIGH_RISK_TTC_S, RunResult
+
+RUN_STATUS_LABELS = {"pending": "pending", "running": "running", "done": "done", "failed": "errored",
+                     "timed_out": "timed out"}
+"""Store status (column value) -> the word shown to a user. The store keeps 'failed' for compatibility."""
+
+VERDICT_LABELS = {"valid_failure": "valid failure", "reference_fails": "reference fails too",
+                  "unavoidable": "unavoidable", "not_at_fault": "not at fault"}
+"""Judge verdict (adsgen.sim.judge.Verdict value) -> the words shown to a user."""
+
+FINDING_LABELS = {"collision": "collision", "near_miss": "near miss", "safe": "safe"}
+"""What a run found before judging (adsgen.sim.judge.Outcome value) -> words."""
+
+
+class FailOn(str, enum.Enum):
+    """The finding that makes ``--fail-on`` exit 1."""
+
+    VALID_FAILURE = "valid-failure"
+    COLLISION = "collision"
+    NEAR_MISS = "near-miss"
+
+
+def status_label(status: str) -> str:
+    return RUN_STATUS_LABELS.get(status, status.replace("_", " "))
+
+
+def verdict_label(verdict: str | None) -> str:
+    """Words for a verdict; '-' for none (None, or a table's missing value such as NaN)."""
+    if not isinstance(verdict, str) or not verdict:
+        return "-"
+    return VERDICT_LABELS.get(verdict, verdict.replace("_", " "))
+
+
+def run_finding(result: RunResult, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> str:
+    """One phrase for a finished run: its verdict when judged, else collision / near miss / safe."""
+    if result.verdict is not None:
+        kind = "collision" if result.collided else "near miss"
+        return f"{verdict_label(result.verdict)} ({kind})"
+    if result.collided:
+        return "collision"
+    return "near miss" if result.high_risk(ttc_threshold_s) else "safe"
+
+
+def run_meets(result: RunResult, fail_on: FailOn, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> bool:
+    """Whether one finished run meets the ``--fail-on`` condition."""
+    if fail_on is FailOn.VALID_FAILURE:
+        return result.verdict == "valid_failure"
+    if fail_on is FailOn.COLLISION:
+        return result.collided
+    return result.high_risk(ttc_threshold_s)
+
+
+def runs_meeting(fail_on: FailOn, *, valid_failures: int, collisions: int, near_misses: int) -> int:
+    """How many done runs of a campaign meet ``--fail-on`` (near misses exclude collisions)."""
+    if fail_on is FailOn.VALID_FAILURE:
+        return valid_failures
+    if fail_on is FailOn.COLLISION:
+        return collisions
+    return collisions + near_misses
