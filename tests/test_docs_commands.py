@@ -89,11 +89,16 @@ def _readme_runs(tmp: Path) -> dict[str, list[list[str]]]:
     seeds = str(ROOT / "data" / "seeds")
     m, canon, model, db = str(tmp / "m.csv"), str(tmp / "canonical.csv"), str(tmp / "model"), str(tmp / "runs.sqlite")
     example = str(ROOT / "data" / "drivelm" / "sim_example")
+    fixtures = ROOT / "tests" / "fixtures" / "crashdata"
     return {
         "adsgen data synth --rows N --format montgomery|statewide|canonical --out FILE": [
             ["data", "synth", "--rows", "3000", "--format", "montgomery", "--out", m]],
-        "adsgen data inspect FILE": [["data", "inspect", m]],
-        "adsgen data convert FILE --out canonical.csv": [["data", "convert", m, "--out", canon]],
+        "adsgen data inspect FILE [--by-year]": [["data", "inspect", m], ["data", "inspect", m, "--by-year"]],
+        "adsgen data convert FILE [--incidents F --non-motorists F] --out canonical.csv": [
+            ["data", "convert", m, "--out", canon],
+            ["data", "convert", str(fixtures / "montgomery_2024_drivers.csv"),
+             "--incidents", str(fixtures / "montgomery_incidents.csv"),
+             "--non-motorists", str(fixtures / "montgomery_non_motorists.csv"), "--out", str(tmp / "joined.csv")]],
         "adsgen cbn learn DATA --out MODEL [--bootstrap N]": [["cbn", "learn", canon, "--out", model]],
         "adsgen cbn query MODEL --target severity --given light=dark_unlighted --do weather=snow": [
             ["cbn", "query", model, "--target", "severity", "--given", "light=dark_unlighted", "--do", "weather=snow"]],

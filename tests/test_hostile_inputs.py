@@ -465,7 +465,7 @@ def test_resume_with_another_plan_says_what_differs(cli, small_db, tmp_path):
     assert "new scenarios: " in line and "2 stored run(s) this command does not name" in line
     code, out, err = cli(["campaign", "run", scen, "--db", db, "--seeds", "3", "--executor", "inline",
                           "--no-progress", "--extend"])
-    assert code == 0 and "1 run(s) finished now (1 new" in out, err
+    assert code == 0 and "(1 finished now, 1 new in the store" in out, err
 
 
 def _limited(limit_bytes: int):
