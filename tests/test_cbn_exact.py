@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from adsgen.cbn.encoding import encode
 from adsgen.cbn.exact import exact_search
-from adsgen.cbn.graphs import skeleton_shd
+from adsgen.cbn.graphs import cpdag_marks, skeleton_shd
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges
@@ -86,3 +86,25 @@ def test_unknown_algorithm_is_one_line_and_exit_2(tmp_path, capsys):
     sample_canonical(200, 3).to_csv(csv, index=False)
     assert main(["cbn", "learn", str(csv), "--out", str(tmp_path / "x"), "--algorithm", "ges"]) == 2
     assert "algorithm must be one of auto, exact, hc" in capsys.readouterr().err
+
+
+def test_cpdag_marks_a_v_structure_compelled_and_a_chain_reversible():
+    collider = cpdag_marks("abcd", [("a", "c"), ("b", "c"), ("c", "d")])
+    assert collider == {("a", "c"): "compelled", ("b", "c"): "compelled", ("c", "d"): "compelled"}  # Meek 1
+    chain = cpdag_marks("abc", [("a", "b"), ("b", "c")])
+    assert set(chain.values()) == {"reversible"}
+    assert set(cpdag_marks("abc", [("a", "b"), ("b", "c")], [("a", "b")]).values()) == {"tiers"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cpdag_marks_agree_with_pgmpy_on_random_dags(seed):
+    import numpy as np
+
+    from adsgen.cbn.pgmpy_adapter import cpdag
+
+    rng = np.random.default_rng(seed)
+    nodes = [f"v{i}" for i in range(7)]
+    edges = [(nodes[i], nodes[j]) for i in range(7) for j in range(i + 1, 7) if rng.random() < 0.35]
+    directed, _undirected = cpdag(nodes, edges)
+    marks = cpdag_marks(nodes, edges)
+    assert {e for e, m in marks.items() if m == "compelled"} == set(directed)

@@ -18,7 +18,7 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
-from adsgen.cbn.graphs import compare
+from adsgen.cbn.graphs import compare, cpdag_marks
 from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
@@ -207,10 +207,14 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         ps = tuple(train.index(p) for p in parents[b])
         req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
         removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
+    marks = cpdag_marks(names, result.edges, [(a, b) for a, b in result.edges if (b, a) in forbidden])
     report["structure"] = {
         "algorithm": ALGORITHM_LABELS[algorithm], "search": algorithm, "score_optimal": algorithm == "exact",
         "score": config.score, "score_value": result.score, "steps": result.steps,
-        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)]} for a, b in result.edges],
+        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)], "orientation": marks[(a, b)]}
+                  for a, b in result.edges],
+        "orientation_counts": {k: sum(1 for m in marks.values() if m == k)
+                               for k in ("compelled", "tiers", "reversible")},
     }
     report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
     if config.outcome in names and held.n_rows:
@@ -289,6 +293,8 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "score": config.score,
         "versions": versions(),
         "validation": V.summary_figures(report),
+        "structure_search": algorithm,
+        "arc_orientation": {f"{a}->{b}": m for (a, b), m in marks.items()},
     }
     model = CBNModel(names, states, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)
