@@ -108,3 +108,14 @@ def test_cpdag_marks_agree_with_pgmpy_on_random_dags(seed):
     directed, _undirected = cpdag(nodes, edges)
     marks = cpdag_marks(nodes, edges)
     assert {e for e, m in marks.items() if m == "compelled"} == set(directed)
+
+
+def test_networks_bench_exact_scores_at_least_the_true_graph_on_sachs():
+    from adsgen.cbn.bench import run_networks_bench
+
+    figures = run_networks_bench(["sachs"], [2000], 1, "bic", ["exact", "hc"], pgmpy_hc=False)
+    runs = {r["learner"]: r for r in figures["runs"]}
+    assert set(runs) == {"exact", "hc"}
+    assert runs["exact"]["score_minus_true"] >= -1e-6  # the true graph is one of the graphs exact compares
+    assert runs["exact"]["score_minus_true"] >= runs["hc"]["score_minus_true"] - 1e-6
+    assert runs["exact"]["variables"] == 11
