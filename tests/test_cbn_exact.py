@@ -119,3 +119,26 @@ def test_networks_bench_exact_scores_at_least_the_true_graph_on_sachs():
     assert runs["exact"]["score_minus_true"] >= -1e-6  # the true graph is one of the graphs exact compares
     assert runs["exact"]["score_minus_true"] >= runs["hc"]["score_minus_true"] - 1e-6
     assert runs["exact"]["variables"] == 11
+
+
+def test_bif_keeps_real_network_state_names_and_maps_the_rest_reversibly(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from adsgen.cbn import load_model
+    from adsgen.cbn.pipeline import learn_to_dir
+
+    rng = np.random.default_rng(0)
+    odd = ["Asy/Patch", "a,b", 'say "hi"', "x}", "50%"]
+    a = rng.choice(odd, 2000)
+    b = np.where(rng.random(2000) < 0.8, a == "Asy/Patch", rng.random(2000) < 0.5)
+    pd.DataFrame({"chest": a, "cough": np.where(b, "yes (dry)", "no")}).to_csv(tmp_path / "t.csv", index=False)
+    learn_to_dir(tmp_path / "t.csv", tmp_path / "m", pc=False, tiers=None)
+    model = load_model(tmp_path / "m")
+    assert sorted(model.states["chest"]) == sorted(odd)
+    assert set(model.states["cough"]) == {"yes (dry)", "no"}
+    bif = (tmp_path / "m" / "model.bif").read_text()
+    assert "Asy/Patch" in bif and "yes (dry)" in bif  # written as is: pgmpy reads them back unchanged
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert set(card["bif_state_names"]["chest"].values()) == {"a,b", 'say "hi"', "x}"}
+    assert ("chest", "cough") in model.edges or ("cough", "chest") in model.edges

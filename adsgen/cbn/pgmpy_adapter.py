@@ -258,7 +258,9 @@ def example_network(name: str, rows: int, seed: int
     from pgmpy.sampling import BayesianModelSampling
     from pgmpy.utils import get_example_model
 
-    model = get_example_model(name)
+    with warnings.catch_warnings():  # deprecated in pgmpy 1.1 for pgmpy.example_models (absent before)
+        warnings.simplefilter("ignore", FutureWarning)
+        model = get_example_model(name)
     names = sorted(model.nodes())
     states = {v: tuple(str(s) for s in model.get_cpds(v).state_names[v]) for v in names}
     frame = BayesianModelSampling(model).forward_sample(size=rows, seed=seed, show_progress=False)
