@@ -142,3 +142,27 @@ def test_bif_keeps_real_network_state_names_and_maps_the_rest_reversibly(tmp_pat
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert set(card["bif_state_names"]["chest"].values()) == {"a,b", 'say "hi"', "x}"}
     assert ("chest", "cough") in model.edges or ("cough", "chest") in model.edges
+
+
+def test_query_do_reports_the_range_over_a_reversible_arc(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from adsgen.cbn import load_model
+    from adsgen.cli import main
+
+    rng = np.random.default_rng(1)
+    a = rng.choice(["x", "y"], 4000)
+    b = np.where(rng.random(4000) < 0.85, np.where(a == "x", "p", "q"), rng.choice(["p", "q"], 4000))
+    pd.DataFrame({"alpha": a, "beta": b}).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["cbn", "learn", str(tmp_path / "t.csv"), "--out", str(tmp_path / "m"), "--no-pc"]) == 0
+    model = load_model(tmp_path / "m")
+    assert len(model.edges) == 1 and set(model.card["arc_orientation"].values()) == {"reversible"}
+    cbn = model.compiled()
+    capsys.readouterr()
+    assert main(["cbn", "query", str(tmp_path / "m"), "--target", "beta", "--do", "alpha=x"]) == 0
+    out = capsys.readouterr().out
+    # alpha -> beta: P(beta | alpha = x); beta -> alpha: intervening on alpha leaves beta at its marginal
+    conditional, marginal = cbn.query("beta", {"alpha": "x"})[0], cbn.query("beta")[0]
+    assert "2 possible parent sets" in out
+    assert f"p {min(conditional, marginal):.4f}-{max(conditional, marginal):.4f}" in out

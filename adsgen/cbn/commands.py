@@ -120,6 +120,21 @@ def query_cmd(
     for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
         t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
     Console().print(t)
+    marks = load_model(model_dir).card.get("arc_orientation")
+    if len(interventions) == 1 and not evidence and marks is not None:
+        from adsgen.cbn.orientation import effect_range
+
+        (x, state), = interventions.items()
+        model = load_model(model_dir)
+        low, high, n_sets = effect_range(cbn, model.edges, marks, target, x, state)
+        if n_sets > 1:
+            Console().print(f"{x} has {n_sets} possible parent sets among the graphs that fit the data equally "
+                            f"well (reversible arcs): P({target} | do({x}={state})) ranges over "
+                            + ", ".join(f"{s} {lo:.4f}-{hi:.4f}" for s, lo, hi in
+                                        zip(cbn.states[target], low, high, strict=True)))
+        else:
+            Console().print(f"every arc into or out of {x} is oriented (compelled or by the tiers): "
+                            "the answer does not depend on a reversible arc")
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
