@@ -107,7 +107,8 @@ def query_cmd(
 
     from adsgen.cbn.model import load_model
 
-    cbn = load_model(model_dir).compiled()
+    model = load_model(model_dir)
+    cbn = model.compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
     probs = cbn.query(target, evidence, interventions)
     prior = cbn.query(target)
@@ -120,12 +121,11 @@ def query_cmd(
     for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
         t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
     Console().print(t)
-    marks = load_model(model_dir).card.get("arc_orientation")
+    marks = model.card.get("arc_orientation")
     if len(interventions) == 1 and not evidence and marks is not None:
         from adsgen.cbn.orientation import effect_range
 
         (x, state), = interventions.items()
-        model = load_model(model_dir)
         low, high, n_sets = effect_range(cbn, model.edges, marks, target, x, state)
         if n_sets > 1:
             Console().print(f"{x} has {n_sets} possible parent sets among the graphs that fit the data equally "
