@@ -111,3 +111,70 @@ def print_bench(f: dict) -> None:
     t.add_row("SHD to reference (skeleton | CPDAG)", f"{f['skeleton_shd']} | {f['cpdag_shd']}", "", "")
     t.add_row("max |risk difference|", f"{f['max_abs_risk_diff_vs_pgmpy']:.1e}", "", "")
     Console().print(t)
+
+
+NETWORKS = ("asia", "sachs", "child", "insurance", "alarm")
+"""Networks ``bench cbn-networks`` samples by default (pgmpy's bundled examples)."""
+
+
+def run_networks_bench(networks: list[str], sizes: list[int], seeds: int, score: str, algorithms: list[str],
+                       pgmpy_hc: bool = True, on_run=None) -> dict:
+    """For each network x size x sampling seed: each adsgen search and stock pgmpy hill climbing on the
+    same sample; CPDAG and skeleton SHD to the true graph, learned score minus the true graph's score
+    (nats), search wall time."""
+    from adsgen.cbn import pgmpy_adapter as A
+    from adsgen.cbn.encoding import encode
+    from adsgen.cbn.exact import MAX_VARIABLES, exact_search
+    from adsgen.cbn.graphs import cpdag_shd, skeleton_shd
+    from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
+    from adsgen.cbn.scores import CountScorer
+
+    runs = []
+    for net in networks:
+        for rows in sizes:
+            for seed in range(seeds):
+                frame, states, truth = A.example_network(net, rows, seed)
+                names = tuple(states)
+                data = encode(frame, states, names)
+                scorer = CountScorer(data, score)
+                idx = {v: i for i, v in enumerate(names)}
+                true_score = scorer.total({idx[b]: tuple(sorted((idx[a] for a, c in truth if c == b)))
+                                           for b in names})
+                learners = [a for a in algorithms if not (a == "exact" and len(names) > MAX_VARIABLES)]
+                for alg in learners + (["pgmpy_hc"] if pgmpy_hc else []):
+                    t = time.perf_counter()
+                    if alg == "exact":
+                        edges = list(exact_search(data, score=score).edges)
+                    elif alg == "hc":
+                        edges = list(hill_climb(data, config=HillClimbConfig(score=score)).edges)
+                    else:
+                        edges = A.hill_climb(A.frame_for_pgmpy(frame, states), states, [], score=score)
+                    wall = time.perf_counter() - t
+                    parents = {idx[b]: tuple(sorted(idx[a] for a, c in edges if c == b)) for b in names}
+                    runs.append({"network": net, "rows": rows, "seed": seed, "learner": alg,
+                                 "variables": len(names), "cpdag_shd": cpdag_shd(names, edges, truth),
+                                 "skeleton_shd": skeleton_shd(edges, truth),
+                                 "score_minus_true": scorer.total(parents) - true_score, "search_s": wall})
+                    if on_run:
+                        on_run(runs[-1])
+    return {"format": "adsgen-bench-cbn-networks/1", "score": score, "networks": networks, "sizes": sizes,
+            "seeds": seeds, "runs": runs,
+            "r_bnlearn": "not run: R bnlearn comparison not built (issue 14)"}
+
+
+def print_networks_bench(f: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"bench cbn-networks: score {f['score']}, means over {f['seeds']} sampling seeds")
+    for col in ("network", "rows", "learner", "CPDAG SHD", "skeleton SHD", "score - true (nats)", "search (s)"):
+        t.add_column(col, justify="left" if col in ("network", "learner") else "right")
+    groups: dict[tuple, list[dict]] = {}
+    for r in f["runs"]:
+        groups.setdefault((r["network"], r["rows"], r["learner"]), []).append(r)
+    for (net, rows, alg), rs in groups.items():
+        t.add_row(net, str(rows), alg, f"{np.mean([r['cpdag_shd'] for r in rs]):.1f}",
+                  f"{np.mean([r['skeleton_shd'] for r in rs]):.1f}",
+                  f"{np.mean([r['score_minus_true'] for r in rs]):+.1f}", f"{np.mean([r['search_s'] for r in rs]):.2f}")
+    Console().print(t)
+    Console().print(f["r_bnlearn"])

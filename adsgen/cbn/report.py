@@ -27,14 +27,19 @@ def render(report: Mapping, card: Mapping) -> str:
         "",
         "## Graph",
         "",
-        "Score loss if removed: how much the structure score drops when the arc is taken out "
-        "(larger = better supported).",
+        f"Search: {report['structure']['algorithm']}.",
         "",
-        "| arc | score loss if removed |",
-        "|---|---|",
+        "Score loss if removed: how much the structure score drops when the arc is taken out "
+        "(larger = better supported). Orientation: *compelled* (every graph that fits the data equally well "
+        "points it this way), *tiers* (the data cannot tell, the causal tiers can) or *reversible* (the "
+        "data cannot tell and nothing else does: a causal answer through it depends on that choice).",
+        "",
+        "| arc | score loss if removed | orientation |",
+        "|---|---|---|",
     ]
     for e in report["structure"]["edges"]:
-        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} |")
+        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
+                 f"{e.get('orientation', '-')} |")
     ll = report.get("heldout_loglik")
     if ll:
         L += ["", "## Held-out log-likelihood", "",
