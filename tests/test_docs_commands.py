@@ -99,8 +99,7 @@ def _readme_runs(tmp: Path) -> dict[str, list[list[str]]]:
             ["data", "convert", str(fixtures / "montgomery_2024_drivers.csv"),
              "--incidents", str(fixtures / "montgomery_incidents.csv"),
              "--non-motorists", str(fixtures / "montgomery_non_motorists.csv"), "--out", str(tmp / "joined.csv")]],
-        "adsgen cbn learn DATA --out MODEL [--algorithm exact|hc] [--bootstrap N]": [
-            ["cbn", "learn", canon, "--out", model], ["cbn", "learn", canon, "--out", model + "_hc", "--algorithm", "hc"]],
+        "adsgen cbn learn DATA --out MODEL [--bootstrap N]": [["cbn", "learn", canon, "--out", model]],
         "adsgen cbn query MODEL --target severity --given light=dark_unlighted --do weather=snow": [
             ["cbn", "query", model, "--target", "severity", "--given", "light=dark_unlighted", "--do", "weather=snow"]],
         "adsgen simulate SCENARIO.yaml [--render DIR] [--json FILE]": [

@@ -18,8 +18,8 @@ from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 
 
 def bootstrap_arcs(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
-                   resamples: int, seed: int, on_resample: Callable[[int], None] | None = None,
-                   algorithm: str = "hc") -> dict[tuple[str, str], dict]:
+                   resamples: int, seed: int, on_resample: Callable[[int], None] | None = None
+                   ) -> dict[tuple[str, str], dict]:
     """{(a, b): {"strength", "direction"}} for every ordered pair (a, b) seen linked in any resample.
 
     "direction" is the share of linking resamples with a -> b; each unordered pair is reported once,
@@ -32,13 +32,7 @@ def bootstrap_arcs(data: CodedData, forbidden: Iterable[tuple[str, str]], config
     directed: dict[tuple[str, str], int] = {}
     for k in range(resamples):
         w = rng.multinomial(n, p).astype(np.float64)  # (distinct rows,)
-        if algorithm == "exact":  # the learner's search on each resample
-            from adsgen.cbn.exact import exact_search
-
-            edges = exact_search(data.reweighted(w), forbidden, config.score, config.equivalent_sample_size,
-                                 config.max_indegree).edges
-        else:
-            edges = hill_climb(data.reweighted(w), forbidden, config).edges
+        edges = hill_climb(data.reweighted(w), forbidden, config).edges
         for a, b in edges:
             linked[frozenset((a, b))] = linked.get(frozenset((a, b)), 0) + 1
             directed[(a, b)] = directed.get((a, b), 0) + 1

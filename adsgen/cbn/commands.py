@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from adsgen.cbn.bench import NETWORKS
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
 from adsgen.errors import InputError
 
@@ -37,9 +36,6 @@ def learn_cmd(
     missing: str = typer.Option("paired", "--missing",
                                 help="Missing values in structure scores: paired (same rows on both sides of "
                                      "a move) or pgmpy (each family on its own complete rows)."),
-    algorithm: str = typer.Option("auto", "--algorithm",
-                                  help="Structure search: exact (score-optimal, up to 20 variables), hc (hill "
-                                       "climbing, pgmpy-equivalent) or auto (exact up to 12 variables, else hc)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -58,14 +54,12 @@ def learn_cmd(
         missing = "paired"
     incidents = incidents if isinstance(incidents, (str, Path)) else None
     non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
-    if not isinstance(algorithm, str):
-        algorithm = "auto"
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
                               incidents=incidents, non_motorists=non_motorists,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
-                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
+                              pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
     folder = Path(out)
     print_learn_summary(result, folder)
 
@@ -113,8 +107,7 @@ def query_cmd(
 
     from adsgen.cbn.model import load_model
 
-    model = load_model(model_dir)
-    cbn = model.compiled()
+    cbn = load_model(model_dir).compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
     probs = cbn.query(target, evidence, interventions)
     prior = cbn.query(target)
@@ -127,20 +120,6 @@ def query_cmd(
     for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
         t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
     Console().print(t)
-    marks = model.card.get("arc_orientation")
-    if len(interventions) == 1 and not evidence and marks is not None:
-        from adsgen.cbn.orientation import effect_range
-
-        (x, state), = interventions.items()
-        low, high, n_sets = effect_range(cbn, model.edges, marks, target, x, state)
-        if n_sets > 1:
-            Console().print(f"{x} has {n_sets} possible parent sets among the graphs that fit the data equally "
-                            f"well (reversible arcs): P({target} | do({x}={state})) ranges over "
-                            + ", ".join(f"{s} {lo:.4f}-{hi:.4f}" for s, lo, hi in
-                                        zip(cbn.states[target], low, high, strict=True)))
-        else:
-            Console().print(f"every arc into or out of {x} is oriented (compelled or by the tiers): "
-                            "the answer does not depend on a reversible arc")
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -162,39 +141,3 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_bench(figures)
-
-    @bench_app.command("cbn-networks")
-    def bench_cbn_networks(
-        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
-        networks: str = typer.Option(",".join(NETWORKS), "--networks",
-                                     help="Comma-separated pgmpy example networks."),
-        sizes: str = typer.Option("5000,20000,100000", "--sizes", help="Comma-separated sample sizes."),
-        seeds: int = typer.Option(3, "--seeds", help="Sampling seeds per network and size."),
-        score: str = typer.Option("bic", "--score", help="Structure score: bic or bdeu."),
-        algorithms: str = typer.Option("exact,hc", "--algorithms", help="adsgen searches: exact, hc."),
-        pgmpy_hc: bool = typer.Option(True, "--pgmpy/--no-pgmpy", help="Also run stock pgmpy HillClimbSearch."),
-        quick: bool = typer.Option(False, "--quick", help="asia and sachs at 5000 rows, one seed."),
-    ) -> None:
-        """Structure learning on pgmpy's bundled networks: SHD and score to the true graph, vs stock pgmpy."""
-        from rich.progress import Progress
-
-        from adsgen.cbn.bench import print_networks_bench, run_networks_bench
-
-        nets = ["asia", "sachs"] if quick else [n.strip() for n in networks.split(",") if n.strip()]
-        try:
-            sizes_ = [5000] if quick else [int(x) for x in sizes.split(",") if x.strip()]
-        except ValueError:
-            raise InputError(f"--sizes '{sizes}': expected comma-separated integers") from None
-        algs = [a.strip() for a in algorithms.split(",") if a.strip()]
-        bad = [a for a in algs if a not in ("exact", "hc")]
-        if bad or score.lower() not in ("bic", "bdeu"):
-            raise InputError(f"--algorithms '{algorithms}' / --score '{score}': expected exact,hc and bic|bdeu")
-        n_seeds = 1 if quick else seeds
-        per = len(algs) + int(pgmpy_hc)
-        with Progress() as progress:
-            task = progress.add_task("learning", total=len(nets) * len(sizes_) * n_seeds * per)
-            figures = run_networks_bench(nets, sizes_, n_seeds, score.lower(), algs, pgmpy_hc,
-                                         on_run=lambda r: progress.advance(task))
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print_networks_bench(figures)

@@ -18,42 +18,13 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
-from adsgen.cbn.graphs import compare, cpdag_marks
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.graphs import compare
+from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
 from adsgen.errors import InputError
-
-ALGORITHMS = ("auto", "exact", "hc")
-"""Values of ``LearnConfig.algorithm`` / ``cbn learn --algorithm``."""
-
-ALGORITHM_LABELS = {
-    "exact": "exact search (dynamic programming over parent sets and orders): the graph is score-optimal",
-    "hc": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts: a local optimum",
-}
-
-EXACT_AUTO_MAX = 12
-"""``--algorithm auto`` searches exactly up to this many variables (BDeu: about 2 s per variable at 12,
-doubling with each one more), by hill climbing beyond."""
-
-
-def resolve_algorithm(algorithm: str, n_variables: int) -> str:
-    """The search "auto" stands for at ``n_variables``."""
-    if algorithm != "auto":
-        return algorithm
-    return "exact" if n_variables <= EXACT_AUTO_MAX else "hc"
-
-
-def structure_search(data: CodedData, forbidden, algorithm: str, hc_cfg: HillClimbConfig,
-                     scorer: CountScorer | None = None) -> SearchResult:
-    """Run the named structure search ("exact" or "hc") on ``data``."""
-    if algorithm == "exact":
-        from adsgen.cbn.exact import exact_search
-
-        return exact_search(data, forbidden, hc_cfg.score, hc_cfg.equivalent_sample_size, hc_cfg.max_indegree)
-    return hill_climb(data, forbidden, hc_cfg, scorer=scorer)
 
 
 @dataclass(frozen=True)
@@ -76,9 +47,6 @@ class LearnConfig:
     """Most parents per variable (None: unbounded, as pgmpy)."""
     missing: str = "paired"
     """How structure scores treat missing values: "paired" or "pgmpy" (see HillClimbConfig.missing)."""
-    algorithm: str = "auto"
-    """Structure search: "exact" (score-optimal, up to ``exact.MAX_VARIABLES`` variables), "hc" (hill
-    climbing, pgmpy-equivalent) or "auto" (exact up to ``EXACT_AUTO_MAX`` variables, else hc)."""
     pc: bool = True
     """Run pgmpy's PC as a cross-check."""
     pc_rows: int = 20_000
@@ -103,8 +71,6 @@ class LearnConfig:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
         if self.missing not in ("paired", "pgmpy"):
             raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
         if self.score not in ("bdeu", "bic"):
             raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
 
@@ -178,13 +144,12 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     del codes
     timings["encode_split_s"] = time.perf_counter() - t0
 
-    algorithm = resolve_algorithm(config.algorithm, len(names))
-    say(f"structure: {algorithm} search")
+    say("structure: hill climbing")
     t = time.perf_counter()
     hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=config.structure_ess,
                              max_indegree=config.max_indegree, missing=config.missing)
     scorer = CountScorer(train, config.score, config.structure_ess)
-    result = structure_search(train, forbidden, algorithm, hc_cfg, scorer)
+    result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
     timings["structure_s"] = time.perf_counter() - t
     parents = {v: tuple(a for a, b in result.edges if b == v) for v in names}
 
@@ -207,14 +172,10 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         ps = tuple(train.index(p) for p in parents[b])
         req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
         removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
-    marks = cpdag_marks(names, result.edges, [(a, b) for a, b in result.edges if (b, a) in forbidden])
     report["structure"] = {
-        "algorithm": ALGORITHM_LABELS[algorithm], "search": algorithm, "score_optimal": algorithm == "exact",
+        "algorithm": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts",
         "score": config.score, "score_value": result.score, "steps": result.steps,
-        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)], "orientation": marks[(a, b)]}
-                  for a, b in result.edges],
-        "orientation_counts": {k: sum(1 for m in marks.values() if m == k)
-                               for k in ("compelled", "tiers", "reversible")},
+        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)]} for a, b in result.edges],
     }
     report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
     if config.outcome in names and held.n_rows:
@@ -260,7 +221,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
-        arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2, algorithm=algorithm,
+        arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
                               on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"))
         learned = set(result.edges)
         rows = []
@@ -295,8 +256,6 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "score": config.score,
         "versions": versions(),
         "validation": V.summary_figures(report),
-        "structure_search": algorithm,
-        "arc_orientation": {f"{a}->{b}": m for (a, b), m in marks.items()},
     }
     model = CBNModel(names, states, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)

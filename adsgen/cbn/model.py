@@ -65,43 +65,6 @@ class CBNModel:
         return network(self.names, self.states, self.parents, self.cpts)
 
 
-BIF_UNSAFE_STATE_CHARS = '",}%'
-"""Characters a state name is written to BIF without: pgmpy's BIF reader does not read back '"', ',' or
-'}' (probed on pgmpy 1.x: every other printable ASCII character and non-ASCII letters round-trip, so
-child's 'Asy/Patch' is written as is); '%' is the escape of the mapping."""
-
-
-def bif_state_name(state: str) -> str:
-    """The name a state is written under in BIF: itself when pgmpy's reader reads it back unchanged, else
-    the unsafe characters (and leading/trailing whitespace, control characters) as %XX escapes."""
-    if state and state == state.strip() and state.isprintable() and not any(c in state for c in '",}'):
-        return state
-    stripped = state.strip()
-    lead, trail = len(state) - len(state.lstrip()), len(state) - len(state.rstrip())
-    out = []
-    for k, c in enumerate(state):
-        edge = k < lead or (trail and k >= len(state) - trail)
-        out.append(f"%{ord(c):02X}" if edge or c in BIF_UNSAFE_STATE_CHARS or not c.isprintable() else c)
-    return "".join(out) if stripped or state else "%00"
-
-
-def bif_state_mapping(model: CBNModel) -> dict[str, dict[str, str]]:
-    """{variable: {name in BIF: state}} for the states written under another name (unique per variable)."""
-    out: dict[str, dict[str, str]] = {}
-    for v in model.names:
-        taken = set(model.states[v])
-        for st in model.states[v]:
-            bif = bif_state_name(st)
-            if bif == st:
-                continue
-            base, k = bif, 1
-            while bif in taken:
-                bif, k = f"{base}%{k}", k + 1
-            taken.add(bif)
-            out.setdefault(v, {})[bif] = st
-    return out
-
-
 def _check_bif_names(model: CBNModel) -> None:
     import re
 
@@ -109,6 +72,9 @@ def _check_bif_names(model: CBNModel) -> None:
     for v in model.names:
         if not ok.match(v):
             raise InputError(f"variable name '{v}' cannot be written to BIF (use letters, digits, _ . -)")
+        for s in model.states[v]:
+            if not re.match(r"^[A-Za-z0-9_.\-+]+$", s):
+                raise InputError(f"state '{s}' of '{v}' cannot be written to BIF (use letters, digits, _ . - +)")
 
 
 def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = None,
@@ -122,17 +88,8 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         raise InputError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     _check_bif_names(model)
-    mapping = bif_state_mapping(model)
-    written = model
-    if mapping:
-        back = {v: {st: bif for bif, st in m.items()} for v, m in mapping.items()}
-        written = CBNModel(model.names, {v: tuple(back.get(v, {}).get(st, st) for st in model.states[v])
-                                         for v in model.names}, model.parents, model.cpts, model.card)
-    write_bif(written.to_pgmpy(), out / MODEL_FILE)
+    write_bif(model.to_pgmpy(), out / MODEL_FILE)
     card = dict(model.card)
-    card.pop("bif_state_names", None)
-    if mapping:
-        card["bif_state_names"] = mapping
     card.setdefault("format", CARD_FORMAT)
     card["variables"] = list(model.names)
     card["states"] = {v: list(model.states[v]) for v in model.names}
@@ -182,8 +139,6 @@ def load_model(model_dir: str | Path,
     except Exception as exc:  # pyparsing / pgmpy errors on a damaged file
         first = (str(exc).splitlines() or [exc.__class__.__name__])[0]
         raise InputError(f"{bif_path}: cannot read BIF ({first})") from None
-    mapping = card.get("bif_state_names") or {}
-    states = {v: tuple(mapping.get(v, {}).get(st, st) for st in sts) for v, sts in states.items()}
     if expected_variables is not None:  # the caller's question first: is this a model over my variables?
         want = list(expected_variables)
         missing = [v for v in want if v not in states]

@@ -248,20 +248,3 @@ def cpdag(nodes: Sequence[str], edges: Sequence[tuple[str, str]]
     pdag = dag.to_pdag()
     return ({(str(a), str(b)) for a, b in pdag.directed_edges},
             {frozenset((str(a), str(b))) for a, b in pdag.undirected_edges})
-
-
-def example_network(name: str, rows: int, seed: int
-                    ) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]], list[tuple[str, str]]]:
-    """A sample of one of pgmpy's bundled networks (``pgmpy.utils.get_example_model``: asia, sachs, child,
-    insurance, alarm, ...; offline): the table (string states), the states and the true edges."""
-    _quiet()
-    from pgmpy.sampling import BayesianModelSampling
-    from pgmpy.utils import get_example_model
-
-    with warnings.catch_warnings():  # deprecated in pgmpy 1.1 for pgmpy.example_models (absent before)
-        warnings.simplefilter("ignore", FutureWarning)
-        model = get_example_model(name)
-    names = sorted(model.nodes())
-    states = {v: tuple(str(s) for s in model.get_cpds(v).state_names[v]) for v in names}
-    frame = BayesianModelSampling(model).forward_sample(size=rows, seed=seed, show_progress=False)
-    return frame[names].astype(str), states, [(str(a), str(b)) for a, b in model.edges()]

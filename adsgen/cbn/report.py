@@ -27,19 +27,14 @@ def render(report: Mapping, card: Mapping) -> str:
         "",
         "## Graph",
         "",
-        f"Search: {report['structure']['algorithm']}.",
-        "",
         "Score loss if removed: how much the structure score drops when the arc is taken out "
-        "(larger = better supported). Orientation: *compelled* (every graph that fits the data equally well "
-        "points it this way), *tiers* (the data cannot tell, the causal tiers can) or *reversible* (the "
-        "data cannot tell and nothing else does: a causal answer through it depends on that choice).",
+        "(larger = better supported).",
         "",
-        "| arc | score loss if removed | orientation |",
-        "|---|---|---|",
+        "| arc | score loss if removed |",
+        "|---|---|",
     ]
     for e in report["structure"]["edges"]:
-        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
-                 f"{e.get('orientation', '-')} |")
+        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} |")
     ll = report.get("heldout_loglik")
     if ll:
         L += ["", "## Held-out log-likelihood", "",
