@@ -35,6 +35,9 @@ def learn_cmd(
     missing: str = typer.Option("paired", "--missing",
                                 help="Missing values in structure scores: paired (same rows on both sides of "
                                      "a move) or pgmpy (each family on its own complete rows)."),
+    algorithm: str = typer.Option("auto", "--algorithm",
+                                  help="Structure search: exact (score-optimal), hc (hill climbing) or auto "
+                                       "(exact when small enough, e.g. the 10 canonical variables)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -49,11 +52,13 @@ def learn_cmd(
 
     if not isinstance(missing, str):  # called as a Python function (not through typer): the option default
         missing = "paired"
+    if not isinstance(algorithm, str):
+        algorithm = "auto"
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
-                              pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
+                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
     folder = Path(out)
     print_learn_summary(result, folder)
 

@@ -23,6 +23,7 @@ def render(report: Mapping, card: Mapping) -> str:
         f"- rows: {rows['total']} total, {rows['train']} to learn, {rows['holdout']} held out "
         f"({rows['complete']} without any missing value); seed {card.get('seed')}",
         f"- score: {card.get('score')}; created {card.get('created')}",
+        f"- structure search: {report['structure'].get('algorithm', '?')}",
         "",
         "## Graph",
         "",
