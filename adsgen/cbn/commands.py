@@ -36,8 +36,9 @@ def learn_cmd(
                                 help="Missing values in structure scores: paired (same rows on both sides of "
                                      "a move) or pgmpy (each family on its own complete rows)."),
     algorithm: str = typer.Option("auto", "--algorithm",
-                                  help="Structure search: exact (score-optimal), hc (hill climbing) or auto "
-                                       "(exact when small enough, e.g. the 10 canonical variables)."),
+                                  help="Structure search: exact (score-optimal), tabu (tabu climbs with perturbed "
+                                       "restarts), hc (pgmpy's hill climbing) or auto (exact when small "
+                                       "enough, e.g. the 10 canonical variables, else tabu)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",

@@ -26,7 +26,7 @@ from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
 from adsgen.errors import InputError
 
-ALGORITHMS = ("auto", "exact", "hc")
+ALGORITHMS = ("auto", "exact", "tabu", "hc")
 """Structure search algorithms ``LearnConfig.algorithm`` accepts."""
 
 
@@ -37,8 +37,9 @@ class LearnConfig:
     score: str = "bdeu"
     """Structure score: "bdeu" or "bic"."""
     algorithm: str = "auto"
-    """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "hc" (hill climbing) or "auto"
-    (exact when it needs at most ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else hc)."""
+    """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
+    restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
+    ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
     structure_ess: float = 10.0
     """BDeu equivalent sample size of the structure score (pgmpy's default)."""
     parameter_ess: float = 5.0
@@ -125,13 +126,13 @@ def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegr
     if algorithm != "auto":
         return algorithm
     if len(names) > EXACT_MAX_VARIABLES:
-        return "hc"
+        return "tabu"
     idx = {v: i for i, v in enumerate(names)}
     banned = np.zeros((len(names), len(names)), dtype=bool)
     for a, b in forbidden:
         if a in idx and b in idx:
             banned[idx[a], idx[b]] = True
-    return "exact" if estimate_parent_sets(len(names), banned, max_indegree) <= EXACT_DEFAULT_BUDGET else "hc"
+    return "exact" if estimate_parent_sets(len(names), banned, max_indegree) <= EXACT_DEFAULT_BUDGET else "tabu"
 
 
 def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
@@ -180,6 +181,11 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         result = exact_search(train, forbidden, score=config.score, equivalent_sample_size=config.structure_ess,
                               max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
                               on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
+    elif algorithm == "tabu":
+        from adsgen.cbn.tabu import tabu_search
+
+        say("structure: tabu search")
+        result = tabu_search(train, forbidden, hc_cfg, seed=config.seed)
     else:
         say("structure: hill climbing")
         result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
@@ -208,6 +214,8 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     report["structure"] = {
         "algorithm": ("exact (dynamic programming over parent sets and orders): the graph is score-optimal"
                       if algorithm == "exact" else
+                      "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts), numpy counts"
+                      if algorithm == "tabu" else
                       "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts"),
         "score_optimal": algorithm == "exact",
         "score": config.score, "score_value": result.score,
@@ -264,6 +272,11 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
                 return exact_search(sample, forbidden, score=config.score,
                                     equivalent_sample_size=config.structure_ess,
                                     max_indegree=config.max_indegree, missing=config.missing)
+        elif algorithm == "tabu":
+            from adsgen.cbn.tabu import tabu_search
+
+            def search(sample: CodedData):
+                return tabu_search(sample, forbidden, hc_cfg, seed=config.seed)
         arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
                               on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
                               search=search)
