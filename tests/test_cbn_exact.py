@@ -95,3 +95,15 @@ def test_learn_defaults_to_exact_on_the_canonical_network():
     hc = learn(frame, LearnConfig(pc=False, algorithm="hc"))
     assert hc.report["structure"]["score_optimal"] is False
     assert result.report["structure"]["score_value"] >= hc.report["structure"]["score_value"] - 1e-6
+
+
+def test_network_bench_reports_shd_and_score_against_the_truth():
+    from adsgen.cbn.bench import run_network_bench
+
+    figures = run_network_bench(("asia",), (3000,), (0,), "bic", pgmpy=False)
+    (case,) = figures["cases"]
+    assert set(case["learners"]) == {"adsgen_exact", "adsgen_hc"}
+    best = case["learners"]["adsgen_exact"]
+    assert best["score_minus_true"] >= case["learners"]["adsgen_hc"]["score_minus_true"] - 1e-6
+    assert best["score_minus_true"] > -1.0  # the optimum scores at least as well as the true graph, up to rounding
+    assert best["skeleton_shd"] <= best["cpdag_shd"]

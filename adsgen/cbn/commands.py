@@ -122,6 +122,10 @@ def query_cmd(
     Console().print(t)
 
 
+NETWORKS_DEFAULT = ("asia", "sachs", "child", "insurance", "alarm")
+"""Default networks of ``bench cbn-networks`` (kept here so the CLI imports no numpy-heavy module)."""
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(cbn_app, name="cbn")
 
@@ -141,3 +145,40 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_bench(figures)
+
+    @bench_app.command("cbn-networks")
+    def bench_cbn_networks(
+        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        networks: str = typer.Option(",".join(NETWORKS_DEFAULT), "--networks",
+                                     help="Comma-separated pgmpy example networks."),
+        sizes: str = typer.Option("5000,20000,100000", "--sizes", help="Comma-separated sample sizes."),
+        seeds: int = typer.Option(3, "--seeds", help="Samples per network and size (seeds 0..N-1)."),
+        score: str = typer.Option("bic", "--score", help="Structure score: bic or bdeu."),
+        pgmpy: bool = typer.Option(True, "--pgmpy/--no-pgmpy", help="Also run stock pgmpy HillClimbSearch."),
+        quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
+    ) -> None:
+        """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
+        from rich.progress import Progress
+
+        from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
+        from adsgen.errors import ConfigError
+
+        try:
+            nets = tuple(n.strip() for n in networks.split(",") if n.strip())
+            size_list = tuple(int(x) for x in sizes.split(",") if x.strip())
+        except ValueError:
+            raise ConfigError(f"--sizes '{sizes}': expected comma-separated integers") from None
+        seed_list = tuple(range(seeds))
+        if quick:
+            nets, size_list, seed_list = QUICK["networks"], QUICK["sizes"], QUICK["seeds"]
+        if score.lower() not in ("bic", "bdeu"):
+            raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
+        total = len(nets) * len(size_list) * len(seed_list)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("learning", total=total)
+            figures = run_network_bench(nets, size_list, seed_list, score.lower(), pgmpy,
+                                        on_case=lambda c: progress.advance(task))
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print_network_bench(figures)
+
