@@ -107,3 +107,15 @@ def test_network_bench_reports_shd_and_score_against_the_truth():
     assert best["score_minus_true"] >= case["learners"]["adsgen_hc"]["score_minus_true"] - 1e-6
     assert best["score_minus_true"] > -1.0  # the optimum scores at least as well as the true graph, up to rounding
     assert best["skeleton_shd"] <= best["cpdag_shd"]
+
+
+def test_orientation_labels_v_structure_chain_and_tiers():
+    from adsgen.cbn.graphs import arc_orientations
+
+    nodes = ["a", "b", "c", "d", "e"]
+    edges = [("a", "c"), ("b", "c"), ("c", "d"), ("e", "a")]
+    marks = arc_orientations(nodes, edges, {"e": 0, "a": 1})
+    assert marks[("a", "c")] == marks[("b", "c")] == "compelled"  # the v-structure a -> c <- b
+    assert marks[("c", "d")] == "compelled"  # c - d would make a new v-structure if reversed
+    assert marks[("e", "a")] == "tiers"  # reversible in the class, fixed by the tiers
+    assert arc_orientations(nodes, [("a", "b")])[("a", "b")] == "reversible"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import networkx as nx
 
@@ -72,4 +72,29 @@ def implied_independences(nodes: Sequence[str], edges: Iterable[Edge]
             if nx.is_d_separator(g, {x}, {y}, set(pa)):
                 seen.add(pair)
                 out.append((x, y, pa))
+    return out
+
+
+ORIENTATIONS = ("compelled", "tiers", "reversible")
+"""How an arc's direction is known: "compelled" (every graph of the learned graph's Markov equivalence
+class points it this way: the data decide), "tiers" (the class has it both ways, but the tiers forbid the
+other), "reversible" (neither: a graph scoring exactly the same points it the other way)."""
+
+
+def arc_orientations(nodes: Sequence[str], edges: Iterable[Edge], tiers: Mapping[str, int] | None = None
+                     ) -> dict[Edge, str]:
+    """``ORIENTATIONS`` label of each arc of a DAG (its CPDAG, then the tiers)."""
+    from adsgen.cbn.pgmpy_adapter import cpdag
+
+    edges = list(edges)
+    directed, _undirected = cpdag(nodes, edges)
+    tiers = tiers or {}
+    out: dict[Edge, str] = {}
+    for a, b in edges:
+        if (a, b) in directed:
+            out[(a, b)] = "compelled"
+        elif a in tiers and b in tiers and tiers[a] < tiers[b]:
+            out[(a, b)] = "tiers"
+        else:
+            out[(a, b)] = "reversible"
     return out

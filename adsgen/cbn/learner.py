@@ -18,7 +18,7 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
-from adsgen.cbn.graphs import compare
+from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
@@ -205,6 +205,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     report: dict = {"format": "adsgen-cbn-validation/1", "rows": {"total": len(frame), "train": train.n_rows,
                                                                   "holdout": held.n_rows,
                                                                   "complete": n_complete}}
+    orientation = arc_orientations(names, result.edges, tiers)
     removal = {}
     for a, b in result.edges:
         ib, ia = train.index(b), train.index(a)
@@ -220,7 +221,9 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "score_optimal": algorithm == "exact",
         "score": config.score, "score_value": result.score,
         ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
-        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)]} for a, b in result.edges],
+        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
+                   "orientation": orientation[(a, b)]} for a, b in result.edges],
+        "orientation_counts": {k: sum(1 for o in orientation.values() if o == k) for k in ORIENTATIONS},
     }
     report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
     if config.outcome in names and held.n_rows:
@@ -313,6 +316,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "score": config.score,
         "versions": versions(),
         "validation": V.summary_figures(report),
+        "orientation": {f"{a} -> {b}": orientation[(a, b)] for a, b in result.edges},
     }
     model = CBNModel(names, states, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)

@@ -105,7 +105,9 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         from adsgen.cbn.plot import draw_graph
 
         draw_graph(model.names, model.edges, model.tiers, strengths, out / GRAPH_PNG,
-                   title=card.get("source", {}).get("path", ""), directions=directions)
+                   title=card.get("source", {}).get("path", ""), directions=directions,
+                   reversible={tuple(k.split(" -> ", 1)) for k, v in card.get("orientation", {}).items()
+                               if v == "reversible"})
         card["files"]["graph"] = GRAPH_PNG
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return out

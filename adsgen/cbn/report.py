@@ -28,13 +28,17 @@ def render(report: Mapping, card: Mapping) -> str:
         "## Graph",
         "",
         "Score loss if removed: how much the structure score drops when the arc is taken out "
-        "(larger = better supported).",
+        "(larger = better supported). Orientation: compelled (every graph the data cannot tell from this "
+        "one points the arc this way), tiers (the data allow both directions, the tiers fix this one), "
+        "reversible (a graph scoring exactly the same points it the other way: the direction is not "
+        "learned; dashed in graph.png).",
         "",
-        "| arc | score loss if removed |",
-        "|---|---|",
+        "| arc | score loss if removed | orientation |",
+        "|---|---|---|",
     ]
     for e in report["structure"]["edges"]:
-        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} |")
+        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
+                 f"{e.get('orientation', '?')} |")
     ll = report.get("heldout_loglik")
     if ll:
         L += ["", "## Held-out log-likelihood", "",
