@@ -119,3 +119,17 @@ def test_orientation_labels_v_structure_chain_and_tiers():
     assert marks[("c", "d")] == "compelled"  # c - d would make a new v-structure if reversed
     assert marks[("e", "a")] == "tiers"  # reversible in the class, fixed by the tiers
     assert arc_orientations(nodes, [("a", "b")])[("a", "b")] == "reversible"
+
+
+def test_lost_dependence_is_reported_only_when_the_graph_separates_a_strong_pair():
+    from adsgen.cbn.validation import lost_dependences
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, 3000)
+    y = np.where(rng.random(3000) < 0.7, x, 1 - x)  # strongly tied to x
+    z = rng.integers(0, 2, 3000)  # independent of both
+    data = CodedData(("x", "y", "z"), {v: ("0", "1") for v in "xyz"},
+                     np.stack([x, y, z], axis=1).astype(np.int16), np.ones(3000))
+    lost = lost_dependences(data, data.names, [])
+    assert [(t["x"], t["y"]) for t in lost] == [("x", "y")]
+    assert lost_dependences(data, data.names, [("x", "y")]) == []

@@ -231,6 +231,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         report["outcome_prediction"] = V.outcome_prediction(compiled, empty, held, config.outcome, risky)
     report["independence_tests"] = V.independence_tests(held if held.n_rows else train, names,
                                                          result.edges, config.fdr)
+    report["lost_dependences"] = {"p_max": V.LOST_DEPENDENCE_P, "pairs": V.lost_dependences(train, names, result.edges)}
     timings["validation_s"] = time.perf_counter() - t
 
     if config.pc:

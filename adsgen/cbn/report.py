@@ -39,6 +39,15 @@ def render(report: Mapping, card: Mapping) -> str:
     for e in report["structure"]["edges"]:
         L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
                  f"{e.get('orientation', '?')} |")
+    lost = report.get("lost_dependences")
+    if lost and lost["pairs"]:
+        L += ["", "## Warning: strong dependences the graph leaves out", "",
+              f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
+              f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
+              "may have dropped a real dependence; try `--score bic` or more rows, or add the arc by domain "
+              "knowledge.", "", "| pair | rows | G | dof | p |", "|---|---|---|---|---|"]
+        for t in lost["pairs"]:
+            L.append(f"| {t['x']} - {t['y']} | {t['rows']} | {_f(t['g'], 1)} | {t['dof']} | {t['p']:.2g} |")
     ll = report.get("heldout_loglik")
     if ll:
         L += ["", "## Held-out log-likelihood", "",
