@@ -133,3 +133,19 @@ def test_lost_dependence_is_reported_only_when_the_graph_separates_a_strong_pair
     lost = lost_dependences(data, data.names, [])
     assert [(t["x"], t["y"]) for t in lost] == [("x", "y")]
     assert lost_dependences(data, data.names, [("x", "y")]) == []
+
+
+def test_cpdag_equals_pgmpys_on_random_dags_and_known_networks():
+    from adsgen.cbn import pgmpy_adapter as A
+    from adsgen.cbn.graphs import cpdag
+
+    rng = np.random.default_rng(1)
+    cases = [network_edges(load_network(n)) for n in ("asia", "child", "alarm")]
+    for _ in range(40):
+        nodes = [f"v{i}" for i in range(8)]
+        order = rng.permutation(8)
+        cases.append([(nodes[order[i]], nodes[order[j]]) for i in range(8) for j in range(i + 1, 8)
+                      if rng.random() < 0.3])
+    for edges in cases:
+        nodes = sorted({v for e in edges for v in e})
+        assert cpdag(nodes, edges) == A.cpdag(nodes, edges), edges
