@@ -149,3 +149,21 @@ def test_cpdag_equals_pgmpys_on_random_dags_and_known_networks():
     for edges in cases:
         nodes = sorted({v for e in edges for v in e})
         assert cpdag(nodes, edges) == A.cpdag(nodes, edges), edges
+
+
+def test_bif_keeps_real_state_names_and_maps_the_rest_reversibly(tmp_path):
+    import json
+
+    from adsgen.cbn.model import CBNModel, load_model, save_model
+
+    states = {"Disease": ("Asy/Patch", "<5 yrs", "a,b", "a_b", 'q"t'), "Sick": ("yes", "no")}
+    cpts = {"Disease": np.full(5, 0.2), "Sick": np.array([[0.1, 0.9]] * 5)}
+    model = CBNModel(("Disease", "Sick"), states, {"Disease": (), "Sick": ("Disease",)}, cpts, {})
+    save_model(model, tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    mapped = card["bif_state_names"]["Disease"]
+    assert set(mapped.values()) == {"<5 yrs", "a,b", 'q"t'}  # 'Asy/Patch' is written as it is
+    assert "a_b" not in mapped  # the mapped 'a,b' does not collide with the real 'a_b'
+    back = load_model(tmp_path / "m")
+    assert back.states == states
+    assert np.allclose(back.cpts["Sick"], cpts["Sick"])
