@@ -167,3 +167,19 @@ def test_bif_keeps_real_state_names_and_maps_the_rest_reversibly(tmp_path):
     back = load_model(tmp_path / "m")
     assert back.states == states
     assert np.allclose(back.cpts["Sick"], cpts["Sick"])
+
+
+def test_do_answer_range_over_equivalent_orientations():
+    from adsgen.cbn.equivalence import do_range, equivalent_dags
+    from adsgen.cbn.model import CBNModel
+
+    states = {"a": ("0", "1"), "b": ("0", "1")}
+    cpts = {"a": np.array([0.3, 0.7]), "b": np.array([[0.9, 0.1], [0.2, 0.8]])}
+    model = CBNModel(("a", "b"), states, {"a": (), "b": ("a",)}, cpts, {})
+    assert len(equivalent_dags(["a", "b"], [("a", "b")])) == 2
+    assert len(equivalent_dags(["a", "b"], [("a", "b")], {"a": 0, "b": 1})) == 1  # tiers fix it
+    rng = do_range(model, "b", {}, {"a": "1"})
+    assert rng["graphs"] == 2
+    marginal_b1 = 0.3 * 0.1 + 0.7 * 0.8  # b -> a: doing a leaves b at its marginal
+    assert rng["low"][1] == pytest.approx(marginal_b1) and rng["high"][1] == pytest.approx(0.8)
+    assert len(equivalent_dags(["a", "b", "c"], [("a", "c"), ("b", "c")])) == 1  # v-structure: one graph

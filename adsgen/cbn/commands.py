@@ -107,7 +107,8 @@ def query_cmd(
 
     from adsgen.cbn.model import load_model
 
-    cbn = load_model(model_dir).compiled()
+    model = load_model(model_dir)
+    cbn = model.compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
     probs = cbn.query(target, evidence, interventions)
     prior = cbn.query(target)
@@ -117,9 +118,25 @@ def query_cmd(
     t.add_column("probability", justify="right")
     t.add_column("marginal", justify="right")
     t.add_column("ratio", justify="right")
-    for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
-        t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
+    span = None
+    if interventions:
+        from adsgen.cbn.equivalence import do_range
+
+        span = do_range(model, target, evidence, interventions, model.tiers)
+        if span is not None and float((span["high"] - span["low"]).max()) > 1e-9:
+            t.add_column("range over equivalent graphs", justify="right")
+        else:
+            span = None
+    for k, (s, p, q) in enumerate(zip(cbn.states[target], probs, prior, strict=True)):
+        row = [s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-"]
+        if span is not None:
+            row.append(f"{span['low'][k]:.4f} - {span['high'][k]:.4f}")
+        t.add_row(*row)
     Console().print(t)
+    if span is not None:
+        Console().print(f"The answer depends on the direction of arcs the data cannot orient: over the "
+                        f"{span['graphs']} graphs equivalent to the learned one (same fit, tiers respected) "
+                        "it spans the range shown; the 'probability' column is the learned graph's.")
 
 
 NETWORKS_DEFAULT = ("asia", "sachs", "child", "insurance", "alarm")
