@@ -1,7 +1,7 @@
 """Learning a CBN from a canonical table: split, structure, parameters, validation, card.
 
 ``learn(frame, ...)`` holds out a seeded share of the rows, learns the structure (tier-constrained: the
-score-optimal graph by exact search when that is cheap, else hill climbing; numpy counts) and BDeu parameters from the rest, validates on the held-out rows and
+score-optimal graph by exact search when that is cheap, else tabu search; numpy counts) and BDeu parameters from the rest, validates on the held-out rows and
 returns the model with its report. The saved model is the one validated (learned on the training rows).
 """
 
