@@ -2,7 +2,7 @@
 
 Each resample draws as many rows as the training table, with replacement; on the compressed table
 (distinct rows with counts) that is one multinomial draw of the counts, exactly equivalent to resampling
-rows and much cheaper. Hill climbing is rerun on each resample with the same constraints. An arc's
+rows and much cheaper. The structure search is rerun on each resample with the same constraints. An arc's
 strength is the share of resamples whose graph links its two variables (either direction); its
 direction is the share of those in which it points the way the main graph has it.
 """
@@ -14,16 +14,17 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
 
 
 def bootstrap_arcs(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
-                   resamples: int, seed: int, on_resample: Callable[[int], None] | None = None
-                   ) -> dict[tuple[str, str], dict]:
+                   resamples: int, seed: int, on_resample: Callable[[int], None] | None = None,
+                   search: Callable[[CodedData], SearchResult] | None = None) -> dict[tuple[str, str], dict]:
     """{(a, b): {"strength", "direction"}} for every ordered pair (a, b) seen linked in any resample.
 
     "direction" is the share of linking resamples with a -> b; each unordered pair is reported once,
-    oriented the way it was seen most often."""
+    oriented the way it was seen most often. ``search`` (default: hill climbing with ``config`` and
+    ``forbidden``) learns each resample's graph."""
     forbidden = set(forbidden)
     rng = np.random.default_rng(seed)
     n = data.n_rows
@@ -32,7 +33,8 @@ def bootstrap_arcs(data: CodedData, forbidden: Iterable[tuple[str, str]], config
     directed: dict[tuple[str, str], int] = {}
     for k in range(resamples):
         w = rng.multinomial(n, p).astype(np.float64)  # (distinct rows,)
-        edges = hill_climb(data.reweighted(w), forbidden, config).edges
+        sample = data.reweighted(w)
+        edges = (search(sample) if search is not None else hill_climb(sample, forbidden, config)).edges
         for a, b in edges:
             linked[frozenset((a, b))] = linked.get(frozenset((a, b)), 0) + 1
             directed[(a, b)] = directed.get((a, b), 0) + 1

@@ -36,6 +36,10 @@ def learn_cmd(
     missing: str = typer.Option("paired", "--missing",
                                 help="Missing values in structure scores: paired (same rows on both sides of "
                                      "a move) or pgmpy (each family on its own complete rows)."),
+    algorithm: str = typer.Option("auto", "--algorithm",
+                                  help="Structure search: exact (score-optimal), tabu (tabu climbs with perturbed "
+                                       "restarts), hc (pgmpy's hill climbing) or auto (exact when small "
+                                       "enough, e.g. the 10 canonical variables, else tabu)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -54,12 +58,14 @@ def learn_cmd(
         missing = "paired"
     incidents = incidents if isinstance(incidents, (str, Path)) else None
     non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
+    if not isinstance(algorithm, str):
+        algorithm = "auto"
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
                               incidents=incidents, non_motorists=non_motorists,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
-                              pc=pc, pc_rows=pc_rows, progress=lambda msg: status.update(msg))
+                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
     folder = Path(out)
     print_learn_summary(result, folder)
 
@@ -107,7 +113,8 @@ def query_cmd(
 
     from adsgen.cbn.model import load_model
 
-    cbn = load_model(model_dir).compiled()
+    model = load_model(model_dir)
+    cbn = model.compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
     probs = cbn.query(target, evidence, interventions)
     prior = cbn.query(target)
@@ -117,9 +124,29 @@ def query_cmd(
     t.add_column("probability", justify="right")
     t.add_column("marginal", justify="right")
     t.add_column("ratio", justify="right")
-    for s, p, q in zip(cbn.states[target], probs, prior, strict=True):
-        t.add_row(s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-")
+    span = None
+    if interventions:
+        from adsgen.cbn.equivalence import do_range
+
+        span = do_range(model, target, evidence, interventions, model.tiers)
+        if span is not None and float((span["high"] - span["low"]).max()) > 1e-9:
+            t.add_column("range over equivalent graphs", justify="right")
+        else:
+            span = None
+    for k, (s, p, q) in enumerate(zip(cbn.states[target], probs, prior, strict=True)):
+        row = [s, f"{p:.4f}", f"{q:.4f}", f"{p / q:.2f}x" if q > 0 else "-"]
+        if span is not None:
+            row.append(f"{span['low'][k]:.4f} - {span['high'][k]:.4f}")
+        t.add_row(*row)
     Console().print(t)
+    if span is not None:
+        Console().print(f"The answer depends on the direction of arcs the data cannot orient: over the "
+                        f"{span['graphs']} graphs equivalent to the learned one (same fit, tiers respected) "
+                        "it spans the range shown; the 'probability' column is the learned graph's.")
+
+
+NETWORKS_DEFAULT = ("asia", "sachs", "child", "insurance", "alarm")
+"""Default networks of ``bench cbn-networks`` (kept here so the CLI imports no numpy-heavy module)."""
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -141,3 +168,40 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_bench(figures)
+
+    @bench_app.command("cbn-networks")
+    def bench_cbn_networks(
+        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        networks: str = typer.Option(",".join(NETWORKS_DEFAULT), "--networks",
+                                     help="Comma-separated pgmpy example networks."),
+        sizes: str = typer.Option("5000,20000,100000", "--sizes", help="Comma-separated sample sizes."),
+        seeds: int = typer.Option(3, "--seeds", help="Samples per network and size (seeds 0..N-1)."),
+        score: str = typer.Option("bic", "--score", help="Structure score: bic or bdeu."),
+        pgmpy: bool = typer.Option(True, "--pgmpy/--no-pgmpy", help="Also run stock pgmpy HillClimbSearch."),
+        quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
+    ) -> None:
+        """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
+        from rich.progress import Progress
+
+        from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
+        from adsgen.errors import ConfigError
+
+        try:
+            nets = tuple(n.strip() for n in networks.split(",") if n.strip())
+            size_list = tuple(int(x) for x in sizes.split(",") if x.strip())
+        except ValueError:
+            raise ConfigError(f"--sizes '{sizes}': expected comma-separated integers") from None
+        seed_list = tuple(range(seeds))
+        if quick:
+            nets, size_list, seed_list = QUICK["networks"], QUICK["sizes"], QUICK["seeds"]
+        if score.lower() not in ("bic", "bdeu"):
+            raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
+        total = len(nets) * len(size_list) * len(seed_list)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("learning", total=total)
+            figures = run_network_bench(nets, size_list, seed_list, score.lower(), pgmpy,
+                                        on_case=lambda c: progress.advance(task))
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print_network_bench(figures)
+

@@ -51,6 +51,10 @@ class HillClimbConfig:
     """Stop when the best score gain is below this."""
     max_iter: int = 1_000_000
     """Stop after this many operations."""
+    patience: int = 0
+    """Tabu search: keep taking the best non-tabu move even when it does not improve the score, for up to
+    this many steps without a new best graph, and return the best graph seen (bnlearn's ``max.tabu``).
+    0 stops at the first local optimum, as pgmpy."""
     missing: str = "paired"
     """Missing values: "paired" scores both sides of every move on the same rows (those observed on
     every variable of the families involved); "pgmpy" scores each family on its own complete rows, as
@@ -95,8 +99,10 @@ def _reachability(adj: np.ndarray) -> np.ndarray:
 
 def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
-               on_step: Callable[[int, float], None] | None = None) -> SearchResult:
-    """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added."""
+               on_step: Callable[[int, float], None] | None = None,
+               start: Iterable[tuple[str, str]] = ()) -> SearchResult:
+    """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added.
+    ``start``: the acyclic graph to climb from (default: empty)."""
     names = data.names
     n = len(names)
     idx = {v: i for i, v in enumerate(names)}
@@ -113,6 +119,10 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     all_pairs = set(permutations(names, 2))
     adj = np.zeros((n, n), dtype=bool)  # (parent, child)
     tabu: deque[tuple[str, tuple[int, int]]] = deque(maxlen=config.tabu_length)
+    for a, b in start:
+        parents[idx[b]].append(idx[a])
+        succ[idx[a]].append(idx[b])
+        adj[idx[a], idx[b]] = True
     paired = config.missing == "paired" and scorer.has_missing
     score_of = scorer.local_score
 
@@ -120,6 +130,9 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         return score_of(var, parents, require if paired else ())
 
     steps = 0
+    current = 0.0  # score relative to the start graph
+    best_seen, stale = 0.0, 0
+    best_graph = ([list(p) for p in parents], [list(c) for c in succ])
     for _ in range(int(config.max_iter)):
         tabu_set = set(tabu)
         reach = _reachability(adj)
@@ -171,7 +184,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
 
-        if best_op is None or best_delta < config.epsilon:
+        if best_op is None or (best_delta < config.epsilon and stale >= config.patience):
             break
         kind, (x, y) = best_op
         if kind == "+":
@@ -195,6 +208,17 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         steps += 1
         if on_step is not None:
             on_step(steps, float(best_delta))
+        if config.patience:
+            current += best_delta
+            if current > best_seen + config.epsilon:
+                best_seen, stale = current, 0
+                best_graph = ([list(p) for p in parents], [list(c) for c in succ])
+            else:
+                stale += 1
+                if stale > config.patience:
+                    break
+    if config.patience:
+        parents, succ = best_graph
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
     return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)

@@ -1,7 +1,7 @@
 """Learning a CBN from a canonical table: split, structure, parameters, validation, card.
 
-``learn(frame, ...)`` holds out a seeded share of the rows, learns the structure (tier-constrained hill
-climbing on numpy counts) and BDeu parameters from the rest, validates on the held-out rows and
+``learn(frame, ...)`` holds out a seeded share of the rows, learns the structure (tier-constrained: the
+score-optimal graph by exact search when that is cheap, else tabu search; numpy counts) and BDeu parameters from the rest, validates on the held-out rows and
 returns the model with its report. The saved model is the one validated (learned on the training rows).
 """
 
@@ -18,13 +18,16 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
-from adsgen.cbn.graphs import compare
+from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
 from adsgen.errors import InputError
+
+ALGORITHMS = ("auto", "exact", "tabu", "hc")
+"""Structure search algorithms ``LearnConfig.algorithm`` accepts."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class LearnConfig:
 
     score: str = "bdeu"
     """Structure score: "bdeu" or "bic"."""
+    algorithm: str = "auto"
+    """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
+    restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
+    ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
     structure_ess: float = 10.0
     """BDeu equivalent sample size of the structure score (pgmpy's default)."""
     parameter_ess: float = 5.0
@@ -73,6 +80,8 @@ class LearnConfig:
             raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
         if self.score not in ("bdeu", "bic"):
             raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
 
 
 @dataclass
@@ -110,6 +119,22 @@ def infer_states(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegree: int | None) -> str:
+    """"exact" or "hc" for ``LearnConfig.algorithm`` on these variables and constraints."""
+    from adsgen.cbn.exact import EXACT_DEFAULT_BUDGET, EXACT_MAX_VARIABLES, estimate_parent_sets
+
+    if algorithm != "auto":
+        return algorithm
+    if len(names) > EXACT_MAX_VARIABLES:
+        return "tabu"
+    idx = {v: i for i, v in enumerate(names)}
+    banned = np.zeros((len(names), len(names)), dtype=bool)
+    for a, b in forbidden:
+        if a in idx and b in idx:
+            banned[idx[a], idx[b]] = True
+    return "exact" if estimate_parent_sets(len(names), banned, max_indegree) <= EXACT_DEFAULT_BUDGET else "tabu"
+
+
 def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
     rng = np.random.default_rng(seed)
     n = codes.shape[0]
@@ -144,12 +169,26 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     del codes
     timings["encode_split_s"] = time.perf_counter() - t0
 
-    say("structure: hill climbing")
-    t = time.perf_counter()
     hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=config.structure_ess,
                              max_indegree=config.max_indegree, missing=config.missing)
     scorer = CountScorer(train, config.score, config.structure_ess)
-    result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
+    algorithm = choose_algorithm(config.algorithm, names, forbidden, config.max_indegree)
+    t = time.perf_counter()
+    if algorithm == "exact":
+        from adsgen.cbn.exact import exact_search
+
+        say("structure: exact search")
+        result = exact_search(train, forbidden, score=config.score, equivalent_sample_size=config.structure_ess,
+                              max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
+                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
+    elif algorithm == "tabu":
+        from adsgen.cbn.tabu import tabu_search
+
+        say("structure: tabu search")
+        result = tabu_search(train, forbidden, hc_cfg, seed=config.seed)
+    else:
+        say("structure: hill climbing")
+        result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
     timings["structure_s"] = time.perf_counter() - t
     parents = {v: tuple(a for a, b in result.edges if b == v) for v in names}
 
@@ -166,6 +205,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     report: dict = {"format": "adsgen-cbn-validation/1", "rows": {"total": len(frame), "train": train.n_rows,
                                                                   "holdout": held.n_rows,
                                                                   "complete": n_complete}}
+    orientation = arc_orientations(names, result.edges, tiers)
     removal = {}
     for a, b in result.edges:
         ib, ia = train.index(b), train.index(a)
@@ -173,9 +213,17 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
         removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
     report["structure"] = {
-        "algorithm": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts",
-        "score": config.score, "score_value": result.score, "steps": result.steps,
-        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)]} for a, b in result.edges],
+        "algorithm": ("exact (dynamic programming over parent sets and orders): the graph is score-optimal"
+                      if algorithm == "exact" else
+                      "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts), numpy counts"
+                      if algorithm == "tabu" else
+                      "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts"),
+        "score_optimal": algorithm == "exact",
+        "score": config.score, "score_value": result.score,
+        ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
+        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
+                   "orientation": orientation[(a, b)]} for a, b in result.edges],
+        "orientation_counts": {k: sum(1 for o in orientation.values() if o == k) for k in ORIENTATIONS},
     }
     report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
     if config.outcome in names and held.n_rows:
@@ -183,6 +231,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         report["outcome_prediction"] = V.outcome_prediction(compiled, empty, held, config.outcome, risky)
     report["independence_tests"] = V.independence_tests(held if held.n_rows else train, names,
                                                          result.edges, config.fdr)
+    report["lost_dependences"] = {"p_max": V.LOST_DEPENDENCE_P, "pairs": V.lost_dependences(train, names, result.edges)}
     timings["validation_s"] = time.perf_counter() - t
 
     if config.pc:
@@ -221,8 +270,22 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
+        search = None
+        if algorithm == "exact":
+            from adsgen.cbn.exact import exact_search
+
+            def search(sample: CodedData):
+                return exact_search(sample, forbidden, score=config.score,
+                                    equivalent_sample_size=config.structure_ess,
+                                    max_indegree=config.max_indegree, missing=config.missing)
+        elif algorithm == "tabu":
+            from adsgen.cbn.tabu import tabu_search
+
+            def search(sample: CodedData):
+                return tabu_search(sample, forbidden, hc_cfg, seed=config.seed)
         arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
-                              on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"))
+                              on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
+                              search=search)
         learned = set(result.edges)
         rows = []
         for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
@@ -256,6 +319,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "score": config.score,
         "versions": versions(),
         "validation": V.summary_figures(report),
+        "orientation": {f"{a} -> {b}": orientation[(a, b)] for a, b in result.edges},
     }
     model = CBNModel(names, states, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)

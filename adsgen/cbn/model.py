@@ -65,6 +65,33 @@ class CBNModel:
         return network(self.names, self.states, self.parents, self.cpts)
 
 
+BIF_UNSAFE_STATE = r'[,"{}\[\]();|]|\s|^$'
+"""State names matching this are not read back unchanged by pgmpy's BIF reader (a comma splits the state
+list, quotes and whitespace are dropped or split); they are written mapped (``bif_state_names``). Others,
+such as child's 'Asy/Patch' or '<5', are written as they are."""
+
+
+def bif_state_names(states: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:
+    """{variable: {name written to BIF: real state name}} for the states BIF cannot carry unchanged; each
+    mapped name is letters, digits and ``_ . - +``, unique among the variable's states."""
+    import re
+
+    unsafe = re.compile(BIF_UNSAFE_STATE)
+    out: dict[str, dict[str, str]] = {}
+    for v, sts in states.items():
+        taken = {s for s in sts if not unsafe.search(s)}
+        for s in sts:
+            if not unsafe.search(s):
+                continue
+            base = re.sub(r"[^A-Za-z0-9_.\-+]", "_", s) or "state"
+            cand, k = base, 2
+            while cand in taken:
+                cand, k = f"{base}_{k}", k + 1
+            taken.add(cand)
+            out.setdefault(v, {})[cand] = s
+    return out
+
+
 def _check_bif_names(model: CBNModel) -> None:
     import re
 
@@ -72,9 +99,6 @@ def _check_bif_names(model: CBNModel) -> None:
     for v in model.names:
         if not ok.match(v):
             raise InputError(f"variable name '{v}' cannot be written to BIF (use letters, digits, _ . -)")
-        for s in model.states[v]:
-            if not re.match(r"^[A-Za-z0-9_.\-+]+$", s):
-                raise InputError(f"state '{s}' of '{v}' cannot be written to BIF (use letters, digits, _ . - +)")
 
 
 def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = None,
@@ -88,8 +112,16 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         raise InputError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     _check_bif_names(model)
-    write_bif(model.to_pgmpy(), out / MODEL_FILE)
+    mapping = bif_state_names(model.states)
+    written = model
+    if mapping:
+        back = {v: {real: bif for bif, real in m.items()} for v, m in mapping.items()}
+        written = CBNModel(model.names, {v: tuple(back.get(v, {}).get(s, s) for s in model.states[v])
+                                         for v in model.names}, model.parents, model.cpts, model.card)
+    write_bif(written.to_pgmpy(), out / MODEL_FILE)
     card = dict(model.card)
+    if mapping:
+        card["bif_state_names"] = mapping
     card.setdefault("format", CARD_FORMAT)
     card["variables"] = list(model.names)
     card["states"] = {v: list(model.states[v]) for v in model.names}
@@ -105,7 +137,9 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         from adsgen.cbn.plot import draw_graph
 
         draw_graph(model.names, model.edges, model.tiers, strengths, out / GRAPH_PNG,
-                   title=card.get("source", {}).get("path", ""), directions=directions)
+                   title=card.get("source", {}).get("path", ""), directions=directions,
+                   reversible={tuple(k.split(" -> ", 1)) for k, v in card.get("orientation", {}).items()
+                               if v == "reversible"})
         card["files"]["graph"] = GRAPH_PNG
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return out
@@ -139,6 +173,12 @@ def load_model(model_dir: str | Path,
     except Exception as exc:  # pyparsing / pgmpy errors on a damaged file
         first = (str(exc).splitlines() or [exc.__class__.__name__])[0]
         raise InputError(f"{bif_path}: cannot read BIF ({first})") from None
+    mapping = card.get("bif_state_names") or {}
+    if not isinstance(mapping, dict):
+        raise InputError(f"{card_path}: 'bif_state_names' must be a mapping")
+    for v, m in mapping.items():
+        if v in states and isinstance(m, dict):
+            states[v] = tuple(str(m.get(s, s)) for s in states[v])
     if expected_variables is not None:  # the caller's question first: is this a model over my variables?
         want = list(expected_variables)
         missing = [v for v in want if v not in states]

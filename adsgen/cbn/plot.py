@@ -8,10 +8,12 @@ from pathlib import Path
 
 def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Mapping[str, int],
                strengths: Mapping[tuple[str, str], float], path: str | Path, title: str = "",
-               directions: Mapping[tuple[str, str], float] | None = None) -> Path:
+               directions: Mapping[tuple[str, str], float] | None = None,
+               reversible: set[tuple[str, str]] | None = None) -> Path:
     """Draw with matplotlib (Agg); arcs labelled with ``strengths[(a, b)]``: a bootstrap share in [0, 1]
     (line width grows with it; ``directions`` adds the share pointing as drawn, in brackets) or, without
-    bootstrap, the score loss if the arc is removed."""
+    bootstrap, the score loss if the arc is removed. Arcs in ``reversible`` (direction not learned) are
+    dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +37,8 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops={"arrowstyle": "-|>", "color": "0.25",
                                 "lw": 1.0 + 2.5 * min(1.0, s if s is not None and s <= 1 else 0.5),
-                                "shrinkA": 22, "shrinkB": 22, "connectionstyle": f"arc3,rad={rad}"})
+                                "shrinkA": 22, "shrinkB": 22, "connectionstyle": f"arc3,rad={rad}",
+                                "linestyle": "--" if reversible and (a, b) in reversible else "-"})
         if s is not None:
             mx, my = 0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1
             if same_tier:  # arc3 bends to the left of travel: up when going right, down when going left

@@ -24,17 +24,31 @@ def render(report: Mapping, card: Mapping) -> str:
         f"({rows['complete']} without any missing value); seed {card.get('seed')}",
         f"- score: {card.get('score')}; created {card.get('created')}",
         *(f"- warning: {w}" for w in src.get("warnings", [])),
+        f"- structure search: {report['structure'].get('algorithm', '?')}",
         "",
         "## Graph",
         "",
         "Score loss if removed: how much the structure score drops when the arc is taken out "
-        "(larger = better supported).",
+        "(larger = better supported). Orientation: compelled (every graph the data cannot tell from this "
+        "one points the arc this way), tiers (the data allow both directions, the tiers fix this one), "
+        "reversible (a graph scoring exactly the same points it the other way: the direction is not "
+        "learned; dashed in graph.png).",
         "",
-        "| arc | score loss if removed |",
-        "|---|---|",
+        "| arc | score loss if removed | orientation |",
+        "|---|---|---|",
     ]
     for e in report["structure"]["edges"]:
-        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} |")
+        L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
+                 f"{e.get('orientation', '?')} |")
+    lost = report.get("lost_dependences")
+    if lost and lost["pairs"]:
+        L += ["", "## Warning: strong dependences the graph leaves out", "",
+              f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
+              f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
+              "may have dropped a real dependence; try `--score bic` or more rows, or add the arc by domain "
+              "knowledge.", "", "| pair | rows | G | dof | p |", "|---|---|---|---|---|"]
+        for t in lost["pairs"]:
+            L.append(f"| {t['x']} - {t['y']} | {t['rows']} | {_f(t['g'], 1)} | {t['dof']} | {t['p']:.2g} |")
     ll = report.get("heldout_loglik")
     if ll:
         L += ["", "## Held-out log-likelihood", "",

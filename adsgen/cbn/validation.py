@@ -174,3 +174,28 @@ def summary_figures(report: Mapping) -> dict:
         out["skeleton_shd"] = report["known_graph"]["skeleton_shd"]
         out["cpdag_shd"] = report["known_graph"]["cpdag_shd"]
     return out
+
+
+LOST_DEPENDENCE_P = 1e-6
+"""Significance below which a marginal association the graph rules out is reported (``lost_dependences``)."""
+
+
+def lost_dependences(data: CodedData, names: Sequence[str], edges: Sequence[tuple[str, str]],
+                     p_max: float = LOST_DEPENDENCE_P) -> list[dict]:
+    """Pairs the graph makes marginally independent (d-separated given nothing) whose marginal G-test on
+    ``data`` has p < ``p_max``: a strong dependence the learned graph dropped (typically on a small sample,
+    where the score's penalty outweighs it). Strongest first."""
+    import networkx as nx
+
+    from adsgen.cbn.graphs import digraph
+
+    g = digraph(names, edges)
+    out = []
+    for i, x in enumerate(names):
+        for y in names[i + 1:]:
+            if nx.is_d_separator(g, {x}, {y}, set()):
+                t = g_test(data, x, y, ())
+                if t["p"] < p_max:
+                    out.append(t)
+    out.sort(key=lambda t: t["p"])
+    return out

@@ -1,0 +1,93 @@
+"""Tabu search with random perturbations: hill climbing that does not stop at the first local optimum.
+
+bnlearn's ``tabu`` and ``hc(restart, perturb)`` combined on the move-for-move hill climber of
+``hillclimb``: the climb keeps taking the best non-tabu move after the score stops improving, for up to
+``patience`` steps without a new best graph (a tabu list of the last ``tabu_length`` moves stops it
+undoing them), and returns the best
+graph seen; then, ``restarts`` times, ``perturb`` random legal moves (add, remove or reverse one arc,
+respecting the forbidden arcs and acyclicity) are applied to the best graph so far and the climb reruns
+from there. The best graph over all climbs is returned.
+
+Deterministic: the random moves come from ``numpy.random.default_rng(seed)``, and the search runs on the
+variables in name order, so the graph does not depend on PYTHONHASHSEED or on the table's column order.
+Move scores are not cached between steps beyond the per-family score cache of ``CountScorer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+import networkx as nx
+import numpy as np
+
+from adsgen.cbn.encoding import CodedData
+from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.scores import CountScorer
+
+TABU_PATIENCE = 100
+"""Default steps without a new best graph before a climb stops (bnlearn's ``max.tabu`` is 10)."""
+TABU_LENGTH = 10
+"""Default tabu list: recent moves that may not be undone. Measured on child at 20,000 rows (pgmpy's sample
+seed 1, BIC): with 100 (pgmpy's) the climbs lock up and end 270 nats below the true graph, CPDAG SHD 6;
+with 10 they reach the true graph's score, SHD 0."""
+TABU_RESTARTS = 10
+"""Default perturbed restarts."""
+TABU_PERTURB = 3
+"""Default random moves per perturbation."""
+
+
+def by_name(data: CodedData) -> CodedData:
+    """The same table with its columns in name order."""
+    order = sorted(range(len(data.names)), key=lambda i: data.names[i])
+    return CodedData(tuple(data.names[i] for i in order), data.states, np.ascontiguousarray(data.codes[:, order]),
+                     data.weights)
+
+
+def _perturb(edges: list[tuple[str, str]], names: tuple[str, ...], forbidden: set[tuple[str, str]],
+             moves: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+    g = nx.DiGraph()
+    g.add_nodes_from(names)
+    g.add_edges_from(edges)
+    done, tries = 0, 0
+    while done < moves and tries < 50 * moves:
+        tries += 1
+        i, j = rng.choice(len(names), 2, replace=False)
+        a, b = names[int(i)], names[int(j)]
+        if g.has_edge(a, b):
+            if rng.random() < 0.5:
+                g.remove_edge(a, b)
+            else:
+                if (b, a) in forbidden:
+                    continue
+                g.remove_edge(a, b)
+                if nx.has_path(g, a, b):
+                    g.add_edge(a, b)
+                    continue
+                g.add_edge(b, a)
+        elif g.has_edge(b, a) or (a, b) in forbidden or nx.has_path(g, b, a):
+            continue
+        else:
+            g.add_edge(a, b)
+        done += 1
+    return list(g.edges())
+
+
+def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
+                config: HillClimbConfig = HillClimbConfig(), *, patience: int = TABU_PATIENCE,
+                restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB, seed: int = 0) -> SearchResult:
+    """The best DAG found by tabu climbs from the empty graph and from ``restarts`` perturbations."""
+    forbidden = set(forbidden)
+    sorted_data = by_name(data)
+    scorer = CountScorer(sorted_data, config.score, config.equivalent_sample_size)
+    cfg = replace(config, patience=patience, ties="sorted", tabu_length=tabu_length)
+    rng = np.random.default_rng(seed)
+    best = hill_climb(sorted_data, forbidden, cfg, scorer=scorer)
+    steps = best.steps
+    for _ in range(restarts):
+        start = _perturb(list(best.edges), sorted_data.names, forbidden, perturb, rng)
+        found = hill_climb(sorted_data, forbidden, cfg, scorer=scorer, start=start)
+        steps += found.steps
+        if found.score > best.score + config.epsilon:
+            best = found
+    return SearchResult(best.edges, best.score, steps)
