@@ -75,6 +75,7 @@ NOT_RUN = {
     "adsgen carla check --host H:P": "needs a CARLA server",
     "adsgen drivelm train/predict": "needs a model (LLaVA weights or the tiny test model) and minutes of CPU",
     "adsgen bench cbn": "benchmark: minutes (docs/cbn.md gives the figures)",
+    "adsgen bench cbn-networks": "benchmark: minutes per network (docs/cbn.md)",
     "adsgen bench sim": "benchmark: minutes (docs/simulation.md)",
     "adsgen bench search": "benchmark: minutes (docs/search.md)",
     "adsgen bench campaign": "benchmark: minutes (docs/campaigns.md)",
