@@ -94,6 +94,9 @@ def train_cmd(
     images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
     object_crops: bool = typer.Option(_DEFAULTS.object_crops, "--object-crops/--no-object-crops", help="Also show a crop around "
                                       "each object the question tags (recorded in the card; predict follows it)."),
+    zoom: bool = typer.Option(_DEFAULTS.zoom, "--zoom/--no-zoom", help="Thinking with images: questions about a "
+                              "far object are trained as two turns, first the call '<zoom cN>', then the answer "
+                              "with the zoomed crop (recorded in the card; predict follows it; docs/vlm.md)."),
     kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
                               "multiple_choice, yes_no, open); default all."),
     templates: str = typer.Option(None, "--templates", help="Train and evaluate only on these generator "
@@ -123,7 +126,7 @@ def train_cmd(
                            depth=depth, images=images, cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops,
                            templates=_templates(templates), mc_answers=mc_answers,
-                           lr_schedule=lr_schedule)
+                           lr_schedule=lr_schedule, zoom=zoom)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
@@ -140,6 +143,9 @@ def predict_cmd(
     cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
     object_crops: bool = typer.Option(None, "--object-crops/--no-object-crops", help="Show object crops (default: "
                                       "as the adapter was trained)."),
+    zoom: bool = typer.Option(None, "--zoom/--no-zoom", help="Let the model ask for a zoomed crop ('<zoom cN>' or "
+                              "'<zoom CAM,x0,y0,x1,y1>') and answer in a second turn with it (default: as the "
+                              "adapter was trained)."),
     depth: str = typer.Option(None, "--depth", help="Depth words: 'none', 'sim' or a local depth-estimation "
                               "model folder (default: as the adapter was trained, else 'none')."),
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
@@ -168,8 +174,10 @@ def predict_cmd(
         depth = str(_trained_with(adapter, "depth", "none"))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
+    if zoom is None:
+        zoom = bool(_trained_with(adapter, "zoom", False))
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
-    builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
+    builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
     builder.bind(vlm)
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
@@ -182,6 +190,8 @@ def predict_cmd(
     for dropped, n in builder.layouts.most_common():
         console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
                       f"{dropped}")
+    if zoom:
+        console.print(f"{len(builder.zoom_calls)} question(s) answered in two turns after a zoom call")
     if mc_answers == "text":
         console.print("multiple-choice answers: the letter of the listed option whose text the model finds "
                       "most likely (the adapter was trained on option texts)")
