@@ -126,3 +126,25 @@ def test_predict_with_a_zoom_trained_adapter_answers_far_questions_in_two_turns(
     assert len(rows) == len(read_samples(data))
     assert all(r["answer"] in ("A", "B", "C", "D") for r in rows if "options:" in r["question"])
     assert all("<zoom" not in r["answer"] for r in rows)
+
+
+def test_compare_two_runs_on_far_object_questions(cli, tmp_path):
+    data = synthetic.make(tmp_path / "data", scenes=3, frames=2)
+    samples = [s for s in read_samples(data) if "options:" in s.question or s.question.startswith("Is there")]
+    far = [s for s in samples if far_tag(s) is not None]
+    assert far
+    right = [{"id": s.id, "answer": s.answer} for s in samples]
+    wrong_far = [{"id": s.id, "answer": "wrong" if s in far else s.answer} for s in samples]
+    (tmp_path / "a.json").write_text(json.dumps({"predictions": right}))
+    (tmp_path / "b.json").write_text(json.dumps({"predictions": wrong_far}))
+    code, stdout, err = cli(["drivelm", "compare", tmp_path / "a.json", tmp_path / "b.json", "--gt", data,
+                             "--json", tmp_path / "c.json"])
+    assert code == 0, err
+    result = json.loads((tmp_path / "c.json").read_text())
+    assert result["far_objects"] == {"count": len(far), "first": 1.0, "second": 0.0,
+                                     "first_only_right": len(far), "second_only_right": 0,
+                                     "p_value": pytest.approx(2 * 0.5 ** len(far))}
+    assert result["all"]["count"] == len(samples) and result["all"]["first_only_right"] == len(far)
+    (tmp_path / "b.json").write_text(json.dumps({"predictions": [{"id": 1}]}))
+    code, _, err = cli(["drivelm", "compare", tmp_path / "a.json", tmp_path / "b.json", "--gt", data])
+    assert code == 2 and "b.json: not an eval.json of adsgen drivelm train" in err

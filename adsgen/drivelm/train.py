@@ -560,6 +560,37 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
             "predictions": rows, "baseline_predictions": base_rows}
 
 
+def _eval_rows(path: Path) -> list[dict[str, str]]:
+    """The predictions of an eval.json written by train, checked (InputError otherwise)."""
+    from adsgen.drivelm.formats import read_json
+
+    data = read_json(path, "eval.json")
+    rows = data.get("predictions") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)
+                                             and isinstance(r.get("answer"), str) for r in rows):
+        raise InputError(f"{path}: not an eval.json of adsgen drivelm train (expected 'predictions': a list of "
+                         "{id, answer} strings)")
+    return rows
+
+
+def compare_evals(first: Path, second: Path, truth: Sequence[Sample]) -> dict[str, Any]:
+    """Two training runs' held-out answers on the same questions, question by question: accuracy of each and
+    McNemar's exact test, on every accuracy question both answered and on the far-object ones
+    (adsgen.drivelm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
+    rows_a, rows_b = _eval_rows(first), _eval_rows(second)
+    answered = {r["id"] for r in rows_a} & {r["id"] for r in rows_b}
+    common = [s for s in accuracy_samples(truth) if s.id in answered]
+    if not common:
+        raise InputError(f"{first} and {second}: no accuracy question of the ground truth answered in both")
+    out = {}
+    for name, group in (("all", common), ("far_objects", [s for s in common if far_tag(s) is not None])):
+        out[name] = {"count": len(group), "first": accuracy(group, rows_a)["accuracy"],
+                     "second": accuracy(group, rows_b)["accuracy"],
+                     **{k.replace("model", "first").replace("baseline", "second"): v
+                        for k, v in paired_comparison(group, rows_a, rows_b).items()}}
+    return out
+
+
 def below_baseline_hints(result: dict[str, Any], options: TrainOptions) -> list[str]:
     """What to try when the model is not above the image-blind baseline (empty when it is)."""
     model, baseline = result["model"]["accuracy"], result["baseline"]["accuracy"]

@@ -212,6 +212,35 @@ def bench_vlm_cmd(
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
 
+def compare_cmd(
+    first: Annotated[Path, typer.Argument(help="eval.json of one training run (or its adapter folder).")],
+    second: Annotated[Path, typer.Argument(help="eval.json of the other run (or its adapter folder).")],
+    gt: Path = typer.Option(..., "--gt", help="The held-out file both were evaluated on (nested, with answers)."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the figures as JSON."),
+) -> None:
+    """Two runs' held-out answers question by question: accuracy and McNemar's exact test, on every accuracy
+    question and on the far-object ones (a tagged object at a 'far' depth)."""
+    import json
+
+    from adsgen.drivelm.train import EVAL_FILE, compare_evals
+    from adsgen.drivelm.vlm_data import read_samples
+    from adsgen.outputs import check_output
+
+    first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
+    if json_out is not None:
+        check_output(json_out, (first, second, gt))
+    result = compare_evals(first, second, read_samples(gt))
+    for name, r in result.items():
+        if not r["count"]:
+            console.print(f"{name}: no questions")
+            continue
+        console.print(f"{name} ({r['count']} questions): first {100 * r['first']:.1f}%, second "
+                      f"{100 * r['second']:.1f}%; right only by the first {r['first_only_right']}, only by the "
+                      f"second {r['second_only_right']} (McNemar exact p = {r['p_value']:.2g})", highlight=False)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2))
+
+
 def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
     """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
@@ -234,6 +263,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     group = _drivelm_group(app)
     group.command("train")(train_cmd)
     group.command("predict")(predict_cmd)
+    group.command("compare")(compare_cmd)
     bench_app.command("vlm")(bench_vlm_cmd)
 
 
