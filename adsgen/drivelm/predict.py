@@ -237,7 +237,7 @@ def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder
     from adsgen.drivelm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 
     first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))
-    raw = generate_answers(vlm, samples, builder, first)
+    raw = generate_answers(vlm, samples, builder, first, progress=progress)  # the bar follows the first turn
     inputs: dict[int, tuple[str, list[Any]]] = {}
     for i, s in enumerate(samples):
         call = parse_zoom(raw[i], s)
@@ -252,10 +252,7 @@ def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder
                                max(_budget(samples[i], builder.cot, options) for i in idx))
         for i, text in zip(idx, texts, strict=True):
             raw[i] = text
-    rows, fallbacks = answer_rows(vlm, samples, raw, builder, mc_answers, inputs=inputs)
-    if progress:
-        progress(len(samples))
-    return rows, fallbacks
+    return answer_rows(vlm, samples, raw, builder, mc_answers, inputs=inputs)
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,
