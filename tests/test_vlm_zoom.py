@@ -113,4 +113,7 @@ def test_compare_two_runs_on_far_object_questions(cli, tmp_path):
     assert result["all"]["count"] == len(samples) and result["all"]["first_only_right"] == len(far)
     (tmp_path / "b.json").write_text(json.dumps({"predictions": [{"id": 1}]}))
     code, _, err = cli(["drivelm", "compare", tmp_path / "a.json", tmp_path / "b.json", "--gt", data])
-    assert code == 2 and "b.json: not an eval.json of adsgen drivelm train" in err
+    assert code == 2 and "b.json: not an eval.json of adsgen drivelm train nor predictions" in err
+    (tmp_path / "b.json").write_text(json.dumps(wrong_far))  # predict's output: a list
+    code, stdout, err = cli(["drivelm", "compare", tmp_path / "a.json", tmp_path / "b.json", "--gt", data])
+    assert code == 0 and f"right only by the first {len(far)}, only by the second 0" in stdout

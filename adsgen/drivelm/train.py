@@ -561,15 +561,16 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
 
 
 def _eval_rows(path: Path) -> list[dict[str, str]]:
-    """The predictions of an eval.json written by train, checked (InputError otherwise)."""
+    """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
+    otherwise)."""
     from adsgen.drivelm.formats import read_json
 
     data = read_json(path, "eval.json")
-    rows = data.get("predictions") if isinstance(data, dict) else None
+    rows = data.get("predictions") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)
                                              and isinstance(r.get("answer"), str) for r in rows):
-        raise InputError(f"{path}: not an eval.json of adsgen drivelm train (expected 'predictions': a list of "
-                         "{id, answer} strings)")
+        raise InputError(f"{path}: not an eval.json of adsgen drivelm train nor predictions of adsgen drivelm "
+                         "predict (expected 'predictions': a list of {id, answer} strings)")
     return rows
 
 

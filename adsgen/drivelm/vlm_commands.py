@@ -213,8 +213,8 @@ def bench_vlm_cmd(
 
 
 def compare_cmd(
-    first: Annotated[Path, typer.Argument(help="eval.json of one training run (or its adapter folder).")],
-    second: Annotated[Path, typer.Argument(help="eval.json of the other run (or its adapter folder).")],
+    first: Annotated[Path, typer.Argument(help="eval.json of one training run (or its adapter folder, or predict's output).")],
+    second: Annotated[Path, typer.Argument(help="eval.json of the other run (or its adapter folder, or predict's output).")],
     gt: Path = typer.Option(..., "--gt", help="The held-out file both were evaluated on (nested, with answers)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the figures as JSON."),
 ) -> None:
