@@ -19,6 +19,7 @@ from adsgen.drivelm.model import encode_prompts, load_base, prompt_text  # noqa:
 from adsgen.drivelm.tiny import LLAVA15_LAYOUT, build_tiny  # noqa: E402
 from adsgen.drivelm.vlm_data import read_samples  # noqa: E402
 from adsgen.drivelm.vlm_inputs import InputBuilder  # noqa: E402
+from adsgen.drivelm.zoom import parse_zoom, serve  # noqa: E402
 from adsgen.errors import InputError  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("vlm_synthetic", Path(__file__).parent / "fixtures/vlm/synthetic.py")
@@ -135,3 +136,22 @@ def test_llava_next_six_cameras_are_fitted_and_keep_the_whole_view():
     base = proc.image_processor(cams[0], return_tensors="np")["pixel_values"][0][0]  # (3, 336, 336) whole image
     white = (1.0 - 0.48145466) / 0.26862954
     assert (np.abs(base[0] - white) < 0.05).sum() > 50
+
+
+def test_the_second_turn_with_the_crop_stays_in_the_budget(llava15, data):
+    builder = InputBuilder(depth="sim", object_crops=True, zoom=True)
+    builder.bind(llava15)
+    s = next(s for s in read_samples(data) if "<c1," in s.question)
+    call = parse_zoom("<zoom c1>", s)
+    text, images = builder.second_turn(s, call)
+    assert "You asked <zoom c1>" in text
+    # six cameras + object crop + zoom crop would be 8 x 576 tokens: the mosaic, the object crop, the zoom last
+    assert len(images) == 3 and images[-1].size == serve(call, builder.camera_images(s)[0]).size
+    n = prompt_tokens(llava15.processor, prompt_text(llava15.processor, text, len(images)),
+                      prepare_images(llava15.processor, images))
+    assert n <= 4096 - ANSWER_RESERVE_TOKENS
+    assert encode_prompts(llava15, [text], [images])["input_ids"].shape[1] == n
+    # a second turn that cannot fit is refused, never sent
+    s.question += " Is it far?" * 1300
+    with pytest.raises(InputError, match="no image layout with the zoomed crop fits"):
+        builder.second_turn(s, call)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -182,29 +182,32 @@ def _scores_options(sample: Sample, mc_answers: str) -> bool:
 
 
 def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
-                mc_answers: str = "letter", progress: Callable[[int], None] | None = None
-                ) -> tuple[list[dict[str, str]], int]:
+                mc_answers: str = "letter", progress: Callable[[int], None] | None = None,
+                inputs: dict[int, tuple[str, list[Any]]] | None = None) -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
     candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
 
     With ``mc_answers='text'`` (the adapter learned to say the option's text) every multiple-choice
     answer is the letter of the listed option whose text the model finds most likely; those are not
-    counted as fallbacks (``progress(1)`` is called after each, when given)."""
+    counted as fallbacks (``progress(1)`` is called after each, when given). ``inputs``: sample index ->
+    (user text, images) to score with instead of the builder's (the second turn after a zoom call)."""
     if mc_answers not in MC_ANSWER_FORMS:
         raise InputError(f"mc_answers {mc_answers!r}: expected one of {MC_ANSWER_FORMS}")
     rows = predictions(samples, raw)
     fallbacks = 0
-    for s, text, row in zip(samples, raw, rows, strict=True):
+    inputs = inputs or {}
+    for i, (s, text, row) in enumerate(zip(samples, raw, rows, strict=True)):
         prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
+        user, images = inputs[i] if i in inputs else (builder.text(s), builder.load_images(s))
         if _scores_options(s, mc_answers) and not (builder.cot and row["answer"] in options_of(s.question)):
-            row["answer"] = most_likely_option(vlm, builder.text(s), builder.load_images(s), s.question, prefix)
+            row["answer"] = most_likely_option(vlm, user, images, s.question, prefix)
             if progress and not builder.cot:
                 progress(1)
             continue
         candidates = exact_candidates(s.question)
         if candidates is None or row["answer"] in candidates:
             continue
-        row["answer"] = most_likely(vlm, builder.text(s), builder.load_images(s), prefix, candidates)
+        row["answer"] = most_likely(vlm, user, images, prefix, candidates)
         fallbacks += 1
     return rows, fallbacks
 
@@ -214,13 +217,42 @@ def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
                      progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, str]], int]:
     """Answer every question in exact form (generation, then :func:`answer_rows`). Multiple-choice
     questions that are answered by scoring options (``mc_answers='text'`` without chain-of-thought) are
-    not generated for. Returns (rows, fallbacks)."""
+    not generated for. Returns (rows, fallbacks).
+
+    With ``builder.zoom`` every question is asked in a first turn; an answer that is a zoom call
+    (adsgen.drivelm.zoom) is served with its crop and the question asked again with it (the second turn),
+    whose answer counts. The calls made are in ``builder.zoom_calls``."""
+    if builder.zoom:
+        return _answer_with_zoom(vlm, samples, builder, options, mc_answers, progress)
     generate = [i for i, s in enumerate(samples) if builder.cot or not _scores_options(s, mc_answers)]
     texts = generate_answers(vlm, [samples[i] for i in generate], builder, options, progress=progress)
     raw = [""] * len(samples)
     for i, text in zip(generate, texts, strict=True):
         raw[i] = text
     return answer_rows(vlm, samples, raw, builder, mc_answers, progress)
+
+
+def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, options: GenerationOptions,
+                      mc_answers: str, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
+    from adsgen.drivelm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
+
+    first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))
+    raw = generate_answers(vlm, samples, builder, first, progress=progress)  # the bar follows the first turn
+    inputs: dict[int, tuple[str, list[Any]]] = {}
+    for i, s in enumerate(samples):
+        call = parse_zoom(raw[i], s)
+        if call is not None:
+            builder.zoom_calls[s.id] = call.text
+            inputs[i] = builder.second_turn(s, call)
+            raw[i] = ""
+    again = [i for i in inputs if builder.cot or not _scores_options(samples[i], mc_answers)]
+    for start in range(0, len(again), options.batch_size):
+        idx = again[start:start + options.batch_size]
+        texts = generate_texts(vlm, [inputs[i][0] for i in idx], [inputs[i][1] for i in idx],
+                               max(_budget(samples[i], builder.cot, options) for i in idx))
+        for i, text in zip(idx, texts, strict=True):
+            raw[i] = text
+    return answer_rows(vlm, samples, raw, builder, mc_answers, inputs=inputs)
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,

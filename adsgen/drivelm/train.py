@@ -29,6 +29,7 @@ from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_qu
 from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
 from adsgen.drivelm.vlm_data import CAMERAS, Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.drivelm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
 
@@ -81,6 +82,9 @@ class TrainOptions:
     object_crops: bool = True
     """Show the model a crop around each tagged object next to the cameras (see InputBuilder; the measured
     best recipe)."""
+    zoom: bool = False
+    """Thinking with images (adsgen.drivelm.zoom): a question about a far object is trained as two turns,
+    first the zoom call, then (with the served crop) the answer; near objects are answered directly."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
     templates: tuple[str, ...] | None = None
@@ -137,21 +141,31 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, 
     context = builder.budget.context if builder.budget is not None else None  # answers cut to fit (rare)
     examples: list[Example] = []
     frames: dict[str, dict[str, Any]] = {}
-    for s in samples:
-        images = builder.load_images(s)
-        prompt = prompt_text(vlm.processor, builder.text(s), len(images))
+
+    def add(text: str, images: list[Any], key: str, target: str) -> None:
+        prompt = prompt_text(vlm.processor, text, len(images))
         enc = vlm.processor(text=[prompt], images=prepare_images(vlm.processor, images), return_tensors="pt")
-        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}|{builder.layout(s)}"
-        if builder.object_crops:
-            key += "|" + " ".join(tags_in(s.question))
         frames.setdefault(key, _image_tensors(enc))
-        answer_ids = tokenizer(" " + target_text(s, mc_answers), add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(" " + target, add_special_tokens=False)["input_ids"]
         prompt_ids = enc["input_ids"][0]  # (P,)
         room = (context - len(prompt_ids) - 1) if context else len(answer_ids)
         answer = torch.tensor(answer_ids[:max(room, 0)] + [tokenizer.eos_token_id], dtype=torch.long)  # (A,)
         examples.append(Example(input_ids=torch.cat([prompt_ids, answer]),
                                 labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
                                 frame_key=key, n_images=len(images)))
+
+    for s in samples:
+        images = builder.load_images(s)
+        key = f"{s.frame_key}|{','.join(s.cameras)}|{len(images)}|{builder.layout(s)}"
+        if builder.object_crops:
+            key += "|" + " ".join(tags_in(s.question))
+        call = parse_zoom(zoom_target(s) or "", s) if builder.zoom else None
+        if call is None:
+            add(builder.text(s), images, key, target_text(s, mc_answers))
+            continue
+        add(builder.text(s), images, key, call.text)  # first turn: ask for the zoom
+        text, zoomed = builder.second_turn(s, call)  # second turn: the answer, with the crop
+        add(text, zoomed, f"{key}|{len(zoomed)}|{call.text}", target_text(s, mc_answers))
     return examples, frames
 
 
@@ -337,7 +351,8 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if not train_set:
         raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}"
                          + (f" and templates {list(options.templates)}" if options.templates else ""))
-    builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops)  # checks the depth model path
+    builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops,
+                           zoom=options.zoom)  # checks the depth model path
     base_path = _prepare_base(base, train_set, builder, out, options.seed)
     _say(console, f"base: {base_path}")
     torch, _ = require_vlm("training")
@@ -517,6 +532,10 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
                                            progress=lambda n: bar.advance(task, n))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
+    far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.zoom)
+    model_acc["far_objects"] = {**accuracy(far, rows), "ids": [s.id for s in far],
+                                "zoom_calls": sum(s.id in builder.zoom_calls for s in far)}
+    model_acc["zoom_calls"] = len([s for s in scored if s.id in builder.zoom_calls])
     model_acc["mc_answers"] = mc_answers
     base_rows = majority_baseline(train_set, scored)["predictions"]
     base_acc = accuracy(scored, base_rows)
@@ -528,12 +547,49 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
                   f"model {_pct(model_acc['accuracy'])}, image-blind majority-per-template baseline "
                   f"{_pct(base_acc['accuracy'])}; right only by the model {paired['model_only_right']}, only by "
                   f"the baseline {paired['baseline_only_right']} (McNemar exact p = {paired['p_value']:.2g})")
+    if far:
+        far_acc = model_acc["far_objects"]
+        _say(console, f"far-object questions (a tagged object {FAR_FROM_M:g} m or more away): {far_acc['count']}, model "
+                      f"{_pct(far_acc['accuracy'])}" + (f"; zoom calls {far_acc['zoom_calls']} of them, "
+                                                         f"{model_acc['zoom_calls']} in all" if builder.zoom else ""))
     _say(console, f"image-blind majority per template and tagged position: {_pct(pos_acc['accuracy'])}; right "
                   f"only by the model {pos_paired['model_only_right']}, only by it "
                   f"{pos_paired['baseline_only_right']} (p = {pos_paired['p_value']:.2g})")
     return {"model": model_acc, "baseline": base_acc, "paired": paired, "baseline_by_position": pos_acc,
             "paired_by_position": pos_paired, "images": builder.images, "depth": builder.depth,
             "predictions": rows, "baseline_predictions": base_rows}
+
+
+def _eval_rows(path: Path) -> list[dict[str, str]]:
+    """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
+    otherwise)."""
+    from adsgen.drivelm.formats import read_json
+
+    data = read_json(path, "eval.json")
+    rows = data.get("predictions") if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)
+                                             and isinstance(r.get("answer"), str) for r in rows):
+        raise InputError(f"{path}: not an eval.json of adsgen drivelm train nor predictions of adsgen drivelm "
+                         "predict (expected 'predictions': a list of {id, answer} strings)")
+    return rows
+
+
+def compare_evals(first: Path, second: Path, truth: Sequence[Sample]) -> dict[str, Any]:
+    """Two training runs' held-out answers on the same questions, question by question: accuracy of each and
+    McNemar's exact test, on every accuracy question both answered and on the far-object ones
+    (adsgen.drivelm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
+    rows_a, rows_b = _eval_rows(first), _eval_rows(second)
+    answered = {r["id"] for r in rows_a} & {r["id"] for r in rows_b}
+    common = [s for s in accuracy_samples(truth) if s.id in answered]
+    if not common:
+        raise InputError(f"{first} and {second}: no accuracy question of the ground truth answered in both")
+    out = {}
+    for name, group in (("all", common), ("far_objects", [s for s in common if far_tag(s) is not None])):
+        out[name] = {"count": len(group), "first": accuracy(group, rows_a)["accuracy"],
+                     "second": accuracy(group, rows_b)["accuracy"],
+                     **{k.replace("model", "first").replace("baseline", "second"): v
+                        for k, v in paired_comparison(group, rows_a, rows_b).items()}}
+    return out
 
 
 def below_baseline_hints(result: dict[str, Any], options: TrainOptions) -> list[str]:

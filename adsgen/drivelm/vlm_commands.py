@@ -94,6 +94,9 @@ def train_cmd(
     images: str = typer.Option("real", help="'real', or 'blank' to black out every camera (image-blind control)."),
     object_crops: bool = typer.Option(_DEFAULTS.object_crops, "--object-crops/--no-object-crops", help="Also show a crop around "
                                       "each object the question tags (recorded in the card; predict follows it)."),
+    zoom: bool = typer.Option(_DEFAULTS.zoom, "--zoom/--no-zoom", help="Thinking with images: questions about a "
+                              "far object are trained as two turns, first the call '<zoom cN>', then the answer "
+                              "with the zoomed crop (recorded in the card; predict follows it; docs/vlm.md)."),
     kinds: str = typer.Option(None, "--kinds", help="Train only on these question kinds (comma-separated: "
                               "multiple_choice, yes_no, open); default all."),
     templates: str = typer.Option(None, "--templates", help="Train and evaluate only on these generator "
@@ -123,7 +126,7 @@ def train_cmd(
                            depth=depth, images=images, cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops,
                            templates=_templates(templates), mc_answers=mc_answers,
-                           lr_schedule=lr_schedule)
+                           lr_schedule=lr_schedule, zoom=zoom)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
@@ -140,6 +143,9 @@ def predict_cmd(
     cot: bool = typer.Option(False, "--cot", help="Chain-of-thought on multiple-choice and yes/no questions."),
     object_crops: bool = typer.Option(None, "--object-crops/--no-object-crops", help="Show object crops (default: "
                                       "as the adapter was trained)."),
+    zoom: bool = typer.Option(None, "--zoom/--no-zoom", help="Let the model ask for a zoomed crop ('<zoom cN>' or "
+                              "'<zoom CAM,x0,y0,x1,y1>') and answer in a second turn with it (default: as the "
+                              "adapter was trained)."),
     depth: str = typer.Option(None, "--depth", help="Depth words: 'none', 'sim' or a local depth-estimation "
                               "model folder (default: as the adapter was trained, else 'none')."),
     batch_size: int = typer.Option(8, help="Questions per generate() call."),
@@ -168,8 +174,10 @@ def predict_cmd(
         depth = str(_trained_with(adapter, "depth", "none"))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
+    if zoom is None:
+        zoom = bool(_trained_with(adapter, "zoom", False))
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
-    builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops)
+    builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
     builder.bind(vlm)
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
@@ -182,6 +190,8 @@ def predict_cmd(
     for dropped, n in builder.layouts.most_common():
         console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
                       f"{dropped}")
+    if zoom:
+        console.print(f"{len(builder.zoom_calls)} question(s) answered in two turns after a zoom call")
     if mc_answers == "text":
         console.print("multiple-choice answers: the letter of the listed option whose text the model finds "
                       "most likely (the adapter was trained on option texts)")
@@ -200,6 +210,35 @@ def bench_vlm_cmd(
     from adsgen.drivelm.vlm_bench import run_bench
 
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
+
+
+def compare_cmd(
+    first: Annotated[Path, typer.Argument(help="eval.json of one training run (or its adapter folder, or predict's output).")],
+    second: Annotated[Path, typer.Argument(help="eval.json of the other run (or its adapter folder, or predict's output).")],
+    gt: Path = typer.Option(..., "--gt", help="The held-out file both were evaluated on (nested, with answers)."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the figures as JSON."),
+) -> None:
+    """Two runs' held-out answers question by question: accuracy and McNemar's exact test, on every accuracy
+    question and on the far-object ones (a tagged object at a 'far' depth)."""
+    import json
+
+    from adsgen.drivelm.train import EVAL_FILE, compare_evals
+    from adsgen.drivelm.vlm_data import read_samples
+    from adsgen.outputs import check_output
+
+    first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
+    if json_out is not None:
+        check_output(json_out, (first, second, gt))
+    result = compare_evals(first, second, read_samples(gt))
+    for name, r in result.items():
+        if not r["count"]:
+            console.print(f"{name}: no questions")
+            continue
+        console.print(f"{name} ({r['count']} questions): first {100 * r['first']:.1f}%, second "
+                      f"{100 * r['second']:.1f}%; right only by the first {r['first_only_right']}, only by the "
+                      f"second {r['second_only_right']} (McNemar exact p = {r['p_value']:.2g})", highlight=False)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2))
 
 
 def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
@@ -224,6 +263,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     group = _drivelm_group(app)
     group.command("train")(train_cmd)
     group.command("predict")(predict_cmd)
+    group.command("compare")(compare_cmd)
     bench_app.command("vlm")(bench_vlm_cmd)
 
 

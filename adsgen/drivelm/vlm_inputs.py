@@ -54,8 +54,13 @@ class InputBuilder:
     object_crops: bool = False
     """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small
     model sees the object at a usable resolution instead of a few pixels of a downscaled camera."""
+    zoom: bool = False
+    """The model may answer a question with a zoom call first (adsgen.drivelm.zoom), served by
+    :meth:`second_turn`."""
     budget: PromptBudget | None = None
     """The model's prompt budget (set by :meth:`bind`): images are laid out to fit its context."""
+    zoom_calls: dict = field(default_factory=dict)
+    """Question id -> the zoom call the model made for it (prediction with zoom)."""
     layouts: Counter = field(default_factory=Counter)
     """Questions per reduced layout (what was dropped to fit), counted once per question."""
     _estimator: DepthEstimator | None = None
@@ -77,12 +82,7 @@ class InputBuilder:
         """The images the model sees: the cameras, then (object_crops) a crop per tagged object; with a
         budget, the first layout that fits the model's context (what was dropped is counted in ``layouts``)."""
         cameras = self.camera_images(sample)
-        crops = []
-        if self.object_crops:
-            for tag in tags_in(sample.question)[:MAX_CROPS]:
-                cam, x, y = parse_tag(tag)
-                if cam in sample.cameras:
-                    crops.append(crop_around(cameras[sample.cameras.index(cam)], x, y))
+        crops = self.object_crop_images(sample, cameras)
         if self.budget is None:
             return cameras + crops
         from adsgen.drivelm.model import prompt_text
@@ -99,6 +99,30 @@ class InputBuilder:
                 self.layouts[layout.dropped] += 1
             return images
         return self.budget.images_of(layout, dict(zip(sample.cameras, cameras, strict=True)), crops)
+
+    def object_crop_images(self, sample: Sample, cameras: list[Any]) -> list[Any]:
+        """A crop around each object the question tags (at most MAX_CROPS; none without object_crops)."""
+        crops = []
+        if self.object_crops:
+            for tag in tags_in(sample.question)[:MAX_CROPS]:
+                cam, x, y = parse_tag(tag)
+                if cam in sample.cameras:
+                    crops.append(crop_around(cameras[sample.cameras.index(cam)], x, y))
+        return crops
+
+    def second_turn(self, sample: Sample, call: Any) -> tuple[str, list[Any]]:
+        """(user text, images) of the second turn after the zoom call ``call`` (adsgen.drivelm.zoom.ZoomCall):
+        the first turn's text and the call, the images laid out to fit with the served crop last."""
+        from adsgen.drivelm.zoom import fit_second_turn, second_turn_text, serve
+
+        cameras = self.camera_images(sample)
+        crop = serve(call, cameras[sample.cameras.index(call.camera)])
+        text = second_turn_text(self.text(sample), call)
+        layout, images = fit_second_turn(self.budget, sample, text, cameras, self.object_crop_images(sample, cameras),
+                                         crop)
+        if layout is not None and layout.dropped:
+            self.layouts[layout.dropped + " (zoom turn)"] += 1
+        return text, images
 
     def layout(self, sample: Sample) -> Layout | None:
         """The layout chosen for a sample (None before its images were loaded or without a budget)."""
