@@ -74,6 +74,7 @@ NOT_RUN = {
     "adsgen simulate --backend carla --carla-host H:P": "needs a CARLA server",
     "adsgen carla check --host H:P": "needs a CARLA server",
     "adsgen drivelm train/predict": "needs a model (LLaVA weights or the tiny test model) and minutes of CPU",
+    "adsgen drivelm compare": "compares two training runs' held-out answers: needs two trained adapters (tests/test_vlm_zoom.py runs it)",
     "adsgen bench cbn": "benchmark: minutes (docs/cbn.md gives the figures)",
     "adsgen bench cbn-networks": "benchmark: minutes per network (docs/cbn.md)",
     "adsgen bench sim": "benchmark: minutes (docs/simulation.md)",
