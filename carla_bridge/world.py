@@ -17,6 +17,7 @@ from typing import Any
 
 from adsgen.provenance import text_fingerprint
 from adsgen.scenario.model import Scenario
+from adsgen.scenario.opendrive import write_opendrive
 from adsgen.scenario.roads import build_road
 from carla_bridge._carla import import_carla
 from carla_bridge.frames import Placement
@@ -71,7 +72,7 @@ class WorldManager:
     def world_for(self, scenario: Scenario) -> tuple[Any, Placement, dict]:
         """(world, placement of the template in it, info for RunResult.extra)."""
         if self.town is None:
-            xodr = build_road(scenario.road).to_opendrive()
+            xodr = write_opendrive(build_road(scenario.road))
             key = text_fingerprint(xodr)
             if key != self.loaded_key:
                 self.world = self.client.generate_opendrive_world(xodr, self.opendrive.to_carla())

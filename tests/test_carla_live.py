@@ -15,6 +15,7 @@ import pytest
 
 from adsgen.scenario.io import load_scenario
 from adsgen.scenario.model import RoadSpec
+from adsgen.scenario.opendrive import write_opendrive
 from adsgen.scenario.roads import TEMPLATES, build_road
 from adsgen.sim.agents import get_agent
 from adsgen.sim.types import TerminationReason
@@ -55,7 +56,7 @@ def test_server_generated_world_matches_the_engine_routes(client, template):
     from carla_bridge.world import OpenDriveParams
 
     net = build_road(RoadSpec(template=template))
-    world = client.generate_opendrive_world(net.to_opendrive(), OpenDriveParams().to_carla())
+    world = client.generate_opendrive_world(write_opendrive(net), OpenDriveParams().to_carla())
     rep = map_parity(world.get_map(), net, template_exclusions(net))
     assert rep.max_m < 0.1 and rep.unmatched_waypoints == 0, rep.worst
 

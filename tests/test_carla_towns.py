@@ -11,6 +11,7 @@ import pytest
 from adsgen.errors import ConfigError
 from adsgen.scenario.io import load_scenario
 from adsgen.scenario.model import RoadSpec
+from adsgen.scenario.opendrive import write_opendrive
 from adsgen.scenario.roads import build_road
 from adsgen.sim.agents import get_agent
 
@@ -23,7 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "carla"
 
 
 def _town(spec: RoadSpec):
-    return carla.Map("Town99", build_road(spec).to_opendrive())
+    return carla.Map("Town99", write_opendrive(build_road(spec)))
 
 
 def test_junction_site_is_the_junction_at_a_right_angle_with_the_routes_on_its_lanes():
@@ -90,7 +91,7 @@ def test_a_run_at_a_rotated_town_site_matches_the_generated_road():
     sc = load_scenario(FIXTURES / "red_light.yaml")
     results = {}
     for town in (None, "Town99"):
-        srv = FakeServer(towns={"Town99": build_road(sc.road).to_opendrive()}, street_lights=4)
+        srv = FakeServer(towns={"Town99": write_opendrive(build_road(sc.road))}, street_lights=4)
         host, port = srv.listen()
         with CarlaBackend(f"{host}:{port}", town=town, client_factory=srv.client_factory) as backend:
             (results[town],) = backend.run([sc], get_agent("idm"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from adsgen.scenario.model import RoadSpec
-from adsgen.scenario.opendrive import lane_centre
+from adsgen.scenario.opendrive import lane_centre, write_opendrive
 from adsgen.scenario.roads import TEMPLATES, build_road
 
 
@@ -25,7 +25,7 @@ def _dist_to_polyline(pts: np.ndarray, line: np.ndarray) -> np.ndarray:
 def test_template_routes_and_opendrive(template, lanes):
     net = build_road(RoadSpec(template=template, lanes=lanes))
     assert "S_straight_0" in net.routes or "S_left_0" in net.routes
-    root = ET.fromstring(net.to_opendrive())
+    root = ET.fromstring(write_opendrive(net))
     assert root.tag == "OpenDRIVE" and len(root.findall("road")) == len(net.roads)
     for r in net.routes.values():
         assert np.allclose(np.diff(r.s), 0.5)
@@ -68,5 +68,5 @@ def test_opendrive_validates_against_the_schema(template):
     if not xsd.is_file():
         pytest.skip("scenariogeneration's OpenDRIVE schemas are not installed")
     schema = xmlschema.XMLSchema(str(xsd))
-    errors = list(schema.iter_errors(build_road(RoadSpec(template=template, lanes=2)).to_opendrive()))
+    errors = list(schema.iter_errors(write_opendrive(build_road(RoadSpec(template=template, lanes=2)))))
     assert not errors, errors[:3]

@@ -41,13 +41,14 @@ def export_scenario(scenario, out_dir: str | Path, *, stem: str | None = None, c
     the output folder, or pass ``absolute_road_path``). With ``validate`` the .xosc is checked against the
     OpenSCENARIO 1.0 XSD installed with scenariogeneration and the .xodr is parsed.
     """
+    from adsgen.scenario.opendrive import write_opendrive
     from adsgen.scenario.roads import build_road
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = _stem(stem or scenario.name)
     xodr_path, xosc_path = out / f"{stem}.xodr", out / f"{stem}.xosc"
-    xodr_path.write_text(build_road(scenario.road).to_opendrive(), encoding="utf-8")
+    xodr_path.write_text(write_opendrive(build_road(scenario.road)), encoding="utf-8")
     road_ref = str(xodr_path.resolve()) if absolute_road_path else xodr_path.name
     text = xosc_text(scenario, road_ref, carla_criteria=carla_criteria)
     digest = scenario.content_hash()

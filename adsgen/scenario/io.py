@@ -14,42 +14,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from adsgen.errors import InputError
+from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
-
-
-def field_path(loc: tuple[Any, ...]) -> str:
-    """Pydantic error location -> 'actors[1].manoeuvre.trigger.value'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _expected(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown key (not a field of this section)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error" and "expected" in ctx:
-        return f"expected one of {ctx['expected']}"
-    msg = err.get("msg", "invalid value")
-    if "input" in err and kind != "value_error" and not isinstance(err["input"], dict | list):
-        return f"{msg} (got {err['input']!r})"
-    return msg.removeprefix("Value error, ")
-
-
-def validation_message(exc: ValidationError, source: str, prefix: tuple[Any, ...] = ()) -> str:
-    """One line: '<file>: <field path>: <expected>' for the first error (+ count of the others)."""
-    errs = exc.errors()
-    first = errs[0]
-    loc = prefix + tuple(first.get("loc", ()))
-    more = f" (and {len(errs) - 1} more error{'s' if len(errs) > 2 else ''})" if len(errs) > 1 else ""
-    return f"{source}: {field_path(loc)}: {_expected(first)}{more}"
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adsgen.errors import InputError
-from adsgen.scenario.io import validation_message
+from adsgen.scenario.messages import validation_message
 from adsgen.scenario.model import Factors, Scenario, Seed
 
 G_MPS2 = 9.81  # [m/s2] gravity

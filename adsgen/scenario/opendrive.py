@@ -1,4 +1,4 @@
-"""OpenDRIVE 1.4 writer for the road templates (``RoadNetwork.to_opendrive``).
+"""OpenDRIVE 1.4 writer for the road templates (``write_opendrive(build_road(spec))``).
 
 The roads' plan-view lines and arcs are written exactly as the templates define them, so the OpenDRIVE
 lane centre-lines coincide with the engine's routes (up to the routes' 0.5 m sampling). The engine frame
@@ -9,14 +9,11 @@ done by CARLA itself when it loads the file.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adsgen.scenario.geometry import sample_prims
-
-if TYPE_CHECKING:
-    from adsgen.scenario.roads import LaneDef, RoadNetwork, XRoad
+from adsgen.scenario.roads import LaneDef, RoadNetwork, XRoad
 
 
 def _f(v: float) -> str:

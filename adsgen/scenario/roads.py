@@ -152,12 +152,6 @@ class RoadNetwork:
                 inside |= Path(poly.points).contains_points(flat)
         return inside.reshape(xy.shape[:-1])
 
-    def to_opendrive(self) -> str:
-        """OpenDRIVE 1.4 XML text (for .xodr export and CARLA's generate_opendrive_world)."""
-        from adsgen.scenario.opendrive import write_opendrive
-
-        return write_opendrive(self)
-
 
 TemplateBuilder = Callable[[RoadSpec], RoadNetwork]
 TEMPLATES: dict[str, TemplateBuilder] = {}
