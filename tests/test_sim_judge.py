@@ -116,3 +116,12 @@ def test_a_seed_searching_the_ego_speed_is_one_line_exit_2(cli, tmp_path):
     bad.write_text(yaml.safe_dump(data))
     code, _, err = cli(["simulate", bad])
     assert code == 2 and "ego.speed_mps" in err and "posted limit" in err and "Traceback" not in err
+
+
+def test_every_verdict_and_outcome_has_its_words():
+    from adsgen.sim.judge import Outcome, Verdict
+    from adsgen.sim.vocabulary import FINDING_LABELS, VERDICT_LABELS, verdict_label
+
+    assert set(VERDICT_LABELS) == set(Verdict) and set(FINDING_LABELS) == set(Outcome)
+    assert verdict_label(Verdict.REFERENCE_FAILS.value) == "reference fails too"
+    assert verdict_label(None) == "-"

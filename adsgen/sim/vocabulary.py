@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import enum
 
+from adsgen.sim.judge import Outcome, Verdict
 from adsgen.sim.types import HIGH_RISK_TTC_S, RunResult
 
 RUN_STATUS_LABELS = {"pending": "pending", "running": "running", "done": "done", "failed": "errored",
                      "timed_out": "timed out"}
 """Store status (column value) -> the word shown to a user. The store keeps 'failed' for compatibility."""
 
-VERDICT_LABELS = {"valid_failure": "valid failure", "reference_fails": "reference fails too",
-                  "unavoidable": "unavoidable", "not_at_fault": "not at fault"}
-"""Judge verdict (adsgen.sim.judge.Verdict value) -> the words shown to a user."""
+VERDICT_LABELS: dict[str, str] = {Verdict.VALID_FAILURE: "valid failure", Verdict.REFERENCE_FAILS: "reference fails too",
+                                  Verdict.UNAVOIDABLE: "unavoidable", Verdict.NOT_AT_FAULT: "not at fault"}
+"""Judge verdict (keyed by adsgen.sim.judge.Verdict, looked up by its stored value) -> the words shown."""
 
-FINDING_LABELS = {"collision": "collision", "near_miss": "near miss", "safe": "safe"}
-"""What a run found before judging (adsgen.sim.judge.Outcome value) -> words."""
+FINDING_LABELS: dict[str, str] = {Outcome.COLLISION: "collision", Outcome.NEAR_MISS: "near miss", Outcome.SAFE: "safe"}
+"""What a run found before judging (keyed by adsgen.sim.judge.Outcome) -> words."""
 
 
 class FailOn(str, enum.Enum):
