@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adsgen.errors import InputError
-from adsgen.scenario.model import Scenario, Seed
+from adsgen.scenario.io import load_scenario
+from adsgen.scenario.model import Scenario
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -26,36 +27,10 @@ def scenario_files(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def _validation_message(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        loc = ".".join(str(x) for x in first.get("loc", ()))
-        return f"{loc}: {first.get('msg')}" if loc else str(first.get("msg"))
-    return str(exc).splitlines()[0]
-
-
 def load_campaign_scenario(path: Path) -> Scenario:
-    """One YAML file -> a Scenario (a seed file gives its nominal scenario). InputError on a bad file."""
-    try:
-        from adsgen.scenario import io as scenario_io
-    except ImportError:  # the scenario I/O module is optional here; the model validates on its own
-        scenario_io = None
-    from adsgen.safeload import load_yaml
-
-    data = load_yaml(path, "a scenario or seed YAML file")
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a scenario or seed (a YAML mapping), got {type(data).__name__}")
-    is_seed = "contract" in data
-    if scenario_io is not None:
-        loader = getattr(scenario_io, "load_seed" if is_seed else "load_scenario", None)
-        if loader is not None:
-            obj = loader(path)  # raises InputError with the field path
-            return obj.scenario if is_seed else obj
-    try:
-        return Seed.model_validate(data).scenario if is_seed else Scenario.model_validate(data)
-    except Exception as exc:  # pydantic.ValidationError
-        raise InputError(f"{path}: invalid {'seed' if is_seed else 'scenario'}: {_validation_message(exc)}") from None
+    """One YAML file -> a Scenario (a seed file gives its nominal scenario). InputError on a bad file, naming
+    the field path (adsgen.scenario.io)."""
+    return load_scenario(path)
 
 
 def load_campaign_scenarios(paths: list[str | Path]) -> list[tuple[Scenario, str]]:

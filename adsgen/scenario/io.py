@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from adsgen.errors import InputError
+from adsgen.scenario.mapping import check_descriptive
 from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
 
@@ -47,17 +48,19 @@ def _check_routes(scenario: Scenario, source: str) -> None:
     validate_routes(scenario, source)
 
 
+def _seed(data: dict[str, Any], path: str | Path) -> Seed:
+    seed = _validate(Seed, data, str(path))
+    _check_routes(seed.scenario, f"{path}: scenario")
+    check_descriptive(seed, str(path))
+    return seed
+
+
 def load_seed(path: str | Path) -> Seed:
     """Read a seed YAML file."""
     data = _read_yaml(path)
     if not _is_seed(data):
         raise InputError(f"{path}: contract: required field is missing (expected a seed file, got a scenario)")
-    seed = _validate(Seed, data, str(path))
-    _check_routes(seed.scenario, f"{path}: scenario")
-    from adsgen.scenario.mapping import check_descriptive
-
-    check_descriptive(seed, str(path))
-    return seed
+    return _seed(data, path)
 
 
 def load_seeds(directory: str | Path) -> list[Seed]:
@@ -75,7 +78,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario YAML file; a seed file gives its nominal scenario."""
     data = _read_yaml(path)
     if _is_seed(data):
-        return load_seed(path).scenario
+        return _seed(data, path).scenario
     scenario = _validate(Scenario, data, str(path))
     _check_routes(scenario, str(path))
     return scenario
