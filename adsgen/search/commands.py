@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adsgen.paths import SEEDS_DIR
+from adsgen.search.bench import METHODS as BENCH_METHODS
+from adsgen.search.methods import method_names
 
 console = Console()
 
@@ -22,7 +24,7 @@ def generate(
     cbn: Path = typer.Option(None, "--cbn", help="Model folder from `adsgen cbn learn` (needed by --method cbn)."),
     seeds: Path = typer.Option(SEEDS_DIR, "--seeds", help="Folder of seed YAML files."),
     budget: int = typer.Option(2000, "--budget", help="Simulated runs, all seeds together."),
-    method: str = typer.Option("cbn", "--method", help="cbn, random or ga."),
+    method: str = typer.Option("cbn", "--method", help=f"One of {', '.join(method_names())}."),
     agent: str = typer.Option("idm", "--agent", help="Agent under test."),
     backend: str = typer.Option("builtin", "--backend", help="Simulator backend: builtin or carla."),
     carla_host: str = typer.Option(None, "--carla-host",
@@ -59,13 +61,24 @@ def generate(
         if sim is not None:
             sim.close()
     paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
-    ev = result.evaluator
-    console.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
-                  f"worlds {ev.verdicts()} in {ev.runs} runs ({ev.reference_runs} of them reference runs), "
-                  f"{ev.iteration} iterations, {result.wall_s:.1f} s")
+    console.print(search_summary(result))
     for what, p in paths.items():
         console.print(f"  {what}: {p}")
     console.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
+
+
+def search_summary(result) -> str:
+    """One line: distinct valid failures, crash-weighted coverage, mean log plausibility, then the rest."""
+    from adsgen.search.run import mean_log_plausibility
+
+    ev = result.evaluator
+    cov = f"crash-weighted coverage [bold]{result.coverage.mean:.3f}[/]" if result.coverage else \
+        "crash-weighted coverage - (no --cbn)"
+    lp = mean_log_plausibility(result)
+    return (f"[bold]{len(ev.valid)}[/] distinct valid failures; {cov}; mean log plausibility "
+            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds {ev.verdicts()} "
+            f"in {ev.runs} runs ({ev.reference_runs} of them reference runs), {ev.iteration} iterations, "
+            f"{result.wall_s:.1f} s")
 
 
 def bench_search(
@@ -75,12 +88,17 @@ def bench_search(
     repeats: int = typer.Option(3, "--repeats"),
     agent: str = typer.Option("idm", "--agent"),
     json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON."),
+    methods: str = typer.Option(",".join(BENCH_METHODS), "--methods",
+                                help=f"Comma-separated methods, cbn among them (registered: {', '.join(method_names())})."),
+    faithfulness: bool = typer.Option(True, "--faithfulness/--no-faithfulness",
+                                      help="Also compute the old CBN-risk vs failure-rate correlation."),
 ) -> None:
-    """CBN-guided search vs random and genetic baselines on the same budget, seeds, simulator and agent."""
+    """CBN-guided search vs the baselines and ablations on the same budget, seeds, simulator, agent, referee."""
     from adsgen.search.bench import print_bench, run_bench
 
     result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
-                       console=console)
+                       console=console, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                       faithfulness_check=faithfulness)
     print_bench(result, console)
     if json_out:
         import json

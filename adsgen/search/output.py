@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from adsgen.provenance import utc_now, versions
-from adsgen.search.run import SearchResult
+from adsgen.search.run import SearchResult, mean_log_plausibility
 from adsgen.variables import FACTORS
 
 SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", *FACTORS,
@@ -65,6 +65,9 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "seeds_dir": seeds_dir,
         "cbn": cbn_dir,
         "valid_failures": len(ev.valid),
+        "crash_weighted_coverage": result.coverage.to_dict()["crash_weighted_coverage"] if result.coverage else None,
+        "coverage_per_seed": result.coverage.to_dict()["per_seed"] if result.coverage else None,
+        "mean_log_plausibility": _num(mean_log_plausibility(result)),
         "verdicts": ev.verdicts(),
         "distinct_high_risk": len(ev.archive),
         "label_distinct_high_risk": len(ev.label_keys),
@@ -73,7 +76,8 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
         "collisions": sum(o.result.collided for o in ev.outcomes),
         "wall_s": round(result.wall_s, 3),
-        "curve": [asdict(p) for p in ev.curve],
+        "curve": [{**asdict(p), "crash_weighted_coverage": round(c, 5)} if result.coverage_curve else asdict(p)
+                  for p, c in zip(ev.curve, result.coverage_curve or [0.0] * len(ev.curve), strict=True)],
         "created": utc_now(),
         "versions": versions(),
     }

@@ -1,18 +1,24 @@
-"""CBN-guided risk search (after Zhao et al. 2024, arXiv 2405.16063), with simulator feedback.
+"""CBN-guided risk search: the crash data as a prior, the severity model as a weight, and an online model of
+what this agent fails at, combined in one acquisition score (docs/search.md, "The acquisition score").
 
-Per seed:
-1. Rank: every factor combination its contract allows gets the CBN's severity risk (observational, or
-   interventional with do-semantics) and plausibility; combinations outside the most plausible
-   ``plausible_mass`` of the CBN's probability within the contract are dropped.
-2. Diversify: the top ``shortlist`` combinations are clustered by Hamming distance (scipy hierarchical
-   clustering) and proposals are drawn cluster by cluster, so no single region of the factor space
-   takes the whole budget.
-3. Search dynamic parameters with the cross-entropy method (one sampler per seed, refitted to the
-   parameters of the high-risk runs), so each factor combination is tried where the seed is dangerous.
-4. Feed back: a Thompson-sampled naive-Bayes model of P(high-risk | factor states, parameter bins),
-   learned online from every simulated outcome (a valid failure counts 1, see ``target``), rescores the proposals each iteration together with the
-   CBN's risk. Cells (combination, parameter bins) already found are never proposed again, so the budget
-   goes to *distinct* scenarios; seeds get budget by their yield of new distinct valid failures.
+Per seed, over the factor combinations c its contract allows and the unit cube u of its parameters:
+
+* prior      pi(c) = P(c | crash, contract) * P(injury or fatal | c) / Z      (the CBN; ``--do``: the severity
+             term is P(injury or fatal | do(c)), by graph surgery): P(c | injury crash) within the contract,
+             "test where injury crashes happen";
+* yield      p(c, u) = P(valid failure | c, u), a Thompson draw from an online model learned from every
+             simulated run (naive Bayes over factor states and parameter bins, refined by a per-cell Beta
+             posterior shrunk towards it);
+* gain       g(c) = W(cell(c)) when the cell (the combination of the seed's acting factors) holds no valid
+             failure yet, else 0, with W(cell) = sum of pi over the cell; plus ``distinct_value / cells``
+             for one more distinct valid failure anywhere;
+
+    acquisition(c, u) = p(c, u) * (g(c) + distinct_value / cells)
+
+Candidates are drawn from the prior (parameters from a cross-entropy sampler fitted to the high-risk runs)
+and around the valid failures already found (parameter steps and one-factor moves: refinement), scored by
+the acquisition, and the best cells not yet found are simulated. Seeds share each iteration half equally,
+half by their Thompson-sampled yield of new distinct valid failures.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.search.cem import CrossEntropySampler
+from adsgen.search.coverage import acting_factors
 from adsgen.search.evaluator import Candidate, Evaluator, Outcome
 from adsgen.search.risk import CBNRisk, CombinationTable
 from adsgen.search.space import SeedSpace, factor_key
@@ -100,10 +107,16 @@ class YieldModel:
 class SeedState:
     space: SeedSpace
     table: CombinationTable
-    candidates: np.ndarray        # (k,) combination indices kept (plausible), in cluster-interleaved rank order
-    cbn_score: np.ndarray         # (k,) standardised CBN log-risk of each kept combination
+    prior: np.ndarray             # (combos,) pi(c) = P(c | injury crash, contract)
+    cell: np.ndarray              # (combos,) coverage cell index of each combination
+    cell_weight: np.ndarray       # (cells,) W(cell) = sum of pi over the cell
     sampler: CrossEntropySampler
     model: YieldModel
+    cell_hits: np.ndarray         # (cells,) yield targets summed per cell
+    cell_trials: np.ndarray       # (cells,) runs per cell
+    index: dict[tuple, int] = field(default_factory=dict)   # factor key -> combination index
+    covered: set[int] = field(default_factory=set)          # cells with a valid failure
+    valid: list[Candidate] = field(default_factory=list)    # valid failures found, to refine around
     tried: dict[tuple, int] = field(default_factory=dict)   # (combo key, bins) -> runs
     found: set[tuple] = field(default_factory=set)          # (combo key, bins) found high-risk
     runs: int = 0
@@ -115,19 +128,17 @@ class CBNGuidedSearch:
     risk_model: CBNRisk
     iterations: int = 20
     """Feedback iterations the budget is spread over."""
-    plausible_mass: float = 0.95
-    """Keep the most plausible combinations covering this share of the CBN's mass within the contract."""
-    plausibility_weight: float = 0.25
-    """CBN rank score = log risk + weight * log plausibility (normalised within the contract)."""
-    shortlist: int = 400
-    """Top-ranked combinations clustered for diversity; the rest follow in rank order."""
-    clusters: int = 16
-    cbn_weight: float = 1.0
-    """Weight of the CBN's (standardised) log-risk in a proposal's score, beside the learned yield."""
+    distinct_value: float = 1.0
+    """Value of one more distinct valid failure, in units of the mean cell weight (1 / cells): a failure in
+    a covered cell is worth as much as covering a cell of average prior weight."""
     proposals_per_run: int = 12
-    """Proposals scored for each run that is simulated."""
-    rank_temperature: float = 0.15
-    """Proposals draw combinations with probability decaying as exp(-rank / (temperature * kept))."""
+    """Candidates scored for each run that is simulated."""
+    refine_share: float = 0.4
+    """Share of the candidates drawn around the valid failures already found (once there are some)."""
+    refine_sigma: float = 0.12
+    """Step of a parameter refinement in the unit cube."""
+    cell_shrinkage: float = 2.0
+    """Pseudo-runs by which a cell's own posterior is shrunk towards the naive-Bayes estimate."""
     max_tries_per_cell: int = 2
     """A cell (combination, parameter bins) that stayed below the risk threshold is retried at most this often."""
     equal_share: float = 0.5
@@ -148,8 +159,8 @@ class CBNGuidedSearch:
                     owner.append(st)
             if not batch:  # every cell of every seed tried: fall back to repeats with fresh parameters
                 st = states[ev.iteration % len(states)]
-                batch = [Candidate(st.space, st.table.combos[st.candidates[0]], u)
-                         for u in st.sampler.sample(n_iter, rng)]
+                top = st.table.combos[int(np.argmax(st.prior))]
+                batch = [Candidate(st.space, top, u) for u in st.sampler.sample(n_iter, rng)]
                 owner = [st] * len(batch)
             outcomes = ev.evaluate(batch)
             self._feedback(owner[: len(outcomes)], outcomes)
@@ -157,45 +168,15 @@ class CBNGuidedSearch:
     # -- setup -------------------------------------------------------------------------------------
     def _init_seed(self, sp: SeedSpace) -> SeedState:
         table = self.risk_model.table(sp)
-        norm = table.log_plausibility - np.logaddexp.reduce(table.log_plausibility)  # log P(combo | contract)
-        order = np.argsort(-norm, kind="stable")
-        mass = np.cumsum(np.exp(norm[order]))
-        keep = order[: int(np.searchsorted(mass, self.plausible_mass) + 1)]
-        log_risk = np.log(np.clip(table.risk, 1e-12, None))
-        score = log_risk[keep] + self.plausibility_weight * norm[keep]
-        ranked = keep[np.argsort(-score, kind="stable")]
-        ranked = self._interleave_clusters(table, ranked)
-        lr = log_risk[ranked]
-        std = lr.std() if lr.std() > 0 else 1.0
-        return SeedState(sp, table, ranked, (lr - lr.mean()) / std,
-                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15),
-                         YieldModel(sp))
-
-    def _interleave_clusters(self, table: CombinationTable, ranked: np.ndarray) -> np.ndarray:
-        """Rank order, but the shortlist re-ordered round-robin over its Hamming-distance clusters."""
-        short = ranked[: self.shortlist]
-        if len(short) <= 2:
-            return ranked
-        from scipy.cluster.hierarchy import fcluster, linkage
-
-        names = list(table.space.choices)
-        codes = np.array([[table.space.choices[f].index(table.combos[i][f]) for f in names]
-                          for i in short])  # (shortlist, factors)
-        codes = codes[:, codes.std(axis=0) > 0]
-        if codes.shape[1] == 0:
-            return ranked
-        labels = fcluster(linkage(codes, metric="hamming", method="average"),
-                          t=min(self.clusters, len(short)), criterion="maxclust")
-        queues: dict[int, list[int]] = {}
-        for i, lab in zip(short, labels, strict=True):
-            queues.setdefault(int(lab), []).append(int(i))
-        order: list[int] = []
-        lists = list(queues.values())
-        while any(lists):
-            for q in lists:
-                if q:
-                    order.append(q.pop(0))
-        return np.array(order + [int(i) for i in ranked[self.shortlist:]])
+        prior = np.exp(table.log_plausibility - np.max(table.log_plausibility)) * np.clip(table.risk, 1e-12, None)
+        prior = prior / prior.sum()
+        acting = acting_factors(sp)
+        cells: dict[tuple, int] = {}
+        cell = np.array([cells.setdefault(tuple(c[f] for f in acting), len(cells)) for c in table.combos])
+        weight = np.bincount(cell, weights=prior, minlength=len(cells))
+        return SeedState(sp, table, prior, cell, weight,
+                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15), YieldModel(sp),
+                         np.zeros(len(cells)), np.zeros(len(cells)), table.index())
 
     # -- each iteration ------------------------------------------------------------------------------
     @staticmethod
@@ -209,24 +190,54 @@ class CBNGuidedSearch:
             out[i] += 1
         return out
 
+    def _candidates(self, st: SeedState, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """m candidates: (combination indices (m,), units (m, params)), from the prior and around finds."""
+        n_ref = int(round(self.refine_share * m)) if st.valid else 0
+        combos = rng.choice(len(st.prior), size=m - n_ref, p=st.prior)
+        units = st.sampler.sample(m - n_ref, rng) if st.space.n_params else np.zeros((m - n_ref, 0))
+        if n_ref == 0:
+            return combos, units
+        ref_c = np.empty(n_ref, dtype=int)
+        ref_u = np.empty((n_ref, st.space.n_params))
+        movable = [f for f in acting_factors(st.space) if len(st.space.choices[f]) > 1]
+        for i in range(n_ref):
+            base = st.valid[int(rng.integers(len(st.valid)))]
+            factors = dict(base.factors)
+            if movable and rng.random() < 0.5:  # one-factor move to another state
+                f = movable[int(rng.integers(len(movable)))]
+                factors[f] = st.space.choices[f][int(rng.integers(len(st.space.choices[f])))]
+            ref_c[i] = st.index[factor_key(factors)]
+            ref_u[i] = np.clip(base.unit + rng.normal(0.0, self.refine_sigma, st.space.n_params), 0.0, 1.0)
+        return np.concatenate([combos, ref_c]), np.concatenate([units, ref_u])
+
+    def acquisition(self, st: SeedState, combos: np.ndarray, units: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """(m,) p(c, u) * (g(c) + distinct_value / cells) for candidate combinations and units."""
+        factors = [st.table.combos[j] for j in combos]
+        lo = st.model.sample_log_odds(factors, units, rng)
+        p_nb = 1.0 / (1.0 + np.exp(-lo))
+        cell = st.cell[combos]
+        k = self.cell_shrinkage
+        p = rng.beta(1.0 + st.cell_hits[cell] + k * p_nb,
+                     1.0 + st.cell_trials[cell] - st.cell_hits[cell] + k * (1.0 - p_nb))
+        uncovered = np.array([c not in st.covered for c in cell])
+        gain = np.where(uncovered, st.cell_weight[cell], 0.0)
+        return p * (gain + self.distinct_value / len(st.cell_weight))
+
     def _propose(self, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
         if n <= 0:
             return []
-        k = len(st.candidates)
-        m = n * self.proposals_per_run
-        weights = np.exp(-np.arange(k) / max(1.0, self.rank_temperature * k))
-        pick = rng.choice(k, size=m, p=weights / weights.sum())              # (m,) positions in rank order
-        units = st.sampler.sample(m, rng) if st.space.n_params else np.zeros((m, 0))  # (m, params)
-        combos = [st.table.combos[st.candidates[j]] for j in pick]
-        score = st.model.sample_log_odds(combos, units, rng) + self.cbn_weight * st.cbn_score[pick]
+        combos, units = self._candidates(st, n * self.proposals_per_run, rng)
+        score = self.acquisition(st, combos, units, rng)
         chosen: list[Candidate] = []
         taken: set[tuple] = set()
         for i in np.argsort(-score, kind="stable"):
-            cell = (factor_key(combos[i]), st.space.bin_index(units[i]))
+            c = st.table.combos[combos[i]]
+            cell = (factor_key(c), st.space.bin_index(units[i]))
             if cell in taken or cell in st.found or st.tried.get(cell, 0) >= self.max_tries_per_cell:
                 continue
             taken.add(cell)
-            chosen.append(Candidate(st.space, combos[i], units[i]))
+            chosen.append(Candidate(st.space, c, units[i]))
             if len(chosen) == n:
                 break
         return chosen
@@ -235,10 +246,17 @@ class CBNGuidedSearch:
         per_seed: dict[int, tuple[SeedState, list[Outcome]]] = {}
         for st, o in zip(owner, outcomes, strict=True):
             per_seed.setdefault(id(st), (st, []))[1].append(o)
-            cell = (factor_key(o.candidate.factors), st.space.bin_index(o.candidate.unit))
+            key = factor_key(o.candidate.factors)
+            cell = (key, st.space.bin_index(o.candidate.unit))
             st.tried[cell] = st.tried.get(cell, 0) + 1
             if o.high_risk:
                 st.found.add(cell)
+            c = st.cell[st.index[key]]
+            st.cell_hits[c] += target(o)
+            st.cell_trials[c] += 1
+            if o.verdict == Verdict.VALID_FAILURE.value:
+                st.covered.add(int(c))
+                st.valid.append(o.candidate)
             st.runs += 1
             st.new += o.new_valid
         for st, outs in per_seed.values():
