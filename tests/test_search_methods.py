@@ -18,7 +18,7 @@ from adsgen.scenario.mapping import SPEED_LIMIT_MPS
 from adsgen.scenario.model import Scenario, Seed
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import BudgetExhausted, Candidate, Evaluator
-from adsgen.search.methods import get_method
+from adsgen.search.methods import MethodContext, build_method
 from adsgen.search.risk import CBNRisk
 from adsgen.search.space import SeedSpace
 from adsgen.sim.types import RunResult, TerminationReason
@@ -137,11 +137,14 @@ def test_cem_moves_towards_low_scores():
     assert np.linalg.norm(cem.mean - np.array([0.9, 0.1])) < 0.1
 
 
+def _build(method: str, seed: int = 0):
+    return build_method(method, MethodContext(CBNRisk(FakeCompiled()), seed))
+
+
 @pytest.mark.parametrize("method", ["random", "ga", "cbn"])
 def test_methods_spend_exactly_the_budget(method):
     ev = _evaluator(157)
-    cls = get_method(method)
-    m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
+    m = _build(method)
     m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(1))
     assert ev.runs == 157
     assert ev.iteration >= 1 and ev.curve[-1].runs == 157
@@ -154,8 +157,7 @@ def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
         counts = []
         for rep in range(2):
             ev = _evaluator(400)
-            cls = get_method(method)
-            m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
+            m = _build(method, rep)
             m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(rep))
             counts.append(len(ev.valid))
             assert ev.reference_runs == 2 * sum(o.result.verdict is not None for o in ev.outcomes)
