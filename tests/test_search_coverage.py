@@ -94,3 +94,27 @@ def test_cbn_guided_covers_more_crash_mass_than_every_baseline_and_ablation():
         assert np.mean(cov["cbn"]) > 1.3 * np.mean(cov[m]), cov
     for m in ("cbn_blind", "cbn_shuffled"):
         assert all(a < c for a, c in zip(cov[m], cov["cbn"], strict=True)), cov
+
+
+def test_injury_risk_curves_follow_the_cited_thresholds():
+    from adsgen.search.severity import INJURY_CURVES, injury_risk
+
+    for ctype, (v10, source) in INJURY_CURVES.items():
+        assert injury_risk(v10 / 3.6, ctype) == pytest.approx(0.10) and source
+    # Tefft (2013): 10 % to 90 % over 17.1 to 48.1 mph, the slope every curve takes
+    assert injury_risk((20 + 31.0 * 1.609344) / 3.6, "pedestrian") == pytest.approx(0.9)
+    assert injury_risk(10.0, "pedestrian") > injury_risk(10.0, "angle") > injury_risk(10.0, "rear_end")
+    assert set(INJURY_CURVES) == set(STATES["collision_type"])
+
+
+def test_severity_agreement_ranks_collisions_per_seed_and_pooled():
+    from adsgen.search.severity import Collision, severity_agreement
+
+    risk = CBNRisk(crash_cbn())
+    base = {**_seed().scenario.factors.model_dump(), "collision_type": "rear_end"}
+    limits = ("low", "mid", "high")
+    agree = [Collision("a", {**base, "speed_limit": lim}, 5.0 + 5.0 * i) for i, lim in enumerate(limits)]
+    against = [Collision("b", {**base, "speed_limit": lim}, 20.0 - 5.0 * i) for i, lim in enumerate(limits)]
+    got = severity_agreement(risk, agree + against)
+    assert got.per_seed == {"a": 1.0, "b": -1.0} and got.collisions == 6
+    assert severity_agreement(risk, []).pooled is None

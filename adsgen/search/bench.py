@@ -12,6 +12,7 @@ from rich.table import Table
 
 from adsgen.errors import ConfigError
 from adsgen.search.methods import method_names
+from adsgen.search.severity import Collision, collisions_of, severity_agreement
 
 METHODS = ("cbn", "random", "ga", "natural", "cbn_blind", "cbn_shuffled")
 """Methods of the benchmark, in order: the CBN-guided search first, then the baselines and ablations
@@ -101,6 +102,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
         risk = load_risk_model(cbn_dir)
     backend = get_backend("builtin")
     per: dict[str, list[dict]] = {m: [] for m in methods}
+    collisions: list[Collision] = []
     try:
         for rep in range(repeats):
             for m in methods:
@@ -109,6 +111,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
                                  backend=backend, agent=ag)
                 d = _one_run(res, backend, ag)
                 per[m].append(d)
+                collisions += collisions_of(res.evaluator.outcomes)
                 if console:
                     console.print(f"repeat {rep} {m:>12}: coverage {d['crash_weighted_coverage']:.3f}, "
                                   f"{d['valid_failures']} distinct valid failures, {d['distinct_high_risk']} "
@@ -122,6 +125,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
                  "methods": {m: _summarise(runs) for m, runs in per.items()}}
     out.update(_ratios(out["methods"]))
     out["bars"] = _bars(out, per)
+    out["severity_agreement"] = severity_agreement(risk, collisions).to_dict()
     out["faithfulness"] = faith
     return out
 
@@ -218,6 +222,10 @@ def print_bench(result: dict, console: Console) -> None:
     console.print(f"valid failures re-simulated to the same verdict: {same}")
     console.print(f"bars: {result['bars']}")
     console.print(f"[dim]old figure, cbn over each method in distinct high-risk per run: {result['ratios']}[/]")
+    sev = result.get("severity_agreement") or {}
+    console.print(f"severity like for like ({sev.get('collisions')} simulated collisions, all methods and repeats): "
+                  f"Spearman rho(CBN P(injury or fatal | factors, collision type), injury risk of the impact) "
+                  f"pooled [bold]{sev.get('spearman_pooled')}[/], per seed {sev.get('spearman_per_seed')}")
     f = result.get("faithfulness")
     if f:
         console.print(f"[dim]old figure, labelled for what it is: Spearman rho(CBN P(injury or fatal | crash), "
