@@ -41,7 +41,7 @@ def generate(
 ) -> None:
     """Search for distinct high-risk scenarios from seed scenes and write them out."""
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import check_output_dir, write_outputs
+    from adsgen.search.output import check_output_dir, search_summary, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
     from adsgen.sim.backends import get_backend
     from adsgen.sim.commands import backend_options
@@ -65,20 +65,6 @@ def generate(
     for what, p in paths.items():
         console.print(f"  {what}: {p}")
     console.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
-
-
-def search_summary(result) -> str:
-    """One line: distinct valid failures, crash-weighted coverage, mean log plausibility, then the rest."""
-    from adsgen.search.run import mean_log_plausibility
-
-    ev = result.evaluator
-    cov = f"crash-weighted coverage [bold]{result.coverage.mean:.3f}[/]" if result.coverage else \
-        "crash-weighted coverage - (no --cbn)"
-    lp = mean_log_plausibility(result)
-    return (f"[bold]{len(ev.valid)}[/] distinct valid failures; {cov}; mean log plausibility "
-            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds {ev.verdicts()} "
-            f"in {ev.runs} runs ({ev.reference_runs} of them reference runs), {ev.iteration} iterations, "
-            f"{result.wall_s:.1f} s")
 
 
 def bench_search(

@@ -83,6 +83,18 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
     }
 
 
+def search_summary(result) -> str:
+    """One line: distinct valid failures, crash-weighted coverage, mean log plausibility, then the rest."""
+    ev = result.evaluator
+    cov = f"crash-weighted coverage [bold]{result.coverage.mean:.3f}[/]" if result.coverage else \
+        "crash-weighted coverage - (no --cbn)"
+    lp = mean_log_plausibility(result)
+    return (f"[bold]{len(ev.valid)}[/] distinct valid failures; {cov}; mean log plausibility "
+            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds {ev.verdicts()} "
+            f"in {ev.runs} runs ({ev.reference_runs} of them reference runs), {ev.iteration} iterations, "
+            f"{result.wall_s:.1f} s")
+
+
 RUNS_DB = "runs.sqlite"
 
 

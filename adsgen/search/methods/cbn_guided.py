@@ -128,13 +128,16 @@ class CBNGuidedSearch:
     risk_model: CBNRisk
     iterations: int = 20
     """Feedback iterations the budget is spread over."""
-    distinct_value: float = 1.0
+    distinct_value: float = 10.0
     """Value of one more distinct valid failure, in units of the mean cell weight (1 / cells): a failure in
     a covered cell is worth as much as covering a cell of average prior weight."""
     proposals_per_run: int = 12
     """Candidates scored for each run that is simulated."""
     refine_share: float = 0.4
     """Share of the candidates drawn around the valid failures already found (once there are some)."""
+    uniform_share: float = 0.25
+    """Share of the other candidates drawn uniformly over the contract instead of from the prior, so the yield
+    model also learns where the prior puts little weight (the acquisition still values cells by the prior)."""
     refine_sigma: float = 0.12
     """Step of a parameter refinement in the unit cube."""
     cell_shrinkage: float = 2.0
@@ -149,7 +152,7 @@ class CBNGuidedSearch:
         per_iter = max(len(spaces) * 4, int(np.ceil(ev.budget / max(self.iterations, 1))))
         while ev.remaining > 0:
             ev.iteration += 1
-            n_iter = min(per_iter, ev.remaining)
+            n_iter = self._batch_size(ev, per_iter)
             share = self._seed_shares(states, n_iter, rng, self.equal_share)
             batch: list[Candidate] = []
             owner: list[SeedState] = []
@@ -164,6 +167,13 @@ class CBNGuidedSearch:
                 owner = [st] * len(batch)
             outcomes = ev.evaluate(batch)
             self._feedback(owner[: len(outcomes)], outcomes)
+
+    @staticmethod
+    def _batch_size(ev: Evaluator, per_iter: int) -> int:
+        """Runs of the agent this iteration, leaving budget for the two reference runs of each high-risk one
+        (at the rate seen so far), so the last batches are judged too."""
+        rate = (1 + sum(o.high_risk for o in ev.outcomes)) / (2 + len(ev.outcomes))
+        return max(1, min(per_iter, int(ev.remaining / (1.0 + 2.0 * rate))))
 
     # -- setup -------------------------------------------------------------------------------------
     def _init_seed(self, sp: SeedSpace) -> SeedState:
@@ -193,7 +203,9 @@ class CBNGuidedSearch:
     def _candidates(self, st: SeedState, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """m candidates: (combination indices (m,), units (m, params)), from the prior and around finds."""
         n_ref = int(round(self.refine_share * m)) if st.valid else 0
-        combos = rng.choice(len(st.prior), size=m - n_ref, p=st.prior)
+        n_uni = int(round(self.uniform_share * (m - n_ref)))
+        combos = np.concatenate([rng.choice(len(st.prior), size=m - n_ref - n_uni, p=st.prior),
+                                 rng.integers(len(st.prior), size=n_uni)])
         units = st.sampler.sample(m - n_ref, rng) if st.space.n_params else np.zeros((m - n_ref, 0))
         if n_ref == 0:
             return combos, units
