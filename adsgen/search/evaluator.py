@@ -109,6 +109,9 @@ class Evaluator:
     progress: Callable[[int], None] | None = None
     judge_runs: bool = True
     """Judge high-risk runs with the reference drivers (two runs each, from the budget)."""
+    judge_filter: Callable[[list[Candidate]], list[bool]] | None = None
+    """Set by a method that spends reference runs only on likely candidates: given the high-risk candidates
+    of a batch, which to judge (the others stay unjudged: no verdict, never a valid failure)."""
     archive: dict[tuple, Found] = field(default_factory=dict)
     """Distinct high-risk worlds (key -> first found), each with its verdict."""
     valid: dict[tuple, Found] = field(default_factory=dict)
@@ -160,6 +163,8 @@ class Evaluator:
         self.agent_runs += len(candidates)
         if self.judge_runs and getattr(self.agent, "name", None) not in REFERENCE_AGENTS:
             hr = [i for i, r in enumerate(results) if r.high_risk(self.ttc_threshold_s)]
+            if self.judge_filter is not None and hr:
+                hr = [i for i, keep in zip(hr, self.judge_filter([candidates[i] for i in hr]), strict=True) if keep]
             hr = hr[: max(self.remaining, 0) // 2]  # references count against the budget
             if hr:
                 n = judge([results[i] for i in hr], [scenarios[i] for i in hr], self.backend, self.sim_seed,

@@ -35,16 +35,16 @@ from adsgen.search.space import SeedSpace, factor_key
 from adsgen.sim.judge import Verdict
 
 PARTIAL_CREDIT = 0.25
-"""Target of a high-risk run that is not a judged valid failure but may sit next to one (at fault, not
-unavoidable: the reference failed too, or the budget left it unjudged)."""
+"""Target of a high-risk run that may sit next to a valid failure: at fault and avoidable with privileged
+knowledge, but the careful driver failed too (reference_fails)."""
 
 
 def target(o: Outcome) -> float:
-    """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for a high-risk run that is
-    neither unavoidable nor the ego's fault, 0 otherwise."""
+    """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for reference_fails, 0 otherwise
+    (an unjudged high-risk run included)."""
     if o.verdict == Verdict.VALID_FAILURE.value:
         return 1.0
-    if o.high_risk and o.verdict not in (Verdict.UNAVOIDABLE.value, Verdict.NOT_AT_FAULT.value):
+    if o.verdict == Verdict.REFERENCE_FAILS.value:
         return PARTIAL_CREDIT
     return 0.0
 
@@ -66,9 +66,9 @@ class YieldModel:
         self.bin_hits = np.zeros((self.space.n_params, nb))
         self.bin_trials = np.zeros((self.space.n_params, nb))
 
-    def update(self, outcomes: list[Outcome]) -> None:
+    def update(self, outcomes: list[Outcome], *, valid_only: bool = False) -> None:
         for o in outcomes:
-            y = target(o)
+            y = float(o.verdict == Verdict.VALID_FAILURE.value) if valid_only else target(o)
             self.hits += y
             self.trials += 1
             for f, s in o.candidate.factors.items():
@@ -112,6 +112,7 @@ class SeedState:
     cell_weight: np.ndarray       # (cells,) W(cell) = sum of pi over the cell
     sampler: CrossEntropySampler
     model: YieldModel
+    judged: YieldModel            # P(valid failure | high-risk), from the judged high-risk runs
     cell_hits: np.ndarray         # (cells,) yield targets summed per cell
     cell_trials: np.ndarray       # (cells,) runs per cell
     index: dict[tuple, int] = field(default_factory=dict)   # factor key -> combination index
@@ -121,6 +122,7 @@ class SeedState:
     found: set[tuple] = field(default_factory=set)          # (combo key, bins) found high-risk
     runs: int = 0
     new: int = 0
+    value: float = 0.0            # acquisition value gained: weights of newly covered cells + per new failure
 
 
 @dataclass(frozen=True)
@@ -144,16 +146,22 @@ class CBNGuidedSearch:
     """Pseudo-runs by which a cell's own posterior is shrunk towards the naive-Bayes estimate."""
     max_tries_per_cell: int = 2
     """A cell (combination, parameter bins) that stayed below the risk threshold is retried at most this often."""
+    judge_threshold: float = 0.08
+    """A high-risk run is judged (two reference runs from the budget) when a Thompson draw of
+    P(valid failure | high-risk, factors, parameter bins) reaches this; 0 judges every high-risk run."""
     equal_share: float = 0.5
     """Share of each iteration split equally between seeds; the rest follows each seed's recent yield."""
 
     def search(self, ev: Evaluator, spaces: list[SeedSpace], rng: np.random.Generator) -> None:
         states = [self._init_seed(sp) for sp in spaces]
+        by_name = {st.space.name: st for st in states}
+        if self.judge_threshold > 0:
+            ev.judge_filter = lambda cands: self._worth_judging(by_name, cands, rng)
         per_iter = max(len(spaces) * 4, int(np.ceil(ev.budget / max(self.iterations, 1))))
         while ev.remaining > 0:
             ev.iteration += 1
             n_iter = self._batch_size(ev, per_iter)
-            share = self._seed_shares(states, n_iter, rng, self.equal_share)
+            share = self._seed_shares(states, n_iter, self.equal_share)
             batch: list[Candidate] = []
             owner: list[SeedState] = []
             for st, n in zip(states, share, strict=True):
@@ -185,14 +193,15 @@ class CBNGuidedSearch:
         cell = np.array([cells.setdefault(tuple(c[f] for f in acting), len(cells)) for c in table.combos])
         weight = np.bincount(cell, weights=prior, minlength=len(cells))
         return SeedState(sp, table, prior, cell, weight,
-                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15), YieldModel(sp),
+                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15), YieldModel(sp), YieldModel(sp),
                          np.zeros(len(cells)), np.zeros(len(cells)), table.index())
 
     # -- each iteration ------------------------------------------------------------------------------
     @staticmethod
-    def _seed_shares(states: list[SeedState], n: int, rng: np.random.Generator, equal: float) -> np.ndarray:
-        """`equal` of the iteration split equally, the rest by each seed's Thompson-sampled yield of new finds."""
-        rate = np.array([rng.beta(1.0 + st.new, 1.0 + st.runs - st.new) for st in states])
+    def _seed_shares(states: list[SeedState], n: int, equal: float) -> np.ndarray:
+        """`equal` of the iteration split equally, the rest by each seed's acquisition value gained per run
+        (coverage is a mean over seeds: a seed earns budget by what it adds to it and to the failures)."""
+        rate = np.array([(st.value + 0.05) / (st.runs + 20.0) for st in states])
         share = equal / len(states) + (1.0 - equal) * rate / rate.sum()
         raw = share * n
         out = np.floor(raw).astype(int)
@@ -236,6 +245,22 @@ class CBNGuidedSearch:
         gain = np.where(uncovered, st.cell_weight[cell], 0.0)
         return p * (gain + self.distinct_value / len(st.cell_weight))
 
+    def _worth_judging(self, by_name: dict[str, SeedState], cands: list[Candidate],
+                       rng: np.random.Generator) -> list[bool]:
+        """Judge a high-risk candidate when a Thompson draw of P(valid failure | high-risk), times the candidate's
+        value relative to one more distinct failure (1 + gain / (distinct_value / cells)), reaches the threshold:
+        an uncovered heavy cell is judged on thinner evidence than a covered one."""
+        out = []
+        for c in cands:
+            st = by_name[c.space.name]
+            lo = st.judged.sample_log_odds([c.factors], c.unit[None, :], rng)[0]
+            cell = int(st.cell[st.index[factor_key(c.factors)]])
+            unit_value = self.distinct_value / len(st.cell_weight)
+            gain = 0.0 if cell in st.covered else float(st.cell_weight[cell])
+            p = 1.0 / (1.0 + np.exp(-lo))
+            out.append(bool(p * (1.0 + gain / unit_value) >= self.judge_threshold))
+        return out
+
     def _propose(self, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
         if n <= 0:
             return []
@@ -267,12 +292,17 @@ class CBNGuidedSearch:
             st.cell_hits[c] += target(o)
             st.cell_trials[c] += 1
             if o.verdict == Verdict.VALID_FAILURE.value:
+                if int(c) not in st.covered:
+                    st.value += float(st.cell_weight[c])
                 st.covered.add(int(c))
                 st.valid.append(o.candidate)
             st.runs += 1
             st.new += o.new_valid
+            st.value += o.new_valid * self.distinct_value / len(st.cell_weight)
         for st, outs in per_seed.values():
             st.model.update(outs)
+            judged = [o for o in outs if o.verdict is not None]
+            st.judged.update(judged, valid_only=True)
             if st.space.n_params:
                 units = np.array([o.candidate.unit for o in outs])
                 scores = np.array([(-1.0 if o.high_risk else 0.0) + 0.05 * o.fitness for o in outs])
