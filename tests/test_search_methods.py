@@ -164,3 +164,16 @@ def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
         found[method] = np.mean(counts)
     assert found["cbn"] > 1.3 * found["random"], found  # measured: 80 vs 52.5 distinct valid failures
     assert not math.isnan(found["random"])
+
+
+def test_a_method_may_judge_only_some_high_risk_runs_and_saves_their_reference_runs():
+    sp = SeedSpace.of(_seed())
+    bad = {**sp.seed.scenario.factors.model_dump(), "light": "dark_unlighted", "surface": "snow_ice",
+           "speed_limit": "high"}
+    batch = [Candidate(sp, bad, np.array([0.9, u])) for u in (0.05, 0.3, 0.55, 0.8)]
+    ev = _evaluator(100)
+    ev.judge_filter = lambda cands: [c.unit[1] < 0.5 for c in cands]
+    outs = ev.evaluate(batch)
+    assert all(o.high_risk for o in outs)
+    assert [o.verdict is not None for o in outs] == [True, True, False, False]
+    assert ev.reference_runs == 4 and ev.runs == 8  # two judged runs, two references each
