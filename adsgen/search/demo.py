@@ -23,6 +23,7 @@ from adsgen.search.severity import SeverityAgreement
 
 if TYPE_CHECKING:
     from adsgen.campaign.report import Section
+    from adsgen.search.evaluator import Found
 
 DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv.gz"
 DEMO_METHODS = METHODS
@@ -127,7 +128,7 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
 
     console.rule("4/4  report")
     found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
-    worst = {}
+    worst: dict[str, Found] = {}
     for f in found:  # the worst scenario of each seed, so the five pictures show five kinds of failure
         worst.setdefault(f.outcome.candidate.space.name, f)
     keyframes_dir = out / "keyframes"

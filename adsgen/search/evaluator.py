@@ -174,12 +174,12 @@ class Evaluator:
         out = []
         for j, (c, s, r) in enumerate(zip(candidates, scenarios, results, strict=True)):
             k = self.key(c, s)
-            hr = r.high_risk(self.ttc_threshold_s)
-            new = hr and k not in self.archive
-            o = Outcome(c, s, r, k, hr, new, first + j + 1)
+            risky = r.high_risk(self.ttc_threshold_s)
+            new = risky and k not in self.archive
+            o = Outcome(c, s, r, k, risky, new, first + j + 1)
             if new:
                 self.archive[k] = Found(o)
-            if hr:
+            if risky:
                 self.label_keys.add(self.label_key(c, s))
             if r.verdict == VALID and k not in self.valid:
                 o.new_valid = True

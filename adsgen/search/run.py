@@ -128,7 +128,7 @@ def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
     finally:
         if own_backend:
             backend.close()
-    options = ({f.name: getattr(method, f.name) for f in fields(method) if f.name != "risk_model"}
+    options: dict[str, object] = ({f.name: getattr(method, f.name) for f in fields(method) if f.name != "risk_model"}
                if is_dataclass(method) else {})
     result = SearchResult(config, [sp.name for sp in spaces], ev, risk, wall,
                           extra={"method_options": options})

@@ -58,8 +58,8 @@ class YieldModel:
     trials: float = 0.0
     state_hits: dict[tuple[str, str], float] = field(default_factory=dict)
     state_trials: dict[tuple[str, str], float] = field(default_factory=dict)
-    bin_hits: np.ndarray | None = None    # (params, max_bins)
-    bin_trials: np.ndarray | None = None  # (params, max_bins)
+    bin_hits: np.ndarray = field(init=False)    # (params, max_bins)
+    bin_trials: np.ndarray = field(init=False)  # (params, max_bins)
 
     def __post_init__(self) -> None:
         nb = int(self.space.bins.max()) if self.space.n_params else 1
@@ -96,8 +96,8 @@ class YieldModel:
                     draws[(f, s)] = np.log(p / (1 - p)) - base_lo
                 out[i] += draws[(f, s)]
         if self.space.n_params:
-            p = rng.beta(1 + self.bin_hits + 2 * base, 1 + self.bin_trials - self.bin_hits + 2 * (1 - base))
-            lo = np.log(p / (1 - p)) - base_lo  # (params, bins)
+            pb = rng.beta(1 + self.bin_hits + 2 * base, 1 + self.bin_trials - self.bin_hits + 2 * (1 - base))
+            lo = np.log(pb / (1 - pb)) - base_lo  # (params, bins)
             idx = np.minimum((units * self.space.bins).astype(int), self.space.bins - 1)  # (n, params)
             out += lo[np.arange(self.space.n_params), idx].sum(axis=1)
         return out
