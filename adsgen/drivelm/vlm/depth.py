@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adsgen.drivelm.challenge.formats import OBJECT_TAG_RE
 from adsgen.errors import InputError
 
 DEPTH_PERCENTILE = 75.0  # [%] percentile of the depth inside an object's box
@@ -34,7 +35,6 @@ TAG_WINDOW_PX = 48.0  # [px] side of the square around a tag's point, in the 160
 TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
 # the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 CLOSING_MIN_MPS = 0.5  # [m/s] below this closing speed an object is "not closing in" (no time to contact)
-_TAG = re.compile(r"<c\d+,[A-Z_]+,-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?>")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def category_words(category: str | None, description: str | None = None) -> str:
 def tags_in(text: str) -> list[str]:
     """DriveLM object tags in a text, in order of appearance, without repeats."""
     seen: list[str] = []
-    for tag in _TAG.findall(text):
+    for tag in (m.group(0) for m in OBJECT_TAG_RE.finditer(text)):
         if tag not in seen:
             seen.append(tag)
     return seen
@@ -134,7 +134,7 @@ class DepthEstimator:
     """A depth-estimation model from a local folder, through transformers' pipeline."""
 
     def __init__(self, path: str | Path, device: str | None = None):
-        from adsgen.drivelm.model import require_vlm
+        from adsgen.drivelm.vlm.model import require_vlm
 
         folder = Path(path).expanduser()
         if not (folder / "config.json").is_file():

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     NestedDataset,
     to_conversations,
     to_question_file,
@@ -29,7 +29,7 @@ from adsgen.drivelm.formats import (
     write_json,
     write_nested,
 )
-from adsgen.drivelm.qa_generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
+from adsgen.drivelm.qa.generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
 from adsgen.errors import ConfigError, InputError
 
 

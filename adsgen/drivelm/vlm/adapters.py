@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.model import BaseInfo, require_peft, require_vlm
+from adsgen.drivelm.vlm.model import BaseInfo, require_peft, require_vlm
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import utc_now, versions
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from adsgen.drivelm.train import TrainOptions
+from adsgen.drivelm.vlm.train import TrainOptions
 from adsgen.errors import ConfigError
 
 console = Console(soft_wrap=True)
@@ -30,7 +30,7 @@ _DEPTH = typer.Option("none", "--depth", help="Depth words in the prompt: 'none'
 def _cameras(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.vlm_data import CAMERAS
+    from adsgen.drivelm.vlm.data import CAMERAS
 
     cams = tuple(c.strip() for c in text.split(",") if c.strip())
     bad = [c for c in cams if c not in CAMERAS]
@@ -42,7 +42,7 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
 def _templates(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    from adsgen.drivelm.qa_generation import TEMPLATES
+    from adsgen.drivelm.qa.generation import TEMPLATES
 
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in TEMPLATES]
@@ -54,7 +54,7 @@ def _templates(text: str | None) -> tuple[str, ...] | None:
 def _kinds(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.prompts import MC, OPEN, YES_NO
+    from adsgen.drivelm.vlm.prompts import MC, OPEN, YES_NO
 
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
     bad = [k for k in kinds if k not in (MC, YES_NO, OPEN)]
@@ -114,8 +114,8 @@ def train_cmd(
     from adsgen.outputs import check_output
 
     check_output(out, (data,), folder=True, make_parents=True)
-    from adsgen.drivelm.adapters import AdapterOptions
-    from adsgen.drivelm.train import TrainOptions, train
+    from adsgen.drivelm.vlm.adapters import AdapterOptions
+    from adsgen.drivelm.vlm.train import TrainOptions, train
 
     adapter_options = AdapterOptions(
         method=adapter, rank=rank, alpha=alpha, dropout=dropout,
@@ -157,14 +157,14 @@ def predict_cmd(
     """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from adsgen.drivelm.predict import (
+    from adsgen.drivelm.challenge.formats import Prediction, write_predictions
+    from adsgen.drivelm.vlm.inputs import InputBuilder
+    from adsgen.drivelm.vlm.predict import (
         GenerationOptions,
         answer_questions,
         load_for_inference,
         load_questions,
-        write_predictions,
     )
-    from adsgen.drivelm.vlm_inputs import InputBuilder
     from adsgen.outputs import check_output
 
     check_output(out, (questions, adapter))  # before any model, as the questions are
@@ -186,7 +186,7 @@ def predict_cmd(
         task = bar.add_task("predict", total=len(samples))
         rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
                                            progress=lambda n: bar.advance(task, n))
-    write_predictions(rows, out)
+    write_predictions([Prediction(r["id"], r["answer"], r["question"]) for r in rows], out)
     for dropped, n in builder.layouts.most_common():
         console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
                       f"{dropped}")
@@ -207,7 +207,7 @@ def bench_vlm_cmd(
                                     "weights."),
 ) -> None:
     """Tokens/s and peak memory of training and inference (tiny model on CPU; LLaVA-sized on CUDA)."""
-    from adsgen.drivelm.vlm_bench import run_bench
+    from adsgen.drivelm.vlm.bench import run_bench
 
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
@@ -222,8 +222,8 @@ def compare_cmd(
     question and on the far-object ones (a tagged object at a 'far' depth)."""
     import json
 
-    from adsgen.drivelm.train import EVAL_FILE, compare_evals
-    from adsgen.drivelm.vlm_data import read_samples
+    from adsgen.drivelm.vlm.data import read_samples
+    from adsgen.drivelm.vlm.train import EVAL_FILE, compare_evals
     from adsgen.outputs import check_output
 
     first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
@@ -245,7 +245,7 @@ def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
     """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
         return default
-    from adsgen.drivelm.adapters import read_card
+    from adsgen.drivelm.vlm.adapters import read_card
 
     return read_card(adapter).training.get(option, default)
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import random
 
-from adsgen.drivelm.choices import (
+from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOURS,
     MOVING_STATUS_QUESTION,
     MOVING_STATUSES,
     make_multiple_choice,
 )
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     TAG_ACCURACY,
     TAG_GPT,
     TAG_LANGUAGE,

@@ -21,15 +21,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
-from adsgen.drivelm.budget import prepare_images
-from adsgen.drivelm.depth import tags_in
-from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
-from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
-from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
-from adsgen.drivelm.vlm_data import CAMERAS, Sample, check_images, read_samples, split_by_scene
-from adsgen.drivelm.vlm_inputs import InputBuilder
-from adsgen.drivelm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
+from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.vlm.budget import prepare_images
+from adsgen.drivelm.vlm.data import CAMERAS, Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm.depth import tags_in
+from adsgen.drivelm.vlm.inputs import InputBuilder
+from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
+from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
+from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
+from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
 
@@ -83,7 +83,7 @@ class TrainOptions:
     """Show the model a crop around each tagged object next to the cameras (see InputBuilder; the measured
     best recipe)."""
     zoom: bool = False
-    """Thinking with images (adsgen.drivelm.zoom): a question about a far object is trained as two turns,
+    """Thinking with images (adsgen.drivelm.vlm.zoom): a question about a far object is trained as two turns,
     first the zoom call, then (with the served crop) the answer; near objects are answered directly."""
     answer_kinds: tuple[str, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
@@ -394,7 +394,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
                      "final_loss": state["loss"], "minutes": round(minutes, 2), "cpu_minutes": round(cpu_minutes, 2), "stopped_early": stopped_early,
                      "train_questions": len(examples), "held_out_questions": len(held),
                      "trainable_params": report.trainable_params,
-                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.agent)
+                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.vlm.agent)
                      "trained_cameras": [c for c in CAMERAS if any(c in s.cameras for s in train_set)],
                      "image_size_px": list(builder.camera_images(train_set[0])[0].size)}
     card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info, folder=out)
@@ -421,7 +421,7 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     if base != "tiny":
         inspect_base(base)
         return base
-    from adsgen.drivelm.tiny import ensure_tiny
+    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     corpus = [builder.text(s) for s in train_set] + [s.answer or "" for s in train_set]
     cached = ensure_tiny(corpus, seed=seed)
@@ -532,7 +532,7 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
                                            progress=lambda n: bar.advance(task, n))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
-    far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.zoom)
+    far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.vlm.zoom)
     model_acc["far_objects"] = {**accuracy(far, rows), "ids": [s.id for s in far],
                                 "zoom_calls": sum(s.id in builder.zoom_calls for s in far)}
     model_acc["zoom_calls"] = len([s for s in scored if s.id in builder.zoom_calls])
@@ -563,7 +563,7 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
 def _eval_rows(path: Path) -> list[dict[str, str]]:
     """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
     otherwise)."""
-    from adsgen.drivelm.formats import read_json
+    from adsgen.drivelm.challenge.formats import read_json
 
     data = read_json(path, "eval.json")
     rows = data.get("predictions") if isinstance(data, dict) else data
@@ -577,7 +577,7 @@ def _eval_rows(path: Path) -> list[dict[str, str]]:
 def compare_evals(first: Path, second: Path, truth: Sequence[Sample]) -> dict[str, Any]:
     """Two training runs' held-out answers on the same questions, question by question: accuracy of each and
     McNemar's exact test, on every accuracy question both answered and on the far-object ones
-    (adsgen.drivelm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
+    (adsgen.drivelm.vlm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
     rows_a, rows_b = _eval_rows(first), _eval_rows(second)
     answered = {r["id"] for r in rows_a} & {r["id"] for r in rows_b}
     common = [s for s in accuracy_samples(truth) if s.id in answered]

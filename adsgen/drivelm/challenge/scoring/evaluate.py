@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     TAG_ACCURACY,
     TAG_GPT,
     TAG_LANGUAGE,
@@ -24,10 +24,10 @@ from adsgen.drivelm.formats import (
     Prediction,
     QuestionRef,
 )
-from adsgen.drivelm.scoring.judge import Judge
-from adsgen.drivelm.scoring.language import language_scores
-from adsgen.drivelm.scoring.match import match_points, question_in_graph
-from adsgen.drivelm.scoring.tokenizer import tokenize_all
+from adsgen.drivelm.challenge.scoring.judge import Judge
+from adsgen.drivelm.challenge.scoring.language import language_scores
+from adsgen.drivelm.challenge.scoring.match import match_points, question_in_graph
+from adsgen.drivelm.challenge.scoring.tokenizer import tokenize_all
 from adsgen.errors import InputError
 
 WEIGHTS = {"chatgpt": 0.4, "language": 0.2, "match": 0.2, "accuracy": 0.2}
