@@ -38,6 +38,8 @@ TAG_LANGUAGE = 2   # BLEU / ROUGE-L / CIDEr
 TAG_MATCH = 3      # coordinate match F1 (+ GPT)
 TAGS = (TAG_ACCURACY, TAG_GPT, TAG_LANGUAGE, TAG_MATCH)
 
+TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
+# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 IMAGE_TOKEN = "<image>\n"  # prefix of the human turn in the conversation format
 
 # <c1,CAM_BACK,1088.3,497.5>: object index, camera, pixel x, pixel y (one decimal, as the dataset writes)

@@ -75,9 +75,6 @@ from adsgen.drivelm.challenge.formats import (
 from adsgen.errors import ConfigError
 from adsgen.render.palette import paint_of
 
-FULL_WIDTH_PX = 1600   # [px] DriveLM / nuScenes image width: tags use this frame
-FULL_HEIGHT_PX = 900   # [px]
-
 # ---------------------------------------------------------------------------------------------- templates
 
 Q_IMPORTANT = ("What are the important objects in the current scene? Those objects will be considered for the "

@@ -164,7 +164,7 @@ def _row_urgency(obs: Observation, i: int, yaw_rate: np.ndarray | None = None) -
     worst = 0
     t = np.arange(0.0, CONFLICT_HORIZON_S + 1e-9, CONFLICT_STEP_S)  # (T,) [s]
     for j in np.flatnonzero(obs.actor_active[i]):
-        t_hit = _overlap_time(obs, i, j, t, 0.0 if yaw_rate is None else float(yaw_rate[j]))
+        t_hit = _overlap_time(obs, i, int(j), t, 0.0 if yaw_rate is None else float(yaw_rate[j]))
         if t_hit < URGENT_TTC_S:
             return 2
         if t_hit < math.inf:
@@ -509,16 +509,21 @@ class VLMAgent:
                                           closing_mps=closing_speed_mps(snap.ego, a) if a else None,
                                           braking=bool(a and a.braking)))
                 continue
-            image = images[image_k]
-            value = self.answerer.object_value(self._depth_maps(images, image_k),
-                                               tag_window(tag, image.width, image.height))
-            depths.append(ObjectDepth(tag, TAG_NOUN, value, metric=self.answerer.depth_metric))
+            image, answerer = images[image_k], self._depth_answerer()
+            value = answerer.object_value(self._depth_maps(images, image_k), tag_window(tag, image.width, image.height))
+            depths.append(ObjectDepth(tag, TAG_NOUN, value, metric=answerer.depth_metric))
         return images, depths
+
+    def _depth_answerer(self) -> VLMAnswerer:
+        """The answerer, which estimates depth itself when its adapter was trained with a depth model."""
+        if not isinstance(self.answerer, VLMAnswerer):
+            raise ConfigError(f"agent {self.name}: depth {self.depth!r} needs a VLM answerer with its depth model")
+        return self.answerer
 
     def _depth_maps(self, images: list[Any], k: int) -> Any:
         key = (id(images), k)
         if getattr(self, "_map_key", None) != key:
-            self._map_key, self._map = key, self.answerer.depth_map(images[k])
+            self._map_key, self._map = key, self._depth_answerer().depth_map(images[k])
         return self._map
 
     def act(self, obs: Observation) -> Action:

@@ -179,7 +179,7 @@ def predict_cmd(
     mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
-    builder.bind(vlm)
+    context = builder.bind(vlm).context
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
@@ -188,7 +188,7 @@ def predict_cmd(
                                            progress=lambda n: bar.advance(task, n))
     write_predictions([Prediction(r["id"], r["answer"], r["question"]) for r in rows], out)
     for dropped, n in builder.layouts.most_common():
-        console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
+        console.print(f"{n} question(s) laid out to fit the model's context of {context} tokens: "
                       f"{dropped}")
     if zoom:
         console.print(f"{len(builder.zoom_calls)} question(s) answered in two turns after a zoom call")

@@ -73,10 +73,12 @@ class InputBuilder:
         if self.depth not in (DEPTH_NONE, DEPTH_SIM):
             self._estimator = DepthEstimator(self.depth)
 
-    def bind(self, vlm: Any) -> None:
-        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.vlm.budget)."""
+    def bind(self, vlm: Any) -> PromptBudget:
+        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.vlm.budget);
+        returns that budget."""
         self.budget = PromptBudget(vlm.processor, context_length(vlm.model))
         self._layout_of.clear()
+        return self.budget
 
     def load_images(self, sample: Sample) -> list[Any]:
         """The images the model sees: the cameras, then (object_crops) a crop per tagged object; with a
@@ -90,10 +92,9 @@ class InputBuilder:
         tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
         layout = self._layout_of.get(sample.id)
         if layout is None:
-            text = self.text(sample)
+            text, processor = self.text(sample), self.budget.processor
             layout, images = self.budget.fit(
-                sample.id, lambda n: prompt_text(self.budget.processor, text, n), sample.cameras, cameras, crops,
-                tagged)
+                sample.id, lambda n: prompt_text(processor, text, n), sample.cameras, cameras, crops, tagged)
             self._layout_of[sample.id] = layout
             if layout.dropped:
                 self.layouts[layout.dropped] += 1

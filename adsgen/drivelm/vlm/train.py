@@ -367,16 +367,15 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if vlm.device == "cuda":
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
-    builder.bind(vlm)
+    context = builder.bind(vlm).context
     examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
     for dropped, n in builder.layouts.most_common():
-        _say(console, f"{n} training question(s) laid out to fit the context of {builder.budget.context} "
-                      f"tokens: {dropped}")
+        _say(console, f"{n} training question(s) laid out to fit the context of {context} tokens: {dropped}")
     pad_id = vlm.processor.tokenizer.pad_token_id
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
     steps_per_epoch = math.ceil(len(examples) / (options.batch_size * options.grad_accum))
-    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "loss": None}
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "loss": None}
     ckpt = out / CHECKPOINT_DIR
     if resume and (ckpt / STATE_FILE).is_file():
         state = _load_checkpoint(wrapped, optim, ckpt)

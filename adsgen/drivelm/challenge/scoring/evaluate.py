@@ -143,7 +143,7 @@ def evaluate(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth
     if match_f1 is not None and match_gpt is not None:
         match = (match_f1 + match_gpt) / 2.0
     final = None
-    if None not in (accuracy, language, chatgpt, match):
+    if accuracy is not None and language is not None and chatgpt is not None and match is not None:
         final = (WEIGHTS["chatgpt"] * chatgpt / 100.0 + WEIGHTS["language"] * language_term(language)
                  + WEIGHTS["match"] * match / 100.0 + WEIGHTS["accuracy"] * accuracy)
     unrated = unrated_gpt + unrated_match

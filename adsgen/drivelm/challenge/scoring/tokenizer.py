@@ -104,7 +104,7 @@ def _prepare(text: str) -> tuple[str, str]:
             elif not inside:  # the soft hyphen: gone inside a word, a hyphen elsewhere
                 shown.append("-")
                 scanned.append("-")
-        elif kind == "M":  # the lexer's normalised output, a token of its own that no rule looks into
+        elif kind == "M" and mapped is not None:  # the lexer's normalised output, a token no rule looks into
             shown.append(f" {mapped} ")
             scanned.append(" " + _MAPPED * len(mapped) + " ")
         else:
