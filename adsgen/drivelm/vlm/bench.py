@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.vlm.adapters import AdapterOptions, wrap
+from adsgen.drivelm.vlm.adapters import AdapterMethod, AdapterOptions, wrap
 from adsgen.drivelm.vlm.model import require_vlm
 from adsgen.provenance import utc_now, versions
 
@@ -83,7 +83,7 @@ def _time_inference(torch: Any, model: Any, batch: dict[str, Any], new_tokens: i
     return res
 
 
-def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: str | None = "lora",
+def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: AdapterMethod | None = "lora",
                threads: int | None = None) -> dict[str, Any]:
     """Train/infer figures of the tiny LLaVA with six cameras and a LoRA (or DoRA) adapter, or with no
     adapter (``adapter=None``: every weight trained, the baseline of the adapter's cost); ``threads`` sets

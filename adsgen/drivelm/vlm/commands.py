@@ -7,13 +7,19 @@ torch / transformers / peft are imported inside the command functions only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from adsgen.drivelm.vlm.train import TrainOptions
+from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
+from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS
+from adsgen.drivelm.vlm.inputs import IMAGE_MODES
+from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS
+from adsgen.drivelm.vlm.train import LR_SCHEDULES, TrainOptions
 from adsgen.errors import ConfigError
+
+_Choice = TypeVar("_Choice", bound=str)
 
 console = Console(soft_wrap=True)
 _DEFAULTS = TrainOptions()  # the training defaults (the measured best recipe) have one source
@@ -51,16 +57,18 @@ def _templates(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _kinds(text: str | None) -> tuple[str, ...] | None:
+def _kinds(text: str | None) -> tuple[AnswerKind, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.vlm.prompts import MC, OPEN, YES_NO
+    return tuple(_one_of(k.strip(), ANSWER_KINDS, "--kinds") for k in text.split(",") if k.strip())
 
-    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    bad = [k for k in kinds if k not in (MC, YES_NO, OPEN)]
-    if bad:
-        raise ConfigError(f"--kinds {bad[0]!r}: expected {MC}, {YES_NO} or {OPEN}")
-    return kinds
+
+def _one_of(value: str, choices: tuple[_Choice, ...], option: str) -> _Choice:
+    """The choice a command-line value names (typed as the fixed choices); ConfigError (exit 2) otherwise."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ConfigError(f"{option} {value!r}: expected one of {', '.join(choices)}")
 
 
 def train_cmd(
@@ -118,15 +126,16 @@ def train_cmd(
     from adsgen.drivelm.vlm.train import TrainOptions, train
 
     adapter_options = AdapterOptions(
-        method=adapter, rank=rank, alpha=alpha, dropout=dropout,
+        method=_one_of(adapter, ADAPTER_METHODS, "--adapter"), rank=rank, alpha=alpha, dropout=dropout,
         target_modules=tuple(m.strip() for m in target_modules.split(",") if m.strip()),
         full_modules=tuple(m.strip() for m in train_modules.split(",") if m.strip()))
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
                            held_out_fraction=held_out, max_minutes=max_minutes, max_cpu_minutes=max_cpu_minutes, checkpoint_every=checkpoint_every,
-                           depth=depth, images=images, cameras=_cameras(cameras),
+                           depth=depth, images=_one_of(images, IMAGE_MODES, "--images"), cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops,
-                           templates=_templates(templates), mc_answers=mc_answers,
-                           lr_schedule=lr_schedule, zoom=zoom)
+                           templates=_templates(templates),
+                           mc_answers=_one_of(mc_answers, MC_ANSWER_FORMS, "--mc-answers"),
+                           lr_schedule=_one_of(lr_schedule, LR_SCHEDULES, "--lr-schedule"), zoom=zoom)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
@@ -176,7 +185,7 @@ def predict_cmd(
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     if zoom is None:
         zoom = bool(_trained_with(adapter, "zoom", False))
-    mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
+    mc_answers = _one_of(str(_trained_with(adapter, "mc_answers", "letter")), MC_ANSWER_FORMS, "the card's mc_answers")
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
     context = builder.bind(vlm).context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from adsgen.drivelm.vlm.budget import Layout, PromptBudget, context_length
 from adsgen.drivelm.vlm.data import Sample
@@ -24,7 +24,8 @@ from adsgen.errors import InputError
 DEPTH_NONE = "none"
 DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
-IMAGE_MODES = ("real", "blank")
+ImageMode = Literal["real", "blank"]  # blank: every camera black (the image-blind control)
+IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
 _IMAGE_CACHE_FRAMES = 64
 TAG_NOUN = "object"  # how depth-model words name a tagged object (question files carry no categories)
 MAX_CROPS = 2  # object crops per question
@@ -49,7 +50,7 @@ class InputBuilder:
     """'none', 'sim' (key_object_infos' metric depth) or a local depth-estimation model folder."""
     cot: bool = False
     """Ask for chain-of-thought on multiple-choice and yes/no questions."""
-    images: str = "real"
+    images: ImageMode = "real"
     """'real' or 'blank' (every camera replaced by a black image of the same size: the image-blind control)."""
     object_crops: bool = False
     """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small

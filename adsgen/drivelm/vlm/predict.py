@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from adsgen.drivelm.vlm.data import Sample, check_images, read_samples
 from adsgen.drivelm.vlm.inputs import InputBuilder
@@ -19,7 +19,8 @@ from adsgen.drivelm.vlm.prompts import MC, YES_NO, exact_answer, options_of, que
 from adsgen.errors import InputError
 
 TINY = "tiny"
-MC_ANSWER_FORMS = ("letter", "text")  # what an adapter was trained to say for multiple choice (its card)
+McAnswerForm = Literal["letter", "text"]  # what an adapter was trained to say for multiple choice (its card)
+MC_ANSWER_FORMS: tuple[McAnswerForm, ...] = get_args(McAnswerForm)
 
 
 @dataclass(frozen=True)
@@ -175,13 +176,13 @@ def most_likely_option(vlm: VLM, text: str, images: Sequence[Any], question: str
     return letters[max(range(len(texts)), key=scores.__getitem__)]
 
 
-def _scores_options(sample: Sample, mc_answers: str) -> bool:
+def _scores_options(sample: Sample, mc_answers: McAnswerForm) -> bool:
     """A multiple-choice question answered by scoring its options' texts (adapters trained on texts)."""
     return mc_answers == "text" and question_kind(sample.question) == MC and bool(options_of(sample.question))
 
 
 def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
-                mc_answers: str = "letter", progress: Callable[[int], None] | None = None,
+                mc_answers: McAnswerForm = "letter", progress: Callable[[int], None] | None = None,
                 inputs: dict[int, tuple[str, list[Any]]] | None = None) -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
     candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
@@ -212,7 +213,7 @@ def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder
 
 
 def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
-                     options: GenerationOptions = GenerationOptions(), *, mc_answers: str = "letter",
+                     options: GenerationOptions = GenerationOptions(), *, mc_answers: McAnswerForm = "letter",
                      progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, str]], int]:
     """Answer every question in exact form (generation, then :func:`answer_rows`). Multiple-choice
     questions that are answered by scoring options (``mc_answers='text'`` without chain-of-thought) are
@@ -232,7 +233,7 @@ def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
 
 
 def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, options: GenerationOptions,
-                      mc_answers: str, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
+                      mc_answers: McAnswerForm, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
     from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 
     first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))

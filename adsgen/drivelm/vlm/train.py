@@ -19,15 +19,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+from adsgen.drivelm.challenge.choices import AnswerKind
 from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.vlm.budget import prepare_images
 from adsgen.drivelm.vlm.data import CAMERAS, Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm.depth import tags_in
-from adsgen.drivelm.vlm.inputs import InputBuilder
+from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
 from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
-from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
+from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, McAnswerForm, answer_questions
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
 from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
@@ -40,7 +41,8 @@ BASE_DIR = "base"  # where a tiny base is copied, so the adapter folder is self-
 IGNORE = -100  # label of tokens outside the answer
 TAG_CELL_PX = (400.0, 300.0)  # [px] cells of the position-aware baseline in the 1600x900 tag frame (4 x 3)
 MIN_CELL_QUESTIONS = 3  # fewer training questions in a cell: the position-aware baseline uses the template's
-LR_SCHEDULES = ("constant", "cosine")
+LrSchedule = Literal["constant", "cosine"]
+LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class TrainOptions:
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
     """Optimizer steps of linear learning-rate warm-up."""
-    lr_schedule: str = "cosine"
+    lr_schedule: LrSchedule = "cosine"
     """'cosine' (the measured best recipe) or 'constant' after the warm-up. 'cosine': decay to zero over the run, whichever of the planned steps
     (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
     weight_decay: float = 0.0
@@ -75,7 +77,7 @@ class TrainOptions:
     """Optimizer steps between checkpoints."""
     depth: str = "none"
     """'none', 'sim' or a depth-estimation model folder."""
-    images: str = "real"
+    images: ImageMode = "real"
     """'real' or 'blank' (the image-blind control)."""
     cameras: tuple[str, ...] | None = None
     """Camera subset (None: every camera in the file)."""
@@ -85,12 +87,12 @@ class TrainOptions:
     zoom: bool = False
     """Thinking with images (adsgen.drivelm.vlm.zoom): a question about a far object is trained as two turns,
     first the zoom call, then (with the served crop) the answer; near objects are answered directly."""
-    answer_kinds: tuple[str, ...] | None = None
+    answer_kinds: tuple[AnswerKind, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
     templates: tuple[str, ...] | None = None
     """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
     ``template`` key, e.g. the image questions); None: all."""
-    mc_answers: str = "text"
+    mc_answers: McAnswerForm = "text"
     """What the model learns to say for a multiple-choice question: 'text' (the right option's text, "Going
     ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
@@ -124,7 +126,7 @@ def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
 
 
-def target_text(sample: Sample, mc_answers: str = "letter") -> str:
+def target_text(sample: Sample, mc_answers: McAnswerForm = "letter") -> str:
     """What the model is trained to say: the answer, or for multiple choice with mc_answers='text' the
     text of the option its letter names."""
     answer = (sample.answer or "").strip()
@@ -133,7 +135,7 @@ def target_text(sample: Sample, mc_answers: str = "letter") -> str:
     return answer
 
 
-def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: str = "letter"
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter"
                     ) -> tuple[list[Example], dict[str, dict[str, Any]]]:
     """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
     torch, _ = require_vlm()
@@ -286,7 +288,7 @@ def accuracy_samples(samples: Sequence[Sample]) -> list[Sample]:
     return [s for s in samples if question_kind(s.question, s.answer) in (MC, YES_NO)]
 
 
-def _select(samples: list[Sample], kinds: tuple[str, ...] | None) -> list[Sample]:
+def _select(samples: list[Sample], kinds: tuple[AnswerKind, ...] | None) -> list[Sample]:
     if kinds is None:
         return samples
     return [s for s in samples if question_kind(s.question, s.answer) in kinds]
@@ -518,7 +520,7 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
 
 def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], builder: InputBuilder,
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
-             mc_answers: str = "letter") -> dict[str, Any]:
+             mc_answers: McAnswerForm = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
