@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import numpy as np
 
@@ -38,7 +39,7 @@ ROUTE_TURN_RAD = 0.5     # [rad] heading change above which an actor's route is 
 
 
 @contextlib.contextmanager
-def osc_1_0() -> Iterator[object]:
+def osc_1_0() -> Iterator[ModuleType]:
     """Build scenariogeneration objects as OpenSCENARIO 1.0 inside this block (restored afterwards)."""
     from scenariogeneration import xosc
 
