@@ -53,14 +53,15 @@ class InlineExecutor:
             time.sleep(min(timeout_s, 0.05))
             return []
         task, self._task = self._task, None
-        use_alarm = self._timeout_s is not None and threading.current_thread() is threading.main_thread()
+        alarm_s = self._timeout_s if threading.current_thread() is threading.main_thread() else None
+        use_alarm = alarm_s is not None
         started = time.time()
-        if use_alarm:
+        if alarm_s is not None:
             def _on_alarm(signum, frame):
                 raise _RunTimeout
 
             previous = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, float(self._timeout_s) * len(task))  # per run of the batch
+            signal.setitimer(signal.ITIMER_REAL, alarm_s * len(task))  # per run of the batch
         try:
             outcomes = self._runtime.execute(task)
         except _RunTimeout:

@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 from adsgen.campaign.executors.base import register_executor
 from adsgen.campaign.worker import Outcome, Task, WorkerSpec  # noqa: F401
@@ -78,7 +79,8 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 class _Worker:
-    def __init__(self, spec: WorkerSpec, ctx: mp.context.BaseContext):
+    def __init__(self, spec: WorkerSpec, ctx: mp.context.DefaultContext | mp.context.SpawnContext
+                 | mp.context.ForkServerContext | mp.context.ForkContext):
         self.spec = spec
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=worker_main, args=(child, spec), name=f"adsgen-{spec.worker_id}",
@@ -146,7 +148,8 @@ class ProcessExecutor:
         conns = {w.conn: w for w in self._workers.values()}
         ready = wait(list(conns), timeout=max(0.0, deadline - now)) if conns else []
         out: list[Outcome] = []
-        for conn in ready:
+        for ready_conn in ready:
+            conn = cast(Connection, ready_conn)  # wait() was given only Connections
             w = conns[conn]
             try:
                 kind, payload = conn.recv()

@@ -132,13 +132,14 @@ class RayExecutor:
         deadline = now + timeout_s
         if self._timeout_s is not None:
             for s in busy.values():
-                deadline = min(deadline, s.submitted + self._timeout_s * len(s.task))
+                deadline = min(deadline, s.submitted + self._timeout_s * len(s.task or ()))
         out: list[Outcome] = []
         if busy:
             done, _ = ray.wait(list(busy), num_returns=len(busy), timeout=max(0.0, deadline - now))
             for ref in done:
                 s = busy[ref]
                 task, s.task, s.ref = s.task, None, None
+                assert task is not None  # busy slots hold a task
                 try:
                     out += ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
