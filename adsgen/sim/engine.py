@@ -23,7 +23,7 @@ from adsgen.scenario.model import Scenario
 from adsgen.sim import stepper
 from adsgen.sim.agents.observation import SIGNAL_NAMES, SIGNAL_NONE, Action, Observation
 from adsgen.sim.episode import Poses, Referee, run_episode
-from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.snapshot import ObjectState, WorldSnapshot, brake_lights
 from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's constants and compiled batch)
     ACTOR_ACCEL_MPS2,
     ACTOR_DECEL_MPS2,
@@ -138,7 +138,7 @@ class BuiltinWorld:
         if self.record:
             self.signals.append(np.where(bt.has_signal, stepper.signal_plan_state(t, *bt.sig.T, bt.group[:, 0]),
                                          SIGNAL_NONE))
-        braking = (st.acc < -1.0).astype(float) if self.record else None
+        braking = brake_lights(st.acc).astype(float) if self.record else None
         return Poses(t, x, y, yaw, cy, sy, st.v, st.s, st.d, st.present, braking)
 
     def observe(self, k: int, poses: Poses, referee: Referee) -> Observation:
@@ -158,7 +158,7 @@ class BuiltinWorld:
         occluded = stepper.occlusion(bt, st, x, y, cy, sy)  # (B, A-1)
 
         def snap(i: int) -> WorldSnapshot:
-            rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t),
+            rows = np.stack([x[i], y[i], yaw[i], st.v[i], brake_lights(st.acc[i]).astype(float), np.full(a, t),
                              st.present[i]], axis=-1)
             return snapshot_of(bt, i, rows, int(sig_state[i, 0]), t)
 
