@@ -12,7 +12,7 @@ from adsgen.scenario.model import Scenario
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def scenario_files(paths: list[str | Path]) -> list[Path]:
+def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, sorted) into YAML files, in the order given."""
     files: list[Path] = []
     for p in map(Path, paths):

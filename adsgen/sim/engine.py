@@ -136,7 +136,7 @@ class BuiltinWorld:
         self._pose = stepper.poses(bt, st)
         x, y, yaw, cy, sy = self._pose[:5]
         if self.record:
-            self.signals.append(np.where(bt.has_signal, stepper.signal_plan_state(t, *bt.sig.T, bt.group[:, 0]),
+            self.signals.append(np.where(bt.has_signal, stepper.signal_plan_state(t, bt.sig, bt.group[:, 0]),
                                          SIGNAL_NONE))
         braking = brake_lights(st.acc).astype(float) if self.record else None
         return Poses(t, x, y, yaw, cy, sy, st.v, st.s, st.d, st.present, braking)
@@ -188,6 +188,7 @@ class BuiltinWorld:
     def tick(self, running: np.ndarray) -> None:
         bt, st = self.bt, self.st
         kappa, cpsi, spsi = self._pose[5:8]
+        assert self._acc is not None  # set by apply(), which the referee calls before tick()
         stepper.advance(bt, st, self._acc, kappa, cpsi, spsi, st.present & running[:, None])
 
     def _curvature_ahead(self) -> np.ndarray:

@@ -79,12 +79,12 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 class _Worker:
-    def __init__(self, spec: WorkerSpec, ctx: mp.context.DefaultContext | mp.context.SpawnContext
-                 | mp.context.ForkServerContext | mp.context.ForkContext):
+    def __init__(self, spec: WorkerSpec, ctx: mp.context.BaseContext):
         self.spec = spec
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=worker_main, args=(child, spec), name=f"adsgen-{spec.worker_id}",
-                                daemon=True)
+        # get_context(name) is typed BaseContext, which typeshed gives no Process; every real context has one
+        self.proc = ctx.Process(target=worker_main, args=(child, spec),  # type: ignore[attr-defined]
+                                name=f"adsgen-{spec.worker_id}", daemon=True)
         with _single_threaded_children():
             self.proc.start()
         child.close()
