@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,8 +116,10 @@ def print_bench(f: dict) -> None:
 
 NETWORKS = ("asia", "sachs", "child", "insurance", "alarm")
 """Networks of ``adsgen bench cbn-networks`` (pgmpy's bundled copies of the bnlearn repository's)."""
-QUICK = {"networks": ("asia", "sachs"), "sizes": (5000,), "seeds": (0,)}
-"""The subset ``--quick`` runs."""
+QUICK_NETWORKS: tuple[str, ...] = ("asia", "sachs")
+QUICK_SIZES: tuple[int, ...] = (5000,)
+QUICK_SEEDS: tuple[int, ...] = (0,)
+"""The subset ``--quick`` runs: networks, row counts, seeds."""
 
 
 def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0, 1, 2), score: str = "bic",
@@ -145,12 +148,12 @@ def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0,
                 true_score = scorer.total({data.index(v): tuple(data.index(str(p)) for p in model.get_parents(v))
                                            for v in data.names})
                 algorithm = choose_algorithm("auto", data.names, (), None)
-                found = {}
+                found: dict[str, tuple[Sequence[tuple[str, str]], float]] = {}  # learner -> (edges, s)
                 t = time.perf_counter()
                 if algorithm == "exact":
                     from adsgen.cbn.exact import exact_search
 
-                    edges = exact_search(data, (), score=score).edges
+                    edges: Sequence[tuple[str, str]] = exact_search(data, (), score=score).edges
                 else:
                     from adsgen.cbn.tabu import tabu_search
 

@@ -183,7 +183,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
         from rich.progress import Progress
 
-        from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
+        from adsgen.cbn.bench import (
+            QUICK_NETWORKS,
+            QUICK_SEEDS,
+            QUICK_SIZES,
+            print_network_bench,
+            run_network_bench,
+        )
         from adsgen.errors import ConfigError
 
         try:
@@ -193,7 +199,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             raise ConfigError(f"--sizes '{sizes}': expected comma-separated integers") from None
         seed_list = tuple(range(seeds))
         if quick:
-            nets, size_list, seed_list = QUICK["networks"], QUICK["sizes"], QUICK["seeds"]
+            nets, size_list, seed_list = QUICK_NETWORKS, QUICK_SIZES, QUICK_SEEDS
         if score.lower() not in ("bic", "bdeu"):
             raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
         total = len(nets) * len(size_list) * len(seed_list)

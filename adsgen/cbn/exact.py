@@ -92,7 +92,7 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
             banned[pos[a], pos[b]] = True
     every = tuple(range(n))
     require_all = missing == "paired" and scorer.has_missing
-    complete_rows = None
+    complete_rows = 0.0  # weight of the rows with every variable observed (used when require_all)
     if require_all:
         observed = (data.codes >= 0).all(axis=1)
         complete_rows = float(data.weights[observed].sum())

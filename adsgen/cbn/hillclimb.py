@@ -184,7 +184,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
 
-        if best_op is None or (best_delta < config.epsilon and stale >= config.patience):
+        if best_op is None or best_delta is None or (best_delta < config.epsilon and stale >= config.patience):
             break
         kind, (x, y) = best_op
         if kind == "+":

@@ -110,7 +110,7 @@ def pc(frame: pd.DataFrame, temporal_order: list[list[str]], significance_level:
              max_cond_vars=max_cond_vars, expert_knowledge=expert, n_jobs=1, show_progress=False)
     est.fit(frame)
     g = est.causal_graph_
-    und = sorted({tuple(sorted((str(a), str(b)))) for a, b in g.undirected_edges})
+    und = sorted({(min(str(a), str(b)), max(str(a), str(b))) for a, b in g.undirected_edges})
     return sorted((str(a), str(b)) for a, b in g.directed_edges), und
 
 

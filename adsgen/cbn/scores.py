@@ -47,7 +47,7 @@ class CountScorer:
         self.cards = data.cards
         self.n_rows = data.n_rows
         self._fn = SCORES[score]
-        self._cache: dict[tuple[int, tuple[int, ...]], float] = {}
+        self._cache: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
         self._codes = [data.codes[:, j].astype(np.int64) for j in range(len(data.names))]
         self._present = [c >= 0 for c in self._codes]
 
@@ -138,7 +138,7 @@ def _log_likelihood(scorer: CountScorer, var: int, parents: tuple[int, ...], req
     np.log(log_conditionals, out=log_conditionals, where=log_conditionals > 0)
     log_likelihoods -= log_conditionals
     log_likelihoods *= counts
-    return np.sum(log_likelihoods), num_parents_states, scorer.cards[var], float(counts.sum())
+    return float(np.sum(log_likelihoods)), float(num_parents_states), int(scorer.cards[var]), float(counts.sum())
 
 
 @register_score("bic")
