@@ -49,7 +49,7 @@ def test_same_graph_as_stock_pgmpy_hill_climbing(score, missing, rows, seed):
     tiers = default_tiers(NAMES)
     config = HillClimbConfig(score=score, missing="pgmpy", ties="pgmpy")
     ours = hill_climb(encode(frame, STATES), forbidden_edges(tiers), config)
-    theirs = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
+    theirs = A.pgmpy_hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     assert sorted(ours.edges) == sorted(theirs)
     assert len(ours.edges) >= 5
 

@@ -31,7 +31,7 @@ from adsgen.campaign.executors import get_executor
 from adsgen.campaign.executors.base import Executor
 from adsgen.campaign.inputs import load_campaign_scenarios
 from adsgen.campaign.store import CampaignStore, check_database, session_lock
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec
 from adsgen.errors import BackendError, ConfigError
 
 _POLL_S = 0.2  # [s] longest wait for outcomes before the driver looks at retries / signals again
@@ -380,7 +380,7 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int,
         summary.run_phase_s = (t_last - t_first) if t_first is not None else 0.0
 
 
-def _record(config: CampaignConfig, store: CampaignStore, o: Outcome, attempts: dict[int, int],
+def _record(config: CampaignConfig, store: CampaignStore, o: RunOutcome, attempts: dict[int, int],
             faults: dict[str, int], not_before: dict[str, float], summary: CampaignSummary,
             bar: _Progress) -> str | None:
     """Write one outcome to the store. Returns 'retry' (backend fault) or 'single' (its batch timed out or

@@ -47,7 +47,7 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     adsgen_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    pg_edges = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
+    pg_edges = A.pgmpy_hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     pgmpy_s = time.perf_counter() - t
 
     truth = reference_edges()
@@ -165,7 +165,7 @@ def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0,
                 if pgmpy:
                     frame = A.frame_for_pgmpy(decode_frame(data), data.states)
                     t = time.perf_counter()
-                    edges = A.hill_climb(frame, data.states, [], score=score)
+                    edges = A.pgmpy_hill_climb(frame, data.states, [], score=score)
                     found["pgmpy_hc"] = (edges, time.perf_counter() - t)
                 case = {"network": net, "variables": len(data.names), "arcs": len(truth), "rows": rows,
                         "seed": seed, "true_score": true_score, "learners": {}}

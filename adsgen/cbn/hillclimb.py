@@ -76,7 +76,7 @@ class HillClimbConfig:
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class StructureResult:
     """A learned DAG."""
 
     edges: tuple[tuple[str, str], ...]
@@ -100,7 +100,7 @@ def _reachability(adj: np.ndarray) -> np.ndarray:
 def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
-               start: Iterable[tuple[str, str]] = ()) -> SearchResult:
+               start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added.
     ``start``: the acyclic graph to climb from (default: empty)."""
     names = data.names
@@ -221,4 +221,4 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         parents, succ = best_graph
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
-    return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
+    return StructureResult(tuple((names[a], names[b]) for a, b in edges), total, steps)

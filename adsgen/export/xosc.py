@@ -150,14 +150,14 @@ def _lateral_side(route, other_route, s_m: float) -> int:
 
 
 ManoeuvreWriter = Callable[..., list[tuple[str, object, object]]]
-MANOEUVRES: dict[str, ManoeuvreWriter] = {}
+MANOEUVRE_WRITERS: dict[str, ManoeuvreWriter] = {}
 
 
 def register_manoeuvre(name: str) -> Callable[[ManoeuvreWriter], ManoeuvreWriter]:
     """Register the OpenSCENARIO writer of a manoeuvre type: fn(xosc, ctx) -> [(event name, action, trigger)]."""
 
     def deco(fn: ManoeuvreWriter) -> ManoeuvreWriter:
-        MANOEUVRES[name] = fn
+        MANOEUVRE_WRITERS[name] = fn
         return fn
 
     return deco
@@ -327,7 +327,7 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
                 t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
                                       xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
                 events.append(("follows_route", ra, t))
-            writer = MANOEUVRES.get(a.manoeuvre.type)
+            writer = MANOEUVRE_WRITERS.get(a.manoeuvre.type)
             if writer is None:
                 raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
             events += writer(xosc, _Ctx(a, route, ego_route, net))

@@ -32,7 +32,6 @@ from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's const
     CURVATURE_AHEAD_M,
     HEAD_GAIN_PER_S,
     LAT_GAIN_PER_M,
-    MANOEUVRES,
     MAX_ACCEL_MPS2,
     MAX_PSI_RAD,
     MAX_STEER_RAD,
@@ -199,4 +198,4 @@ class BuiltinWorld:
         return np.abs(bt.K[idx]).T  # (B, K), a view of a (K, B) array: reductions over K stay fast
 
 
-__all__ = ["BuiltinBackend", "BuiltinWorld", "compile_batch", "snapshot_of", "SIZES", "MANOEUVRES"]
+__all__ = ["BuiltinBackend", "BuiltinWorld", "compile_batch", "snapshot_of", "SIZES"]

@@ -28,12 +28,13 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import Manoeuvre, RoadSpec, Scenario
+from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
@@ -63,9 +64,8 @@ NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the s
 PET_TIMES_NONE = math.nan
 
 
-MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
-              "cross_road")
-M = {name: i for i, name in enumerate(MANOEUVRES)}
+M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
+"""Manoeuvre type (adsgen.scenario.model.ManoeuvreType) -> its integer code in the compiled arrays."""
 TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
 
 
@@ -522,7 +522,7 @@ def _occlusion_rows(bt: CompiledBatch, st: EngineState, r: np.ndarray, x, y, cy,
 
 __all__ = [
     "ACTOR_ACCEL_MPS2", "ACTOR_DECEL_MPS2", "ACTOR_GAIN_PER_S", "COMPLETED_MARGIN_M", "CURVATURE_AHEAD_M",
-    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MANOEUVRES", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
+    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
     "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
     "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",

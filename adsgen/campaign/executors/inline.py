@@ -12,7 +12,7 @@ import threading
 import time
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
+from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
 
 
 class _RunTimeout(BaseException):
@@ -48,7 +48,7 @@ class InlineExecutor:
         assert self._runtime is not None and self._task is None
         self._task = task
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         if self._task is None or self._runtime is None:
             time.sleep(min(timeout_s, 0.05))
             return []

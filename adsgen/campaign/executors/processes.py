@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import cast
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec  # noqa: F401
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec  # noqa: F401
 
 _STARTUP_TIMEOUT_S = 120.0  # [s] a worker that is not ready by then is reported as lost
 
@@ -131,14 +131,14 @@ class ProcessExecutor:
         w.kill()
         self._workers[w.spec.worker_id] = _Worker(w.spec, self._ctx)
 
-    def _lost(self, w: _Worker, why: str) -> list[Outcome]:
+    def _lost(self, w: _Worker, why: str) -> list[RunOutcome]:
         out = []
         if w.task is not None:
             out += w.task.outcomes("worker_lost", w.spec.worker_id, w.submitted_unix, why)
         self._replace(w)
         return out
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         now = time.monotonic()
         deadline = now + timeout_s
         if self._timeout_s is not None:
@@ -147,7 +147,7 @@ class ProcessExecutor:
                     deadline = min(deadline, w.submitted + self._timeout_s * len(w.task))
         conns = {w.conn: w for w in self._workers.values()}
         ready = wait(list(conns), timeout=max(0.0, deadline - now)) if conns else []
-        out: list[Outcome] = []
+        out: list[RunOutcome] = []
         for ready_conn in ready:
             conn = cast(Connection, ready_conn)  # wait() was given only Connections
             w = conns[conn]
