@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from adsgen.cbn.scores import ScoreName, check_score
+
 QUERY_FACTORS = ("light", "weather", "surface", "road_layout", "speed_limit", "other_movement")
 
 
@@ -34,8 +36,7 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     from adsgen.provenance import versions
     from adsgen.variables import NAMES, STATES
 
-    if score not in ("bdeu", "bic"):
-        raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
+    score = check_score(score, "--score")
     if rows < 100:
         raise ConfigError(f"--rows must be at least 100, got {rows}")
     frame = sample_canonical(rows, seed)
@@ -122,7 +123,7 @@ QUICK_SEEDS: tuple[int, ...] = (0,)
 """The subset ``--quick`` runs: networks, row counts, seeds."""
 
 
-def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0, 1, 2), score: str = "bic",
+def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0, 1, 2), score: ScoreName = "bic",
                       pgmpy: bool = True, on_case=None) -> dict:
     """Structure learning on samples of known networks: adsgen's default search, its hill climbing and
     stock pgmpy HillClimbSearch on the same rows. Per case: CPDAG and skeleton SHD to the true graph,

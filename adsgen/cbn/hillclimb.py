@@ -32,15 +32,15 @@ from itertools import permutations
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.scores import SCORES, CountScorer
+from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 
 
 @dataclass(frozen=True)
 class HillClimbConfig:
     """Options of the hill-climbing structure search (defaults are pgmpy's)."""
 
-    score: str = "bdeu"
-    """Structure score: one of ``adsgen.cbn.scores.SCORES`` ("bdeu", "bic")."""
+    score: ScoreName = "bdeu"
+    """Structure score: one of ``adsgen.cbn.scores.ScoreName`` ("bdeu", "bic")."""
     equivalent_sample_size: float = 10.0
     """BDeu equivalent sample size (imaginary rows of the Dirichlet prior)."""
     tabu_length: int = 100
@@ -69,8 +69,7 @@ class HillClimbConfig:
     def __post_init__(self) -> None:
         if self.ties not in ("sorted", "pgmpy"):
             raise ValueError(f"ties must be 'sorted' or 'pgmpy', got '{self.ties}'")
-        if self.score not in SCORES:
-            raise ValueError(f"unknown score '{self.score}' (known: {', '.join(SCORES)})")
+        check_score(self.score)
         if self.missing not in ("paired", "pgmpy"):
             raise ValueError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
 
