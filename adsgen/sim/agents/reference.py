@@ -136,7 +136,8 @@ class ReferenceAgent(IDMAgent):
     name = "reference"
 
     def __init__(self) -> None:
-        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1))  # following only: braking is the CC model's
+        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1, parallel_rad=0.0))  # following only (a road user is
+        # a leader once its footprint nears the ego's, whatever its heading): braking is the CC model's
 
     def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
               n_actors: int | None = None) -> None:
@@ -193,7 +194,7 @@ class OmniscientAgent(IDMAgent):
     name = "omniscient"
 
     def __init__(self) -> None:
-        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1))
+        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1, parallel_rad=0.0))
 
     def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
               n_actors: int | None = None) -> None:
