@@ -351,7 +351,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                     a = min(a, max(a_stop, -8.0))
                     if gg < 0.6:
                         a = -8.0
-            if mt == M["brake_hard"] and triggered[j]:
+            if triggered[j] and (mt == M["brake_hard"] or (mt == M["run_red_light"] and g["tkind"][j] >= 0) or (
+                    mt == M["cut_in_brake"] and t - t_trig[j] >= g["dur"][j])):
                 a = -g["decel"][j]
             if mt == M["stopped"]:
                 a = 0.0
@@ -359,7 +360,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 walk = 0.0 if (mt == M["cross_road"] and not triggered[j]) else vd
                 a = (walk - vj) / DT_S
             acc[j] = a
-            if mt in (M["cut_in"], M["head_on_drift"]) and triggered[j]:
+            if mt in (M["cut_in"], M["head_on_drift"], M["cut_in_brake"]) and triggered[j]:
                 frac = min(max((t - t_trig[j]) / g["dur"][j], 0.0), 1.0)
                 d_ref[j] = g["lat_amp"][j] * (1.0 - math.cos(math.pi * frac)) / 2.0
         # ---- dynamics
