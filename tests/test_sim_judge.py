@@ -164,3 +164,32 @@ def test_omniscient_agent_spec():
     assert get_agent("omniscient").evade and not get_agent("omniscient:brake").evade
     with pytest.raises(ConfigError, match="omniscient"):
         get_agent("omniscient:swerve")
+
+
+NOMINAL = {  # seed: (default agent's finding, its verdict) at the nominal parameters, run seed 0 (docs/simulation.md)
+    "cut_in": ("collision", "valid_failure"),
+    "lead_vehicle_braking": ("near_miss", "valid_failure"),
+    "left_turn_across_path": ("safe", None),
+    "pedestrian_crossing": ("safe", None),
+    "straight_crossing_path": ("collision", "valid_failure"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOMINAL))
+def test_simulate_nominal_seed_reference_safe_and_default_agent_as_documented(cli, tmp_path, name):
+    """The CLI bars per seed: `simulate SEED --agent reference --json F` is safe (no collision, min TTC at or
+    above the threshold); the default agent's run and verdict are the documented ones."""
+    from adsgen.sim.judge import outcome
+    from adsgen.sim.types import HIGH_RISK_TTC_S
+
+    out = tmp_path / "ref.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / f"{name}.yaml", "--agent", "reference", "--json", out])
+    d = json.loads(out.read_text())
+    assert code == 0, err
+    assert d["termination"] != "collision" and d["min_ttc_s"] >= HIGH_RISK_TTC_S, d
+    out = tmp_path / "idm.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / f"{name}.yaml", "--json", out])
+    d = json.loads(out.read_text())
+    assert code == 0, err
+    d.pop("provenance")
+    assert (outcome(RunResult.from_dict(d)).value, d["verdict"]) == NOMINAL[name]
