@@ -145,7 +145,7 @@ def test_omniscient_changes_into_a_free_adjacent_lane_only():
 
 def test_judge_keeps_the_better_omniscient_try_and_counts_it():
     """A dart-out on ice that braking alone cannot avoid but a lane change can: omniscient safe, three
-    reference runs; with room for only two, the braking-only outcome stands."""
+    reference runs; without room for the evasive run (the default), the braking-only outcome stands."""
     from adsgen.scenario.io import load_seed
     from adsgen.scenario.mapping import instantiate
 
@@ -153,9 +153,11 @@ def test_judge_keeps_the_better_omniscient_try_and_counts_it():
     sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 20.0})
     be = BuiltinBackend()
     r = _run(at_fault=True, ref=None, omni=None)
-    assert judge([r], [sc], be, 0) == 3 and r.omniscient_outcome == "safe"
+    assert judge([r], [sc], be, 0, evasive_runs=None) == 3 and r.omniscient_outcome == "safe"
     r = _run(at_fault=True, ref=None, omni=None)
-    assert judge([r], [sc], be, 0, max_runs=2) == 2 and r.omniscient_outcome == "collision"
+    assert judge([r], [sc], be, 0, evasive_runs=1) == 3 and r.omniscient_outcome == "safe"
+    r = _run(at_fault=True, ref=None, omni=None)
+    assert judge([r], [sc], be, 0) == 2 and r.omniscient_outcome == "collision"
 
 
 def test_omniscient_agent_spec():
