@@ -80,7 +80,7 @@ class SeverityAgreement:
 
 
 def collisions_of(outcomes: Iterable) -> list[Collision]:
-    """The collisions among a search's outcomes (adsgen.search.evaluator.Outcome)."""
+    """The collisions among a search's outcomes (adsgen.search.evaluator.CandidateOutcome)."""
     return [Collision(o.candidate.space.name, o.candidate.factors, float(o.result.impact_speed_mps))
             for o in outcomes if o.result.collided and o.result.impact_speed_mps is not None]
 

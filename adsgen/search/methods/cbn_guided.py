@@ -29,7 +29,7 @@ import numpy as np
 
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.coverage import acting_factors
-from adsgen.search.evaluator import Candidate, Evaluator, Outcome
+from adsgen.search.evaluator import Candidate, CandidateOutcome, Evaluator
 from adsgen.search.risk import CBNRisk, CombinationTable
 from adsgen.search.space import SeedSpace, factor_key
 from adsgen.sim.judge import Verdict
@@ -39,7 +39,7 @@ PARTIAL_CREDIT = 0.25
 knowledge, but the careful driver failed too (reference_fails)."""
 
 
-def target(o: Outcome) -> float:
+def target(o: CandidateOutcome) -> float:
     """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for reference_fails, 0 otherwise
     (an unjudged high-risk run included)."""
     if o.verdict == Verdict.VALID_FAILURE.value:
@@ -66,7 +66,7 @@ class YieldModel:
         self.bin_hits = np.zeros((self.space.n_params, nb))
         self.bin_trials = np.zeros((self.space.n_params, nb))
 
-    def update(self, outcomes: list[Outcome], *, valid_only: bool = False) -> None:
+    def update(self, outcomes: list[CandidateOutcome], *, valid_only: bool = False) -> None:
         for o in outcomes:
             y = float(o.verdict == Verdict.VALID_FAILURE.value) if valid_only else target(o)
             self.hits += y
@@ -81,7 +81,7 @@ class YieldModel:
     def sample_log_odds(self, factors: list[dict[str, str]], units: np.ndarray,
                         rng: np.random.Generator) -> np.ndarray:
         """Thompson draw of log-odds of high-risk for each proposal (n,)."""
-        base = rng.beta(1 + self.hits, 1 + self.trials - self.hits)
+        base = float(rng.beta(1 + self.hits, 1 + self.trials - self.hits))
         base_lo = np.log(base / (1 - base))
         draws: dict[tuple[str, str], float] = {}
         out = np.full(len(factors), base_lo)
@@ -279,8 +279,8 @@ class CBNGuidedSearch:
                 break
         return chosen
 
-    def _feedback(self, owner: list[SeedState], outcomes: list[Outcome]) -> None:
-        per_seed: dict[int, tuple[SeedState, list[Outcome]]] = {}
+    def _feedback(self, owner: list[SeedState], outcomes: list[CandidateOutcome]) -> None:
+        per_seed: dict[int, tuple[SeedState, list[CandidateOutcome]]] = {}
         for st, o in zip(owner, outcomes, strict=True):
             per_seed.setdefault(id(st), (st, []))[1].append(o)
             key = factor_key(o.candidate.factors)
