@@ -23,7 +23,7 @@ import numpy as np
 
 from adsgen.scenario.model import Scenario
 from adsgen.search.space import SeedSpace, factor_key
-from adsgen.sim.judge import REFERENCE_AGENTS, Verdict, judge
+from adsgen.sim.judge import REFERENCE_AGENTS, Verdict, judge, verdict
 from adsgen.sim.types import HIGH_RISK_TTC_S, Agent, Backend, RunResult
 
 VALID = Verdict.VALID_FAILURE.value
@@ -163,6 +163,10 @@ class Evaluator:
         self.agent_runs += len(candidates)
         if self.judge_runs and getattr(self.agent, "name", None) not in REFERENCE_AGENTS:
             risky = [i for i, r in enumerate(results) if r.high_risk(self.ttc_threshold_s)]
+            for i in risky:  # the at-fault rules already clear these: no reference run can change the verdict
+                if results[i].at_fault is False:
+                    results[i].verdict = verdict(results[i]).value
+            risky = [i for i in risky if results[i].at_fault is not False]
             if self.judge_filter is not None and risky:
                 keep = self.judge_filter([candidates[i] for i in risky])
                 risky = [i for i, k in zip(risky, keep, strict=True) if k]
