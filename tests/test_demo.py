@@ -15,7 +15,7 @@ from adsgen.search.bench import METHODS, crash_data_sentence
 @pytest.mark.slow
 def test_demo_writes_a_complete_report(cli, tmp_path):
     out = tmp_path / "demo"
-    code, stdout, err = cli(["demo", "--out", out, "--budget", 300])
+    code, stdout, err = cli(["demo", "--out", out, "--budget", 200])
     assert code == 0, err
     page = out / "index.html"
     html = page.read_text()
@@ -29,7 +29,7 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     assert len(images) >= 4 + 5 * 4  # graph, bars, 2 curves, 5 worst x (>= 2 moments x (camera + view))
     assert all((out / src).is_file() for src in images)
     records = {r["method"]: r for r in json.loads((out / "search_runs.json").read_text())}
-    assert set(records) == set(METHODS) and all(r["runs"] == 300 for r in records.values())
+    assert set(records) == set(METHODS) and all(r["runs"] == 200 for r in records.values())
     coverage = {m: r["crash_weighted_coverage"] for m, r in records.items()}
     valid = {m: r["valid_failures"] for m, r in records.items()}
     assert crash_data_sentence(coverage, valid) in html.replace("\n", " ")  # the sentence from its own figures
