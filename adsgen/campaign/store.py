@@ -32,7 +32,6 @@ from adsgen.variables import FACTORS
 APPLICATION_ID = 0x41445343  # 'ADSC': marks an adsgen campaign database
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed", "timed_out")
-FINISHED = ("done", "failed", "timed_out")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -61,7 +61,6 @@ LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of la
 HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
 COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its route's end
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound
-PET_TIMES_NONE = math.nan
 
 
 M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
