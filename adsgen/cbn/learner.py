@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,15 @@ from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
-from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
+from adsgen.cbn.hillclimb import MISSING_ROWS, HillClimbConfig, MissingRows, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
-from adsgen.errors import InputError
+from adsgen.errors import InputError, one_of
 
-ALGORITHMS = ("auto", "exact", "tabu", "hc")
+Algorithm = Literal["auto", "exact", "tabu", "hc"]
+ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 """Structure search algorithms ``LearnConfig.algorithm`` accepts."""
 
 
@@ -36,7 +38,7 @@ class LearnConfig:
 
     score: ScoreName = "bdeu"
     """Structure score: "bdeu" or "bic" (adsgen.cbn.scores.ScoreName)."""
-    algorithm: str = "auto"
+    algorithm: Algorithm = "auto"
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
     ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
@@ -52,7 +54,7 @@ class LearnConfig:
     """Seed of the split, the bootstrap and PC's subsample."""
     max_indegree: int | None = None
     """Most parents per variable (None: unbounded, as pgmpy)."""
-    missing: str = "paired"
+    missing: MissingRows = "paired"
     """How structure scores treat missing values: "paired" or "pgmpy" (see HillClimbConfig.missing)."""
     pc: bool = True
     """Run pgmpy's PC as a cross-check."""
@@ -76,11 +78,9 @@ class LearnConfig:
             raise ConfigError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.bootstrap < 0:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
-        if self.missing not in ("paired", "pgmpy"):
-            raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
+        one_of(self.missing, MISSING_ROWS, "missing")
         check_score(self.score)
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
+        one_of(self.algorithm, ALGORITHMS, "algorithm")
 
 
 @dataclass
