@@ -102,15 +102,20 @@ def _loglinear(base: np.ndarray, *offsets: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def _tables() -> dict[str, Cpd]:
-    t: dict[str, Cpd] = {}
-    # light: daylight, dawn_dusk, dark_lighted, dark_unlighted
-    t["light"] = Cpd("light", (), _norm([0.64, 0.05, 0.21, 0.10]))
-    # weather: clear, cloudy, rain, snow, fog
-    t["weather"] = Cpd("weather", (), _norm([0.70, 0.14, 0.12, 0.025, 0.015]))
-    # road_layout: straight, curve, intersection, t_junction, ramp
-    t["road_layout"] = Cpd("road_layout", (), _norm([0.42, 0.08, 0.32, 0.10, 0.08]))
+def _root_tables() -> list[Cpd]:
+    """The tier-0/1 variables without parents: light, weather, road_layout."""
+    return [
+        # light: daylight, dawn_dusk, dark_lighted, dark_unlighted
+        Cpd("light", (), _norm([0.64, 0.05, 0.21, 0.10])),
+        # weather: clear, cloudy, rain, snow, fog
+        Cpd("weather", (), _norm([0.70, 0.14, 0.12, 0.025, 0.015])),
+        # road_layout: straight, curve, intersection, t_junction, ramp
+        Cpd("road_layout", (), _norm([0.42, 0.08, 0.32, 0.10, 0.08])),
+    ]
 
+
+def _surface() -> Cpd:
+    """P(surface | weather, light)."""
     # surface | weather, light: dry, wet, snow_ice
     surface_by_weather = _norm([
         [0.95, 0.04, 0.01],   # clear
@@ -125,10 +130,13 @@ def _tables() -> dict[str, Cpd]:
         [0.0, 1.0, 1.0],      # dark_lighted
         [0.0, 1.3, 1.6],      # dark_unlighted
     ])
-    t["surface"] = Cpd("surface", ("weather", "light"), _loglinear(surface_by_weather, surface_light_offset))
+    return Cpd("surface", ("weather", "light"), _loglinear(surface_by_weather, surface_light_offset))
 
+
+def _traffic_control() -> Cpd:
+    """P(traffic_control | road_layout)."""
     # traffic_control | road_layout: none, signal, stop_sign
-    t["traffic_control"] = Cpd("traffic_control", ("road_layout",), _norm([
+    return Cpd("traffic_control", ("road_layout",), _norm([
         [0.92, 0.06, 0.02],   # straight
         [0.95, 0.03, 0.02],   # curve
         [0.22, 0.58, 0.20],   # intersection
@@ -136,6 +144,9 @@ def _tables() -> dict[str, Cpd]:
         [0.80, 0.17, 0.03],   # ramp
     ]))
 
+
+def _speed_limit() -> Cpd:
+    """P(speed_limit | road_layout, light)."""
     # speed_limit | road_layout, light: low, mid, high
     speed_by_road = _norm([
         [0.20, 0.52, 0.28],   # straight
@@ -150,16 +161,22 @@ def _tables() -> dict[str, Cpd]:
         [0.2, 0.1, 0.0],      # dark_lighted: urban lit streets
         [-0.6, 0.0, 1.2],     # dark_unlighted: rural highways
     ])
-    t["speed_limit"] = Cpd("speed_limit", ("road_layout", "light"), _loglinear(speed_by_road, speed_light_offset))
+    return Cpd("speed_limit", ("road_layout", "light"), _loglinear(speed_by_road, speed_light_offset))
 
+
+def _driver_impaired() -> Cpd:
+    """P(driver_impaired | light)."""
     # driver_impaired | light: no, distracted, substance
-    t["driver_impaired"] = Cpd("driver_impaired", ("light",), _norm([
+    return Cpd("driver_impaired", ("light",), _norm([
         [0.75, 0.235, 0.015],  # daylight
         [0.73, 0.24, 0.03],    # dawn_dusk
         [0.70, 0.19, 0.11],    # dark_lighted
         [0.63, 0.17, 0.20],    # dark_unlighted
     ]))
 
+
+def _other_movement() -> Cpd:
+    """P(other_movement | road_layout, traffic_control, driver_impaired)."""
     # other_movement | road_layout, traffic_control, driver_impaired:
     # straight, slowing_stopped, turning_left, turning_right, changing_lanes
     move_by_road = _norm([
@@ -179,9 +196,12 @@ def _tables() -> dict[str, Cpd]:
         [0.7, -0.4, 0.0, 0.0, 0.2],      # distracted: keeps going
         [0.8, -0.6, 0.2, -0.2, 0.9],     # substance: keeps going, weaves
     ])
-    t["other_movement"] = Cpd("other_movement", ("road_layout", "traffic_control", "driver_impaired"),
-                              _loglinear(move_by_road, move_control_offset, move_impaired_offset))
+    return Cpd("other_movement", ("road_layout", "traffic_control", "driver_impaired"),
+               _loglinear(move_by_road, move_control_offset, move_impaired_offset))
 
+
+def _collision_type() -> Cpd:
+    """P(collision_type | road_layout, surface, other_movement)."""
     # collision_type | road_layout, surface, other_movement:
     # rear_end, angle, left_turn, head_on, sideswipe, pedestrian, single_vehicle
     coll_by_road = np.array([
@@ -207,9 +227,12 @@ def _tables() -> dict[str, Cpd]:
     logits = (coll_by_road[:, None, None, :] + coll_by_surface[None, :, None, :]
               + np.log(coll_by_movement)[None, None, :, :])  # (5, 3, 5, 7)
     z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    t["collision_type"] = Cpd("collision_type", ("road_layout", "surface", "other_movement"),
-                              z / z.sum(axis=-1, keepdims=True))
+    return Cpd("collision_type", ("road_layout", "surface", "other_movement"),
+               z / z.sum(axis=-1, keepdims=True))
 
+
+def _severity() -> Cpd:
+    """P(severity | collision_type, speed_limit, driver_impaired)."""
     # severity | collision_type, speed_limit, driver_impaired: property_damage, injury, fatal
     # log-odds of (injury, fatal) against property damage
     sev_collision = np.array([
@@ -227,9 +250,14 @@ def _tables() -> dict[str, Cpd]:
           + sev_impaired[None, None, :, :])                                 # (7, 3, 3, 2)
     full = np.concatenate([np.zeros(lo.shape[:-1] + (1,)), lo], axis=-1)  # (7, 3, 3, 3)
     z = np.exp(full - full.max(axis=-1, keepdims=True))
-    t["severity"] = Cpd("severity", ("collision_type", "speed_limit", "driver_impaired"),
-                        z / z.sum(axis=-1, keepdims=True))
-    return t
+    return Cpd("severity", ("collision_type", "speed_limit", "driver_impaired"),
+               z / z.sum(axis=-1, keepdims=True))
+
+
+def _tables() -> dict[str, Cpd]:
+    cpds = [*_root_tables(), _surface(), _traffic_control(), _speed_limit(), _driver_impaired(),
+            _other_movement(), _collision_type(), _severity()]
+    return {c.variable: c for c in cpds}
 
 
 @lru_cache(maxsize=1)
