@@ -102,7 +102,9 @@ def _reachability(adj: np.ndarray) -> np.ndarray:
         reach = nxt
 
 
-def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
+# long: pgmpy's move loop (add, remove, reverse with the tabu list) kept in one piece so its order of trying
+# moves, which decides ties, can be read against pgmpy's (issue 19: split after the cbn work lands)
+def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # noqa: C901, PLR0912, PLR0915 -- see the note above
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
                start: Iterable[tuple[str, str]] = ()) -> StructureResult:

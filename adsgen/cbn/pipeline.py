@@ -63,7 +63,7 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
     return result, folder
 
 
-def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None = None,
+def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None = None,  # noqa: PLR0913 -- `adsgen cbn learn` as a function: one keyword per command-line option
                  known_graph: str | Path | None = None, vehicle_table: str | Path | None = None,
                  incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                  score: str = "bdeu", bootstrap: int = 0, seed: int = 0, holdout: float = 0.2,

@@ -52,6 +52,8 @@ def default_cbn_dir(work: Path, console: Console | None = None) -> Path:
     return out
 
 
+# long: the benchmark's loop over methods and repeats with its per-method tallies (issue 19: split after the
+# search work of the day lands)
 def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: int, agent: str = "idm",
               console: Console | None = None, faithfulness_check: bool = True) -> dict:
     from adsgen.scenario.io import load_seeds

@@ -76,6 +76,8 @@ def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
     return images
 
 
+# long: the demo's four stages (data, CBN, search, report) in order, each a few calls (issue 19: one function
+# per stage after the search work of the day lands)
 def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console | None = None) -> Path:
     from adsgen.campaign.curves import points_from_search_record
     from adsgen.campaign.plots import search_curve

@@ -36,7 +36,7 @@ def _signal(t, green, yellow, all_red, offset, group) -> int:
     return SIGNAL_GREEN if tau < green else SIGNAL_YELLOW if tau < green + yellow else SIGNAL_RED
 
 
-def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:
+def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     dx, dy = x2 - x1, y2 - y1
     cc, cs = abs(c1 * c2 + s1 * s2), abs(c1 * s2 - s1 * c2)
     return not (abs(dx * c1 + dy * s1) > hl1 + hl2 * cc + hw2 * cs
@@ -45,7 +45,7 @@ def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:
                 or abs(-dx * s2 + dy * c2) > hw2 + hl1 * cs + hw1 * cc)
 
 
-def _separating_gap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:
+def _separating_gap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     dx, dy = x2 - x1, y2 - y1
     cc, cs = abs(c1 * c2 + s1 * s2), abs(c1 * s2 - s1 * c2)
     return max(abs(dx * c1 + dy * s1) - (hl1 + hl2 * cc + hw2 * cs),
@@ -64,7 +64,7 @@ def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> float:
     return best
 
 
-def _box_distance(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:
+def _box_distance(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     if _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2):
         return 0.0
     cr, sr = c2 * c1 + s2 * s1, s2 * c1 - c2 * s1
@@ -86,7 +86,7 @@ def _div(a, b):
     return math.copysign(_INF, a) * (1.0 if math.copysign(1.0, b) > 0 else -1.0)
 
 
-def _ttc(ex, ey, ec, es, evx, evy, el, ew, x, y, c, s, vx, vy, length, width) -> float:
+def _ttc(ex, ey, ec, es, evx, evy, el, ew, x, y, c, s, vx, vy, length, width) -> float:  # noqa: PLR0913 -- the ego's and one other's pose, velocity and size
     dx, dy, rvx, rvy = x - ex, y - ey, vx - evx, vy - evy
     px0, py0 = ec * dx + es * dy, -es * dx + ec * dy
     ox, oy = ec * c + es * s, -es * c + ec * s
@@ -121,7 +121,9 @@ def _occluded(ex, ey, tx, ty, ox, oy, c, s, hl, hw) -> bool:
     return lo <= hi and hi >= 0.0 and lo <= 0.999
 
 
-def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None) -> RunResult:
+# long: the pure-Python baseline of `adsgen bench sim` is written as one plain loop on purpose: it is how one
+# would write the simulator without batching, and it is what the batched engine is timed against
+def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None) -> RunResult:  # noqa: C901, PLR0912, PLR0915 -- see the note above
     """Run one scenario against the IDM + AEB agent in a plain Python loop."""
     p = params or IDMParams()
     bt = E.compile_batch([scenario])

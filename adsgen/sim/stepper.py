@@ -179,7 +179,9 @@ class CompiledBatch:
         self.any_ttc_trigger = bool((self.tkind == 2).any())
 
 
-def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
+# long: packs every scenario's routes, actors, triggers and signals into the padded arrays of one CompiledBatch;
+# one assignment per array field (issue 19: split after the simulation work of the day lands)
+def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0915 -- see the note above
     """Pad and pack a list of scenarios into arrays."""
     b = len(scenarios)
     a = 1 + max((len(s.actors) for s in scenarios), default=0)
