@@ -42,7 +42,7 @@ _COMMAND_MODULES = (
     "adsgen.search.commands",
     "adsgen.campaign.commands",
     "adsgen.drivelm.commands",
-    "adsgen.drivelm.vlm_commands",
+    "adsgen.drivelm.vlm.commands",
     "carla_bridge.commands",
 )
 

@@ -12,8 +12,8 @@ from adsgen.cbn.learner import LearnConfig
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, parse_tiers, temporal_order
-from adsgen.crashdata import reference_edges, sample_canonical
 from adsgen.errors import ConfigError, InputError
+from adsgen.groundtruth import reference_edges, sample_canonical
 from adsgen.variables import NAMES, STATES, TIERS
 
 

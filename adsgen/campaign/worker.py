@@ -146,7 +146,7 @@ class WorkerRuntime:
             if self.spec.judge_ttc_s is not None and self.spec.agent not in REFERENCE_AGENTS:
                 ok = [i for i, r in enumerate(results) if r.termination is not TerminationReason.BACKEND_FAULT]
                 judge([results[i] for i in ok], [scenarios[i] for i in ok], self.backend, task.seed,
-                      self.spec.judge_ttc_s)
+                      self.spec.judge_ttc_s, evasive_runs=None)  # no budget: the evasive check wherever needed
         except ConfigError:
             raise  # e.g. a backend that cannot re-run scenarios for the judge: the whole campaign is wrong
         except BackendError as exc:

@@ -31,8 +31,8 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
     from adsgen.cbn.parameters import fit_bdeu
     from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
-    from adsgen.crashdata.reference import reference_edges, sample_canonical
     from adsgen.errors import ConfigError
+    from adsgen.groundtruth.reference import reference_edges, sample_canonical
     from adsgen.provenance import versions
     from adsgen.variables import NAMES, STATES
 

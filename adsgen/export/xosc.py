@@ -107,12 +107,13 @@ def _speed(xosc, speed_mps: float, shape: str = "step", dimension: str = "time",
     return xosc.AbsoluteSpeedAction(round(float(speed_mps), 3), dyn)
 
 
-def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
-    """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start)."""
+def _trigger(xosc, name: str, actor_id: str, trigger, delay_s: float = 0.0) -> object:
+    """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start), ``delay_s`` after
+    its condition holds."""
     if trigger is None or trigger.kind == "time":
         t = 0.0 if trigger is None else float(trigger.value)
         cond = xosc.SimulationTimeCondition(t, _rule(xosc, "greaterThan"))
-        return xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising, cond)
+        return xosc.ValueTrigger(name, delay_s, xosc.ConditionEdge.rising, cond)
     if trigger.kind == "ego_distance":
         cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "lessThan"),
                                               xosc.RelativeDistanceType.cartesianDistance, actor_id,
@@ -122,7 +123,7 @@ def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
                                              freespace=False, entity=actor_id)
     else:  # pragma: no cover - the model's Literal admits no other kinds
         raise ValueError(f"unknown trigger kind {trigger.kind!r}")
-    return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.rising, cond, HERO)
+    return xosc.EntityTrigger(name, delay_s, xosc.ConditionEdge.rising, cond, HERO)
 
 
 def _not_yet(xosc, name: str, actor_id: str, trigger):
@@ -170,8 +171,8 @@ class _Ctx:
         self.actor, self.route, self.ego_route, self.net = actor, route, ego_route, net
         self.m = actor.manoeuvre
 
-    def trigger(self, xosc, label: str):
-        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger)
+    def trigger(self, xosc, label: str, delay_s: float = 0.0):
+        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger, delay_s)
 
 
 @register_manoeuvre("keep")
@@ -196,6 +197,14 @@ def _cut_in(xosc, c: _Ctx):
     lanes = side * abs(c.m.target_lane_offset) * (1 if c.m.target_lane_offset < 0 else -1)
     dyn = xosc.TransitionDynamics(xosc.DynamicsShapes.sinusoidal, xosc.DynamicsDimension.time, c.m.duration_s)
     return [("cuts_in", xosc.RelativeLaneChangeAction(int(lanes), c.actor.id, dyn), c.trigger(xosc, "cut_in"))]
+
+
+@register_manoeuvre("cut_in_brake")
+def _cut_in_brake(xosc, c: _Ctx):
+    """As the engine: the cut-in, then braking to a stop once the lateral move is complete (duration_s later)."""
+    brake = ("brakes_after_cut_in", _speed(xosc, 0.0, "linear", "rate", c.m.decel_mps2),
+             c.trigger(xosc, "cut_in_brake", delay_s=c.m.duration_s))
+    return _cut_in(xosc, c) + [brake]
 
 
 @register_manoeuvre("head_on_drift")
@@ -235,8 +244,13 @@ def _turn_left(xosc, c: _Ctx):
 
 @register_manoeuvre("run_red_light")
 def _red_light(xosc, c: _Ctx):
-    # OpenSCENARIO 1.0 has no "ignore signals" action; the actor holds its speed through the junction.
-    return [("runs_red_light", _speed(xosc, c.actor.speed_mps), c.trigger(xosc, "red_light"))]
+    # OpenSCENARIO 1.0 has no "ignore signals" action; the actor holds its speed through the junction and, as
+    # in the engine, brakes at decel_mps2 when its trigger fires (a driver noticing the conflict late)
+    run = ("runs_red_light", _speed(xosc, c.actor.speed_mps), _trigger(xosc, f"{c.actor.id}_red_light_start",
+                                                                     c.actor.id, None))
+    if c.m.trigger is None:
+        return [run]
+    return [run, ("brakes_late", _speed(xosc, 0.0, "linear", "rate", c.m.decel_mps2), c.trigger(xosc, "late_brake"))]
 
 
 @register_manoeuvre("cross_road")

@@ -44,7 +44,7 @@ def prepare_output(out: Path) -> None:
 def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
     """Learn and validate the CBN from the shipped synthetic Montgomery County table."""
     from adsgen.cbn import learn_to_dir
-    from adsgen.cbn.commands import print_learn_summary
+    from adsgen.cbn.report import print_learn_summary
 
     known = CRASH_DIR / "reference_graph.json"
     with console.status(f"reading {DEMO_DATA}") as status:
