@@ -30,7 +30,10 @@ from adsgen.sim.types import DT_S, RunResult, TerminationReason
 _INF = math.inf
 
 
-def _signal(t, green, yellow, all_red, offset, group) -> int:
+def _signal(t: float, plan: list[float], group: int) -> int:
+    """Signal state at ``t`` [s] of a fixed-time plan (green, yellow, all-red, offset [s]); group 1 runs half a
+    cycle after group 0."""
+    green, yellow, all_red, offset = plan
     cycle = 2.0 * (green + yellow + all_red)
     tau = (t + offset - group * cycle / 2.0) % cycle
     return SIGNAL_GREEN if tau < green else SIGNAL_YELLOW if tau < green + yellow else SIGNAL_RED
@@ -164,7 +167,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
     u_draw = uniforms(np.array([scenario_key(seed, scenario, "idm.detection")], dtype=np.uint64), n_steps + 1,
                       n_act)[0].tolist()
     hits = [0] * n
-    frames: list[tuple] = []
+    frames: list[list[tuple]] = []  # per step: one tuple per actor, what a lagged perception sees
     a_served, a_dwell = False, 0.0
     wheelbase = [max(E.WHEELBASE_FRACTION * g["length"][j], 0.1) for j in range(n)]
     for k in range(n_steps + 1):
@@ -254,7 +257,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val):
                 triggered[j], t_trig[j] = True, t
         # traffic control
-        sigs = [_signal(t, *sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]
+        sigs = [_signal(t, sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]
         stop_gap = [_INF] * n
         if has_signal or has_stop:
             for j in range(n):
@@ -406,7 +409,9 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         pets.append(max(a_first, b_first, 0.0))
     if collided and not math.isnan(g["sc_e"][partner]):
         pets = [0.0]
-    return assemble_result(scenario, reason, t_end, partner=bt.ids[0][partner] if collided else None,
+    assert reason is not None  # the loop ends at the horizon at the latest
+    return assemble_result(scenario, reason, t_end,
+                           partner=bt.ids[0][partner] if collided and partner is not None else None,
                            impact_speed_mps=impact if collided else None, min_ttc_s=min_ttc,
                            min_distance_m=min_dist, pet_s=min(pets) if pets else None, fault_code=fault_code,
                            mu=float(bt.mu[0]), backend="loop", seed=seed)
