@@ -82,15 +82,11 @@ def test_exit_codes_of_commands_reach_the_shell(monkeypatch):
 LONG_FUNCTION_LINES = 80
 """A function longer than this (decorators to last line) needs a comment block starting ``# long: reason``
 right above it."""
-# adsgen/drivelm is being split into rooms on its own branch (issue 19, item 1); it joins this check then
-_NOT_YET_CHECKED = ("drivelm",)
 
 
 def _long_functions_without_reason(root: Path) -> list[str]:
     out = []
     for path in sorted(root.rglob("*.py")):
-        if any(part in _NOT_YET_CHECKED for part in path.relative_to(root).parts):
-            continue
         lines = path.read_text(encoding="utf-8").splitlines()
         for node in ast.walk(ast.parse("\n".join(lines))):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
