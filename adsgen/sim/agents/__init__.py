@@ -77,7 +77,7 @@ def _load_plugins() -> None:
     """Import modules of other areas that register agents (only if present)."""
     import importlib
 
-    for name in ("adsgen.drivelm.agent",):
+    for name in ("adsgen.drivelm.vlm.agent",):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
