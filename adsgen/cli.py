@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from adsgen import __version__
+from adsgen.cli_help import apply_placeholders
 from adsgen.errors import AdsgenError
 
 app = typer.Typer(
@@ -115,6 +116,13 @@ def doctor(
 err_console = Console(stderr=True)
 
 
+def command() -> typer.core.TyperGroup:
+    """The click command tree of ``adsgen`` with the help conventions applied (adsgen.cli_help)."""
+    root = typer.main.get_command(app)
+    apply_placeholders(root)
+    return root  # type: ignore[return-value]
+
+
 def _usage_errors() -> tuple[type[Exception], ...]:
     """Click's usage-error base class: click's own, and typer's vendored copy (typer >= 0.24 raises
     ``typer._click`` exceptions, which are not click's)."""
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (also used by tests)."""
     try:
         # without standalone mode click returns typer.Exit's code instead of exiting
-        rv = app(args=argv, prog_name="adsgen", standalone_mode=False)
+        rv = command()(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
         _print_error(str(exc))
         return exc.exit_code
