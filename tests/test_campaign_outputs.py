@@ -250,3 +250,31 @@ def test_outputs_of_a_campaign_with_nothing_finished(cli, tmp_path):
     code, _, err = cli(["report", db, "--out", tmp_path / "report"])
     assert code == 0, err
     assert "No finished runs yet." in (tmp_path / "report" / "index.html").read_text()
+
+
+def test_report_plots_say_what_they_show(builtin_db):
+    """Every factor panel has its own legend and units; runs a search stored at once are counted in stored
+    order (wall time would be one vertical line), a campaign's against wall time."""
+    import numpy as np
+
+    from adsgen.campaign.plots import rates_by_factor, runs_over_time
+    from adsgen.campaign.stats import campaign_status, runs_frame
+    from adsgen.campaign.store import CampaignStore
+
+    with CampaignStore.open(builtin_db, readonly=True) as store:
+        st, df = campaign_status(store), runs_frame(store)
+    panels = [ax for ax in rates_by_factor(st["by_factor"], guided=True).axes if ax.get_title()]
+    assert len(panels) == 9 and all(ax.get_legend() is not None for ax in panels if ax.patches)
+    assert all("share of runs" in ax.get_ylabel() for ax in panels if ax.patches)
+    assert "not population rates" in rates_by_factor(st["by_factor"], guided=True).get_suptitle()
+    assert "not population rates" not in rates_by_factor(st["by_factor"]).get_suptitle()
+
+    campaign_ax = runs_over_time(df).axes[0]
+    assert "wall time" in campaign_ax.get_xlabel() and campaign_ax.get_legend() is not None
+    batch = df.assign(session_id=None, started_at=1.0e9, finished_at=1.0e9)  # as `adsgen generate` stores them
+    ax = runs_over_time(batch).axes[0]
+    lines = {line.get_label().split(" (")[0]: line for line in ax.get_lines()}
+    done = batch[batch["status"] == "done"]
+    assert lines["collision"].get_ydata()[-1] == int(done["collided"].sum())
+    assert np.ptp(lines["collision"].get_xdata()) == len(done) - 1  # spread over the runs, not a vertical line
+    assert "stored" in ax.get_xlabel() and "[s]" not in ax.get_xlabel()
