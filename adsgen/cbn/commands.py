@@ -9,6 +9,7 @@ import typer
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
 from adsgen.errors import InputError
+from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
                       no_args_is_help=True)
@@ -48,6 +49,7 @@ def learn_cmd(
                                               help="Maryland statewide vehicle table to join on REPORT_NO."),
     incidents: Path | None = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     non_motorists: Path | None = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
+    json_out: str | None = json_option("the validation figures and arcs"),
 ) -> None:
     """Learn a CBN from DATA, validate it on held-out rows and write the model folder."""
     from rich.console import Console
@@ -60,6 +62,8 @@ def learn_cmd(
     non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
     if not isinstance(algorithm, str):
         algorithm = "auto"
+    json_out = json_out if isinstance(json_out, str) else None
+    check_json_target(json_out, (data,))
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
@@ -67,10 +71,12 @@ def learn_cmd(
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
                               pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
     folder = Path(out)
-    print_learn_summary(result, folder)
+    print_learn_summary(result, folder, stderr=to_stdout(json_out))
+    write_json(json_out, {"model_dir": str(folder), "arcs": [list(e) for e in result.model.edges],
+                          "validation": result.report})
 
 
-def print_learn_summary(result, folder: Path) -> None:
+def print_learn_summary(result, folder: Path, stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -97,7 +103,7 @@ def print_learn_summary(result, folder: Path) -> None:
         t.add_row("SHD to known graph (skeleton | CPDAG)",
                   f"{rep['known_graph']['skeleton_shd']} | {rep['known_graph']['cpdag_shd']}")
     t.add_row("time (s)", f"{rep['timings']['total_s']:.2f}")
-    Console().print(t)
+    Console(stderr=stderr).print(t)
 
 
 @cbn_app.command("query")
@@ -106,13 +112,18 @@ def query_cmd(
     target: str = typer.Option("severity", "--target", help="Variable whose distribution is printed."),
     given: list[str] = typer.Option(None, "--given", help="Evidence var=state (repeatable)."),
     do: list[str] = typer.Option(None, "--do", help="Intervention var=state (repeatable): graph surgery."),
+    json_out: str | None = json_option("the distribution"),
 ) -> None:
-    """Print P(target | given, do(...)) from a learned model."""
+    """Print P(target | given, do(...)) from a learned model; an intervention with no directed path to the
+    target is explained (the answer is then the plain conditional)."""
     from rich.console import Console
     from rich.table import Table
 
     from adsgen.cbn.model import load_model
 
+    json_out = json_out if isinstance(json_out, str) else None
+    check_json_target(json_out, (model_dir,))
+    console = Console(stderr=to_stdout(json_out))
     model = load_model(model_dir)
     cbn = model.compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
@@ -138,11 +149,25 @@ def query_cmd(
         if span is not None:
             row.append(f"{span['low'][k]:.4f} - {span['high'][k]:.4f}")
         t.add_row(*row)
-    Console().print(t)
+    console.print(t)
+    _explain_null_effects(console, model, target, interventions)
+    write_json(json_out, {"target": target, "given": evidence, "do": interventions,
+                          "states": list(cbn.states[target]), "probability": [float(p) for p in probs],
+                          "marginal": [float(q) for q in prior]})
     if span is not None:
-        Console().print(f"The answer depends on the direction of arcs the data cannot orient: over the "
+        console.print(f"The answer depends on the direction of arcs the data cannot orient: over the "
                         f"{span['graphs']} graphs equivalent to the learned one (same fit, tiers respected) "
                         "it spans the range shown; the 'probability' column is the learned graph's.")
+
+
+def _explain_null_effects(console, model, target: str, interventions: dict[str, str]) -> None:
+    """Say which interventions cannot reach the target (adsgen.cbn.causal_paths)."""
+    from rich.text import Text
+
+    from adsgen.cbn.causal_paths import missing_paths
+
+    for gap in missing_paths(model.edges, target, list(interventions), model.tiers):
+        console.print(Text(gap.sentence()))
 
 
 NETWORKS_DEFAULT = ("asia", "sachs", "child", "insurance", "alarm")
