@@ -22,6 +22,7 @@ from rich.text import Text
 from adsgen import __version__
 from adsgen.cli_help import apply_placeholders
 from adsgen.errors import AdsgenError
+from adsgen.jsonout import check_json_target, json_annotation, tables_to_stderr, write_json
 
 app = typer.Typer(
     name="adsgen",
@@ -81,13 +82,10 @@ def doctor(
     carla_host: Annotated[str | None, typer.Option(
         "--carla-host", metavar="HOST[:PORT]",
         help="Also check this CARLA server (reachability and versions; no scenario is run).")] = None,
-    json_out: Annotated[str | None, typer.Option(
-        "--json", metavar="FILE", help="Write the checks as JSON to FILE ('-' for standard output).")] = None,
+    json_out: Annotated[str | None, json_annotation("the checks")] = None,
 ) -> None:
     """Check this machine against the tested set: Python, package versions, torch build, CARLA, Chromium,
     cores and free disk. Exit 1 when a core requirement is missing."""
-    import json
-
     from adsgen.doctor import run_doctor
 
     host, port = (None, 2000)
@@ -95,10 +93,10 @@ def doctor(
         from carla_bridge.connection import parse_host_port
 
         host, port = parse_host_port(carla_host)
+    check_json_target(json_out)
     rep = run_doctor(carla_host=host, carla_port=port)
-    if json_out == "-":
-        typer.echo(json.dumps(rep.to_dict(), indent=2))
-    else:
+    write_json(json_out, rep.to_dict())
+    with tables_to_stderr(json_out):
         from rich.table import Table
 
         table = Table("check", "status", "detail", title="adsgen doctor")
@@ -106,10 +104,6 @@ def doctor(
         for row in rep.rows:
             table.add_row(Text(row.check), Text(row.status, style=colour[row.status]), Text(row.detail))
         Console().print(table)
-        if json_out is not None:
-            from pathlib import Path
-
-            Path(json_out).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
     if not rep.ok:
         raise typer.Exit(1)
 

@@ -7,10 +7,11 @@ tables then go to standard error, so ``adsgen ... --json - | jq`` reads clean JS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,35 @@ STDOUT = "-"
 """The --json value that means standard output."""
 
 
+def json_help(what: str) -> str:
+    return f"Write {what} as JSON to FILE ('-' for standard output; tables then go to standard error)."
+
+
 def json_option(what: str = "the results", *, required: bool = False) -> Any:
-    """The ``--json FILE`` option of a command (typer OptionInfo); ``what`` names what the JSON holds."""
-    return typer.Option(... if required else None, "--json", metavar="FILE",
-                        help=f"Write {what} as JSON to FILE ('-' for standard output; tables then go to "
-                             "standard error).")
+    """The ``--json FILE`` option of a command (typer OptionInfo, as a parameter's default); ``what`` names
+    what the JSON holds."""
+    return typer.Option(... if required else None, "--json", metavar="FILE", help=json_help(what))
+
+
+def json_annotation(what: str = "the results") -> Any:
+    """The same option for ``Annotated[str | None, json_annotation(...)] = None`` parameters."""
+    return typer.Option("--json", metavar="FILE", help=json_help(what))
 
 
 def to_stdout(target: str | Path | None) -> bool:
     """Whether --json sends the results to standard output (the human tables then use standard error)."""
     return target is not None and str(target) == STDOUT
+
+
+@contextlib.contextmanager
+def tables_to_stderr(target: str | Path | None) -> Iterator[None]:
+    """With ``--json -``, what the block prints to standard output (rich tables, echo) goes to standard
+    error instead, so standard output carries the JSON alone."""
+    if not to_stdout(target):
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def check_json_target(target: str | Path | None, inputs: Iterable[str | Path | None] = ()) -> None:

@@ -48,7 +48,7 @@ def faulty_db(tmp_path_factory):
 
 
 def test_status_counts_and_factors(cli, builtin_db):
-    code, out, err = cli(["campaign", "status", builtin_db, "--json"])
+    code, out, err = cli(["campaign", "status", builtin_db, "--json", "-"])
     assert code == 0, err
     st = json.loads(out)
     assert st["total"] == 10 and st["counts"]["done"] == 10 and st["agents"] == ["idm"]
@@ -243,7 +243,7 @@ def test_outputs_of_a_campaign_with_nothing_finished(cli, tmp_path):
     db = tmp_path / "new.db"
     with CampaignStore.create(db, config={}) as store:
         store.add_runs([(load_scenario(SEEDS_DIR / "cut_in.yaml"), None)], "idm", "builtin", [0, 1])
-    code, out, _ = cli(["campaign", "status", db, "--json"])
+    code, out, _ = cli(["campaign", "status", db, "--json", "-"])
     assert code == 0 and json.loads(out)["counts"]["pending"] == 2
     assert cli(["campaign", "export", db, "--out", tmp_path / "r.xml"])[0] == 0
     assert ET.parse(tmp_path / "r.xml").getroot().get("skipped") == "2"

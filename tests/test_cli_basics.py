@@ -82,3 +82,35 @@ def test_every_help_page_uses_real_placeholders_and_fits_80_columns():
     query = root.commands["cbn"].commands["query"]
     with query.make_context("adsgen cbn query", [], resilient_parsing=True) as ctx:
         assert "MODEL_DIR" in query.get_help(ctx)
+
+
+def test_json_is_one_option_everywhere_file_or_stdout():
+    """--json FILE with '-' for standard output, the same words on every command that has it; the commands
+    that produce results have it."""
+    from adsgen.cli import command
+
+    root = command()
+    with_json = {}
+    for path, cmd in _leaf_commands(root):
+        for param in cmd.params:
+            if "--json" in getattr(param, "opts", []):
+                with_json[" ".join(path)] = param
+    for name, param in with_json.items():
+        if name.startswith(("drivelm", "carla", "bench vlm")):
+            continue  # the VLM and CARLA areas' commands: not converted yet
+        assert not param.is_flag and param.metavar == "FILE", name
+        assert "'-' for standard output" in param.help, name
+    for name in ("simulate", "generate", "report", "replay", "export", "cbn learn", "cbn query", "campaign run",
+                 "campaign status", "campaign export", "data inspect", "doctor", "bench sim", "bench campaign"):
+        assert name in with_json, name
+
+
+def test_json_to_stdout_is_clean_json(cli, tmp_path):
+    from adsgen.paths import SEEDS_DIR
+
+    code, out, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--no-judge", "--json", "-"])
+    assert code == 0, err
+    result = json.loads(out)  # nothing but the JSON on standard output
+    assert "termination" in result and "cut_in" in err  # the human summary went to standard error
+    code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--json", tmp_path / "missing" / "r.json"])
+    assert code == 2 and "--json" in err  # a bad target is refused before the run

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,11 @@ def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, re
     return [Image(stem, caption, png=_png(image)) for stem, caption, image in moment_images(moments, label, note)]
 
 
-def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tuple[dict[int, list[Image]], str]:
+def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None,
+                       progress: Callable[[], None] | None = None) -> tuple[dict[int, list[Image]], str]:
     """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered). A run whose
     stored backend or agent is an import path TRUST (adsgen.campaign.backends.ImportTrust) does not allow is
-    not rerun; the note says why."""
+    not rerun; the note says why. ``progress`` is called after each run."""
     from adsgen.campaign.backends import ImportTrust
     from adsgen.campaign.replay import run_spec
 
@@ -71,6 +73,8 @@ def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tup
                                      f"run {rid} {run['scenario_name']}")
         except Exception as exc:  # keyframes are an illustration; the report still stands without them
             problems.append(f"run {rid}: {type(exc).__name__}: {exc}")
+        if progress is not None:
+            progress()
     note = ("Keyframes could not be rendered for " + "; ".join(problems)) if problems else ""
     return out, note
 

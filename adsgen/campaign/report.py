@@ -309,7 +309,6 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
     worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
     if data.worst:
         from adsgen.campaign.reproduce import replay_command
-        from adsgen.sim.vocabulary import verdict_label
         from adsgen.variables import FACTORS
 
         worst.paragraphs.append(
@@ -318,7 +317,7 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
             "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
         worst.tables.append(Table([{
             "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-            "verdict": verdict_label(r["verdict"]) if isinstance(r.get("verdict"), str) else _finding(r),
+            "verdict": run_finding_words(r),
             "termination": r["termination"], "partner": _text(r["collision_partner"]),
             "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
             "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),
@@ -363,10 +362,16 @@ def _text(v: Any) -> str:
     return "-" if v is None or (isinstance(v, float) and v != v) else str(v)
 
 
-def _finding(row: dict[str, Any]) -> str:
-    if row.get("collided"):
-        return "collision"
-    return "near miss" if row.get("high_risk") else "safe"
+def run_finding_words(row: dict[str, Any]) -> str:
+    """A stored run's (a runs_frame row's) finding in words (adsgen.sim.vocabulary.finding_words)."""
+    from adsgen.sim.vocabulary import finding_words
+
+    return finding_words(row.get("verdict"), _flag(row.get("collided")), _flag(row.get("high_risk")))
+
+
+def _flag(v: Any) -> bool:
+    """A stored 1/0 column value as a bool; pandas' NaN (not recorded) is False."""
+    return bool(v) and v == v
 
 
 def write_campaign_report(data: CampaignReportData, out_dir: str | Path) -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
 from adsgen.errors import InputError
-from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
                       no_args_is_help=True)
@@ -180,7 +179,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @bench_app.command("cbn")
     def bench_cbn(
         rows: int = typer.Option(200_000, "--rows", help="Rows sampled from the synthetic reference network."),
-        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        json_path: str = json_option("the figures", required=True),
         seed: int = typer.Option(0, "--seed", help="Sampling seed."),
         score: str = typer.Option("bdeu", "--score", help="Structure score for both learners."),
         pgmpy_queries: int = typer.Option(200, "--pgmpy-queries",
@@ -189,14 +188,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Learn the reference network with adsgen and with stock pgmpy; time risk queries both ways."""
         from adsgen.cbn.bench import print_bench, run_bench
 
-        figures = run_bench(rows, seed, score.lower(), pgmpy_queries)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print_bench(figures)
+        check_json_target(json_path)
+        with tables_to_stderr(json_path):
+            figures = run_bench(rows, seed, score.lower(), pgmpy_queries)
+            print_bench(figures)
+        write_json(json_path, figures)
 
     @bench_app.command("cbn-networks")
     def bench_cbn_networks(
-        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        json_path: str = json_option("the figures", required=True),
         networks: str = typer.Option(",".join(NETWORKS_DEFAULT), "--networks",
                                      help="Comma-separated pgmpy example networks."),
         sizes: str = typer.Option("5000,20000,100000", "--sizes", help="Comma-separated sample sizes."),
@@ -206,6 +206,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
     ) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
+        from rich.console import Console
         from rich.progress import Progress
 
         from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
@@ -222,11 +223,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if score.lower() not in ("bic", "bdeu"):
             raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
         total = len(nets) * len(size_list) * len(seed_list)
-        with Progress(transient=True) as progress:
+        check_json_target(json_path)
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("learning", total=total)
             figures = run_network_bench(nets, size_list, seed_list, score.lower(), pgmpy,
                                         on_case=lambda c: progress.advance(task))
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print_network_bench(figures)
+        with tables_to_stderr(json_path):
+            print_network_bench(figures)
+        write_json(json_path, figures)
 
