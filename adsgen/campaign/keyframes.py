@@ -90,7 +90,7 @@ def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
     run = store.run(report.run_id)
     spec, _ = run_spec(store, run, backend_options, trust or ImportTrust())
     images = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), report.replayed or report.stored,
-                           f"run {report.run_id}")
+                           f"run {report.run_id} {run['scenario_name']}")
     paths = []
     for img in images:
         p = out / f"{img.name}.png"
