@@ -132,10 +132,11 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     assert code == 0, err
     assert "same outcome" in out
     frames = sorted(p.name for p in (tmp_path / "frames").glob("*.png"))
-    fronts, bevs = [p for p in frames if p.endswith("_CAM_FRONT.png")], [p for p in frames if p.endswith("_BEV.png")]
+    fronts = [p for p in frames if re.search(r"_CAM_FRONT(_LEFT|_RIGHT)?\.png$", p)]
+    bevs = [p for p in frames if p.endswith("_BEV.png")]
     assert len(fronts) == len(bevs) >= 2 and len(frames) == len(fronts) + len(bevs)  # each moment with a BEV
     # the report's scheme: run-<id>-<scenario>_t<s>s_<view>.png (adsgen.render.moments.frame_stem)
-    assert all(re.fullmatch(r"run-3-[A-Za-z0-9-]+_t\d\d\.\d\ds_(CAM_FRONT|BEV)\.png", p) for p in frames), frames
+    assert all(re.fullmatch(r"run-3-[A-Za-z0-9-]+_t\d\d\.\d\ds_(CAM_FRONT(_LEFT|_RIGHT)?|BEV)\.png", p) for p in frames), frames
     tampered = tmp_path / "tampered.db"
     shutil.copy(builtin_db, tampered)
     conn = sqlite3.connect(tampered)

@@ -90,7 +90,7 @@ def run_cmd(
         field = "-".join(map(str, err["loc"])).replace("_", "-")
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
     check_json_target(json_out, (db, *scenarios))  # checked before the campaign runs, not after
-    err = to_stdout(json_out)  # --json -: standard output carries the JSON alone
+    to_err = to_stdout(json_out)  # --json -: standard output carries the JSON alone
     from adsgen.campaign.stats import campaign_status, findings_line
     from adsgen.campaign.store import CampaignStore
     from adsgen.sim.vocabulary import runs_meeting, status_label
@@ -99,12 +99,12 @@ def run_cmd(
     with CampaignStore.open(db, readonly=True) as store:
         st = campaign_status(store)
     c = summary.counts
-    typer.echo(f"{summary.db}: {findings_line(st)}", err=err)
+    typer.echo(f"{summary.db}: {findings_line(st)}", err=to_err)
     typer.echo(f"  runs: {c['done']} {status_label('done')}, {c['failed']} {status_label('failed')}, "
                f"{c['timed_out']} {status_label('timed_out')}, {c['pending'] + c['running']} unfinished "
                f"({summary.attempted} finished now, {summary.new_runs} new in the store, "
                f"{summary.retried} backend-fault retries); "
-               f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run", err=err)
+               f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run", err=to_err)
     if json_out:
         d = summary.to_dict()
         d["verdicts"], d["collisions"], d["near_misses"] = st["verdicts"], st["collisions"], st["near_misses"]
@@ -115,7 +115,7 @@ def run_cmd(
         n = runs_meeting(fail_on, valid_failures=st["verdicts"].get("valid_failure", 0),
                          collisions=st["collisions"], near_misses=st["near_misses"])
         if n:
-            typer.echo(f"--fail-on {fail_on.value}: {n} run(s) meet it (exit 1)", err=err)
+            typer.echo(f"--fail-on {fail_on.value}: {n} run(s) meet it (exit 1)", err=to_err)
             raise typer.Exit(1)
 
 

@@ -1,7 +1,7 @@
 """Keyframes of stored runs: rerun a run on a backend that can give world snapshots (the builtin engine's
 ``snapshots``), render a front-camera image and a bird's-eye view at a few moments, return PNGs.
 
-Moments (``adsgen.render.moments``): the hazard first visible on the front camera, the agent's reaction, and
+Moments (``adsgen.render.moments``): the hazard first visible on the ego's camera (front, else front-left or front-right), the agent's reaction, and
 the impact or closest approach, each with a bird's-eye view. A run on a backend without snapshots (CARLA) is re-simulated on the builtin engine, and
 the caption says so.
 """

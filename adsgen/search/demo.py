@@ -173,8 +173,8 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
                           figure=search_curve(curve_points))]),
         Section("Five worst scenarios (CBN-guided search)", paragraphs=[
             "The worst scenario found from each seed: collisions with the highest impact speed first, then the "
-            "lowest min TTC. For each, the front camera and a bird's-eye view at its key moments: the hazard "
-            "first visible, the agent's reaction, and the impact (or closest approach)."],
+            "lowest min TTC. For each, the camera that shows the hazard (front, else front-left or front-right) "
+            "and a bird's-eye view at its key moments: the hazard first visible, the agent's reaction, and the impact (or closest approach)."],
             tables=[Table(reproduce_rows, caption="how to reproduce each: the replay command reruns the stored "
                                                   "run and checks the same outcome and verdict")],
             image_rows=worst_rows),

@@ -30,7 +30,7 @@ def simulate(
         "--carla-host", help="CARLA server HOST[:PORT] for --backend carla (default: $CARLA_HOST, else localhost:2000).",
     )] = None,
     seed: Annotated[int, typer.Option(help="Run seed (sensing misses and other agent randomness).")] = 0,
-    render: Annotated[Path | None, typer.Option(help="Write CAM_FRONT keyframes (PNG) of the run into this folder.")] = None,
+    render: Annotated[Path | None, typer.Option(help="Write keyframes (PNG: the camera that shows the hazard, and a bird's-eye view) of the run into this folder.")] = None,
     json_out: Annotated[str | None, json_annotation("the RunResult (with provenance)")] = None,
     trajectories: Annotated[bool, typer.Option(help="Include trajectories in the JSON.")] = False,
     judge: Annotated[bool, typer.Option(help=(
@@ -96,7 +96,7 @@ def simulate(
 
 
 def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
-    """The run's key moments (adsgen.render.moments): CAM_FRONT frame (+ depth) and bird's-eye view of each."""
+    """The run's key moments (adsgen.render.moments): camera frame (+ depth) and bird's-eye view of each."""
     try:
         from adsgen.render import save_frame, save_png
         from adsgen.render.moments import frame_stem, moment_frames
@@ -116,10 +116,10 @@ def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> 
     finally:
         backend.close()
     for m, frame, snap in moments:
-        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, "CAM_FRONT"))
+        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, frame.camera))
         save_png(bev(snap, extent_m=BEV_EXTENT_M), out / f"{frame_stem(sc.name, m.time_s, 'BEV')}.png")
         console.print(f"  {m.label} at t = {m.time_s:.2f} s", highlight=False)
-    console.print(f"wrote {len(moments)} keyframes (front camera and bird's-eye view) to {out}")
+    console.print(f"wrote {len(moments)} keyframes (the camera that shows the hazard, and a bird's-eye view) to {out}")
 
 
 def bench_sim(
