@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from adsgen.render.appearance import Appearance, appearance_for
+from adsgen.render.appearance import GROUND_BOUNCE, SKY_GLOSS, Appearance, appearance_for
 from adsgen.render.camera import Camera, make_camera
 from adsgen.render.effects import (
     apply_weather,
@@ -183,7 +183,14 @@ def _face_colours(quads: np.ndarray, albedo: np.ndarray, emissive: np.ndarray, s
     n = cross3(quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 0])           # (F, 3) outward normals
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     centre = quads.mean(axis=1)                                               # (F, 3)
+    up = np.clip(n[:, 2:3], 0.0, 1.0)                                         # (F, 1) how much a face looks up
     light = app.ambient * (0.75 + 0.25 * n[:, 2:3]) + app.sun * np.clip(n @ _sun_direction(app), 0, None)[:, None]
+    # daylight reaches a side in shadow off the road too, and paint and glass mirror the sky: without these
+    # a car's shaded side renders near black at noon (only the sky's and the road's own light, no sun)
+    road_light = app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad))
+    light = light + GROUND_BOUNCE * road_light * (1.0 - up) * 0.5
+    sky = np.asarray(app.sky_horizon)[None, :] * (1.0 - up) + np.asarray(app.sky_top)[None, :] * up  # (F, 3)
+    gloss = SKY_GLOSS * sky
     if app.headlights and app.dark:
         to_ego = np.array([snap.ego.x_m, snap.ego.y_m, 0.8]) - centre          # (F, 3)
         facing = np.clip(np.einsum("fi,fi->f", n, to_ego) / np.maximum(np.linalg.norm(to_ego, axis=1), 1e-6), 0, 1)
@@ -193,7 +200,7 @@ def _face_colours(quads: np.ndarray, albedo: np.ndarray, emissive: np.ndarray, s
         lamp = tex.light(centre[:, 0].astype(np.float32), centre[:, 1].astype(np.float32))
         light = light + (0.6 * lamp)[:, None] * LAMP_TINT[None, :]
     tint = np.asarray(app.tint)
-    return (albedo * light * tint + emissive).astype(np.float32)
+    return (albedo * light * tint + gloss * tint + emissive).astype(np.float32)
 
 
 def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.5, *,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -109,19 +110,29 @@ def write_runs_db(result: SearchResult, path: Path) -> Path:
     return path
 
 
+def output_steps(result: SearchResult, xosc: bool = True) -> int:
+    """The steps write_outputs reports: one per scenario YAML, plus one per .xosc export."""
+    return len(result.found) * (2 if xosc else 1)
+
+
 def write_outputs(result: SearchResult, out_dir: str | Path, *, cbn_dir: str | None = None,
-                  seeds_dir: str | None = None, xosc: bool = True) -> dict[str, Path]:
-    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv, run.json and runs.sqlite."""
+                  seeds_dir: str | None = None, xosc: bool = True,
+                  progress: Callable[[int], None] | None = None) -> dict[str, Path]:
+    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv, run.json and runs.sqlite;
+    ``progress(n)`` is called as files are written: one step per scenario YAML, one per .xosc export (so
+    ``output_steps(result, xosc)`` in all)."""
     from adsgen.scenario.io import save_scenario
 
+    tick = progress or (lambda n: None)
     out = Path(out_dir)
     (out / "scenarios").mkdir(parents=True, exist_ok=True)
     for f in result.found:
         save_scenario(f.outcome.scenario, out / "scenarios" / f"{f.outcome.scenario.name}.yaml")
+        tick(1)
     if xosc and result.found:
         from adsgen.export import export_scenarios
 
-        export_scenarios([f.outcome.scenario for f in result.found], out / "xosc")
+        export_scenarios([f.outcome.scenario for f in result.found], out / "xosc", progress=lambda: tick(1))
     with open(out / "summary.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
         w.writeheader()
