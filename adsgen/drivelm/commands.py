@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from adsgen.drivelm.progress import rich_phases
 from adsgen.errors import InputError
 
 console = Console(soft_wrap=True)
@@ -223,8 +224,12 @@ def evaluate_cmd(
     truth = load_nested(gt)
     check_eval_file(truth, str(gt))
     preds = load_predictions(predictions)
-    j = make_judge(judge)
-    result = evaluate(preds, truth, judge=j, source=str(gt))
+    uses_judge = judge.strip().lower() not in ("", "none")
+    with rich_phases(console, enabled=uses_judge) as phases:  # a judge model takes a while to load and to rate
+        step = phases("load judge", 1)
+        j = make_judge(judge)
+        step(1)
+        result = evaluate(preds, truth, judge=j, source=str(gt), progress=phases)
     c = result["counts"]
     console.print(f"accuracy  {_fmt(result['accuracy'])}   ({c['accuracy']} questions)")
     console.print(f"match F1  {_fmt(result['match_f1'])}   ({c['match']} questions)")

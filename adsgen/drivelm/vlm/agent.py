@@ -34,7 +34,8 @@ from adsgen.drivelm.challenge.choices import (
     OPTIONS_PROMPT,
     ego_behaviour_phrase,
 )
-from adsgen.drivelm.challenge.formats import format_object_tag
+from adsgen.drivelm.challenge.formats import CAMERAS, format_object_tag
+from adsgen.drivelm.progress import Phases, rich_phases, stderr_is_terminal
 from adsgen.drivelm.qa.generation import (
     CAUTION_GAP_M,
     CAUTION_TTC_S,
@@ -46,10 +47,9 @@ from adsgen.drivelm.qa.generation import (
     closing_speed_mps,
     object_noun,
 )
-from adsgen.drivelm.vlm.data import CAMERAS
-from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, ObjectDepth, depth_sentence, tag_window
+from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, DepthEstimator, ObjectDepth, depth_sentence, tag_window
 from adsgen.drivelm.vlm.inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
-from adsgen.drivelm.vlm.prompts import exact_answer, options_of, user_text
+from adsgen.drivelm.vlm.prompts import MC, OPEN, exact_answer, options_of, user_text
 from adsgen.errors import BackendError, ConfigError
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
 
@@ -294,8 +294,6 @@ def settings_from_card(card: Any) -> DriveSettings:
 def check_recipe(card: Any, folder: str) -> None:
     """ConfigError when the adapter was not trained on a question the agent asks (its kinds or templates
     filter out the open safe-actions question or the behaviour question)."""
-    from adsgen.drivelm.vlm.prompts import MC, OPEN
-
     kinds, templates = card.training.get("answer_kinds"), card.training.get("templates")
     missing = [name for name, kind in (("safe_actions", OPEN), ("ego_behaviour", MC))
                if (kinds is not None and kind not in kinds) or (templates is not None and name not in templates)]
@@ -336,18 +334,25 @@ class VLMAnswerer:
         if card is not None:
             check_recipe(card, spec)
         self.settings = settings_from_card(card) if card is not None else DriveSettings()
-        self.vlm = load_for_inference(base or ("tiny" if card is None else None), adapter, lambda: corpus)
+        with rich_phases(enabled=stderr_is_terminal()) as phases:  # on stderr: a real LLaVA takes about a minute
+            self.vlm = load_for_inference(base or ("tiny" if card is None else None), adapter, lambda: corpus,
+                                          progress=phases)
+            self._estimator = self._depth_estimator(phases)
         self.budget = PromptBudget(self.vlm.processor, context_length(self.vlm.model))
         self.depth_words = self.settings.depth != "none"
         # an adapter trained to say option texts answers multiple choice by scoring the options
         self.mc_answers = card.training.get("mc_answers", "letter") if card else "letter"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
-        self._estimator = None
-        if self.settings.depth not in ("none", "sim"):
-            from adsgen.drivelm.vlm.depth import DepthEstimator
 
-            self._estimator = DepthEstimator(self.settings.depth)
+    def _depth_estimator(self, phases: Phases) -> DepthEstimator | None:
+        """The depth model the adapter was trained with (None for 'none' / 'sim' depth)."""
+        if self.settings.depth in ("none", "sim"):
+            return None
+        step = phases("load depth model", 1)
+        estimator = DepthEstimator(self.settings.depth)
+        step(1)
+        return estimator
 
     def depth_map(self, image: Any) -> Any:
         """The depth model's map of a rendered image (only with a depth-model setting)."""

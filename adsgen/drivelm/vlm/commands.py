@@ -13,9 +13,17 @@ import typer
 from rich.console import Console
 
 from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
+from adsgen.drivelm.challenge.formats import CAMERAS, Prediction, write_predictions
+from adsgen.drivelm.progress import rich_phases
 from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS
-from adsgen.drivelm.vlm.inputs import IMAGE_MODES
-from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS
+from adsgen.drivelm.vlm.inputs import IMAGE_MODES, InputBuilder
+from adsgen.drivelm.vlm.predict import (
+    MC_ANSWER_FORMS,
+    GenerationOptions,
+    answer_questions,
+    load_for_inference,
+    load_questions,
+)
 from adsgen.drivelm.vlm.train import LR_SCHEDULES, TrainOptions
 from adsgen.errors import ConfigError
 
@@ -36,8 +44,6 @@ _DEPTH = typer.Option("none", "--depth", help="Depth words in the prompt: 'none'
 def _cameras(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.vlm.data import CAMERAS
-
     cams = tuple(c.strip() for c in text.split(",") if c.strip())
     bad = [c for c in cams if c not in CAMERAS]
     if bad:
@@ -164,16 +170,6 @@ def predict_cmd(
     image_root: Path = _IMAGE_ROOT,
 ) -> None:
     """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from adsgen.drivelm.challenge.formats import Prediction, write_predictions
-    from adsgen.drivelm.vlm.inputs import InputBuilder
-    from adsgen.drivelm.vlm.predict import (
-        GenerationOptions,
-        answer_questions,
-        load_for_inference,
-        load_questions,
-    )
     from adsgen.outputs import check_output
 
     check_output(out, (questions, adapter))  # before any model, as the questions are
@@ -187,14 +183,11 @@ def predict_cmd(
         zoom = bool(_trained_with(adapter, "zoom", False))
     mc_answers = _one_of(str(_trained_with(adapter, "mc_answers", "letter")), MC_ANSWER_FORMS, "the card's mc_answers")
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
-    vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
-    context = builder.bind(vlm).context
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
-    with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("predict", total=len(samples))
-        rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
-                                           progress=lambda n: bar.advance(task, n))
+    with rich_phases(console) as phases:  # load model, answer, (zoom turn), score options
+        vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples], progress=phases)
+        context = builder.bind(vlm).context
+        rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers, progress=phases)
     write_predictions([Prediction(r["id"], r["answer"], r["question"]) for r in rows], out)
     for dropped, n in builder.layouts.most_common():
         console.print(f"{n} question(s) laid out to fit the model's context of {context} tokens: "

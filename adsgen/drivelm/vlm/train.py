@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from adsgen.drivelm.challenge.choices import AnswerKind
+from adsgen.drivelm.challenge.formats import CAMERAS
+from adsgen.drivelm.progress import Advance, rich_phases
 from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.vlm.budget import prepare_images
-from adsgen.drivelm.vlm.data import CAMERAS, Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm.data import Sample, check_images, read_samples, split_by_scene
 from adsgen.drivelm.vlm.depth import tags_in
 from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
 from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
@@ -135,9 +137,10 @@ def target_text(sample: Sample, mc_answers: McAnswerForm = "letter") -> str:
     return answer
 
 
-def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter"
-                    ) -> tuple[list[Example], dict[str, dict[str, Any]]]:
-    """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter",
+                    progress: Advance | None = None) -> tuple[list[Example], dict[str, dict[str, Any]]]:
+    """Tokenise the training samples; image tensors are kept once per frame (shared by its questions).
+    ``progress`` is advanced by one per sample."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
     context = builder.budget.context if builder.budget is not None else None  # answers cut to fit (rare)
@@ -164,10 +167,12 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, 
         call = parse_zoom(zoom_target(s) or "", s) if builder.zoom else None
         if call is None:
             add(builder.text(s), images, key, target_text(s, mc_answers))
-            continue
-        add(builder.text(s), images, key, call.text)  # first turn: ask for the zoom
-        text, zoomed = builder.second_turn(s, call)  # second turn: the answer, with the crop
-        add(text, zoomed, f"{key}|{len(zoomed)}|{call.text}", target_text(s, mc_answers))
+        else:
+            add(builder.text(s), images, key, call.text)  # first turn: ask for the zoom
+            text, zoomed = builder.second_turn(s, call)  # second turn: the answer, with the crop
+            add(text, zoomed, f"{key}|{len(zoomed)}|{call.text}", target_text(s, mc_answers))
+        if progress is not None:
+            progress(1)
     return examples, frames
 
 
@@ -331,11 +336,9 @@ def _progress(step: int, total_steps: int, options: TrainOptions, wall_s: float,
     return min(1.0, max(parts))
 
 
-def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
-          eval_data: str | Path | None = None, image_root: str | Path | None = None, resume: bool = False,
-          console: Any = None) -> TrainResult:
-    """Train an adapter on ``data`` (nested DriveLM JSON); save it under ``out``; evaluate on held-out scenes."""
-    out = Path(out)
+def _read_sets(data: str | Path, options: TrainOptions, eval_data: str | Path | None,
+               image_root: str | Path | None) -> tuple[list[Sample], list[Sample]]:
+    """(training, held-out) samples with answers, images checked, kinds and templates selected."""
     samples = [s for s in read_samples(data, cameras=options.cameras, image_root=image_root)
                if s.answer is not None]
     if not samples:
@@ -353,13 +356,25 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if not train_set:
         raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}"
                          + (f" and templates {list(options.templates)}" if options.templates else ""))
+    return train_set, held
+
+
+def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
+          eval_data: str | Path | None = None, image_root: str | Path | None = None, resume: bool = False,
+          console: Any = None) -> TrainResult:
+    """Train an adapter on ``data`` (nested DriveLM JSON); save it under ``out``; evaluate on held-out scenes."""
+    out = Path(out)
+    train_set, held = _read_sets(data, options, eval_data, image_root)
     builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops,
                            zoom=options.zoom)  # checks the depth model path
     base_path = _prepare_base(base, train_set, builder, out, options.seed)
     _say(console, f"base: {base_path}")
     torch, _ = require_vlm("training")
     torch.manual_seed(options.seed)
-    vlm = load_base(base_path)
+    with rich_phases(console, enabled=console is not None) as phases:
+        step = phases("load model", 1)
+        vlm = load_base(base_path)
+        step(1)
     if vlm.device == "cpu":
         _say(console, f"CPU threads: {torch.get_num_threads()} (cores free at the start; ADSGEN_THREADS=N sets it)")
     wrapped, report = wrap(vlm.model, adapter_options)
@@ -370,7 +385,9 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
     context = builder.bind(vlm).context
-    examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
+    with rich_phases(console, enabled=console is not None) as phases:
+        examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers,
+                                           progress=phases("encode training questions", len(train_set)))
     for dropped, n in builder.layouts.most_common():
         _say(console, f"{n} training question(s) laid out to fit the context of {context} tokens: {dropped}")
     pad_id = vlm.processor.tokenizer.pad_token_id
@@ -522,15 +539,11 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
              mc_answers: McAnswerForm = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     scored = accuracy_samples(held)
     vlm.model.eval()
-    with Progress(TextColumn("[bold]held-out"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=console is None) as bar:
-        task = bar.add_task("held-out", total=len(scored))
+    with rich_phases(console, enabled=console is not None) as phases:  # held-out: answer, (zoom turn), score options
         rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers,
-                                           progress=lambda n: bar.advance(task, n))
+                                           progress=lambda name, total: phases(f"held-out: {name}", total))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
     far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.vlm.zoom)
