@@ -6,6 +6,7 @@ torch / transformers / peft are imported inside the command functions only.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +16,10 @@ from rich.console import Console
 from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
 from adsgen.drivelm.challenge.formats import CAMERAS, Prediction, write_predictions
 from adsgen.drivelm.progress import rich_phases
-from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS
+from adsgen.drivelm.qa.generation import TEMPLATES
+from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS, AdapterOptions, read_card
+from adsgen.drivelm.vlm.bench import run_bench
+from adsgen.drivelm.vlm.data import read_samples
 from adsgen.drivelm.vlm.inputs import IMAGE_MODES, InputBuilder
 from adsgen.drivelm.vlm.predict import (
     MC_ANSWER_FORMS,
@@ -24,8 +28,9 @@ from adsgen.drivelm.vlm.predict import (
     load_for_inference,
     load_questions,
 )
-from adsgen.drivelm.vlm.train import LR_SCHEDULES, TrainOptions
+from adsgen.drivelm.vlm.train import EVAL_FILE, LR_SCHEDULES, TrainOptions, compare_evals, train
 from adsgen.errors import ConfigError
+from adsgen.outputs import check_output
 
 _Choice = TypeVar("_Choice", bound=str)
 
@@ -54,7 +59,6 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
 def _templates(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    from adsgen.drivelm.qa.generation import TEMPLATES
 
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in TEMPLATES]
@@ -125,11 +129,7 @@ def train_cmd(
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
 ) -> None:
     """Fine-tune a LLaVA's language model with LoRA or DoRA on DriveLM QA; evaluate on held-out scenes."""
-    from adsgen.outputs import check_output
-
     check_output(out, (data,), folder=True, make_parents=True)
-    from adsgen.drivelm.vlm.adapters import AdapterOptions
-    from adsgen.drivelm.vlm.train import TrainOptions, train
 
     adapter_options = AdapterOptions(
         method=_one_of(adapter, ADAPTER_METHODS, "--adapter"), rank=rank, alpha=alpha, dropout=dropout,
@@ -170,8 +170,6 @@ def predict_cmd(
     image_root: Path = _IMAGE_ROOT,
 ) -> None:
     """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
-    from adsgen.outputs import check_output
-
     check_output(out, (questions, adapter))  # before any model, as the questions are
     chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
     samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
@@ -209,8 +207,6 @@ def bench_vlm_cmd(
                                     "weights."),
 ) -> None:
     """Tokens/s and peak memory of training and inference (tiny model on CPU; LLaVA-sized on CUDA)."""
-    from adsgen.drivelm.vlm.bench import run_bench
-
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
 
@@ -222,12 +218,6 @@ def compare_cmd(
 ) -> None:
     """Two runs' held-out answers question by question: accuracy and McNemar's exact test, on every accuracy
     question and on the far-object ones (a tagged object at a 'far' depth)."""
-    import json
-
-    from adsgen.drivelm.vlm.data import read_samples
-    from adsgen.drivelm.vlm.train import EVAL_FILE, compare_evals
-    from adsgen.outputs import check_output
-
     first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
     if json_out is not None:
         check_output(json_out, (first, second, gt))
@@ -247,7 +237,6 @@ def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
     """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
         return default
-    from adsgen.drivelm.vlm.adapters import read_card
 
     return read_card(adapter).training.get(option, default)
 
