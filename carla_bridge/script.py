@@ -25,6 +25,7 @@ from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.model import Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import stepper
+from adsgen.sim.snapshot import ObjectKind
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ScenarioScript:
         self.bt = stepper.compile_batch([scenario])
         self.st = stepper.EngineState(self.bt)
         self.ids: list[str] = list(self.bt.ids[0])
-        self.kinds: list[str] = list(self.bt.kinds[0])
+        self.kinds: list[ObjectKind] = list(self.bt.kinds[0])
 
     # ------------------------------------------------------------------------------------ state io
     def set_ego(self, pose: RoutePose, speed_mps: float, accel_mps2: float) -> None:

@@ -48,7 +48,7 @@ def test_a_descriptive_factor_that_acts_is_one_line_exit_2(cli, tmp_path):
 
 
 def test_ego_at_the_limit_and_distance_triggers_at_the_same_time_to_arrival():
-    from adsgen.scenario.mapping import SPEED_LIMIT_MPS
+    from adsgen.variables import SPEED_LIMIT_MPS
 
     seed = next(s for s in SEEDS if s.name == "cut_in")
     tta = set()
@@ -61,7 +61,7 @@ def test_ego_at_the_limit_and_distance_triggers_at_the_same_time_to_arrival():
 
 def test_speeding_is_an_explicit_setting_off_by_default(cli, tmp_path):
     from adsgen.errors import InputError
-    from adsgen.scenario.mapping import SPEED_LIMIT_MPS
+    from adsgen.variables import SPEED_LIMIT_MPS
 
     seed = next(s for s in SEEDS if s.name == "cut_in")
     limit = SPEED_LIMIT_MPS[seed.scenario.factors.speed_limit]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import numpy as np
 
@@ -38,7 +39,7 @@ ROUTE_TURN_RAD = 0.5     # [rad] heading change above which an actor's route is 
 
 
 @contextlib.contextmanager
-def osc_1_0() -> Iterator[object]:
+def osc_1_0() -> Iterator[ModuleType]:
     """Build scenariogeneration objects as OpenSCENARIO 1.0 inside this block (restored afterwards)."""
     from scenariogeneration import xosc
 
@@ -149,14 +150,14 @@ def _lateral_side(route, other_route, s_m: float) -> int:
 
 
 ManoeuvreWriter = Callable[..., list[tuple[str, object, object]]]
-MANOEUVRES: dict[str, ManoeuvreWriter] = {}
+MANOEUVRE_WRITERS: dict[str, ManoeuvreWriter] = {}
 
 
 def register_manoeuvre(name: str) -> Callable[[ManoeuvreWriter], ManoeuvreWriter]:
     """Register the OpenSCENARIO writer of a manoeuvre type: fn(xosc, ctx) -> [(event name, action, trigger)]."""
 
     def deco(fn: ManoeuvreWriter) -> ManoeuvreWriter:
-        MANOEUVRES[name] = fn
+        MANOEUVRE_WRITERS[name] = fn
         return fn
 
     return deco
@@ -326,7 +327,7 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
                 t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
                                       xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
                 events.append(("follows_route", ra, t))
-            writer = MANOEUVRES.get(a.manoeuvre.type)
+            writer = MANOEUVRE_WRITERS.get(a.manoeuvre.type)
             if writer is None:
                 raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
             events += writer(xosc, _Ctx(a, route, ego_route, net))

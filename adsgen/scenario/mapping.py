@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from adsgen.errors import InputError
 from adsgen.scenario.messages import validation_message
 from adsgen.scenario.model import Factors, Scenario, Seed
+from adsgen.variables import SPEED_LIMIT_MPS
 
 G_MPS2 = 9.81  # [m/s2] gravity
 
@@ -125,14 +126,10 @@ ROAD_TEMPLATE: dict[str, str] = {  # road_layout -> road template name (adsgen.s
     "straight": "straight", "curve": "curve", "intersection": "intersection",
     "t_junction": "t_junction", "ramp": "ramp",
 }
-SPEED_LIMIT_MPS: dict[str, float] = {  # posted limit per bin [m/s]: 25, 35 and 55 mph
-    "low": 11.18,
-    "mid": 15.65,
-    "high": 24.59,
-}
 
 
 def speed_limit_mps(factors: Factors) -> float:
+    """[m/s] the posted limit a scenario with these factors drives at (adsgen.variables.SPEED_LIMIT_BINS)."""
     return SPEED_LIMIT_MPS[factors.speed_limit]
 
 

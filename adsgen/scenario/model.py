@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -53,7 +54,7 @@ class Factors(StrictModel):
 
 assert tuple(Factors.model_fields) == FACTORS, "Factors must list the canonical factors in order"
 for _name in FACTORS:  # the Literal states must equal the canonical states, in order
-    assert Factors.model_fields[_name].annotation.__args__ == STATES[_name], _name
+    assert get_args(Factors.model_fields[_name].annotation) == STATES[_name], _name
 
 
 ActorKind = Literal["car", "truck", "pedestrian"]
@@ -171,7 +172,7 @@ class Scenario(StrictModel):
             self._hash = hashlib.sha256(blob.encode()).hexdigest()
         return self._hash
 
-    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Scenario:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Scenario:
         """A copy; a changed copy gets its content hash recomputed."""
         out = super().model_copy(update=update, deep=deep)
         if update and set(update) - {"name"}:  # the name is not part of the content hash

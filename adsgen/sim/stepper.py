@@ -28,12 +28,13 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import RoadSpec, Scenario
+from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
@@ -43,6 +44,7 @@ from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re
     SIGNAL_RED,
     SIGNAL_YELLOW,
 )
+from adsgen.sim.snapshot import ObjectKind
 from adsgen.sim.types import DT_S
 
 # road-user sizes [m]: length, width, height
@@ -62,9 +64,8 @@ NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the s
 PET_TIMES_NONE = math.nan
 
 
-MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
-              "cross_road")
-M = {name: i for i, name in enumerate(MANOEUVRES)}
+M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
+"""Manoeuvre type (adsgen.scenario.model.ManoeuvreType) -> its integer code in the compiled arrays."""
 TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
 
 
@@ -94,8 +95,10 @@ def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float]
 
 
 
-def signal_plan_state(t_s: float, green, yellow, all_red, offset, group) -> np.ndarray:
-    """Signal state per element for fixed-time plans; group 0 = NS, 1 = EW (half a cycle later)."""
+def signal_plan_state(t_s: float, plan: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Signal state per element for fixed-time plans ``plan`` (..., 4): green, yellow, all-red, offset [s]
+    (CompiledBatch.sig); ``group`` 0 = NS, 1 = EW (half a cycle later), broadcast against plan[..., 0]."""
+    green, yellow, all_red, offset = plan[..., 0], plan[..., 1], plan[..., 2], plan[..., 3]
     cycle = 2.0 * (green + yellow + all_red)
     tau = np.mod(t_s + offset - group * cycle / 2.0, cycle)
     return np.where(tau < green, SIGNAL_GREEN, np.where(tau < green + yellow, SIGNAL_YELLOW, SIGNAL_RED))
@@ -123,7 +126,7 @@ class CompiledBatch:
     height: np.ndarray
     active0: np.ndarray      # (B, A) bool real slot
     is_ped: np.ndarray       # (B, A) bool
-    kinds: list[list[str]]
+    kinds: list[list[ObjectKind]]
     ids: list[list[str]]
     v_des: np.ndarray        # (B, A) [m/s]
     s0: np.ndarray           # (B, A) [m]
@@ -199,7 +202,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
     has_signal, has_stop = f(b, bool), f(b, bool)
     sig = f((b, 4))
     n_steps = f(b, int)
-    kinds: list[list[str]] = []
+    kinds: list[list[ObjectKind]] = []
     ids: list[list[str]] = []
     # a dummy route for padded slots (two points far away)
     dummy = np.array([[1e6, 1e6, 0.0, 0.0], [1e6, 1e6 + ROUTE_DS_M, 0.0, 0.0]])
@@ -222,7 +225,8 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
         sig[i] = (sig_.green_s, sig_.yellow_s, sig_.all_red_s, sig_.offset_s)
         mu[i] = friction_mu(sc.factors)
         n_steps[i] = int(round(sc.horizon_s / DT_S))
-        slots = [("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
+        slots: list[tuple[str, ObjectKind, str, float, float, Manoeuvre | None]] = [
+            ("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
         slots += [(ac.id, ac.kind, ac.route, ac.start_s_m, ac.speed_mps, ac.manoeuvre) for ac in sc.actors]
         kinds.append([k for _, k, *_ in slots])
         ids.append([n for n, *_ in slots])
@@ -371,7 +375,7 @@ def signal_states(bt: CompiledBatch, t: float) -> np.ndarray:
     """Signal state of every slot's approach (B, A) (SIGNAL_NONE without a signal)."""
     if not bt.any_control:
         return np.full(bt.off.shape, SIGNAL_NONE)
-    return np.where(bt.has_signal[:, None], signal_plan_state(t, *(bt.sig.T[:, :, None]), bt.group), SIGNAL_NONE)
+    return np.where(bt.has_signal[:, None], signal_plan_state(t, bt.sig[:, None, :], bt.group), SIGNAL_NONE)
 
 
 def stop_gaps(bt: CompiledBatch, st: EngineState) -> np.ndarray:
@@ -518,7 +522,7 @@ def _occlusion_rows(bt: CompiledBatch, st: EngineState, r: np.ndarray, x, y, cy,
 
 __all__ = [
     "ACTOR_ACCEL_MPS2", "ACTOR_DECEL_MPS2", "ACTOR_GAIN_PER_S", "COMPLETED_MARGIN_M", "CURVATURE_AHEAD_M",
-    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MANOEUVRES", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
+    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
     "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
     "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",

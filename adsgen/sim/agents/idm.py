@@ -141,7 +141,7 @@ class IDMAgent:
         """Desired speed (B,): the set speed, lowered so that every previewed curve can be taken at
         a_lat_comf_mps2 after braking comfortably until it."""
         p = self.params
-        if obs.ego_curvature_ahead_1pm is None:
+        if obs.ego_curvature_ahead_1pm is None or obs.curvature_ahead_at_m is None:  # given together
             kappa, at = _curvature_preview(obs)
         else:
             kappa, at = obs.ego_curvature_ahead_1pm, obs.curvature_ahead_at_m

@@ -75,14 +75,14 @@ class _Hazards:
 
     def reset(self, b: int) -> None:
         self.b = b
-        self.lat0: np.ndarray | None = None  # lateral offset at first sight
-        self.prev_v: np.ndarray | None = None
-        self.yaw0: np.ndarray | None = None
+        self.lat0 = np.empty((0, 0))  # (B, A) lateral offset at first sight; made at the first update
+        self.prev_v = np.empty((0, 0))
+        self.yaw0 = np.empty((0, 0))
 
     def update(self, obs: Observation, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lateral move towards the ego's lane [m], deceleration [m/s2], heading change [rad]), each (B, A)."""
         lat, v, rel = obs.actor_path_lat_m, obs.actor_speed_mps, obs.actor_path_rel_yaw_rad
-        if self.lat0 is None or self.lat0.shape != lat.shape:
+        if self.lat0.shape != lat.shape:
             self.lat0, self.prev_v, self.yaw0 = np.full(lat.shape, np.nan), v.copy(), np.full(lat.shape, np.nan)
         first = seen & np.isnan(self.lat0)
         self.lat0 = np.where(first, lat, self.lat0)

@@ -7,7 +7,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from adsgen.crashdata import reference as ref
+from adsgen.groundtruth import reference as ref
 from adsgen.variables import NAMES, STATES, TIERS
 
 
@@ -71,7 +71,9 @@ def test_sample_is_categorical_deterministic_and_matches_marginals():
 
 
 def test_pgmpy_model_agrees_with_tables():
-    model = ref.to_pgmpy()
+    from adsgen.cbn.networks import reference_model
+
+    model = reference_model()
     cpd = model.get_cpds("severity")
     table = ref.reference_cpds()["severity"].table
     # pgmpy: (card, prod parent cards) with the first parent slowest

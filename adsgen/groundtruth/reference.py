@@ -16,7 +16,10 @@ Representation (plain data, no pgmpy objects):
   axes are the parents in ``Cpd.parents`` order; each row sums to one.
   Multi-parent tables are built from a base table and additive log-odds offsets per parent state
   (a log-linear model), written below as plain numbers.
-- ``sample_canonical(rows, seed)`` -> canonical DataFrame, vectorised ancestral sampling.
+- ``sample_canonical(rows, seed)`` -> canonical DataFrame, vectorised ancestral sampling
+  (adsgen.groundtruth.sampling).
+
+The pgmpy form of the network (for BIF files) is built on the cbn floor: ``adsgen cbn reference``.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adsgen.groundtruth.sampling import Family, exact_joint, forward_sample
 from adsgen.variables import NAMES, STATES, TIERS
 
 SYNTHETIC_NOTE = (
-    "SYNTHETIC: sampled from adsgen's made-up reference network (adsgen.crashdata.reference), "
+    "SYNTHETIC: sampled from adsgen's made-up reference network (adsgen.groundtruth.reference), "
     "not real crash records."
 )
 
@@ -103,6 +107,11 @@ def _loglinear(base: np.ndarray, *offsets: np.ndarray) -> np.ndarray:
 
 
 def _tables() -> dict[str, Cpd]:
+    """Every table, tier by tier."""
+    return {**_environment_tables(), **_road_tables(), **_behaviour_tables(), **_crash_tables()}
+
+
+def _environment_tables() -> dict[str, Cpd]:
     t: dict[str, Cpd] = {}
     # light: daylight, dawn_dusk, dark_lighted, dark_unlighted
     t["light"] = Cpd("light", (), _norm([0.64, 0.05, 0.21, 0.10]))
@@ -110,7 +119,11 @@ def _tables() -> dict[str, Cpd]:
     t["weather"] = Cpd("weather", (), _norm([0.70, 0.14, 0.12, 0.025, 0.015]))
     # road_layout: straight, curve, intersection, t_junction, ramp
     t["road_layout"] = Cpd("road_layout", (), _norm([0.42, 0.08, 0.32, 0.10, 0.08]))
+    return t
 
+
+def _road_tables() -> dict[str, Cpd]:
+    t: dict[str, Cpd] = {}
     # surface | weather, light: dry, wet, snow_ice
     surface_by_weather = _norm([
         [0.95, 0.04, 0.01],   # clear
@@ -151,7 +164,11 @@ def _tables() -> dict[str, Cpd]:
         [-0.6, 0.0, 1.2],     # dark_unlighted: rural highways
     ])
     t["speed_limit"] = Cpd("speed_limit", ("road_layout", "light"), _loglinear(speed_by_road, speed_light_offset))
+    return t
 
+
+def _behaviour_tables() -> dict[str, Cpd]:
+    t: dict[str, Cpd] = {}
     # driver_impaired | light: no, distracted, substance
     t["driver_impaired"] = Cpd("driver_impaired", ("light",), _norm([
         [0.75, 0.235, 0.015],  # daylight
@@ -181,7 +198,11 @@ def _tables() -> dict[str, Cpd]:
     ])
     t["other_movement"] = Cpd("other_movement", ("road_layout", "traffic_control", "driver_impaired"),
                               _loglinear(move_by_road, move_control_offset, move_impaired_offset))
+    return t
 
+
+def _crash_tables() -> dict[str, Cpd]:
+    t: dict[str, Cpd] = {}
     # collision_type | road_layout, surface, other_movement:
     # rear_end, angle, left_turn, head_on, sideswipe, pedestrian, single_vehicle
     coll_by_road = np.array([
@@ -263,27 +284,14 @@ def topological_order() -> list[str]:
     return done
 
 
+def network() -> dict[str, Family]:
+    """The network as plain tables: {variable: (parents, table)} (adsgen.groundtruth.sampling's form)."""
+    return {v: (c.parents, c.table) for v, c in _cached().items()}
+
+
 def sample_codes(rows: int, seed: int) -> dict[str, np.ndarray]:
-    """Ancestral sample as integer state codes: {variable: int8 array shaped (rows,)}."""
-    rng = np.random.default_rng(seed)
-    cpds = _cached()
-    codes: dict[str, np.ndarray] = {}
-    for var in topological_order():
-        cpd = cpds[var]
-        card = cpd.table.shape[-1]
-        cum = np.cumsum(cpd.table.reshape(-1, card), axis=1)  # (configs, card)
-        cum[:, -1] = 1.0
-        if cpd.parents:
-            config = np.ravel_multi_index([codes[p] for p in cpd.parents],
-                                          cpd.table.shape[:-1])  # (rows,)
-        else:
-            config = np.zeros(rows, dtype=np.intp)
-        u = rng.random(rows)  # (rows,)
-        out = np.zeros(rows, dtype=np.int8)
-        for k in range(card - 1):  # state = number of cumulative bounds below u
-            out += u >= cum[config, k]
-        codes[var] = out
-    return codes
+    """Ancestral sample as integer state codes: {variable: int16 array shaped (rows,)}."""
+    return forward_sample(network(), topological_order(), rows, seed)
 
 
 def codes_to_frame(codes: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -306,34 +314,14 @@ def sample_canonical(rows: int, seed: int) -> pd.DataFrame:
 
 
 def exact_marginals() -> dict[str, np.ndarray]:
-    """Exact marginal distribution of every variable (forward propagation over the joint).
-
-    The joint over all ten variables has 6.3M cells, small enough for an exact einsum.
-    """
-    cpds = _cached()
-    letters = {v: chr(ord("a") + i) for i, v in enumerate(NAMES)}
-    operands, subs = [], []
-    for v in NAMES:
-        c = cpds[v]
-        operands.append(c.table)
-        subs.append("".join(letters[p] for p in c.parents) + letters[v])
-    out = {}
-    for v in NAMES:
-        out[v] = np.einsum(",".join(subs) + "->" + letters[v], *operands, optimize=True)
-    return out
+    """Exact marginal distribution of every variable (the joint over all ten variables has 6.3M cells,
+    small enough for an exact einsum)."""
+    return {v: exact_joint(network(), [v]) for v in NAMES}
 
 
 def risk_given(variable: str) -> np.ndarray:
     """P(severity in {injury, fatal} | variable = s) for each state s of ``variable`` (exact)."""
-    cpds = _cached()
-    letters = {v: chr(ord("a") + i) for i, v in enumerate(NAMES)}
-    operands, subs = [], []
-    for v in NAMES:
-        c = cpds[v]
-        operands.append(c.table)
-        subs.append("".join(letters[p] for p in c.parents) + letters[v])
-    joint = np.einsum(",".join(subs) + "->" + letters[variable] + letters["severity"], *operands,
-                      optimize=True)  # (card_variable, 3)
+    joint = exact_joint(network(), [variable, "severity"])  # (card_variable, 3)
     cond = joint / joint.sum(axis=1, keepdims=True)
     return cond[:, 1:].sum(axis=1)
 
@@ -356,12 +344,3 @@ def write_reference_graph(path: str | Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(reference_graph_dict(), indent=1) + "\n")
     return path
-
-
-def to_pgmpy():
-    """The reference network as a pgmpy DiscreteBayesianNetwork (through adsgen's pgmpy adapter)."""
-    from adsgen.cbn import pgmpy_adapter
-
-    cpds = _cached()
-    return pgmpy_adapter.network(NAMES, STATES, {v: c.parents for v, c in cpds.items()},
-                                 {v: c.table for v, c in cpds.items()}, name="adsgen_reference_synthetic")
