@@ -18,7 +18,7 @@ from adsgen.drivelm.challenge import formats as F
 from adsgen.drivelm.challenge.formats import (
     IMAGE_TOKEN,
     Prediction,
-    Submission,
+    SubmissionHeader,
     check_eval_file,
     check_question_file,
     load_conversations,
@@ -155,8 +155,7 @@ def predictions_to_submission(
     _check_out(out, predictions)
 
     preds = load_predictions(predictions)
-    write_submission(Submission(method=method, team=team, authors=list(author), email=email,
-                                institution=institution, country=country, results=preds), out)
+    write_submission(SubmissionHeader(method, team, tuple(author), email, institution, country).with_results(preds), out)
     console.print(f"wrote a submission of {len(preds)} answers to {out}")
 
 
@@ -256,9 +255,9 @@ def submit(
     qfile = load_nested(questions)
     check_question_file(qfile, str(questions))
     preds = load_predictions(predictions)
-    sub, report = build_submission(preds, qfile, method=method, team=team, authors=list(author), email=email,
-                                   institution=institution, country=country, normalise=normalise,
-                                   pred_source=str(predictions), question_source=str(questions))
+    header = SubmissionHeader(method, team, tuple(author), email, institution, country)
+    sub, report = build_submission(preds, qfile, header, normalise=normalise, pred_source=str(predictions),
+                                   question_source=str(questions))
     write_submission(sub, out)
     forms = ", ".join(f"{v} {k}" for k, v in sorted(report.by_form.items()))
     console.print(f"wrote {out}: {report.questions} answers ({forms}); "

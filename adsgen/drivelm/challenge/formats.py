@@ -621,6 +621,23 @@ class Submission:
                 "results": [p.to_json() for p in self.results]}
 
 
+@dataclass(frozen=True)
+class SubmissionHeader:
+    """Who submits what: the submission's fields besides its results (SUBMISSION_FIELDS)."""
+
+    method: str                      # name of the method
+    team: str                        # team name exactly as registered
+    authors: tuple[str, ...] = ()    # author names
+    email: str = ""                  # contact e-mail
+    institution: str = ""            # institution or company
+    country: str = ""                # country or region
+
+    def with_results(self, results: list[Prediction]) -> Submission:
+        """The submission of these results under this header."""
+        return Submission(method=self.method, team=self.team, authors=list(self.authors), email=self.email,
+                          institution=self.institution, country=self.country, results=results)
+
+
 def parse_submission(obj: Any, source: str = "<data>") -> Submission:
     _expect(obj, dict, source, "", "top level")
     missing = [k for k in (*SUBMISSION_FIELDS, "results") if k not in obj]

@@ -124,6 +124,19 @@ class Example:
     n_images: int
 
 
+@dataclass
+class Encoded:
+    """The tokenised training set: its examples, each frame's image tensors once, the padding token id."""
+
+    examples: list[Example]
+    frames: dict[str, dict[str, Any]]
+    pad_id: int
+
+    def batch(self, idx: Sequence[int], vlm: VLM) -> dict[str, Any]:
+        """The collated batch of these examples on the model's device."""
+        return collate([self.examples[i] for i in idx], self.frames, self.pad_id, vlm.device, vlm.dtype)
+
+
 def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
 
@@ -390,7 +403,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
                                            progress=phases("encode training questions", len(train_set)))
     for dropped, n in builder.layouts.most_common():
         _say(console, f"{n} training question(s) laid out to fit the context of {context} tokens: {dropped}")
-    pad_id = vlm.processor.tokenizer.pad_token_id
+    encoded = Encoded(examples, frames, vlm.processor.tokenizer.pad_token_id)
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
     steps_per_epoch = math.ceil(len(examples) / (options.batch_size * options.grad_accum))
@@ -401,11 +414,10 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         _say(console, f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
     fingerprint = file_fingerprint(data)
     start, cpu_start = time.monotonic(), time.process_time()
-    stopped_early = _train_loop(wrapped, optim, examples, frames, pad_id, vlm, options, state, steps_per_epoch,
-                                ckpt, start, console)
+    stopped_early = _train_loop(wrapped, optim, encoded, vlm, options, state, steps_per_epoch, ckpt, start, console)
     minutes = (time.monotonic() - start) / 60.0
     cpu_minutes = (time.process_time() - cpu_start) / 60.0
-    check = collate(examples[:2], frames, pad_id, vlm.device, vlm.dtype)
+    check = encoded.batch(range(min(2, len(examples))), vlm)
     check.pop("labels")
     training_info = {**{k: v for k, v in asdict(options).items()}, "steps": state["step"],
                      "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
@@ -449,9 +461,8 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     return str(target)
 
 
-def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[str, Any], pad_id: int, vlm: VLM,
-                options: TrainOptions, state: dict[str, Any], steps_per_epoch: int, ckpt: Path, start: float,
-                console: Any) -> bool:
+def _train_loop(wrapped: Any, optim: Any, encoded: Encoded, vlm: VLM, options: TrainOptions, state: dict[str, Any],
+                steps_per_epoch: int, ckpt: Path, start: float, console: Any) -> bool:
     """Run the epochs from ``state``; returns True when stopped by max_minutes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -464,7 +475,7 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
                   TimeElapsedColumn(), console=console, disable=console is None) as bar:
         task = bar.add_task("train", total=total, completed=state["step"], loss="-")
         while state["epoch"] < options.epochs:
-            order = list(range(len(examples)))
+            order = list(range(len(encoded.examples)))
             random.Random(options.seed * 1000 + state["epoch"]).shuffle(order)
             for b in range(state["batch_in_epoch"], steps_per_epoch):
                 chunk = order[b * per_step:(b + 1) * per_step]
@@ -475,7 +486,7 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
                 loss_sum = 0.0
                 micro = [chunk[i:i + options.batch_size] for i in range(0, len(chunk), options.batch_size)]
                 for idx in micro:
-                    batch = collate([examples[i] for i in idx], frames, pad_id, vlm.device, vlm.dtype)
+                    batch = encoded.batch(idx, vlm)
                     loss = wrapped(**batch).loss
                     (loss * len(idx) / len(chunk)).backward()
                     loss_sum += loss.item() * len(idx) / len(chunk)

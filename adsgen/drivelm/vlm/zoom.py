@@ -64,14 +64,21 @@ def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:
     if not m:
         return None
     arg = m.group(1).strip()
-    if _OBJECT.fullmatch(arg):
-        for tag in tags_in(sample.question) + list(sample.frame_tags):
-            if tag.strip("<>").split(",")[0] == arg:
-                camera, x, y = parse_tag(tag)
-                if camera not in sample.cameras:
-                    return None
-                return ZoomCall(f"<zoom {arg}>", camera, object_box(x, y))
+    return _object_call(arg, sample) if _OBJECT.fullmatch(arg) else _box_call(arg, sample)
+
+
+def _object_call(arg: str, sample: Sample) -> ZoomCall | None:
+    """'<zoom cN>': the square around the first tag of object cN in the question or its frame."""
+    tag = next((t for t in tags_in(sample.question) + list(sample.frame_tags) if t.strip("<>").split(",")[0] == arg),
+               None)
+    if tag is None:
         return None
+    camera, x, y = parse_tag(tag)
+    return ZoomCall(f"<zoom {arg}>", camera, object_box(x, y)) if camera in sample.cameras else None
+
+
+def _box_call(arg: str, sample: Sample) -> ZoomCall | None:
+    """'<zoom CAM,x0,y0,x1,y1>': that box of one of the sample's cameras, inside the tag frame."""
     b = _BOX.fullmatch(arg)
     if not b or b.group(1) not in sample.cameras:
         return None
