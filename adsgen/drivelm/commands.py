@@ -33,15 +33,15 @@ from adsgen.drivelm.challenge.formats import (
     write_predictions,
     write_submission,
 )
-from adsgen.drivelm.challenge.scoring import evaluate, make_judge
 from adsgen.drivelm.challenge.submission import build_submission
 from adsgen.drivelm.challenge.testset import make_eval_file
 from adsgen.drivelm.progress import rich_phases
-from adsgen.drivelm.qa.dataset import generate_dataset
-from adsgen.drivelm.qa.generation import QAConfig, cameras_option
 from adsgen.errors import InputError
 from adsgen.outputs import check_output
 from adsgen.provenance import file_fingerprint, utc_now, versions
+
+# Imports: the CLI loads this module on every adsgen call, so the QA pipeline (renderer, engine: ~0.15 s) and
+# the scorer (~0.03 s) are imported inside their commands; the challenge's formats are light and stay here.
 
 console = Console(soft_wrap=True)
 
@@ -202,6 +202,7 @@ def evaluate_cmd(
     json_out: Path = typer.Option(None, "--json", help="Write the scores (with provenance) to this JSON file."),
 ) -> None:
     """Score predictions exactly as the DriveLM challenge does (accuracy, match, language, GPT parts)."""
+    from adsgen.drivelm.challenge.scoring import evaluate, make_judge  # lazy: see the note on imports above
     truth = load_nested(gt)
     check_eval_file(truth, str(gt))
     preds = load_predictions(predictions)
@@ -285,6 +286,8 @@ def qa(
                                                    "with all their variants ('source')."),
 ) -> None:
     """Render simulated key frames and write DriveLM-format QA with ground truth from the engine."""
+    from adsgen.drivelm.qa.dataset import generate_dataset  # lazy: see the note on imports above
+    from adsgen.drivelm.qa.generation import QAConfig, cameras_option
     check_output(out, scenarios, folder=True, make_parents=True)
     config = QAConfig(cameras=cameras_option(cameras), frames=frames, scale=scale, agent=agent,
                       max_objects=max_objects)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.errors import InputError
+from adsgen.outputs import atomic_path
 
 QA_CATEGORIES = ("perception", "prediction", "planning", "behavior")  # the challenge's question order
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
@@ -123,8 +124,6 @@ def read_json(path: str | Path, what: str) -> Any:
 
 def write_json(obj: Any, path: str | Path, indent: int = 4) -> Path:
     """Write JSON (UTF-8, the challenge's 4-space indent); creates the parent folder."""
-    from adsgen.outputs import atomic_path
-
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"

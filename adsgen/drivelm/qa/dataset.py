@@ -42,6 +42,7 @@ from adsgen.variables import STATES
 @dataclass(frozen=True)
 class ScenarioSource:
     """A scenario to render, where it came from, and (seed files) its variant number (0 = nominal)."""
+
     scenario: Scenario
     path: Path
     variant: int
@@ -85,6 +86,7 @@ def _with_signal_phase(scenario: Any, rng: random.Random) -> Any:
 @dataclass
 class QAResult:
     """What a QA generation run wrote."""
+
     out_dir: Path
     train: NestedDataset | None
     test: NestedDataset | None

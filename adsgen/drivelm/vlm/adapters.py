@@ -46,7 +46,6 @@ class AdapterOptions:
     """Linear layers of the language model to adapt (last component of the module name)."""
     full_modules: tuple[str, ...] = ("multi_modal_projector",)
     """Modules trained in full and saved with the adapter (e.g. the projector, 'vision_tower')."""
-
     def __post_init__(self) -> None:
         if self.method not in ADAPTER_METHODS:
             raise ConfigError(f"adapter method {self.method!r}: expected one of {ADAPTER_METHODS}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from PIL import Image
 
 from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOUR_QUESTION,
@@ -47,11 +48,17 @@ from adsgen.drivelm.qa.generation import (
     closing_speed_mps,
     object_noun,
 )
+from adsgen.drivelm.vlm.adapters import read_card
+from adsgen.drivelm.vlm.budget import PromptBudget, context_length
 from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, DepthEstimator, ObjectDepth, depth_sentence, tag_window
 from adsgen.drivelm.vlm.inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
+from adsgen.drivelm.vlm.model import prompt_text
+from adsgen.drivelm.vlm.predict import generate_texts, load_for_inference, most_likely_option
 from adsgen.drivelm.vlm.prompts import MC, OPEN, exact_answer, options_of, user_text
 from adsgen.errors import BackendError, ConfigError
+from adsgen.render import render
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
+from adsgen.sim.engine import BuiltinBackend
 
 DECISION_PERIOD_S = 0.5  # [s] simulated time between questions
 LOOKAHEAD_S = 1.5  # [s] constant-velocity look-ahead of the oracle (the QA generator's future_s)
@@ -324,10 +331,6 @@ class VLMAnswerer:
     needs_images = True
 
     def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32, base: str | None = None):
-        from adsgen.drivelm.vlm.adapters import read_card
-        from adsgen.drivelm.vlm.budget import PromptBudget, context_length
-        from adsgen.drivelm.vlm.predict import load_for_inference
-
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
         adapter = None if spec == "tiny" else spec
         card = read_card(adapter) if adapter is not None else None
@@ -368,16 +371,12 @@ class VLMAnswerer:
         return self._estimator is None or self._estimator.metric
 
     def _fit(self, q: Question) -> list[Any]:
-        from adsgen.drivelm.vlm.model import prompt_text
-
         cams = q.cameras if len(q.cameras) == len(q.images) else list(CAMERAS[:len(q.images)])
         _, images = self.budget.fit(f"row {q.row} ({q.question[:40]})",
                                     lambda n: prompt_text(self.vlm.processor, q.text, n), cams, q.images, [], [])
         return images
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
-        from adsgen.drivelm.vlm.predict import generate_texts, most_likely_option
-
         out: dict[int, str] = {}
         generate = []
         images = [self._fit(q) for q in questions]
@@ -424,7 +423,6 @@ class VLMAgent:
         self.needs_images = answerer.needs_images
         self.renderer = None  # draws obs.render's frames (the simulation does not import a renderer)
         if self.needs_images:
-            from adsgen.render import render
 
             self.renderer = render
         self.cameras = tuple(cameras or settings.cameras)
@@ -491,8 +489,6 @@ class VLMAgent:
         """The rendered cameras and the depth figures of the nearest visible road users (at most
         MAX_DEPTH_OBJECTS, tagged as adsgen drivelm qa tags them), from the depth source the model was
         trained with."""
-        from PIL import Image
-
         if obs.snapshot is None:
             raise BackendError(f"agent {self.name} needs rendered cameras, but the backend gives no snapshots")
         images, seen = [], []
@@ -574,8 +570,6 @@ register_agent("oracle", _oracle_agent)
 
 def drive(scenarios: Sequence[Any], agent: VLMAgent, seed: int = 0) -> list[Any]:
     """Run each scenario alone on the builtin engine and add the agent's figures to RunResult.extra."""
-    from adsgen.sim.engine import BuiltinBackend
-
     backend = BuiltinBackend()
     try:
         results = []

@@ -16,7 +16,6 @@ from rich.console import Console
 from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
 from adsgen.drivelm.challenge.formats import CAMERAS, Prediction, write_predictions
 from adsgen.drivelm.progress import rich_phases
-from adsgen.drivelm.qa.generation import TEMPLATES
 from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS, AdapterOptions, read_card
 from adsgen.drivelm.vlm.bench import run_bench
 from adsgen.drivelm.vlm.data import read_samples
@@ -59,6 +58,8 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
 def _templates(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
+    from adsgen.drivelm.qa.generation import TEMPLATES  # lazy: the QA pipeline loads the renderer and engine
+
 
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in TEMPLATES]

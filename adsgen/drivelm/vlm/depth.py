@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from adsgen.drivelm.challenge.formats import OBJECT_TAG_RE, TAG_FRAME_PX, parse_object_tag
+from adsgen.drivelm.vlm.model import require_vlm
 from adsgen.errors import InputError
 
 DEPTH_PERCENTILE = 75.0  # [%] percentile of the depth inside an object's box
@@ -51,7 +53,6 @@ class ObjectDepth:
     """How fast the gap to the object shrinks along the ego's heading [m/s] (None: unknown, said nothing)."""
     braking: bool = False
     """Its brake lights are on."""
-
     def words(self) -> str:
         """'the car <c1,...> is close, about 8 m away' (metric) or the relative-inverse-depth phrasing."""
         if self.metric:
@@ -132,8 +133,6 @@ class DepthEstimator:
     """A depth-estimation model from a local folder, through transformers' pipeline."""
 
     def __init__(self, path: str | Path, device: str | None = None):
-        from adsgen.drivelm.vlm.model import require_vlm
-
         folder = Path(path).expanduser()
         if not (folder / "config.json").is_file():
             raise InputError(f"depth model {path}: not a local model folder (no config.json)")
@@ -153,7 +152,6 @@ class DepthEstimator:
         pred = out["predicted_depth"]
         arr = pred.squeeze().float().cpu().numpy()  # (h, w) at the model's resolution
         if arr.shape != (image.height, image.width):
-            from PIL import Image
 
             arr = np.asarray(Image.fromarray(arr).resize((image.width, image.height), Image.Resampling.BILINEAR))
         if self.metric:

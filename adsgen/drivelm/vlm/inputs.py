@@ -6,6 +6,8 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from PIL import Image
+
 from adsgen.drivelm.vlm.budget import Layout, PromptBudget, context_length
 from adsgen.drivelm.vlm.data import Sample
 from adsgen.drivelm.vlm.depth import (
@@ -18,7 +20,9 @@ from adsgen.drivelm.vlm.depth import (
     tag_window,
     tags_in,
 )
+from adsgen.drivelm.vlm.model import prompt_text
 from adsgen.drivelm.vlm.prompts import user_text
+from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
 from adsgen.errors import InputError
 
 DEPTH_NONE = "none"
@@ -88,7 +92,6 @@ class InputBuilder:
         crops = self.object_crop_images(sample, cameras)
         if self.budget is None:
             return cameras + crops
-        from adsgen.drivelm.vlm.model import prompt_text
 
         tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
         layout = self._layout_of.get(sample.id)
@@ -115,8 +118,6 @@ class InputBuilder:
     def second_turn(self, sample: Sample, call: Any) -> tuple[str, list[Any]]:
         """(user text, images) of the second turn after the zoom call ``call`` (adsgen.drivelm.vlm.zoom.ZoomCall):
         the first turn's text and the call, the images laid out to fit with the served crop last."""
-        from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
-
         cameras = self.camera_images(sample)
         crop = serve(call, cameras[sample.cameras.index(call.camera)])
         text = second_turn_text(self.text(sample), call)
@@ -132,8 +133,6 @@ class InputBuilder:
 
     def camera_images(self, sample: Sample) -> list[Any]:
         """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
-        from PIL import Image
-
         key = (sample.frame_key, tuple(sample.cameras))
         if key in self._cache:
             self._cache.move_to_end(key)

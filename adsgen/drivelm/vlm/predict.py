@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from adsgen.drivelm.progress import Advance, Phases, silent
+from adsgen.drivelm.vlm.adapters import check_card_matches, load_adapter, read_card
+from adsgen.drivelm.vlm.budget import context_length
 from adsgen.drivelm.vlm.data import Sample, check_images, read_samples
 from adsgen.drivelm.vlm.inputs import InputBuilder
 from adsgen.drivelm.vlm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, exact_answer, options_of, question_kind
+from adsgen.drivelm.vlm.tiny import ensure_tiny
+from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 from adsgen.errors import InputError
 
 TINY = "tiny"
@@ -44,7 +48,6 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base is None or (base == TINY and adapter is not None):
         if adapter is None:
             raise InputError("--base: give a local LLaVA folder or 'tiny' (or an --adapter, whose card names its base)")
-        from adsgen.drivelm.vlm.adapters import read_card
 
         card = read_card(adapter)
         if not Path(card.base_path).is_dir():
@@ -53,7 +56,6 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base != TINY:
         inspect_base(base)  # fail before anything heavy
         return base
-    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     return str(ensure_tiny(corpus()))
 
@@ -66,14 +68,12 @@ def load_for_inference(base: str | None, adapter: str | Path | None, corpus: Cal
     path = resolve_base(base, adapter, corpus)
     info = inspect_base(path)
     if adapter is not None:
-        from adsgen.drivelm.vlm.adapters import check_card_matches, read_card
 
         check_card_matches(read_card(adapter), info, adapter)
     step(1)
     vlm = load_base(path)
     step(1)
     if adapter is not None:
-        from adsgen.drivelm.vlm.adapters import load_adapter
 
         vlm.model = load_adapter(vlm.model, adapter, info)
         vlm.model.eval()
@@ -91,7 +91,6 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
-    from adsgen.drivelm.vlm.budget import context_length
 
     enc = encode_prompts(vlm, texts, images, padding_side="left")
     room = context_length(vlm.model) - enc["input_ids"].shape[1]  # positions left after the longest prompt
@@ -253,8 +252,6 @@ def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
 
 def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, options: GenerationOptions,
                       mc_answers: McAnswerForm, phases: Phases) -> tuple[list[dict[str, str]], int]:
-    from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
-
     first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))
     raw = generate_answers(vlm, samples, builder, first, progress=phases("answer", len(samples)))
     inputs: dict[int, tuple[str, list[Any]]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import random
 import shutil
 import time
@@ -21,8 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from adsgen.drivelm.challenge.choices import AnswerKind
-from adsgen.drivelm.challenge.formats import CAMERAS
+from adsgen.drivelm.challenge.formats import CAMERAS, read_json
 from adsgen.drivelm.progress import Advance, rich_phases
 from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.vlm.budget import prepare_images
@@ -32,6 +35,7 @@ from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
 from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, McAnswerForm, answer_questions
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
+from adsgen.drivelm.vlm.tiny import ensure_tiny
 from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
@@ -99,7 +103,6 @@ class TrainOptions:
     ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
     the model learns what is in the scene, not which shuffled letter holds it."""
-
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "grad_accum", "checkpoint_every"):
             if getattr(self, name) < 1:
@@ -451,7 +454,6 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     if base != "tiny":
         inspect_base(base)
         return base
-    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     corpus = [builder.text(s) for s in train_set] + [s.answer or "" for s in train_set]
     cached = ensure_tiny(corpus, seed=seed)
@@ -464,8 +466,6 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
 def _train_loop(wrapped: Any, optim: Any, encoded: Encoded, vlm: VLM, options: TrainOptions, state: dict[str, Any],
                 steps_per_epoch: int, ckpt: Path, start: float, console: Any) -> bool:
     """Run the epochs from ``state``; returns True when stopped by max_minutes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     torch, _ = require_vlm()
     wrapped.train()
     cpu_start = time.process_time()
@@ -532,7 +532,6 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
     numbers, strings, lists, dicts). A file holding anything else (a planted pickle) runs nothing and is one
     InputError."""
     torch, _ = require_vlm()
-    import pickle
 
     try:
         saved = torch.load(path, weights_only=True, map_location="cpu")
@@ -588,8 +587,6 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
 def _eval_rows(path: Path) -> list[dict[str, str]]:
     """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
     otherwise)."""
-    from adsgen.drivelm.challenge.formats import read_json
-
     data = read_json(path, "eval.json")
     rows = data.get("predictions") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)

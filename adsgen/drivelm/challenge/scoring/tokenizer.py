@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from adsgen.drivelm.challenge.scoring import ptb_chars
+
 # coco-caption's punctuation list (pycocoevalcap/tokenizer/ptbtokenizer.py)
 PUNCTUATIONS = frozenset(["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":",
                           "-", "--", "...", ";"])
@@ -80,8 +82,6 @@ def _prepare(text: str) -> tuple[str, str]:
     (adsgen.drivelm.challenge.scoring.ptb_chars): dropped ones become spaces, mapped ones their output as a token of
     its own, symbols a token of their own. ``scanned`` is what the ASCII rules match on (a word character
     is _WORD_CHAR there, an apostrophe '); tokens are cut from ``shown`` at the same positions."""
-    from adsgen.drivelm.challenge.scoring.ptb_chars import char_class
-
     shown, scanned = [], []
     for k, ch in enumerate(text):
         if ch < "\x80":
@@ -92,7 +92,7 @@ def _prepare(text: str) -> tuple[str, str]:
             shown.append(ch)
             scanned.append("'")
             continue
-        kind, mapped = char_class(ch)
+        kind, mapped = ptb_chars.char_class(ch)
         if kind == "W":
             shown.append(ch)
             scanned.append(_WORD_CHAR)
