@@ -64,9 +64,11 @@ ManoeuvreType = Literal[
     "stopped",           # standing still from the start (also parked cars / occluders)
     "cut_in",            # change into the ego's lane when triggered, over duration_s
     "turn_left_across",  # turn left across the ego's path when triggered (route gives the turn)
-    "run_red_light",     # ignore the signal / stop line on its approach
+    "run_red_light",     # ignore the signal / stop line on its approach; when triggered (a driver noticing the
+    #                      conflict late), brake at decel_mps2; without a trigger it never brakes
     "head_on_drift",     # drift laterally into the oncoming (ego's) lane when triggered
     "cross_road",        # pedestrian steps out and crosses when triggered
+    "cut_in_brake",      # cut_in, then brake at decel_mps2 to a stop once the lateral move is complete
 ]
 TriggerKind = Literal["time", "ego_distance", "ego_ttc"]
 
@@ -85,10 +87,12 @@ class Manoeuvre(StrictModel):
 
     type: ManoeuvreType = Field("keep", description="The manoeuvre.")
     trigger: Trigger | None = Field(None, description="When it starts; None means from the start.")
-    decel_mps2: float = Field(8.0, gt=0.0, le=12.0, description="Braking deceleration for brake_hard [m/s2].")
-    duration_s: float = Field(2.0, gt=0.0, le=10.0, description="Lateral-move duration (cut_in, head_on_drift) [s].")
+    decel_mps2: float = Field(8.0, gt=0.0, le=12.0, description=(
+        "Braking deceleration of brake_hard, of cut_in_brake's second phase and of a triggered run_red_light [m/s2]."))
+    duration_s: float = Field(2.0, gt=0.0, le=10.0, description=(
+        "Lateral-move duration (cut_in, cut_in_brake, head_on_drift) [s]."))
     target_lane_offset: int = Field(-1, ge=-3, le=3, description=(
-        "cut_in: lanes to move; -1 = one lane to the left (towards the centre line, lane index - 1), "
+        "cut_in, cut_in_brake: lanes to move; -1 = one lane to the left (towards the centre line, lane index - 1), "
         "+1 = one lane to the right (towards the kerb). Seeds put the ego on the inner lane 0, so -1 "
         "moves an adversary from lane 1 into the ego's lane."))
     drift_m: float = Field(3.5, gt=0.0, le=8.0, description="head_on_drift: lateral drift to the left [m].")

@@ -61,7 +61,6 @@ LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of la
 HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
 COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its route's end
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound
-PET_TIMES_NONE = math.nan
 
 
 M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
@@ -135,7 +134,7 @@ class CompiledBatch:
     tval: np.ndarray         # (B, A)
     decel: np.ndarray        # (B, A) [m/s2]
     dur: np.ndarray          # (B, A) [s]
-    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / head_on_drift (left +)
+    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / cut_in_brake / head_on_drift (left +)
     stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route where it is controlled (inf: none)
     line_s: np.ndarray       # (B, A) [m] the route's stop line position, controlled or not (inf: none)
     group: np.ndarray        # (B, A) signal group 0 NS / 1 EW
@@ -167,6 +166,7 @@ class CompiledBatch:
     stop_ctrl: np.ndarray = field(init=False)      # (B,) bool: signal or stop sign
     any_distance_trigger: bool = field(init=False)
     any_ttc_trigger: bool = field(init=False)
+    any_second_phase: bool = field(init=False)     # some actor brakes after a cut-in (cut_in_brake)
 
     def __post_init__(self) -> None:
         self.wheelbase = np.maximum(WHEELBASE_FRACTION * self.length, 0.1)  # (B, A) [m]
@@ -178,9 +178,12 @@ class CompiledBatch:
         self.stop_ctrl = self.has_signal | self.has_stop_sign
         self.any_distance_trigger = bool((self.tkind == 1).any())
         self.any_ttc_trigger = bool((self.tkind == 2).any())
+        self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
 
 
-def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
+# long: packs every scenario's routes, actors, triggers and signals into the padded arrays of one CompiledBatch;
+# one assignment per array field (issue 19: split after the simulation work of the day lands)
+def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0915 -- see the note above
     """Pad and pack a list of scenarios into arrays."""
     b = len(scenarios)
     a = 1 + max((len(s.actors) for s in scenarios), default=0)
@@ -261,7 +264,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
                 if man.trigger is not None:
                     tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
                 decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
-                if man.type == "cut_in":
+                if man.type in ("cut_in", "cut_in_brake"):
                     lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
                 elif man.type == "head_on_drift":
                     lat_amp[i, j] = man.drift_m
@@ -395,7 +398,12 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
         a = a_keep
     else:
         a = _stop_line_control(bt, st, v, a_keep, mt, trig, stop_gap, sig_state)
-    a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
+    # braking phases: brake_hard once triggered, cut_in_brake once its lateral move is complete, a run_red_light
+    # driver with a trigger once it notices the conflict
+    brakes = ((mt == M["brake_hard"]) | ((mt == M["run_red_light"]) & (bt.tkind[:, 1:] >= 0))) & trig
+    if bt.any_second_phase:
+        brakes |= (mt == M["cut_in_brake"]) & trig & (t - st.t_trig[:, 1:] >= bt.dur[:, 1:])
+    a = np.where(brakes, -bt.decel[:, 1:], a)
     a = np.where(mt == M["stopped"], 0.0, a)
     ped = bt.is_ped[:, 1:]
     # pedestrians: stand until triggered, then walk at their speed
@@ -405,7 +413,7 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
     if not bt.any_lateral:
         return
     # lateral manoeuvres: cosine profile over duration_s after the trigger
-    lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
+    lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"]) | (mt == M["cut_in_brake"])
     frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
     prof = (1.0 - np.cos(np.pi * frac)) / 2.0
     st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)

@@ -50,7 +50,15 @@ def _no_arg(cls):
 
 
 register_agent("reference", _no_arg(ReferenceAgent))
-register_agent("omniscient", _no_arg(OmniscientAgent))
+
+
+def _omniscient(arg: str | None) -> OmniscientAgent:
+    if arg not in (None, "brake"):
+        raise ConfigError(f"agent 'omniscient' takes no argument or 'brake' (braking only), got 'omniscient:{arg}'")
+    return OmniscientAgent(evade=arg is None)
+
+
+register_agent("omniscient", _omniscient)
 
 
 def get_agent(spec: str) -> Any:
