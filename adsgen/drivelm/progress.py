@@ -1,4 +1,5 @@
-"""Progress of the VLM's long phases (loading a model, generating answers, rescoring options), drawn with rich.
+"""Progress of drivelm's long phases (loading a model, generating answers, rescoring options, a judge's
+ratings), drawn with rich.
 
 Library functions take ``progress: Phases | None`` (None: silent). A phase is opened with its name and its
 number of steps and returns the function that advances it; commands pass the phases of :func:`rich_phases`,

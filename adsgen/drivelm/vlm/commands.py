@@ -1,7 +1,8 @@
-"""``adsgen drivelm train|predict`` and ``adsgen bench vlm``: the VLM's commands.
+"""``adsgen drivelm train|predict|compare`` and ``adsgen bench vlm``: the VLM's commands.
 
 They join the ``drivelm`` group that ``adsgen.drivelm.commands`` registers (created here if absent).
-torch / transformers / peft are imported inside the command functions only.
+torch / transformers / peft are imported inside the VLM modules' functions only, so loading this module
+(as the CLI does on every call) does not load them.
 """
 
 from __future__ import annotations
