@@ -50,11 +50,20 @@ from adsgen.drivelm.qa.generation import (
 )
 from adsgen.drivelm.vlm.adapters import read_card
 from adsgen.drivelm.vlm.budget import PromptBudget, context_length
-from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, DepthEstimator, ObjectDepth, depth_sentence, tag_window
+from adsgen.drivelm.vlm.depth import (
+    DEPTH_SIM,
+    DEPTHS_WITHOUT_MODEL,
+    TAG_FRAME_PX,
+    DepthEstimator,
+    ObjectDepth,
+    depth_sentence,
+    tag_window,
+)
 from adsgen.drivelm.vlm.inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
 from adsgen.drivelm.vlm.model import prompt_text
 from adsgen.drivelm.vlm.predict import generate_texts, load_for_inference, most_likely_option
 from adsgen.drivelm.vlm.prompts import MC, OPEN, exact_answer, options_of, user_text
+from adsgen.drivelm.vlm.tiny import TINY
 from adsgen.errors import BackendError, ConfigError
 from adsgen.render import render
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
@@ -284,7 +293,7 @@ class DriveSettings:
     """Cameras rendered at each decision (the card's trained cameras)."""
     render_scale: float = RENDER_SCALE
     """Rendered image size as a fraction of 1600x900 (the card's training image width / 1600)."""
-    depth: str = "sim"
+    depth: str = DEPTH_SIM
     """Depth words: 'none', 'sim' (the renderer's metric depth, objects named as the QA generator names them)
     or a depth-estimation model folder (read around each tag's point, objects named 'object')."""
 
@@ -295,7 +304,7 @@ def settings_from_card(card: Any) -> DriveSettings:
     cameras = tuple(training.get("trained_cameras") or training.get("cameras") or CAMERAS)
     size = training.get("image_size_px")
     scale = size[0] / TAG_FRAME_PX[0] if size else RENDER_SCALE
-    return DriveSettings(cameras=cameras, render_scale=scale, depth=str(training.get("depth", "sim")))
+    return DriveSettings(cameras=cameras, render_scale=scale, depth=str(training.get("depth", DEPTH_SIM)))
 
 
 def check_recipe(card: Any, folder: str) -> None:
@@ -332,13 +341,13 @@ class VLMAnswerer:
 
     def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32, base: str | None = None):
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
-        adapter = None if spec == "tiny" else spec
+        adapter = None if spec == TINY else spec
         card = read_card(adapter) if adapter is not None else None
         if card is not None:
             check_recipe(card, spec)
         self.settings = settings_from_card(card) if card is not None else DriveSettings()
         with rich_phases(enabled=stderr_is_terminal()) as phases:  # on stderr: a real LLaVA takes about a minute
-            self.vlm = load_for_inference(base or ("tiny" if card is None else None), adapter, lambda: corpus,
+            self.vlm = load_for_inference(base or (TINY if card is None else None), adapter, lambda: corpus,
                                           progress=phases)
             self._estimator = self._depth_estimator(phases)
         self.budget = PromptBudget(self.vlm.processor, context_length(self.vlm.model))
@@ -350,7 +359,7 @@ class VLMAnswerer:
 
     def _depth_estimator(self, phases: Phases) -> DepthEstimator | None:
         """The depth model the adapter was trained with (None for 'none' / 'sim' depth)."""
-        if self.settings.depth in ("none", "sim"):
+        if self.settings.depth in DEPTHS_WITHOUT_MODEL:
             return None
         step = phases("load depth model", 1)
         estimator = DepthEstimator(self.settings.depth)
@@ -504,7 +513,7 @@ class VLMAgent:
         for k, (depth_m, cam, frame, image_k, o) in enumerate(seen[:MAX_DEPTH_OBJECTS], start=1):
             x, y = frame.to_full_resolution(math.floor(o.center_px[0]) + 0.5, math.floor(o.center_px[1]) + 0.5)
             tag = format_object_tag(k, cam, x, y)
-            if self.depth in ("none", "sim"):
+            if self.depth in DEPTHS_WITHOUT_MODEL:
                 a = actors.get(o.id)
                 depths.append(ObjectDepth(tag, object_noun(o.kind), float(depth_m), metric=True,
                                           closing_mps=closing_speed_mps(snap.ego, a) if a else None,

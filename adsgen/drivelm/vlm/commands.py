@@ -20,6 +20,7 @@ from adsgen.drivelm.progress import rich_phases
 from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS, AdapterOptions, read_card
 from adsgen.drivelm.vlm.bench import run_bench
 from adsgen.drivelm.vlm.data import read_samples
+from adsgen.drivelm.vlm.depth import DEPTH_NONE
 from adsgen.drivelm.vlm.inputs import IMAGE_MODES, InputBuilder
 from adsgen.drivelm.vlm.predict import (
     MC_ANSWER_FORMS,
@@ -176,7 +177,7 @@ def predict_cmd(
     chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
     samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
     if depth is None:
-        depth = str(_trained_with(adapter, "depth", "none"))
+        depth = str(_trained_with(adapter, "depth", DEPTH_NONE))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     if zoom is None:

@@ -24,6 +24,9 @@ from adsgen.drivelm.challenge.formats import OBJECT_TAG_RE, TAG_FRAME_PX, parse_
 from adsgen.drivelm.vlm.model import require_vlm
 from adsgen.errors import InputError
 
+DEPTH_NONE = "none"  # depth setting: no depth words
+DEPTH_SIM = "sim"  # depth setting: the simulator's metric depth (depth_m of adsgen drivelm qa)
+DEPTHS_WITHOUT_MODEL = (DEPTH_NONE, DEPTH_SIM)  # every other depth setting is a depth-model folder
 DEPTH_PERCENTILE = 75.0  # [%] percentile of the depth inside an object's box
 # (upper bound [m], word) for metric depth
 METRIC_WORDS: tuple[tuple[float, str], ...] = ((5.0, "very close"), (15.0, "close"), (30.0, "at a medium distance"),

@@ -11,6 +11,9 @@ from PIL import Image
 from adsgen.drivelm.vlm.budget import Layout, PromptBudget, context_length
 from adsgen.drivelm.vlm.data import Sample
 from adsgen.drivelm.vlm.depth import (
+    DEPTH_NONE,
+    DEPTH_SIM,
+    DEPTHS_WITHOUT_MODEL,
     TAG_FRAME_PX,
     DepthEstimator,
     ObjectDepth,
@@ -25,8 +28,6 @@ from adsgen.drivelm.vlm.prompts import user_text
 from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
 from adsgen.errors import InputError
 
-DEPTH_NONE = "none"
-DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
 ImageMode = Literal["real", "blank"]  # blank: every camera black (the image-blind control)
 IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
@@ -75,7 +76,7 @@ class InputBuilder:
     def __post_init__(self) -> None:
         if self.images not in IMAGE_MODES:
             raise InputError(f"images mode {self.images!r}: expected one of {IMAGE_MODES}")
-        if self.depth not in (DEPTH_NONE, DEPTH_SIM):
+        if self.depth not in DEPTHS_WITHOUT_MODEL:
             self._estimator = DepthEstimator(self.depth)
 
     def bind(self, vlm: Any) -> PromptBudget:

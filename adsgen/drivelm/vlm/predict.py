@@ -19,11 +19,10 @@ from adsgen.drivelm.vlm.data import Sample, check_images, read_samples
 from adsgen.drivelm.vlm.inputs import InputBuilder
 from adsgen.drivelm.vlm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, exact_answer, options_of, question_kind
-from adsgen.drivelm.vlm.tiny import ensure_tiny
+from adsgen.drivelm.vlm.tiny import TINY, ensure_tiny
 from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 from adsgen.errors import InputError
 
-TINY = "tiny"
 McAnswerForm = Literal["letter", "text"]  # what an adapter was trained to say for multiple choice (its card)
 MC_ANSWER_FORMS: tuple[McAnswerForm, ...] = get_args(McAnswerForm)
 

@@ -30,12 +30,12 @@ from adsgen.drivelm.progress import Advance, rich_phases
 from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.vlm.budget import prepare_images
 from adsgen.drivelm.vlm.data import Sample, check_images, read_samples, split_by_scene
-from adsgen.drivelm.vlm.depth import tags_in
+from adsgen.drivelm.vlm.depth import DEPTH_NONE, tags_in
 from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
 from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, McAnswerForm, answer_questions
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
-from adsgen.drivelm.vlm.tiny import ensure_tiny
+from adsgen.drivelm.vlm.tiny import TINY, ensure_tiny
 from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
@@ -81,7 +81,7 @@ class TrainOptions:
     jobs on a shared machine do not eat into (5 min on 2 free cores is about 10 CPU-minutes)."""
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints."""
-    depth: str = "none"
+    depth: str = DEPTH_NONE
     """'none', 'sim' or a depth-estimation model folder."""
     images: ImageMode = "real"
     """'real' or 'blank' (the image-blind control)."""
@@ -451,7 +451,7 @@ def _say(console: Any, text: str) -> None:
 
 
 def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder, out: Path, seed: int) -> str:
-    if base != "tiny":
+    if base != TINY:
         inspect_base(base)
         return base
 
