@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adsgen.errors import ConfigError
+from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.methods import method_names
 from adsgen.search.severity import Collision, collisions_of, severity_agreement
 
@@ -77,7 +78,7 @@ def _one_run(res, backend, ag) -> dict:
         **{k: counts.get(k, 0) for k in VERDICT_KEYS},
         "distinct_high_risk": len(ev.archive), "label_distinct_high_risk": len(ev.label_keys),
         "reference_runs": ev.reference_runs, "runs": ev.runs, "iterations": ev.iteration,
-        "wall_s": round(res.wall_s, 3), "runs_to_89": ev.runs_to(89),
+        "wall_s": round(res.wall_s, 3), RUNS_TO_SEED_PAPER: ev.runs_to(SEED_PAPER_DISTINCT),
         "over_limit": sum(map(_over_limit, found)) / len(found) if found else 0.0,
         "resimulated": n, "resimulated_same": same,
     }
@@ -153,7 +154,7 @@ def _summarise(runs: list[dict]) -> dict:
         "distinct_high_risk": hr, "high_risk_distinct": hr["mean"],
         "distinct_per_run": round(statistics.fmean(per_run), 5),
         **{k: round(v, 3) for k, v in mean.items()},
-        "runs_to_89": [r["runs_to_89"] for r in runs] if len(runs) > 1 else runs[0]["runs_to_89"],
+        RUNS_TO_SEED_PAPER: [r[RUNS_TO_SEED_PAPER] for r in runs] if len(runs) > 1 else runs[0][RUNS_TO_SEED_PAPER],
         "ego_over_limit_share": max(r["over_limit"] for r in runs),
         "valid_resimulated": sum(r["resimulated"] for r in runs),
         "valid_resimulated_same_verdict": sum(r["resimulated_same"] for r in runs),

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 from adsgen.paths import SEEDS_DIR
 from adsgen.search.bench import METHODS as BENCH_METHODS
 from adsgen.search.methods import method_names
@@ -15,9 +16,9 @@ from adsgen.search.methods import method_names
 console = Console()
 
 
-def progress_bar() -> Progress:
+def progress_bar(to: Console | None = None) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
+                    console=to or console, transient=False)
 
 
 def generate(
@@ -38,10 +39,11 @@ def generate(
         "(1.0 to 1.5).")),
     xosc: bool = typer.Option(True, "--xosc/--no-xosc", help="Also write OpenSCENARIO files."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
+    json_out: str | None = json_option("the search record (figures, verdict counts, curve) and output paths"),
 ) -> None:
     """Search for distinct high-risk scenarios from seed scenes and write them out."""
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import check_output_dir, search_summary, write_outputs
+    from adsgen.search.output import check_output_dir, output_steps, run_record, search_summary, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
     from adsgen.sim.backends import backend_options, get_backend
 
@@ -49,21 +51,28 @@ def generate(
                           ttc_threshold_s=ttc_threshold, ego_over_limit=ego_over_limit)
     options = backend_options(backend, carla_host)
     check_output_dir(out)
+    check_json_target(json_out, (seeds, cbn))
+    con = Console(stderr=True) if to_stdout(json_out) else console
     seed_list = load_seeds(seeds)
     risk = load_risk_model(cbn, do=do) if cbn is not None else None
     sim = get_backend(backend, **options) if options else None  # else run_search makes (and closes) its own
     try:
-        with progress_bar() as bar:
+        with progress_bar(con) as bar:
             task = bar.add_task(f"{method} search", total=budget)
             result = run_search(config, seed_list, risk, backend=sim, progress=lambda n: bar.advance(task, n))
     finally:
         if sim is not None:
             sim.close()
-    paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
-    console.print(search_summary(result))
+    with progress_bar(con) as bar:
+        task = bar.add_task("writing scenario files", total=output_steps(result, xosc))
+        paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc,
+                              progress=lambda n: bar.advance(task, n))
+    con.print(search_summary(result))
     for what, p in paths.items():
-        console.print(f"  {what}: {p}")
-    console.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
+        con.print(f"  {what}: {p}")
+    con.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
+    write_json(json_out, {"outputs": {k: str(v) for k, v in paths.items()},
+                          **run_record(result, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds))})
 
 
 def bench_search(
@@ -72,7 +81,7 @@ def bench_search(
     budget: int = typer.Option(2000, "--budget"),
     repeats: int = typer.Option(3, "--repeats"),
     agent: str = typer.Option("idm", "--agent"),
-    json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON."),
+    json_out: str | None = json_option("the figures"),
     methods: str = typer.Option(",".join(BENCH_METHODS), "--methods",
                                 help=f"Comma-separated methods, cbn among them (registered: {', '.join(method_names())})."),
     faithfulness: bool = typer.Option(True, "--faithfulness/--no-faithfulness",
@@ -81,15 +90,13 @@ def bench_search(
     """CBN-guided search vs the baselines and ablations on the same budget, seeds, simulator, agent, referee."""
     from adsgen.search.bench import print_bench, run_bench
 
-    result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
-                       console=console, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                       faithfulness_check=faithfulness)
-    print_bench(result, console)
-    if json_out:
-        import json
-
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2))
+    check_json_target(json_out, (seeds, cbn))
+    with tables_to_stderr(json_out):
+        result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
+                           console=console, methods=tuple(x.strip() for x in methods.split(",") if x.strip()),
+                           faithfulness_check=faithfulness)
+        print_bench(result, console)
+    if write_json(json_out, result) not in (None, "-"):
         console.print(f"wrote {json_out}")
 
 
