@@ -10,6 +10,7 @@ from rich.console import Console
 
 from adsgen.errors import AdsgenError
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
+from adsgen.sim.types import HIGH_RISK_TTC_S
 from adsgen.sim.vocabulary import FailOn
 
 
@@ -36,6 +37,7 @@ def _console() -> Console:
 _OPTION_OF_FIELD = {"high-risk-ttc-s": "near-miss-ttc-s"}  # config fields whose option is named otherwise
 
 
+# long: typer turns each parameter into one of the command's 21 options; the body is 20 lines
 @campaign_app.command("run")
 def run_cmd(
     scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files or folders (seed files count as "
@@ -57,7 +59,7 @@ def run_cmd(
     extend: bool = typer.Option(False, "--extend", help="Resume with other scenarios or --seeds: add their runs "
                                                         "(without it, such a resume is refused)."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
-    near_miss_ttc_s: float = typer.Option(1.0, "--near-miss-ttc-s", help="A finished run without a collision whose "
+    near_miss_ttc_s: float = typer.Option(HIGH_RISK_TTC_S, "--near-miss-ttc-s", help="A finished run without a collision whose "
                                           "min time-to-collision is under this [s] is a near miss."),
     no_preflight: bool = typer.Option(False, "--no-preflight",
                                       help="Skip the TCP checks of --carla-hosts and --ray-address."),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.provenance import utc_now, versions
+from adsgen.sim.types import HIGH_RISK_TTC_S
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -213,7 +214,7 @@ class CampaignReportData:
     """run id -> {"yaml": href, "xosc": href} (relative to the page), see adsgen.campaign.reproduce."""
     db_arg: str = ""
     """The database as the user named it, for the `adsgen replay DB RUN` commands."""
-    high_risk_ttc_s: float = 1.0
+    high_risk_ttc_s: float = HIGH_RISK_TTC_S
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -242,7 +243,7 @@ def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, wor
     return CampaignReportData(
         title=title or f"Campaign {store.path.name}",
         status=campaign_status(store), runs=df, curve=store.curve_points() + list(curve or []),
-        worst=worst_runs(df, worst), high_risk_ttc_s=float(cfg.get("high_risk_ttc_s", 1.0)),
+        worst=worst_runs(df, worst), high_risk_ttc_s=float(cfg.get("high_risk_ttc_s", HIGH_RISK_TTC_S)),
         provenance={"campaign_db": str(store.path), "created_utc": campaign["created_utc"],
                     "source": campaign["source"], "config": cfg, "versions": campaign["versions"],
                     "sessions": [{k: s[k] for k in ("id", "started_utc", "ended_utc", "state", "host")}

@@ -145,7 +145,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
     return out
 
 
-def load_model(model_dir: str | Path,
+def load_model(model_dir: str | Path,  # noqa: C901, PLR0912 -- one refusal per way a model folder can be wrong, in reading order
                expected_variables: Sequence[str] | Mapping[str, Sequence[str]] | None = None) -> CBNModel:
     """Load a model folder written by ``adsgen cbn learn``.
 

@@ -72,6 +72,36 @@ def _ground_albedo(app: Appearance) -> np.ndarray:
     return alb.astype(np.float32)
 
 
+def _ground_colour(snap: WorldSnapshot, tex: GroundTexture, app: Appearance, xg: np.ndarray, yg: np.ndarray,
+                   t_fog: np.ndarray) -> np.ndarray:
+    """(h, W, 3) shaded colour of the ground points (xg, yg) [m]: material albedo, sun, headlights and
+    street lamps, rain dimming, then haze / fog by depth ``t_fog`` [m] ((h, 1) per row or (h, W))."""
+    mat = tex.lookup(xg, yg)                                                  # (h, W) material ids
+    tint = np.asarray(app.tint, dtype=np.float32)
+    albedo = _ground_albedo(app) * tint                                       # (materials, 3)
+    if app.wet_road > 0 and app.dark:  # wet asphalt mirrors light sources: a sheen where it is lit
+        albedo[ASPHALT] *= 1.0 + 0.3 * app.wet_road
+    sunlight = np.float32(app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad)))
+    extra = None                                                              # (h, W) artificial light
+    if app.headlights and app.dark:
+        extra = ego_headlight(snap.ego, xg, yg)
+    if app.street_lights:
+        lamp = tex.light(xg, yg)
+        extra = lamp if extra is None else extra + lamp
+    dim = np.float32(rain_dimming(app))
+    if extra is None:
+        colour = np.take(albedo * (sunlight * dim), mat, axis=0)              # (h, W, 3)
+    else:  # at night artificial light dominates: tint the whole ground light with the lamps' colour
+        extra += sunlight
+        colour = np.take(albedo * (LAMP_TINT * dim), mat, axis=0)             # (h, W, 3)
+        colour *= extra[..., None]
+    # haze / fog by depth, fused here (per row for level cameras): colour -> haze
+    trans = transmission(app, t_fog)                                          # (h, 1) or (h, W)
+    colour *= trans[..., None]
+    colour += (np.float32(1.0) - trans)[..., None] * (np.asarray(app.haze, np.float32) * dim)
+    return colour
+
+
 def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: Appearance,
                   img: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
     """Ray-cast every pixel whose ray meets z = 0 and write its shaded ground colour and depth.
@@ -123,29 +153,7 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
         if not all_ground:
             xg[~ground] = px
             yg[~ground] = py
-    mat = tex.lookup(xg, yg)                                                  # (h, W) material ids
-    tint = np.asarray(app.tint, dtype=np.float32)
-    albedo = _ground_albedo(app) * tint                                       # (materials, 3)
-    if app.wet_road > 0 and app.dark:  # wet asphalt mirrors light sources: a sheen where it is lit
-        albedo[ASPHALT] *= 1.0 + 0.3 * app.wet_road
-    sunlight = np.float32(app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad)))
-    extra = None                                                              # (h, W) artificial light
-    if app.headlights and app.dark:
-        extra = ego_headlight(snap.ego, xg, yg)
-    if app.street_lights:
-        lamp = tex.light(xg, yg)
-        extra = lamp if extra is None else extra + lamp
-    dim = np.float32(rain_dimming(app))
-    if extra is None:
-        colour = np.take(albedo * (sunlight * dim), mat, axis=0)              # (h, W, 3)
-    else:  # at night artificial light dominates: tint the whole ground light with the lamps' colour
-        extra += sunlight
-        colour = np.take(albedo * (LAMP_TINT * dim), mat, axis=0)             # (h, W, 3)
-        colour *= extra[..., None]
-    # haze / fog by depth, fused here (per row for level cameras): colour -> haze
-    trans = transmission(app, t_row if ground is None else t)                 # (h, 1) or (h, W)
-    colour *= trans[..., None]
-    colour += (np.float32(1.0) - trans)[..., None] * (np.asarray(app.haze, np.float32) * dim)
+    colour = _ground_colour(snap, tex, app, xg, yg, t_row if ground is None else t)  # (h, W, 3)
     if all_ground:
         img[r0:] = colour
         depth[r0:] = t

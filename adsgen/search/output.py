@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from adsgen.provenance import utc_now, versions
+from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.run import SearchResult
 from adsgen.variables import FACTORS
 
@@ -70,7 +71,7 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "distinct_high_risk": len(ev.archive),
         "label_distinct_high_risk": len(ev.label_keys),
         "reference_runs": ev.reference_runs,
-        "runs_to_89": ev.runs_to(89),
+        RUNS_TO_SEED_PAPER: ev.runs_to(SEED_PAPER_DISTINCT),
         "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
         "collisions": sum(o.result.collided for o in ev.outcomes),
         "wall_s": round(result.wall_s, 3),
