@@ -277,6 +277,42 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
         f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
         f"created {st['created_utc']} by {st['source']}; " + _sessions_phrase(st["sessions"], st["source"])])
+    rates = _rates_section(st)
+    ttc = Section("Minimum time-to-collision", images=[
+        Image("min-ttc", "Finished runs by their smallest time-to-collision [s]: collisions as the red bar at 0, "
+              f"runs left of the dashed line ({data.high_risk_ttc_s:g} s) without a collision are near misses.",
+              plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
+    batch = plots.stored_in_one_batch(data.runs)
+    over_time = Section("Runs over time", images=[
+        Image("runs-over-time", "Cumulative collisions, near misses and runs without a finding, in the order the "
+              f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
+              if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
+              "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
+    worst = _worst_section(data)
+    sections = [summary, rates, ttc, over_time, worst]
+    if data.curve:
+        sections.append(Section("Search curve", paragraphs=[
+            "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
+            images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
+                          "against the simulated runs it had used.", plots.search_curve(data.curve))]))
+    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
+    fail = Section("Errored and timed-out runs", paragraphs=[
+        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
+        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
+    if failures:
+        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
+                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
+                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
+                                                                      else "")))
+    sections.append(fail)
+    return sections
+
+
+def _rates_section(st: dict[str, Any]) -> Section:
+    """Collision and near-miss rate by factor state; a guided search's rates are labelled as its sample."""
+    from adsgen.campaign import plots
+
     guided = st["source"] != "adsgen campaign run"
     rates = Section("Collision and near-miss rate by factor" + (" (guided-search sample)" if guided else ""),
                     paragraphs=[
@@ -297,16 +333,11 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
                         "near-miss rate [95% CI]": (f"{r['near_miss_rate']:.2f} [{r['near_miss_ci'][0]:.2f}, "
                                                     f"{r['near_miss_ci'][1]:.2f}]") if r["done"] else "-",
                         "failed": r["failed"], "timed out": r["timed_out"]} for r in st["by_factor"]])])
-    ttc = Section("Minimum time-to-collision", images=[
-        Image("min-ttc", "Finished runs by their smallest time-to-collision [s]: collisions as the red bar at 0, "
-              f"runs left of the dashed line ({data.high_risk_ttc_s:g} s) without a collision are near misses.",
-              plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
-    batch = plots.stored_in_one_batch(data.runs)
-    over_time = Section("Runs over time", images=[
-        Image("runs-over-time", "Cumulative collisions, near misses and runs without a finding, in the order the "
-              f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
-              if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
-              "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
+    return rates
+
+
+def _worst_section(data: CampaignReportData) -> Section:
+    """The worst runs with their reproduction (replay command, YAML, .xosc) and keyframes."""
     worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
     if data.worst:
         from adsgen.campaign.reproduce import replay_command
@@ -331,24 +362,7 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
                 worst.image_rows.append(frames)
         if data.keyframe_note:
             worst.paragraphs.append(data.keyframe_note)
-    sections = [summary, rates, ttc, over_time, worst]
-    if data.curve:
-        sections.append(Section("Search curve", paragraphs=[
-            "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
-            images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
-                          "against the simulated runs it had used.", plots.search_curve(data.curve))]))
-    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
-    fail = Section("Errored and timed-out runs", paragraphs=[
-        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
-        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
-    if failures:
-        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
-                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
-                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
-                                                                      else "")))
-    sections.append(fail)
-    return sections
+    return worst
 
 
 def _sessions_phrase(sessions: int, source: str) -> str:
