@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import json
 import sqlite3
 import sys
 from typing import Annotated
@@ -85,7 +86,6 @@ def doctor(
 ) -> None:
     """Check this machine against the tested set: Python, package versions, torch build, CARLA, Chromium,
     cores and free disk. Exit 1 when a core requirement is missing."""
-    import json
 
     from adsgen.doctor import run_doctor
 
@@ -118,7 +118,6 @@ err_console = Console(stderr=True)
 def _usage_errors() -> tuple[type[Exception], ...]:
     """Click's usage-error base class: click's own, and typer's vendored copy (typer >= 0.24 raises
     ``typer._click`` exceptions, which are not click's)."""
-    import importlib
 
     classes: list[type[Exception]] = []
     for module in ("click.exceptions", "typer._click.exceptions"):

@@ -13,7 +13,11 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from adsgen.errors import BackendError, ConfigError, InputError
+from adsgen.sim.agents import AGENTS, _load_plugins
+from adsgen.sim.backends import get_backend
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,6 @@ class BackendSpec:
         factory = self.factory()
         if factory is not None:
             return factory(**self.options)
-        from adsgen.sim.backends import get_backend
 
         return get_backend(self.name, **self.options)
 
@@ -85,7 +88,6 @@ def is_import_spec(kind: str, name: str) -> bool:
     """True when a backend / agent spec would be imported as 'module:Factory' rather than found in a registry."""
     if kind == "backend":
         return BackendSpec(name).is_import_path
-    from adsgen.sim.agents import AGENTS, _load_plugins
 
     prefix = name.partition(":")[0]
     if prefix not in AGENTS:
@@ -122,7 +124,6 @@ def check_reachable(hosts: list[tuple[str, int]], timeout_s: float = 3.0) -> Non
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
     """['key=value', ...] -> {key: value}, each value read as a YAML scalar (numbers, booleans, strings)."""
-    import yaml
 
     out: dict[str, Any] = {}
     for item in items or []:

@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from adsgen.errors import AdsgenError
-from adsgen.sim.vocabulary import FailOn
+from adsgen.campaign.config import CampaignConfig
+from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
+from adsgen.campaign.stats import campaign_status, findings_line
+from adsgen.campaign.store import CampaignStore
+from adsgen.errors import AdsgenError, ConfigError
+from adsgen.outputs import atomic_path, check_output
+from adsgen.sim.vocabulary import FailOn, runs_meeting, status_label, verdict_label
 
 
 class CampaignInterrupted(AdsgenError):
@@ -70,13 +78,9 @@ def run_cmd(
     """Run (or resume) a campaign: every scenario x seed against one agent on one backend.
 
     Prints the verdict counts first, then the run statuses (done / errored / timed out)."""
-    from pydantic import ValidationError
 
     from adsgen.campaign.backends import parse_hosts, parse_options
-    from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
-    from adsgen.errors import ConfigError
-    from adsgen.outputs import atomic_path, check_output
 
     try:
         config = CampaignConfig(
@@ -92,9 +96,6 @@ def run_cmd(
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
     if json_out is not None:  # checked before the campaign runs, not after
         check_output(json_out, (db, *scenarios), option="--json")
-    from adsgen.campaign.stats import campaign_status, findings_line
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.sim.vocabulary import runs_meeting, status_label
 
     summary = run_campaign(config, progress=progress, console=_console())
     with CampaignStore.open(db, readonly=True) as store:
@@ -125,11 +126,6 @@ def run_cmd(
 def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")) -> None:
     """Counts by status and collisions / failures by factor."""
-    from rich.table import Table
-
-    from adsgen.campaign.stats import campaign_status
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.sim.vocabulary import status_label, verdict_label
 
     with CampaignStore.open(db, readonly=True) as store:
         st = campaign_status(store)
@@ -160,7 +156,6 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         f.add_row(r["factor"], r["state"], str(r["runs"]), str(r["done"]), cr, nr, str(r["failed"]),
                   str(r["timed_out"]))
     console.print(f)
-    from rich.text import Text
 
     from adsgen.safeload import printable
 
@@ -177,8 +172,6 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                                            "under the campaign's threshold).")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.outputs import check_output
 
     check_output(out, (db,))
     with CampaignStore.open(db, readonly=True) as store:
@@ -211,8 +204,6 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     """Rerun one stored run from its recorded spec, seed and versions; say whether the outcome is the same."""
     from adsgen.campaign.backends import parse_options
     from adsgen.campaign.replay import replay_run
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.outputs import check_output
 
     err = _console()
     options = parse_options(backend_opt)
@@ -261,10 +252,6 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
     """Write a static HTML report of a campaign (readable offline)."""
     from adsgen.campaign.curves import load_curve_json
-    from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.errors import ConfigError
-    from adsgen.outputs import check_output
 
     if worst < 0:
         raise ConfigError(f"--worst {worst}: expected 0 or more scenarios to list")

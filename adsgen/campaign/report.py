@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adsgen.campaign import plots
+from adsgen.campaign.stats import campaign_status, runs_frame
 from adsgen.provenance import utc_now, versions
+from adsgen.sim.vocabulary import status_label
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -228,7 +231,6 @@ def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
 def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, worst: int = 5,
                               title: str | None = None) -> CampaignReportData:
     """Gather the report's data from an open CampaignStore (curve: extra points, e.g. from a JSON file)."""
-    from adsgen.campaign.stats import campaign_status, runs_frame
 
     campaign = store.campaign()
     df = runs_frame(store)
@@ -255,8 +257,6 @@ def _fmt_num(x: Any, unit: str = "") -> str:
 
 def campaign_sections(data: CampaignReportData) -> list[Section]:
     """The campaign report's sections (the demo can insert these into its own page)."""
-    from adsgen.campaign import plots
-    from adsgen.sim.vocabulary import status_label
 
     st = data.status
     c = st["counts"]

@@ -7,6 +7,7 @@ Outcome. It never touches the store: the driver writes every result.
 
 from __future__ import annotations
 
+import importlib
 import time
 import traceback
 from dataclasses import dataclass
@@ -14,7 +15,10 @@ from typing import Any, Literal
 
 from adsgen.campaign.backends import BackendSpec
 from adsgen.errors import BackendError, ConfigError
+from adsgen.scenario.model import Scenario
+from adsgen.sim.agents import get_agent
 from adsgen.sim.judge import REFERENCE_AGENTS, judge
+from adsgen.sim.types import TerminationReason
 
 OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
 
@@ -84,10 +88,6 @@ def _error_text(exc: BaseException, limit: int = 4000) -> str:
 def make_agent(name: str) -> Any:
     """An agent by registry spec (adsgen.sim.agents: 'idm', 'vlm:DIR') or, when no registered agent has that
     prefix, by import path 'package.module:Factory' (a callable taking no arguments)."""
-    import importlib
-
-    from adsgen.errors import ConfigError
-    from adsgen.sim.agents import get_agent
 
     try:
         return get_agent(name)
@@ -128,8 +128,6 @@ class WorkerRuntime:
 
     def execute(self, task: Task) -> list[Outcome]:
         """Run a task in one backend call; a batch that raises is rerun run by run to find the culprit."""
-        from adsgen.scenario.model import Scenario
-        from adsgen.sim.types import TerminationReason
 
         started = time.time()
         w = self.spec.worker_id

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from adsgen.errors import ConfigError, InputError
+from adsgen.export.writer import FORMATS, export_scenarios
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -24,9 +26,7 @@ def export_command(
                                   help="Check each .xosc against the OpenSCENARIO 1.0 XSD (scenariogeneration's)."),
 ) -> None:
     """Write each scenario as an OpenSCENARIO 1.0 .xosc and its road as an OpenDRIVE .xodr (ScenarioRunner style)."""
-    from rich.console import Console
 
-    from adsgen.export.writer import FORMATS, export_scenarios
     from adsgen.scenario.io import load_scenario
 
     if fmt not in FORMATS:

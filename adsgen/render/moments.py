@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from adsgen.render.bev import bev
+from adsgen.render.renderer import render
+
 SCAN_STEP_S = 0.25          # [s] the run is scanned at this step for the moments
 MIN_HAZARD_HEIGHT_PX = 20   # [px] at the keyframe scale: the hazard counts as visible from this height
 MIN_HAZARD_PIXELS = 60      # [px] and this many unoccluded pixels (a 2-px sliver beside a truck is not "seen")
@@ -105,7 +108,6 @@ def moment_frames(backend: Any, scenario: Any, agent: Any, seed: int, result: di
                   scale: float) -> list[tuple[Moment, Any, Any]]:
     """(moment, its CAM_FRONT Frame, its WorldSnapshot) for each key moment of a run re-simulated on
     ``backend`` (one with ``snapshots``)."""
-    from adsgen.render.renderer import render
 
     times = scan_times(result)
     snaps = backend.snapshots(scenario, agent, seed, times)
@@ -123,7 +125,6 @@ BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye views beside the keyframes
 def moment_images(moments: list[tuple[Moment, Any, Any]], label: str, note: str = ""
                   ) -> list[tuple[str, str, np.ndarray]]:
     """(file stem, caption, RGB image) for each moment: its CAM_FRONT frame, then its bird's-eye view."""
-    from adsgen.render.bev import bev
 
     out = []
     for m, frame, snap in moments:

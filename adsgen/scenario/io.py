@@ -14,14 +14,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from adsgen.errors import InputError
+from adsgen.safeload import load_yaml
 from adsgen.scenario.mapping import check_descriptive
 from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
+from adsgen.scenario.roads import validate_routes
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
-    from adsgen.safeload import load_yaml
-
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file (expected a scenario or seed YAML file)")
@@ -43,8 +43,6 @@ def _validate(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
 
 
 def _check_routes(scenario: Scenario, source: str) -> None:
-    from adsgen.scenario.roads import validate_routes
-
     validate_routes(scenario, source)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+import adsgen.campaign.executors  # noqa: F401  (registers the built-in executors)
 from adsgen.campaign.worker import Outcome, Task, WorkerSpec
 from adsgen.errors import ConfigError
 
@@ -54,7 +55,6 @@ def register_executor(name: str) -> Callable[[Callable[..., Executor]], Callable
 
 def get_executor(name: str, **options: object) -> Executor:
     """Build a registered executor (ConfigError for an unknown name)."""
-    import adsgen.campaign.executors  # noqa: F401  (registers the built-in executors)
 
     if name not in EXECUTORS:
         raise ConfigError(f"--executor {name!r}: unknown executor; expected one of {', '.join(sorted(EXECUTORS))}")
