@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from adsgen.cbn.scores import ScoreName, check_score
 
 QUERY_FACTORS = ("light", "weather", "surface", "road_layout", "speed_limit", "other_movement")
 
@@ -33,8 +36,7 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     from adsgen.provenance import versions
     from adsgen.variables import NAMES, STATES
 
-    if score not in ("bdeu", "bic"):
-        raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
+    score = check_score(score, "--score")
     if rows < 100:
         raise ConfigError(f"--rows must be at least 100, got {rows}")
     frame = sample_canonical(rows, seed)
@@ -46,7 +48,7 @@ def run_bench(rows: int, seed: int, score: str = "bdeu", pgmpy_queries: int = 20
     adsgen_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    pg_edges = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
+    pg_edges = A.pgmpy_hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     pgmpy_s = time.perf_counter() - t
 
     truth = reference_edges()
@@ -115,11 +117,13 @@ def print_bench(f: dict) -> None:
 
 NETWORKS = ("asia", "sachs", "child", "insurance", "alarm")
 """Networks of ``adsgen bench cbn-networks`` (pgmpy's bundled copies of the bnlearn repository's)."""
-QUICK = {"networks": ("asia", "sachs"), "sizes": (5000,), "seeds": (0,)}
-"""The subset ``--quick`` runs."""
+QUICK_NETWORKS: tuple[str, ...] = ("asia", "sachs")
+QUICK_SIZES: tuple[int, ...] = (5000,)
+QUICK_SEEDS: tuple[int, ...] = (0,)
+"""The subset ``--quick`` runs: networks, row counts, seeds."""
 
 
-def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0, 1, 2), score: str = "bic",
+def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0, 1, 2), score: ScoreName = "bic",
                       pgmpy: bool = True, on_case=None) -> dict:
     """Structure learning on samples of known networks: adsgen's default search, its hill climbing and
     stock pgmpy HillClimbSearch on the same rows. Per case: CPDAG and skeleton SHD to the true graph,
@@ -145,12 +149,12 @@ def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0,
                 true_score = scorer.total({data.index(v): tuple(data.index(str(p)) for p in model.get_parents(v))
                                            for v in data.names})
                 algorithm = choose_algorithm("auto", data.names, (), None)
-                found = {}
+                found: dict[str, tuple[Sequence[tuple[str, str]], float]] = {}  # learner -> (edges, s)
                 t = time.perf_counter()
                 if algorithm == "exact":
                     from adsgen.cbn.exact import exact_search
 
-                    edges = exact_search(data, (), score=score).edges
+                    edges: Sequence[tuple[str, str]] = exact_search(data, (), score=score).edges
                 else:
                     from adsgen.cbn.tabu import tabu_search
 
@@ -162,7 +166,7 @@ def run_network_bench(networks=NETWORKS, sizes=(5000, 20000, 100_000), seeds=(0,
                 if pgmpy:
                     frame = A.frame_for_pgmpy(decode_frame(data), data.states)
                     t = time.perf_counter()
-                    edges = A.hill_climb(frame, data.states, [], score=score)
+                    edges = A.pgmpy_hill_climb(frame, data.states, [], score=score)
                     found["pgmpy_hc"] = (edges, time.perf_counter() - t)
                 case = {"network": net, "variables": len(data.names), "arcs": len(truth), "rows": rows,
                         "seed": seed, "true_score": true_score, "learners": {}}

@@ -176,7 +176,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
         from rich.progress import Progress
 
-        from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
+        from adsgen.cbn.bench import (
+            QUICK_NETWORKS,
+            QUICK_SEEDS,
+            QUICK_SIZES,
+            print_network_bench,
+            run_network_bench,
+        )
+        from adsgen.cbn.scores import check_score
         from adsgen.errors import ConfigError
 
         try:
@@ -186,13 +193,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             raise ConfigError(f"--sizes '{sizes}': expected comma-separated integers") from None
         seed_list = tuple(range(seeds))
         if quick:
-            nets, size_list, seed_list = QUICK["networks"], QUICK["sizes"], QUICK["seeds"]
-        if score.lower() not in ("bic", "bdeu"):
-            raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
+            nets, size_list, seed_list = QUICK_NETWORKS, QUICK_SIZES, QUICK_SEEDS
+        score = check_score(score.lower(), "--score")
         total = len(nets) * len(size_list) * len(seed_list)
         with Progress(transient=True) as progress:
             task = progress.add_task("learning", total=total)
-            figures = run_network_bench(nets, size_list, seed_list, score.lower(), pgmpy,
+            figures = run_network_bench(nets, size_list, seed_list, score, pgmpy,
                                         on_case=lambda c: progress.advance(task))
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

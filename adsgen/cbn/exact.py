@@ -36,7 +36,7 @@ from math import comb, log
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import SearchResult
+from adsgen.cbn.hillclimb import StructureResult
 from adsgen.cbn.scores import CountScorer
 from adsgen.errors import ConfigError
 
@@ -73,7 +73,7 @@ def _bic_bound(scorer: CountScorer, var: int, parents: tuple[int, ...], n_rows: 
 def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, score: str = "bdeu",
                  equivalent_sample_size: float = 10.0, max_indegree: int | None = None,
                  missing: str = "paired", scorer: CountScorer | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> SearchResult:
+                 on_progress: Callable[[int, int], None] | None = None) -> StructureResult:
     """The score-optimal DAG over ``data.names`` with no edge in ``forbidden``.
 
     ``on_progress(done, total)`` is called per variable while parent sets are scored."""
@@ -92,7 +92,7 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
             banned[pos[a], pos[b]] = True
     every = tuple(range(n))
     require_all = missing == "paired" and scorer.has_missing
-    complete_rows = None
+    complete_rows = 0.0  # weight of the rows with every variable observed (used when require_all)
     if require_all:
         observed = (data.codes >= 0).all(axis=1)
         complete_rows = float(data.weights[observed].sum())
@@ -185,4 +185,4 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
                 edges.append((names[order[u]], names[order[v]]))
         s = prev
     edges.sort(key=lambda e: (pos[e[1]], pos[e[0]]))
-    return SearchResult(tuple(edges), float(best[full]), scored)
+    return StructureResult(tuple(edges), float(best[full]), scored)

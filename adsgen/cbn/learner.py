@@ -22,7 +22,7 @@ from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
-from adsgen.cbn.scores import CountScorer
+from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
 from adsgen.errors import InputError
 
@@ -34,8 +34,8 @@ ALGORITHMS = ("auto", "exact", "tabu", "hc")
 class LearnConfig:
     """Options of ``adsgen cbn learn``."""
 
-    score: str = "bdeu"
-    """Structure score: "bdeu" or "bic"."""
+    score: ScoreName = "bdeu"
+    """Structure score: "bdeu" or "bic" (adsgen.cbn.scores.ScoreName)."""
     algorithm: str = "auto"
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
@@ -78,8 +78,7 @@ class LearnConfig:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
         if self.missing not in ("paired", "pgmpy"):
             raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
-        if self.score not in ("bdeu", "bic"):
-            raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
+        check_score(self.score)
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
 

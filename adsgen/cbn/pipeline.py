@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adsgen.cbn.learner import LearnConfig, LearnResult
+from adsgen.cbn.scores import check_score
 from adsgen.errors import InputError
 
 
@@ -68,7 +69,7 @@ def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None 
                  missing: str = "paired", pc: bool = True, pc_rows: int = 20_000, algorithm: str = "auto",
                  progress: Callable[[str], None] | None = None) -> LearnResult:
     """``adsgen cbn learn`` as a function, options as keywords (see LearnConfig); returns the result."""
-    config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
+    config = LearnConfig(score=check_score(score.lower(), "--score"), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
                          pc_rows=pc_rows, missing=missing.lower(), algorithm=algorithm.lower())
     result, _ = learn_from_file(data, out, config, tiers_file=tiers, known_graph=known_graph,
                                 vehicle_table=vehicle_table, incidents=incidents,

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
 from adsgen.cbn.scores import CountScorer
 
 TABU_PATIENCE = 100
@@ -75,7 +75,7 @@ def _perturb(edges: list[tuple[str, str]], names: tuple[str, ...], forbidden: se
 
 def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                 config: HillClimbConfig = HillClimbConfig(), *, patience: int = TABU_PATIENCE,
-                restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB, seed: int = 0) -> SearchResult:
+                restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB, seed: int = 0) -> StructureResult:
     """The best DAG found by tabu climbs from the empty graph and from ``restarts`` perturbations."""
     forbidden = set(forbidden)
     sorted_data = by_name(data)
@@ -90,4 +90,4 @@ def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         steps += found.steps
         if found.score > best.score + config.epsilon:
             best = found
-    return SearchResult(best.edges, best.score, steps)
+    return StructureResult(best.edges, best.score, steps)

@@ -191,7 +191,7 @@ def _print_drift(report: dict) -> None:
     for y in report["years"]:
         grid.add_column(y, justify="right")
     for v, per_year in report["shares"].items():
-        states = next(iter(per_year.values()), {})
+        states: dict[str, float] = next(iter(per_year.values()), {})
         for s in states:
             grid.add_row(escape(f"{v} = {s}"), *(f"{per_year[y][s]:.1%}" for y in report["years"]))
     console.print(grid)

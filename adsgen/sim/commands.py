@@ -67,7 +67,7 @@ def simulate(
             check_can_judge(be)
         result = be.run([sc], ag, seed, record_trajectories=trajectories or render is not None)[0]
         if judging:
-            judge_runs([result], [sc], be, seed)
+            judge_runs([result], [sc], be, seed, evasive_runs=None)
     finally:
         be.close()
     from adsgen.sim.vocabulary import run_finding, run_meets

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adsgen.drivelm.choices import (
+from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOUR_QUESTION,
     EGO_BEHAVIOURS,
     EGO_SPEEDS,
@@ -60,7 +60,7 @@ from adsgen.drivelm.choices import (
     ego_behaviour_phrase,
     make_multiple_choice,
 )
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     CAMERAS,
     TAG_ACCURACY,
     TAG_GPT,
@@ -74,9 +74,6 @@ from adsgen.drivelm.formats import (
 )
 from adsgen.errors import ConfigError
 from adsgen.render.palette import paint_of
-
-FULL_WIDTH_PX = 1600   # [px] DriveLM / nuScenes image width: tags use this frame
-FULL_HEIGHT_PX = 900   # [px]
 
 # ---------------------------------------------------------------------------------------------- templates
 

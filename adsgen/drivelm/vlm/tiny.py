@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from adsgen.drivelm.model import TINY_MARKER, require_vlm
+from adsgen.drivelm.vlm.model import TINY_MARKER, require_vlm
 from adsgen.provenance import text_fingerprint, utc_now, versions
 
 SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>", "<image>")

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.adapters import AdapterOptions, wrap
-from adsgen.drivelm.model import require_vlm
+from adsgen.drivelm.vlm.adapters import AdapterMethod, AdapterOptions, wrap
+from adsgen.drivelm.vlm.model import require_vlm
 from adsgen.provenance import utc_now, versions
 
 LLAVA_7B_VISION = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
@@ -83,7 +83,7 @@ def _time_inference(torch: Any, model: Any, batch: dict[str, Any], new_tokens: i
     return res
 
 
-def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: str | None = "lora",
+def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: AdapterMethod | None = "lora",
                threads: int | None = None) -> dict[str, Any]:
     """Train/infer figures of the tiny LLaVA with six cameras and a LoRA (or DoRA) adapter, or with no
     adapter (``adapter=None``: every weight trained, the baseline of the adapter's cost); ``threads`` sets
@@ -92,8 +92,8 @@ def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: str
 
     from PIL import Image
 
-    from adsgen.drivelm.model import encode_prompts, load_base
-    from adsgen.drivelm.tiny import ensure_tiny
+    from adsgen.drivelm.vlm.model import encode_prompts, load_base
+    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     torch, _ = require_vlm("bench vlm")
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,6 +38,8 @@ TAG_LANGUAGE = 2   # BLEU / ROUGE-L / CIDEr
 TAG_MATCH = 3      # coordinate match F1 (+ GPT)
 TAGS = (TAG_ACCURACY, TAG_GPT, TAG_LANGUAGE, TAG_MATCH)
 
+TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
+# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 IMAGE_TOKEN = "<image>\n"  # prefix of the human turn in the conversation format
 
 # <c1,CAM_BACK,1088.3,497.5>: object index, camera, pixel x, pixel y (one decimal, as the dataset writes)
@@ -45,7 +47,14 @@ OBJECT_TAG_RE = re.compile(r"<c(\d+),(CAM_[A-Z_]+),(\d+(?:\.\d+)?),(\d+(?:\.\d+)
 
 _QA_KEYS = ("Q", "A", "C", "con_up", "con_down", "cluster", "layer", "tag")
 _OBJECT_KEYS = ("Category", "Status", "Visual_description", "2d_bbox")
+DEPTH_KEYS = ("depth_m", "Depth_m", "depth")  # key_object_infos fields read as metric depth [m]
+_NUMBER_KEYS = (*DEPTH_KEYS, "closing_mps")  # extra key_object_infos fields that must be numbers
 SUBMISSION_FIELDS = ("method", "team", "authors", "email", "institution", "country")
+
+
+def strip_image_marker(question: str) -> str:
+    """The question without a leading '<image>\\n' (the conversation format's marker; images go separately)."""
+    return re.sub(r"^\s*(<image>\s*)+", "", question)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -175,7 +184,24 @@ class KeyObject:
     status: str | None                  # "Status": Moving, Stationary, ... (None for traffic elements)
     visual_description: str | None      # "Visual_description": "Brown SUV."
     bbox_2d: list[float] | None         # "2d_bbox": [x1, y1, x2, y2] in pixels of the tag's camera
-    extra: dict = field(default_factory=dict)  # other keys (adsgen writes "depth_m": metres)
+    extra: dict = field(default_factory=dict)  # other keys (adsgen drivelm qa: depth_m, closing_mps, braking)
+
+    @property
+    def depth_m(self) -> float | None:
+        """Metric depth [m] (adsgen drivelm qa writes it from the simulator's depth map), when present."""
+        value = next((self.extra[k] for k in DEPTH_KEYS if self.extra.get(k) is not None), None)
+        return None if value is None else float(value)
+
+    @property
+    def closing_mps(self) -> float | None:
+        """Closing speed along the ego's heading [m/s] (adsgen drivelm qa writes it for road users)."""
+        value = self.extra.get("closing_mps")
+        return None if value is None else float(value)
+
+    @property
+    def braking(self) -> bool:
+        """Brake lights on (adsgen drivelm qa writes it for road users)."""
+        return bool(self.extra.get("braking", False))
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"Category": self.category, "Status": self.status,
@@ -322,6 +348,10 @@ def _parse_key_object(tag: str, obj: Any, source: str, where: str) -> KeyObject:
     for key in ("Category", "Status", "Visual_description"):
         if obj.get(key) is not None:
             _expect(obj[key], str, source, where, key)
+    for key in _NUMBER_KEYS:
+        value = obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise _fail(source, where, f"'{key}' must be a number, got {value!r}")
     extra = {k: v for k, v in obj.items() if k not in _OBJECT_KEYS}
     return KeyObject(category=obj.get("Category"), status=obj.get("Status"),
                      visual_description=obj.get("Visual_description"), bbox_2d=bbox, extra=extra)

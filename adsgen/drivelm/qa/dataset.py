@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     NestedDataset,
     to_conversations,
     to_question_file,
@@ -29,15 +29,16 @@ from adsgen.drivelm.formats import (
     write_json,
     write_nested,
 )
-from adsgen.drivelm.qa_generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
+from adsgen.drivelm.qa.generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
 from adsgen.errors import ConfigError, InputError
+from adsgen.scenario.model import Scenario
 
 
 @dataclass(frozen=True)
 class ScenarioSource:
     """A scenario to render, where it came from, and (seed files) its variant number (0 = nominal)."""
 
-    scenario: object        # adsgen.scenario.model.Scenario
+    scenario: Scenario
     path: Path
     variant: int
     description: str
@@ -144,7 +145,7 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
     if split_by not in ("scenario", "source"):
         raise ConfigError(f"--split-by must be 'scenario' or 'source', got {split_by!r}")
     # split units: each scene, or each source file with all its variants (no seed family on both sides)
-    unit_of = {item["scene"]: (item["scene"] if split_by == "scenario" else item["source"]) for item in listing}
+    unit_of = {str(item["scene"]): str(item["scene"] if split_by == "scenario" else item["source"]) for item in listing}
     held_units = split_scenes(sorted(set(unit_of.values())), test_share, split_seed)
     held_out = {sid for sid, unit in unit_of.items() if unit in held_units}
     train = NestedDataset({k: v for k, v in scenes.items() if k not in held_out}) if len(held_out) < len(scenes) else None

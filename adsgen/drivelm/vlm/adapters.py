@@ -16,14 +16,15 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from adsgen.drivelm.model import BaseInfo, require_peft, require_vlm
+from adsgen.drivelm.vlm.model import BaseInfo, require_peft, require_vlm
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import utc_now, versions
 
 CARD_FILE = "adapter_card.json"
-ADAPTER_METHODS = ("lora", "dora")
+AdapterMethod = Literal["lora", "dora"]  # DoRA: weight-decomposed LoRA (peft's use_dora)
+ADAPTER_METHODS: tuple[AdapterMethod, ...] = get_args(AdapterMethod)
 LANGUAGE_MODEL_SCOPE = "language_model"  # module-path component of the text model inside LLaVA
 _CHECK_ADAPTER = "reload_check"
 
@@ -32,7 +33,7 @@ _CHECK_ADAPTER = "reload_check"
 class AdapterOptions:
     """How the language model is adapted."""
 
-    method: str = "lora"
+    method: AdapterMethod = "lora"
     """'lora' or 'dora' (DoRA: weight-decomposed LoRA, peft's use_dora)."""
     rank: int = 16
     """LoRA rank r."""

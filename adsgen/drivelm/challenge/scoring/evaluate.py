@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
     TAG_ACCURACY,
     TAG_GPT,
     TAG_LANGUAGE,
@@ -24,10 +24,10 @@ from adsgen.drivelm.formats import (
     Prediction,
     QuestionRef,
 )
-from adsgen.drivelm.scoring.judge import Judge
-from adsgen.drivelm.scoring.language import language_scores
-from adsgen.drivelm.scoring.match import match_points, question_in_graph
-from adsgen.drivelm.scoring.tokenizer import tokenize_all
+from adsgen.drivelm.challenge.scoring.judge import Judge
+from adsgen.drivelm.challenge.scoring.language import language_scores
+from adsgen.drivelm.challenge.scoring.match import match_points, question_in_graph
+from adsgen.drivelm.challenge.scoring.tokenizer import tokenize_all
 from adsgen.errors import InputError
 
 WEIGHTS = {"chatgpt": 0.4, "language": 0.2, "match": 0.2, "accuracy": 0.2}
@@ -143,7 +143,7 @@ def evaluate(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth
     if match_f1 is not None and match_gpt is not None:
         match = (match_f1 + match_gpt) / 2.0
     final = None
-    if None not in (accuracy, language, chatgpt, match):
+    if accuracy is not None and language is not None and chatgpt is not None and match is not None:
         final = (WEIGHTS["chatgpt"] * chatgpt / 100.0 + WEIGHTS["language"] * language_term(language)
                  + WEIGHTS["match"] * match / 100.0 + WEIGHTS["accuracy"] * accuracy)
     unrated = unrated_gpt + unrated_match

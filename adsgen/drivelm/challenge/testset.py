@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import random
 
-from adsgen.drivelm.choices import (
+from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOURS,
     MOVING_STATUS_QUESTION,
     MOVING_STATUSES,
     make_multiple_choice,
 )
-from adsgen.drivelm.formats import (
+from adsgen.drivelm.challenge.formats import (
+    QA_CATEGORIES,
     TAG_ACCURACY,
     TAG_GPT,
     TAG_LANGUAGE,
@@ -51,7 +52,7 @@ def _select_frame(frame: KeyFrame, rng: random.Random, where: str) -> KeyFrame:
     infos = frame.key_object_infos or {}
     classes = [(o.visual_description or "").split(".")[0].lower() for o in infos.values()]
     tags = [t.lower() for t in infos]
-    qa = {cat: [] for cat in ("perception", "prediction", "planning", "behavior")}
+    qa: dict[str, list[QAItem]] = {cat: [] for cat in QA_CATEGORIES}
 
     perception = frame.qa.get("perception", [])
     first = next((q for q in perception if all(c in q.answer.lower() for c in classes)), None)

@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from adsgen.drivelm.choices import answer_form, is_exact_form, reduce_answer
-from adsgen.drivelm.formats import IMAGE_TOKEN, NestedDataset, Prediction, Submission
+from adsgen.drivelm.challenge.choices import MC, AnswerKind, answer_form, is_exact_form, reduce_answer
+from adsgen.drivelm.challenge.formats import (
+    IMAGE_TOKEN,
+    NestedDataset,
+    Prediction,
+    Submission,
+    strip_image_marker,
+)
 from adsgen.errors import InputError
 
 
@@ -22,11 +28,7 @@ class SubmissionReport:
 
     questions: int = 0
     normalised: list[str] = field(default_factory=list)    # ids whose answer was reduced
-    by_form: dict[str, int] = field(default_factory=dict)  # choice / yes_no / free -> count
-
-
-def _strip_image(q: str) -> str:
-    return q[len(IMAGE_TOKEN):] if q.startswith(IMAGE_TOKEN) else q
+    by_form: dict[AnswerKind, int] = field(default_factory=dict)  # multiple_choice / yes_no / open -> count
 
 
 def _list(ids: list[str], n: int = 3) -> str:
@@ -61,7 +63,7 @@ def build_submission(predictions: list[Prediction], questions: NestedDataset, *,
     bad: list[str] = []
     for ref in refs:
         pred = by_id[ref.id]
-        if pred.question is not None and _strip_image(pred.question) != ref.qa.question:
+        if pred.question is not None and strip_image_marker(pred.question) != ref.qa.question:
             raise InputError(f"{pred_source}: id {ref.id}: its question differs from {question_source} "
                              f"(scene {ref.scene_id} frame {ref.frame_id} question {ref.index}): predictions "
                              "made from a question file of another version?")
@@ -74,7 +76,7 @@ def build_submission(predictions: list[Prediction], questions: NestedDataset, *,
                 answer = reduced
                 report.normalised.append(ref.id)
         if not is_exact_form(answer, form):
-            want = f"one of {list(form.letters)}" if form.kind == "choice" else "'Yes.' or 'No.'"
+            want = f"one of {list(form.letters)}" if form.kind == MC else "'Yes.' or 'No.'"
             bad.append(f"{ref.id} ({form.kind}: {answer[:40]!r}, expected {want})")
         results.append(Prediction(id=ref.id, answer=answer, question=IMAGE_TOKEN + ref.qa.question))
     if bad:

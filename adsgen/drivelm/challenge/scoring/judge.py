@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from adsgen.errors import ConfigError, MissingExtraError
 
@@ -61,8 +61,9 @@ class TransformersJudge:
         except ImportError as exc:
             raise MissingExtraError("vlm", exc.name or "transformers", "a local judge model") from None
         try:
-            self._tok = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-            self._model = AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True)
+            # Any: transformers' annotations of these auto classes reject their documented use (.to(device))
+            self._tok: Any = cast(Any, AutoTokenizer.from_pretrained(self.path, local_files_only=True))
+            self._model: Any = cast(Any, AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--judge {self.path}: cannot load a causal language model: {exc}") from None
         self._model.to(self.device).eval()
@@ -75,7 +76,7 @@ class TransformersJudge:
         prompt = judge_prompt(answer, truth)
         if getattr(self._tok, "chat_template", None):
             messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": prompt}]
-            return self._tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return str(self._tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
         return f"{JUDGE_SYSTEM}\n{prompt}\n"
 
     def rate(self, pairs: list[tuple[str, str]]) -> list[float | None]:

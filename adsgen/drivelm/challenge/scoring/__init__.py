@@ -5,11 +5,11 @@ the rules, ``match.py`` (coordinate F1 and the first-question gate), ``language.
 CIDEr-D), ``tokenizer.py`` (coco-caption's PTB tokenisation) and ``judge.py`` (local judges).
 """
 
-from adsgen.drivelm.scoring.evaluate import WEIGHTS, evaluate, language_part, language_term
-from adsgen.drivelm.scoring.judge import Judge, TransformersJudge, make_judge
-from adsgen.drivelm.scoring.language import bleu, cider_d, language_scores, rouge_l
-from adsgen.drivelm.scoring.match import match_points, question_in_graph
-from adsgen.drivelm.scoring.tokenizer import tokenize, tokenize_all
+from adsgen.drivelm.challenge.scoring.evaluate import WEIGHTS, evaluate, language_part, language_term
+from adsgen.drivelm.challenge.scoring.judge import Judge, TransformersJudge, make_judge
+from adsgen.drivelm.challenge.scoring.language import bleu, cider_d, language_scores, rouge_l
+from adsgen.drivelm.challenge.scoring.match import match_points, question_in_graph
+from adsgen.drivelm.challenge.scoring.tokenizer import tokenize, tokenize_all
 
 __all__ = ["WEIGHTS", "Judge", "TransformersJudge", "bleu", "cider_d", "evaluate", "language_part",
            "language_scores", "language_term", "make_judge", "match_points", "question_in_graph", "rouge_l",

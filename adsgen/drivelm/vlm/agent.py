@@ -28,16 +28,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from adsgen.drivelm.choices import (
+from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOUR_QUESTION,
     EGO_NOT_MOVING,
     OPTIONS_PROMPT,
     ego_behaviour_phrase,
 )
-from adsgen.drivelm.depth import TAG_FRAME_PX, ObjectDepth, depth_sentence, tag_window
-from adsgen.drivelm.formats import format_object_tag
-from adsgen.drivelm.prompts import options_of, reduce_answer, user_text
-from adsgen.drivelm.qa_generation import (
+from adsgen.drivelm.challenge.formats import format_object_tag
+from adsgen.drivelm.qa.generation import (
     CAUTION_GAP_M,
     CAUTION_TTC_S,
     EGO_SPEED_BOUNDS_MPS,
@@ -48,8 +46,10 @@ from adsgen.drivelm.qa_generation import (
     closing_speed_mps,
     object_noun,
 )
-from adsgen.drivelm.vlm_data import CAMERAS
-from adsgen.drivelm.vlm_inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
+from adsgen.drivelm.vlm.data import CAMERAS
+from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, ObjectDepth, depth_sentence, tag_window
+from adsgen.drivelm.vlm.inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
+from adsgen.drivelm.vlm.prompts import exact_answer, options_of, user_text
 from adsgen.errors import BackendError, ConfigError
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
 
@@ -112,7 +112,7 @@ def parse_plan(answer: str) -> Manoeuvre | None:
 
 def parse_behaviour(answer: str) -> str | None:
     """'stop', 'slow' or 'free' from the behaviour answer (letter or phrase); None when unparsable."""
-    letter = reduce_answer(answer, BEHAVIOUR_QUESTION)
+    letter = exact_answer(answer, BEHAVIOUR_QUESTION)
     text = options_of(BEHAVIOUR_QUESTION).get(letter, answer).lower()
     if "not moving" in text:
         return "stop"
@@ -164,7 +164,7 @@ def _row_urgency(obs: Observation, i: int, yaw_rate: np.ndarray | None = None) -
     worst = 0
     t = np.arange(0.0, CONFLICT_HORIZON_S + 1e-9, CONFLICT_STEP_S)  # (T,) [s]
     for j in np.flatnonzero(obs.actor_active[i]):
-        t_hit = _overlap_time(obs, i, j, t, 0.0 if yaw_rate is None else float(yaw_rate[j]))
+        t_hit = _overlap_time(obs, i, int(j), t, 0.0 if yaw_rate is None else float(yaw_rate[j]))
         if t_hit < URGENT_TTC_S:
             return 2
         if t_hit < math.inf:
@@ -294,7 +294,7 @@ def settings_from_card(card: Any) -> DriveSettings:
 def check_recipe(card: Any, folder: str) -> None:
     """ConfigError when the adapter was not trained on a question the agent asks (its kinds or templates
     filter out the open safe-actions question or the behaviour question)."""
-    from adsgen.drivelm.prompts import MC, OPEN
+    from adsgen.drivelm.vlm.prompts import MC, OPEN
 
     kinds, templates = card.training.get("answer_kinds"), card.training.get("templates")
     missing = [name for name, kind in (("safe_actions", OPEN), ("ego_behaviour", MC))
@@ -317,18 +317,18 @@ def parse_vlm_spec(arg: str) -> tuple[str, str | None]:
 
 
 class VLMAnswerer:
-    """Answers with a LLaVA (an adapter folder, or the untrained tiny model) through adsgen.drivelm.predict.
+    """Answers with a LLaVA (an adapter folder, or the untrained tiny model) through adsgen.drivelm.vlm.predict.
 
     The adapter's card sets the cameras, image size, depth source and answer form (``settings``); its base
     comes from the card (a relative path there is relative to the adapter folder) unless ``base`` is given.
-    Each question's images are laid out to fit the model's context (adsgen.drivelm.budget)."""
+    Each question's images are laid out to fit the model's context (adsgen.drivelm.vlm.budget)."""
 
     needs_images = True
 
     def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32, base: str | None = None):
-        from adsgen.drivelm.adapters import read_card
-        from adsgen.drivelm.budget import PromptBudget, context_length
-        from adsgen.drivelm.predict import load_for_inference
+        from adsgen.drivelm.vlm.adapters import read_card
+        from adsgen.drivelm.vlm.budget import PromptBudget, context_length
+        from adsgen.drivelm.vlm.predict import load_for_inference
 
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
         adapter = None if spec == "tiny" else spec
@@ -345,7 +345,7 @@ class VLMAnswerer:
         self.max_new_tokens = max_new_tokens
         self._estimator = None
         if self.settings.depth not in ("none", "sim"):
-            from adsgen.drivelm.depth import DepthEstimator
+            from adsgen.drivelm.vlm.depth import DepthEstimator
 
             self._estimator = DepthEstimator(self.settings.depth)
 
@@ -363,7 +363,7 @@ class VLMAnswerer:
         return self._estimator is None or self._estimator.metric
 
     def _fit(self, q: Question) -> list[Any]:
-        from adsgen.drivelm.model import prompt_text
+        from adsgen.drivelm.vlm.model import prompt_text
 
         cams = q.cameras if len(q.cameras) == len(q.images) else list(CAMERAS[:len(q.images)])
         _, images = self.budget.fit(f"row {q.row} ({q.question[:40]})",
@@ -371,7 +371,7 @@ class VLMAnswerer:
         return images
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
-        from adsgen.drivelm.predict import generate_texts, most_likely_option
+        from adsgen.drivelm.vlm.predict import generate_texts, most_likely_option
 
         out: dict[int, str] = {}
         generate = []
@@ -509,16 +509,21 @@ class VLMAgent:
                                           closing_mps=closing_speed_mps(snap.ego, a) if a else None,
                                           braking=bool(a and a.braking)))
                 continue
-            image = images[image_k]
-            value = self.answerer.object_value(self._depth_maps(images, image_k),
-                                               tag_window(tag, image.width, image.height))
-            depths.append(ObjectDepth(tag, TAG_NOUN, value, metric=self.answerer.depth_metric))
+            image, answerer = images[image_k], self._depth_answerer()
+            value = answerer.object_value(self._depth_maps(images, image_k), tag_window(tag, image.width, image.height))
+            depths.append(ObjectDepth(tag, TAG_NOUN, value, metric=answerer.depth_metric))
         return images, depths
+
+    def _depth_answerer(self) -> VLMAnswerer:
+        """The answerer, which estimates depth itself when its adapter was trained with a depth model."""
+        if not isinstance(self.answerer, VLMAnswerer):
+            raise ConfigError(f"agent {self.name}: depth {self.depth!r} needs a VLM answerer with its depth model")
+        return self.answerer
 
     def _depth_maps(self, images: list[Any], k: int) -> Any:
         key = (id(images), k)
         if getattr(self, "_map_key", None) != key:
-            self._map_key, self._map = key, self.answerer.depth_map(images[k])
+            self._map_key, self._map = key, self._depth_answerer().depth_map(images[k])
         return self._map
 
     def act(self, obs: Observation) -> Action:

@@ -213,10 +213,10 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
 
     Each prompt may have its own number of images (the six cameras or a subset); the processor
     expands each ``<image>`` into the model's image tokens. Images are padded to a square first when the
-    processor would centre-crop them (adsgen.drivelm.budget.prepare_images); a prompt longer than the
+    processor would centre-crop them (adsgen.drivelm.vlm.budget.prepare_images); a prompt longer than the
     model's context is refused (InputError).
     """
-    from adsgen.drivelm.budget import context_length, prepare_images
+    from adsgen.drivelm.vlm.budget import context_length, prepare_images
 
     prompts = [prompt_text(vlm.processor, t, len(imgs)) for t, imgs in zip(texts, images, strict=True)]
     flat = prepare_images(vlm.processor, [img for imgs in images for img in imgs])
@@ -230,7 +230,7 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     longest, context = int(enc["attention_mask"].sum(dim=1).max()), context_length(vlm.model)
     if longest > context:  # never sent: the model would silently attend past its trained positions
         raise InputError(f"a prompt of {longest} tokens exceeds the model's context of {context} tokens "
-                         "(lay its images out with adsgen.drivelm.budget)")
+                         "(lay its images out with adsgen.drivelm.vlm.budget)")
     out = {k: v.to(vlm.device) for k, v in enc.items()}
     if "pixel_values" in out:
         out["pixel_values"] = out["pixel_values"].to(vlm.dtype)

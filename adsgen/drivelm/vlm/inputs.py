@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-from adsgen.drivelm.budget import Layout, PromptBudget, context_length
-from adsgen.drivelm.depth import (
+from adsgen.drivelm.vlm.budget import Layout, PromptBudget, context_length
+from adsgen.drivelm.vlm.data import Sample
+from adsgen.drivelm.vlm.depth import (
     TAG_FRAME_PX,
     DepthEstimator,
     ObjectDepth,
@@ -17,14 +18,14 @@ from adsgen.drivelm.depth import (
     tag_window,
     tags_in,
 )
-from adsgen.drivelm.prompts import user_text
-from adsgen.drivelm.vlm_data import Sample
+from adsgen.drivelm.vlm.prompts import user_text
 from adsgen.errors import InputError
 
 DEPTH_NONE = "none"
 DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
-IMAGE_MODES = ("real", "blank")
+ImageMode = Literal["real", "blank"]  # blank: every camera black (the image-blind control)
+IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
 _IMAGE_CACHE_FRAMES = 64
 TAG_NOUN = "object"  # how depth-model words name a tagged object (question files carry no categories)
 MAX_CROPS = 2  # object crops per question
@@ -49,13 +50,13 @@ class InputBuilder:
     """'none', 'sim' (key_object_infos' metric depth) or a local depth-estimation model folder."""
     cot: bool = False
     """Ask for chain-of-thought on multiple-choice and yes/no questions."""
-    images: str = "real"
+    images: ImageMode = "real"
     """'real' or 'blank' (every camera replaced by a black image of the same size: the image-blind control)."""
     object_crops: bool = False
     """Add, after the cameras, a crop around each object the question tags (at most MAX_CROPS): a small
     model sees the object at a usable resolution instead of a few pixels of a downscaled camera."""
     zoom: bool = False
-    """The model may answer a question with a zoom call first (adsgen.drivelm.zoom), served by
+    """The model may answer a question with a zoom call first (adsgen.drivelm.vlm.zoom), served by
     :meth:`second_turn`."""
     budget: PromptBudget | None = None
     """The model's prompt budget (set by :meth:`bind`): images are laid out to fit its context."""
@@ -73,10 +74,12 @@ class InputBuilder:
         if self.depth not in (DEPTH_NONE, DEPTH_SIM):
             self._estimator = DepthEstimator(self.depth)
 
-    def bind(self, vlm: Any) -> None:
-        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.budget)."""
+    def bind(self, vlm: Any) -> PromptBudget:
+        """Fit every question's images into this loaded model's context from now on (adsgen.drivelm.vlm.budget);
+        returns that budget."""
         self.budget = PromptBudget(vlm.processor, context_length(vlm.model))
         self._layout_of.clear()
+        return self.budget
 
     def load_images(self, sample: Sample) -> list[Any]:
         """The images the model sees: the cameras, then (object_crops) a crop per tagged object; with a
@@ -85,15 +88,14 @@ class InputBuilder:
         crops = self.object_crop_images(sample, cameras)
         if self.budget is None:
             return cameras + crops
-        from adsgen.drivelm.model import prompt_text
+        from adsgen.drivelm.vlm.model import prompt_text
 
         tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
         layout = self._layout_of.get(sample.id)
         if layout is None:
-            text = self.text(sample)
+            text, processor = self.text(sample), self.budget.processor
             layout, images = self.budget.fit(
-                sample.id, lambda n: prompt_text(self.budget.processor, text, n), sample.cameras, cameras, crops,
-                tagged)
+                sample.id, lambda n: prompt_text(processor, text, n), sample.cameras, cameras, crops, tagged)
             self._layout_of[sample.id] = layout
             if layout.dropped:
                 self.layouts[layout.dropped] += 1
@@ -111,9 +113,9 @@ class InputBuilder:
         return crops
 
     def second_turn(self, sample: Sample, call: Any) -> tuple[str, list[Any]]:
-        """(user text, images) of the second turn after the zoom call ``call`` (adsgen.drivelm.zoom.ZoomCall):
+        """(user text, images) of the second turn after the zoom call ``call`` (adsgen.drivelm.vlm.zoom.ZoomCall):
         the first turn's text and the call, the images laid out to fit with the served crop last."""
-        from adsgen.drivelm.zoom import fit_second_turn, second_turn_text, serve
+        from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
 
         cameras = self.camera_images(sample)
         crop = serve(call, cameras[sample.cameras.index(call.camera)])
@@ -154,7 +156,7 @@ class InputBuilder:
         MAX_DEPTH_OBJECTS tagged objects).
 
         'sim' reads each object's depth_m from key_object_infos. A depth model reads its map in the
-        TAG_WINDOW_PX square around each tag's point (:func:`adsgen.drivelm.depth.tag_window`) and names the
+        TAG_WINDOW_PX square around each tag's point (:func:`adsgen.drivelm.vlm.depth.tag_window`) and names the
         object by its tag only: the challenge's question files carry tags but no boxes or categories, so a
         boxed training file and a question file give the same words for the same question."""
         if self.depth == DEPTH_NONE:
@@ -163,13 +165,14 @@ class InputBuilder:
             if not sample.objects:
                 return []
             named = tags_in(sample.question)
-            objects = [o for o in sample.objects if o.tag in named] or sample.objects[:MAX_DEPTH_OBJECTS]
+            tags = [t for t in sample.objects if t in named] or list(sample.objects)[:MAX_DEPTH_OBJECTS]
             out = []
-            for obj in objects:
+            for tag in tags:
+                obj = sample.objects[tag]
                 if obj.depth_m is None:
-                    raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {obj.tag} "
+                    raise InputError(f"question {sample.id}: --depth sim needs a depth_m for object {tag} "
                                      "in key_object_infos (written by adsgen drivelm qa)")
-                out.append(ObjectDepth(obj.tag, category_words(obj.category, obj.description), obj.depth_m,
+                out.append(ObjectDepth(tag, category_words(obj.category, obj.visual_description), obj.depth_m,
                                        metric=True, closing_mps=obj.closing_mps, braking=obj.braking))
             return out
         assert self._estimator is not None

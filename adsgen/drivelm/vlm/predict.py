@@ -7,20 +7,20 @@ Output: the ``[{id, question, answer}]`` list that ``adsgen drivelm submit`` tak
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from adsgen.drivelm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
-from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, reduce_answer
-from adsgen.drivelm.vlm_data import Sample, check_images, read_samples
-from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.drivelm.vlm.data import Sample, check_images, read_samples
+from adsgen.drivelm.vlm.inputs import InputBuilder
+from adsgen.drivelm.vlm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
+from adsgen.drivelm.vlm.prompts import MC, YES_NO, exact_answer, options_of, question_kind
 from adsgen.errors import InputError
 
 TINY = "tiny"
-MC_ANSWER_FORMS = ("letter", "text")  # what an adapter was trained to say for multiple choice (its card)
+McAnswerForm = Literal["letter", "text"]  # what an adapter was trained to say for multiple choice (its card)
+MC_ANSWER_FORMS: tuple[McAnswerForm, ...] = get_args(McAnswerForm)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base is None or (base == TINY and adapter is not None):
         if adapter is None:
             raise InputError("--base: give a local LLaVA folder or 'tiny' (or an --adapter, whose card names its base)")
-        from adsgen.drivelm.adapters import read_card
+        from adsgen.drivelm.vlm.adapters import read_card
 
         card = read_card(adapter)
         if not Path(card.base_path).is_dir():
@@ -52,7 +52,7 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base != TINY:
         inspect_base(base)  # fail before anything heavy
         return base
-    from adsgen.drivelm.tiny import ensure_tiny
+    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     return str(ensure_tiny(corpus()))
 
@@ -63,12 +63,12 @@ def load_for_inference(base: str | None, adapter: str | Path | None, corpus: Cal
     path = resolve_base(base, adapter, corpus)
     info = inspect_base(path)
     if adapter is not None:
-        from adsgen.drivelm.adapters import check_card_matches, read_card
+        from adsgen.drivelm.vlm.adapters import check_card_matches, read_card
 
         check_card_matches(read_card(adapter), info, adapter)
     vlm = load_base(path)
     if adapter is not None:
-        from adsgen.drivelm.adapters import load_adapter
+        from adsgen.drivelm.vlm.adapters import load_adapter
 
         vlm.model = load_adapter(vlm.model, adapter, info)
         vlm.model.eval()
@@ -85,7 +85,7 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
-    from adsgen.drivelm.budget import context_length
+    from adsgen.drivelm.vlm.budget import context_length
 
     enc = encode_prompts(vlm, texts, images, padding_side="left")
     room = context_length(vlm.model) - enc["input_ids"].shape[1]  # positions left after the longest prompt
@@ -117,7 +117,7 @@ def generate_answers(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
 
 def predictions(samples: Sequence[Sample], raw: Sequence[str]) -> list[dict[str, str]]:
     """The {id, question, answer} list, MC / yes-no answers reduced to the exact form."""
-    return [{"id": s.id, "question": s.question, "answer": reduce_answer(text, s.question)}
+    return [{"id": s.id, "question": s.question, "answer": exact_answer(text, s.question)}
             for s, text in zip(samples, raw, strict=True)]
 
 
@@ -176,13 +176,13 @@ def most_likely_option(vlm: VLM, text: str, images: Sequence[Any], question: str
     return letters[max(range(len(texts)), key=scores.__getitem__)]
 
 
-def _scores_options(sample: Sample, mc_answers: str) -> bool:
+def _scores_options(sample: Sample, mc_answers: McAnswerForm) -> bool:
     """A multiple-choice question answered by scoring its options' texts (adapters trained on texts)."""
     return mc_answers == "text" and question_kind(sample.question) == MC and bool(options_of(sample.question))
 
 
 def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
-                mc_answers: str = "letter", progress: Callable[[int], None] | None = None,
+                mc_answers: McAnswerForm = "letter", progress: Callable[[int], None] | None = None,
                 inputs: dict[int, tuple[str, list[Any]]] | None = None) -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
     candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
@@ -213,14 +213,14 @@ def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder
 
 
 def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
-                     options: GenerationOptions = GenerationOptions(), *, mc_answers: str = "letter",
+                     options: GenerationOptions = GenerationOptions(), *, mc_answers: McAnswerForm = "letter",
                      progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, str]], int]:
     """Answer every question in exact form (generation, then :func:`answer_rows`). Multiple-choice
     questions that are answered by scoring options (``mc_answers='text'`` without chain-of-thought) are
     not generated for. Returns (rows, fallbacks).
 
     With ``builder.zoom`` every question is asked in a first turn; an answer that is a zoom call
-    (adsgen.drivelm.zoom) is served with its crop and the question asked again with it (the second turn),
+    (adsgen.drivelm.vlm.zoom) is served with its crop and the question asked again with it (the second turn),
     whose answer counts. The calls made are in ``builder.zoom_calls``."""
     if builder.zoom:
         return _answer_with_zoom(vlm, samples, builder, options, mc_answers, progress)
@@ -233,8 +233,8 @@ def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
 
 
 def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, options: GenerationOptions,
-                      mc_answers: str, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
-    from adsgen.drivelm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
+                      mc_answers: McAnswerForm, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
+    from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 
     first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))
     raw = generate_answers(vlm, samples, builder, first, progress=progress)  # the bar follows the first turn
@@ -263,9 +263,3 @@ def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,
         raise InputError(f"{path}: no questions")
     check_images(samples, path)
     return samples
-
-
-def write_predictions(rows: list[dict[str, Any]], out: str | Path) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))

@@ -7,13 +7,19 @@ torch / transformers / peft are imported inside the command functions only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from adsgen.drivelm.train import TrainOptions
+from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
+from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS
+from adsgen.drivelm.vlm.inputs import IMAGE_MODES
+from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS
+from adsgen.drivelm.vlm.train import LR_SCHEDULES, TrainOptions
 from adsgen.errors import ConfigError
+
+_Choice = TypeVar("_Choice", bound=str)
 
 console = Console(soft_wrap=True)
 _DEFAULTS = TrainOptions()  # the training defaults (the measured best recipe) have one source
@@ -30,7 +36,7 @@ _DEPTH = typer.Option("none", "--depth", help="Depth words in the prompt: 'none'
 def _cameras(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.vlm_data import CAMERAS
+    from adsgen.drivelm.vlm.data import CAMERAS
 
     cams = tuple(c.strip() for c in text.split(",") if c.strip())
     bad = [c for c in cams if c not in CAMERAS]
@@ -42,7 +48,7 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
 def _templates(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    from adsgen.drivelm.qa_generation import TEMPLATES
+    from adsgen.drivelm.qa.generation import TEMPLATES
 
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in TEMPLATES]
@@ -51,16 +57,18 @@ def _templates(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _kinds(text: str | None) -> tuple[str, ...] | None:
+def _kinds(text: str | None) -> tuple[AnswerKind, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.prompts import MC, OPEN, YES_NO
+    return tuple(_one_of(k.strip(), ANSWER_KINDS, "--kinds") for k in text.split(",") if k.strip())
 
-    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    bad = [k for k in kinds if k not in (MC, YES_NO, OPEN)]
-    if bad:
-        raise ConfigError(f"--kinds {bad[0]!r}: expected {MC}, {YES_NO} or {OPEN}")
-    return kinds
+
+def _one_of(value: str, choices: tuple[_Choice, ...], option: str) -> _Choice:
+    """The choice a command-line value names (typed as the fixed choices); ConfigError (exit 2) otherwise."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ConfigError(f"{option} {value!r}: expected one of {', '.join(choices)}")
 
 
 def train_cmd(
@@ -114,19 +122,20 @@ def train_cmd(
     from adsgen.outputs import check_output
 
     check_output(out, (data,), folder=True, make_parents=True)
-    from adsgen.drivelm.adapters import AdapterOptions
-    from adsgen.drivelm.train import TrainOptions, train
+    from adsgen.drivelm.vlm.adapters import AdapterOptions
+    from adsgen.drivelm.vlm.train import TrainOptions, train
 
     adapter_options = AdapterOptions(
-        method=adapter, rank=rank, alpha=alpha, dropout=dropout,
+        method=_one_of(adapter, ADAPTER_METHODS, "--adapter"), rank=rank, alpha=alpha, dropout=dropout,
         target_modules=tuple(m.strip() for m in target_modules.split(",") if m.strip()),
         full_modules=tuple(m.strip() for m in train_modules.split(",") if m.strip()))
     options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, seed=seed,
                            held_out_fraction=held_out, max_minutes=max_minutes, max_cpu_minutes=max_cpu_minutes, checkpoint_every=checkpoint_every,
-                           depth=depth, images=images, cameras=_cameras(cameras),
+                           depth=depth, images=_one_of(images, IMAGE_MODES, "--images"), cameras=_cameras(cameras),
                            answer_kinds=_kinds(kinds), object_crops=object_crops,
-                           templates=_templates(templates), mc_answers=mc_answers,
-                           lr_schedule=lr_schedule, zoom=zoom)
+                           templates=_templates(templates),
+                           mc_answers=_one_of(mc_answers, MC_ANSWER_FORMS, "--mc-answers"),
+                           lr_schedule=_one_of(lr_schedule, LR_SCHEDULES, "--lr-schedule"), zoom=zoom)
     result = train(data, base, adapter_options, options, out, eval_data=eval_data, image_root=image_root,
                    resume=resume, console=console)
     console.print(f"trained {result.steps} steps ({result.epochs_done:.2f} epochs) in {result.minutes:.1f} min "
@@ -157,14 +166,14 @@ def predict_cmd(
     """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from adsgen.drivelm.predict import (
+    from adsgen.drivelm.challenge.formats import Prediction, write_predictions
+    from adsgen.drivelm.vlm.inputs import InputBuilder
+    from adsgen.drivelm.vlm.predict import (
         GenerationOptions,
         answer_questions,
         load_for_inference,
         load_questions,
-        write_predictions,
     )
-    from adsgen.drivelm.vlm_inputs import InputBuilder
     from adsgen.outputs import check_output
 
     check_output(out, (questions, adapter))  # before any model, as the questions are
@@ -176,19 +185,19 @@ def predict_cmd(
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     if zoom is None:
         zoom = bool(_trained_with(adapter, "zoom", False))
-    mc_answers = str(_trained_with(adapter, "mc_answers", "letter"))
+    mc_answers = _one_of(str(_trained_with(adapter, "mc_answers", "letter")), MC_ANSWER_FORMS, "the card's mc_answers")
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
     vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
-    builder.bind(vlm)
+    context = builder.bind(vlm).context
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
     with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("predict", total=len(samples))
         rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
                                            progress=lambda n: bar.advance(task, n))
-    write_predictions(rows, out)
+    write_predictions([Prediction(r["id"], r["answer"], r["question"]) for r in rows], out)
     for dropped, n in builder.layouts.most_common():
-        console.print(f"{n} question(s) laid out to fit the model's context of {builder.budget.context} tokens: "
+        console.print(f"{n} question(s) laid out to fit the model's context of {context} tokens: "
                       f"{dropped}")
     if zoom:
         console.print(f"{len(builder.zoom_calls)} question(s) answered in two turns after a zoom call")
@@ -207,7 +216,7 @@ def bench_vlm_cmd(
                                     "weights."),
 ) -> None:
     """Tokens/s and peak memory of training and inference (tiny model on CPU; LLaVA-sized on CUDA)."""
-    from adsgen.drivelm.vlm_bench import run_bench
+    from adsgen.drivelm.vlm.bench import run_bench
 
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
@@ -222,8 +231,8 @@ def compare_cmd(
     question and on the far-object ones (a tagged object at a 'far' depth)."""
     import json
 
-    from adsgen.drivelm.train import EVAL_FILE, compare_evals
-    from adsgen.drivelm.vlm_data import read_samples
+    from adsgen.drivelm.vlm.data import read_samples
+    from adsgen.drivelm.vlm.train import EVAL_FILE, compare_evals
     from adsgen.outputs import check_output
 
     first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
@@ -245,7 +254,7 @@ def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
     """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
         return default
-    from adsgen.drivelm.adapters import read_card
+    from adsgen.drivelm.vlm.adapters import read_card
 
     return read_card(adapter).training.get(option, default)
 

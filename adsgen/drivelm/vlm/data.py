@@ -16,33 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adsgen.drivelm.challenge import formats
+from adsgen.drivelm.challenge.formats import CAMERAS, KeyObject
+from adsgen.drivelm.vlm.depth import tags_in
 from adsgen.errors import InputError
 
-CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
-QA_SECTIONS = ("perception", "prediction", "planning", "behavior")
 _CAMERA_IN_PATH = re.compile(r"CAM_(?:FRONT|BACK)(?:_LEFT|_RIGHT)?")
-DEPTH_KEYS = ("depth_m", "Depth_m", "depth")  # key_object_infos fields read as metric depth [m]
-
-
-@dataclass(frozen=True)
-class KeyObject:
-    """A key object of a frame (from key_object_infos)."""
-
-    tag: str
-    category: str | None
-    description: str | None
-    box: tuple[float, float, float, float] | None
-    """2D box (x1, y1, x2, y2) [px] in its camera's image."""
-    depth_m: float | None = None
-    """Metric depth [m] written by the QA generator from the simulator's depth map, when present."""
-    closing_mps: float | None = None
-    """Closing speed along the ego's heading [m/s] (adsgen drivelm qa writes it for road users)."""
-    braking: bool = False
-    """Brake lights on (adsgen drivelm qa writes it for road users)."""
-
-    @property
-    def camera(self) -> str:
-        return self.tag.strip("<>").split(",")[1]
 
 
 @dataclass
@@ -57,7 +36,8 @@ class Sample:
     cameras: list[str]
     scene: str
     frame: str
-    objects: list[KeyObject] = field(default_factory=list)
+    objects: dict[str, KeyObject] = field(default_factory=dict)
+    """The frame's key objects by tag (key_object_infos; empty for the flattened format)."""
     section: str | None = None
     """perception / prediction / planning / behavior (None for the flattened format)."""
     template: str | None = None
@@ -72,31 +52,8 @@ class Sample:
 
 
 def read_json(path: str | Path) -> Any:
-    """A JSON file, with InputError for a missing or truncated file."""
-    from adsgen.drivelm.formats import read_json as _read
-
-    return _read(path, "DriveLM file")
-
-
-def _objects(infos: dict[str, Any] | None, where: str = "key_object_infos") -> list[KeyObject]:
-    out = []
-    for tag, info in (infos or {}).items():
-        depth = next((info.extra[k] for k in DEPTH_KEYS if info.extra.get(k) is not None), None)
-        out.append(KeyObject(tag=tag, category=info.category, description=info.visual_description,
-                             box=tuple(float(v) for v in info.bbox_2d) if info.bbox_2d else None,
-                             depth_m=float(depth) if depth is not None else None,
-                             closing_mps=_float_or_none(info.extra.get("closing_mps"), f"{where} {tag}", "closing_mps"),
-                             braking=bool(info.extra.get("braking", False))))
-    return out
-
-
-def _float_or_none(value: Any, where: str, key: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {key} must be a number, got {value!r}") from None
+    """A DriveLM JSON file (InputError for a missing or truncated file)."""
+    return formats.read_json(path, "DriveLM file")
 
 
 def _choose(cams: Sequence[str], cameras: Sequence[str] | None) -> list[str]:
@@ -105,19 +62,16 @@ def _choose(cams: Sequence[str], cameras: Sequence[str] | None) -> list[str]:
 
 def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
                 image_root: str | Path | None = None) -> list[Sample]:
-    """Samples from a nested DriveLM-nuScenes file (read and validated by adsgen.drivelm.formats)."""
-    from adsgen.drivelm.formats import parse_nested
-
-    data = parse_nested(read_json(path), str(path))
+    """Samples from a nested DriveLM-nuScenes file (read and validated by adsgen.drivelm.challenge.formats)."""
+    data = formats.parse_nested(read_json(path), str(path))
     root = Path(image_root) if image_root else Path(path).resolve().parent
     samples: list[Sample] = []
-    frame_cache: dict[int, tuple[list[str], list[Path], list[KeyObject]]] = {}
+    frame_cache: dict[int, tuple[list[str], list[Path], dict[str, KeyObject]]] = {}
     for ref in data.iter_questions():
         if id(ref.frame) not in frame_cache:
             cams = _choose([c for c in CAMERAS if c in ref.frame.image_paths], cameras)
             frame_cache[id(ref.frame)] = (cams, [root / ref.frame.image_paths[c] for c in cams],
-                                          _objects(ref.frame.key_object_infos,
-                                                   f"{path}: frame {ref.frame_id} key_object_infos"))
+                                          dict(ref.frame.key_object_infos or {}))
         cams, images, objects = frame_cache[id(ref.frame)]
         samples.append(Sample(id=ref.id, question=ref.qa.question, answer=ref.qa.answer or None, images=images,
                               cameras=cams, scene=ref.scene_id, frame=ref.frame_id, objects=objects,
@@ -128,8 +82,6 @@ def read_nested(path: str | Path, *, cameras: Sequence[str] | None = None,
 
 def _set_frame_tags(samples: Sequence[Sample]) -> None:
     """Fill each sample's frame_tags from the questions of its frame, in file order."""
-    from adsgen.drivelm.depth import tags_in
-
     by_frame: dict[str, list[str]] = {}
     for s in samples:
         tags = by_frame.setdefault(s.frame_key, [])
@@ -140,17 +92,15 @@ def _set_frame_tags(samples: Sequence[Sample]) -> None:
 
 def read_flat(path: str | Path, *, cameras: Sequence[str] | None = None,
               image_root: str | Path | None = None) -> list[Sample]:
-    """Samples from the flattened ``{id, image, conversations}`` list (read by adsgen.drivelm.formats)."""
-    from adsgen.drivelm.formats import IMAGE_TOKEN, parse_conversations
-
-    items = parse_conversations(read_json(path), str(path))
+    """Samples from the flattened ``{id, image, conversations}`` list (read by adsgen.drivelm.challenge.formats)."""
+    items = formats.parse_conversations(read_json(path), str(path))
     root = Path(image_root) if image_root else Path(path).resolve().parent
     samples = []
     for item in items:
         cams = [camera_of(p, k) for k, p in enumerate(item.image)]
         keep = [k for k, c in enumerate(cams) if cameras is None or c in cameras]
         scene, frame = item.id.rsplit("_", 2)[:2] if item.id.count("_") >= 2 else (item.id, "")
-        samples.append(Sample(id=item.id, question=IMAGE_TOKEN + item.question, answer=item.answer or None,
+        samples.append(Sample(id=item.id, question=formats.IMAGE_TOKEN + item.question, answer=item.answer or None,
                               images=[root / item.image[k] for k in keep], cameras=[cams[k] for k in keep],
                               scene=scene, frame=frame))
     _set_frame_tags(samples)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adsgen.drivelm.challenge.formats import OBJECT_TAG_RE, TAG_FRAME_PX, parse_object_tag
 from adsgen.errors import InputError
 
 DEPTH_PERCENTILE = 75.0  # [%] percentile of the depth inside an object's box
@@ -31,10 +32,7 @@ RELATIVE_WORDS: tuple[tuple[float, str], ...] = ((0.75, "relatively near"), (0.4
 TAG_WINDOW_PX = 48.0  # [px] side of the square around a tag's point, in the 1600x900 tag frame, whose depth
 # stands for the object (question files carry tags, not boxes; boxed files use the same window, so a model is
 # trained and asked with the same words)
-TAG_FRAME_PX = (1600, 900)  # [px] DriveLM tags and 2d_bbox are in nuScenes' 1600x900 camera frame, whatever
-# the stored image's size (adsgen drivelm qa --scale writes smaller images with unscaled tags)
 CLOSING_MIN_MPS = 0.5  # [m/s] below this closing speed an object is "not closing in" (no time to contact)
-_TAG = re.compile(r"<c\d+,[A-Z_]+,-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?>")
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def category_words(category: str | None, description: str | None = None) -> str:
 def tags_in(text: str) -> list[str]:
     """DriveLM object tags in a text, in order of appearance, without repeats."""
     seen: list[str] = []
-    for tag in _TAG.findall(text):
+    for tag in (m.group(0) for m in OBJECT_TAG_RE.finditer(text)):
         if tag not in seen:
             seen.append(tag)
     return seen
@@ -109,8 +107,8 @@ def tags_in(text: str) -> list[str]:
 
 def parse_tag(tag: str) -> tuple[str, float, float]:
     """(camera, x [px], y [px]) of a tag '<c1,CAM_FRONT,812.5,470.0>' (position in the 1600x900 frame)."""
-    _, camera, x, y = tag.strip("<>").split(",")
-    return camera, float(x), float(y)
+    parsed = parse_object_tag(tag)
+    return parsed.camera, parsed.x_px, parsed.y_px
 
 
 def tag_window(tag: str, width_px: int, height_px: int) -> tuple[float, float, float, float]:
@@ -134,7 +132,7 @@ class DepthEstimator:
     """A depth-estimation model from a local folder, through transformers' pipeline."""
 
     def __init__(self, path: str | Path, device: str | None = None):
-        from adsgen.drivelm.model import require_vlm
+        from adsgen.drivelm.vlm.model import require_vlm
 
         folder = Path(path).expanduser()
         if not (folder / "config.json").is_file():
@@ -157,7 +155,7 @@ class DepthEstimator:
         if arr.shape != (image.height, image.width):
             from PIL import Image
 
-            arr = np.asarray(Image.fromarray(arr).resize((image.width, image.height), Image.BILINEAR))
+            arr = np.asarray(Image.fromarray(arr).resize((image.width, image.height), Image.Resampling.BILINEAR))
         if self.metric:
             return arr
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))

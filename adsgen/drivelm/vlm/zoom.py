@@ -21,16 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adsgen.drivelm.budget import Layout, PromptBudget, candidate_layouts, prepare_images, prompt_tokens
-from adsgen.drivelm.depth import METRIC_WORDS, TAG_FRAME_PX, parse_tag, tags_in
-from adsgen.drivelm.vlm_data import Sample
+from adsgen.drivelm.vlm.budget import Layout, PromptBudget, candidate_layouts, prepare_images, prompt_tokens
+from adsgen.drivelm.vlm.data import Sample
+from adsgen.drivelm.vlm.depth import METRIC_WORDS, TAG_FRAME_PX, parse_tag, tags_in
 from adsgen.errors import InputError
 
 # [m] where the depth words start saying "far" (the upper bound of the word before it): from here on an object
 # is asked about with a zoom
 FAR_FROM_M = METRIC_WORDS[[w for _, w in METRIC_WORDS].index("far") - 1][0]
 ZOOM_SIDE_PX = 160.0  # [px] side of the square a `<zoom cN>` call is served with, in the 1600x900 tag frame
-# (half an object crop's side, adsgen.drivelm.vlm_inputs.CROP_SIDE_PX: twice the magnification)
+# (half an object crop's side, adsgen.drivelm.vlm.inputs.CROP_SIDE_PX: twice the magnification)
 ZOOM_CALL_NEW_TOKENS = 16  # generation budget of the first turn for short answers (room for the call)
 _CALL = re.compile(r"^\s*<zoom\s+([^>]*)>\s*$")
 _OBJECT = re.compile(r"c\d+")
@@ -96,7 +96,7 @@ def serve(call: ZoomCall, camera_image: Any) -> Any:
 def far_tag(sample: Sample) -> str | None:
     """The first object the question tags whose depth_m (key_object_infos) is at least FAR_FROM_M; None when
     it tags none (or the file has no depths)."""
-    depth = {o.tag: o.depth_m for o in sample.objects}
+    depth = {tag: o.depth_m for tag, o in sample.objects.items()}
     for tag in tags_in(sample.question):
         d = depth.get(tag)
         if d is not None and d >= FAR_FROM_M:
@@ -118,11 +118,11 @@ def second_turn_text(text: str, call: ZoomCall) -> str:
 
 def fit_second_turn(budget: PromptBudget | None, sample: Sample, text: str, camera_images: Sequence[Any],
                     crops: Sequence[Any], zoom_crop: Any) -> tuple[Layout | None, list[Any]]:
-    """The second turn's images: the first layout (adsgen.drivelm.budget order) whose prompt fits the
+    """The second turn's images: the first layout (adsgen.drivelm.vlm.budget order) whose prompt fits the
     context with the zoom crop as the last image; InputError when none fits (never an over-long prompt)."""
     if budget is None:
         return None, list(camera_images) + list(crops) + [zoom_crop]
-    from adsgen.drivelm.model import prompt_text
+    from adsgen.drivelm.vlm.model import prompt_text
 
     by_cam = dict(zip(sample.cameras, camera_images, strict=True))
     tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]

@@ -19,17 +19,18 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from adsgen.drivelm.adapters import AdapterOptions, make_card, save_adapter, wrap
-from adsgen.drivelm.budget import prepare_images
-from adsgen.drivelm.depth import tags_in
-from adsgen.drivelm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
-from adsgen.drivelm.predict import MC_ANSWER_FORMS, GenerationOptions, answer_questions
-from adsgen.drivelm.prompts import MC, YES_NO, options_of, question_kind, template_of
-from adsgen.drivelm.vlm_data import CAMERAS, Sample, check_images, read_samples, split_by_scene
-from adsgen.drivelm.vlm_inputs import InputBuilder
-from adsgen.drivelm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
+from adsgen.drivelm.challenge.choices import AnswerKind
+from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
+from adsgen.drivelm.vlm.budget import prepare_images
+from adsgen.drivelm.vlm.data import CAMERAS, Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm.depth import tags_in
+from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
+from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
+from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, McAnswerForm, answer_questions
+from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
+from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
 
@@ -40,7 +41,8 @@ BASE_DIR = "base"  # where a tiny base is copied, so the adapter folder is self-
 IGNORE = -100  # label of tokens outside the answer
 TAG_CELL_PX = (400.0, 300.0)  # [px] cells of the position-aware baseline in the 1600x900 tag frame (4 x 3)
 MIN_CELL_QUESTIONS = 3  # fewer training questions in a cell: the position-aware baseline uses the template's
-LR_SCHEDULES = ("constant", "cosine")
+LrSchedule = Literal["constant", "cosine"]
+LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class TrainOptions:
     """Forward passes per optimizer step."""
     warmup_steps: int = 10
     """Optimizer steps of linear learning-rate warm-up."""
-    lr_schedule: str = "cosine"
+    lr_schedule: LrSchedule = "cosine"
     """'cosine' (the measured best recipe) or 'constant' after the warm-up. 'cosine': decay to zero over the run, whichever of the planned steps
     (epochs) or the time budget (max_minutes / max_cpu_minutes) runs out first sets the progress."""
     weight_decay: float = 0.0
@@ -75,7 +77,7 @@ class TrainOptions:
     """Optimizer steps between checkpoints."""
     depth: str = "none"
     """'none', 'sim' or a depth-estimation model folder."""
-    images: str = "real"
+    images: ImageMode = "real"
     """'real' or 'blank' (the image-blind control)."""
     cameras: tuple[str, ...] | None = None
     """Camera subset (None: every camera in the file)."""
@@ -83,14 +85,14 @@ class TrainOptions:
     """Show the model a crop around each tagged object next to the cameras (see InputBuilder; the measured
     best recipe)."""
     zoom: bool = False
-    """Thinking with images (adsgen.drivelm.zoom): a question about a far object is trained as two turns,
+    """Thinking with images (adsgen.drivelm.vlm.zoom): a question about a far object is trained as two turns,
     first the zoom call, then (with the served crop) the answer; near objects are answered directly."""
-    answer_kinds: tuple[str, ...] | None = None
+    answer_kinds: tuple[AnswerKind, ...] | None = None
     """Train only on these question kinds ('multiple_choice', 'yes_no', 'open'); None: all."""
     templates: tuple[str, ...] | None = None
     """Train and evaluate only on questions of these generator templates (``adsgen drivelm qa``'s
     ``template`` key, e.g. the image questions); None: all."""
-    mc_answers: str = "text"
+    mc_answers: McAnswerForm = "text"
     """What the model learns to say for a multiple-choice question: 'text' (the right option's text, "Going
     ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
@@ -124,7 +126,7 @@ def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
 
 
-def target_text(sample: Sample, mc_answers: str = "letter") -> str:
+def target_text(sample: Sample, mc_answers: McAnswerForm = "letter") -> str:
     """What the model is trained to say: the answer, or for multiple choice with mc_answers='text' the
     text of the option its letter names."""
     answer = (sample.answer or "").strip()
@@ -133,7 +135,7 @@ def target_text(sample: Sample, mc_answers: str = "letter") -> str:
     return answer
 
 
-def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: str = "letter"
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter"
                     ) -> tuple[list[Example], dict[str, dict[str, Any]]]:
     """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
     torch, _ = require_vlm()
@@ -286,7 +288,7 @@ def accuracy_samples(samples: Sequence[Sample]) -> list[Sample]:
     return [s for s in samples if question_kind(s.question, s.answer) in (MC, YES_NO)]
 
 
-def _select(samples: list[Sample], kinds: tuple[str, ...] | None) -> list[Sample]:
+def _select(samples: list[Sample], kinds: tuple[AnswerKind, ...] | None) -> list[Sample]:
     if kinds is None:
         return samples
     return [s for s in samples if question_kind(s.question, s.answer) in kinds]
@@ -367,16 +369,15 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if vlm.device == "cuda":
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
-    builder.bind(vlm)
+    context = builder.bind(vlm).context
     examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
     for dropped, n in builder.layouts.most_common():
-        _say(console, f"{n} training question(s) laid out to fit the context of {builder.budget.context} "
-                      f"tokens: {dropped}")
+        _say(console, f"{n} training question(s) laid out to fit the context of {context} tokens: {dropped}")
     pad_id = vlm.processor.tokenizer.pad_token_id
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
     steps_per_epoch = math.ceil(len(examples) / (options.batch_size * options.grad_accum))
-    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "loss": None}
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "loss": None}
     ckpt = out / CHECKPOINT_DIR
     if resume and (ckpt / STATE_FILE).is_file():
         state = _load_checkpoint(wrapped, optim, ckpt)
@@ -394,7 +395,7 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
                      "final_loss": state["loss"], "minutes": round(minutes, 2), "cpu_minutes": round(cpu_minutes, 2), "stopped_early": stopped_early,
                      "train_questions": len(examples), "held_out_questions": len(held),
                      "trainable_params": report.trainable_params,
-                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.agent)
+                     # what the model saw, for the agent to drive as trained (adsgen.drivelm.vlm.agent)
                      "trained_cameras": [c for c in CAMERAS if any(c in s.cameras for s in train_set)],
                      "image_size_px": list(builder.camera_images(train_set[0])[0].size)}
     card = make_card(inspect_base(base_path), adapter_options, fingerprint, training_info, folder=out)
@@ -421,7 +422,7 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     if base != "tiny":
         inspect_base(base)
         return base
-    from adsgen.drivelm.tiny import ensure_tiny
+    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     corpus = [builder.text(s) for s in train_set] + [s.answer or "" for s in train_set]
     cached = ensure_tiny(corpus, seed=seed)
@@ -519,7 +520,7 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
 
 def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], builder: InputBuilder,
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
-             mc_answers: str = "letter") -> dict[str, Any]:
+             mc_answers: McAnswerForm = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -532,7 +533,7 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
                                            progress=lambda n: bar.advance(task, n))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
-    far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.zoom)
+    far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.vlm.zoom)
     model_acc["far_objects"] = {**accuracy(far, rows), "ids": [s.id for s in far],
                                 "zoom_calls": sum(s.id in builder.zoom_calls for s in far)}
     model_acc["zoom_calls"] = len([s for s in scored if s.id in builder.zoom_calls])
@@ -563,7 +564,7 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
 def _eval_rows(path: Path) -> list[dict[str, str]]:
     """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
     otherwise)."""
-    from adsgen.drivelm.formats import read_json
+    from adsgen.drivelm.challenge.formats import read_json
 
     data = read_json(path, "eval.json")
     rows = data.get("predictions") if isinstance(data, dict) else data
@@ -577,7 +578,7 @@ def _eval_rows(path: Path) -> list[dict[str, str]]:
 def compare_evals(first: Path, second: Path, truth: Sequence[Sample]) -> dict[str, Any]:
     """Two training runs' held-out answers on the same questions, question by question: accuracy of each and
     McNemar's exact test, on every accuracy question both answered and on the far-object ones
-    (adsgen.drivelm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
+    (adsgen.drivelm.vlm.zoom.far_tag, from the ground-truth file's key_object_infos)."""
     rows_a, rows_b = _eval_rows(first), _eval_rows(second)
     answered = {r["id"] for r in rows_a} & {r["id"] for r in rows_b}
     common = [s for s in accuracy_samples(truth) if s.id in answered]

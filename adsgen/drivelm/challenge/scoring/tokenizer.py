@@ -77,10 +77,10 @@ _APOSTROPHES = frozenset("\u2019\x92")  # read as ' in clitics and names ("it’
 
 def _prepare(text: str) -> tuple[str, str]:
     """(shown, scanned): the text with non-ASCII characters treated as the Java lexer treats them
-    (adsgen.drivelm.scoring.ptb_chars): dropped ones become spaces, mapped ones their output as a token of
+    (adsgen.drivelm.challenge.scoring.ptb_chars): dropped ones become spaces, mapped ones their output as a token of
     its own, symbols a token of their own. ``scanned`` is what the ASCII rules match on (a word character
     is _WORD_CHAR there, an apostrophe '); tokens are cut from ``shown`` at the same positions."""
-    from adsgen.drivelm.scoring.ptb_chars import char_class
+    from adsgen.drivelm.challenge.scoring.ptb_chars import char_class
 
     shown, scanned = [], []
     for k, ch in enumerate(text):
@@ -104,7 +104,7 @@ def _prepare(text: str) -> tuple[str, str]:
             elif not inside:  # the soft hyphen: gone inside a word, a hyphen elsewhere
                 shown.append("-")
                 scanned.append("-")
-        elif kind == "M":  # the lexer's normalised output, a token of its own that no rule looks into
+        elif kind == "M" and mapped is not None:  # the lexer's normalised output, a token no rule looks into
             shown.append(f" {mapped} ")
             scanned.append(" " + _MAPPED * len(mapped) + " ")
         else:
