@@ -7,7 +7,6 @@ RunOutcome. It never touches the store: the driver writes every result.
 
 from __future__ import annotations
 
-import importlib
 import time
 import traceback
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any, Literal
 
 from adsgen.campaign.backends import BackendSpec
 from adsgen.errors import BackendError, ConfigError
+from adsgen.registry import resolve_import
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents import get_agent
 from adsgen.sim.judge import REFERENCE_AGENTS, judge
@@ -88,7 +88,6 @@ def _error_text(exc: BaseException, limit: int = 4000) -> str:
 def make_agent(name: str) -> Any:
     """An agent by registry spec (adsgen.sim.agents: 'idm', 'vlm:DIR') or, when no registered agent has that
     prefix, by import path 'package.module:Factory' (a callable taking no arguments)."""
-
     try:
         return get_agent(name)
     except ConfigError as registry_error:
@@ -96,8 +95,8 @@ def make_agent(name: str) -> Any:
         if not sep:
             raise
         try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError):
+            factory = resolve_import(name, "--agent")
+        except ConfigError:
             raise registry_error from None
         try:
             agent = factory()
