@@ -18,7 +18,7 @@ from adsgen.registry import resolve_import
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents import get_agent
 from adsgen.sim.judge import REFERENCE_AGENTS, judge
-from adsgen.sim.types import TerminationReason
+from adsgen.sim.types import HIGH_RISK_TTC_S, TerminationReason
 
 OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
 
@@ -31,7 +31,7 @@ class WorkerSpec:
     backend: BackendSpec
     agent: str
     record_trajectories: bool = False
-    judge_ttc_s: float | None = 1.0
+    judge_ttc_s: float | None = HIGH_RISK_TTC_S
     """Judge high-risk runs (adsgen.sim.judge) at this near-miss threshold [s]; None: do not judge."""
 
 
