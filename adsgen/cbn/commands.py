@@ -160,11 +160,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         score: str = typer.Option("bdeu", "--score", help="Structure score for both learners."),
         pgmpy_queries: int = typer.Option(200, "--pgmpy-queries",
                                           help="Queries timed on pgmpy (the compiled model answers all)."),
+        bnlearn: bool = typer.Option(True, "--bnlearn/--no-bnlearn",
+                                     help="Also time R bnlearn's hc on the same CSV (when R and bnlearn are "
+                                          "installed)."),
     ) -> None:
-        """Learn the reference network with adsgen and with stock pgmpy; time risk queries both ways."""
+        """Learn the reference network with adsgen, stock pgmpy and R bnlearn; time risk queries."""
         from adsgen.cbn.bench import print_bench, run_bench
+        from adsgen.errors import ConfigError
 
-        figures = run_bench(rows, seed, score.lower(), pgmpy_queries)
+        if score.lower() not in ("bic", "bdeu"):
+            raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
+        figures = run_bench(rows, seed, "bic" if score.lower() == "bic" else "bdeu", pgmpy_queries, bnlearn)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_bench(figures)
@@ -178,6 +184,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         seeds: int = typer.Option(3, "--seeds", help="Samples per network and size (seeds 0..N-1)."),
         score: str = typer.Option("bic", "--score", help="Structure score: bic or bdeu."),
         pgmpy: bool = typer.Option(True, "--pgmpy/--no-pgmpy", help="Also run stock pgmpy HillClimbSearch."),
+        bnlearn: bool = typer.Option(True, "--bnlearn/--no-bnlearn",
+                                     help="Also run R bnlearn's hc and tabu (tabu = 100) on the same CSV (when R "
+                                          "and bnlearn are installed)."),
         quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
     ) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
@@ -199,8 +208,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         total = len(nets) * len(size_list) * len(seed_list)
         with Progress(transient=True) as progress:
             task = progress.add_task("learning", total=total)
-            figures = run_network_bench(nets, size_list, seed_list, score.lower(), pgmpy,
-                                        on_case=lambda c: progress.advance(task))
+            figures = run_network_bench(nets, size_list, seed_list, "bic" if score.lower() == "bic" else "bdeu",
+                                        pgmpy, on_case=lambda c: progress.advance(task), bnlearn=bnlearn)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_network_bench(figures)

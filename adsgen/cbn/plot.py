@@ -14,10 +14,7 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
     (line width grows with it; ``directions`` adds the share pointing as drawn, in brackets) or, without
     bootstrap, the score loss if the arc is removed. Arcs in ``reversible`` (direction not learned) are
     dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state, faster import
 
     levels = sorted({tiers.get(n, max(tiers.values(), default=0) + 1) for n in names})
     by_level: dict[int, list[str]] = {lv: [] for lv in levels}
@@ -28,7 +25,8 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
         group = by_level[lv]
         for k, n in enumerate(group):
             pos[n] = (k - (len(group) - 1) / 2.0, -float(i))  # (x, y) in axis units
-    fig, ax = plt.subplots(figsize=(11, 1.9 * len(levels) + 1))
+    fig = Figure(figsize=(11, 1.9 * len(levels) + 1))
+    ax = fig.subplots()
     for a, b in edges:
         (x0, y0), (x1, y1) = pos[a], pos[b]
         s = strengths.get((a, b))
@@ -57,8 +55,8 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
     ax.set_ylim(-len(levels) + 0.4, 0.6)
     ax.axis("off")
     ax.set_title(title or "learned CBN", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1.0 - 0.35 / fig.get_figheight())  # no tight_layout:
+    # it draws the figure once more only to measure it
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

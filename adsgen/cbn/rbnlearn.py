@@ -18,6 +18,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,9 +44,11 @@ options <- list(%s)
 t <- proc.time()[["elapsed"]]
 d <- read.csv(args[1], colClasses = "factor", check.names = FALSE)
 cat("#read", proc.time()[["elapsed"]] - t, "\n")
-for (alg in args[-(1:2)]) {
+black <- if (args[3] == "-") list() else
+  list(blacklist = as.matrix(read.csv(args[3], colClasses = "character", check.names = FALSE)))
+for (alg in args[-(1:3)]) {
   t <- proc.time()[["elapsed"]]
-  g <- do.call(if (alg == "tabu") bnlearn::tabu else bnlearn::hc, c(list(d), score, options[[alg]]))
+  g <- do.call(if (alg == "tabu") bnlearn::tabu else bnlearn::hc, c(list(d), score, black, options[[alg]]))
   cat("#search", alg, proc.time()[["elapsed"]] - t, "\n")
   a <- arcs(g)
   for (i in seq_len(nrow(a))) cat("arc", alg, a[i, 1], a[i, 2], "\n", sep = "\t")
@@ -88,9 +91,11 @@ def availability_note() -> str:
     return f"R bnlearn {version} on the same CSV (hc; tabu with tabu = 100)"
 
 
-def run_bnlearn(csv: str | Path, learners: tuple[RLearner, ...] = ("hc", "tabu"),
-                score: Literal["bic", "bdeu"] = "bic") -> dict[str, RResult]:
-    """Run bnlearn's ``learners`` on ``csv`` (header row, categorical columns) in one Rscript process."""
+def run_bnlearn(csv: str | Path, learners: Sequence[RLearner] = ("hc", "tabu"),
+                score: Literal["bic", "bdeu"] = "bic",
+                forbidden: Iterable[tuple[str, str]] = ()) -> dict[str, RResult]:
+    """Run bnlearn's ``learners`` on ``csv`` (header row, categorical columns) in one Rscript process;
+    ``forbidden`` arcs go to bnlearn as its blacklist."""
     from adsgen.errors import ConfigError
 
     for name in learners:
@@ -99,8 +104,13 @@ def run_bnlearn(csv: str | Path, learners: tuple[RLearner, ...] = ("hc", "tabu")
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "learn.R"
         script.write_text(_SCRIPT, encoding="utf-8")
+        black = "-"
+        banned = sorted(forbidden)
+        if banned:
+            black = str(Path(tmp) / "blacklist.csv")
+            Path(black).write_text("from,to\n" + "".join(f"{a},{b}\n" for a, b in banned), encoding="utf-8")
         try:
-            out = subprocess.run(["Rscript", str(script), str(csv), score, *learners],
+            out = subprocess.run(["Rscript", str(script), str(csv), score, black, *learners],
                                  capture_output=True, text=True, timeout=R_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise ConfigError(f"Rscript on {csv}: no answer in {R_TIMEOUT_S:.0f} s") from None
@@ -110,7 +120,7 @@ def run_bnlearn(csv: str | Path, learners: tuple[RLearner, ...] = ("hc", "tabu")
     return _parse(out.stdout, learners)
 
 
-def _parse(text: str, learners: tuple[str, ...]) -> dict[str, RResult]:
+def _parse(text: str, learners: Sequence[str]) -> dict[str, RResult]:
     startup = read = 0.0
     search: dict[str, float] = {}
     arcs: dict[str, list[tuple[str, str]]] = {name: [] for name in learners}
