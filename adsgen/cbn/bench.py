@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from adsgen.cbn.encoding import CodedData
+from adsgen.cbn.rbnlearn import RLearner
 
 QUERY_FACTORS = ("light", "weather", "surface", "road_layout", "speed_limit", "other_movement")
 
@@ -173,7 +174,7 @@ NETWORKS = ("asia", "sachs", "child", "insurance", "alarm")
 """Networks of ``adsgen bench cbn-networks`` (pgmpy's bundled copies of the bnlearn repository's)."""
 QUICK = {"networks": ("asia", "sachs"), "sizes": (5000,), "seeds": (0,)}
 """The subset ``--quick`` runs."""
-R_LEARNERS = ("hc", "tabu")
+R_LEARNERS: tuple[RLearner, ...] = ("hc", "tabu")
 """bnlearn learners run beside adsgen's when R and bnlearn are installed (``adsgen.cbn.rbnlearn``)."""
 
 
