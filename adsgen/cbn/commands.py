@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
-from adsgen.errors import InputError
+from adsgen.errors import ConfigError, InputError
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
                       no_args_is_help=True)
@@ -22,6 +23,18 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+def _ess_option(text: str) -> float | Literal["auto"]:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"--ess '{text}': expected a positive number or auto")
+    return value
 
 
 @cbn_app.command("learn")
@@ -40,6 +53,10 @@ def learn_cmd(
                                   help="Structure search: exact (score-optimal), tabu (tabu climbs with perturbed "
                                        "restarts), hc (pgmpy's hill climbing) or auto (exact when small "
                                        "enough, e.g. the 10 canonical variables, else tabu)."),
+    ess: str = typer.Option("10", "--ess",
+                            help="BDeu equivalent sample size of the structure score: a positive number, or "
+                                 "auto (chosen by the data: the size whose learned graph has the largest BDeu "
+                                 "marginal likelihood; for small samples)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -60,12 +77,14 @@ def learn_cmd(
     non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
     if not isinstance(algorithm, str):
         algorithm = "auto"
+    structure_ess = _ess_option(ess if isinstance(ess, str) else "10")
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
                               incidents=incidents, non_motorists=non_motorists,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
-                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
+                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, structure_ess=structure_ess,
+                              progress=lambda msg: status.update(msg))
     folder = Path(out)
     print_learn_summary(result, folder)
 
@@ -166,7 +185,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     ) -> None:
         """Learn the reference network with adsgen, stock pgmpy and R bnlearn; time risk queries."""
         from adsgen.cbn.bench import print_bench, run_bench
-        from adsgen.errors import ConfigError
 
         if score.lower() not in ("bic", "bdeu"):
             raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
@@ -193,7 +211,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
-        from adsgen.errors import ConfigError
 
         try:
             nets = tuple(n.strip() for n in networks.split(",") if n.strip())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,9 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
+from adsgen.cbn.exact import EXACT_MAX_VARIABLES
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
-from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer
@@ -28,6 +30,8 @@ from adsgen.errors import InputError
 
 ALGORITHMS = ("auto", "exact", "tabu", "hc")
 """Structure search algorithms ``LearnConfig.algorithm`` accepts."""
+ESS_GRID = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+"""Equivalent sample sizes ``structure_ess="auto"`` tries."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,9 @@ class LearnConfig:
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
     ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
-    structure_ess: float = 10.0
-    """BDeu equivalent sample size of the structure score (pgmpy's default)."""
+    structure_ess: float | Literal["auto"] = 10.0
+    """BDeu equivalent sample size of the structure score (pgmpy's default), or "auto": chosen by the data
+    among ``ESS_GRID``, the one whose learned graph has the largest BDeu marginal likelihood (``choose_ess``)."""
     parameter_ess: float = 5.0
     """BDeu equivalent sample size of the parameter prior (pgmpy's default)."""
     holdout: float = 0.2
@@ -80,6 +85,9 @@ class LearnConfig:
             raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
         if self.score not in ("bdeu", "bic"):
             raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
+        if self.structure_ess != "auto" and not (isinstance(self.structure_ess, (int, float))
+                                                 and 0 < self.structure_ess < float("inf")):
+            raise ConfigError(f"structure_ess must be a positive number or 'auto', got {self.structure_ess!r}")
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
 
@@ -121,7 +129,7 @@ def infer_states(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegree: int | None) -> str:
     """"exact" or "hc" for ``LearnConfig.algorithm`` on these variables and constraints."""
-    from adsgen.cbn.exact import EXACT_DEFAULT_BUDGET, EXACT_MAX_VARIABLES, estimate_parent_sets
+    from adsgen.cbn.exact import EXACT_DEFAULT_BUDGET, estimate_parent_sets
 
     if algorithm != "auto":
         return algorithm
@@ -133,6 +141,41 @@ def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegr
         if a in idx and b in idx:
             banned[idx[a], idx[b]] = True
     return "exact" if estimate_parent_sets(len(names), banned, max_indegree) <= EXACT_DEFAULT_BUDGET else "tabu"
+
+
+def structure_search(data: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: HillClimbConfig,
+                     seed: int, scorer: CountScorer | None = None,
+                     on_progress: Callable[[int, int], None] | None = None) -> SearchResult:
+    """The graph ``algorithm`` ("exact", "tabu" or "hc") learns under ``config``'s score."""
+    if algorithm == "exact":
+        from adsgen.cbn.exact import exact_search
+
+        return exact_search(data, forbidden, score=config.score, equivalent_sample_size=config.equivalent_sample_size,
+                            max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
+                            on_progress=on_progress)
+    if algorithm == "tabu":
+        from adsgen.cbn.tabu import tabu_search
+
+        return tabu_search(data, forbidden, config, seed=seed)
+    return hill_climb(data, forbidden, config, scorer=scorer)
+
+
+def choose_ess(data: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: LearnConfig,
+               say: Callable[[str], None] = lambda _msg: None) -> dict:
+    """BDeu's equivalent sample size chosen by the data: for each size of ``ESS_GRID`` learn the graph and
+    take the size whose graph has the largest BDeu score. The BDeu score is the log marginal likelihood
+    log P(data | graph, ess), so this is the empirical-Bayes choice of the prior's strength (Silander,
+    Kontkanen and Myllymaki 2007; Steck 2008). Returns the chosen size and every size's score and arcs."""
+    tried = []
+    for ess in ESS_GRID:
+        say(f"structure: equivalent sample size {ess:g}")
+        cfg = HillClimbConfig(score="bdeu", equivalent_sample_size=ess, max_indegree=config.max_indegree,
+                              missing=config.missing)
+        found = structure_search(data, forbidden, algorithm, cfg, config.seed)
+        tried.append({"ess": ess, "score": found.score, "arcs": len(found.edges)})
+    best = max(tried, key=lambda t: t["score"])  # first of equal scores: the smaller size
+    return {"grid": list(ESS_GRID), "chosen": best["ess"], "tried": tried,
+            "rule": "largest BDeu log marginal likelihood of the learned graph"}
 
 
 def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
@@ -169,26 +212,20 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     del codes
     timings["encode_split_s"] = time.perf_counter() - t0
 
-    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=config.structure_ess,
-                             max_indegree=config.max_indegree, missing=config.missing)
-    scorer = CountScorer(train, config.score, config.structure_ess)
     algorithm = choose_algorithm(config.algorithm, names, forbidden, config.max_indegree)
     t = time.perf_counter()
-    if algorithm == "exact":
-        from adsgen.cbn.exact import exact_search
-
-        say("structure: exact search")
-        result = exact_search(train, forbidden, score=config.score, equivalent_sample_size=config.structure_ess,
-                              max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
-                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
-    elif algorithm == "tabu":
-        from adsgen.cbn.tabu import tabu_search
-
-        say("structure: tabu search")
-        result = tabu_search(train, forbidden, hc_cfg, seed=config.seed)
+    ess_choice = None
+    if config.structure_ess == "auto" and config.score == "bdeu":
+        ess_choice = choose_ess(train, forbidden, algorithm, config, say)
+        ess = float(ess_choice["chosen"])
     else:
-        say("structure: hill climbing")
-        result = hill_climb(train, forbidden, hc_cfg, scorer=scorer)
+        ess = 10.0 if config.structure_ess == "auto" else float(config.structure_ess)
+    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=ess, max_indegree=config.max_indegree,
+                             missing=config.missing)
+    scorer = CountScorer(train, config.score, ess)
+    say(f"structure: {algorithm} search")
+    result = structure_search(train, forbidden, algorithm, hc_cfg, config.seed, scorer,
+                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
     timings["structure_s"] = time.perf_counter() - t
     parents = {v: tuple(a for a, b in result.edges if b == v) for v in names}
 
@@ -215,11 +252,15 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     report["structure"] = {
         "algorithm": ("exact (dynamic programming over parent sets and orders): the graph is score-optimal"
                       if algorithm == "exact" else
-                      "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts), numpy counts"
+                      "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts)"
+                      + (", polished by exact search over parent sets of at most 2 and the tabu graph's"
+                         if len(names) <= EXACT_MAX_VARIABLES else "") + ", numpy counts"
                       if algorithm == "tabu" else
                       "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts"),
         "score_optimal": algorithm == "exact",
         "score": config.score, "score_value": result.score,
+        **({"equivalent_sample_size": ess} if config.score == "bdeu" else {}),
+        **({"ess_choice": ess_choice} if ess_choice else {}),
         ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
         "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
                    "orientation": orientation[(a, b)]} for a, b in result.edges],
@@ -270,22 +311,12 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
-        search = None
-        if algorithm == "exact":
-            from adsgen.cbn.exact import exact_search
+        def search(sample: CodedData) -> SearchResult:
+            return structure_search(sample, forbidden, algorithm, hc_cfg, config.seed)
 
-            def search(sample: CodedData):
-                return exact_search(sample, forbidden, score=config.score,
-                                    equivalent_sample_size=config.structure_ess,
-                                    max_indegree=config.max_indegree, missing=config.missing)
-        elif algorithm == "tabu":
-            from adsgen.cbn.tabu import tabu_search
-
-            def search(sample: CodedData):
-                return tabu_search(sample, forbidden, hc_cfg, seed=config.seed)
         arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
                               on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
-                              search=search)
+                              search=None if algorithm == "hc" else search)
         learned = set(result.edges)
         rows = []
         for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
