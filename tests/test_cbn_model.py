@@ -231,3 +231,20 @@ def test_learn_without_pc_imports_neither_pgmpy_nor_torch(canonical_csv, tmp_pat
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "m" / "model.bif").is_file() and (tmp_path / "m" / "graph.png").is_file()
+
+
+def test_ess_auto_keeps_the_size_with_the_best_marginal_likelihood(cli, canonical_csv, tmp_path):
+    from adsgen.cbn import learn
+    from adsgen.cbn.learner import ESS_GRID, LearnConfig
+
+    frame = sample_canonical(2500, 8)
+    result = learn(frame, LearnConfig(pc=False, structure_ess="auto"))
+    structure = result.report["structure"]
+    tried = structure["ess_choice"]["tried"]
+    assert [t["ess"] for t in tried] == list(ESS_GRID)
+    best = max(tried, key=lambda t: t["score"])
+    assert structure["equivalent_sample_size"] == best["ess"]
+    assert structure["score_value"] == pytest.approx(best["score"])  # the saved graph is the chosen one
+    assert len({t["score"] for t in tried}) > 1  # the size matters on 2,500 rows
+    code, _, err = cli(["cbn", "learn", canonical_csv, "--out", tmp_path / "m", "--ess", "-1"])
+    assert code == 2 and "--ess" in err and len(err.strip().splitlines()) == 1

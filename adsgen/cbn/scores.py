@@ -47,7 +47,7 @@ class CountScorer:
         self.cards = data.cards
         self.n_rows = data.n_rows
         self._fn = SCORES[score]
-        self._cache: dict[tuple[int, tuple[int, ...]], float] = {}
+        self._cache: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
         self._codes = [data.codes[:, j].astype(np.int64) for j in range(len(data.names))]
         self._present = [c >= 0 for c in self._codes]
         self._complete = all(bool(p.all()) for p in self._present)
