@@ -51,6 +51,8 @@ class CountScorer:
         self._codes = [data.codes[:, j].astype(np.int64) for j in range(len(data.names))]
         self._present = [c >= 0 for c in self._codes]
         self._complete = all(bool(p.all()) for p in self._present)
+        self._prefix: tuple[tuple[int, ...], np.ndarray | None, int] = ((), None, 1)
+        """The last parent-configuration key built for a prefix of a parent tuple (prefix, key, configs)."""
 
     def dense_counts(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> np.ndarray:
         """(r, q) counts over all states and parent configurations (first parent most significant), on the
@@ -58,7 +60,12 @@ class CountScorer:
         r = self.cards[var]
         key: np.ndarray | None = None  # (rows,) parent configuration, first parent most significant
         q = 1
-        for p in parents:
+        start = 0
+        if len(parents) > 1 and self._prefix[0] == parents[:-1]:  # a climb scores old parents + one, often
+            key, q, start = self._prefix[1], self._prefix[2], len(parents) - 1
+        for p in parents[start:]:
+            if len(parents) > 1 and p == parents[-1] and key is not None:
+                self._prefix = (parents[:-1], key, q)
             key = self._codes[p] if key is None else key * self.cards[p] + self._codes[p]
             q *= self.cards[p]
         key = self._codes[var] if key is None else key * r + self._codes[var]
