@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult
+from adsgen.cbn.hillclimb import HillClimbConfig, LocalScore, Patience, SearchResult, climb_setup
 from adsgen.cbn.scores import CountScorer
 
 Move = tuple[str, tuple[int, int]]
@@ -107,18 +107,7 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     names = data.names
     n = len(names)
     idx = {v: i for i, v in enumerate(names)}
-    if scorer is None:
-        scorer = CountScorer(data, config.score, config.equivalent_sample_size)
-    banned = np.zeros((n, n), dtype=bool)  # (parent, child)
-    for a, b in forbidden:
-        if a in idx and b in idx:
-            banned[idx[a], idx[b]] = True
-    max_indegree = float("inf") if config.max_indegree is None else config.max_indegree
-    paired = config.missing == "paired" and scorer.has_missing
-    score_of = scorer.local_score
-
-    def local(var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
-        return score_of(var, parents, require if paired else ())
+    scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
 
     def add_gain(old: tuple[int, ...], x: int, y: int) -> float:
         return local(y, old + (x,)) - local(y, old, (x,))
@@ -126,11 +115,10 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     g = _Graph(n, [(idx[a], idx[b]) for a, b in start], add_gain, banned)
     tabu: deque[Move] = deque(maxlen=config.tabu_length)
     steps = 0
-    current, best_seen, stale = 0.0, 0.0, 0
-    best_graph = ([list(p) for p in g.parents], [list(c) for c in g.succ])
+    watch = Patience(config, g.parents, g.succ)
     for _ in range(int(config.max_iter)):
         best_op, best_delta = _best_move(g, tabu, local, max_indegree)
-        if best_op is None or (best_delta < config.epsilon and stale >= config.patience):
+        if best_op is None or (best_delta < config.epsilon and watch.stale >= config.patience):
             break
         kind, (x, y) = best_op
         g.apply(kind, x, y)
@@ -138,22 +126,15 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         steps += 1
         if on_step is not None:
             on_step(steps, float(best_delta))
-        if config.patience:
-            current += best_delta
-            if current > best_seen + config.epsilon:
-                best_seen, stale = current, 0
-                best_graph = ([list(p) for p in g.parents], [list(c) for c in g.succ])
-            else:
-                stale += 1
-                if stale > config.patience:
-                    break
-    parents, succ = best_graph if config.patience else (g.parents, g.succ)
+        if watch.step(best_delta, g.parents, g.succ):
+            break
+    parents, succ = watch.result(g.parents, g.succ)
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
     return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
 
 
-def _best_move(g: _Graph, tabu: deque[Move], local: Callable[..., float], max_indegree: float
+def _best_move(g: _Graph, tabu: deque[Move], local: LocalScore, max_indegree: float
                ) -> tuple[Move | None, float]:
     """The best legal non-tabu move and its gain, the scan's order deciding ties: additions (row-major),
     then removals, then reversals (arcs in networkx edge order)."""
