@@ -25,6 +25,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check adsgen carla_bridge tests
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -13,7 +13,7 @@ import errno
 import importlib
 import sqlite3
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,7 +42,7 @@ _COMMAND_MODULES = (
     "adsgen.search.commands",
     "adsgen.campaign.commands",
     "adsgen.drivelm.commands",
-    "adsgen.drivelm.vlm_commands",
+    "adsgen.drivelm.vlm.commands",
     "carla_bridge.commands",
 )
 
@@ -148,7 +148,7 @@ def _print_error(message: str) -> None:
     err_console.print(Text("error: ", style="bold red") + Text(one_line(message)), highlight=False, soft_wrap=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 -- one return per kind of failure and its exit code
     """Entry point. Returns the exit code (also used by tests)."""
     try:
         # without standalone mode click returns typer.Exit's code instead of exiting
@@ -181,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("interrupted")
         return 130
     except _usage_errors() as exc:  # bad command, option or argument: click's message in one line, exit 2
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == 2 else ""
-        _print_error(exc.format_message() + hint)
-        return exc.exit_code
+        usage: Any = exc  # click's or typer's vendored ClickException: exit_code, format_message(), ctx
+        ctx = getattr(usage, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None and usage.exit_code == 2 else ""
+        _print_error(usage.format_message() + hint)
+        return int(usage.exit_code)
     return rv if isinstance(rv, int) else 0
 
 

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from adsgen.paths import CRASH_DIR, SEEDS_DIR
+
 Status = Literal["ok", "warn", "fail", "skip"]
 
 MIN_FREE_DISK_GB = 5.0  # [GB] below this a campaign database or a model checkpoint may not fit
@@ -138,6 +140,15 @@ def check_machine(rep: DoctorReport, folder: str) -> None:
             f"{free_gb:.1f} GB free in {os.path.abspath(folder)}")
 
 
+def check_shipped_data(rep: DoctorReport) -> None:
+    """The seeds and crash table the package ships (adsgen.paths), with the folder a user passes to commands."""
+    seeds = sorted(SEEDS_DIR.glob("*.yaml"))
+    rep.add("shipped seeds", "ok" if seeds else "fail", f"{len(seeds)} in {SEEDS_DIR}")
+    crash = sorted(CRASH_DIR.glob("*.csv.gz"))
+    rep.add("shipped crash table", "ok" if crash else "fail",
+            ", ".join(str(p) for p in crash) or f"none in {CRASH_DIR}")
+
+
 def run_doctor(*, carla_host: str | None = None, carla_port: int = 2000, folder: str = ".") -> DoctorReport:
     """All checks; never raises for a missing optional part (it becomes a row)."""
     rep = DoctorReport()
@@ -146,6 +157,7 @@ def run_doctor(*, carla_host: str | None = None, carla_port: int = 2000, folder:
     except metadata.PackageNotFoundError:
         rep.add(PACKAGE, "warn", "running from a source tree that is not installed (pip install -e .)")
     check_machine(rep, folder)
+    check_shipped_data(rep)
     check_packages(rep)
     check_torch(rep)
     check_carla(rep, carla_host, carla_port)

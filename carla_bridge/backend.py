@@ -161,6 +161,7 @@ class CarlaBackend:
                 lost = str(exc)
                 log.warning("CARLA run of %s failed: %s", sc.name, exc)
                 results.append(self._fault(sc, seed, lost))
+                assert self.worlds is not None  # made by run() before _run_all
                 self.worlds.invalidate()
 
     def _reachable(self) -> bool:
@@ -177,6 +178,7 @@ class CarlaBackend:
 
     def _run_one(self, sc: Scenario, agent: Any, seed: int, record: bool) -> RunResult:
         carla, o = self.carla, self.options
+        assert self.worlds is not None  # made by run() before _run_all
         world, place, info = self.worlds.world_for(sc)
         core = RunCore(sc, record=record, backend=self.name)
         world.set_weather(weather.weather_parameters(sc.factors))
@@ -221,7 +223,9 @@ class _CarlaWorld:
     """One scenario on the CARLA server as an ``adsgen.sim.episode.World`` (a batch of one): measures the
     actors, hands the agent's action to the ego controller and the script's targets to the actors, ticks."""
 
-    def __init__(self, backend: CarlaBackend, carla_world: Any, core: RunCore, place: Placement, ego: Any, bodies: list,
+    # noqa below: the parts of one run that _run_one has just spawned and set up, handed over once
+    def __init__(self, backend: CarlaBackend, carla_world: Any, core: RunCore, place: Placement,  # noqa: PLR0913
+                 ego: Any, bodies: list,
                  collisions: CollisionRecorder, index_of: dict[int, int], camera: CameraRig | None,
                  max_steer_deg: float, start_speed_mps: float, start_yaw_rad: float, agent: Any):
         self.backend, self.carla_world, self.core, self.place = backend, carla_world, core, place
@@ -260,6 +264,7 @@ class _CarlaWorld:
 
     def apply(self, action: Any, running: Any) -> None:
         carla, place, core, m = self.backend.carla, self.place, self.core, self._m
+        assert m is not None  # measured by poses(), which the referee calls before apply()
         cmd = core.advance(action)
         throttle, steer, brake = self.controller.control(m.ego_x_m, m.ego_y_m, m.ego_yaw_rad, core.ego_pose.s_m,
                                                          m.ego_speed_mps, cmd)

@@ -20,7 +20,7 @@ import numpy as np
 from adsgen.scenario.model import Scenario
 from adsgen.sim.agents.observation import SIGNAL_NAMES, Action, Observation
 from adsgen.sim.episode import Poses, Referee
-from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.snapshot import ObjectState, WorldSnapshot, brake_lights
 from adsgen.sim.types import DT_S, RunResult
 from carla_bridge import frames
 from carla_bridge.script import RoutePose, ScenarioScript, project_on_route
@@ -95,7 +95,7 @@ class RunCore:
         self._tick = {"t": t, "x": x, "y": y, "yaw": yaw, "v": v, "m": m}
         sensor = np.array([-1 if m.sensor_partner is None else m.sensor_partner])
         return Poses(t, x, y, yaw, np.cos(yaw), np.sin(yaw), v, st.s.copy(), st.d.copy(), st.present.copy(),
-                     (st.acc < -1.0).astype(float), sensor)
+                     brake_lights(st.acc).astype(float), sensor)
 
     def measure(self, k: int, m: Measured) -> bool:
         """Take one tick's measurements and have the referee judge them; True when the run ends here."""
@@ -138,7 +138,7 @@ class RunCore:
         tk, bt, st = self._tick, self.bt, self.script.st
         objs = []
         for j, (aid, kind) in enumerate(zip(self.script.ids, self.script.kinds, strict=True)):
-            braking = bool(st.acc[0, j] < -1.0)
+            braking = bool(brake_lights(st.acc[0, j]))
             objs.append(ObjectState(aid, kind, float(tk["x"][0, j]), float(tk["y"][0, j]), float(tk["yaw"][0, j]),
                                     float(tk["v"][0, j]), float(bt.length[0, j]), float(bt.width[0, j]),
                                     float(bt.height[0, j]), braking))

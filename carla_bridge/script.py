@@ -2,8 +2,8 @@
 
 Choice (docs/carla.md): the adversaries (cars, trucks, pedestrians) are not given to CARLA's autopilot.
 Each tick, the builtin engine's per-step API (``adsgen.sim.stepper``: triggers on time / ego distance /
-ego TTC; signals, stop lines and stop signs; the manoeuvres keep, brake hard, stopped, cut in, turn left
-across, run the red light, drift head-on, cross the road; the friction-limited kinematic bicycle) runs on
+ego TTC; signals, stop lines and stop signs; the manoeuvres keep, brake hard, stopped, cut in (and brake),
+turn left across, run the red light (braking late when triggered), drift head-on, cross the road; the friction-limited kinematic bicycle) runs on
 this scenario alone, with the ego's state *measured in CARLA* (projected onto its route) and the ego slot
 held still. The bridge then places vehicles there (kinematic: ``set_transform`` + ``set_target_velocity``,
 physics off) and steers walkers there with walker controls. So a manoeuvre means the same thing in both
@@ -25,6 +25,7 @@ from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.model import Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import stepper
+from adsgen.sim.snapshot import ObjectKind
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ScenarioScript:
         self.bt = stepper.compile_batch([scenario])
         self.st = stepper.EngineState(self.bt)
         self.ids: list[str] = list(self.bt.ids[0])
-        self.kinds: list[str] = list(self.bt.kinds[0])
+        self.kinds: list[ObjectKind] = list(self.bt.kinds[0])
 
     # ------------------------------------------------------------------------------------ state io
     def set_ego(self, pose: RoutePose, speed_mps: float, accel_mps2: float) -> None:

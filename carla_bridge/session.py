@@ -78,6 +78,7 @@ class ActorPool:
                 break
 
     def _short_timeout(self) -> None:
+        assert self.client is not None  # called only with a client
         try:
             self.client.set_timeout(CLEANUP_TIMEOUT_S)
         except Exception:  # pragma: no cover - set_timeout is local to the client

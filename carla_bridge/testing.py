@@ -79,7 +79,7 @@ class FakeServer:
     street_lights: int = 0
     # observable state
     ticks: int = 0
-    world: FakeWorld | None = None
+    world: FakeWorld = field(init=False)  # made in __post_init__
     settings_log: list[Any] = field(default_factory=list)
     spawned: list[FakeActor] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)

@@ -109,3 +109,21 @@ def test_bridge_uses_only_the_engines_public_api():
                 if isinstance(root_node, ast.Name) and root_node.id in adsgen_modules:
                     private.append(f"{path.name}: {root_node.id}...{node.attr}")
     assert private == []
+
+
+@pytest.mark.parametrize(("seed_name", "factors", "params"), [
+    ("cut_in", {"collision_type": "rear_end"}, {"actors.cutter.manoeuvre.duration_s": 2.0}),  # cut_in_brake
+    ("straight_crossing_path", {"driver_impaired": "distracted"}, {}),  # run_red_light braking late (TTC trigger)
+])
+def test_core_replays_the_second_phases(seed_name, factors, params):
+    from adsgen.paths import SEEDS_DIR
+    from adsgen.scenario.io import load_seed
+    from adsgen.scenario.mapping import instantiate
+
+    sc = instantiate(load_seed(SEEDS_DIR / f"{seed_name}.yaml"), factors, params)
+    (ref,) = BuiltinBackend().run([sc], get_agent("idm"), seed=1, record_trajectories=True)
+    adv = ref.trajectories[sc.actors[0].id]
+    assert min(r[4] for r in adv) < sc.actors[0].speed_mps - 3.0  # the braking phase happened
+    got, worst_m = _replay(sc, ref)
+    assert worst_m < 1e-3
+    assert (got.termination, got.collision_partner) == (ref.termination, ref.collision_partner)

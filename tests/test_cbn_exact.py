@@ -18,7 +18,7 @@ from adsgen.cbn.rbnlearn import bnlearn_version
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tabu import tabu_search
 from adsgen.cbn.tiers import default_tiers, forbidden_edges
-from adsgen.crashdata import sample_canonical
+from adsgen.groundtruth import sample_canonical
 from adsgen.variables import NAMES, STATES
 
 

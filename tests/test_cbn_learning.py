@@ -8,11 +8,12 @@ import pytest
 from adsgen.cbn import pgmpy_adapter as A
 from adsgen.cbn.encoding import encode
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
+from adsgen.cbn.learner import LearnConfig
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, parse_tiers, temporal_order
-from adsgen.crashdata import reference_edges, sample_canonical
-from adsgen.errors import InputError
+from adsgen.errors import ConfigError, InputError
+from adsgen.groundtruth import reference_edges, sample_canonical
 from adsgen.variables import NAMES, STATES, TIERS
 
 
@@ -49,7 +50,7 @@ def test_same_graph_as_stock_pgmpy_hill_climbing(score, missing, rows, seed):
     tiers = default_tiers(NAMES)
     config = HillClimbConfig(score=score, missing="pgmpy", ties="pgmpy")
     ours = hill_climb(encode(frame, STATES), forbidden_edges(tiers), config)
-    theirs = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
+    theirs = A.pgmpy_hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     assert sorted(ours.edges) == sorted(theirs)
     assert len(ours.edges) >= 5
 
@@ -112,3 +113,10 @@ def test_paired_missing_handling_avoids_arcs_that_only_drop_rows():
     full = encode(sample_canonical(6000, 21), STATES)
     assert hill_climb(full, forbidden, HillClimbConfig(missing="pgmpy")).edges == \
         hill_climb(full, forbidden, HillClimbConfig(missing="paired")).edges
+
+
+@pytest.mark.parametrize("make", [lambda s: LearnConfig(score=s), lambda s: HillClimbConfig(score=s),
+                                  lambda s: CountScorer(encode(sample_canonical(50, seed=0), STATES), s)])
+def test_an_unknown_score_is_refused_the_same_way_everywhere(make):
+    with pytest.raises(ConfigError, match="score must be one of bdeu, bic, got 'aic'"):
+        make("aic")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from adsgen.cbn import load_model
-from adsgen.crashdata import reference_edges, sample_canonical
 from adsgen.errors import InputError
+from adsgen.groundtruth import reference_edges, sample_canonical
 from adsgen.variables import NAMES, STATES
 
 

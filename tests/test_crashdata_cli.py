@@ -186,8 +186,8 @@ def test_synth_rejects_bad_options(cli, tmp_path):
 
 def test_shipped_sample_is_synthetic_readable_and_close_to_the_reference():
     from adsgen.crashdata import read_crash_table
-    from adsgen.crashdata.reference import exact_marginals, reference_edges
     from adsgen.crashdata.writers import SYNTHETIC_AGENCY
+    from adsgen.groundtruth.reference import exact_marginals, reference_edges
 
     sample = CRASH_DIR / "montgomery_synthetic.csv.gz"
     assert sample.stat().st_size < 4 * 2**20 and sample.read_bytes()[:2] == b"\x1f\x8b"  # gzip
@@ -217,9 +217,9 @@ def test_damaged_montgomery_export_names_its_missing_key(cli, tmp_path):
 def test_reference_command_writes_json_and_bif_that_pgmpy_reads(cli, tmp_path):
     from pgmpy.readwrite import BIFReader
 
-    from adsgen.crashdata.reference import reference_edges
+    from adsgen.groundtruth.reference import reference_edges
 
-    code, out, err = cli(["data", "reference", "--out", tmp_path / "g.json", "--bif", tmp_path / "g.bif"])
+    code, out, err = cli(["cbn", "reference", "--out", tmp_path / "g.json", "--bif", tmp_path / "g.bif"])
     assert code == 0, err
     graph = json.loads((tmp_path / "g.json").read_text())
     assert len(graph["edges"]) == len(reference_edges()) and graph["synthetic"] is True

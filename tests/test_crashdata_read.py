@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adsgen.crashdata import read_crash_table, sample_canonical
+from adsgen.crashdata import read_crash_table
 from adsgen.crashdata.writers import write_canonical, write_montgomery, write_statewide
+from adsgen.groundtruth import sample_canonical
 from adsgen.variables import NAMES, STATES
 
 FIX = Path(__file__).parent / "fixtures" / "crashdata"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adsgen.drivelm import formats as F
-from adsgen.drivelm.choices import AnswerForm, answer_form, make_multiple_choice, reduce_answer
-from adsgen.drivelm.submission import build_submission
-from adsgen.drivelm.testset import make_eval_file
+from adsgen.drivelm.challenge import formats as F
+from adsgen.drivelm.challenge.choices import AnswerForm, answer_form, make_multiple_choice, reduce_answer
+from adsgen.drivelm.challenge.submission import build_submission
+from adsgen.drivelm.challenge.testset import make_eval_file
 from adsgen.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures" / "drivelm"
@@ -119,7 +119,7 @@ def test_multiple_choice_is_seeded_and_holds_the_answer():
     q2, a2 = make_multiple_choice("Q?", "Stopped.", pool, random.Random(3))
     assert (q1, a1) == (q2, a2)
     form = answer_form(q1, [0])
-    assert form.kind == "choice" and form.letters == ("A", "B", "C", "D")
+    assert form.kind == "multiple_choice" and form.letters == ("A", "B", "C", "D")
     assert form.options[form.letters.index(a1)] == "Stopped."
 
 
@@ -128,7 +128,7 @@ def test_multiple_choice_is_seeded_and_holds_the_answer():
     ("stopped", "B"), ("Going ahead", "A"), ("I am not sure", None), ("E", None),
 ])
 def test_reduce_choice_answers(answer, expected):
-    form = AnswerForm("choice", ("A", "B", "C", "D"), ("Going ahead.", "Stopped.", "Turn left.", "Back up."))
+    form = AnswerForm("multiple_choice", ("A", "B", "C", "D"), ("Going ahead.", "Stopped.", "Turn left.", "Back up."))
     assert reduce_answer(answer, form) == expected
 
 
@@ -177,7 +177,7 @@ def test_submission_of_exact_answers():
     out = sub.to_json()
     assert list(out) == ["method", "team", "authors", "email", "institution", "country", "results"]
     assert [r["id"] for r in out["results"]] == ev.question_ids()
-    assert report.by_form == {"choice": 4, "yes_no": 2, "free": 5}
+    assert report.by_form == {"multiple_choice": 4, "yes_no": 2, "open": 5}
 
 
 def test_submission_rejects_and_normalises_loose_forms():

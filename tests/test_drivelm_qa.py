@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adsgen.drivelm import formats as F
-from adsgen.drivelm.choices import answer_form
-from adsgen.drivelm.qa_dataset import generate_dataset
-from adsgen.drivelm.qa_generation import TEMPLATES, QAConfig, cameras_option, split_scenes
-from adsgen.drivelm.scoring import evaluate
-from adsgen.drivelm.submission import build_submission
+from adsgen.drivelm.challenge import formats as F
+from adsgen.drivelm.challenge.choices import answer_form
+from adsgen.drivelm.challenge.scoring import evaluate
+from adsgen.drivelm.challenge.submission import build_submission
+from adsgen.drivelm.qa.dataset import generate_dataset
+from adsgen.drivelm.qa.generation import TEMPLATES, QAConfig, cameras_option, split_scenes
 from adsgen.errors import ConfigError
 from adsgen.paths import SEEDS_DIR
 from adsgen.render import paint_of
@@ -108,8 +108,8 @@ def test_templates_are_few_fixed_and_answers_closed_form(front):
                 assert ref.qa.question == text
             form = answer_form(ref.qa.question, ref.qa.tags)
             if tag == 0:
-                assert form.kind in ("choice", "yes_no")
-                assert ref.qa.answer in (form.letters if form.kind == "choice" else ("Yes.", "No."))
+                assert form.kind in ("multiple_choice", "yes_no")
+                assert ref.qa.answer in (form.letters if form.kind == "multiple_choice" else ("Yes.", "No."))
     assert set(templates) <= set(TEMPLATES) and len(templates) >= 7
     # the first question of every frame is the important-objects question (the scorer's gate needs it)
     for data in (front.train, front.test):
@@ -230,7 +230,7 @@ def _scene_answers(scenario, config=QAConfig(frames=3, scale=0.25)) -> list[dict
     """Per key frame: template -> (question, answer) of the image questions."""
     import random
 
-    from adsgen.drivelm.qa_generation import frame_qa, render_keyframes
+    from adsgen.drivelm.qa.generation import frame_qa, render_keyframes
 
     out = []
     for ft in render_keyframes(scenario, config, "t", None):
@@ -247,7 +247,7 @@ def _seed_scenario(name: str):
 
 
 def test_image_question_answers_follow_the_scene():
-    from adsgen.drivelm.qa_generation import SIGNAL_OPTIONS
+    from adsgen.drivelm.qa.generation import SIGNAL_OPTIONS
 
     letters = {state: "ABCD"[k] for k, state in enumerate(SIGNAL_OPTIONS)}
     green = _seed_scenario("straight_crossing_path")            # the ego goes through on green
@@ -281,7 +281,7 @@ def test_image_question_answers_follow_the_scene():
 
 
 def test_signalised_variants_start_anywhere_in_the_signal_cycle():
-    from adsgen.drivelm.qa_dataset import load_sources
+    from adsgen.drivelm.qa.dataset import load_sources
 
     sources = load_sources([SEEDS_DIR / "straight_crossing_path.yaml", SEEDS_DIR / "cut_in.yaml"], variants=12)
     signalised = [s.scenario for s in sources if s.variant and s.scenario.factors.traffic_control == "signal"]
@@ -298,7 +298,7 @@ def test_signalised_variants_start_anywhere_in_the_signal_cycle():
 def test_a_lead_that_brakes_hard_is_urgent_before_the_gap_shrinks():
     """The safe-actions label looks future_s ahead: a lead 25 m ahead at the ego's speed that brakes at
     8 m/s^2 asks for braking now (URGENT_TTC_S); the same lead holding its speed asks for nothing."""
-    from adsgen.drivelm.qa_generation import _path_metrics, closing_speed_mps, safe_actions_answer
+    from adsgen.drivelm.qa.generation import _path_metrics, closing_speed_mps, safe_actions_answer
     from adsgen.sim.snapshot import ObjectState
 
     def car(x: float, speed: float, braking: bool = False) -> ObjectState:
@@ -316,7 +316,7 @@ def test_a_lead_that_brakes_hard_is_urgent_before_the_gap_shrinks():
 
 
 def _truth(state, in_path, ttc, gap):
-    from adsgen.drivelm.qa_generation import KeyObjectTruth
+    from adsgen.drivelm.qa.generation import KeyObjectTruth
 
     return KeyObjectTruth(state.id, state.kind, "CAM_FRONT", "<c1,CAM_FRONT,800.0,480.0>", (200, 120),
                           [780.0, 450.0, 820.0, 510.0], gap, gap, 0.0, state.speed_mps, "Going ahead.", in_path,
@@ -326,13 +326,11 @@ def _truth(state, in_path, ttc, gap):
 def test_road_users_carry_closing_speed_and_brake_lights_into_the_depth_words(front):
     """key_object_infos hold closing_mps and braking for road users; --depth sim words say them; the lead of
     lead_vehicle_braking is seen braking with its brake lights on at some key frame."""
-    from adsgen.drivelm.vlm_data import _objects
-
     braking_seen = False
     for data in (front.train, front.test):
         for scene in data.scenes.values():
             for kf in scene.key_frames.values():
-                for obj in _objects(kf.key_object_infos):
+                for obj in (kf.key_object_infos or {}).values():
                     if obj.category == "Traffic element":
                         assert obj.closing_mps is None
                         continue

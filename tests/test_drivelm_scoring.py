@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adsgen.drivelm import formats as F
-from adsgen.drivelm.scoring import evaluate, language_term, match_points, question_in_graph
-from adsgen.drivelm.scoring.judge import parse_rating
+from adsgen.drivelm.challenge import formats as F
+from adsgen.drivelm.challenge.scoring import evaluate, language_term, match_points, question_in_graph
+from adsgen.drivelm.challenge.scoring.judge import parse_rating
 from adsgen.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures" / "drivelm"
@@ -166,7 +166,7 @@ def test_local_transformers_judge_runs_from_a_folder(tmp_path, gt):
     transformers = pytest.importorskip("transformers")
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    from adsgen.drivelm.scoring import TransformersJudge
+    from adsgen.drivelm.challenge.scoring import TransformersJudge
 
     corpus = [q.qa.question + " " + q.qa.answer for q in gt.iter_questions()] + [str(i) for i in range(101)]
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adsgen.drivelm.scoring.language import bleu, cider_d, language_scores, lcs_length, rouge_l_item
-from adsgen.drivelm.scoring.tokenizer import ptb_tokens, tokenize
+from adsgen.drivelm.challenge.scoring.language import bleu, cider_d, language_scores, lcs_length, rouge_l_item
+from adsgen.drivelm.challenge.scoring.tokenizer import ptb_tokens, tokenize
 
 FIX = Path(__file__).parent / "fixtures" / "drivelm"
 
@@ -165,9 +165,9 @@ def test_evaluate_equals_the_official_script_on_non_ascii_answers(cli, tmp_path)
 
 
 def test_non_ascii_tokens_equal_the_java_tokens_and_the_table_matters(monkeypatch):
-    from adsgen.drivelm.scoring import ptb_chars
-    from adsgen.drivelm.scoring.evaluate import language_part
-    from adsgen.drivelm.scoring.tokenizer import tokenize_all
+    from adsgen.drivelm.challenge.scoring import ptb_chars
+    from adsgen.drivelm.challenge.scoring.evaluate import language_part
+    from adsgen.drivelm.challenge.scoring.tokenizer import tokenize_all
 
     data = json.loads((FIX / "nonascii_eval.json").read_text(encoding="utf-8"))
     truths = [f["QA"]["perception"][0]["A"] for f in data["ground_truth"][next(iter(data["ground_truth"]))]

@@ -126,7 +126,8 @@ def test_every_manoeuvre_and_trigger_kind_validates(seeds, tmp_path):
     from adsgen.scenario.model import ActorSpec, Manoeuvre, Trigger
 
     base = next(s.scenario for s in seeds if s.name == "cut_in")
-    kinds = ["keep", "brake_hard", "stopped", "cut_in", "run_red_light", "head_on_drift", "turn_left_across"]
+    kinds = ["keep", "brake_hard", "stopped", "cut_in", "run_red_light", "head_on_drift", "turn_left_across",
+             "cut_in_brake"]
     triggers = [Trigger(kind="time", value=1.0), Trigger(kind="ego_distance", value=20.0),
                 Trigger(kind="ego_ttc", value=3.0), None]
     actors = [ActorSpec(id=f"a{i}", route="S_straight_1", start_s_m=20.0 + 10 * i, speed_mps=10.0,
@@ -138,6 +139,14 @@ def test_every_manoeuvre_and_trigger_kind_validates(seeds, tmp_path):
     assert r.xosc.name == "all_manoeuvres.xosc"
     root = _root(r.xosc)
     assert root.find(".//TimeToCollisionCondition") is not None
+    # cut_in_brake: the lane change, then braking once the move is complete (its trigger, duration_s later)
+    brake = next(e for e in root.iter("Event") if e.get("name", "").endswith("brakes_after_cut_in"))
+    cond = brake.find(".//Condition")
+    assert float(cond.get("delay")) == pytest.approx(Manoeuvre().duration_s)
+    from adsgen.export.xosc import MANOEUVRES
+    from adsgen.scenario.model import ManoeuvreType
+
+    assert set(MANOEUVRES) == set(ManoeuvreType.__args__)  # every manoeuvre has its OpenSCENARIO writer
     # the left-turner approaches and holds at its stop line until triggered (as in the engine)
     assert root.find(".//ReachPositionCondition") is not None
     holds = [c for c in root.iter("Condition") if c.get("name", "").endswith("_not_yet_triggered")]

@@ -75,7 +75,7 @@ def test_stored_agent_import_path_runs_nothing(cli, small_db, tmp_path):
 
 def test_planted_checkpoint_pickle_runs_nothing(tmp_path):
     torch = pytest.importorskip("torch")
-    from adsgen.drivelm.train import STATE_FILE, read_trainer_state
+    from adsgen.drivelm.vlm.train import STATE_FILE, read_trainer_state
     from adsgen.errors import InputError
 
     marker = tmp_path / "pwned"
@@ -99,7 +99,7 @@ def test_planted_checkpoint_pickle_runs_nothing(tmp_path):
 
 
 def test_adapter_folder_without_safetensors_is_one_error(tmp_path):
-    from adsgen.drivelm.adapters import check_adapter_files
+    from adsgen.drivelm.vlm.adapters import check_adapter_files
     from adsgen.errors import InputError
 
     folder = tmp_path / "runs" / "x"
@@ -231,7 +231,7 @@ def test_output_that_is_a_folder_or_in_no_folder_is_one_line(cli, tmp_path, argv
 
 
 def test_drivelm_convert_onto_its_input_keeps_the_answers(cli, tmp_path):
-    from adsgen.drivelm.testset import make_eval_file  # noqa: F401  (the area is importable)
+    from adsgen.drivelm.challenge.testset import make_eval_file  # noqa: F401  (the area is importable)
 
     nested = tmp_path / "test.json"
     nested.write_text(json.dumps({"s1": {"scene_description": "", "key_frames": {"f1": {
@@ -542,7 +542,7 @@ def test_hostile_json_is_one_line(cli, tmp_path, text, expected):
 
 
 def test_adapter_card_with_wrong_types_is_one_error(tmp_path):
-    from adsgen.drivelm.adapters import CARD_FILE, read_card
+    from adsgen.drivelm.vlm.adapters import CARD_FILE, read_card
     from adsgen.errors import InputError
 
     (tmp_path / CARD_FILE).write_text(json.dumps({"base_path": 3, "base_family": "llava", "base_fingerprint": "x",

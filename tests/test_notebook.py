@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from adsgen.paths import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow

@@ -26,6 +26,17 @@ def test_canonical_variables_are_consistent():
     assert variables.speed_limit_state(0) is None
 
 
+def test_speed_limit_bins_read_back_what_is_written():
+    """A posted limit the synthetic writers use for a bin reads back as that bin; 28 and 43 mph (between
+    the posted steps) fall in the next bin up; a scenario drives at its bin's limit in m/s."""
+    for b in variables.SPEED_LIMIT_BINS:
+        assert {variables.speed_limit_state(mph) for mph in b.posted_mph} == {b.state}
+        assert b.scenario_mph in b.posted_mph
+        assert variables.SPEED_LIMIT_MPS[b.state] == pytest.approx(b.scenario_mph * 0.44704, abs=0.005)
+    assert variables.speed_limit_state(28) == "mid" and variables.speed_limit_state(43) == "high"
+    assert variables.STATES["speed_limit"] == ("low", "mid", "high")
+
+
 @pytest.mark.parametrize("module", ["adsgen.scenario.model", "adsgen.sim.types", "adsgen.errors",
                                     "adsgen.provenance"])
 def test_modules_import(module):

@@ -17,7 +17,7 @@ from adsgen.paths import SEEDS_DIR
 def cbn_dir(tmp_path_factory) -> Path:
     """A CBN learned from 20k rows sampled from the synthetic reference network (no PC, no bootstrap)."""
     from adsgen.cbn import LearnConfig, learn, save_model
-    from adsgen.crashdata.reference import sample_canonical
+    from adsgen.groundtruth.reference import sample_canonical
 
     out = tmp_path_factory.mktemp("cbn") / "model"
     result = learn(sample_canonical(20_000, seed=3), LearnConfig(pc=False))

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adsgen.scenario.mapping import SPEED_LIMIT_MPS
 from adsgen.scenario.model import Scenario, Seed
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import BudgetExhausted, Candidate, Evaluator
@@ -22,6 +21,7 @@ from adsgen.search.methods import get_method
 from adsgen.search.risk import CBNRisk
 from adsgen.search.space import SeedSpace
 from adsgen.sim.types import RunResult, TerminationReason
+from adsgen.variables import SPEED_LIMIT_MPS
 
 RISKY = {"light": {"dark_unlighted": 1.0, "dark_lighted": 0.6, "dawn_dusk": 0.3, "daylight": 0.0},
          "surface": {"snow_ice": 1.0, "wet": 0.5, "dry": 0.0},

@@ -25,7 +25,8 @@ def test_simulate_prints_and_writes_run_result_json(cli, tmp_path):
     ("straight_crossing_path.yaml", None, 0),             # a collision, but no --fail-on: exit 0
     ("straight_crossing_path.yaml", "collision", 1),
     ("straight_crossing_path.yaml", "near-miss", 1),      # a collision is at least a near miss
-    ("cut_in.yaml", "collision", 0),                      # the nominal cut-in is a near miss, not a collision
+    ("cut_in.yaml", None, 0),                             # issue 18's bar: the nominal cut-in is a collision of
+    ("cut_in.yaml", "collision", 1),                      # the default agent: exit 1 only with --fail-on
     ("cut_in.yaml", "near-miss", 1),
     ("pedestrian_crossing.yaml", "near-miss", 0),         # the nominal pedestrian crossing is safe
 ])
@@ -40,7 +41,7 @@ def test_simulate_fail_on_sets_the_exit_code(cli, seed_file, fail_on, expected):
 
 def test_simulate_fail_on_valid_failure_uses_the_judge(cli):
     code, stdout, _ = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--fail-on", "valid-failure"])
-    assert stdout.splitlines()[0] == "cut_in_nominal: valid failure (near miss)" and code == 1
+    assert stdout.splitlines()[0] == "cut_in_nominal: valid failure (collision)" and code == 1
     code, stdout, _ = cli(["simulate", SEEDS_DIR / "pedestrian_crossing.yaml", "--fail-on", "valid-failure"])
     assert stdout.splitlines()[0] == "pedestrian_crossing_nominal: safe" and code == 0
 

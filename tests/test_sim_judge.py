@@ -125,3 +125,73 @@ def test_every_verdict_and_outcome_has_its_words():
     assert set(VERDICT_LABELS) == set(Verdict) and set(FINDING_LABELS) == set(Outcome)
     assert verdict_label(Verdict.REFERENCE_FAILS.value) == "reference fails too"
     assert verdict_label(None) == "-"
+
+
+def _ego_x_span(sc, agent: str) -> float:
+    from adsgen.sim.agents import get_agent
+
+    res = BuiltinBackend().run([sc], get_agent(agent), 0, record_trajectories=True)[0]
+    xs = [row[1] for row in res.trajectories["ego"]]  # the seeds' egos drive north: x is lateral
+    return max(xs) - min(xs)
+
+
+def test_omniscient_changes_into_a_free_adjacent_lane_only():
+    lead = load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml")  # ego in lane 0, lane 1 free
+    assert 3.0 < _ego_x_span(lead, "omniscient") < 4.5  # about one lane width, little overshoot
+    assert _ego_x_span(lead, "omniscient:brake") < 0.01
+    cut = load_scenario(SEEDS_DIR / "cut_in.yaml")  # the cutter fills lane 1; left of lane 0 is oncoming
+    assert _ego_x_span(cut, "omniscient") < 0.01
+
+
+def test_judge_keeps_the_better_omniscient_try_and_counts_it():
+    """A dart-out on ice that braking alone cannot avoid but a lane change can: omniscient safe, three
+    reference runs; without room for the evasive run (the default), the braking-only outcome stands."""
+    from adsgen.scenario.io import load_seed
+    from adsgen.scenario.mapping import instantiate
+
+    seed = load_seed(SEEDS_DIR / "pedestrian_crossing.yaml")
+    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 20.0})
+    be = BuiltinBackend()
+    r = _run(at_fault=True, ref=None, omni=None)
+    assert judge([r], [sc], be, 0, evasive_runs=None) == 3 and r.omniscient_outcome == "safe"
+    r = _run(at_fault=True, ref=None, omni=None)
+    assert judge([r], [sc], be, 0, evasive_runs=1) == 3 and r.omniscient_outcome == "safe"
+    r = _run(at_fault=True, ref=None, omni=None)
+    assert judge([r], [sc], be, 0) == 2 and r.omniscient_outcome == "collision"
+
+
+def test_omniscient_agent_spec():
+    from adsgen.sim.agents import get_agent
+
+    assert get_agent("omniscient").evade and not get_agent("omniscient:brake").evade
+    with pytest.raises(ConfigError, match="omniscient"):
+        get_agent("omniscient:swerve")
+
+
+NOMINAL = {  # seed: (default agent's finding, its verdict) at the nominal parameters, run seed 0 (docs/simulation.md)
+    "cut_in": ("collision", "valid_failure"),
+    "lead_vehicle_braking": ("near_miss", "valid_failure"),
+    "left_turn_across_path": ("safe", None),
+    "pedestrian_crossing": ("safe", None),
+    "straight_crossing_path": ("collision", "valid_failure"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOMINAL))
+def test_simulate_nominal_seed_reference_safe_and_default_agent_as_documented(cli, tmp_path, name):
+    """The CLI bars per seed: `simulate SEED --agent reference --json F` is safe (no collision, min TTC at or
+    above the threshold); the default agent's run and verdict are the documented ones."""
+    from adsgen.sim.judge import outcome
+    from adsgen.sim.types import HIGH_RISK_TTC_S
+
+    out = tmp_path / "ref.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / f"{name}.yaml", "--agent", "reference", "--json", out])
+    d = json.loads(out.read_text())
+    assert code == 0, err
+    assert d["termination"] != "collision" and d["min_ttc_s"] >= HIGH_RISK_TTC_S, d
+    out = tmp_path / "idm.json"
+    code, _, err = cli(["simulate", SEEDS_DIR / f"{name}.yaml", "--json", out])
+    d = json.loads(out.read_text())
+    assert code == 0, err
+    d.pop("provenance")
+    assert (outcome(RunResult.from_dict(d)).value, d["verdict"]) == NOMINAL[name]

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import pytest
 
-from adsgen.drivelm.agent import (
+from adsgen.drivelm.vlm.agent import (
     BEHAVIOUR_QUESTION,
     VLMAgent,
     drive,
@@ -68,7 +68,7 @@ def test_agent_specs():
 @pytest.mark.slow
 def test_tiny_vlm_drives_a_seed_and_counts_unparsable_answers(tmp_path, monkeypatch):
     pytest.importorskip("torch")
-    from adsgen.drivelm.agent import VLMAnswerer
+    from adsgen.drivelm.vlm.agent import VLMAnswerer
 
     monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path))
     agent = VLMAgent(VLMAnswerer("tiny", max_new_tokens=6), name="vlm:tiny", decision_period_s=2.5)
@@ -83,7 +83,7 @@ def test_an_adapter_trained_on_option_texts_answers_the_behaviour_question_with_
     pytest.importorskip("torch")
     from PIL import Image
 
-    from adsgen.drivelm.agent import Q_SAFE, Question, VLMAnswerer, parse_behaviour
+    from adsgen.drivelm.vlm.agent import Q_SAFE, Question, VLMAnswerer, parse_behaviour
 
     monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path))
     answerer = VLMAnswerer("tiny", max_new_tokens=4)
@@ -116,7 +116,7 @@ def test_oracle_predicts_a_turning_road_user_on_its_arc():
 
     import numpy as np
 
-    from adsgen.drivelm.agent import OracleAnswerer, _overlap_time
+    from adsgen.drivelm.vlm.agent import OracleAnswerer, _overlap_time
 
     # ego at the origin heading +x at 10 m/s; an oncoming car 25 m ahead in the next lane (3.5 m to the
     # left) at 8 m/s, turning left at 0.5 rad/s: on its arc it crosses the ego's lane about 15 m ahead
@@ -149,7 +149,7 @@ class _Mumbler:
 
 
 def test_unparsed_answers_fall_back_to_the_last_decision_else_to_slowing_down():
-    from adsgen.drivelm.agent import FALLBACK_MANOEUVRE
+    from adsgen.drivelm.vlm.agent import FALLBACK_MANOEUVRE
 
     scenario = load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml")
     blind = drive([scenario], VLMAgent(_Mumbler(), name="mumbler", ask_behaviour=False))[0]
@@ -176,8 +176,8 @@ def test_vlm_tiny_counts_its_unparsed_answers_and_falls_back_safely(cli, tmp_pat
 
 
 def test_agent_settings_come_from_the_adapter_card(tmp_path):
-    from adsgen.drivelm.adapters import AdapterCard, AdapterOptions, read_card
-    from adsgen.drivelm.agent import check_recipe, parse_vlm_spec, settings_from_card
+    from adsgen.drivelm.vlm.adapters import AdapterCard, AdapterOptions, read_card
+    from adsgen.drivelm.vlm.agent import check_recipe, parse_vlm_spec, settings_from_card
 
     (tmp_path / "depth").mkdir()
     card = AdapterCard(base_path="base", base_family="tiny LLaVA", base_fingerprint="sha256:0", options=asdict(AdapterOptions()),
@@ -198,8 +198,8 @@ def test_agent_settings_come_from_the_adapter_card(tmp_path):
 
 
 def test_predict_finds_the_base_the_card_names_relative_to_the_adapter(tmp_path):
-    from adsgen.drivelm.adapters import AdapterCard, AdapterOptions, stored_path
-    from adsgen.drivelm.predict import resolve_base
+    from adsgen.drivelm.vlm.adapters import AdapterCard, AdapterOptions, stored_path
+    from adsgen.drivelm.vlm.predict import resolve_base
 
     adapter = tmp_path / "runs" / "a"
     (adapter / "base").mkdir(parents=True)

@@ -14,12 +14,12 @@ pytest.importorskip("torch")
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from adsgen.drivelm.budget import ANSWER_RESERVE_TOKENS, context_length, prepare_images, prompt_tokens  # noqa: E402
-from adsgen.drivelm.model import encode_prompts, load_base, prompt_text  # noqa: E402
-from adsgen.drivelm.tiny import LLAVA15_LAYOUT, build_tiny  # noqa: E402
-from adsgen.drivelm.vlm_data import read_samples  # noqa: E402
-from adsgen.drivelm.vlm_inputs import InputBuilder  # noqa: E402
-from adsgen.drivelm.zoom import parse_zoom, serve  # noqa: E402
+from adsgen.drivelm.vlm.budget import ANSWER_RESERVE_TOKENS, context_length, prepare_images, prompt_tokens  # noqa: E402
+from adsgen.drivelm.vlm.data import read_samples  # noqa: E402
+from adsgen.drivelm.vlm.inputs import InputBuilder  # noqa: E402
+from adsgen.drivelm.vlm.model import encode_prompts, load_base, prompt_text  # noqa: E402
+from adsgen.drivelm.vlm.tiny import LLAVA15_LAYOUT, build_tiny  # noqa: E402
+from adsgen.drivelm.vlm.zoom import parse_zoom, serve  # noqa: E402
 from adsgen.errors import InputError  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("vlm_synthetic", Path(__file__).parent / "fixtures/vlm/synthetic.py")
@@ -106,7 +106,7 @@ def test_an_image_edge_object_reaches_the_model(llava15):
 def _llava_next_processor():
     """LLaVA-NeXT's processor layout (anyres tiles of 336 px, llava-v1.6's grid pinpoints), tiny tokenizer."""
     transformers = pytest.importorskip("transformers")
-    from adsgen.drivelm.tiny import CHAT_TEMPLATE, _train_tokenizer
+    from adsgen.drivelm.vlm.tiny import CHAT_TEMPLATE, _train_tokenizer
 
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_object=_train_tokenizer(["What is at the left edge? Yes. No.", "USER ASSISTANT"], 300),
@@ -121,7 +121,7 @@ def _llava_next_processor():
 
 
 def test_llava_next_six_cameras_are_fitted_and_keep_the_whole_view():
-    from adsgen.drivelm.budget import PromptBudget
+    from adsgen.drivelm.vlm.budget import PromptBudget
 
     proc = _llava_next_processor()
     cams = [_edge_object()] + [Image.new("RGB", (1600, 900), (90, 90, 90)) for _ in range(5)]

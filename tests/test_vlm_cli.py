@@ -93,7 +93,7 @@ def test_an_adapter_trained_on_option_texts_answers_multiple_choice_by_scoring_t
     mc = [r for r in rows if "options:" in r["question"]]
     assert mc and all(r["answer"] in ("A", "B", "C", "D") for r in mc)
     code, _, err = cli(["drivelm", "train", data, "--base", "tiny", "--mc-answers", "words", "--out", tmp_path / "o"])
-    assert code == 2 and "mc_answers='words'" in err
+    assert code == 2 and "--mc-answers 'words': expected one of letter, text" in err
 
 
 def test_predict_with_missing_images_fails_before_loading(cli, data, tmp_path):
@@ -115,7 +115,7 @@ def test_bad_base_and_bad_adapter_are_clear_errors(cli, data, tmp_path):
                         tmp_path, "--out", tmp_path / "p.json"])
     assert code == 2 and "adapter_card.json" in err
     code, _, err = cli(["drivelm", "train", data, "--base", "tiny", "--adapter", "ia3", "--out", tmp_path / "o"])
-    assert code == 2 and "adapter method 'ia3'" in err
+    assert code == 2 and "--adapter 'ia3': expected one of lora, dora" in err
     code, _, err = cli(["drivelm", "train", data, "--base", "tiny", "--cameras", "CAM_SIDE", "--out", tmp_path / "o"])
     assert code == 2 and "--cameras 'CAM_SIDE'" in err
 

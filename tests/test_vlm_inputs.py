@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 
-from adsgen.drivelm.vlm_data import read_samples
-from adsgen.drivelm.vlm_inputs import InputBuilder
+from adsgen.drivelm.vlm.data import read_samples
+from adsgen.drivelm.vlm.inputs import InputBuilder
 from adsgen.errors import InputError
 
 _spec = importlib.util.spec_from_file_location("vlm_synthetic", Path(__file__).parent / "fixtures/vlm/synthetic.py")
@@ -24,9 +25,9 @@ def samples(tmp_path_factory):
 
 def test_sim_depth_words_come_from_key_object_infos(samples):
     colour_q = samples[0]
-    obj = colour_q.objects[0]
+    tag, obj = next(iter(colour_q.objects.items()))
     text = InputBuilder(depth="sim").text(colour_q)
-    assert text.startswith(f"Depth: the car {obj.tag} is ") and f"about {obj.depth_m:.0f} m away" in text
+    assert text.startswith(f"Depth: the car {tag} is ") and f"about {obj.depth_m:.0f} m away" in text
     assert text.endswith(colour_q.question)
     assert InputBuilder(depth="none").text(colour_q) == colour_q.question
 
@@ -34,7 +35,7 @@ def test_sim_depth_words_come_from_key_object_infos(samples):
 def test_sim_depth_without_depth_m_is_a_clear_error(samples):
     from dataclasses import replace
 
-    bare = replace(samples[0], objects=[replace(o, depth_m=None) for o in samples[0].objects])
+    bare = replace(samples[0], objects={t: replace(o, extra={}) for t, o in samples[0].objects.items()})
     with pytest.raises(InputError, match="--depth sim needs a depth_m"):
         InputBuilder(depth="sim").text(bare)
 
@@ -96,7 +97,7 @@ def test_a_challenge_file_gets_the_same_depth_words_as_the_boxed_file(tmp_path):
 
 
 def test_pedestrian_nouns_are_the_person_not_the_shirt():
-    from adsgen.drivelm.depth import category_words
+    from adsgen.drivelm.vlm.depth import category_words
 
     assert category_words("Pedestrian", "Pedestrian in a blue shirt.") == "pedestrian"
     assert category_words("Vehicle", "Black sedan.") == "sedan"
@@ -113,8 +114,8 @@ def test_object_crops_show_the_tagged_object(samples):
     images = builder.load_images(colour_q)
     assert len(images) == len(cameras) + 1  # one tagged object -> one crop
     crop = np.asarray(images[-1]).reshape(-1, 3)
-    box_colour = np.asarray(cameras[0])[int(colour_q.objects[0].box[1] / 10) + 2,
-                                        int(colour_q.objects[0].box[0] / 10) + 2]
+    box = next(iter(colour_q.objects.values())).bbox_2d
+    box_colour = np.asarray(cameras[0])[int(box[1] / 10) + 2, int(box[0] / 10) + 2]
     assert (crop == box_colour).all(axis=1).mean() > 0.1  # the object fills a good part of the crop
     assert len(builder.load_images(left_q)) == len(cameras)  # no tag, no crop
     blank = InputBuilder(object_crops=True, images="blank").load_images(colour_q)
@@ -124,7 +125,7 @@ def test_object_crops_show_the_tagged_object(samples):
 def test_crop_stays_inside_the_image():
     from PIL import Image
 
-    from adsgen.drivelm.vlm_inputs import crop_around
+    from adsgen.drivelm.vlm.inputs import crop_around
 
     image = Image.new("RGB", (400, 225))
     crop = crop_around(image, 1590.0, 10.0)  # top-right corner of the 1600x900 frame
@@ -140,6 +141,6 @@ def test_a_closing_speed_that_is_not_a_number_names_the_file_and_object(tmp_path
     tag = next(iter(frame["key_object_infos"]))
     frame["key_object_infos"][tag]["closing_mps"] = "fast"
     path.write_text(json.dumps(data))
-    with pytest.raises(InputError, match=rf"{path.name}: frame .* key_object_infos {tag}: closing_mps must be a "
-                                         "number, got 'fast'"):
+    with pytest.raises(InputError, match=rf"{path.name}: .*frame .* object {re.escape(tag)}: 'closing_mps' must "
+                                         "be a number, got 'fast'"):
         read_samples(path)

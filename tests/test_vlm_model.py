@@ -12,7 +12,7 @@ pytest.importorskip("peft")
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from adsgen.drivelm.adapters import (  # noqa: E402
+from adsgen.drivelm.vlm.adapters import (  # noqa: E402
     AdapterOptions,
     load_adapter,
     make_card,
@@ -20,8 +20,8 @@ from adsgen.drivelm.adapters import (  # noqa: E402
     save_adapter,
     wrap,
 )
-from adsgen.drivelm.model import encode_prompts, inspect_base, load_base  # noqa: E402
-from adsgen.drivelm.tiny import TinyConfig, build_tiny, ensure_tiny  # noqa: E402
+from adsgen.drivelm.vlm.model import encode_prompts, inspect_base, load_base  # noqa: E402
+from adsgen.drivelm.vlm.tiny import TinyConfig, build_tiny, ensure_tiny  # noqa: E402
 from adsgen.errors import ConfigError, InputError  # noqa: E402
 
 CORPUS = ["Is there a red car to the front left of the ego car?", "Yes.", "No.",
@@ -173,7 +173,7 @@ def test_an_adapter_from_another_base_is_refused(tiny_dir, tmp_path):
 
 
 def test_option_scoring_in_one_batch_matches_scoring_each_alone(tiny_dir):
-    from adsgen.drivelm.predict import candidate_scores, most_likely
+    from adsgen.drivelm.vlm.predict import candidate_scores, most_likely
 
     vlm = _trained(tiny_dir, "lora")
     vlm.model.eval()  # as predict and the evaluation run it (no adapter dropout)
@@ -199,7 +199,7 @@ def test_bench_vlm_measures_each_run_against_its_baseline_in_the_same_run(tmp_pa
 
     from rich.console import Console
 
-    from adsgen.drivelm.vlm_bench import run_bench
+    from adsgen.drivelm.vlm.bench import run_bench
 
     out = io.StringIO()
     doc = run_bench(tmp_path / "b.json", steps=1, batch_size=1, gpu_config=False, console=Console(file=out, width=200))

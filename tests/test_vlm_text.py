@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adsgen.drivelm.depth import ObjectDepth, box_percentile, depth_sentence, tags_in
-from adsgen.drivelm.prompts import (
+from adsgen.drivelm.vlm.depth import ObjectDepth, box_percentile, depth_sentence, tags_in
+from adsgen.drivelm.vlm.prompts import (
     MC,
     OPEN,
     YES_NO,
+    exact_answer,
     options_of,
     question_kind,
-    reduce_answer,
     template_of,
     user_text,
 )
@@ -82,11 +82,11 @@ def test_question_kinds_and_options():
     ("There is a car. Answer: a car", "What is ahead?", "a car"),
 ])
 def test_answer_reduction_gives_the_exact_form(text, question, expected):
-    assert reduce_answer(text, question) == expected
+    assert exact_answer(text, question) == expected
 
 
 def test_unreducible_answers_are_left_as_they_are():
-    assert reduce_answer("I cannot tell", YNQ) == "I cannot tell"
+    assert exact_answer("I cannot tell", YNQ) == "I cannot tell"
 
 
 def test_user_text_and_template():
@@ -98,8 +98,8 @@ def test_user_text_and_template():
 
 
 def test_image_blind_baseline_follows_option_text_not_letters():
-    from adsgen.drivelm.train import accuracy, majority_baseline
-    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.drivelm.vlm.data import Sample
+    from adsgen.drivelm.vlm.train import accuracy, majority_baseline
 
     def q(i, order, answer_text, yes_no=None):
         if yes_no is not None:
@@ -118,8 +118,8 @@ def test_image_blind_baseline_follows_option_text_not_letters():
 
 
 def test_templates_filter_and_per_template_accuracy():
-    from adsgen.drivelm.train import _select_templates, accuracy
-    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.drivelm.vlm.data import Sample
+    from adsgen.drivelm.vlm.train import _select_templates, accuracy
 
     night = "Is it night in the current scene?"
     samples = [Sample(f"s_f_{i}", night, "Yes." if i % 2 else "No.", [], [], "s", "f", template="night")
@@ -153,12 +153,12 @@ EGO_Q = ("Predict the behavior of the ego vehicle. Please select the correct ans
      "driving fast.", "C"),
 ])
 def test_an_option_text_answer_names_its_own_option_not_a_shorter_one(text, expected):
-    assert reduce_answer(text, EGO_Q) == expected
+    assert exact_answer(text, EGO_Q) == expected
 
 
 def test_text_targets_teach_the_option_text_and_are_checked():
-    from adsgen.drivelm.train import TrainOptions, target_text
-    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.drivelm.vlm.data import Sample
+    from adsgen.drivelm.vlm.train import TrainOptions, target_text
     from adsgen.errors import ConfigError
 
     mc = Sample("s_f_0", MCQ, "C", [], [], "s", "f")
@@ -170,8 +170,8 @@ def test_text_targets_teach_the_option_text_and_are_checked():
 
 
 def test_paired_comparison_counts_who_alone_was_right_and_how_likely_by_chance():
-    from adsgen.drivelm.train import paired_comparison
-    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.drivelm.vlm.data import Sample
+    from adsgen.drivelm.vlm.train import paired_comparison
 
     samples = [Sample(f"s_f_{i}", YNQ, "Yes.", [], [], "s", "f") for i in range(20)]
     model = [{"id": s.id, "answer": "Yes."} for s in samples]
@@ -184,7 +184,7 @@ def test_paired_comparison_counts_who_alone_was_right_and_how_likely_by_chance()
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero_by_steps_or_time():
-    from adsgen.drivelm.train import TrainOptions, _lr_at, _progress
+    from adsgen.drivelm.vlm.train import TrainOptions, _lr_at, _progress
 
     cosine = TrainOptions(lr=1e-3, warmup_steps=10, lr_schedule="cosine", max_minutes=5)
     assert _lr_at(0, cosine, 0.0) == pytest.approx(1e-4)  # warm-up
@@ -197,8 +197,8 @@ def test_cosine_schedule_warms_up_then_decays_to_zero_by_steps_or_time():
 
 
 def test_position_aware_baseline_reads_where_the_tag_is():
-    from adsgen.drivelm.train import accuracy, majority_baseline, tag_cells
-    from adsgen.drivelm.vlm_data import Sample
+    from adsgen.drivelm.vlm.data import Sample
+    from adsgen.drivelm.vlm.train import accuracy, majority_baseline, tag_cells
 
     def q(i, x, answer):  # objects straight ahead (x near the centre) are in the ego's path
         return Sample(f"s_f_{i}", YNQ.replace("1088.3", f"{x:.1f}").replace("CAM_BACK", "CAM_FRONT"), answer,
@@ -215,7 +215,7 @@ def test_position_aware_baseline_reads_where_the_tag_is():
 
 
 def test_a_model_below_the_baseline_gets_a_hint_naming_what_was_not_used():
-    from adsgen.drivelm.train import TrainOptions, below_baseline_hints
+    from adsgen.drivelm.vlm.train import TrainOptions, below_baseline_hints
 
     losing = {"model": {"accuracy": 0.573}, "baseline": {"accuracy": 0.757}}
     (hint,) = below_baseline_hints(losing, TrainOptions(mc_answers="letter", lr_schedule="constant",
@@ -231,7 +231,7 @@ def test_a_model_below_the_baseline_gets_a_hint_naming_what_was_not_used():
 def test_threads_follow_the_free_cores(monkeypatch):
     import os
 
-    from adsgen.drivelm import model
+    from adsgen.drivelm.vlm import model
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.3, 1.0, 1.0))

@@ -13,8 +13,8 @@ pytest.importorskip("torch")
 
 from PIL import Image  # noqa: E402
 
-from adsgen.drivelm.vlm_data import Sample, read_samples  # noqa: E402
-from adsgen.drivelm.zoom import FAR_FROM_M, ZOOM_SIDE_PX, far_tag, parse_zoom, serve, zoom_target  # noqa: E402
+from adsgen.drivelm.vlm.data import Sample, read_samples  # noqa: E402
+from adsgen.drivelm.vlm.zoom import FAR_FROM_M, ZOOM_SIDE_PX, far_tag, parse_zoom, serve, zoom_target  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("vlm_synthetic", Path(__file__).parent / "fixtures/vlm/synthetic.py")
 synthetic = importlib.util.module_from_spec(_spec)
@@ -63,10 +63,13 @@ def test_the_served_crop_covers_the_requested_region():
 def test_far_questions_are_trained_to_zoom_and_near_ones_to_answer(tmp_path):
     samples = read_samples(synthetic.make(tmp_path, scenes=3, frames=2))
     tagged = [s for s in samples if "<c1," in s.question]
-    far = [s for s in tagged if s.objects[0].depth_m >= FAR_FROM_M]
-    near = [s for s in tagged if s.objects[0].depth_m < FAR_FROM_M]
+    def first(s):  # (tag, key object) of the frame's first key object
+        return next(iter(s.objects.items()))
+
+    far = [s for s in tagged if first(s)[1].depth_m >= FAR_FROM_M]
+    near = [s for s in tagged if first(s)[1].depth_m < FAR_FROM_M]
     assert far and near
-    assert all(zoom_target(s) == "<zoom c1>" and far_tag(s) == s.objects[0].tag for s in far)
+    assert all(zoom_target(s) == "<zoom c1>" and far_tag(s) == first(s)[0] for s in far)
     assert all(zoom_target(s) is None for s in near + [s for s in samples if s not in tagged])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from adsgen.errors import InputError
@@ -11,7 +12,7 @@ from adsgen.scenario.model import Scenario
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def scenario_files(paths: list[str | Path]) -> list[Path]:
+def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, sorted) into YAML files, in the order given."""
     files: list[Path] = []
     for p in map(Path, paths):
@@ -33,7 +34,7 @@ def load_campaign_scenario(path: Path) -> Scenario:
     return load_scenario(path)
 
 
-def load_campaign_scenarios(paths: list[str | Path]) -> list[tuple[Scenario, str]]:
+def load_campaign_scenarios(paths: Sequence[str | Path]) -> list[tuple[Scenario, str]]:
     """All scenarios under PATHS as (scenario, source file), without duplicates (same content hash)."""
     seen: set[str] = set()
     out: list[tuple[Scenario, str]] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 from adsgen.campaign.backends import BackendSpec, ImportTrust
 from adsgen.campaign.store import CampaignStore
-from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec
 from adsgen.errors import InputError
 from adsgen.provenance import versions
 
@@ -36,7 +36,7 @@ class ReplayReport:
     stored: dict[str, Any] | None = None
     replayed: dict[str, Any] | None = None
     error: str | None = None
-    outcome: Outcome | None = None
+    outcome: RunOutcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "scenario": self.scenario, "seed": self.seed, "agent": self.agent,

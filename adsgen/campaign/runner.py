@@ -28,9 +28,10 @@ from typing import Any
 from adsgen.campaign.backends import BackendSpec, check_reachable
 from adsgen.campaign.config import CampaignConfig
 from adsgen.campaign.executors import get_executor
+from adsgen.campaign.executors.base import Executor
 from adsgen.campaign.inputs import load_campaign_scenarios
 from adsgen.campaign.store import CampaignStore, check_database, session_lock
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec
 from adsgen.errors import BackendError, ConfigError
 
 _POLL_S = 0.2  # [s] longest wait for outcomes before the driver looks at retries / signals again
@@ -129,7 +130,7 @@ class _Progress:
 
     def __init__(self, total: int, enabled: bool, console: Any = None):
         self.enabled = enabled and total > 0
-        self.counts = collections.Counter()
+        self.counts: collections.Counter[str] = collections.Counter()
         if not self.enabled:
             return
         from rich.progress import (
@@ -286,6 +287,36 @@ def _take_batch(queue: collections.deque[_Run], size: int) -> list[_Run]:
     return batch
 
 
+def _hand_out(executor: Executor, queue: collections.deque[_Run], batch_size: int, store: CampaignStore,
+              session_id: int, attempts: dict[int, int], not_before: dict[str, float], now: float) -> bool:
+    """Give each free worker that may run now (not backing off) its next batch; True if any was given."""
+    given = False
+    for w in executor.free_workers():
+        if not queue:
+            break
+        if not_before[w] > now:
+            continue
+        batch = _take_batch(queue, batch_size)
+        ids = tuple(r.run_id for r in batch)
+        attempts.update(store.mark_running(ids, session_id, w))
+        executor.submit(w, Task(ids, tuple(r.spec for r in batch), batch[0].seed))
+        given = True
+    return given
+
+
+def _wait_s(now: float, retry_heap: list[tuple[float, int, _Run]], not_before: dict[str, float],
+            queued: bool) -> float:
+    """[s] how long to wait for outcomes: the poll interval, or less when a retry or a worker's backoff
+    ends sooner."""
+    wait_s = _POLL_S
+    if retry_heap:
+        wait_s = min(wait_s, max(0.0, retry_heap[0][0] - now))
+    waiting = [t - now for t in not_before.values() if t > now]
+    if waiting and queued:
+        wait_s = min(wait_s, min(waiting))
+    return wait_s
+
+
 def _execute(config: CampaignConfig, store: CampaignStore, session_id: int,
              todo: tuple[list[tuple[int, int, str]], dict[str, dict[str, Any]]], summary: CampaignSummary, *,
              progress: bool, console: Any) -> None:
@@ -327,26 +358,11 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int,
             while retry_heap and retry_heap[0][0] <= now:
                 queue.appendleft(heapq.heappop(retry_heap)[2])
             if not summary.interrupted:
-                for w in executor.free_workers():
-                    if not queue:
-                        break
-                    if not_before[w] > now:
-                        continue
-                    batch = _take_batch(queue, config.batch_size)
-                    ids = tuple(r.run_id for r in batch)
-                    attempts.update(store.mark_running(ids, session_id, w))
-                    executor.submit(w, Task(ids, tuple(r.spec for r in batch), batch[0].seed))
-                    if t_first is None:
-                        t_first = time.perf_counter()
+                if _hand_out(executor, queue, config.batch_size, store, session_id, attempts, not_before, now):
+                    t_first = time.perf_counter() if t_first is None else t_first
             elif not executor.in_flight():
                 break
-            wait_s = _POLL_S
-            if retry_heap:
-                wait_s = min(wait_s, max(0.0, retry_heap[0][0] - now))
-            waiting = [t - now for t in not_before.values() if t > now]
-            if waiting and queue:
-                wait_s = min(wait_s, min(waiting))
-            outcomes = executor.wait(wait_s)
+            outcomes = executor.wait(_wait_s(now, retry_heap, not_before, bool(queue)))
             if outcomes:
                 t_last = time.perf_counter()
                 with store.transaction():  # the outcomes that arrived together commit together
@@ -364,12 +380,12 @@ def _execute(config: CampaignConfig, store: CampaignStore, session_id: int,
         summary.run_phase_s = (t_last - t_first) if t_first is not None else 0.0
 
 
-def _record(config: CampaignConfig, store: CampaignStore, o: Outcome, attempts: dict[int, int],
+def _record(config: CampaignConfig, store: CampaignStore, o: RunOutcome, attempts: dict[int, int],
             faults: dict[str, int], not_before: dict[str, float], summary: CampaignSummary,
             bar: _Progress) -> str | None:
     """Write one outcome to the store. Returns 'retry' (backend fault) or 'single' (its batch timed out or
     lost its worker: rerun it alone) when the run goes back to the queue, else None."""
-    common = {"worker": o.worker, "started_at": o.started_at, "finished_at": o.finished_at, "wall_s": o.wall_s}
+    common: dict[str, Any] = {"worker": o.worker, "started_at": o.started_at, "finished_at": o.finished_at, "wall_s": o.wall_s}
     if o.kind in ("timed_out", "worker_lost") and o.batch > 1:
         store.mark_pending(o.run_id, o.error)
         return "single"

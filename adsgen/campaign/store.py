@@ -425,7 +425,8 @@ class CampaignStore:
                             "VALUES (?, 'running', ?, ?, ?, ?)",
                             (utc_now(), socket.gethostname(), os.getpid(), json.dumps(config, sort_keys=True),
                              json.dumps(versions())))
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None  # set by the INSERT
+            return cur.lastrowid
 
     def end_session(self, session_id: int, state: str) -> int:
         """Close a session; its runs still 'running' go back to 'pending'. Returns how many."""

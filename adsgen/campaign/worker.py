@@ -2,7 +2,7 @@
 
 A worker owns one long-lived backend and one agent, builds the backend lazily (and again after a
 backend fault: the driver spaces those reconnects with exponential backoff) and turns each Task into an
-Outcome. It never touches the store: the driver writes every result.
+RunOutcome. It never touches the store: the driver writes every result.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ class Task:
         """One task per run."""
         return [Task((r,), (s,), self.seed) for r, s in zip(self.run_ids, self.scenario_specs, strict=True)]
 
-    def outcomes(self, kind: OutcomeKind, worker: str, started_at: float, error: str) -> list[Outcome]:
+    def outcomes(self, kind: OutcomeKind, worker: str, started_at: float, error: str) -> list[RunOutcome]:
         """The same non-result outcome for every run of the task."""
         now = time.time()
-        return [Outcome(r, kind, worker, started_at, now, error=error, batch=len(self)) for r in self.run_ids]
+        return [RunOutcome(r, kind, worker, started_at, now, error=error, batch=len(self)) for r in self.run_ids]
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RunOutcome:
     """What became of one run of a Task. Times are unix seconds."""
 
     run_id: int
@@ -126,7 +126,7 @@ class WorkerRuntime:
                 pass
             self.backend = None
 
-    def execute(self, task: Task) -> list[Outcome]:
+    def execute(self, task: Task) -> list[RunOutcome]:
         """Run a task in one backend call; a batch that raises is rerun run by run to find the culprit."""
         from adsgen.scenario.model import Scenario
         from adsgen.sim.types import TerminationReason
@@ -145,7 +145,7 @@ class WorkerRuntime:
             if self.spec.judge_ttc_s is not None and self.spec.agent not in REFERENCE_AGENTS:
                 ok = [i for i, r in enumerate(results) if r.termination is not TerminationReason.BACKEND_FAULT]
                 judge([results[i] for i in ok], [scenarios[i] for i in ok], self.backend, task.seed,
-                      self.spec.judge_ttc_s)
+                      self.spec.judge_ttc_s, evasive_runs=None)  # no budget: the evasive check wherever needed
         except ConfigError:
             raise  # e.g. a backend that cannot re-run scenarios for the judge: the whole campaign is wrong
         except BackendError as exc:
@@ -159,10 +159,10 @@ class WorkerRuntime:
         out = []
         for run_id, result in zip(task.run_ids, results, strict=True):
             if result.termination is TerminationReason.BACKEND_FAULT:
-                out.append(Outcome(run_id, "backend_fault", w, started, finished, batch=n,
+                out.append(RunOutcome(run_id, "backend_fault", w, started, finished, batch=n,
                                    error=f"BackendError: {result.extra.get('error', 'the backend reported a fault')}"))
             else:
-                out.append(Outcome(run_id, "ok", w, started, finished, result=result.to_dict(), batch=n))
+                out.append(RunOutcome(run_id, "ok", w, started, finished, result=result.to_dict(), batch=n))
         if any(o.kind == "backend_fault" for o in out):
             self._drop_backend()
         return out

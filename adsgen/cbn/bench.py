@@ -15,19 +15,19 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from adsgen.cbn.encoding import CodedData
 from adsgen.cbn.rbnlearn import RLearner
+from adsgen.cbn.scores import ScoreName, check_score
 
 QUERY_FACTORS = ("light", "weather", "surface", "road_layout", "speed_limit", "other_movement")
 
 
 def bnlearn_vs_adsgen(frame: pd.DataFrame, names: Sequence[str], states: dict[str, tuple[str, ...]],
-                      forbidden: set[tuple[str, str]], score: Literal["bic", "bdeu"]) -> dict:
+                      forbidden: set[tuple[str, str]], score: ScoreName) -> dict:
     """Read + encode + search from one CSV of ``frame``: adsgen (exact search, as ``cbn learn`` picks for the
     canonical variables, and hill climbing) against R bnlearn's hc with the same forbidden arcs."""
     import tempfile
@@ -62,7 +62,7 @@ def bnlearn_vs_adsgen(frame: pd.DataFrame, names: Sequence[str], states: dict[st
     return out
 
 
-def run_bench(rows: int, seed: int, score: Literal["bic", "bdeu"] = "bdeu", pgmpy_queries: int = 200,
+def run_bench(rows: int, seed: int, score: ScoreName = "bdeu", pgmpy_queries: int = 200,
               bnlearn: bool = True) -> dict:
     from adsgen.cbn import pgmpy_adapter as A
     from adsgen.cbn.compiled import CompiledCBN
@@ -71,13 +71,12 @@ def run_bench(rows: int, seed: int, score: Literal["bic", "bdeu"] = "bdeu", pgmp
     from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
     from adsgen.cbn.parameters import fit_bdeu
     from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
-    from adsgen.crashdata.reference import reference_edges, sample_canonical
     from adsgen.errors import ConfigError
+    from adsgen.groundtruth.reference import reference_edges, sample_canonical
     from adsgen.provenance import versions
     from adsgen.variables import NAMES, STATES
 
-    if score not in ("bdeu", "bic"):
-        raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
+    score = check_score(score, "--score")
     if rows < 100:
         raise ConfigError(f"--rows must be at least 100, got {rows}")
     frame = sample_canonical(rows, seed)
@@ -89,7 +88,7 @@ def run_bench(rows: int, seed: int, score: Literal["bic", "bdeu"] = "bdeu", pgmp
     adsgen_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    pg_edges = A.hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
+    pg_edges = A.pgmpy_hill_climb(A.frame_for_pgmpy(frame, STATES), STATES, temporal_order(tiers), score=score)
     pgmpy_s = time.perf_counter() - t
 
     truth = reference_edges()
@@ -172,8 +171,10 @@ def print_bench(f: dict) -> None:
 
 NETWORKS = ("asia", "sachs", "child", "insurance", "alarm")
 """Networks of ``adsgen bench cbn-networks`` (pgmpy's bundled copies of the bnlearn repository's)."""
-QUICK = {"networks": ("asia", "sachs"), "sizes": (5000,), "seeds": (0,)}
-"""The subset ``--quick`` runs."""
+QUICK_NETWORKS: tuple[str, ...] = ("asia", "sachs")
+QUICK_SIZES: tuple[int, ...] = (5000,)
+QUICK_SEEDS: tuple[int, ...] = (0,)
+"""The subset ``--quick`` runs: networks, row counts, seeds."""
 R_LEARNERS: tuple[RLearner, ...] = ("hc", "tabu")
 """bnlearn learners run beside adsgen's when R and bnlearn are installed (``adsgen.cbn.rbnlearn``)."""
 
@@ -187,7 +188,7 @@ def read_csv_coded(path: Path) -> CodedData:
     return encode(frame, infer_states(frame))
 
 
-def _adsgen_learners(data: CodedData, score: Literal["bic", "bdeu"], seed: int, pgmpy: bool
+def _adsgen_learners(data: CodedData, score: ScoreName, seed: int, pgmpy: bool
                      ) -> dict[str, tuple[Sequence[tuple[str, str]], float]]:
     """Edges and search wall time of adsgen's default search, its hill climbing and stock pgmpy."""
     from adsgen.cbn import pgmpy_adapter as A
@@ -213,12 +214,12 @@ def _adsgen_learners(data: CodedData, score: Literal["bic", "bdeu"], seed: int, 
     if pgmpy:
         frame = A.frame_for_pgmpy(decode_frame(data), data.states)
         t = time.perf_counter()
-        edges = A.hill_climb(frame, data.states, [], score=score)
+        edges = A.pgmpy_hill_climb(frame, data.states, [], score=score)
         found["pgmpy_hc"] = (edges, time.perf_counter() - t)
     return found
 
 
-def _network_case(net: str, model, rows: int, seed: int, score: Literal["bic", "bdeu"], pgmpy: bool,
+def _network_case(net: str, model, rows: int, seed: int, score: ScoreName, pgmpy: bool,
                   bnlearn: bool, tmp: Path) -> dict:
     """One sample of one network: every learner's SHD, score gap and times."""
     from adsgen.cbn.graphs import cpdag_shd, skeleton_shd
@@ -258,7 +259,7 @@ def _network_case(net: str, model, rows: int, seed: int, score: Literal["bic", "
 
 
 def run_network_bench(networks: Sequence[str] = NETWORKS, sizes: Sequence[int] = (5000, 20000, 100_000),
-                      seeds: Sequence[int] = (0, 1, 2), score: Literal["bic", "bdeu"] = "bic",
+                      seeds: Sequence[int] = (0, 1, 2), score: ScoreName = "bic",
                       pgmpy: bool = True, on_case: Callable[[dict], None] | None = None,
                       bnlearn: bool = True) -> dict:
     """Structure learning on samples of known networks: adsgen's default search, its hill climbing, stock

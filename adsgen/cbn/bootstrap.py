@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
 
 
 def bootstrap_arcs(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
                    resamples: int, seed: int, on_resample: Callable[[int], None] | None = None,
-                   search: Callable[[CodedData], SearchResult] | None = None) -> dict[tuple[str, str], dict]:
+                   search: Callable[[CodedData], StructureResult] | None = None) -> dict[tuple[str, str], dict]:
     """{(a, b): {"strength", "direction"}} for every ordered pair (a, b) seen linked in any resample.
 
     "direction" is the share of linking resamples with a -> b; each unordered pair is reported once,

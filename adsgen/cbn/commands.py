@@ -1,4 +1,4 @@
-"""``adsgen cbn learn|query`` and ``adsgen bench cbn``."""
+"""``adsgen cbn learn|query|reference`` and ``adsgen bench cbn``."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def learn_cmd(
     from rich.console import Console
 
     from adsgen.cbn.pipeline import learn_to_dir
+    from adsgen.cbn.report import print_learn_summary
 
     if not isinstance(missing, str):  # called as a Python function (not through typer): the option default
         missing = "paired"
@@ -87,36 +88,6 @@ def learn_cmd(
                               progress=lambda msg: status.update(msg))
     folder = Path(out)
     print_learn_summary(result, folder)
-
-
-def print_learn_summary(result, folder: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    rep = result.report
-    t = Table(title=f"CBN learned: {folder}")
-    t.add_column("figure")
-    t.add_column("value", justify="right")
-    t.add_row("rows (train / held out)", f"{rep['rows']['train']} / {rep['rows']['holdout']}")
-    t.add_row("arcs", str(len(result.model.edges)))
-    ll = rep.get("heldout_loglik")
-    if ll:
-        t.add_row("held-out nats/row (model | empty graph)",
-                  f"{ll['model_nats_per_row']:.4f} | {ll['empty_graph_nats_per_row']:.4f}")
-    pred = rep.get("outcome_prediction")
-    if pred:
-        t.add_row(f"{pred['target']} log-loss (model | marginal)",
-                  f"{pred['log_loss']:.4f} | {pred['baseline_log_loss']:.4f}")
-        t.add_row("calibration error", f"{pred['expected_calibration_error']:.4f}")
-    ci = rep["independence_tests"]
-    t.add_row("implied independences rejected (BH)", f"{ci['rejected']} / {ci['tested']}")
-    if rep.get("pc") and not rep["pc"].get("skipped"):
-        t.add_row("skeleton SHD to PC", str(rep["pc"]["skeleton_shd"]))
-    if rep.get("known_graph"):
-        t.add_row("SHD to known graph (skeleton | CPDAG)",
-                  f"{rep['known_graph']['skeleton_shd']} | {rep['known_graph']['cpdag_shd']}")
-    t.add_row("time (s)", f"{rep['timings']['total_s']:.2f}")
-    Console().print(t)
 
 
 @cbn_app.command("query")
@@ -164,6 +135,28 @@ def query_cmd(
                         "it spans the range shown; the 'probability' column is the learned graph's.")
 
 
+@cbn_app.command("reference")
+def reference_cmd(
+    out: Path = typer.Option(..., "--out", help="JSON file for the reference graph (arcs, reasons, tables)."),
+    bif: Path = typer.Option(None, "--bif", help="Also write the reference network as a BIF file (via pgmpy)."),
+) -> None:
+    """Write adsgen's SYNTHETIC reference network (the one `adsgen data synth` samples) as JSON and BIF."""
+    from adsgen.groundtruth.reference import reference_edges, write_reference_graph
+
+    for target in (out, bif):
+        if target is not None and not target.parent.exists():
+            raise InputError(f"{target}: the folder {target.parent} does not exist")
+    write_reference_graph(out)
+    msg = f"wrote the synthetic reference graph ({len(reference_edges())} arcs) to {out}"
+    if bif is not None:
+        from adsgen.cbn.networks import reference_model
+        from adsgen.cbn.pgmpy_adapter import write_bif
+
+        write_bif(reference_model(), bif)
+        msg += f" and {bif}"
+    typer.echo(msg)
+
+
 NETWORKS_DEFAULT = ("asia", "sachs", "child", "insurance", "alarm")
 """Default networks of ``bench cbn-networks`` (kept here so the CLI imports no numpy-heavy module)."""
 
@@ -185,10 +178,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     ) -> None:
         """Learn the reference network with adsgen, stock pgmpy and R bnlearn; time risk queries."""
         from adsgen.cbn.bench import print_bench, run_bench
+        from adsgen.cbn.scores import check_score
 
-        if score.lower() not in ("bic", "bdeu"):
-            raise ConfigError(f"--score must be bdeu or bic, got '{score}'")
-        figures = run_bench(rows, seed, "bic" if score.lower() == "bic" else "bdeu", pgmpy_queries, bnlearn)
+        figures = run_bench(rows, seed, check_score(score.lower(), "--score"), pgmpy_queries, bnlearn)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_bench(figures)
@@ -210,7 +202,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
         from rich.progress import Progress
 
-        from adsgen.cbn.bench import QUICK, print_network_bench, run_network_bench
+        from adsgen.cbn.bench import (
+            QUICK_NETWORKS,
+            QUICK_SEEDS,
+            QUICK_SIZES,
+            print_network_bench,
+            run_network_bench,
+        )
+        from adsgen.cbn.scores import check_score
 
         try:
             nets = tuple(n.strip() for n in networks.split(",") if n.strip())
@@ -219,14 +218,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             raise ConfigError(f"--sizes '{sizes}': expected comma-separated integers") from None
         seed_list = tuple(range(seeds))
         if quick:
-            nets, size_list, seed_list = QUICK["networks"], QUICK["sizes"], QUICK["seeds"]
-        if score.lower() not in ("bic", "bdeu"):
-            raise ConfigError(f"--score must be bic or bdeu, got '{score}'")
+            nets, size_list, seed_list = QUICK_NETWORKS, QUICK_SIZES, QUICK_SEEDS
+        score = check_score(score.lower(), "--score")
         total = len(nets) * len(size_list) * len(seed_list)
         with Progress(transient=True) as progress:
             task = progress.add_task("learning", total=total)
-            figures = run_network_bench(nets, size_list, seed_list, "bic" if score.lower() == "bic" else "bdeu",
-                                        pgmpy, on_case=lambda c: progress.advance(task), bnlearn=bnlearn)
+            figures = run_network_bench(nets, size_list, seed_list, score, pgmpy,
+                                        on_case=lambda c: progress.advance(task), bnlearn=bnlearn)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print_network_bench(figures)

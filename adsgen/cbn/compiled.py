@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from adsgen.errors import InputError
 MAX_TABLE_CELLS = 20_000_000
 """Largest marginal table a pattern may build (cells); beyond it queries go row by row."""
 
-Combos = pd.DataFrame | Mapping[str, Sequence]
+Combos: TypeAlias = pd.DataFrame | Mapping[str, Sequence]
 
 
 def _topological(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ from math import comb, log
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import SearchResult
+from adsgen.cbn.hillclimb import StructureResult
 from adsgen.cbn.scores import CountScorer
 from adsgen.errors import ConfigError
 
@@ -74,7 +74,7 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
                  equivalent_sample_size: float = 10.0, max_indegree: int | None = None,
                  missing: str = "paired", scorer: CountScorer | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
-                 extra_parent_sets: Mapping[str, Iterable[Iterable[str]]] | None = None) -> SearchResult:
+                 extra_parent_sets: Mapping[str, Iterable[Iterable[str]]] | None = None) -> StructureResult:
     """The score-optimal DAG over ``data.names`` with no edge in ``forbidden``.
 
     ``extra_parent_sets``: more candidate parent sets per variable, scored whatever ``max_indegree`` says
@@ -125,7 +125,7 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
     total, chosen = _best_network(n, best_in, arg_in)
     edges = [(names[order[u]], names[order[v]]) for v, ps in chosen.items() for u in ps]
     edges.sort(key=lambda e: (pos[e[1]], pos[e[0]]))
-    return SearchResult(tuple(edges), total, scored)
+    return StructureResult(tuple(edges), total, scored)
 
 
 def _parent_table(n: int, k: int, cand: list[int], cap: int, local: Callable[[int, tuple[int, ...]], float],

@@ -32,15 +32,15 @@ from itertools import permutations
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.scores import SCORES, CountScorer
+from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 
 
 @dataclass(frozen=True)
 class HillClimbConfig:
     """Options of the hill-climbing structure search (defaults are pgmpy's)."""
 
-    score: str = "bdeu"
-    """Structure score: one of ``adsgen.cbn.scores.SCORES`` ("bdeu", "bic")."""
+    score: ScoreName = "bdeu"
+    """Structure score: one of ``adsgen.cbn.scores.ScoreName`` ("bdeu", "bic")."""
     equivalent_sample_size: float = 10.0
     """BDeu equivalent sample size (imaginary rows of the Dirichlet prior)."""
     tabu_length: int = 100
@@ -69,14 +69,13 @@ class HillClimbConfig:
     def __post_init__(self) -> None:
         if self.ties not in ("sorted", "pgmpy"):
             raise ValueError(f"ties must be 'sorted' or 'pgmpy', got '{self.ties}'")
-        if self.score not in SCORES:
-            raise ValueError(f"unknown score '{self.score}' (known: {', '.join(SCORES)})")
+        check_score(self.score)
         if self.missing not in ("paired", "pgmpy"):
             raise ValueError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class StructureResult:
     """A learned DAG."""
 
     edges: tuple[tuple[str, str], ...]
@@ -100,7 +99,7 @@ def _reachability(adj: np.ndarray) -> np.ndarray:
 def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
-               start: Iterable[tuple[str, str]] = ()) -> SearchResult:
+               start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added.
     ``start``: the acyclic graph to climb from (default: empty).
 
@@ -169,7 +168,7 @@ class Patience:
 def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
-               start: Iterable[tuple[str, str]] = ()) -> SearchResult:
+               start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """``hill_climb`` rescanning every move each step (pgmpy's way); the reference for ``cached_climb``."""
     names = data.names
     n = len(names)
@@ -238,7 +237,7 @@ def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
 
-        if best_op is None or (best_delta < config.epsilon and watch.stale >= config.patience):
+        if best_op is None or best_delta is None or (best_delta < config.epsilon and watch.stale >= config.patience):
             break
         kind, (x, y) = best_op
         if kind == "+":
@@ -267,4 +266,4 @@ def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     parents, succ = watch.result(parents, succ)
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
-    return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
+    return StructureResult(tuple((names[a], names[b]) for a, b in edges), total, steps)

@@ -21,10 +21,10 @@ from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
 from adsgen.cbn.exact import EXACT_MAX_VARIABLES
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
-from adsgen.cbn.scores import CountScorer
+from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
 from adsgen.errors import InputError
 
@@ -38,8 +38,8 @@ ESS_GRID = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 class LearnConfig:
     """Options of ``adsgen cbn learn``."""
 
-    score: str = "bdeu"
-    """Structure score: "bdeu" or "bic"."""
+    score: ScoreName = "bdeu"
+    """Structure score: "bdeu" or "bic" (adsgen.cbn.scores.ScoreName)."""
     algorithm: str = "auto"
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
@@ -83,8 +83,7 @@ class LearnConfig:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
         if self.missing not in ("paired", "pgmpy"):
             raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
-        if self.score not in ("bdeu", "bic"):
-            raise ConfigError(f"score must be 'bdeu' or 'bic', got '{self.score}'")
+        check_score(self.score)
         if self.structure_ess != "auto" and not (isinstance(self.structure_ess, (int, float))
                                                  and 0 < self.structure_ess < float("inf")):
             raise ConfigError(f"structure_ess must be a positive number or 'auto', got {self.structure_ess!r}")
@@ -145,7 +144,7 @@ def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegr
 
 def structure_search(data: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: HillClimbConfig,
                      seed: int, scorer: CountScorer | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> SearchResult:
+                     on_progress: Callable[[int, int], None] | None = None) -> StructureResult:
     """The graph ``algorithm`` ("exact", "tabu" or "hc") learns under ``config``'s score."""
     if algorithm == "exact":
         from adsgen.cbn.exact import exact_search
@@ -311,7 +310,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
-        def search(sample: CodedData) -> SearchResult:
+        def search(sample: CodedData) -> StructureResult:
             return structure_search(sample, forbidden, algorithm, hc_cfg, config.seed)
 
         arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,

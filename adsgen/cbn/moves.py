@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, LocalScore, Patience, SearchResult, climb_setup
+from adsgen.cbn.hillclimb import HillClimbConfig, LocalScore, Patience, StructureResult, climb_setup
 from adsgen.cbn.scores import CountScorer
 
 Move = tuple[str, tuple[int, int]]
@@ -102,7 +102,7 @@ class _Graph:
 def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                  config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                  on_step: Callable[[int, float], None] | None = None,
-                 start: Iterable[tuple[str, str]] = ()) -> SearchResult:
+                 start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """``hill_climb`` with ``ties="sorted"``, move gains cached between steps."""
     names = data.names
     n = len(names)
@@ -131,7 +131,7 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     parents, succ = watch.result(g.parents, g.succ)
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
-    return SearchResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
+    return StructureResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
 
 
 def _best_move(g: _Graph, tabu: deque[Move], local: LocalScore, max_indegree: float

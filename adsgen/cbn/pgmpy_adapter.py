@@ -59,7 +59,7 @@ def local_score(scorer, variable: str, parents: Sequence[str]) -> float:
     return float(scorer.local_score(variable, tuple(parents)))
 
 
-def hill_climb(frame: pd.DataFrame, states: Mapping[str, Sequence[str]], temporal_order: list[list[str]],
+def pgmpy_hill_climb(frame: pd.DataFrame, states: Mapping[str, Sequence[str]], temporal_order: list[list[str]],
                score: str = "bdeu", equivalent_sample_size: float = 10.0, tabu_length: int = 100,
                max_indegree: int | None = None, epsilon: float = 1e-4) -> list[tuple[str, str]]:
     """Stock pgmpy HillClimbSearch with the tiers as temporal order; the learned DAG's edges.
@@ -110,7 +110,7 @@ def pc(frame: pd.DataFrame, temporal_order: list[list[str]], significance_level:
              max_cond_vars=max_cond_vars, expert_knowledge=expert, n_jobs=1, show_progress=False)
     est.fit(frame)
     g = est.causal_graph_
-    und = sorted({tuple(sorted((str(a), str(b)))) for a, b in g.undirected_edges})
+    und = sorted({(min(str(a), str(b)), max(str(a), str(b))) for a, b in g.undirected_edges})
     return sorted((str(a), str(b)) for a, b in g.directed_edges), und
 
 

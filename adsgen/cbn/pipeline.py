@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from adsgen.cbn.learner import LearnConfig, LearnResult
+from adsgen.cbn.scores import check_score
 from adsgen.errors import InputError
 
 
@@ -70,7 +71,7 @@ def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None 
                  structure_ess: float | Literal["auto"] = 10.0,
                  progress: Callable[[str], None] | None = None) -> LearnResult:
     """``adsgen cbn learn`` as a function, options as keywords (see LearnConfig); returns the result."""
-    config = LearnConfig(score=score.lower(), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
+    config = LearnConfig(score=check_score(score.lower(), "--score"), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
                          pc_rows=pc_rows, missing=missing.lower(), algorithm=algorithm.lower(),
                          structure_ess=structure_ess)
     result, _ = learn_from_file(data, out, config, tiers_file=tiers, known_graph=known_graph,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from adsgen.cbn.scores import ScoreName
+
 RLearner = Literal["hc", "tabu", "hc_restart"]
 R_LEARNERS: dict[str, str] = {
     "hc": "list()",
@@ -92,7 +94,7 @@ def availability_note() -> str:
 
 
 def run_bnlearn(csv: str | Path, learners: Sequence[RLearner] = ("hc", "tabu"),
-                score: Literal["bic", "bdeu"] = "bic",
+                score: ScoreName = "bic",
                 forbidden: Iterable[tuple[str, str]] = ()) -> dict[str, RResult]:
     """Run bnlearn's ``learners`` on ``csv`` (header row, categorical columns) in one Rscript process;
     ``forbidden`` arcs go to bnlearn as its blacklist."""

@@ -1,8 +1,10 @@
-"""validation.md: the validation report as markdown, with a line on how to read each figure."""
+"""validation.md: the validation report as markdown, with a line on how to read each figure; the console
+summary of a learned model."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 
 def _f(x, nd: int = 4) -> str:
@@ -128,3 +130,34 @@ def render(report: Mapping, card: Mapping) -> str:
     t = report.get("timings", {})
     L += ["", "## Timings", "", ", ".join(f"{k} {v:.2f}" for k, v in t.items()), ""]
     return "\n".join(L)
+
+
+def print_learn_summary(result, folder: Path) -> None:
+    """The learned model's headline figures as a table on the console (`adsgen cbn learn`, `adsgen demo`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rep = result.report
+    t = Table(title=f"CBN learned: {folder}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("rows (train / held out)", f"{rep['rows']['train']} / {rep['rows']['holdout']}")
+    t.add_row("arcs", str(len(result.model.edges)))
+    ll = rep.get("heldout_loglik")
+    if ll:
+        t.add_row("held-out nats/row (model | empty graph)",
+                  f"{ll['model_nats_per_row']:.4f} | {ll['empty_graph_nats_per_row']:.4f}")
+    pred = rep.get("outcome_prediction")
+    if pred:
+        t.add_row(f"{pred['target']} log-loss (model | marginal)",
+                  f"{pred['log_loss']:.4f} | {pred['baseline_log_loss']:.4f}")
+        t.add_row("calibration error", f"{pred['expected_calibration_error']:.4f}")
+    ci = rep["independence_tests"]
+    t.add_row("implied independences rejected (BH)", f"{ci['rejected']} / {ci['tested']}")
+    if rep.get("pc") and not rep["pc"].get("skipped"):
+        t.add_row("skeleton SHD to PC", str(rep["pc"]["skeleton_shd"]))
+    if rep.get("known_graph"):
+        t.add_row("SHD to known graph (skeleton | CPDAG)",
+                  f"{rep['known_graph']['skeleton_shd']} | {rep['known_graph']['cpdag_shd']}")
+    t.add_row("time (s)", f"{rep['timings']['total_s']:.2f}")
+    Console().print(t)

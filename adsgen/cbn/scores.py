@@ -18,14 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from math import lgamma, log
+from typing import Literal, cast, get_args
 
 import numpy as np
 from scipy.special import gammaln
 
 from adsgen.cbn.encoding import CodedData
+from adsgen.errors import ConfigError
+
+ScoreName = Literal["bdeu", "bic"]
+"""The structure scores: the one list of their names (SCORES holds their functions, checked below)."""
 
 SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]], float]] = {}
 """Registry of local score functions by name: f(scorer, variable, parents, required) -> float."""
+
+
+def check_score(name: str, what: str = "score") -> ScoreName:
+    """``name`` as a structure score; ConfigError naming ``what`` (e.g. '--score') and the scores otherwise."""
+    if name not in get_args(ScoreName):
+        raise ConfigError(f"{what} must be one of {', '.join(get_args(ScoreName))}, got '{name}'")
+    return cast(ScoreName, name)
 
 
 def register_score(name: str):
@@ -39,8 +51,7 @@ class CountScorer:
     """Local scores of families of a coded table, cached."""
 
     def __init__(self, data: CodedData, score: str = "bdeu", equivalent_sample_size: float = 10.0):
-        if score not in SCORES:
-            raise ValueError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
+        check_score(score)
         self.data = data
         self.score = score
         self.equivalent_sample_size = equivalent_sample_size
@@ -148,7 +159,7 @@ def _log_likelihood(scorer: CountScorer, var: int, parents: tuple[int, ...], req
     np.log(log_conditionals, out=log_conditionals, where=log_conditionals > 0)
     log_likelihoods -= log_conditionals
     log_likelihoods *= counts
-    return np.sum(log_likelihoods), num_parents_states, scorer.cards[var], float(counts.sum())
+    return float(np.sum(log_likelihoods)), float(num_parents_states), int(scorer.cards[var]), float(counts.sum())
 
 
 @register_score("bic")
@@ -156,3 +167,6 @@ def _bic(scorer: CountScorer, var: int, parents: tuple[int, ...], require: tuple
     ll, num_parents_states, var_cardinality, counted = _log_likelihood(scorer, var, parents, require)
     n = scorer.n_rows if not require else max(counted, 1.0)
     return float(ll - 0.5 * log(n) * num_parents_states * (var_cardinality - 1))
+
+
+assert tuple(SCORES) == get_args(ScoreName), "every ScoreName has its registered local score, and no other"

@@ -31,7 +31,7 @@ import numpy as np
 
 from adsgen.cbn.encoding import CodedData
 from adsgen.cbn.exact import EXACT_MAX_VARIABLES, exact_search
-from adsgen.cbn.hillclimb import HillClimbConfig, SearchResult, hill_climb
+from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
 from adsgen.cbn.scores import CountScorer
 
 TABU_PATIENCE = 100
@@ -87,7 +87,7 @@ def _perturb(edges: list[tuple[str, str]], names: tuple[str, ...], forbidden: se
 def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                 config: HillClimbConfig = HillClimbConfig(), *, patience: int = TABU_PATIENCE,
                 restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB,
-                seed: int = 0, polish: bool = True) -> SearchResult:
+                seed: int = 0, polish: bool = True) -> StructureResult:
     """The best DAG found by tabu climbs from the empty graph and from ``restarts`` perturbations, then
     polished (``polish``, small networks only)."""
     forbidden = set(forbidden)
@@ -109,11 +109,11 @@ def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
             again = hill_climb(sorted_data, forbidden, cfg, scorer=scorer, start=polished.edges)
             steps += again.steps
             best = again if again.score > polished.score + config.epsilon else polished
-    return SearchResult(best.edges, best.score, steps)
+    return StructureResult(best.edges, best.score, steps)
 
 
 def _polish(data: CodedData, forbidden: set[tuple[str, str]], config: HillClimbConfig, scorer: CountScorer,
-            best: SearchResult) -> SearchResult | None:
+            best: StructureResult) -> StructureResult | None:
     """The score-optimal graph over small parent sets and ``best``'s own, when it beats ``best``."""
     cap = POLISH_INDEGREE if config.max_indegree is None else min(POLISH_INDEGREE, config.max_indegree)
     own = {v: [tuple(a for a, b in best.edges if b == v)] for v in data.names}
@@ -123,4 +123,4 @@ def _polish(data: CodedData, forbidden: set[tuple[str, str]], config: HillClimbC
     total = scorer.total(parents)  # on each family's rows, as the climbs score
     if total <= best.score + config.epsilon:
         return None
-    return SearchResult(found.edges, total, best.steps)
+    return StructureResult(found.edges, total, best.steps)

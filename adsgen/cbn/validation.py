@@ -16,6 +16,7 @@ All figures are computed on held-out rows (never used for learning) unless said 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import chdtrc
@@ -55,7 +56,7 @@ def outcome_prediction(model: CompiledCBN, empty: CompiledCBN, heldout: CodedDat
     is_risky = np.isin(truth, risky).astype(np.float64)
     base_risk = float(prior[risky].sum())
     majority = int(np.argmax(prior))
-    out = {
+    out: dict[str, Any] = {
         "target": target, "risky_states": list(risky_states), "rows": int(round(n)),
         "log_loss": float(-(w * np.log(p_true)).sum() / n),
         "baseline_log_loss": float(-(w * np.log(prior[truth])).sum() / n),

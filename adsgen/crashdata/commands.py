@@ -85,28 +85,6 @@ def synth_cmd(
                f"{out}{extra}")
 
 
-@data_app.command("reference")
-def reference_cmd(
-    out: Path = typer.Option(..., "--out", help="JSON file for the reference graph (arcs, reasons, tables)."),
-    bif: Path = typer.Option(None, "--bif", help="Also write the reference network as a BIF file (via pgmpy)."),
-) -> None:
-    """Write adsgen's SYNTHETIC reference network (the one `data synth` samples) as JSON and BIF."""
-    from adsgen.crashdata.reference import reference_edges, to_pgmpy, write_reference_graph
-    from adsgen.errors import InputError
-
-    for target in (out, bif):
-        if target is not None and not target.parent.exists():
-            raise InputError(f"{target}: the folder {target.parent} does not exist")
-    write_reference_graph(out)
-    msg = f"wrote the synthetic reference graph ({len(reference_edges())} arcs) to {out}"
-    if bif is not None:
-        from adsgen.cbn.pgmpy_adapter import write_bif
-
-        write_bif(to_pgmpy(), bif)
-        msg += f" and {bif}"
-    typer.echo(msg)
-
-
 @data_app.command("inspect")
 def inspect_cmd(
     path: Path = typer.Argument(..., help="Crash table (statewide, Montgomery County or canonical CSV; plain or gzip)."),
@@ -217,7 +195,7 @@ def _print_drift(report: dict) -> None:
     for y in report["years"]:
         grid.add_column(y, justify="right")
     for v, per_year in report["shares"].items():
-        states = next(iter(per_year.values()), {})
+        states: dict[str, float] = next(iter(per_year.values()), {})
         for s in states:
             grid.add_row(escape(f"{v} = {s}"), *(f"{per_year[y][s]:.1%}" for y in report["years"]))
     console.print(grid)

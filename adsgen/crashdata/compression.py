@@ -31,12 +31,6 @@ GZIP_LEVEL = 9
 """Compression level of written files (CSV text compresses best at 9 and writing is not the bottleneck)."""
 
 
-def is_gzip(path: str | Path) -> bool:
-    """True when the file starts with the gzip magic bytes."""
-    with open(path, "rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
-
-
 def wants_gzip(path: str | Path | IO) -> bool:
     """True when an output path's name ends in ``.gz`` (an open handle is written as it is)."""
     return isinstance(path, (str, Path)) and str(path).lower().endswith(".gz")
@@ -78,7 +72,7 @@ class _Guarded(io.RawIOBase):
     parser would silently end a row there) and, with a LIMIT, once more than LIMIT bytes came out (a gzip
     decompression bomb)."""
 
-    def __init__(self, inner: BinaryIO, limit: int | None, path: Path):
+    def __init__(self, inner: BinaryIO | gzip.GzipFile, limit: int | None, path: Path):
         self.inner, self.limit, self.path = inner, limit, path
         self.count = 0
         self.lines = 1

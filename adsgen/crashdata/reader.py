@@ -138,7 +138,7 @@ def read_crash_table(path: str | Path, *, vehicle_table: str | Path | None = Non
         gid, n_crashes, crash_keys = _group(keys)
         agg = {r.variable: _aggregate(codes[r.variable], gid, n_crashes, r) for r in schema.rules
                if r.variable in codes}
-        notes = []
+        notes: list[str] = []
         table = CrashTable(data=pd.DataFrame(), source=schema.name, path=path, rows_raw=rows_raw,
                            rows=n_crashes, unmapped=unmapped, fingerprint="", notes=notes,
                            crash_keys=crash_keys, columns=used)
@@ -181,7 +181,7 @@ def _quality_gate(table: CrashTable) -> None:
         raise InputError(f"{table.path}: severity is missing on every row (column {cols}; "
                          f"{unmapped('severity'):,} raw rows with unmapped spellings), nothing to learn from")
     if missing and all(share > MISSING_REFUSE_SHARE for share in missing.values()):
-        worst = min(missing, key=missing.get)
+        worst = min(missing, key=missing.__getitem__)
         raise InputError(f"{table.path}: every mapped variable is missing on more than "
                          f"{MISSING_REFUSE_SHARE:.0%} of rows (best: {worst} {missing[worst]:.1%} missing); "
                          "is this the right table, and are its values in the vocabulary "
@@ -303,7 +303,7 @@ def _read_coded(path: Path, header: list[str], schema: SourceSchema, progress: P
     active: list[tuple[VariableRule, list[_ColumnMapper | None]]] = []
     usecols = {key_col}
     for rule in schema.rules:
-        mappers = [(_ColumnMapper(path, found[s.names], rule.variable, s.mapping) if found[s.names] else None)
+        mappers = [(_ColumnMapper(path, col, rule.variable, s.mapping) if (col := found[s.names]) else None)
                    for s in rule.columns]
         if any(m is not None for m in mappers):
             active.append((rule, mappers))
@@ -534,9 +534,9 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
         raise InputError(f"{path}: has a header but no data rows")
     data: dict[str, pd.Categorical] = {}
     for v in NAMES:  # canonical variables first, in canonical order
-        h = next((h for h, var in canon.items() if var == v), None)
-        if h is not None:
-            data[v] = _categorical(np.concatenate(codes[h]), v)
+        col = next((h for h, var in canon.items() if var == v), None)
+        if col is not None:
+            data[v] = _categorical(np.concatenate(codes[col]), v)
     for h, other in others.items():
         data[h.strip()] = other.finish()
     notes = [f"{v}: not in this table" for v in NAMES if v not in data] if canon else []

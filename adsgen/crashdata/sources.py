@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adsgen.variables import STATES
+
 # movement ranking: the adversary is the party doing the most conflict-creating manoeuvre
 MOVEMENT_RANK = ("straight", "slowing_stopped", "changing_lanes", "turning_right", "turning_left")
 IMPAIRED_RANK = ("no", "distracted", "substance")
-SPEED_RANK = ("low", "mid", "high")
+SPEED_RANK = STATES["speed_limit"]  # the highest posted limit among a crash's vehicles
 
 
 @dataclass(frozen=True)

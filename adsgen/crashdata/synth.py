@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from adsgen.crashdata.compression import open_text_out
-from adsgen.crashdata.reference import sample_canonical
 from adsgen.crashdata.writers import write_canonical, write_montgomery, write_statewide
 from adsgen.errors import ConfigError, InputError
+from adsgen.groundtruth.reference import sample_canonical
 
 SLICE_ROWS = 100_000
 """Crashes written per slice."""

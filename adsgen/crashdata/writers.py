@@ -21,6 +21,7 @@ mappings applied (statewide: no curves, no stop signs, no driver impairment).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -30,7 +31,7 @@ import pandas as pd
 from adsgen.crashdata.compression import open_text_out
 from adsgen.crashdata.sources import REPORT_NO
 from adsgen.crashdata.vocab import Vocabulary, load_vocabulary
-from adsgen.variables import NAMES, STATES
+from adsgen.variables import NAMES, SPEED_LIMIT_BINS, STATES
 
 MONTGOMERY_COLUMNS = (
     "Report Number", "Local Case Number", "Agency Name", "ACRS Report Type", "Crash Date/Time",
@@ -62,7 +63,7 @@ STATEWIDE_VEHICLE_COLUMNS = ("REPORT_NO", "VEHICLE_ID", "VEH_YEAR", "VEH_MAKE", 
 _ACRS_FROM = np.datetime64("2024-01-01")
 SYNTHETIC_AGENCY = "SYNTHETIC (adsgen reference network)"
 """Agency written on every synthetic row, so a synthetic file says what it is."""
-_SPEEDS_MPH = {"low": (15, 20, 25), "mid": (30, 35, 40), "high": (45, 50, 55, 65)}
+_POSTED_MPH = {b.state: b.posted_mph for b in SPEED_LIMIT_BINS}
 _ROADS = ("GEORGIA AVE", "RANDOLPH RD", "ROCKVILLE PIKE", "CONNECTICUT AVE", "VEIRS MILL RD",
           "UNIVERSITY BLVD", "NEW HAMPSHIRE AVE", "COLESVILLE RD", "OLD GEORGETOWN RD", "FREDERICK RD",
           "WISCONSIN AVE", "BRADLEY BLVD", "SHADY GROVE RD", "MIDDLEBROOK RD", "CLOPPER RD")
@@ -185,6 +186,181 @@ def _uuids(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.array([str(uuid.UUID(bytes=b.tobytes())).upper() for b in raw], dtype=object)
 
 
+@dataclass(frozen=True)
+class _DriverRows:
+    """The driver rows of a Montgomery table (1 for single-vehicle and pedestrian crashes, 2-3 otherwise):
+    which crash each row belongs to, which row is the adversary, and each crash's spelling era."""
+
+    rng: np.random.Generator
+    acrs: np.ndarray
+    """(n,) True where the crash is written in the ACRS 2.0 (mixed-case) spelling era."""
+    ci: np.ndarray
+    """(rows,) the crash of each driver row."""
+    adversary: np.ndarray
+    """(rows,) True on the row of the party that created the conflict."""
+
+    @property
+    def rows(self) -> int:
+        return len(self.ci)
+
+    @property
+    def era_rows(self) -> np.ndarray:
+        return self.acrs[self.ci]  # (rows,)
+
+    def crash_column(self, mapping: str, var: str, codes: np.ndarray) -> np.ndarray:
+        """Raw spellings of per-crash ``codes`` (n,), repeated on each of the crash's driver rows."""
+        return _Spellings(load_vocabulary(mapping, var), self.rng).spell(codes, self.acrs)[self.ci]
+
+    def row_column(self, mapping: str, var: str, codes: np.ndarray) -> np.ndarray:
+        """Raw spellings of per-row ``codes`` (rows,)."""
+        return _Spellings(load_vocabulary(mapping, var), self.rng).spell(codes, self.era_rows)
+
+
+def _driver_rows(code: dict[str, np.ndarray], acrs: np.ndarray, rng: np.random.Generator) -> _DriverRows:
+    n = len(acrs)
+    single = np.isin(code["collision_type"], [STATES["collision_type"].index("single_vehicle"),
+                                              STATES["collision_type"].index("pedestrian")])
+    drivers = np.where(single, 1, rng.choice([2, 3], size=n, p=[0.8, 0.2]))  # (n,)
+    ci = np.repeat(np.arange(n), drivers)  # (rows,) crash of each driver row
+    di = np.arange(len(ci)) - np.repeat(np.cumsum(drivers) - drivers, drivers)  # (rows,) driver index
+    adversary = di == rng.integers(0, 1 << 30, size=n)[ci] % drivers[ci]  # (rows,)
+    return _DriverRows(rng, acrs, ci, adversary)
+
+
+def _montgomery_conditions(code: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                           typo: dict[str, np.ndarray], d: _DriverRows) -> dict[str, np.ndarray]:
+    """Crash-level condition columns (the same value on every driver row of a crash), typos included."""
+    cols: dict[str, np.ndarray] = {}
+    for var, col, mapping in (("light", "Light", "montgomery_light"),
+                              ("weather", "Weather", "montgomery_weather"),
+                              ("surface", "Surface Condition", "montgomery_surface_condition"),
+                              ("traffic_control", "Traffic Control", "montgomery_traffic_control"),
+                              ("severity", "ACRS Report Type", "montgomery_acrs_report_type")):
+        sp = _Spellings(load_vocabulary(mapping, var), d.rng)
+        crash_vals = sp.spell(expected[var], d.acrs)
+        if var in typo:
+            for i in np.flatnonzero(typo[var]):
+                crash_vals[i] = _typo(sp.spell(code[var][i:i + 1], d.acrs[i:i + 1])[0], sp.vocab, d.rng)
+        cols[col] = crash_vals[d.ci]
+    return cols
+
+
+def _montgomery_road_layout(expected: dict[str, np.ndarray], d: _DriverRows) -> dict[str, np.ndarray]:
+    """Road layout over three columns (Intersection Type, Junction, Road Alignment; first known wins)."""
+    rl = expected["road_layout"]
+    s = STATES["road_layout"]
+    it_code = np.where(np.isin(rl, [s.index("intersection"), s.index("t_junction")]), rl, -1)
+    jn_code = np.where(np.isin(rl, [s.index("intersection"), s.index("ramp")]), rl, -1)
+    jn_code = np.where(rl == s.index("t_junction"),
+                       np.where(d.rng.random(len(rl)) < 0.3, rl, s.index("intersection")), jn_code)
+    al_code = np.where(rl == s.index("curve"), rl, s.index("straight"))
+    al_code = np.where(rl < 0, -1, al_code)
+    return {"Intersection Type": d.crash_column("montgomery_intersection_type", "road_layout", it_code),
+            "Junction": d.crash_column("montgomery_junction", "road_layout", jn_code),
+            "Road Alignment": d.crash_column("montgomery_road_alignment", "road_layout", al_code)}
+
+
+def _montgomery_collision_and_speed(expected: dict[str, np.ndarray], d: _DriverRows) -> dict[str, np.ndarray]:
+    """Collision type (pedestrians through Related Non-Motorist, the rest through Collision Type) and the
+    posted speed limit, the same on every driver row (0 = not recorded)."""
+    ct = expected["collision_type"]
+    ped = ct == STATES["collision_type"].index("pedestrian")
+    ct_written = np.where(ped, STATES["collision_type"].index("single_vehicle"), ct)
+    rnm_code = np.where(ped, ct, -1)
+    rnm = d.crash_column("montgomery_related_non_motorist", "collision_type", rnm_code)
+    cols = {"Related Non-Motorist": np.where((rnm_code[d.ci] < 0) & (d.rng.random(d.rows) < 0.9), "", rnm),
+            "Collision Type": d.crash_column("montgomery_collision_type", "collision_type", ct_written)}
+    sl = expected["speed_limit"]
+    mph = np.zeros(len(sl), dtype=np.int64)
+    for k, st in enumerate(STATES["speed_limit"]):
+        sel = sl == k
+        mph[sel] = d.rng.choice(_POSTED_MPH[st], size=int(sel.sum()))
+    cols["Speed Limit"] = mph[d.ci].astype(str).astype(object)
+    return cols
+
+
+def _adversary_movement(expected: dict[str, np.ndarray], d: _DriverRows) -> np.ndarray:
+    """(rows,) movement codes: the other party's movement on the adversary row; the others go straight."""
+    om = expected["other_movement"]
+    straight = STATES["other_movement"].index("straight")
+    return np.where(d.adversary, om[d.ci], np.where(om[d.ci] < 0, -1, straight))
+
+
+def _montgomery_adversary(expected: dict[str, np.ndarray], d: _DriverRows) -> dict[str, np.ndarray]:
+    """Movement and impairment on the adversary row; the other drivers go straight, neither distracted nor
+    suspected."""
+    cols = {"Vehicle Movement": d.row_column("montgomery_vehicle_movement", "other_movement",
+                                             _adversary_movement(expected, d))}
+    imp = expected["driver_impaired"][d.ci]
+    si = STATES["driver_impaired"]
+    imp_rows = np.where(d.adversary, imp, np.where(imp < 0, -1, si.index("no")))
+    for state, col, mapping in (("substance", "Driver Substance Abuse", "montgomery_driver_substance_abuse"),
+                                ("distracted", "Driver Distracted By", "montgomery_driver_distracted_by")):
+        codes = np.where(imp_rows == si.index(state), imp_rows, np.where(imp_rows < 0, -1, si.index("no")))
+        cols[col] = d.row_column(mapping, "driver_impaired", codes)
+    return cols
+
+
+def _montgomery_free_text(code: dict[str, np.ndarray], expected: dict[str, np.ndarray], when: np.ndarray,
+                          d: _DriverRows, first_id: int) -> dict[str, np.ndarray]:
+    """Identifiers, time, place, people and vehicles (columns adsgen does not read)."""
+    rng, ci, rows, era_rows = d.rng, d.ci, d.rows, d.era_rows
+    n = len(when)
+    agency = rng.choice(["MCP", "DD", "EJ", "HA", "MCP"], size=n)
+    report = np.array([f"{a}{int(x):08d}{'' if a == 'MCP' else '0'}" for a, x in
+                       zip(agency, rng.permutation(n) + first_id + 10_000_000, strict=True)], dtype=object)
+    fmt_legacy = pd.to_datetime(when).strftime("%m/%d/%Y %I:%M:%S %p")
+    fmt_acrs = pd.to_datetime(when).strftime("%m/%d/%Y %H:%M")
+    cols: dict[str, np.ndarray] = {}
+    cols["Report Number"] = report[ci]
+    cols["Local Case Number"] = (rng.permutation(n) + first_id + 190_000_000).astype(str)[ci]
+    cols["Agency Name"] = np.full(rows, SYNTHETIC_AGENCY, dtype=object)
+    cols["Crash Date/Time"] = np.where(d.acrs, fmt_acrs, fmt_legacy)[ci]
+    cols["Route Type"] = rng.choice(["County", "Maryland (State)", "Municipality", "US (State)"], size=n)[ci]
+    road = rng.choice(np.array(_ROADS), size=n).astype(object) + rng.choice(np.array(_ROAD_SUFFIXES), size=n)
+    cols["Road Name"] = road[ci]
+    cross = rng.choice(np.array(_ROADS), size=n).astype(object)
+    cols["Cross-Street Name"] = np.where(expected["road_layout"][ci] >= 2, cross[ci], "")
+    cols["Off-Road Description"] = np.full(rows, "", dtype=object)
+    cols["Municipality"] = np.where(era_rows, "N/A", "")
+    ped = expected["collision_type"] == STATES["collision_type"].index("pedestrian")
+    cols["Non-Motorist Substance Abuse"] = np.where(ped[ci], "UNKNOWN", "")
+    cols["Person ID"] = _uuids(rows, rng)
+    rear_lead = _adversary_movement(expected, d) == STATES["other_movement"].index("slowing_stopped")
+    cols["Driver At Fault"] = np.where(d.adversary ^ rear_lead, "Yes", "No")
+    cols["Injury Severity"] = _injuries(code["severity"][ci], d)
+    cols["Circumstance"] = np.where(era_rows, "N/A", "")
+    cols["Drivers License State"] = rng.choice(["MD", "MD", "MD", "VA", "DC"], size=rows)
+    cols["Vehicle ID"] = _uuids(rows, rng)
+    cols["Vehicle Damage Extent"] = rng.choice(["FUNCTIONAL", "DISABLING", "SUPERFICIAL"], size=rows)
+    cols["Vehicle First Impact Location"] = rng.choice(["TWELVE OCLOCK", "SIX OCLOCK", "THREE OCLOCK"],
+                                                       size=rows)
+    cols["Vehicle Body Type"] = rng.choice(np.array(_BODIES), size=rows)
+    cols["Vehicle Going Dir"] = rng.choice(["North", "South", "East", "West"], size=rows)
+    cols["Driverless Vehicle"] = np.full(rows, "No", dtype=object)
+    cols["Parked Vehicle"] = np.full(rows, "No", dtype=object)
+    cols["Vehicle Year"] = rng.integers(2000, 2025, size=rows).astype(str)
+    mk = rng.integers(0, len(_MAKES), size=rows)
+    cols["Vehicle Make"] = np.array([m for m, _ in _MAKES], dtype=object)[mk]
+    cols["Vehicle Model"] = np.array([m for _, m in _MAKES], dtype=object)[mk]
+    lat = np.round(38.93 + rng.random(n) * 0.35, 6)
+    lon = np.round(-77.52 + rng.random(n) * 0.5, 6)
+    cols["Latitude"] = lat.astype(str)[ci]
+    cols["Longitude"] = lon.astype(str)[ci]
+    cols["Location"] = np.char.add(np.char.add(np.char.add("(", lat.astype(str)), ", "),
+                                   np.char.add(lon.astype(str), ")")).astype(object)[ci]
+    return cols
+
+
+def _injuries(sev: np.ndarray, d: _DriverRows) -> np.ndarray:
+    """(rows,) Injury Severity spellings from each row's crash severity code (the adversary is the one
+    hurt more often), in the row's spelling era."""
+    injured = np.where(sev == 2, 4, np.where(sev == 1, d.rng.integers(1, 4, size=d.rows), 0))
+    injured = np.where((sev > 0) & ~d.adversary & (d.rng.random(d.rows) < 0.6), 0, injured)
+    inj = np.array(_INJURY_LEGACY, dtype=object)[injured]
+    return np.where(d.era_rows, [s.title() for s in inj], inj)
+
+
 def write_montgomery(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int, unknown_share: float = 0.07,
                      stray_share: float = 0.03, typo_share: float = 0.002, first_id: int = 0,
                      header: bool = True) -> pd.DataFrame:
@@ -206,134 +382,15 @@ def write_montgomery(df: pd.DataFrame, path: str | Path | IO[str], *, seed: int,
         expected[v][typo[v]] = -1
 
     when = _dates(n, rng, "2019-01-01", "2026-01-01", code["light"])  # (n,)
-    acrs = when >= _ACRS_FROM  # (n,) ACRS 2.0 spelling era
-    single = np.isin(code["collision_type"], [STATES["collision_type"].index("single_vehicle"),
-                                              STATES["collision_type"].index("pedestrian")])
-    drivers = np.where(single, 1, rng.choice([2, 3], size=n, p=[0.8, 0.2]))  # (n,)
-    ci = np.repeat(np.arange(n), drivers)  # (rows,) crash of each driver row
-    di = np.arange(len(ci)) - np.repeat(np.cumsum(drivers) - drivers, drivers)  # (rows,) driver index
-    adversary = di == rng.integers(0, 1 << 30, size=n)[ci] % drivers[ci]  # (rows,)
-    rows = len(ci)
-    era_rows = acrs[ci]
-
-    def spell(mapping: str, var: str, crash_codes: np.ndarray, per_row: np.ndarray | None = None):
-        sp = _Spellings(load_vocabulary(mapping, var), rng)
-        values = sp.spell(crash_codes if per_row is None else per_row,
-                          acrs if per_row is None else era_rows)
-        return values if per_row is not None else values[ci]
-
-    cols: dict[str, np.ndarray] = {}
-    # crash-level condition columns (same value on every driver row of a crash)
-    for var, col, mapping in (("light", "Light", "montgomery_light"),
-                              ("weather", "Weather", "montgomery_weather"),
-                              ("surface", "Surface Condition", "montgomery_surface_condition"),
-                              ("traffic_control", "Traffic Control", "montgomery_traffic_control"),
-                              ("severity", "ACRS Report Type", "montgomery_acrs_report_type")):
-        sp = _Spellings(load_vocabulary(mapping, var), rng)
-        crash_vals = sp.spell(expected[var], acrs)
-        if var in typo:
-            for i in np.flatnonzero(typo[var]):
-                crash_vals[i] = _typo(sp.spell(code[var][i:i + 1], acrs[i:i + 1])[0], sp.vocab, rng)
-        cols[col] = crash_vals[ci]
-
-    # road layout over three columns (Intersection Type, Junction, Road Alignment; first known wins)
-    rl = expected["road_layout"]
-    s = STATES["road_layout"]
-    it_code = np.where(np.isin(rl, [s.index("intersection"), s.index("t_junction")]), rl, -1)
-    jn_code = np.where(np.isin(rl, [s.index("intersection"), s.index("ramp")]), rl, -1)
-    jn_code = np.where(rl == s.index("t_junction"),
-                       np.where(rng.random(n) < 0.3, rl, s.index("intersection")), jn_code)
-    al_code = np.where(rl == s.index("curve"), rl, s.index("straight"))
-    al_code = np.where(rl < 0, -1, al_code)
-    cols["Intersection Type"] = spell("montgomery_intersection_type", "road_layout", it_code)
-    cols["Junction"] = spell("montgomery_junction", "road_layout", jn_code)
-    cols["Road Alignment"] = spell("montgomery_road_alignment", "road_layout", al_code)
-
-    # collision type: pedestrians through Related Non-Motorist, the rest through Collision Type
-    ct = expected["collision_type"]
-    ped = ct == STATES["collision_type"].index("pedestrian")
-    ct_written = np.where(ped, STATES["collision_type"].index("single_vehicle"), ct)
-    rnm_code = np.where(ped, ct, -1)
-    rnm = spell("montgomery_related_non_motorist", "collision_type", rnm_code)
-    cols["Related Non-Motorist"] = np.where((rnm_code[ci] < 0) & (rng.random(rows) < 0.9), "", rnm)
-    cols["Collision Type"] = spell("montgomery_collision_type", "collision_type", ct_written)
-
-    # speed limit: the same posted limit on every driver row (0 = not recorded)
-    sl = expected["speed_limit"]
-    mph = np.zeros(n, dtype=np.int64)
-    for k, st in enumerate(STATES["speed_limit"]):
-        sel = sl == k
-        mph[sel] = rng.choice(_SPEEDS_MPH[st], size=int(sel.sum()))
-    cols["Speed Limit"] = mph[ci].astype(str).astype(object)
-
-    # other party's movement on the adversary row; the other drivers go straight
-    om = expected["other_movement"]
-    straight = STATES["other_movement"].index("straight")
-    om_rows = np.where(adversary, om[ci], np.where(om[ci] < 0, -1, straight))
-    cols["Vehicle Movement"] = spell("montgomery_vehicle_movement", "other_movement", None, om_rows)
-
-    # impairment on the adversary row; the other drivers are neither distracted nor suspected
-    imp = expected["driver_impaired"]
-    si = STATES["driver_impaired"]
-    imp_rows = np.where(adversary, imp[ci], np.where(imp[ci] < 0, -1, si.index("no")))
-    sub_rows = np.where(imp_rows == si.index("substance"), imp_rows,
-                        np.where(imp_rows < 0, -1, si.index("no")))
-    dis_rows = np.where(imp_rows == si.index("distracted"), imp_rows,
-                        np.where(imp_rows < 0, -1, si.index("no")))
-    cols["Driver Substance Abuse"] = spell("montgomery_driver_substance_abuse", "driver_impaired", None, sub_rows)
-    cols["Driver Distracted By"] = spell("montgomery_driver_distracted_by", "driver_impaired", None, dis_rows)
-
+    d = _driver_rows(code, when >= _ACRS_FROM, rng)
+    cols = _montgomery_conditions(code, expected, typo, d)  # the order of these calls is the rng's order
+    cols |= _montgomery_road_layout(expected, d)
+    cols |= _montgomery_collision_and_speed(expected, d)
+    cols |= _montgomery_adversary(expected, d)
     for c in list(cols):
         if c not in ("Speed Limit",):
             cols[c] = _stray(np.asarray(cols[c], dtype=object), stray_share, rng)
-
-    # identifiers, time, place and free text (not read by adsgen)
-    agency = rng.choice(["MCP", "DD", "EJ", "HA", "MCP"], size=n)
-    report = np.array([f"{a}{int(x):08d}{'' if a == 'MCP' else '0'}" for a, x in
-                       zip(agency, rng.permutation(n) + first_id + 10_000_000, strict=True)], dtype=object)
-    fmt_legacy = pd.to_datetime(when).strftime("%m/%d/%Y %I:%M:%S %p")
-    fmt_acrs = pd.to_datetime(when).strftime("%m/%d/%Y %H:%M")
-    cols["Report Number"] = report[ci]
-    cols["Local Case Number"] = (rng.permutation(n) + first_id + 190_000_000).astype(str)[ci]
-    cols["Agency Name"] = np.full(rows, SYNTHETIC_AGENCY, dtype=object)
-    cols["Crash Date/Time"] = np.where(acrs, fmt_acrs, fmt_legacy)[ci]
-    cols["Route Type"] = rng.choice(["County", "Maryland (State)", "Municipality", "US (State)"], size=n)[ci]
-    road = rng.choice(np.array(_ROADS), size=n).astype(object) + rng.choice(np.array(_ROAD_SUFFIXES), size=n)
-    cols["Road Name"] = road[ci]
-    cross = rng.choice(np.array(_ROADS), size=n).astype(object)
-    cols["Cross-Street Name"] = np.where(rl[ci] >= 2, cross[ci], "")
-    cols["Off-Road Description"] = np.full(rows, "", dtype=object)
-    cols["Municipality"] = np.where(era_rows, "N/A", "")
-    cols["Non-Motorist Substance Abuse"] = np.where(ped[ci], "UNKNOWN", "")
-    cols["Person ID"] = _uuids(rows, rng)
-    rear_lead = om_rows == STATES["other_movement"].index("slowing_stopped")
-    cols["Driver At Fault"] = np.where(adversary ^ rear_lead, "Yes", "No")
-    sev = code["severity"][ci]
-    injured = np.where(sev == 2, 4, np.where(sev == 1, rng.integers(1, 4, size=rows), 0))
-    injured = np.where((sev > 0) & ~adversary & (rng.random(rows) < 0.6), 0, injured)
-    inj = np.array(_INJURY_LEGACY, dtype=object)[injured]
-    cols["Injury Severity"] = np.where(era_rows, [s.title() for s in inj], inj)
-    cols["Circumstance"] = np.where(era_rows, "N/A", "")
-    cols["Drivers License State"] = rng.choice(["MD", "MD", "MD", "VA", "DC"], size=rows)
-    cols["Vehicle ID"] = _uuids(rows, rng)
-    cols["Vehicle Damage Extent"] = rng.choice(["FUNCTIONAL", "DISABLING", "SUPERFICIAL"], size=rows)
-    cols["Vehicle First Impact Location"] = rng.choice(["TWELVE OCLOCK", "SIX OCLOCK", "THREE OCLOCK"],
-                                                       size=rows)
-    cols["Vehicle Body Type"] = rng.choice(np.array(_BODIES), size=rows)
-    cols["Vehicle Going Dir"] = rng.choice(["North", "South", "East", "West"], size=rows)
-    cols["Driverless Vehicle"] = np.full(rows, "No", dtype=object)
-    cols["Parked Vehicle"] = np.full(rows, "No", dtype=object)
-    cols["Vehicle Year"] = rng.integers(2000, 2025, size=rows).astype(str)
-    mk = rng.integers(0, len(_MAKES), size=rows)
-    cols["Vehicle Make"] = np.array([m for m, _ in _MAKES], dtype=object)[mk]
-    cols["Vehicle Model"] = np.array([m for _, m in _MAKES], dtype=object)[mk]
-    lat = np.round(38.93 + rng.random(n) * 0.35, 6)
-    lon = np.round(-77.52 + rng.random(n) * 0.5, 6)
-    cols["Latitude"] = lat.astype(str)[ci]
-    cols["Longitude"] = lon.astype(str)[ci]
-    cols["Location"] = np.char.add(np.char.add(np.char.add("(", lat.astype(str)), ", "),
-                                   np.char.add(lon.astype(str), ")")).astype(object)[ci]
-
+    cols |= _montgomery_free_text(code, expected, when, d, first_id)
     out = pd.DataFrame({c: cols[c] for c in MONTGOMERY_COLUMNS})
     _to_csv(out, path, index=False, header=header)
     return _expected_frame(expected, NAMES)
@@ -423,7 +480,7 @@ def _write_statewide_vehicles(report: np.ndarray, expected: dict[str, np.ndarray
     mph = np.zeros(n, dtype=np.int64)
     for k, st in enumerate(STATES["speed_limit"]):
         sel = sl == k
-        mph[sel] = rng.choice(_SPEEDS_MPH[st], size=int(sel.sum()))
+        mph[sel] = rng.choice(_POSTED_MPH[st], size=int(sel.sum()))
     mk = rng.integers(0, len(_MAKES), size=len(ci))
     out = pd.DataFrame({
         "REPORT_NO": report[ci],

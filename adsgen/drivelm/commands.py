@@ -47,7 +47,7 @@ def _check_out(out: Path, *inputs: Path | None) -> None:
 
 def _save_predictions(preds: list, out: Path) -> None:
     """Write a prediction list and say so."""
-    from adsgen.drivelm.formats import write_predictions
+    from adsgen.drivelm.challenge.formats import write_predictions
 
     write_predictions(preds, out)
     console.print(f"wrote {len(preds)} predictions to {out}")
@@ -65,7 +65,7 @@ def nested_to_conversations(
 ) -> None:
     """Nested -> flattened [{id, image, conversations}] with ids <scene>_<frame>_<i>."""
     _check_out(out, nested)
-    from adsgen.drivelm.formats import load_nested, to_conversations, write_conversations
+    from adsgen.drivelm.challenge.formats import load_nested, to_conversations, write_conversations
 
     items = to_conversations(load_nested(nested), image_prefix_from, image_prefix_to)
     write_conversations(items, out)
@@ -79,7 +79,12 @@ def nested_to_questions(
 ) -> None:
     """Nested evaluation file -> question file (every answer emptied, key objects removed)."""
     _check_out(out, nested)
-    from adsgen.drivelm.formats import check_question_file, load_nested, to_question_file, write_nested
+    from adsgen.drivelm.challenge.formats import (
+        check_question_file,
+        load_nested,
+        to_question_file,
+        write_nested,
+    )
 
     data = load_nested(nested)
     check_question_file(data, str(nested))
@@ -96,8 +101,8 @@ def nested_to_eval(
 ) -> None:
     """Training file -> evaluation file: the challenge's question selection, tags and multiple choice."""
     _check_out(out, nested)
-    from adsgen.drivelm.formats import load_nested, write_nested
-    from adsgen.drivelm.testset import make_eval_file
+    from adsgen.drivelm.challenge.formats import load_nested, write_nested
+    from adsgen.drivelm.challenge.testset import make_eval_file
 
     ev = make_eval_file(load_nested(nested), seed=seed, source=str(nested))
     write_nested(ev, out)
@@ -111,7 +116,7 @@ def nested_to_predictions(
 ) -> None:
     """Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end)."""
     _check_out(out, nested)
-    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_nested
+    from adsgen.drivelm.challenge.formats import IMAGE_TOKEN, Prediction, load_nested
 
     preds = [Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
              for r in load_nested(nested).iter_questions()]
@@ -125,7 +130,7 @@ def conversations_to_predictions(
 ) -> None:
     """Conversations -> predictions holding the 'gpt' turns as answers."""
     _check_out(out, conversations)
-    from adsgen.drivelm.formats import IMAGE_TOKEN, Prediction, load_conversations
+    from adsgen.drivelm.challenge.formats import IMAGE_TOKEN, Prediction, load_conversations
 
     preds = [Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
              for c in load_conversations(conversations)]
@@ -145,7 +150,7 @@ def predictions_to_submission(
 ) -> None:
     """Wrap predictions as a submission without checks (use 'adsgen drivelm submit' to check them)."""
     _check_out(out, predictions)
-    from adsgen.drivelm.formats import Submission, load_predictions, write_submission
+    from adsgen.drivelm.challenge.formats import Submission, load_predictions, write_submission
 
     preds = load_predictions(predictions)
     write_submission(Submission(method=method, team=team, authors=list(author), email=email,
@@ -160,7 +165,7 @@ def submission_to_predictions(
 ) -> None:
     """Submission -> its prediction list."""
     _check_out(out, submission)
-    from adsgen.drivelm.formats import load_submission
+    from adsgen.drivelm.challenge.formats import load_submission
 
     sub = load_submission(submission)
     _save_predictions(sub.results, out)
@@ -174,7 +179,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="DriveLM files of 
     """Detect each file's format, validate it and summarise it."""
     from collections import Counter
 
-    from adsgen.drivelm import formats as F
+    from adsgen.drivelm.challenge import formats as F
 
     for path in files:
         obj = F.read_json(path, "DriveLM file")
@@ -212,8 +217,8 @@ def evaluate_cmd(
     json_out: Path = typer.Option(None, "--json", help="Write the scores (with provenance) to this JSON file."),
 ) -> None:
     """Score predictions exactly as the DriveLM challenge does (accuracy, match, language, GPT parts)."""
-    from adsgen.drivelm.formats import check_eval_file, load_nested, load_predictions
-    from adsgen.drivelm.scoring import evaluate, make_judge
+    from adsgen.drivelm.challenge.formats import check_eval_file, load_nested, load_predictions
+    from adsgen.drivelm.challenge.scoring import evaluate, make_judge
 
     truth = load_nested(gt)
     check_eval_file(truth, str(gt))
@@ -234,7 +239,7 @@ def evaluate_cmd(
     if result["ignored_predictions"]:
         console.print(f"ignored   {result['ignored_predictions']} predictions for ids the ground truth does not hold")
     if json_out is not None:
-        from adsgen.drivelm.formats import write_json
+        from adsgen.drivelm.challenge.formats import write_json
 
         payload = dict(result)
         payload["provenance"] = _provenance({"predictions": predictions, "ground_truth": gt}, {"judge": judge})
@@ -261,8 +266,13 @@ def submit(
 ) -> None:
     """Check predictions against the question file and write the submission file."""
     _check_out(out, predictions, questions)
-    from adsgen.drivelm.formats import check_question_file, load_nested, load_predictions, write_submission
-    from adsgen.drivelm.submission import build_submission
+    from adsgen.drivelm.challenge.formats import (
+        check_question_file,
+        load_nested,
+        load_predictions,
+        write_submission,
+    )
+    from adsgen.drivelm.challenge.submission import build_submission
 
     qfile = load_nested(questions)
     check_question_file(qfile, str(questions))
@@ -299,8 +309,8 @@ def qa(
     """Render simulated key frames and write DriveLM-format QA with ground truth from the engine."""
     from rich.progress import Progress
 
-    from adsgen.drivelm.qa_dataset import generate_dataset
-    from adsgen.drivelm.qa_generation import QAConfig, cameras_option
+    from adsgen.drivelm.qa.dataset import generate_dataset
+    from adsgen.drivelm.qa.generation import QAConfig, cameras_option
     from adsgen.outputs import check_output
 
     check_output(out, scenarios, folder=True, make_parents=True)

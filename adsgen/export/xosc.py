@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import numpy as np
 
@@ -38,7 +39,7 @@ ROUTE_TURN_RAD = 0.5     # [rad] heading change above which an actor's route is 
 
 
 @contextlib.contextmanager
-def osc_1_0() -> Iterator[object]:
+def osc_1_0() -> Iterator[ModuleType]:
     """Build scenariogeneration objects as OpenSCENARIO 1.0 inside this block (restored afterwards)."""
     from scenariogeneration import xosc
 
@@ -106,12 +107,13 @@ def _speed(xosc, speed_mps: float, shape: str = "step", dimension: str = "time",
     return xosc.AbsoluteSpeedAction(round(float(speed_mps), 3), dyn)
 
 
-def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
-    """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start)."""
+def _trigger(xosc, name: str, actor_id: str, trigger, delay_s: float = 0.0) -> object:
+    """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start), ``delay_s`` after
+    its condition holds."""
     if trigger is None or trigger.kind == "time":
         t = 0.0 if trigger is None else float(trigger.value)
         cond = xosc.SimulationTimeCondition(t, _rule(xosc, "greaterThan"))
-        return xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising, cond)
+        return xosc.ValueTrigger(name, delay_s, xosc.ConditionEdge.rising, cond)
     if trigger.kind == "ego_distance":
         cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "lessThan"),
                                               xosc.RelativeDistanceType.cartesianDistance, actor_id,
@@ -121,7 +123,7 @@ def _trigger(xosc, name: str, actor_id: str, trigger) -> object:
                                              freespace=False, entity=actor_id)
     else:  # pragma: no cover - the model's Literal admits no other kinds
         raise ValueError(f"unknown trigger kind {trigger.kind!r}")
-    return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.rising, cond, HERO)
+    return xosc.EntityTrigger(name, delay_s, xosc.ConditionEdge.rising, cond, HERO)
 
 
 def _not_yet(xosc, name: str, actor_id: str, trigger):
@@ -149,14 +151,14 @@ def _lateral_side(route, other_route, s_m: float) -> int:
 
 
 ManoeuvreWriter = Callable[..., list[tuple[str, object, object]]]
-MANOEUVRES: dict[str, ManoeuvreWriter] = {}
+MANOEUVRE_WRITERS: dict[str, ManoeuvreWriter] = {}
 
 
 def register_manoeuvre(name: str) -> Callable[[ManoeuvreWriter], ManoeuvreWriter]:
     """Register the OpenSCENARIO writer of a manoeuvre type: fn(xosc, ctx) -> [(event name, action, trigger)]."""
 
     def deco(fn: ManoeuvreWriter) -> ManoeuvreWriter:
-        MANOEUVRES[name] = fn
+        MANOEUVRE_WRITERS[name] = fn
         return fn
 
     return deco
@@ -169,8 +171,8 @@ class _Ctx:
         self.actor, self.route, self.ego_route, self.net = actor, route, ego_route, net
         self.m = actor.manoeuvre
 
-    def trigger(self, xosc, label: str):
-        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger)
+    def trigger(self, xosc, label: str, delay_s: float = 0.0):
+        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger, delay_s)
 
 
 @register_manoeuvre("keep")
@@ -195,6 +197,14 @@ def _cut_in(xosc, c: _Ctx):
     lanes = side * abs(c.m.target_lane_offset) * (1 if c.m.target_lane_offset < 0 else -1)
     dyn = xosc.TransitionDynamics(xosc.DynamicsShapes.sinusoidal, xosc.DynamicsDimension.time, c.m.duration_s)
     return [("cuts_in", xosc.RelativeLaneChangeAction(int(lanes), c.actor.id, dyn), c.trigger(xosc, "cut_in"))]
+
+
+@register_manoeuvre("cut_in_brake")
+def _cut_in_brake(xosc, c: _Ctx):
+    """As the engine: the cut-in, then braking to a stop once the lateral move is complete (duration_s later)."""
+    brake = ("brakes_after_cut_in", _speed(xosc, 0.0, "linear", "rate", c.m.decel_mps2),
+             c.trigger(xosc, "cut_in_brake", delay_s=c.m.duration_s))
+    return _cut_in(xosc, c) + [brake]
 
 
 @register_manoeuvre("head_on_drift")
@@ -234,8 +244,13 @@ def _turn_left(xosc, c: _Ctx):
 
 @register_manoeuvre("run_red_light")
 def _red_light(xosc, c: _Ctx):
-    # OpenSCENARIO 1.0 has no "ignore signals" action; the actor holds its speed through the junction.
-    return [("runs_red_light", _speed(xosc, c.actor.speed_mps), c.trigger(xosc, "red_light"))]
+    # OpenSCENARIO 1.0 has no "ignore signals" action; the actor holds its speed through the junction and, as
+    # in the engine, brakes at decel_mps2 when its trigger fires (a driver noticing the conflict late)
+    run = ("runs_red_light", _speed(xosc, c.actor.speed_mps), _trigger(xosc, f"{c.actor.id}_red_light_start",
+                                                                     c.actor.id, None))
+    if c.m.trigger is None:
+        return [run]
+    return [run, ("brakes_late", _speed(xosc, 0.0, "linear", "rate", c.m.decel_mps2), c.trigger(xosc, "late_brake"))]
 
 
 @register_manoeuvre("cross_road")
@@ -326,7 +341,7 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
                 t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
                                       xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
                 events.append(("follows_route", ra, t))
-            writer = MANOEUVRES.get(a.manoeuvre.type)
+            writer = MANOEUVRE_WRITERS.get(a.manoeuvre.type)
             if writer is None:
                 raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
             events += writer(xosc, _Ctx(a, route, ego_route, net))

@@ -6,7 +6,7 @@ import statistics
 import time
 
 from adsgen.render.camera import FULL_HEIGHT_PX, FULL_WIDTH_PX
-from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.snapshot import ObjectKind, ObjectState, WorldSnapshot
 
 # conditions cycled through by the benchmark (light, weather, surface): plain, the heaviest, and fog
 BENCH_CONDITIONS = (("daylight", "clear", "dry"), ("dark_lighted", "rain", "wet"), ("dawn_dusk", "fog", "dry"))
@@ -32,7 +32,7 @@ def bench_snapshots() -> list[WorldSnapshot]:
                     dict(id="walker", kind="pedestrian", route="X_mid_west", start_s_m=3.0, speed_mps=1.4)]))
         net = build_road(sc.road)
 
-        def place(oid: str, kind: str, route: str, s: float, size: tuple[float, float, float], net=net,
+        def place(oid: str, kind: ObjectKind, route: str, s: float, size: tuple[float, float, float], net=net,
                   braking: bool = False) -> ObjectState:
             (x, y), h = net.route(route).at(s)
             return ObjectState(oid, kind, float(x), float(y), float(h), 8.0, *size, braking=braking)

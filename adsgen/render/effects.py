@@ -124,12 +124,12 @@ def apply_weather(img: np.ndarray, app: Appearance, seed: int = 0, veil: np.ndar
         alpha_parts.append(np.repeat(rng.uniform(0.35, 0.65, n).astype(np.float32), steps)[ok])
     if app.snow > 0.0:
         n = int(app.snow * 0.0015 * W * H)
-        x = rng.integers(0, W - 1, n)
-        y = rng.integers(0, H - 1, n)
+        fx = rng.integers(0, W - 1, n)                                       # (n,) [px]
+        fy = rng.integers(0, H - 1, n)
         big = rng.uniform(0, 1, n) < 0.4                                     # nearer flakes: 2x2 px
         for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
             sel = big if (dx or dy) else np.ones(n, dtype=bool)
-            idx_parts.append((y[sel] + dy) * W + x[sel] + dx)
+            idx_parts.append((fy[sel] + dy) * W + fx[sel] + dx)
             alpha_parts.append(np.full(int(sel.sum()), 0.9, dtype=np.float32))
     idx = np.concatenate(idx_parts)
     alpha = np.concatenate(alpha_parts)[:, None]                             # (k, 1)

@@ -150,6 +150,7 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
         img[r0:] = colour
         depth[r0:] = t
         return r0
+    assert ground is not None  # not all ground: the mask was made above
     np.copyto(img[r0:], colour, where=ground[..., None])
     np.copyto(depth[r0:], t, where=ground)
     return len(b)
@@ -250,7 +251,7 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
         r[0], r[1], r[2], r[3] = min(r[0], reg[0]), max(r[1], reg[1]), min(r[2], reg[2]), max(r[3], reg[3])
     centres = {o.id: o for o in (snapshot.actors + ((snapshot.ego,) if draw_ego else ()))}
     for k, reg in sorted(obj_regions.items()):
-        st = object_stats(mask, buf.depth, k, tuple(reg))
+        st = object_stats(mask, buf.depth, k, (reg[0], reg[1], reg[2], reg[3]))
         if st is None or st[2] < min_pixels:
             continue
         box, centre, count, d75 = st
@@ -259,6 +260,7 @@ def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.
             o = centres[oid]
             pos = np.array([o.x_m, o.y_m, o.height_m / 2.0])
         else:  # the signal / stop sign: its head
+            assert ground.signal is not None  # its instance exists only when the pole was drawn
             pos = np.array([ground.signal[0], ground.signal[1], 3.8 if oid == "traffic_signal" else 2.5])
         objects.append(VisibleObject(id=oid, kind=inst.kinds[k], box_px=box, center_px=centre, pixels=count,
                                      depth_m=d75, distance_m=float(np.linalg.norm(pos - cam.position_w)),

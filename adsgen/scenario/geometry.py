@@ -113,8 +113,8 @@ class Route:
 
     def at(self, s_m: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Interpolated (xy (..., 2), heading (...)) at arc length(s) s_m, clamped to the route."""
-        s_m = np.clip(np.asarray(s_m, dtype=float), 0.0, self.length_m)
-        f = s_m / ROUTE_DS_M
+        s = np.clip(np.asarray(s_m, dtype=float), 0.0, self.length_m)
+        f = s / ROUTE_DS_M
         i = np.minimum(f.astype(int), len(self.s) - 2)
         w = (f - i)[..., None]
         xy = self.xy[i] * (1 - w) + self.xy[i + 1] * w

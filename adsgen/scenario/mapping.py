@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from adsgen.errors import InputError
 from adsgen.scenario.messages import validation_message
 from adsgen.scenario.model import Factors, Scenario, Seed
+from adsgen.variables import SPEED_LIMIT_MPS
 
 G_MPS2 = 9.81  # [m/s2] gravity
 
@@ -125,14 +126,10 @@ ROAD_TEMPLATE: dict[str, str] = {  # road_layout -> road template name (adsgen.s
     "straight": "straight", "curve": "curve", "intersection": "intersection",
     "t_junction": "t_junction", "ramp": "ramp",
 }
-SPEED_LIMIT_MPS: dict[str, float] = {  # posted limit per bin [m/s]: 25, 35 and 55 mph
-    "low": 11.18,
-    "mid": 15.65,
-    "high": 24.59,
-}
 
 
 def speed_limit_mps(factors: Factors) -> float:
+    """[m/s] the posted limit a scenario with these factors drives at (adsgen.variables.SPEED_LIMIT_BINS)."""
     return SPEED_LIMIT_MPS[factors.speed_limit]
 
 
@@ -149,26 +146,29 @@ class AdversaryProfile:
     extra_reaction_s: float     # [s] added delay before it starts its manoeuvre
     runs_controls: bool         # ignores red lights and stop signs
     lateral_duration_scale: float  # [-] multiplies lane-change / drift durations (abrupter when < 1)
+    notices_at_ttc_s: float | None  # [s] a red-light runner brakes (at its decel_mps2) once its constant-velocity
+    #                                 TTC with the ego falls below this (late braking); None: it never brakes
 
 
 ADVERSARY: dict[str, AdversaryProfile] = {
-    "no": AdversaryProfile(0.0, False, 1.0),
-    "distracted": AdversaryProfile(0.5, True, 0.8),
-    "substance": AdversaryProfile(1.0, True, 0.6),
+    "no": AdversaryProfile(0.0, False, 1.0, None),            # does not run controls: never a red-light runner
+    "distracted": AdversaryProfile(0.5, True, 0.8, 1.0),      # looks up late: brakes at TTC 1 s
+    "substance": AdversaryProfile(1.0, True, 0.6, None),      # does not brake at all
 }
 
 MANOEUVRE_FOR: dict[tuple[str, str], str] = {  # (other_movement, collision_type) -> manoeuvre; '*' = any
     ("slowing_stopped", "*"): "brake_hard",
     ("turning_left", "*"): "turn_left_across",
     ("turning_right", "*"): "keep",
-    ("changing_lanes", "*"): "cut_in",
+    ("changing_lanes", "rear_end"): "cut_in_brake",  # cuts in ahead, then brakes: the conflict is a rear-end
+    ("changing_lanes", "*"): "cut_in",  # sideswipe (and the rest): the lateral move into the ego is the conflict
     ("straight", "head_on"): "head_on_drift",
     ("straight", "pedestrian"): "cross_road",
     ("straight", "*"): "keep",
 }
 
 
-LATERAL_MANOEUVRES = ("cut_in", "head_on_drift")
+LATERAL_MANOEUVRES = ("cut_in", "cut_in_brake", "head_on_drift")
 """Manoeuvres whose lateral move takes duration_s (impairment makes it abrupter)."""
 
 
@@ -326,6 +326,9 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
             raise InputError(f"seed {seed.name}: factors map to manoeuvre {mapped!r}, which its adversary "
                              f"({seed.scenario.actors[adv].kind}) cannot perform")
         m["type"] = mapped
+        if mapped == "run_red_light":  # when (and whether) the runner notices the ego and brakes: its impairment
+            notice = ADVERSARY[factors.driver_impaired].notices_at_ttc_s
+            m["trigger"] = None if notice is None else {"kind": "ego_ttc", "value": notice}
     for path, value in (params or {}).items():
         if _is_vehicle_speed(seed, path):  # ranges are given at the seed's nominal limit: follow the factor
             value = value * ratio
@@ -339,7 +342,8 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     # impairment
     # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
     prof = ADVERSARY[factors.driver_impaired]
-    if adv is not None and data["actors"][adv]["kind"] != "pedestrian":
+    if adv is not None and data["actors"][adv]["kind"] != "pedestrian" and \
+            data["actors"][adv]["manoeuvre"]["type"] != "run_red_light":  # (the runner's braking is set above)
         m = data["actors"][adv]["manoeuvre"]
         if m["type"] in LATERAL_MANOEUVRES:
             m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)

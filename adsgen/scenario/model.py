@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -53,7 +54,7 @@ class Factors(StrictModel):
 
 assert tuple(Factors.model_fields) == FACTORS, "Factors must list the canonical factors in order"
 for _name in FACTORS:  # the Literal states must equal the canonical states, in order
-    assert Factors.model_fields[_name].annotation.__args__ == STATES[_name], _name
+    assert get_args(Factors.model_fields[_name].annotation) == STATES[_name], _name
 
 
 ActorKind = Literal["car", "truck", "pedestrian"]
@@ -63,9 +64,11 @@ ManoeuvreType = Literal[
     "stopped",           # standing still from the start (also parked cars / occluders)
     "cut_in",            # change into the ego's lane when triggered, over duration_s
     "turn_left_across",  # turn left across the ego's path when triggered (route gives the turn)
-    "run_red_light",     # ignore the signal / stop line on its approach
+    "run_red_light",     # ignore the signal / stop line on its approach; when triggered (a driver noticing the
+    #                      conflict late), brake at decel_mps2; without a trigger it never brakes
     "head_on_drift",     # drift laterally into the oncoming (ego's) lane when triggered
     "cross_road",        # pedestrian steps out and crosses when triggered
+    "cut_in_brake",      # cut_in, then brake at decel_mps2 to a stop once the lateral move is complete
 ]
 TriggerKind = Literal["time", "ego_distance", "ego_ttc"]
 
@@ -84,10 +87,12 @@ class Manoeuvre(StrictModel):
 
     type: ManoeuvreType = Field("keep", description="The manoeuvre.")
     trigger: Trigger | None = Field(None, description="When it starts; None means from the start.")
-    decel_mps2: float = Field(8.0, gt=0.0, le=12.0, description="Braking deceleration for brake_hard [m/s2].")
-    duration_s: float = Field(2.0, gt=0.0, le=10.0, description="Lateral-move duration (cut_in, head_on_drift) [s].")
+    decel_mps2: float = Field(8.0, gt=0.0, le=12.0, description=(
+        "Braking deceleration of brake_hard, of cut_in_brake's second phase and of a triggered run_red_light [m/s2]."))
+    duration_s: float = Field(2.0, gt=0.0, le=10.0, description=(
+        "Lateral-move duration (cut_in, cut_in_brake, head_on_drift) [s]."))
     target_lane_offset: int = Field(-1, ge=-3, le=3, description=(
-        "cut_in: lanes to move; -1 = one lane to the left (towards the centre line, lane index - 1), "
+        "cut_in, cut_in_brake: lanes to move; -1 = one lane to the left (towards the centre line, lane index - 1), "
         "+1 = one lane to the right (towards the kerb). Seeds put the ego on the inner lane 0, so -1 "
         "moves an adversary from lane 1 into the ego's lane."))
     drift_m: float = Field(3.5, gt=0.0, le=8.0, description="head_on_drift: lateral drift to the left [m].")
@@ -171,7 +176,7 @@ class Scenario(StrictModel):
             self._hash = hashlib.sha256(blob.encode()).hexdigest()
         return self._hash
 
-    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Scenario:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Scenario:
         """A copy; a changed copy gets its content hash recomputed."""
         out = super().model_copy(update=update, deep=deep)
         if update and set(update) - {"name"}:  # the name is not part of the content hash

@@ -94,7 +94,7 @@ def write_opendrive(net: RoadNetwork) -> str:
         for i, c in enumerate(net.connections):
             conn = ET.SubElement(j, "connection", id=str(i), incomingRoad=str(c.incoming),
                                  connectingRoad=str(c.connecting), contactPoint="start")
-            ET.SubElement(conn, "laneLink", to=str(c.to_lane), **{"from": str(c.from_lane)})
+            ET.SubElement(conn, "laneLink", {"to": str(c.to_lane), "from": str(c.from_lane)})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -41,8 +41,7 @@ def generate(
     from adsgen.scenario.io import load_seeds
     from adsgen.search.output import check_output_dir, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
-    from adsgen.sim.backends import get_backend
-    from adsgen.sim.commands import backend_options
+    from adsgen.sim.backends import backend_options, get_backend
 
     config = SearchConfig(method=method, budget=budget, seed=seed, agent=agent, backend=backend, do=do,
                           ttc_threshold_s=ttc_threshold, ego_over_limit=ego_over_limit)

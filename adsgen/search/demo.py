@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
+from adsgen.search.evaluator import Found
 
 DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv.gz"
 DEMO_METHODS = ("cbn", "random", "ga")
@@ -43,7 +44,7 @@ def prepare_output(out: Path) -> None:
 def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
     """Learn and validate the CBN from the shipped synthetic Montgomery County table."""
     from adsgen.cbn import learn_to_dir
-    from adsgen.cbn.commands import print_learn_summary
+    from adsgen.cbn.report import print_learn_summary
 
     known = CRASH_DIR / "reference_graph.json"
     with console.status(f"reading {DEMO_DATA}") as status:
@@ -121,7 +122,7 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
 
     console.rule("4/4  report")
     found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
-    worst = {}
+    worst: dict[str, Found] = {}  # seed name -> its worst found scenario
     for f in found:  # the worst scenario of each seed, so the five pictures show five kinds of failure
         worst.setdefault(f.outcome.candidate.space.name, f)
     keyframes_dir = out / "keyframes"

@@ -39,7 +39,7 @@ class Candidate:
 
 
 @dataclass
-class Outcome:
+class CandidateOutcome:
     """A simulated candidate."""
 
     candidate: Candidate
@@ -78,13 +78,13 @@ class Outcome:
 class Found:
     """A distinct high-risk scenario, as first found."""
 
-    outcome: Outcome
+    outcome: CandidateOutcome
     risk: float | None = None
     log_plausibility: float | None = None
 
 
 @dataclass
-class CurvePoint:
+class ProgressPoint:
     runs: int
     distinct_high_risk: int
     wall_s: float
@@ -118,8 +118,8 @@ class Evaluator:
     reference_runs: int = 0
     """Runs of the reference drivers (part of ``runs``)."""
     agent_runs: int = 0
-    curve: list[CurvePoint] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
+    curve: list[ProgressPoint] = field(default_factory=list)
+    outcomes: list[CandidateOutcome] = field(default_factory=list)
     runs: int = 0
     iteration: int = 0
     _t0: float = field(default_factory=time.perf_counter)
@@ -143,7 +143,7 @@ class Evaluator:
         return (sp.name, world_effects(binned.factors), binned.model_copy(
             update={"factors": sp.seed.scenario.factors}).content_hash())
 
-    def evaluate(self, candidates: Sequence[Candidate]) -> list[Outcome]:
+    def evaluate(self, candidates: Sequence[Candidate]) -> list[CandidateOutcome]:
         """Simulate up to the remaining budget (in one batch); returns the outcomes in order."""
         if self.remaining <= 0:
             raise BudgetExhausted
@@ -159,10 +159,10 @@ class Evaluator:
         self.runs += len(candidates)
         self.agent_runs += len(candidates)
         if self.judge_runs and getattr(self.agent, "name", None) not in REFERENCE_AGENTS:
-            hr = [i for i, r in enumerate(results) if r.high_risk(self.ttc_threshold_s)]
-            hr = hr[: max(self.remaining, 0) // 2]  # references count against the budget
-            if hr:
-                n = judge([results[i] for i in hr], [scenarios[i] for i in hr], self.backend, self.sim_seed,
+            risky = [i for i, r in enumerate(results) if r.high_risk(self.ttc_threshold_s)]
+            risky = risky[: max(self.remaining, 0) // 2]  # references count against the budget
+            if risky:
+                n = judge([results[i] for i in risky], [scenarios[i] for i in risky], self.backend, self.sim_seed,
                           self.ttc_threshold_s)
                 self.runs += n
                 self.reference_runs += n
@@ -171,7 +171,7 @@ class Evaluator:
             k = self.key(c, s)
             hr = r.high_risk(self.ttc_threshold_s)
             new = hr and k not in self.archive
-            o = Outcome(c, s, r, k, hr, new, first + j + 1)
+            o = CandidateOutcome(c, s, r, k, hr, new, first + j + 1)
             if new:
                 self.archive[k] = Found(o)
             if hr:
@@ -181,7 +181,7 @@ class Evaluator:
                 self.valid[k] = Found(o)
             out.append(o)
         self.outcomes.extend(out)
-        self.curve.append(CurvePoint(self.runs, len(self.archive), time.perf_counter() - self._t0,
+        self.curve.append(ProgressPoint(self.runs, len(self.archive), time.perf_counter() - self._t0,
                                      self.iteration, len(self.valid)))
         if self.progress is not None:
             self.progress(self.runs - first)

@@ -50,4 +50,13 @@ def get_backend(name: str, **options: Any):
     return factory(**options)
 
 
-__all__ = ["get_backend", "register_backend", "BACKENDS", "LAZY_BACKENDS"]
+def backend_options(backend: str, carla_host: str | None) -> dict[str, Any]:
+    """get_backend options from the CLI's --carla-host (HOST or HOST:PORT, parsed by the CARLA bridge)."""
+    if carla_host is None:
+        return {}
+    if backend != "carla":
+        raise ConfigError(f"--carla-host {carla_host!r} needs --backend carla (got --backend {backend})")
+    return {"host": carla_host}
+
+
+__all__ = ["get_backend", "register_backend", "backend_options", "BACKENDS", "LAZY_BACKENDS"]

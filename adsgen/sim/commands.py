@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from adsgen.errors import ConfigError
+from adsgen.sim.backends import backend_options
 from adsgen.sim.vocabulary import FailOn
 
 
@@ -19,15 +20,6 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return "inf" if math.isinf(v) else f"{v:.3f}"
     return str(v)
-
-
-def backend_options(backend: str, carla_host: str | None) -> dict:
-    """get_backend options from the CLI's --carla-host (HOST or HOST:PORT, parsed by the CARLA bridge)."""
-    if carla_host is None:
-        return {}
-    if backend != "carla":
-        raise ConfigError(f"--carla-host {carla_host!r} needs --backend carla (got --backend {backend})")
-    return {"host": carla_host}
 
 
 def simulate(
@@ -75,7 +67,7 @@ def simulate(
             check_can_judge(be)
         result = be.run([sc], ag, seed, record_trajectories=trajectories or render is not None)[0]
         if judging:
-            judge_runs([result], [sc], be, seed)
+            judge_runs([result], [sc], be, seed, evasive_runs=None)
     finally:
         be.close()
     from adsgen.sim.vocabulary import run_finding, run_meets

@@ -23,7 +23,7 @@ from adsgen.scenario.model import Scenario
 from adsgen.sim import stepper
 from adsgen.sim.agents.observation import SIGNAL_NAMES, SIGNAL_NONE, Action, Observation
 from adsgen.sim.episode import Poses, Referee, run_episode
-from adsgen.sim.snapshot import ObjectState, WorldSnapshot
+from adsgen.sim.snapshot import ObjectState, WorldSnapshot, brake_lights
 from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's constants and compiled batch)
     ACTOR_ACCEL_MPS2,
     ACTOR_DECEL_MPS2,
@@ -32,7 +32,6 @@ from adsgen.sim.stepper import (  # noqa: F401  (re-exported: the engine's const
     CURVATURE_AHEAD_M,
     HEAD_GAIN_PER_S,
     LAT_GAIN_PER_M,
-    MANOEUVRES,
     MAX_ACCEL_MPS2,
     MAX_PSI_RAD,
     MAX_STEER_RAD,
@@ -136,9 +135,9 @@ class BuiltinWorld:
         self._pose = stepper.poses(bt, st)
         x, y, yaw, cy, sy = self._pose[:5]
         if self.record:
-            self.signals.append(np.where(bt.has_signal, stepper.signal_plan_state(t, *bt.sig.T, bt.group[:, 0]),
+            self.signals.append(np.where(bt.has_signal, stepper.signal_plan_state(t, bt.sig, bt.group[:, 0]),
                                          SIGNAL_NONE))
-        braking = (st.acc < -1.0).astype(float) if self.record else None
+        braking = brake_lights(st.acc).astype(float) if self.record else None
         return Poses(t, x, y, yaw, cy, sy, st.v, st.s, st.d, st.present, braking)
 
     def observe(self, k: int, poses: Poses, referee: Referee) -> Observation:
@@ -158,7 +157,7 @@ class BuiltinWorld:
         occluded = stepper.occlusion(bt, st, x, y, cy, sy)  # (B, A-1)
 
         def snap(i: int) -> WorldSnapshot:
-            rows = np.stack([x[i], y[i], yaw[i], st.v[i], (st.acc[i] < -1.0).astype(float), np.full(a, t),
+            rows = np.stack([x[i], y[i], yaw[i], st.v[i], brake_lights(st.acc[i]).astype(float), np.full(a, t),
                              st.present[i]], axis=-1)
             return snapshot_of(bt, i, rows, int(sig_state[i, 0]), t)
 
@@ -188,6 +187,7 @@ class BuiltinWorld:
     def tick(self, running: np.ndarray) -> None:
         bt, st = self.bt, self.st
         kappa, cpsi, spsi = self._pose[5:8]
+        assert self._acc is not None  # set by apply(), which the referee calls before tick()
         stepper.advance(bt, st, self._acc, kappa, cpsi, spsi, st.present & running[:, None])
 
     def _curvature_ahead(self) -> np.ndarray:
@@ -198,4 +198,4 @@ class BuiltinWorld:
         return np.abs(bt.K[idx]).T  # (B, K), a view of a (K, B) array: reductions over K stay fast
 
 
-__all__ = ["BuiltinBackend", "BuiltinWorld", "compile_batch", "snapshot_of", "SIZES", "MANOEUVRES"]
+__all__ = ["BuiltinBackend", "BuiltinWorld", "compile_batch", "snapshot_of", "SIZES"]

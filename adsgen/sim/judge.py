@@ -2,7 +2,11 @@
 
 For each high-risk run (a collision, or min TTC under the threshold) the judge re-runs the same scenario
 and seed with the two reference drivers (``adsgen.sim.agents.reference``) and sets the RunResult's
-``reference_outcome``, ``omniscient_outcome`` and ``verdict``. Runs that are not high-risk are not judged
+``reference_outcome``, ``omniscient_outcome`` and ``verdict``. The omniscient check runs braking only
+(``omniscient:brake``) first; where that is not safe and the caller allows it (``evasive_runs``), it runs
+again with the evasive lane change (``omniscient``) and keeps the better outcome (a third reference run,
+counted). ``adsgen simulate`` and campaigns allow it always; a budgeted search allows what its budget
+leaves (the default, 0, keeps exactly two reference runs per judged run). Runs that are not high-risk are not judged
 (their fields stay None). The verdicts, checked in this order:
 
 * ``not_at_fault``   - the referee's at-fault rules clear the ego (``RunResult.at_fault`` is False);
@@ -43,6 +47,9 @@ class Verdict(str, enum.Enum):
 
 REFERENCE_AGENTS = ("reference", "omniscient")
 """Agents that are references (judging their own runs makes no sense)."""
+OMNISCIENT_BRAKE = "omniscient:brake"
+"""The omniscient check's first try: braking only (the evasive lane change runs only where it is not safe)."""
+_RANK = {Outcome.SAFE: 0, Outcome.NEAR_MISS: 1, Outcome.COLLISION: 2}  # better first
 
 
 def outcome(result: RunResult, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> Outcome:
@@ -70,9 +77,10 @@ def check_can_judge(backend: Any) -> None:
 
 
 def judge(results: Sequence[RunResult], scenarios: Sequence[Any], backend: Any, seed: int = 0,
-          ttc_threshold_s: float = HIGH_RISK_TTC_S) -> int:
+          ttc_threshold_s: float = HIGH_RISK_TTC_S, evasive_runs: int | None = 0) -> int:
     """Judge the high-risk runs in place (results[i] is scenarios[i] run with ``seed``); returns the number
-    of reference runs made (two per judged run)."""
+    of reference runs made: two per judged run, plus one evasive omniscient run for each whose braking-only
+    check is not safe, at most ``evasive_runs`` of them (None: no limit; 0: braking-only check)."""
     from adsgen.sim.agents import get_agent
 
     todo = [i for i, r in enumerate(results) if r.high_risk(ttc_threshold_s)]
@@ -80,13 +88,21 @@ def judge(results: Sequence[RunResult], scenarios: Sequence[Any], backend: Any, 
         return 0
     check_can_judge(backend)
     batch = [scenarios[i] for i in todo]
-    refs = {name: backend.run(batch, get_agent(name), seed) for name in REFERENCE_AGENTS}
+    ref = [outcome(r, ttc_threshold_s) for r in backend.run(batch, get_agent("reference"), seed)]
+    omni = [outcome(r, ttc_threshold_s) for r in backend.run(batch, get_agent(OMNISCIENT_BRAKE), seed)]
+    retry = [k for k, o in enumerate(omni) if o is not Outcome.SAFE]
+    if evasive_runs is not None:
+        retry = retry[: max(evasive_runs, 0)]
+    if retry:
+        evasive = backend.run([batch[k] for k in retry], get_agent("omniscient"), seed)
+        for k, r in zip(retry, evasive, strict=True):
+            omni[k] = min(omni[k], outcome(r, ttc_threshold_s), key=_RANK.__getitem__)
     for k, i in enumerate(todo):
         r = results[i]
-        r.reference_outcome = outcome(refs["reference"][k], ttc_threshold_s).value
-        r.omniscient_outcome = outcome(refs["omniscient"][k], ttc_threshold_s).value
+        r.reference_outcome = ref[k].value
+        r.omniscient_outcome = omni[k].value
         r.verdict = verdict(r).value
-    return len(todo) * len(REFERENCE_AGENTS)
+    return 2 * len(todo) + len(retry)
 
 
-__all__ = ["Outcome", "Verdict", "REFERENCE_AGENTS", "outcome", "verdict", "judge", "check_can_judge"]
+__all__ = ["Outcome", "Verdict", "REFERENCE_AGENTS", "OMNISCIENT_BRAKE", "outcome", "verdict", "judge", "check_can_judge"]

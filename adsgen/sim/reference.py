@@ -288,13 +288,15 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             hits[j] = hits[j] + int(hit) if visible else 0
             if not (visible and hits[j] >= p.confirm_hits):
                 continue
-            half = ew / 2 + g["width"][j] / 2 + p.path_margin_m
+            parallel = not g["is_ped"][j] and math.cos(arel) > math.cos(p.parallel_rad)
+            half = lane_w / 2 if parallel else ew / 2 + g["width"][j] / 2 + p.path_margin_m
+            in_path = abs(alat - d[0]) < half
             ext = abs(math.cos(arel)) * g["length"][j] / 2 + abs(math.sin(arel)) * g["width"][j] / 2
             gap = aps - s[0] - el / 2 - ext
-            if abs(alat - d[0]) < half and gap > -el and (lead_j is None or gap < g_lead):
+            if in_path and gap > -el and (lead_j is None or gap < g_lead):
                 g_lead, v_lead, lead_j = gap, av * math.cos(arel), j
-            ttc_a = attc  # the constant-velocity TTC measured at capture time
-            ttc_min = min(ttc_min, ttc_a)
+            if in_path or not parallel:  # the constant-velocity TTC measured at capture time
+                ttc_min = min(ttc_min, attc)
         sg = stop_gap[0]
         stoppable = ve * ve / (2 * max(sg, 0.1)) <= p.yellow_stop_decel_mps2
         stop_sign_ahead = has_stop and sg < _INF
@@ -349,7 +351,8 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                     a = min(a, max(a_stop, -8.0))
                     if gg < 0.6:
                         a = -8.0
-            if mt == M["brake_hard"] and triggered[j]:
+            if triggered[j] and (mt == M["brake_hard"] or (mt == M["run_red_light"] and g["tkind"][j] >= 0) or (
+                    mt == M["cut_in_brake"] and t - t_trig[j] >= g["dur"][j])):
                 a = -g["decel"][j]
             if mt == M["stopped"]:
                 a = 0.0
@@ -357,7 +360,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 walk = 0.0 if (mt == M["cross_road"] and not triggered[j]) else vd
                 a = (walk - vj) / DT_S
             acc[j] = a
-            if mt in (M["cut_in"], M["head_on_drift"]) and triggered[j]:
+            if mt in (M["cut_in"], M["head_on_drift"], M["cut_in_brake"]) and triggered[j]:
                 frac = min(max((t - t_trig[j]) / g["dur"][j], 0.0), 1.0)
                 d_ref[j] = g["lat_amp"][j] * (1.0 - math.cos(math.pi * frac)) / 2.0
         # ---- dynamics

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 ObjectKind = Literal["ego", "car", "truck", "pedestrian"]
+
+BRAKE_LIGHT_DECEL_MPS2 = 1.0
+"""[m/s2] a road user decelerating harder than this shows its brake lights (ObjectState.braking)."""
+
+
+def brake_lights(acc_mps2: np.ndarray) -> np.ndarray:
+    """Brake lights on (bool, the shape of ``acc_mps2``) for longitudinal accelerations [m/s2]."""
+    return acc_mps2 < -BRAKE_LIGHT_DECEL_MPS2
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ class ObjectState:
     length_m: float
     width_m: float
     height_m: float
-    braking: bool = False  # brake lights on
+    braking: bool = False  # brake lights on (brake_lights)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import RoadSpec, Scenario
+from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario
 from adsgen.scenario.roads import build_road
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
@@ -43,6 +44,7 @@ from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re
     SIGNAL_RED,
     SIGNAL_YELLOW,
 )
+from adsgen.sim.snapshot import ObjectKind
 from adsgen.sim.types import DT_S
 
 # road-user sizes [m]: length, width, height
@@ -62,9 +64,8 @@ NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the s
 PET_TIMES_NONE = math.nan
 
 
-MANOEUVRES = ("keep", "brake_hard", "stopped", "cut_in", "turn_left_across", "run_red_light", "head_on_drift",
-              "cross_road")
-M = {name: i for i, name in enumerate(MANOEUVRES)}
+M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
+"""Manoeuvre type (adsgen.scenario.model.ManoeuvreType) -> its integer code in the compiled arrays."""
 TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
 
 
@@ -94,8 +95,10 @@ def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float]
 
 
 
-def signal_plan_state(t_s: float, green, yellow, all_red, offset, group) -> np.ndarray:
-    """Signal state per element for fixed-time plans; group 0 = NS, 1 = EW (half a cycle later)."""
+def signal_plan_state(t_s: float, plan: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Signal state per element for fixed-time plans ``plan`` (..., 4): green, yellow, all-red, offset [s]
+    (CompiledBatch.sig); ``group`` 0 = NS, 1 = EW (half a cycle later), broadcast against plan[..., 0]."""
+    green, yellow, all_red, offset = plan[..., 0], plan[..., 1], plan[..., 2], plan[..., 3]
     cycle = 2.0 * (green + yellow + all_red)
     tau = np.mod(t_s + offset - group * cycle / 2.0, cycle)
     return np.where(tau < green, SIGNAL_GREEN, np.where(tau < green + yellow, SIGNAL_YELLOW, SIGNAL_RED))
@@ -123,7 +126,7 @@ class CompiledBatch:
     height: np.ndarray
     active0: np.ndarray      # (B, A) bool real slot
     is_ped: np.ndarray       # (B, A) bool
-    kinds: list[list[str]]
+    kinds: list[list[ObjectKind]]
     ids: list[list[str]]
     v_des: np.ndarray        # (B, A) [m/s]
     s0: np.ndarray           # (B, A) [m]
@@ -132,7 +135,7 @@ class CompiledBatch:
     tval: np.ndarray         # (B, A)
     decel: np.ndarray        # (B, A) [m/s2]
     dur: np.ndarray          # (B, A) [s]
-    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / head_on_drift (left +)
+    lat_amp: np.ndarray      # (B, A) [m] lateral move of cut_in / cut_in_brake / head_on_drift (left +)
     stop_s: np.ndarray       # (B, A) [m] stop line along the slot's route where it is controlled (inf: none)
     line_s: np.ndarray       # (B, A) [m] the route's stop line position, controlled or not (inf: none)
     group: np.ndarray        # (B, A) signal group 0 NS / 1 EW
@@ -164,6 +167,7 @@ class CompiledBatch:
     stop_ctrl: np.ndarray = field(init=False)      # (B,) bool: signal or stop sign
     any_distance_trigger: bool = field(init=False)
     any_ttc_trigger: bool = field(init=False)
+    any_second_phase: bool = field(init=False)     # some actor brakes after a cut-in (cut_in_brake)
 
     def __post_init__(self) -> None:
         self.wheelbase = np.maximum(WHEELBASE_FRACTION * self.length, 0.1)  # (B, A) [m]
@@ -175,6 +179,7 @@ class CompiledBatch:
         self.stop_ctrl = self.has_signal | self.has_stop_sign
         self.any_distance_trigger = bool((self.tkind == 1).any())
         self.any_ttc_trigger = bool((self.tkind == 2).any())
+        self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
 
 
 def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
@@ -199,7 +204,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
     has_signal, has_stop = f(b, bool), f(b, bool)
     sig = f((b, 4))
     n_steps = f(b, int)
-    kinds: list[list[str]] = []
+    kinds: list[list[ObjectKind]] = []
     ids: list[list[str]] = []
     # a dummy route for padded slots (two points far away)
     dummy = np.array([[1e6, 1e6, 0.0, 0.0], [1e6, 1e6 + ROUTE_DS_M, 0.0, 0.0]])
@@ -222,7 +227,8 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
         sig[i] = (sig_.green_s, sig_.yellow_s, sig_.all_red_s, sig_.offset_s)
         mu[i] = friction_mu(sc.factors)
         n_steps[i] = int(round(sc.horizon_s / DT_S))
-        slots = [("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
+        slots: list[tuple[str, ObjectKind, str, float, float, Manoeuvre | None]] = [
+            ("ego", "ego", sc.ego.route, sc.ego.start_s_m, sc.ego.speed_mps, None)]
         slots += [(ac.id, ac.kind, ac.route, ac.start_s_m, ac.speed_mps, ac.manoeuvre) for ac in sc.actors]
         kinds.append([k for _, k, *_ in slots])
         ids.append([n for n, *_ in slots])
@@ -257,7 +263,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
                 if man.trigger is not None:
                     tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
                 decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
-                if man.type == "cut_in":
+                if man.type in ("cut_in", "cut_in_brake"):
                     lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
                 elif man.type == "head_on_drift":
                     lat_amp[i, j] = man.drift_m
@@ -371,7 +377,7 @@ def signal_states(bt: CompiledBatch, t: float) -> np.ndarray:
     """Signal state of every slot's approach (B, A) (SIGNAL_NONE without a signal)."""
     if not bt.any_control:
         return np.full(bt.off.shape, SIGNAL_NONE)
-    return np.where(bt.has_signal[:, None], signal_plan_state(t, *(bt.sig.T[:, :, None]), bt.group), SIGNAL_NONE)
+    return np.where(bt.has_signal[:, None], signal_plan_state(t, bt.sig[:, None, :], bt.group), SIGNAL_NONE)
 
 
 def stop_gaps(bt: CompiledBatch, st: EngineState) -> np.ndarray:
@@ -391,7 +397,12 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
         a = a_keep
     else:
         a = _stop_line_control(bt, st, v, a_keep, mt, trig, stop_gap, sig_state)
-    a = np.where((mt == M["brake_hard"]) & trig, -bt.decel[:, 1:], a)
+    # braking phases: brake_hard once triggered, cut_in_brake once its lateral move is complete, a run_red_light
+    # driver with a trigger once it notices the conflict
+    brakes = ((mt == M["brake_hard"]) | ((mt == M["run_red_light"]) & (bt.tkind[:, 1:] >= 0))) & trig
+    if bt.any_second_phase:
+        brakes |= (mt == M["cut_in_brake"]) & trig & (t - st.t_trig[:, 1:] >= bt.dur[:, 1:])
+    a = np.where(brakes, -bt.decel[:, 1:], a)
     a = np.where(mt == M["stopped"], 0.0, a)
     ped = bt.is_ped[:, 1:]
     # pedestrians: stand until triggered, then walk at their speed
@@ -401,7 +412,7 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
     if not bt.any_lateral:
         return
     # lateral manoeuvres: cosine profile over duration_s after the trigger
-    lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"])
+    lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"]) | (mt == M["cut_in_brake"])
     frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
     prof = (1.0 - np.cos(np.pi * frac)) / 2.0
     st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
@@ -518,7 +529,7 @@ def _occlusion_rows(bt: CompiledBatch, st: EngineState, r: np.ndarray, x, y, cy,
 
 __all__ = [
     "ACTOR_ACCEL_MPS2", "ACTOR_DECEL_MPS2", "ACTOR_GAIN_PER_S", "COMPLETED_MARGIN_M", "CURVATURE_AHEAD_M",
-    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MANOEUVRES", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
+    "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
     "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
     "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",

@@ -3,7 +3,7 @@
 An executor owns a fixed set of workers, each with its own long-lived backend. The driver hands a Task to a
 free worker (``submit``) and collects Outcomes (``wait``). The executor enforces each task's timeout: a
 task still running ``timeout_s`` after it was submitted is stopped (its worker killed and replaced) and
-comes back as a ``timed_out`` Outcome; a worker that dies mid-task comes back as ``worker_lost``.
+comes back as a ``timed_out`` RunOutcome; a worker that dies mid-task comes back as ``worker_lost``.
 Executors never write to the store.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec
 from adsgen.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ class Executor(Protocol):
     def submit(self, worker_id: str, task: Task) -> None:
         """Give a free worker a task (returns at once, except for the inline executor's bookkeeping)."""
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         """Outcomes that arrived (or timed out) within about timeout_s seconds; may be empty."""
 
     def shutdown(self, *, kill: bool = False) -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
+from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
 
 
 class _RunTimeout(BaseException):
@@ -48,19 +48,20 @@ class InlineExecutor:
         assert self._runtime is not None and self._task is None
         self._task = task
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         if self._task is None or self._runtime is None:
             time.sleep(min(timeout_s, 0.05))
             return []
         task, self._task = self._task, None
-        use_alarm = self._timeout_s is not None and threading.current_thread() is threading.main_thread()
+        alarm_s = self._timeout_s if threading.current_thread() is threading.main_thread() else None
+        use_alarm = alarm_s is not None
         started = time.time()
-        if use_alarm:
+        if alarm_s is not None:
             def _on_alarm(signum, frame):
                 raise _RunTimeout
 
             previous = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, float(self._timeout_s) * len(task))  # per run of the batch
+            signal.setitimer(signal.ITIMER_REAL, alarm_s * len(task))  # per run of the batch
         try:
             outcomes = self._runtime.execute(task)
         except _RunTimeout:

@@ -14,9 +14,10 @@ import signal
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerSpec  # noqa: F401
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec  # noqa: F401
 
 _STARTUP_TIMEOUT_S = 120.0  # [s] a worker that is not ready by then is reported as lost
 
@@ -81,8 +82,9 @@ class _Worker:
     def __init__(self, spec: WorkerSpec, ctx: mp.context.BaseContext):
         self.spec = spec
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=worker_main, args=(child, spec), name=f"adsgen-{spec.worker_id}",
-                                daemon=True)
+        # get_context(name) is typed BaseContext, which typeshed gives no Process; every real context has one
+        self.proc = ctx.Process(target=worker_main, args=(child, spec),  # type: ignore[attr-defined]
+                                name=f"adsgen-{spec.worker_id}", daemon=True)
         with _single_threaded_children():
             self.proc.start()
         child.close()
@@ -129,14 +131,14 @@ class ProcessExecutor:
         w.kill()
         self._workers[w.spec.worker_id] = _Worker(w.spec, self._ctx)
 
-    def _lost(self, w: _Worker, why: str) -> list[Outcome]:
+    def _lost(self, w: _Worker, why: str) -> list[RunOutcome]:
         out = []
         if w.task is not None:
             out += w.task.outcomes("worker_lost", w.spec.worker_id, w.submitted_unix, why)
         self._replace(w)
         return out
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         now = time.monotonic()
         deadline = now + timeout_s
         if self._timeout_s is not None:
@@ -145,8 +147,9 @@ class ProcessExecutor:
                     deadline = min(deadline, w.submitted + self._timeout_s * len(w.task))
         conns = {w.conn: w for w in self._workers.values()}
         ready = wait(list(conns), timeout=max(0.0, deadline - now)) if conns else []
-        out: list[Outcome] = []
-        for conn in ready:
+        out: list[RunOutcome] = []
+        for ready_conn in ready:
+            conn = cast(Connection, ready_conn)  # wait() was given only Connections
             w = conns[conn]
             try:
                 kind, payload = conn.recv()

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import Outcome, Task, WorkerRuntime, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec
 from adsgen.errors import BackendError, ConfigError, MissingExtraError
 
 _STARTUP_TIMEOUT_S = 180.0  # [s] an actor not ready by then fails the campaign start
@@ -31,7 +31,7 @@ class CampaignActor:
     def ready(self) -> bool:
         return True
 
-    def execute(self, task: Task) -> list[Outcome]:
+    def execute(self, task: Task) -> list[RunOutcome]:
         return self.runtime.execute(task)
 
     def close(self) -> None:
@@ -125,20 +125,21 @@ class RayExecutor:
             pass
         self._slots[s.spec.worker_id] = _Slot(self._actor_cls, s.spec)
 
-    def wait(self, timeout_s: float) -> list[Outcome]:
+    def wait(self, timeout_s: float) -> list[RunOutcome]:
         ray = self._ray
         busy = {s.ref: s for s in self._slots.values() if s.task is not None}
         now = time.monotonic()
         deadline = now + timeout_s
         if self._timeout_s is not None:
             for s in busy.values():
-                deadline = min(deadline, s.submitted + self._timeout_s * len(s.task))
-        out: list[Outcome] = []
+                deadline = min(deadline, s.submitted + self._timeout_s * len(s.task or ()))
+        out: list[RunOutcome] = []
         if busy:
             done, _ = ray.wait(list(busy), num_returns=len(busy), timeout=max(0.0, deadline - now))
             for ref in done:
                 s = busy[ref]
                 task, s.task, s.ref = s.task, None, None
+                assert task is not None  # busy slots hold a task
                 try:
                     out += ray.get(ref)
                 except ray.exceptions.RayActorError as exc:

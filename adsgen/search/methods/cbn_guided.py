@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.search.cem import CrossEntropySampler
-from adsgen.search.evaluator import Candidate, Evaluator, Outcome
+from adsgen.search.evaluator import Candidate, CandidateOutcome, Evaluator
 from adsgen.search.risk import CBNRisk, CombinationTable
 from adsgen.search.space import SeedSpace, factor_key
 from adsgen.sim.judge import Verdict
@@ -32,7 +32,7 @@ PARTIAL_CREDIT = 0.25
 unavoidable: the reference failed too, or the budget left it unjudged)."""
 
 
-def target(o: Outcome) -> float:
+def target(o: CandidateOutcome) -> float:
     """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for a high-risk run that is
     neither unavoidable nor the ego's fault, 0 otherwise."""
     if o.verdict == Verdict.VALID_FAILURE.value:
@@ -51,15 +51,15 @@ class YieldModel:
     trials: float = 0.0
     state_hits: dict[tuple[str, str], float] = field(default_factory=dict)
     state_trials: dict[tuple[str, str], float] = field(default_factory=dict)
-    bin_hits: np.ndarray | None = None    # (params, max_bins)
-    bin_trials: np.ndarray | None = None  # (params, max_bins)
+    bin_hits: np.ndarray = field(init=False)    # (params, max_bins)
+    bin_trials: np.ndarray = field(init=False)  # (params, max_bins)
 
     def __post_init__(self) -> None:
         nb = int(self.space.bins.max()) if self.space.n_params else 1
         self.bin_hits = np.zeros((self.space.n_params, nb))
         self.bin_trials = np.zeros((self.space.n_params, nb))
 
-    def update(self, outcomes: list[Outcome]) -> None:
+    def update(self, outcomes: list[CandidateOutcome]) -> None:
         for o in outcomes:
             y = target(o)
             self.hits += y
@@ -74,7 +74,7 @@ class YieldModel:
     def sample_log_odds(self, factors: list[dict[str, str]], units: np.ndarray,
                         rng: np.random.Generator) -> np.ndarray:
         """Thompson draw of log-odds of high-risk for each proposal (n,)."""
-        base = rng.beta(1 + self.hits, 1 + self.trials - self.hits)
+        base = float(rng.beta(1 + self.hits, 1 + self.trials - self.hits))
         base_lo = np.log(base / (1 - base))
         draws: dict[tuple[str, str], float] = {}
         out = np.full(len(factors), base_lo)
@@ -89,8 +89,8 @@ class YieldModel:
                     draws[(f, s)] = np.log(p / (1 - p)) - base_lo
                 out[i] += draws[(f, s)]
         if self.space.n_params:
-            p = rng.beta(1 + self.bin_hits + 2 * base, 1 + self.bin_trials - self.bin_hits + 2 * (1 - base))
-            lo = np.log(p / (1 - p)) - base_lo  # (params, bins)
+            pb = rng.beta(1 + self.bin_hits + 2 * base, 1 + self.bin_trials - self.bin_hits + 2 * (1 - base))
+            lo = np.log(pb / (1 - pb)) - base_lo  # (params, bins)
             idx = np.minimum((units * self.space.bins).astype(int), self.space.bins - 1)  # (n, params)
             out += lo[np.arange(self.space.n_params), idx].sum(axis=1)
         return out
@@ -231,8 +231,8 @@ class CBNGuidedSearch:
                 break
         return chosen
 
-    def _feedback(self, owner: list[SeedState], outcomes: list[Outcome]) -> None:
-        per_seed: dict[int, tuple[SeedState, list[Outcome]]] = {}
+    def _feedback(self, owner: list[SeedState], outcomes: list[CandidateOutcome]) -> None:
+        per_seed: dict[int, tuple[SeedState, list[CandidateOutcome]]] = {}
         for st, o in zip(owner, outcomes, strict=True):
             per_seed.setdefault(id(st), (st, []))[1].append(o)
             cell = (factor_key(o.candidate.factors), st.space.bin_index(o.candidate.unit))

@@ -5,7 +5,7 @@ is fitter; a collision is fittest, harder impacts fitter still). Tournament sele
 factors, blend crossover of parameters, per-gene mutation, elitism, and AV-Fuzzer's restart around the best
 individual when the population stagnates. An individual whose world is already in the archive is not
 simulated again: it keeps the archived outcome as its fitness (so the metric of distinct finds does not
-handicap the GA). Fitness ranks judged valid failures first (``Outcome.fitness``).
+handicap the GA). Fitness ranks judged valid failures first (``CandidateOutcome.fitness``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from adsgen.search.evaluator import Candidate, Evaluator, Outcome
+from adsgen.search.evaluator import Candidate, CandidateOutcome, Evaluator
 from adsgen.search.space import SeedSpace
 
 
@@ -42,8 +42,8 @@ class GeneticSearch:
         while ev.remaining > 0:
             ev.iteration += 1
             batch = [c for sp in spaces for c in pops[sp.name]]
-            known = {i: ev.archive.get(ev.key(c)) for i, c in enumerate(batch)}
-            known = {i: f for i, f in known.items() if f is not None}
+            archived = {i: ev.archive.get(ev.key(c)) for i, c in enumerate(batch)}
+            known = {i: f for i, f in archived.items() if f is not None}
             fresh = [c for i, c in enumerate(batch) if i not in known]
             if not fresh and all_known < 5:  # every individual known: restart every population
                 all_known += 1
@@ -55,7 +55,7 @@ class GeneticSearch:
             outcomes = ev.evaluate(fresh if fresh else batch)
             outcomes += [replace(f.outcome, candidate=batch[i], new=False, new_valid=False) for i, f in known.items()
                          if fresh]
-            by_seed: dict[str, list[Outcome]] = {}
+            by_seed: dict[str, list[CandidateOutcome]] = {}
             for o in outcomes:
                 by_seed.setdefault(o.candidate.space.name, []).append(o)
             for sp in spaces:
@@ -72,7 +72,7 @@ class GeneticSearch:
                 if stale[sp.name] >= self.stagnation_generations:
                     stale[sp.name] = 0
 
-    def _next_generation(self, sp: SeedSpace, scored: list[Outcome], rng: np.random.Generator,
+    def _next_generation(self, sp: SeedSpace, scored: list[CandidateOutcome], rng: np.random.Generator,
                          restart: bool) -> list[Candidate]:
         ranked = sorted(scored, key=lambda o: o.fitness)
         nxt = [o.candidate for o in ranked[: self.elites]]

@@ -50,7 +50,15 @@ def _no_arg(cls):
 
 
 register_agent("reference", _no_arg(ReferenceAgent))
-register_agent("omniscient", _no_arg(OmniscientAgent))
+
+
+def _omniscient(arg: str | None) -> OmniscientAgent:
+    if arg not in (None, "brake"):
+        raise ConfigError(f"agent 'omniscient' takes no argument or 'brake' (braking only), got 'omniscient:{arg}'")
+    return OmniscientAgent(evade=arg is None)
+
+
+register_agent("omniscient", _omniscient)
 
 
 def get_agent(spec: str) -> Any:
@@ -69,7 +77,7 @@ def _load_plugins() -> None:
     """Import modules of other areas that register agents (only if present)."""
     import importlib
 
-    for name in ("adsgen.drivelm.agent",):
+    for name in ("adsgen.drivelm.vlm.agent",):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -36,7 +36,9 @@ class IDMParams:
     aeb_ttc_s: float = 1.2         # [s] AEB brakes fully when the constant-velocity TTC drops below this
     aeb_decel_mps2: float = 9.0    # [m/s2] AEB braking request (the engine limits it to mu*g)
     max_decel_mps2: float = 9.0    # [m/s2] most the IDM itself may request
-    path_margin_m: float = 0.3     # [m] lateral margin for "in my path"
+    path_margin_m: float = 0.3     # [m] lateral margin for "in my path" (crossing road users, pedestrians)
+    parallel_rad: float = 0.35     # [rad] a vehicle heading within this of the ego's route drives the same
+    #                                way: it is a target (leader, AEB) only once its centre is in the ego's lane
     confirm_hits: int = 2          # detections before a track is used
     stop_dwell_s: float = 1.0      # [s] standstill at a stop sign before going
     yellow_stop_decel_mps2: float = 4.0  # [m/s2] stops on yellow if it can with at most this deceleration
@@ -91,6 +93,7 @@ class IDMAgent:
     def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
               n_actors: int | None = None) -> None:
         self._b = len(scenarios)
+        self._lane_half = np.array([s.road.lane_width_m / 2 for s in scenarios])  # (B,) [m]
         sens = [sensing(s.factors) for s in scenarios]
         self._range = np.array([x.detection_range_m for x in sens])  # (B,)
         self._miss = np.array([x.miss_rate for x in sens])  # (B,)
@@ -141,7 +144,7 @@ class IDMAgent:
         """Desired speed (B,): the set speed, lowered so that every previewed curve can be taken at
         a_lat_comf_mps2 after braking comfortably until it."""
         p = self.params
-        if obs.ego_curvature_ahead_1pm is None:
+        if obs.ego_curvature_ahead_1pm is None or obs.curvature_ahead_at_m is None:  # given together
             kappa, at = _curvature_preview(obs)
         else:
             kappa, at = obs.ego_curvature_ahead_1pm, obs.curvature_ahead_at_m
@@ -162,10 +165,14 @@ class IDMAgent:
         self._hits[:, :a_n] = np.where(visible, self._hits[:, :a_n] + hit, 0)
         tracked = visible & (self._hits[:, :a_n] >= p.confirm_hits)  # (B, A)
         v = obs.ego_speed_mps
-        # leaders: tracked road users in the ego's path ahead
-        half = obs.ego_width_m[:, None] / 2 + obs.actor_width_m / 2 + p.path_margin_m
-        in_path = tracked & (np.abs(plat - obs.ego_lateral_m[:, None]) < half)
+        # targets (leaders, AEB): a same-direction vehicle once its centre is in the ego's lane (lane-based
+        # target selection, as ACC does: a cut-in counts once it is in the lane), any other tracked road user
+        # once its footprint is within path_margin_m of the ego's
         crel, srel = np.cos(rel), np.sin(rel)
+        parallel = ~obs.actor_is_pedestrian & (crel > np.cos(p.parallel_rad))
+        foot = obs.ego_width_m[:, None] / 2 + obs.actor_width_m / 2 + p.path_margin_m
+        half = np.where(parallel, self._lane_half[:, None], foot)
+        in_path = tracked & (np.abs(plat - obs.ego_lateral_m[:, None]) < half)
         ext = np.abs(crel) * obs.actor_length_m / 2 + np.abs(srel) * obs.actor_width_m / 2
         gap = ps - obs.ego_route_s_m[:, None] - obs.ego_length_m[:, None] / 2 - ext
         ahead = in_path & (gap > -obs.ego_length_m[:, None])
@@ -195,7 +202,7 @@ class IDMAgent:
         # at the line: come to a full stop rather than creep (IDM only approaches s0 asymptotically)
         a = np.where(use_stop & (gap_eff < p.s0_m + 1.0) & (v < 1.0), np.minimum(a, -p.b_comf_mps2), a)
         # AEB on the tracked objects' constant-velocity TTC, as measured latency_s ago
-        ttc = np.where(tracked, ttc, np.inf)
+        ttc = np.where(tracked & (in_path | ~parallel), ttc, np.inf)
         ttc = ttc[:, 0] if a_n == 1 else ttc.min(axis=1, initial=np.inf)
         a = np.where((ttc < p.aeb_ttc_s) & (v > 0.1), -p.aeb_decel_mps2, a)
         return Action(accel_mps2=a)

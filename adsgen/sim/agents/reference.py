@@ -20,8 +20,13 @@ through the same loop; the judge (``adsgen.sim.judge``) re-runs high-risk scenar
 avoid it" tests): it sees the ground truth (no range, occlusion, misses or latency), knows the scenario and
 brakes with the full friction of the road, without reaction time, from the step the adversary's manoeuvre
 starts (a lateral move, a deceleration, a heading change, a pedestrian stepping out, or t = 0 for an
-adversary whose manoeuvre has no trigger) until the adversary is resolved (as for the reference). It does not
-steer (an evasive lane change is not modelled yet), so "omniscient fails" is a conservative verdict.
+adversary whose manoeuvre has no trigger) until the adversary is resolved (as for the reference). From the
+same step, where the road allows it -- an adjacent lane in the ego's direction exists and is free (no road user
+in it from EVADE_FREE_BEHIND_M behind to EVADE_FREE_AHEAD_M ahead) -- it also changes into that lane (the side
+away from the adversary first), an evasive manoeuvre the engine's friction circle shares with the braking.
+``omniscient:brake`` is the same check without the lane change. The judge takes the better of the two
+(braking alone first, the lane change only where braking alone is not safe), so a swerve that costs braking
+grip never makes a scenario look unavoidable.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import numpy as np
 
 from adsgen.scenario.mapping import G_MPS2, adversary_index, friction_mu, sensing
 from adsgen.scenario.model import Scenario
+from adsgen.scenario.roads import build_road
 from adsgen.sim.agents.idm import IDMAgent, IDMParams
 from adsgen.sim.agents.observation import Action, Observation
 from adsgen.sim.fault import REACTION_TIME_S
@@ -56,6 +62,10 @@ ONSET_LATERAL_M = 0.05      # [m] ground-truth onset of a lateral manoeuvre
 ONSET_YAW_RAD = 0.02        # [rad] onset of a heading change
 ONSET_DECEL_MPS2 = 0.5      # [m/s2] onset of braking
 ONSET_PED_SPEED_MPS = 0.1   # [m/s] a pedestrian stepping out
+EVADE_FREE_BEHIND_M = 15.0  # [m] omniscient lane change: the target lane is free of road users from this far
+EVADE_FREE_AHEAD_M = 60.0   # [m] behind the ego's centre to this far ahead (along the ego's route)
+EVADE_DURATION_S = 1.5      # [s] the evasive lane change follows a cosine profile over this time (a brisk
+#                             lane change; the engine's steering and friction limits apply)
 
 RISK_RULES = {
     "cut_in / head_on_drift": f"a vehicle moved {CC_LATERAL_PERCEPTION_M} m laterally towards the ego's lane "
@@ -75,14 +85,14 @@ class _Hazards:
 
     def reset(self, b: int) -> None:
         self.b = b
-        self.lat0: np.ndarray | None = None  # lateral offset at first sight
-        self.prev_v: np.ndarray | None = None
-        self.yaw0: np.ndarray | None = None
+        self.lat0 = np.empty((0, 0))  # (B, A) lateral offset at first sight; made at the first update
+        self.prev_v = np.empty((0, 0))
+        self.yaw0 = np.empty((0, 0))
 
     def update(self, obs: Observation, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lateral move towards the ego's lane [m], deceleration [m/s2], heading change [rad]), each (B, A)."""
         lat, v, rel = obs.actor_path_lat_m, obs.actor_speed_mps, obs.actor_path_rel_yaw_rad
-        if self.lat0 is None or self.lat0.shape != lat.shape:
+        if self.lat0.shape != lat.shape:
             self.lat0, self.prev_v, self.yaw0 = np.full(lat.shape, np.nan), v.copy(), np.full(lat.shape, np.nan)
         first = seen & np.isnan(self.lat0)
         self.lat0 = np.where(first, lat, self.lat0)
@@ -136,7 +146,8 @@ class ReferenceAgent(IDMAgent):
     name = "reference"
 
     def __init__(self) -> None:
-        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1))  # following only: braking is the CC model's
+        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1, parallel_rad=0.0))  # following only (a road user is
+        # a leader once its footprint nears the ego's, whatever its heading): braking is the CC model's
 
     def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
               n_actors: int | None = None) -> None:
@@ -187,13 +198,22 @@ class ReferenceAgent(IDMAgent):
         return Action(accel_mps2=a)
 
 
+def _adjacent_lanes(sc: Scenario) -> tuple[bool, bool]:
+    """(left, right): whether the ego's road has a lane in the ego's direction on that side of its lane."""
+    lane = build_road(sc.road).route(sc.ego.route).lane
+    if lane is None:
+        return False, False
+    return lane >= 1, lane + 1 < sc.road.lanes  # lane 0 is next to the centre line (docs/simulation.md)
+
+
 class OmniscientAgent(IDMAgent):
-    """The omniscient solvability check (see the module docstring)."""
+    """The omniscient solvability check (see the module docstring); ``evade=False``: braking only."""
 
     name = "omniscient"
 
-    def __init__(self) -> None:
-        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1))
+    def __init__(self, evade: bool = True) -> None:
+        super().__init__(IDMParams(aeb_ttc_s=0.0, confirm_hits=1, parallel_rad=0.0))
+        self.evade = evade
 
     def reset(self, scenarios: Sequence[Scenario], seed: int, n_steps: int | None = None,
               n_actors: int | None = None) -> None:
@@ -208,6 +228,37 @@ class OmniscientAgent(IDMAgent):
         self._haz = _Hazards()
         self._haz.reset(b)
         self._prev_gap = np.full(b, np.inf)
+        sides = np.array([_adjacent_lanes(s) if self.evade else (False, False) for s in scenarios], dtype=bool)
+        self._sides = sides.reshape(b, 2)  # (B, 2) lane to the left, to the right
+        self._lane_w = np.array([s.road.lane_width_m for s in scenarios])  # (B,) [m]
+        self._d_target = np.zeros(b)  # [m] the ego's lateral goal (0: its lane; +-lane width: evading)
+        self._t_evade = np.full(b, np.inf)  # [s] when the evasive lane change began
+        self._decided = np.zeros(b, dtype=bool)  # the evasive choice is made once, at the onset
+
+    def _evade(self, obs: Observation, col: np.ndarray) -> None:
+        """At the onset (rows started but not yet decided): pick a free adjacent lane, away from the adversary
+        first, and set it as the ego's lateral target."""
+        rows = np.flatnonzero(self._started & ~self._decided)
+        if not len(rows):
+            return
+        self._decided[rows] = True
+        if not self._sides[rows].any() or obs.actor_active.shape[1] == 0:
+            return
+        ego_lat = obs.ego_lateral_m[rows, None]
+        w = self._lane_w[rows, None]
+        ds = obs.actor_path_s_m[rows] - obs.ego_route_s_m[rows, None]  # (R, A) [m] along the ego's route
+        near = obs.actor_active[rows] & (ds > -EVADE_FREE_BEHIND_M) & (ds < EVADE_FREE_AHEAD_M)
+        adv_left = obs.actor_path_lat_m[rows, col[rows]] > obs.ego_lateral_m[rows]
+        free = []
+        for k, sign in enumerate((1.0, -1.0)):  # left, right
+            target = ego_lat + sign * w
+            occupied = near & (np.abs(obs.actor_path_lat_m[rows] - target) < w / 2 + obs.actor_width_m[rows] / 2)
+            free.append(self._sides[rows, k] & ~occupied.any(axis=1))
+        left_ok, right_ok = free
+        go_left = np.where(adv_left, left_ok & ~right_ok, left_ok)  # away from the adversary first
+        go_right = ~go_left & right_ok
+        self._d_target[rows] = np.where(go_left, self._lane_w[rows], np.where(go_right, -self._lane_w[rows], 0.0))
+        self._t_evade[rows] = obs.t_s
 
     def act(self, obs: Observation) -> Action:
         a_follow = super().act(obs).accel_mps2
@@ -219,10 +270,15 @@ class OmniscientAgent(IDMAgent):
         col = np.clip(self._adv, 0, max(onset.shape[1] - 1, 0))
         if onset.shape[1]:
             self._started |= has_adv & onset[rows, col]
+        if self.evade:
+            self._evade(obs, col)
         self._started &= ~(self._started & _resolved(obs, col, self._prev_gap))
         a = np.where(self._started, -OMNI_DECEL_MPS2, a_follow)
-        return Action(accel_mps2=a)
+        if not self.evade:
+            return Action(accel_mps2=a)
+        frac = np.clip((obs.t_s - self._t_evade) / EVADE_DURATION_S, 0.0, 1.0)
+        return Action(accel_mps2=a, lateral_offset_m=self._d_target * (1.0 - np.cos(np.pi * frac)) / 2.0)
 
 
-__all__ = ["ReferenceAgent", "OmniscientAgent", "RISK_RULES", "CC_REACTION_S", "CC_DECEL_G", "CC_DECEL_RISE_S",
+__all__ = ["ReferenceAgent", "OmniscientAgent", "EVADE_FREE_AHEAD_M", "EVADE_FREE_BEHIND_M", "RISK_RULES", "CC_REACTION_S", "CC_DECEL_G", "CC_DECEL_RISE_S",
            "CC_JERK_MPS3", "CC_LATERAL_PERCEPTION_M"]
