@@ -250,3 +250,21 @@ def test_tabu_finds_child_at_5000_rows_where_hill_climbing_and_plain_tabu_stop()
     assert cpdag_shd(data.names, plain.edges, truth) > 0 and plain.score < true_score - 100  # a local optimum
     assert cpdag_shd(data.names, found.edges, truth) == 0
     assert found.score >= true_score - 0.5
+
+
+def test_tabu_graph_does_not_depend_on_pythonhashseed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from adsgen.cbn.networks import load_network, sample_network; "
+            "from adsgen.cbn.tabu import tabu_search; from adsgen.cbn.hillclimb import HillClimbConfig; "
+            "d = sample_network(load_network('sachs'), 2000, 5); "
+            "print(sorted(tabu_search(d, (), HillClimbConfig(score='bic'), seed=1, restarts=3).edges))")
+    outs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        outs.append(run.stdout)
+    assert outs[0] == outs[1] and outs[0].count("(") > 5
