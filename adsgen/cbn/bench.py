@@ -293,13 +293,14 @@ def run_network_bench(networks: Sequence[str] = NETWORKS, sizes: Sequence[int] =
 
 
 def print_network_bench(figures: dict) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"structure learning on known networks ({figures['score']})")
-    for col in ("network", "rows", "seed", "learner", "CPDAG SHD", "skeleton SHD", "score - true", "search s",
-                "read+encode+search s"):
-        t.add_column(col, justify="right" if col not in ("network", "learner") else "left")
+    t = Table(title=f"structure learning on known networks ({figures['score']})", box=box.SIMPLE, padding=(0, 1), pad_edge=False, collapse_padding=True)
+    for col in ("network", "rows", "seed", "learner", "CPDAG", "skel.", "score-true", "search s", "+read s"):
+        t.add_column(col, justify="right" if col not in ("network", "learner") else "left",
+                     min_width={"learner": 12, "score-true": 10}.get(col))
     for c in figures["cases"]:
         for name, f in c["learners"].items():
             e2e = f.get("read_encode_search_s")
@@ -307,4 +308,6 @@ def print_network_bench(figures: dict) -> None:
                       str(f["skeleton_shd"]), f"{f['score_minus_true']:.1f}", f"{f['wall_s']:.2f}",
                       "" if e2e is None else f"{e2e:.2f}")
     Console().print(t)
+    Console().print("CPDAG / skel.: SHD to the true graph's CPDAG / skeleton; score-true: learned graph's score minus "
+                    "the true graph's (nats); +read s: read + encode + search from one CSV")
     Console().print(figures["r_bnlearn"])
