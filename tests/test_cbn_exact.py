@@ -268,3 +268,21 @@ def test_tabu_graph_does_not_depend_on_pythonhashseed():
         assert run.returncode == 0, run.stderr
         outs.append(run.stdout)
     assert outs[0] == outs[1] and outs[0].count("(") > 5
+
+
+def test_bench_cbn_end_to_end_against_bnlearn_or_says_why_not(monkeypatch):
+    from adsgen.cbn.bench import bnlearn_vs_adsgen
+
+    frame = sample_canonical(3000, 6)
+    forbidden = forbidden_edges(default_tiers(NAMES))
+    if bnlearn_version() is not None:
+        out = bnlearn_vs_adsgen(frame, NAMES, STATES, forbidden, "bdeu")
+        for name in ("adsgen_exact", "adsgen_hc", "bnlearn_hc"):
+            assert out[name]["total_s"] > out[name]["search_s"] > 0
+        assert out["adsgen_hc"]["speedup_vs_bnlearn_hc"] == pytest.approx(
+            out["bnlearn_hc"]["total_s"] / out["adsgen_hc"]["total_s"])
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    missing = bnlearn_vs_adsgen(frame, NAMES, STATES, forbidden, "bdeu")
+    assert list(missing) == ["note"] and missing["note"].startswith("R is not installed")
