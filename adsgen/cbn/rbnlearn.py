@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from adsgen.cbn.scores import ScoreName
 
@@ -33,6 +33,7 @@ R_LEARNERS: dict[str, str] = {
 }
 """Each learner's options beyond bnlearn's defaults, as R code (``tabu`` runs ``bnlearn::tabu``, the others
 ``bnlearn::hc``)."""
+assert tuple(R_LEARNERS) == get_args(RLearner), "every RLearner has its R options, and no other"
 R_TIMEOUT_S = 1800.0
 """Longest an Rscript run may take."""
 
