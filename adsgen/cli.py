@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.text import Text
 
 from adsgen import __version__
+from adsgen.cli_help import apply_placeholders
 from adsgen.errors import AdsgenError
+from adsgen.jsonout import check_json_target, json_annotation, tables_to_stderr, write_json
 
 app = typer.Typer(
     name="adsgen",
@@ -80,13 +82,10 @@ def doctor(
     carla_host: Annotated[str | None, typer.Option(
         "--carla-host", metavar="HOST[:PORT]",
         help="Also check this CARLA server (reachability and versions; no scenario is run).")] = None,
-    json_out: Annotated[str | None, typer.Option(
-        "--json", metavar="FILE", help="Write the checks as JSON to FILE ('-' for standard output).")] = None,
+    json_out: Annotated[str | None, json_annotation("the checks")] = None,
 ) -> None:
     """Check this machine against the tested set: Python, package versions, torch build, CARLA, Chromium,
     cores and free disk. Exit 1 when a core requirement is missing."""
-    import json
-
     from adsgen.doctor import run_doctor
 
     host, port = (None, 2000)
@@ -94,10 +93,10 @@ def doctor(
         from carla_bridge.connection import parse_host_port
 
         host, port = parse_host_port(carla_host)
+    check_json_target(json_out)
     rep = run_doctor(carla_host=host, carla_port=port)
-    if json_out == "-":
-        typer.echo(json.dumps(rep.to_dict(), indent=2))
-    else:
+    write_json(json_out, rep.to_dict())
+    with tables_to_stderr(json_out):
         from rich.table import Table
 
         table = Table("check", "status", "detail", title="adsgen doctor")
@@ -105,14 +104,17 @@ def doctor(
         for row in rep.rows:
             table.add_row(Text(row.check), Text(row.status, style=colour[row.status]), Text(row.detail))
         Console().print(table)
-        if json_out is not None:
-            from pathlib import Path
-
-            Path(json_out).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
     if not rep.ok:
         raise typer.Exit(1)
 
 err_console = Console(stderr=True)
+
+
+def command() -> typer.core.TyperGroup:
+    """The click command tree of ``adsgen`` with the help conventions applied (adsgen.cli_help)."""
+    root = typer.main.get_command(app)
+    apply_placeholders(root)
+    return root  # type: ignore[return-value]
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 -- one return p
     """Entry point. Returns the exit code (also used by tests)."""
     try:
         # without standalone mode click returns typer.Exit's code instead of exiting
-        rv = app(args=argv, prog_name="adsgen", standalone_mode=False)
+        rv = command()(args=argv, prog_name="adsgen", standalone_mode=False)
     except AdsgenError as exc:
         _print_error(str(exc))
         return exc.exit_code

@@ -7,6 +7,10 @@ The command line prints that line and exits with code 2; it never shows a traceb
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+_Choice = TypeVar("_Choice", bound=str)
+
 
 class AdsgenError(Exception):
     """Base class of errors caused by the user's input or environment (exit code 2)."""
@@ -34,3 +38,10 @@ class MissingExtraError(AdsgenError):
 
 class BackendError(AdsgenError):
     """A simulator backend failed (server unreachable or lost). Campaigns may retry these."""
+
+
+def one_of(value: str, choices: tuple[_Choice, ...], what: str) -> _Choice:
+    """``value`` as one of ``choices`` (a Literal's values); ConfigError naming ``what`` and the choices."""
+    if value not in choices:
+        raise ConfigError(f"{what} must be one of {', '.join(choices)}, got '{value}'")
+    return value

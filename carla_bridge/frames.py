@@ -74,11 +74,6 @@ def velocity_from_carla(v: Any) -> tuple[float, float]:
     return xy_from_carla(v.x, v.y)
 
 
-def direction_to_carla(heading_rad: float) -> Any:
-    """Unit carla.Vector3D pointing along an engine-frame heading (for walker controls)."""
-    return velocity(math.cos(heading_rad), math.sin(heading_rad))
-
-
 class Placement:
     """Where a road template sits in the CARLA world: a rotation by yaw_rad about the template origin,
     then a shift by (dx_m, dy_m), all in the engine's right-handed frame. Identity for generated worlds;

@@ -48,7 +48,7 @@ def faulty_db(tmp_path_factory):
 
 
 def test_status_counts_and_factors(cli, builtin_db):
-    code, out, err = cli(["campaign", "status", builtin_db, "--json"])
+    code, out, err = cli(["campaign", "status", builtin_db, "--json", "-"])
     assert code == 0, err
     st = json.loads(out)
     assert st["total"] == 10 and st["counts"]["done"] == 10 and st["agents"] == ["idm"]
@@ -132,8 +132,11 @@ def test_replay_same_and_different(cli, builtin_db, tmp_path):
     assert code == 0, err
     assert "same outcome" in out
     frames = sorted(p.name for p in (tmp_path / "frames").glob("*.png"))
-    fronts, bevs = [p for p in frames if p.endswith("_CAM_FRONT.png")], [p for p in frames if p.endswith("_BEV.png")]
+    fronts = [p for p in frames if re.search(r"_CAM_FRONT(_LEFT|_RIGHT)?\.png$", p)]
+    bevs = [p for p in frames if p.endswith("_BEV.png")]
     assert len(fronts) == len(bevs) >= 2 and len(frames) == len(fronts) + len(bevs)  # each moment with a BEV
+    # the report's scheme: run-<id>-<scenario>_t<s>s_<view>.png (adsgen.render.moments.frame_stem)
+    assert all(re.fullmatch(r"run-3-[A-Za-z0-9-]+_t\d\d\.\d\ds_(CAM_FRONT(_LEFT|_RIGHT)?|BEV)\.png", p) for p in frames), frames
     tampered = tmp_path / "tampered.db"
     shutil.copy(builtin_db, tampered)
     conn = sqlite3.connect(tampered)
@@ -243,10 +246,38 @@ def test_outputs_of_a_campaign_with_nothing_finished(cli, tmp_path):
     db = tmp_path / "new.db"
     with CampaignStore.create(db, config={}) as store:
         store.add_runs([(load_scenario(SEEDS_DIR / "cut_in.yaml"), None)], "idm", "builtin", [0, 1])
-    code, out, _ = cli(["campaign", "status", db, "--json"])
+    code, out, _ = cli(["campaign", "status", db, "--json", "-"])
     assert code == 0 and json.loads(out)["counts"]["pending"] == 2
     assert cli(["campaign", "export", db, "--out", tmp_path / "r.xml"])[0] == 0
     assert ET.parse(tmp_path / "r.xml").getroot().get("skipped") == "2"
     code, _, err = cli(["report", db, "--out", tmp_path / "report"])
     assert code == 0, err
     assert "No finished runs yet." in (tmp_path / "report" / "index.html").read_text()
+
+
+def test_report_plots_say_what_they_show(builtin_db):
+    """Every factor panel has its own legend and units; runs a search stored at once are counted in stored
+    order (wall time would be one vertical line), a campaign's against wall time."""
+    import numpy as np
+
+    from adsgen.campaign.plots import rates_by_factor, runs_over_time
+    from adsgen.campaign.stats import campaign_status, runs_frame
+    from adsgen.campaign.store import CampaignStore
+
+    with CampaignStore.open(builtin_db, readonly=True) as store:
+        st, df = campaign_status(store), runs_frame(store)
+    panels = [ax for ax in rates_by_factor(st["by_factor"], guided=True).axes if ax.get_title()]
+    assert len(panels) == 9 and all(ax.get_legend() is not None for ax in panels if ax.patches)
+    assert all("share of runs" in ax.get_ylabel() for ax in panels if ax.patches)
+    assert "not population rates" in rates_by_factor(st["by_factor"], guided=True).get_suptitle()
+    assert "not population rates" not in rates_by_factor(st["by_factor"]).get_suptitle()
+
+    campaign_ax = runs_over_time(df).axes[0]
+    assert "wall time" in campaign_ax.get_xlabel() and campaign_ax.get_legend() is not None
+    batch = df.assign(session_id=None, started_at=1.0e9, finished_at=1.0e9)  # as `adsgen generate` stores them
+    ax = runs_over_time(batch).axes[0]
+    lines = {line.get_label().split(" (")[0]: line for line in ax.get_lines()}
+    done = batch[batch["status"] == "done"]
+    assert lines["collision"].get_ydata()[-1] == int(done["collided"].sum())
+    assert np.ptp(lines["collision"].get_xdata()) == len(done) - 1  # spread over the runs, not a vertical line
+    assert "stored" in ax.get_xlabel() and "[s]" not in ax.get_xlabel()

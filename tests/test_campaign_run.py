@@ -293,7 +293,7 @@ def test_runs_are_judged_and_a_backend_that_cannot_rerun_is_one_line_exit_2(cli,
     rows = _rows(db)
     assert all((r["verdict"] is not None) == bool(r["high_risk"]) for r in rows)
     assert any(r["verdict"] for r in rows)
-    code, out, _ = cli(["campaign", "status", db, "--json"])
+    code, out, _ = cli(["campaign", "status", db, "--json", "-"])
     verdicts = json.loads(out)["verdicts"]
     assert code == 0 and sum(verdicts.values()) == sum(bool(r["high_risk"]) for r in rows)
     code, _, err = cli(["campaign", "run", scen, "--db", tmp_path / "d.db", "--agent", "fakesim:FakeAgent",

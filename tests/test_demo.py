@@ -24,6 +24,14 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     images = re.findall(r'<img src="([^"]+)"', html)
     assert len(images) >= 2 + 5 * 4  # graph, search curves, 5 worst x (>= 2 moments x (camera + bird's-eye view))
     assert all((out / src).is_file() for src in images)
+    pngs = [p.relative_to(out).as_posix() for p in out.rglob("*.png")]
+    assert sorted(pngs) == sorted(set(images))  # each picture written once, where the page links it
+    found_table = html.split('id="distinct-high-risk-scenarios-found')[1]
+    from adsgen.variables import FACTORS
+
+    assert all(f"<th>{f}</th>" in found_table for f in FACTORS)  # every factor, not five of nine
+    assert not re.search(r"\bnan\b", html.split('id="provenance"')[0], re.IGNORECASE)  # no value shows "nan"
+    assert "p = 0.0 " not in html and "p = 0.0)" not in html
     records = {r["method"]: r for r in json.loads((out / "search_runs.json").read_text())}
     assert set(records) == {"cbn", "random", "ga"} and all(r["runs"] == 300 for r in records.values())
     rows = list(csv.DictReader(open(out / "scenarios_cbn" / "summary.csv")))

@@ -143,10 +143,10 @@ def test_every_manoeuvre_and_trigger_kind_validates(seeds, tmp_path):
     brake = next(e for e in root.iter("Event") if e.get("name", "").endswith("brakes_after_cut_in"))
     cond = brake.find(".//Condition")
     assert float(cond.get("delay")) == pytest.approx(Manoeuvre().duration_s)
-    from adsgen.export.xosc import MANOEUVRES
+    from adsgen.export.xosc import MANOEUVRE_WRITERS
     from adsgen.scenario.model import ManoeuvreType
 
-    assert set(MANOEUVRES) == set(ManoeuvreType.__args__)  # every manoeuvre has its OpenSCENARIO writer
+    assert set(MANOEUVRE_WRITERS) == set(ManoeuvreType.__args__)  # every manoeuvre has its OpenSCENARIO writer
     # the left-turner approaches and holds at its stop line until triggered (as in the engine)
     assert root.find(".//ReachPositionCondition") is not None
     holds = [c for c in root.iter("Condition") if c.get("name", "").endswith("_not_yet_triggered")]

@@ -654,7 +654,7 @@ def test_a_database_on_a_read_only_mount_is_read(small_db, tmp_path):
     env, _ = _campaign_env(tmp_path)
     adsgen = f"{sys.executable} -m adsgen"
     script = (f"mount --bind {src} {mnt} && mount -o remount,bind,ro {mnt} && "
-              f"{adsgen} campaign status {mnt}/c.db --json > {tmp_path}/status.json && "
+              f"{adsgen} campaign status {mnt}/c.db --json - > {tmp_path}/status.json && "
               f"{adsgen} campaign export {mnt}/c.db --out {tmp_path}/runs.csv && "
               f"{adsgen} report {mnt}/c.db --out {tmp_path}/report --no-keyframes")
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=120)

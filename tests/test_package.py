@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,40 @@ def test_exit_codes_of_commands_reach_the_shell(monkeypatch):
     monkeypatch.setattr(cli, "app", sub)
     assert cli.main(["boom"]) == 3
     assert cli.main(["fine"]) == 0
+
+
+LONG_FUNCTION_LINES = 80
+"""A function longer than this (decorators to last line) needs a comment block starting ``# long: reason``
+right above it."""
+
+
+def _long_functions_without_reason(root: Path) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            assert node.end_lineno is not None
+            length = node.end_lineno - first + 1
+            i = first - 2  # the comment block right above the def (or its decorators)
+            while (i > 0 and lines[i].strip().startswith("#") and not lines[i].strip().startswith("# long:")
+                   and lines[i - 1].strip().startswith("#")):
+                i -= 1
+            above = lines[i].strip() if i >= 0 else ""
+            if length > LONG_FUNCTION_LINES and not above.startswith("# long:"):
+                out.append(f"{path}:{node.lineno} {node.name} ({length} lines)")
+    return out
+
+
+def test_no_long_function_without_a_written_reason():
+    repo = Path(__file__).resolve().parent.parent
+    found = [f for pkg in ("adsgen", "carla_bridge") for f in _long_functions_without_reason(repo / pkg)]
+    assert not found, "functions over 80 lines without a '# long: reason' line above them:\n" + "\n".join(found)
+
+
+def test_the_long_function_check_finds_one(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(LONG_FUNCTION_LINES))
+    (tmp_path / "m.py").write_text(f"def f():\n{body}\n\n\n# long: a table of cases\ndef g():\n{body}\n")
+    assert [f.split()[1] for f in _long_functions_without_reason(tmp_path)] == ["f"]

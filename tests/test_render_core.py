@@ -230,3 +230,16 @@ def test_save_frame_writes_image_depth_and_objects(road, tmp_path):
     assert paths["image"].exists() and np.load(paths["depth_npy"]).shape == (225, 400)
     rec = json.loads(paths["json"].read_text())
     assert rec["camera"] == "CAM_FRONT" and rec["objects"][0]["id"] == "lead"
+
+
+def test_a_black_car_side_in_shadow_is_lit_by_daylight_not_black(road):
+    """In daylight the side of a car facing away from the sun still gets the sky's and the road's light and
+    mirrors the sky, so a black car reads as a dark car, not as a hole in the image; at night it stays dark."""
+    behind = _car("crosser", -9.0, -1.75)  # paint_of("crosser") is black; the back camera sees its front face
+    assert paint_of("crosser", "car").name == "black"
+    day = render(_snap(behind), camera="CAM_BACK", ground=road, appearance=appearance_for("daylight", "clear", "dry"))
+    night = render(_snap(behind), camera="CAM_BACK", ground=road,
+                   appearance=appearance_for("dark_unlighted", "clear", "dry"))
+    lum = lambda f: f.image.astype(float).mean(axis=2)[f.mask_of("crosser")]  # noqa: E731
+    assert lum(day).size > 500
+    assert lum(day).mean() > 20 and lum(day).mean() > 2.5 * lum(night).mean()

@@ -62,3 +62,18 @@ def test_simulate_render_writes_front_camera_and_birds_eye_views(cli, tmp_path):
     assert len(fronts) == len(bevs) >= 2 and "hazard visible at t =" in stdout
     assert all(re.fullmatch(r"pedestrian-crossing-nominal_t\d\d\.\d\ds_(CAM_FRONT|BEV)\.png", p) for p in fronts + bevs)
     assert np.asarray(PILImage.open(tmp_path / bevs[0])).std() > 5  # not a blank image
+
+
+def test_a_hazard_from_the_side_is_shown_by_the_camera_that_sees_it():
+    """The straight-crossing car comes from the left, outside CAM_FRONT's view up to the impact: its keyframes
+    come from the front-left camera, where it is visible and named in the caption."""
+    from adsgen.render.moments import moment_images
+
+    result, moments = _moments("straight_crossing_path.yaml")
+    cameras = {frame.camera for _, frame, _ in moments}
+    assert cameras == {"CAM_FRONT_LEFT"}, cameras
+    assert max(m.hazard_height_px for m, _, _ in moments) >= MIN_HAZARD_HEIGHT_PX
+    stems = [stem for stem, _, _ in moment_images(moments, "x")]
+    assert any(s.endswith("_CAM_FRONT_LEFT") for s in stems)
+    _, pedestrian = _moments("pedestrian_crossing.yaml")
+    assert {frame.camera for _, frame, _ in pedestrian} == {"CAM_FRONT"}  # a hazard ahead stays on the front

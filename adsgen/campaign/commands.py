@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,8 @@ import typer
 from rich.console import Console
 
 from adsgen.errors import AdsgenError
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
+from adsgen.sim.types import HIGH_RISK_TTC_S
 from adsgen.sim.vocabulary import FailOn
 
 
@@ -36,6 +37,7 @@ def _console() -> Console:
 _OPTION_OF_FIELD = {"high-risk-ttc-s": "near-miss-ttc-s"}  # config fields whose option is named otherwise
 
 
+# long: typer turns each parameter into one of the command's 21 options; the body is 20 lines
 @campaign_app.command("run")
 def run_cmd(
     scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files or folders (seed files count as "
@@ -57,11 +59,11 @@ def run_cmd(
     extend: bool = typer.Option(False, "--extend", help="Resume with other scenarios or --seeds: add their runs "
                                                         "(without it, such a resume is refused)."),
     backoff_s: float = typer.Option(1.0, "--backoff-s", help="First reconnect delay after a backend fault, seconds."),
-    near_miss_ttc_s: float = typer.Option(1.0, "--near-miss-ttc-s", help="A finished run without a collision whose "
+    near_miss_ttc_s: float = typer.Option(HIGH_RISK_TTC_S, "--near-miss-ttc-s", help="A finished run without a collision whose "
                                           "min time-to-collision is under this [s] is a near miss."),
     no_preflight: bool = typer.Option(False, "--no-preflight",
                                       help="Skip the TCP checks of --carla-hosts and --ray-address."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the run summary as JSON here."),
+    json_out: str | None = json_option("the run summary (statuses and verdict counts)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     fail_on: FailOn = typer.Option(None, "--fail-on", help=(
         "Exit 1 when a done run in the store meets this: valid-failure (the judge blames the agent), collision, "
@@ -76,7 +78,6 @@ def run_cmd(
     from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
     from adsgen.errors import ConfigError
-    from adsgen.outputs import atomic_path, check_output
 
     try:
         config = CampaignConfig(
@@ -90,8 +91,8 @@ def run_cmd(
         err = exc.errors()[0]
         field = "-".join(map(str, err["loc"])).replace("_", "-")
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
-    if json_out is not None:  # checked before the campaign runs, not after
-        check_output(json_out, (db, *scenarios), option="--json")
+    check_json_target(json_out, (db, *scenarios))  # checked before the campaign runs, not after
+    to_err = to_stdout(json_out)  # --json -: standard output carries the JSON alone
     from adsgen.campaign.stats import campaign_status, findings_line
     from adsgen.campaign.store import CampaignStore
     from adsgen.sim.vocabulary import runs_meeting, status_label
@@ -100,30 +101,29 @@ def run_cmd(
     with CampaignStore.open(db, readonly=True) as store:
         st = campaign_status(store)
     c = summary.counts
-    typer.echo(f"{summary.db}: {findings_line(st)}")
+    typer.echo(f"{summary.db}: {findings_line(st)}", err=to_err)
     typer.echo(f"  runs: {c['done']} {status_label('done')}, {c['failed']} {status_label('failed')}, "
                f"{c['timed_out']} {status_label('timed_out')}, {c['pending'] + c['running']} unfinished "
                f"({summary.attempted} finished now, {summary.new_runs} new in the store, "
                f"{summary.retried} backend-fault retries); "
-               f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run")
+               f"{summary.runs_per_s:.1f} runs/s, store {summary.store_ms_per_run:.2f} ms/run", err=to_err)
     if json_out:
         d = summary.to_dict()
         d["verdicts"], d["collisions"], d["near_misses"] = st["verdicts"], st["collisions"], st["near_misses"]
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps(d, indent=2))
+        write_json(json_out, d)
     if summary.interrupted:
         raise CampaignInterrupted("interrupted: finished runs are committed; rerun the same command to resume")
     if fail_on is not None:
         n = runs_meeting(fail_on, valid_failures=st["verdicts"].get("valid_failure", 0),
                          collisions=st["collisions"], near_misses=st["near_misses"])
         if n:
-            typer.echo(f"--fail-on {fail_on.value}: {n} run(s) meet it (exit 1)")
+            typer.echo(f"--fail-on {fail_on.value}: {n} run(s) meet it (exit 1)", err=to_err)
             raise typer.Exit(1)
 
 
 @campaign_app.command("status")
 def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
-               as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")) -> None:
+               json_out: str | None = json_option("the counts and rates by factor")) -> None:
     """Counts by status and collisions / failures by factor."""
     from rich.table import Table
 
@@ -131,14 +131,13 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     from adsgen.campaign.store import CampaignStore
     from adsgen.sim.vocabulary import status_label, verdict_label
 
+    check_json_target(json_out, (db,))
     with CampaignStore.open(db, readonly=True) as store:
         st = campaign_status(store)
-    if as_json:
-        typer.echo(json.dumps(st, indent=2))
-        return
-    console = Console()
+    write_json(json_out, st)
+    console = Console(stderr=to_stdout(json_out))
     if not console.is_terminal:  # piped / captured: wide enough that the factor table never truncates
-        console = Console(width=160)
+        console = Console(width=160, stderr=to_stdout(json_out))
     t = Table(title=f"{db}: {st['total']} runs")
     for col in ("status", "runs"):
         t.add_column(col)
@@ -174,16 +173,19 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                fail_on: str = typer.Option("collision", "--fail-on", help="JUnit: which finished runs are "
                                            "failures: 'valid-failure' (the judge blames the agent), 'collision', "
                                            "or 'near-miss' (collisions and near misses, min time-to-collision "
-                                           "under the campaign's threshold).")) -> None:
+                                           "under the campaign's threshold)."),
+               json_out: str | None = json_option("what was written (file, runs)")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
     from adsgen.campaign.store import CampaignStore
     from adsgen.outputs import check_output
 
     check_output(out, (db,))
+    check_json_target(json_out, (db, out))
     with CampaignStore.open(db, readonly=True) as store:
         n = export_runs(store, out, fail_on)
-    typer.echo(f"wrote {n} runs to {out}")
+    typer.echo(f"wrote {n} runs to {out}", err=to_stdout(json_out))
+    write_json(json_out, {"db": str(db), "out": str(out), "runs": n})
 
 
 _TRUSTED_BACKEND_HELP = ("Allow this stored backend import path (module:Factory) to run; registry backends "
@@ -204,7 +206,7 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                render: Path = typer.Option(None, "--render", help="Also render keyframes of the replay here."),
                backend_opt: list[str] = typer.Option(None, "--backend-opt",
                                                      help="Override a backend option key=value (e.g. host=...)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+               json_out: str | None = json_option("the stored and replayed outcomes and their differences"),
                backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
                agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
                trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
@@ -216,6 +218,7 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
     err = _console()
     options = parse_options(backend_opt)
+    check_json_target(json_out, (db,))
     if render is not None:
         check_output(render, (db,), folder=True, option="--render", make_parents=True)
     with CampaignStore.open(db, readonly=True) as store:
@@ -228,25 +231,28 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
             paths = render_keyframes_to_dir(store, rep, render, options, trust)
             err.print(f"rendered {len(paths)} keyframe(s) to {render}", highlight=False)
-    if as_json:
-        typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
-    else:
-        from adsgen.safeload import printable
-        from adsgen.sim.vocabulary import status_label, verdict_label
-
-        verdicts = ""
-        if rep.stored and rep.replayed:
-            stored_verdict = rep.stored.get("verdict")
-            verdicts = (f"; verdict stored {verdict_label(stored_verdict) if stored_verdict else '- (not judged)'}, "
-                        f"replay {verdict_label(rep.replayed.get('verdict'))}")
-        typer.echo(f"run {rep.run_id} ({printable(rep.scenario, 200)}, seed {rep.seed}, {printable(rep.agent, 200)} "
-                   f"on {printable(rep.backend, 200)}): "
-                   f"stored {status_label(rep.stored_status)}, replay {status_label(rep.replay_status)}{verdicts}")
-        for d in rep.differences:
-            typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}")
-        typer.echo("same outcome" if rep.same else "DIFFERENT outcome")
+    write_json(json_out, rep.to_dict())
+    _print_replay(rep, err=to_stdout(json_out))  # on standard error when --json - takes standard output
     if not rep.same:
         raise ReplayMismatch(f"run {rep.run_id}: the replay's outcome differs from the stored one")
+
+
+def _print_replay(rep: Any, err: bool = False) -> None:
+    """The replay's comparison in words (to standard error with ``err``)."""
+    from adsgen.safeload import printable
+    from adsgen.sim.vocabulary import status_label, verdict_label
+
+    verdicts = ""
+    if rep.stored and rep.replayed:
+        stored_verdict = rep.stored.get("verdict")
+        verdicts = (f"; verdict stored {verdict_label(stored_verdict) if stored_verdict else '- (not judged)'}, "
+                    f"replay {verdict_label(rep.replayed.get('verdict'))}")
+    typer.echo(f"run {rep.run_id} ({printable(rep.scenario, 200)}, seed {rep.seed}, {printable(rep.agent, 200)} "
+               f"on {printable(rep.backend, 200)}): "
+               f"stored {status_label(rep.stored_status)}, replay {status_label(rep.replay_status)}{verdicts}", err=err)
+    for d in rep.differences:
+        typer.echo(f"  {d['field']}: stored {d['stored']!r}, replay {d['replay']!r}", err=err)
+    typer.echo("same outcome" if rep.same else "DIFFERENT outcome", err=err)
 
 
 def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
@@ -258,7 +264,9 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                                               help="Render keyframes of the worst scenarios (rerun inline)."),
                backend: str = typer.Option(None, "--backend", help=_TRUSTED_BACKEND_HELP),
                agent: str = typer.Option(None, "--agent", help=_TRUSTED_AGENT_HELP),
-               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP)) -> None:
+               trust_imports: bool = typer.Option(False, "--trust-imports", help=_TRUST_HELP),
+               json_out: str | None = json_option("the page's path, counts and worst runs with their replay "
+                                                  "commands")) -> None:
     """Write a static HTML report of a campaign (readable offline)."""
     from adsgen.campaign.curves import load_curve_json
     from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
@@ -269,24 +277,56 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     if worst < 0:
         raise ConfigError(f"--worst {worst}: expected 0 or more scenarios to list")
     check_output(out, (db, curve), folder=True, make_parents=True)
+    check_json_target(json_out, (db, curve))
     points = load_curve_json(curve) if curve else []
-    with CampaignStore.open(db, readonly=True) as store:
+    with CampaignStore.open(db, readonly=True) as store, _report_progress() as bar:
         data = load_campaign_report_data(store, curve=points, worst=worst)
         data.db_arg = str(db)
+        ids = [int(r["id"]) for r in data.worst]
         if data.worst:
             from adsgen.campaign.reproduce import write_run_files
 
-            data.reproduction = write_run_files(store, [int(r["id"]) for r in data.worst], out)
+            task = bar.add_task("scenario files of the worst runs", total=1)
+            data.reproduction = write_run_files(store, ids, out)
+            bar.advance(task)
         if keyframes and data.worst:
             from adsgen.campaign.keyframes import keyframes_for_runs
 
-            data.keyframes, data.keyframe_note = keyframes_for_runs(store, [int(r["id"]) for r in data.worst],
-                                                                    _import_trust(backend, agent, trust_imports))
-    page = write_campaign_report(data, out)
-    typer.echo(f"wrote {page}")
+            task = bar.add_task("keyframes of the worst runs", total=len(ids))
+            data.keyframes, data.keyframe_note = keyframes_for_runs(
+                store, ids, _import_trust(backend, agent, trust_imports), progress=lambda: bar.advance(task))
+        task = bar.add_task("plots and page", total=1)
+        page = write_campaign_report(data, out)
+        bar.advance(task)
+    typer.echo(f"wrote {page}", err=to_stdout(json_out))
+    write_json(json_out, _report_json(data, page))
 
 
-def bench_cmd(json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON here."),
+def _report_progress() -> Any:
+    """A progress bar on standard error for the report's phases."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=_console(), transient=True)
+
+
+def _report_json(data: Any, page: Path) -> dict[str, Any]:
+    """What ``report --json`` writes: the page, the counts and each worst run with its reproduction."""
+    from adsgen.campaign.report import run_finding_words
+    from adsgen.campaign.reproduce import replay_command
+
+    st = data.status
+    return {"page": str(page), "db": st["db"], "runs": st["total"], "counts": st["counts"],
+            "verdicts": st["verdicts"], "collisions": st["collisions"], "near_misses": st["near_misses"],
+            "worst": [{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+                       "verdict": r["verdict"] if isinstance(r.get("verdict"), str) else None,
+                       "finding": run_finding_words(r), "collided": bool(r.get("collided")),
+                       "impact_speed_mps": r.get("impact_speed_mps"), "min_ttc_s": r.get("min_ttc_s"),
+                       "replay": replay_command(data.db_arg, int(r["id"])),
+                       "files": data.reproduction.get(int(r["id"]), {})} for r in data.worst]}
+
+
+def bench_cmd(json_out: str | None = json_option("the figures"),
               runs: int = typer.Option(200, help="Runs per measurement."),
               max_workers: int = typer.Option(2, "--max-workers", help="Largest worker count measured."),
               batch_size: int = typer.Option(25, "--batch-size", help="Batch size of the batched figures "
@@ -296,10 +336,11 @@ def bench_cmd(json_out: Path = typer.Option(None, "--json", help="Write the figu
     """Campaign throughput with 1..N worker processes on the builtin backend, and the store's overhead."""
     from adsgen.campaign.bench import print_bench, run_bench
 
+    check_json_target(json_out)
     res = run_bench(runs=runs, max_workers=max_workers, batch_size=batch_size, repeats=repeats)
-    print_bench(res)
-    if json_out:
-        json_out.write_text(json.dumps(res, indent=2))
+    with tables_to_stderr(json_out):
+        print_bench(res)
+    write_json(json_out, res)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

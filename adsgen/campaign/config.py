@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from adsgen.sim.types import HIGH_RISK_TTC_S
+
 
 class CampaignConfig(BaseModel):
     """Options of a campaign run. Unknown keys are rejected."""
@@ -32,7 +34,7 @@ class CampaignConfig(BaseModel):
                                             "campaign (without it such a resume is refused, naming what differs).")
     backoff_s: float = Field(1.0, ge=0.0, description="First reconnect delay after a backend fault [s]; doubles per consecutive fault.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Cap of the reconnect delay [s].")
-    high_risk_ttc_s: float = Field(1.0, gt=0.0, description="min-TTC threshold of a near miss [s].")
+    high_risk_ttc_s: float = Field(HIGH_RISK_TTC_S, gt=0.0, description="min-TTC threshold of a near miss [s].")
     preflight: bool = Field(True, description="Check every CARLA host (and the Ray head) answers on TCP before touching the database.")
 
     @model_validator(mode="after")

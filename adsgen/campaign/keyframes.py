@@ -1,7 +1,7 @@
 """Keyframes of stored runs: rerun a run on a backend that can give world snapshots (the builtin engine's
 ``snapshots``), render a front-camera image and a bird's-eye view at a few moments, return PNGs.
 
-Moments (``adsgen.render.moments``): the hazard first visible on the front camera, the agent's reaction, and
+Moments (``adsgen.render.moments``): the hazard first visible on the ego's camera (front, else front-left or front-right), the agent's reaction, and
 the impact or closest approach, each with a bird's-eye view. A run on a backend without snapshots (CARLA) is re-simulated on the builtin engine, and
 the caption says so.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,11 @@ def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, re
     return [Image(stem, caption, png=_png(image)) for stem, caption, image in moment_images(moments, label, note)]
 
 
-def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tuple[dict[int, list[Image]], str]:
+def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None,
+                       progress: Callable[[], None] | None = None) -> tuple[dict[int, list[Image]], str]:
     """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered). A run whose
     stored backend or agent is an import path TRUST (adsgen.campaign.backends.ImportTrust) does not allow is
-    not rerun; the note says why."""
+    not rerun; the note says why. ``progress`` is called after each run."""
     from adsgen.campaign.backends import ImportTrust
     from adsgen.campaign.replay import run_spec
 
@@ -71,6 +73,8 @@ def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None) -> tup
                                      f"run {rid} {run['scenario_name']}")
         except Exception as exc:  # keyframes are an illustration; the report still stands without them
             problems.append(f"run {rid}: {type(exc).__name__}: {exc}")
+        if progress is not None:
+            progress()
     note = ("Keyframes could not be rendered for " + "; ".join(problems)) if problems else ""
     return out, note
 
@@ -86,7 +90,7 @@ def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
     run = store.run(report.run_id)
     spec, _ = run_spec(store, run, backend_options, trust or ImportTrust())
     images = run_keyframes(spec, json.loads(run["spec_json"]), int(run["seed"]), report.replayed or report.stored,
-                           f"run {report.run_id}")
+                           f"run {report.run_id} {run['scenario_name']}")
     paths = []
     for img in images:
         p = out / f"{img.name}.png"

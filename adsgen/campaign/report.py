@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.provenance import utc_now, versions
+from adsgen.sim.types import HIGH_RISK_TTC_S
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -54,6 +55,8 @@ class Image:
     figure: Any = None
     """matplotlib.figure.Figure, saved at `dpi` and closed."""
     png: bytes | None = None
+    path: Path | None = None
+    """A PNG already inside the report folder: linked where it is, not copied (each file written once)."""
     dpi: int = 110
 
 
@@ -112,7 +115,7 @@ def _cell(v: Any) -> str:
     if isinstance(v, list | tuple):
         return "<td>" + " ".join(_inline(x) for x in v) + "</td>"
     if isinstance(v, float):
-        return f'<td class="num">{v:.3g}</td>'
+        return f'<td class="num">{v:.3g}</td>' if v == v else "<td>-</td>"  # NaN: no value, never "nan"
     if isinstance(v, int) and not isinstance(v, bool):
         return f'<td class="num">{v}</td>'
     return f"<td>{html.escape(str(v))}</td>"
@@ -129,6 +132,10 @@ def _table_html(t: Table) -> str:
 
 
 def _save_image(img: Image, out_dir: Path, used: set[str]) -> str:
+    if img.path is not None:
+        rel = Path(img.path).resolve().relative_to(out_dir.resolve())  # ValueError: not inside the report
+        used.add(rel.as_posix())
+        return rel.as_posix()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", img.name).strip("-") or "image"  # frame stems kept as they are
     name, i = f"{stem}.png", 1
     while name in used:
@@ -207,7 +214,7 @@ class CampaignReportData:
     """run id -> {"yaml": href, "xosc": href} (relative to the page), see adsgen.campaign.reproduce."""
     db_arg: str = ""
     """The database as the user named it, for the `adsgen replay DB RUN` commands."""
-    high_risk_ttc_s: float = 1.0
+    high_risk_ttc_s: float = HIGH_RISK_TTC_S
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -236,7 +243,7 @@ def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, wor
     return CampaignReportData(
         title=title or f"Campaign {store.path.name}",
         status=campaign_status(store), runs=df, curve=store.curve_points() + list(curve or []),
-        worst=worst_runs(df, worst), high_risk_ttc_s=float(cfg.get("high_risk_ttc_s", 1.0)),
+        worst=worst_runs(df, worst), high_risk_ttc_s=float(cfg.get("high_risk_ttc_s", HIGH_RISK_TTC_S)),
         provenance={"campaign_db": str(store.path), "created_utc": campaign["created_utc"],
                     "source": campaign["source"], "config": cfg, "versions": campaign["versions"],
                     "sessions": [{k: s[k] for k in ("id", "started_utc", "ended_utc", "state", "host")}
@@ -269,15 +276,19 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
         f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
         f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
         f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
-        f"created {st['created_utc']} by {st['source']}; {st['sessions']} session(s)."])
-    rates = Section("Collision and near-miss rate by factor", paragraphs=[
+        f"created {st['created_utc']} by {st['source']}; " + _sessions_phrase(st["sessions"], st["source"])])
+    guided = st["source"] != "adsgen campaign run"
+    rates = Section("Collision and near-miss rate by factor" + (" (guided-search sample)" if guided else ""),
+                    paragraphs=[
         "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
         "intervals. Errored and timed-out runs are counted in the table, not in the rates."]
         + (["Guided-search rates: these runs were chosen by a search (" + st["source"] + ") that over-samples "
             "risky factor states, so the rates describe what the search tried, not how often each state fails "
-            "in the population of scenarios."] if st["source"] != "adsgen campaign run" else []),
-        images=[Image("rates-by-factor", "collision and near-miss rate per factor state (95 % Wilson intervals)",
-                      plots.rates_by_factor(st["by_factor"]))],
+            "in the population of scenarios."] if guided else []),
+        images=[Image("rates-by-factor", "One panel per factor: for each state (n = finished runs in that state), "
+                      "the share of runs that collided (red) and that were near misses (orange), with 95 % Wilson "
+                      "intervals" + ("; a guided search's sample, not population rates." if guided else "."),
+                      plots.rates_by_factor(st["by_factor"], guided=guided))],
         tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
                         "collisions": r["collisions"],
                         "collision rate [95% CI]": (f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}, "
@@ -287,14 +298,18 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
                                                     f"{r['near_miss_ci'][1]:.2f}]") if r["done"] else "-",
                         "failed": r["failed"], "timed out": r["timed_out"]} for r in st["by_factor"]])])
     ttc = Section("Minimum time-to-collision", images=[
-        Image("min-ttc", "distribution of the minimum TTC over finished runs",
+        Image("min-ttc", "Finished runs by their smallest time-to-collision [s]: collisions as the red bar at 0, "
+              f"runs left of the dashed line ({data.high_risk_ttc_s:g} s) without a collision are near misses.",
               plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
+    batch = plots.stored_in_one_batch(data.runs)
     over_time = Section("Runs over time", images=[
-        Image("runs-over-time", "cumulative finished runs by status", plots.runs_over_time(data.runs))])
+        Image("runs-over-time", "Cumulative collisions, near misses and runs without a finding, in the order the "
+              f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
+              if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
+              "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
     worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
     if data.worst:
         from adsgen.campaign.reproduce import replay_command
-        from adsgen.sim.vocabulary import verdict_label
         from adsgen.variables import FACTORS
 
         worst.paragraphs.append(
@@ -303,7 +318,7 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
             "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
         worst.tables.append(Table([{
             "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-            "verdict": verdict_label(r["verdict"]) if isinstance(r.get("verdict"), str) else _finding(r),
+            "verdict": run_finding_words(r),
             "termination": r["termination"], "partner": _text(r["collision_partner"]),
             "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
             "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),
@@ -320,7 +335,8 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
     if data.curve:
         sections.append(Section("Search curve", paragraphs=[
             "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
-            images=[Image("search-curve", "search curve", plots.search_curve(data.curve))]))
+            images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
+                          "against the simulated runs it had used.", plots.search_curve(data.curve))]))
     failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
     fail = Section("Errored and timed-out runs", paragraphs=[
         "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
@@ -335,15 +351,28 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
     return sections
 
 
+def _sessions_phrase(sessions: int, source: str) -> str:
+    """'3 campaign sessions.', or for a database a search wrote in one go, that it has none."""
+    if sessions == 0:
+        return f"stored by {source} in one go (no campaign sessions: nothing was resumed)."
+    return f"{sessions} campaign session{'s' if sessions != 1 else ''} (each start or resume is one)."
+
+
 def _text(v: Any) -> str:
     """A text cell: '-' for None and pandas' NaN."""
     return "-" if v is None or (isinstance(v, float) and v != v) else str(v)
 
 
-def _finding(row: dict[str, Any]) -> str:
-    if row.get("collided"):
-        return "collision"
-    return "near miss" if row.get("high_risk") else "safe"
+def run_finding_words(row: dict[str, Any]) -> str:
+    """A stored run's (a runs_frame row's) finding in words (adsgen.sim.vocabulary.finding_words)."""
+    from adsgen.sim.vocabulary import finding_words
+
+    return finding_words(row.get("verdict"), _flag(row.get("collided")), _flag(row.get("high_risk")))
+
+
+def _flag(v: Any) -> bool:
+    """A stored 1/0 column value as a bool; pandas' NaN (not recorded) is False."""
+    return bool(v) and v == v
 
 
 def write_campaign_report(data: CampaignReportData, out_dir: str | Path) -> Path:

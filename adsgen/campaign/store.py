@@ -26,12 +26,12 @@ from typing import Any
 
 from adsgen.errors import InputError
 from adsgen.provenance import utc_now, versions
+from adsgen.sim.types import HIGH_RISK_TTC_S
 from adsgen.variables import FACTORS
 
 APPLICATION_ID = 0x41445343  # 'ADSC': marks an adsgen campaign database
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed", "timed_out")
-FINISHED = ("done", "failed", "timed_out")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -483,7 +483,7 @@ class CampaignStore:
         return new
 
     def record_results(self, items: Iterable[tuple[Any, int, Any]], agent: str, backend: str, *,
-                       session_id: int | None = None, high_risk_ttc_s: float = 1.0) -> int:
+                       session_id: int | None = None, high_risk_ttc_s: float = HIGH_RISK_TTC_S) -> int:
         """Store runs simulated elsewhere (e.g. by a search) as done, in one transaction.
 
         items: (Scenario, seed, RunResult). A run already in the store (same key) is left as it is.
@@ -550,7 +550,7 @@ class CampaignStore:
             c.execute("UPDATE runs SET status = 'pending', error = ? WHERE id = ?", (error, run_id))
 
     def finish_done(self, run_id: int, result: dict[str, Any], *, worker: str, started_at: float,
-                    finished_at: float, wall_s: float, high_risk_ttc_s: float = 1.0) -> None:
+                    finished_at: float, wall_s: float, high_risk_ttc_s: float = HIGH_RISK_TTC_S) -> None:
         """Store a finished run's RunResult (dict from RunResult.to_dict()) and commit."""
         min_ttc = result.get("min_ttc_s")
         collided = result["termination"] == "collision"

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from adsgen.campaign.backends import BackendSpec
 from adsgen.errors import BackendError, ConfigError
 from adsgen.sim.judge import REFERENCE_AGENTS, judge
+from adsgen.sim.types import HIGH_RISK_TTC_S
 
 OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
 
@@ -27,7 +28,7 @@ class WorkerSpec:
     backend: BackendSpec
     agent: str
     record_trajectories: bool = False
-    judge_ttc_s: float | None = 1.0
+    judge_ttc_s: float | None = HIGH_RISK_TTC_S
     """Judge high-risk runs (adsgen.sim.judge) at this near-miss threshold [s]; None: do not judge."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +9,7 @@ import typer
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
 from adsgen.errors import ConfigError, InputError
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
                       no_args_is_help=True)
@@ -65,6 +65,7 @@ def learn_cmd(
                                               help="Maryland statewide vehicle table to join on REPORT_NO."),
     incidents: Path | None = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     non_motorists: Path | None = typer.Option(None, "--non-motorists", help=NON_MOTORISTS_HELP),
+    json_out: str | None = json_option("the validation figures and arcs"),
 ) -> None:
     """Learn a CBN from DATA, validate it on held-out rows and write the model folder."""
     from rich.console import Console
@@ -79,6 +80,8 @@ def learn_cmd(
     if not isinstance(algorithm, str):
         algorithm = "auto"
     structure_ess = _ess_option(ess if isinstance(ess, str) else "10")
+    json_out = json_out if isinstance(json_out, str) else None
+    check_json_target(json_out, (data,))
     console = Console(stderr=True)
     with console.status(f"reading {data}") as status:
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
@@ -87,7 +90,10 @@ def learn_cmd(
                               pc=pc, pc_rows=pc_rows, algorithm=algorithm, structure_ess=structure_ess,
                               progress=lambda msg: status.update(msg))
     folder = Path(out)
-    print_learn_summary(result, folder)
+    with tables_to_stderr(json_out):
+        print_learn_summary(result, folder)
+    write_json(json_out, {"model_dir": str(folder), "arcs": [list(e) for e in result.model.edges],
+                          "validation": result.report})
 
 
 @cbn_app.command("query")
@@ -96,13 +102,18 @@ def query_cmd(
     target: str = typer.Option("severity", "--target", help="Variable whose distribution is printed."),
     given: list[str] = typer.Option(None, "--given", help="Evidence var=state (repeatable)."),
     do: list[str] = typer.Option(None, "--do", help="Intervention var=state (repeatable): graph surgery."),
+    json_out: str | None = json_option("the distribution"),
 ) -> None:
-    """Print P(target | given, do(...)) from a learned model."""
+    """Print P(target | given, do(...)) from a learned model; an intervention with no directed path to the
+    target is explained (the answer is then the plain conditional)."""
     from rich.console import Console
     from rich.table import Table
 
     from adsgen.cbn.model import load_model
 
+    json_out = json_out if isinstance(json_out, str) else None
+    check_json_target(json_out, (model_dir,))
+    console = Console(stderr=to_stdout(json_out))
     model = load_model(model_dir)
     cbn = model.compiled()
     evidence, interventions = _pairs(given, "--given"), _pairs(do, "--do")
@@ -128,11 +139,25 @@ def query_cmd(
         if span is not None:
             row.append(f"{span['low'][k]:.4f} - {span['high'][k]:.4f}")
         t.add_row(*row)
-    Console().print(t)
+    console.print(t)
+    _explain_null_effects(console, model, target, interventions)
+    write_json(json_out, {"target": target, "given": evidence, "do": interventions,
+                          "states": list(cbn.states[target]), "probability": [float(p) for p in probs],
+                          "marginal": [float(q) for q in prior]})
     if span is not None:
-        Console().print(f"The answer depends on the direction of arcs the data cannot orient: over the "
+        console.print(f"The answer depends on the direction of arcs the data cannot orient: over the "
                         f"{span['graphs']} graphs equivalent to the learned one (same fit, tiers respected) "
                         "it spans the range shown; the 'probability' column is the learned graph's.")
+
+
+def _explain_null_effects(console, model, target: str, interventions: dict[str, str]) -> None:
+    """Say which interventions cannot reach the target (adsgen.cbn.causal_paths)."""
+    from rich.text import Text
+
+    from adsgen.cbn.causal_paths import missing_paths
+
+    for gap in missing_paths(model.edges, target, list(interventions), model.tiers):
+        console.print(Text(gap.sentence()))
 
 
 @cbn_app.command("reference")
@@ -167,7 +192,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @bench_app.command("cbn")
     def bench_cbn(
         rows: int = typer.Option(200_000, "--rows", help="Rows sampled from the synthetic reference network."),
-        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        json_path: str = json_option("the figures", required=True),
         seed: int = typer.Option(0, "--seed", help="Sampling seed."),
         score: str = typer.Option("bdeu", "--score", help="Structure score for both learners."),
         pgmpy_queries: int = typer.Option(200, "--pgmpy-queries",
@@ -180,14 +205,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from adsgen.cbn.bench import print_bench, run_bench
         from adsgen.cbn.scores import check_score
 
-        figures = run_bench(rows, seed, check_score(score.lower(), "--score"), pgmpy_queries, bnlearn)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print_bench(figures)
+        check_json_target(json_path)
+        with tables_to_stderr(json_path):
+            figures = run_bench(rows, seed, check_score(score.lower(), "--score"), pgmpy_queries, bnlearn)
+            print_bench(figures)
+        write_json(json_path, figures)
 
     @bench_app.command("cbn-networks")
     def bench_cbn_networks(
-        json_path: Path = typer.Option(..., "--json", help="Where to write the figures as JSON."),
+        json_path: str = json_option("the figures", required=True),
         networks: str = typer.Option(",".join(NETWORKS_DEFAULT), "--networks",
                                      help="Comma-separated pgmpy example networks."),
         sizes: str = typer.Option("5000,20000,100000", "--sizes", help="Comma-separated sample sizes."),
@@ -200,6 +226,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
     ) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
+        from rich.console import Console
         from rich.progress import Progress
 
         from adsgen.cbn.bench import (
@@ -221,11 +248,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             nets, size_list, seed_list = QUICK_NETWORKS, QUICK_SIZES, QUICK_SEEDS
         score = check_score(score.lower(), "--score")
         total = len(nets) * len(size_list) * len(seed_list)
-        with Progress(transient=True) as progress:
+        check_json_target(json_path)
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("learning", total=total)
             figures = run_network_bench(nets, size_list, seed_list, score, pgmpy,
                                         on_case=lambda c: progress.advance(task), bnlearn=bnlearn)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print_network_bench(figures)
+        with tables_to_stderr(json_path):
+            print_network_bench(figures)
+        write_json(json_path, figures)
 

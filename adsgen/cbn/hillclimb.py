@@ -28,11 +28,19 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import permutations
+from typing import Literal, get_args
 
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
 from adsgen.cbn.scores import CountScorer, ScoreName, check_score
+from adsgen.errors import one_of
+
+MissingRows = Literal["paired", "pgmpy"]
+"""How structure scores treat missing values (HillClimbConfig.missing)."""
+MISSING_ROWS: tuple[MissingRows, ...] = get_args(MissingRows)
+TieOrder = Literal["sorted", "pgmpy"]
+"""Order in which moves with bit-identical gains are tried (HillClimbConfig.ties)."""
 
 
 @dataclass(frozen=True)
@@ -55,23 +63,21 @@ class HillClimbConfig:
     """Tabu search: keep taking the best non-tabu move even when it does not improve the score, for up to
     this many steps without a new best graph, and return the best graph seen (bnlearn's ``max.tabu``).
     0 stops at the first local optimum, as pgmpy."""
-    missing: str = "paired"
+    missing: MissingRows = "paired"
     """Missing values: "paired" scores both sides of every move on the same rows (those observed on
     every variable of the families involved); "pgmpy" scores each family on its own complete rows, as
     pgmpy does, which favours parents with missing values. Identical on complete data."""
 
-    ties: str = "sorted"
+    ties: TieOrder = "sorted"
     """Order in which moves with bit-identical gains are tried (the first wins): "sorted" (additions in
     variable order; reproducible across processes) or "pgmpy" (pgmpy's order: additions in the iteration
     order of its Python set of name pairs, which depends on PYTHONHASHSEED, so it reproduces pgmpy's graph
     in the same process only). Removals and reversals go in networkx edge order in both."""
 
     def __post_init__(self) -> None:
-        if self.ties not in ("sorted", "pgmpy"):
-            raise ValueError(f"ties must be 'sorted' or 'pgmpy', got '{self.ties}'")
+        one_of(self.ties, get_args(TieOrder), "ties")
         check_score(self.score)
-        if self.missing not in ("paired", "pgmpy"):
-            raise ValueError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
+        one_of(self.missing, MISSING_ROWS, "missing")
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,9 @@ class Patience:
         return self.graph if self.patience else (parents, succ)
 
 
-def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
+# long: pgmpy's move loop (add, remove, reverse with the tabu list) kept in one piece so its order of trying
+# moves, which decides ties, can be read against pgmpy's (issue 19: split after the cbn work lands)
+def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # noqa: C901, PLR0912, PLR0915 -- see the note above
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
                start: Iterable[tuple[str, str]] = ()) -> StructureResult:

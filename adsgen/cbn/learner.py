@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,15 @@ from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
 from adsgen.cbn.exact import EXACT_MAX_VARIABLES
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
-from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
+from adsgen.cbn.hillclimb import MISSING_ROWS, HillClimbConfig, MissingRows, StructureResult, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer, ScoreName, check_score
 from adsgen.cbn.tiers import default_tiers, forbidden_edges, temporal_order
-from adsgen.errors import InputError
+from adsgen.errors import InputError, one_of
 
-ALGORITHMS = ("auto", "exact", "tabu", "hc")
+Algorithm = Literal["auto", "exact", "tabu", "hc"]
+ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 """Structure search algorithms ``LearnConfig.algorithm`` accepts."""
 ESS_GRID = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 """Equivalent sample sizes ``structure_ess="auto"`` tries."""
@@ -40,7 +41,7 @@ class LearnConfig:
 
     score: ScoreName = "bdeu"
     """Structure score: "bdeu" or "bic" (adsgen.cbn.scores.ScoreName)."""
-    algorithm: str = "auto"
+    algorithm: Algorithm = "auto"
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
     ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
@@ -57,7 +58,7 @@ class LearnConfig:
     """Seed of the split, the bootstrap and PC's subsample."""
     max_indegree: int | None = None
     """Most parents per variable (None: unbounded, as pgmpy)."""
-    missing: str = "paired"
+    missing: MissingRows = "paired"
     """How structure scores treat missing values: "paired" or "pgmpy" (see HillClimbConfig.missing)."""
     pc: bool = True
     """Run pgmpy's PC as a cross-check."""
@@ -81,14 +82,12 @@ class LearnConfig:
             raise ConfigError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.bootstrap < 0:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
-        if self.missing not in ("paired", "pgmpy"):
-            raise ConfigError(f"missing must be 'paired' or 'pgmpy', got '{self.missing}'")
+        one_of(self.missing, MISSING_ROWS, "missing")
         check_score(self.score)
         if self.structure_ess != "auto" and not (isinstance(self.structure_ess, (int, float))
                                                  and 0 < self.structure_ess < float("inf")):
             raise ConfigError(f"structure_ess must be a positive number or 'auto', got {self.structure_ess!r}")
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got '{self.algorithm}'")
+        one_of(self.algorithm, ALGORITHMS, "algorithm")
 
 
 @dataclass
@@ -186,7 +185,9 @@ def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
     return compress(train, cards), compress(hold, cards)
 
 
-def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
+# long: the learning pipeline (split, structure, parameters, validation, bootstrap, PC, card) step after step;
+# to be cut into one function per step when the cbn work of the day has landed (issue 19)
+def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,  # noqa: C901, PLR0912, PLR0915 -- see the note above
           states: Mapping[str, Sequence[str]] | None = None, tiers: Mapping[str, int] | None = None,
           source: Mapping | None = None, known_edges: Sequence[tuple[str, str]] | None = None,
           progress: Callable[[str], None] | None = None) -> LearnResult:
@@ -196,17 +197,17 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    states = {k: tuple(v) for k, v in (states or infer_states(frame)).items()}
-    names = tuple(states)
+    state_names = {k: tuple(v) for k, v in (states or infer_states(frame)).items()}
+    names = tuple(state_names)
     if len(frame) < 10:
         raise InputError(f"{(source or {}).get('path', 'data')}: {len(frame)} rows, too few to learn from")
     tiers = dict(default_tiers(names) if tiers is None else tiers)
     forbidden = forbidden_edges(tiers)
-    codes = codes_of(frame, names, states, str((source or {}).get("path", "data")))  # (rows, vars)
-    cards = [len(states[n]) for n in names]
+    codes = codes_of(frame, names, state_names, str((source or {}).get("path", "data")))  # (rows, vars)
+    cards = [len(state_names[n]) for n in names]
     (tr_codes, tr_w), (ho_codes, ho_w) = _split(codes, cards, config.holdout, config.seed)
-    train = CodedData(names, states, tr_codes, tr_w)
-    held = CodedData(names, states, ho_codes, ho_w)
+    train = CodedData(names, state_names, tr_codes, tr_w)
+    held = CodedData(names, state_names, ho_codes, ho_w)
     n_complete = int((codes >= 0).all(axis=1).sum())
     del codes
     timings["encode_split_s"] = time.perf_counter() - t0
@@ -232,8 +233,8 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     t = time.perf_counter()
     cpts = fit_bdeu(train, parents, config.parameter_ess)
     empty_cpts = fit_bdeu(train, {v: () for v in names}, config.parameter_ess)
-    compiled = CompiledCBN.build(names, states, parents, cpts)
-    empty = CompiledCBN.build(names, states, {v: () for v in names}, empty_cpts)
+    compiled = CompiledCBN.build(names, state_names, parents, cpts)
+    empty = CompiledCBN.build(names, state_names, {v: () for v in names}, empty_cpts)
     timings["parameters_s"] = time.perf_counter() - t
 
     say("validation")
@@ -267,7 +268,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     }
     report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
     if config.outcome in names and held.n_rows:
-        risky = [s for s in config.risky_states if s in states[config.outcome]]
+        risky = [s for s in config.risky_states if s in state_names[config.outcome]]
         report["outcome_prediction"] = V.outcome_prediction(compiled, empty, held, config.outcome, risky)
     report["independence_tests"] = V.independence_tests(held if held.n_rows else train, names,
                                                          result.edges, config.fdr)
@@ -290,7 +291,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         if n_pc >= 50 and len(pc_names) >= 2:
             draw = rng.multivariate_hypergeometric(cw.astype(np.int64), n_pc)  # rows drawn without replacement
             rows = np.repeat(train.codes[:, pc_cols], draw, axis=0)
-            pc_states = {v: states[v] for v in pc_names}
+            pc_states = {v: state_names[v] for v in pc_names}
             pc_frame = frame_for_pgmpy(decode(rows, pc_names, pc_states), pc_states)
             pc_tiers = {v: t for v, t in tiers.items() if v in pc_names}
             # pgmpy's temporal order must name every variable: with an untiered column PC runs unordered
@@ -317,16 +318,16 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
                               on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
                               search=None if algorithm == "hc" else search)
         learned = set(result.edges)
-        rows = []
+        arc_rows = []
         for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
             in_graph = (a, b) in learned or (b, a) in learned
             if (b, a) in learned:  # report in the main graph's direction
                 a, b, v = b, a, {"strength": v["strength"], "direction": 1.0 - v["direction"]}
-            rows.append({"from": a, "to": b, "strength": v["strength"], "direction": v["direction"],
-                         "in_graph": in_graph})
-        report["bootstrap"] = {"resamples": config.bootstrap, "arcs": rows}
-        strengths = {(r["from"], r["to"]): r["strength"] for r in rows if r["in_graph"]}
-        directions = {(r["from"], r["to"]): r["direction"] for r in rows if r["in_graph"]}
+            arc_rows.append({"from": a, "to": b, "strength": v["strength"], "direction": v["direction"],
+                             "in_graph": in_graph})
+        report["bootstrap"] = {"resamples": config.bootstrap, "arcs": arc_rows}
+        strengths = {(r["from"], r["to"]): r["strength"] for r in arc_rows if r["in_graph"]}
+        directions = {(r["from"], r["to"]): r["direction"] for r in arc_rows if r["in_graph"]}
         timings["bootstrap_s"] = time.perf_counter() - t
     if known_edges is not None:
         report["known_graph"] = compare(names, result.edges, known_edges)
@@ -351,5 +352,5 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
         "validation": V.summary_figures(report),
         "orientation": {f"{a} -> {b}": orientation[(a, b)] for a, b in result.edges},
     }
-    model = CBNModel(names, states, parents, cpts, card)
+    model = CBNModel(names, state_names, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)

@@ -137,7 +137,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         from adsgen.cbn.plot import draw_graph
 
         draw_graph(model.names, model.edges, model.tiers, strengths, out / GRAPH_PNG,
-                   title=card.get("source", {}).get("path", ""), directions=directions,
+                   title=Path(card.get("source", {}).get("path", "")).name, directions=directions,
                    reversible={tuple(k.split(" -> ", 1)) for k, v in card.get("orientation", {}).items()
                                if v == "reversible"})
         card["files"]["graph"] = GRAPH_PNG
@@ -145,7 +145,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
     return out
 
 
-def load_model(model_dir: str | Path,
+def load_model(model_dir: str | Path,  # noqa: C901, PLR0912 -- one refusal per way a model folder can be wrong, in reading order
                expected_variables: Sequence[str] | Mapping[str, Sequence[str]] | None = None) -> CBNModel:
     """Load a model folder written by ``adsgen cbn learn``.
 

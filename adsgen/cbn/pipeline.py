@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from adsgen.cbn.learner import LearnConfig, LearnResult
+from adsgen.cbn.hillclimb import MISSING_ROWS
+from adsgen.cbn.learner import ALGORITHMS, LearnConfig, LearnResult
 from adsgen.cbn.scores import check_score
-from adsgen.errors import InputError
+from adsgen.errors import InputError, one_of
 
 
 def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = LearnConfig(), *,
@@ -63,7 +64,7 @@ def learn_from_file(data: str | Path, out: str | Path, config: LearnConfig = Lea
     return result, folder
 
 
-def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None = None,
+def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None = None,  # noqa: PLR0913 -- `adsgen cbn learn` as a function: one keyword per command-line option
                  known_graph: str | Path | None = None, vehicle_table: str | Path | None = None,
                  incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                  score: str = "bdeu", bootstrap: int = 0, seed: int = 0, holdout: float = 0.2,
@@ -72,8 +73,8 @@ def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None 
                  progress: Callable[[str], None] | None = None) -> LearnResult:
     """``adsgen cbn learn`` as a function, options as keywords (see LearnConfig); returns the result."""
     config = LearnConfig(score=check_score(score.lower(), "--score"), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
-                         pc_rows=pc_rows, missing=missing.lower(), algorithm=algorithm.lower(),
-                         structure_ess=structure_ess)
+                         pc_rows=pc_rows, missing=one_of(missing.lower(), MISSING_ROWS, "--missing"),
+                         algorithm=one_of(algorithm.lower(), ALGORITHMS, "--algorithm"), structure_ess=structure_ess)
     result, _ = learn_from_file(data, out, config, tiers_file=tiers, known_graph=known_graph,
                                 vehicle_table=vehicle_table, incidents=incidents,
                                 non_motorists=non_motorists, progress=progress)

@@ -54,9 +54,28 @@ def draw_graph(names: Sequence[str], edges: Sequence[tuple[str, str]], tiers: Ma
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
     ax.set_ylim(-len(levels) + 0.4, 0.6)
     ax.axis("off")
-    ax.set_title(title or "learned CBN", fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1.0 - 0.35 / fig.get_figheight())  # no tight_layout:
-    # it draws the figure once more only to measure it
+    ax.set_title(f"learned CBN: {title}" if title else "learned CBN", fontsize=10)
+    fig.text(0.01, 0.01, edge_legend(strengths, directions, reversible), fontsize=8, color="0.2", va="bottom",
+             ha="left", wrap=True)
+    height = fig.get_figheight()  # inches; fixed margins instead of tight_layout, which draws the figure once
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.45 / height, top=1.0 - 0.35 / height)  # more to measure
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
+
+
+def edge_legend(strengths: Mapping[tuple[str, str], float],
+                directions: Mapping[tuple[str, str], float] | None = None,
+                reversible: set[tuple[str, str]] | None = None) -> str:
+    """What the red arc labels, line widths and dashes of graph.png mean (printed under the graph)."""
+    bootstrap = all(s <= 1 for s in strengths.values())
+    if bootstrap:
+        text = ("Red label on each arc: its bootstrap strength, the share of resampled data sets whose learned "
+                "graph has the arc (either way); thicker lines are stronger.")
+        if directions:
+            text += " In brackets: the share of those in which it points as drawn."
+    else:
+        text = "Red label on each arc: the score lost if the arc is removed (no bootstrap was run)."
+    if reversible:
+        text += " Dashed: the data cannot tell the arc's direction (Markov-equivalent graphs differ)."
+    return text

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from math import lgamma, log
-from typing import Literal, cast, get_args
+from typing import Literal, get_args
 
 import numpy as np
 from scipy.special import gammaln
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.errors import ConfigError
+from adsgen.errors import one_of
 
 ScoreName = Literal["bdeu", "bic"]
 """The structure scores: the one list of their names (SCORES holds their functions, checked below)."""
+SCORE_NAMES: tuple[ScoreName, ...] = get_args(ScoreName)
 
 SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]], float]] = {}
 """Registry of local score functions by name: f(scorer, variable, parents, required) -> float."""
@@ -35,9 +36,7 @@ SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]],
 
 def check_score(name: str, what: str = "score") -> ScoreName:
     """``name`` as a structure score; ConfigError naming ``what`` (e.g. '--score') and the scores otherwise."""
-    if name not in get_args(ScoreName):
-        raise ConfigError(f"{what} must be one of {', '.join(get_args(ScoreName))}, got '{name}'")
-    return cast(ScoreName, name)
+    return one_of(name, SCORE_NAMES, what)
 
 
 def register_score(name: str):
@@ -169,4 +168,4 @@ def _bic(scorer: CountScorer, var: int, parents: tuple[int, ...], require: tuple
     return float(ll - 0.5 * log(n) * num_parents_states * (var_cardinality - 1))
 
 
-assert tuple(SCORES) == get_args(ScoreName), "every ScoreName has its registered local score, and no other"
+assert tuple(SCORES) == SCORE_NAMES, "every ScoreName has its registered local score, and no other"

@@ -55,8 +55,18 @@ def read_header(path: str | Path) -> list[str]:
         raise InputError(f"{path}: looks like JSON{inside}, expected a CSV table with a header row")
     lines = text.splitlines()
     first = next(line for line in lines if line.strip())
-    header = next(csv.reader([first]))
-    header = [h.strip() for h in header]
+    header = _header_names(path, first, inside)
+    body = lines[lines.index(first) + 1:]
+    if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
+        raise InputError(f"{path}: has a header but no data rows")
+    _check_not_wrapped(path, header, body, inside)
+    return header
+
+
+def _header_names(path: Path, first: str, inside: str) -> list[str]:
+    """The column names of a header line: at least two (or one that is allowed alone), none empty, none
+    twice (pandas would read the first and rename the others silently)."""
+    header = [h.strip() for h in next(csv.reader([first]))]
     if len(header) < 2 and not _single_column_ok(header):
         raise InputError(f"{path}: not a CSV table{inside}: the first line '{first[:60]}' has no "
                          "comma-separated column names")
@@ -64,14 +74,10 @@ def read_header(path: str | Path) -> list[str]:
         raise InputError(f"{path}: the header row has an empty column name (column {header.index('') + 1})")
     seen: dict[str, int] = {}
     for i, h in enumerate(header):
-        if h.casefold() in seen:  # pandas would read the first and rename the others silently
+        if h.casefold() in seen:
             raise InputError(f"{path}: the header row names column '{h}' twice (columns {seen[h.casefold()] + 1} "
                              f"and {i + 1}); expected each column once")
         seen[h.casefold()] = i
-    body = lines[lines.index(first) + 1:]
-    if len(head) < _PROBE_BYTES and not any(line.strip() for line in body):
-        raise InputError(f"{path}: has a header but no data rows")
-    _check_not_wrapped(path, header, body, inside)
     return header
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP, REPORT_NO
+from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
 
 data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
                        no_args_is_help=True)
@@ -94,24 +95,24 @@ def inspect_cmd(
     top: int = typer.Option(8, "--top", help="Unmapped spellings to list per variable."),
     top_states: int = typer.Option(12, "--top-states", help="States to list per variable (other columns of "
                                                             "a canonical table may have many)."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+    json_out: str | None = json_option("the summary"),
     by_year: bool = typer.Option(False, "--by-year", help="Drift report: state shares per year, flagging a share "
                                                           "that changes by more than half from one year to the "
                                                           "next and unmapped spellings by year."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Show the detected source, rows, and per variable: states, missing share, unmapped spellings."""
+    check_json_target(json_out, (path, vehicles, incidents, non_motorists))
     table = _read(path, vehicles, progress, incidents, non_motorists)
     summary = _summary(table)
+    console = Console(stderr=to_stdout(json_out))
     if by_year:
         from adsgen.crashdata.drift import drift_report
 
         summary["by_year"] = drift_report(table)
-        _print_drift(summary["by_year"])
-        if json_out:
-            json_out.write_text(json.dumps(summary, indent=1) + "\n")
+        _print_drift(summary["by_year"], console)
+        write_json(json_out, summary)
         return
-    console = Console()
     console.print(f"[bold]{table.path}[/]  source: [cyan]{table.source}[/]  raw rows: {table.rows_raw:,}  "
                   f"rows: {table.rows:,}" + ("  (one per crash)" if table.source != "canonical" else ""),
                   highlight=False)
@@ -139,8 +140,7 @@ def inspect_cmd(
         console.print(f"note: {note}", highlight=False)
     for warning in table.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-    if json_out:
-        json_out.write_text(json.dumps(summary, indent=1) + "\n")
+    write_json(json_out, summary)
 
 
 @data_app.command("convert")
@@ -188,8 +188,7 @@ def convert_cmd(
     typer.echo(f"wrote {len(canonical):,} rows x {n_vars} variables ({table.source}) to {out}")
 
 
-def _print_drift(report: dict) -> None:
-    console = Console()
+def _print_drift(report: dict, console: Console) -> None:
     grid = Table(title="state shares of known values per year", show_lines=False)
     grid.add_column("variable = state", style="bold")
     for y in report["years"]:

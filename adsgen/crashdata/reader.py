@@ -504,28 +504,7 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
             _check_canonical_columns(path, chunk.drop(columns=[key_col]) if key_col else chunk, canon)
             first = False
         for h, var in canon.items():
-            col = chunk[h]
-            cats = [str(c) for c in col.cat.categories]
-            lut_cache = luts.setdefault(var, {})
-            state_keys = {s: i for i, s in enumerate(STATES[var])}
-            looked = []
-            for c in cats:
-                if c not in lut_cache:
-                    k = _canonical_key(c)
-                    lut_cache[c] = -1 if normalise(c) in ALWAYS_MISSING else state_keys.get(k)
-                    if lut_cache[c] is None and var == "speed_limit":  # a posted limit in mph
-                        lut_cache[c] = _speed_code(c)
-                looked.append(lut_cache[c])
-            lut = np.array([-1 if x is None else x for x in looked] + [-1], dtype=np.int8)
-            raw_codes = col.cat.codes.to_numpy()
-            codes[h].append(lut[raw_codes])
-            bad = [i for i, x in enumerate(looked) if x is None]
-            if bad:
-                counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(cats))
-                u = unmapped.setdefault(var, {})
-                for i in bad:
-                    if counts[i]:
-                        u[cats[i].strip()] = u.get(cats[i].strip(), 0) + int(counts[i])
+            codes[h].append(_canonical_codes(chunk[h], var, luts.setdefault(var, {}), unmapped))
         for h, other in others.items():
             other.add(chunk[h])
         if key_col is not None:
@@ -544,6 +523,33 @@ def _read_canonical(path: Path, header: list[str], progress: Progress | None) ->
     return CrashTable(data=pd.DataFrame(data), source="canonical", path=path, rows_raw=rows, rows=rows,
                       unmapped={v: dict(sorted(u.items(), key=lambda kv: -kv[1])) for v, u in unmapped.items()},
                       fingerprint="", notes=notes, crash_keys=crash_keys)
+
+
+def _canonical_codes(col: pd.Series, var: str, lut_cache: dict[str, int | None],
+                     unmapped: dict[str, dict[str, int]]) -> np.ndarray:
+    """State codes (int8, -1 = missing) of one categorical chunk column of canonical variable ``var``;
+    spellings that are no state are counted in ``unmapped[var]``. ``lut_cache``: spelling -> code, kept
+    across chunks."""
+    cats = [str(c) for c in col.cat.categories]
+    state_keys = {s: i for i, s in enumerate(STATES[var])}
+    looked = []
+    for c in cats:
+        if c not in lut_cache:
+            k = _canonical_key(c)
+            lut_cache[c] = -1 if normalise(c) in ALWAYS_MISSING else state_keys.get(k)
+            if lut_cache[c] is None and var == "speed_limit":  # a posted limit in mph
+                lut_cache[c] = _speed_code(c)
+        looked.append(lut_cache[c])
+    lut = np.array([-1 if x is None else x for x in looked] + [-1], dtype=np.int8)
+    raw_codes = col.cat.codes.to_numpy()
+    bad = [i for i, x in enumerate(looked) if x is None]
+    if bad:
+        counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(cats))
+        u = unmapped.setdefault(var, {})
+        for i in bad:
+            if counts[i]:
+                u[cats[i].strip()] = u.get(cats[i].strip(), 0) + int(counts[i])
+    return lut[raw_codes]
 
 
 def _check_canonical_columns(path: Path, chunk: pd.DataFrame, canon: dict[str, str]) -> None:

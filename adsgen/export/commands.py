@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from adsgen.errors import ConfigError, InputError
+from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -22,9 +23,11 @@ def export_command(
     absolute_road_path: bool = typer.Option(False, help="Write the .xodr path as absolute in each .xosc."),
     validate: bool = typer.Option(True, "--validate/--no-validate",
                                   help="Check each .xosc against the OpenSCENARIO 1.0 XSD (scenariogeneration's)."),
+    json_out: str | None = json_option("each scenario's written files and schema check"),
 ) -> None:
     """Write each scenario as an OpenSCENARIO 1.0 .xosc and its road as an OpenDRIVE .xodr (ScenarioRunner style)."""
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from adsgen.export.writer import FORMATS, export_scenarios
     from adsgen.scenario.io import load_scenario
@@ -40,10 +43,15 @@ def export_command(
             files += found
         else:
             files.append(p)
+    check_json_target(json_out, files)
     loaded = [load_scenario(f) for f in files]
-    console = Console()
-    results = export_scenarios(loaded, out, fmt=fmt, carla_criteria=carla_criteria,
-                               absolute_road_path=absolute_road_path, validate=validate)
+    console = Console(stderr=to_stdout(json_out))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("exporting", total=len(loaded))
+        results = export_scenarios(loaded, out, fmt=fmt, carla_criteria=carla_criteria,
+                                   absolute_road_path=absolute_road_path, validate=validate,
+                                   progress=lambda: bar.advance(task))
     bad = 0
     for src, r in zip(files, results, strict=True):
         status = "[green]valid[/]" if r.valid else f"[red]{len(r.schema_errors)} schema errors[/]"
@@ -53,5 +61,8 @@ def export_command(
             console.print(f"    {e}", highlight=False)
         bad += not r.valid
     console.print(f"wrote {len(results)} scenario(s) to {out} (manifest: {out / 'export.json'})", highlight=False)
+    write_json(json_out, [{"scenario_file": str(src), "xosc": str(r.xosc), "xodr": str(r.xodr),
+                           "schema_valid": r.valid if validate else None, "schema_errors": r.schema_errors[:20]}
+                          for src, r in zip(files, results, strict=True)])
     if bad:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +64,10 @@ def export_scenario(scenario, out_dir: str | Path, *, stem: str | None = None, c
 
 
 def export_scenarios(scenarios, out_dir: str | Path, *, fmt: str = "xosc", carla_criteria: bool = True,
-                     absolute_road_path: bool = False, validate: bool = True) -> list[ExportedScenario]:
-    """Export several scenarios into one folder (unique file stems) and write ``export.json`` beside them."""
+                     absolute_road_path: bool = False, validate: bool = True,
+                     progress: Callable[[], None] | None = None) -> list[ExportedScenario]:
+    """Export several scenarios into one folder (unique file stems) and write ``export.json`` beside them;
+    ``progress`` is called after each scenario."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out_dir)
@@ -77,6 +80,8 @@ def export_scenarios(scenarios, out_dir: str | Path, *, fmt: str = "xosc", carla
         used.add(stem)
         results.append(export_scenario(sc, out, stem=stem, carla_criteria=carla_criteria,
                                        absolute_road_path=absolute_road_path, validate=validate))
+        if progress is not None:
+            progress()
     manifest = {
         "format": "OpenSCENARIO 1.0 + OpenDRIVE 1.4",
         "created": utc_now(),

@@ -283,6 +283,102 @@ def xosc_text(scenario, xodr_filename: str, *, carla_criteria: bool = True) -> s
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="unicode") + "\n"
 
 
+def _entities(xosc: ModuleType, scenario) -> object:
+    """The ego (``hero``, driven by the agent under test) and every actor, as CARLA blueprints."""
+    entities = xosc.Entities()
+    entities.add_scenario_object(HERO, _entity(xosc, actor_model("ego"), "ego_vehicle"))
+    for a in scenario.actors:
+        entities.add_scenario_object(a.id, _entity(xosc, actor_model(a.kind), "simulation"))
+    return entities
+
+
+def _environment_action(xosc: ModuleType, factors) -> object:
+    """The whole Environment (time of day, sun, fog, precipitation, road friction) from the factors."""
+    env = environment_settings(factors)
+    tod = xosc.TimeOfDay(False, 2024, 6, 21, env.hour, env.minute, 0)
+    weather = xosc.Weather(
+        cloudstate=getattr(xosc.CloudState, env.cloud_state),
+        sun=xosc.Sun(env.sun_intensity, env.sun_azimuth_rad, env.sun_elevation_rad),
+        fog=xosc.Fog(env.fog_visual_range_m),
+        precipitation=xosc.Precipitation(getattr(xosc.PrecipitationType, env.precipitation),
+                                         env.precipitation_intensity))
+    return xosc.EnvironmentAction(xosc.Environment("Environment1", tod, weather,
+                                                   xosc.RoadCondition(env.friction_scale)))
+
+
+def _initial_speed_mps(a, route) -> float:
+    """[m/s] an actor's speed at the start: 0 for standing and crossing actors, and for a left-turner with
+    no room to approach its stop line (it waits where it starts)."""
+    if a.manoeuvre.type in ("stopped", "cross_road"):
+        return 0.0
+    if a.manoeuvre.type == "turn_left_across" and a.manoeuvre.trigger is not None and (
+            route.stop_s_m is None or route.stop_s_m - actor_model(a.kind).length_m / 2 - 0.5
+            - a.speed_mps**2 / (2 * HOLD_DECEL_MPS2) <= a.start_s_m + 0.5):
+        return 0.0
+    return a.speed_mps
+
+
+def _actor_group(xosc: ModuleType, a, net, ego_route, init) -> object | None:
+    """One actor: its teleport and initial speed into ``init``, and its ManeuverGroup (its route and its
+    manoeuvre as Events), or None when it has no event."""
+    route = net.route(a.route)
+    init.add_init_action(a.id, xosc.TeleportAction(_world(
+        xosc, route, a.start_s_m, "pedestrian" if a.kind == "pedestrian" else "vehicle")))
+    init.add_init_action(a.id, _speed(xosc, _initial_speed_mps(a, route)))
+    events = []
+    ra = _route_action(xosc, a.id, route, a.start_s_m) if a.kind != "pedestrian" else None
+    if ra is not None:
+        t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
+                              xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
+        events.append(("follows_route", ra, t))
+    writer = MANOEUVRE_WRITERS.get(a.manoeuvre.type)
+    if writer is None:
+        raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
+    events += writer(xosc, _Ctx(a, route, ego_route, net))
+    if not events:
+        return None
+    maneuver = xosc.Maneuver(f"{a.id}_{a.manoeuvre.type}")
+    for name, action, trig in events:
+        ev = xosc.Event(f"{a.id}_{name}", xosc.Priority.overwrite)
+        ev.add_action(f"{a.id}_{name}", action)
+        ev.add_trigger(trig)
+        maneuver.add_event(ev)
+    group = xosc.ManeuverGroup(f"{a.id}_group")
+    group.add_actor(a.id)
+    group.add_maneuver(maneuver)
+    return group
+
+
+def _hero_group(xosc: ModuleType, speed_mps: float, act_start) -> object:
+    """A no-op speed hold for the ego: OpenSCENARIO needs at least one maneuver group per act."""
+    maneuver = xosc.Maneuver("hero_holds_speed")
+    ev = xosc.Event("hero_initial_speed", xosc.Priority.overwrite)
+    ev.add_action("hero_initial_speed", _speed(xosc, speed_mps))
+    ev.add_trigger(act_start)
+    maneuver.add_event(ev)
+    group = xosc.ManeuverGroup("hero_group")
+    group.add_actor(HERO)
+    group.add_maneuver(maneuver)
+    return group
+
+
+def _stop_trigger(xosc: ModuleType, horizon_s: float, carla_criteria: bool) -> object:
+    """The storyboard's stop: the horizon, or (CARLA) its criteria."""
+    stop = xosc.Trigger("stop")
+    horizon = xosc.ConditionGroup("stop")
+    horizon.add_condition(xosc.ValueTrigger(
+        "horizon_reached", 0, xosc.ConditionEdge.rising,
+        xosc.SimulationTimeCondition(float(horizon_s), _rule(xosc, "greaterThan"))))
+    stop.add_conditiongroup(horizon)
+    if carla_criteria:
+        crit = xosc.ConditionGroup("stop")
+        for name in CARLA_CRITERIA:
+            crit.add_condition(xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising,
+                                                 xosc.ParameterCondition("", 0, _rule(xosc, "lessThan"))))
+        stop.add_conditiongroup(crit)
+    return stop
+
+
 def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
     """The scenariogeneration ``Scenario`` (OpenSCENARIO 1.0) of an adsgen Scenario.
 
@@ -298,22 +394,9 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
     net = build_road(scenario.road)
     ego_route = net.route(scenario.ego.route)
     with osc_1_0() as xosc:
-        entities = xosc.Entities()
-        entities.add_scenario_object(HERO, _entity(xosc, actor_model("ego"), "ego_vehicle"))
-        for a in scenario.actors:
-            entities.add_scenario_object(a.id, _entity(xosc, actor_model(a.kind), "simulation"))
-
+        entities = _entities(xosc, scenario)
         init = xosc.Init()
-        env = environment_settings(scenario.factors)
-        tod = xosc.TimeOfDay(False, 2024, 6, 21, env.hour, env.minute, 0)
-        weather = xosc.Weather(
-            cloudstate=getattr(xosc.CloudState, env.cloud_state),
-            sun=xosc.Sun(env.sun_intensity, env.sun_azimuth_rad, env.sun_elevation_rad),
-            fog=xosc.Fog(env.fog_visual_range_m),
-            precipitation=xosc.Precipitation(getattr(xosc.PrecipitationType, env.precipitation),
-                                             env.precipitation_intensity))
-        init.add_global_action(xosc.EnvironmentAction(
-            xosc.Environment("Environment1", tod, weather, xosc.RoadCondition(env.friction_scale))))
+        init.add_global_action(_environment_action(xosc, scenario.factors))
         init.add_init_action(HERO, xosc.TeleportAction(_world(xosc, ego_route, scenario.ego.start_s_m, "vehicle")))
         init.add_init_action(HERO, _hero_controller(xosc))
         init.add_init_action(HERO, _speed(xosc, scenario.ego.speed_mps))
@@ -326,63 +409,13 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
                                      triggeringpoint="stop")
         act = xosc.Act("behaviour", act_start, act_stop)
         for a in scenario.actors:
-            route = net.route(a.route)
-            init.add_init_action(a.id, xosc.TeleportAction(_world(
-                xosc, route, a.start_s_m, "pedestrian" if a.kind == "pedestrian" else "vehicle")))
-            initial = 0.0 if a.manoeuvre.type in ("stopped", "cross_road") else a.speed_mps
-            if a.manoeuvre.type == "turn_left_across" and a.manoeuvre.trigger is not None and (
-                    route.stop_s_m is None or route.stop_s_m - actor_model(a.kind).length_m / 2 - 0.5
-                    - a.speed_mps**2 / (2 * HOLD_DECEL_MPS2) <= a.start_s_m + 0.5):
-                initial = 0.0   # no room to approach its stop line: it waits where it starts
-            init.add_init_action(a.id, _speed(xosc, initial))
-            events = []
-            ra = _route_action(xosc, a.id, route, a.start_s_m) if a.kind != "pedestrian" else None
-            if ra is not None:
-                t = xosc.ValueTrigger(f"{a.id}_route_start", 0, xosc.ConditionEdge.rising,
-                                      xosc.SimulationTimeCondition(0.0, _rule(xosc, "greaterThan")))
-                events.append(("follows_route", ra, t))
-            writer = MANOEUVRE_WRITERS.get(a.manoeuvre.type)
-            if writer is None:
-                raise KeyError(f"no OpenSCENARIO writer for manoeuvre {a.manoeuvre.type!r}")
-            events += writer(xosc, _Ctx(a, route, ego_route, net))
-            if not events:
-                continue
-            maneuver = xosc.Maneuver(f"{a.id}_{a.manoeuvre.type}")
-            for name, action, trig in events:
-                ev = xosc.Event(f"{a.id}_{name}", xosc.Priority.overwrite)
-                ev.add_action(f"{a.id}_{name}", action)
-                ev.add_trigger(trig)
-                maneuver.add_event(ev)
-            group = xosc.ManeuverGroup(f"{a.id}_group")
-            group.add_actor(a.id)
-            group.add_maneuver(maneuver)
-            act.add_maneuver_group(group)
+            group = _actor_group(xosc, a, net, ego_route, init)
+            if group is not None:
+                act.add_maneuver_group(group)
         if not act.maneuvergroup:
-            # OpenSCENARIO needs at least one maneuver group per act: the ego's (a no-op speed hold)
-            maneuver = xosc.Maneuver("hero_holds_speed")
-            ev = xosc.Event("hero_initial_speed", xosc.Priority.overwrite)
-            ev.add_action("hero_initial_speed", _speed(xosc, scenario.ego.speed_mps))
-            ev.add_trigger(act_start)
-            maneuver.add_event(ev)
-            group = xosc.ManeuverGroup("hero_group")
-            group.add_actor(HERO)
-            group.add_maneuver(maneuver)
-            act.add_maneuver_group(group)
+            act.add_maneuver_group(_hero_group(xosc, scenario.ego.speed_mps, act_start))
         story.add_act(act)
-
-        stop = xosc.Trigger("stop")  # storyboard stop: the horizon, or (CARLA) its criteria
-        horizon = xosc.ConditionGroup("stop")
-        horizon.add_condition(xosc.ValueTrigger(
-            "horizon_reached", 0, xosc.ConditionEdge.rising,
-            xosc.SimulationTimeCondition(float(scenario.horizon_s), _rule(xosc, "greaterThan"))))
-        stop.add_conditiongroup(horizon)
-        if carla_criteria:
-            crit = xosc.ConditionGroup("stop")
-            for name in CARLA_CRITERIA:
-                crit.add_condition(xosc.ValueTrigger(name, 0, xosc.ConditionEdge.rising,
-                                                     xosc.ParameterCondition("", 0, _rule(xosc, "lessThan"))))
-            stop.add_conditiongroup(crit)
-        storyboard = xosc.StoryBoard(init, stop)
+        storyboard = xosc.StoryBoard(init, _stop_trigger(xosc, scenario.horizon_s, carla_criteria))
         storyboard.add_story(story)
 
         params = xosc.ParameterDeclarations()

@@ -79,6 +79,8 @@ AMBIENT_FLOOR = 0.03     # ambient light with no sun at all (sky glow)
 AMBIENT_PER_SUN = 0.42   # ambient light added per unit of sun_intensity
 CLOUD_AMBIENT = 0.08     # extra diffuse light of a cloud layer (daytime), per unit of cloudiness
 WET_ROAD = 0.8           # darkening / sheen of wet asphalt
+GROUND_BOUNCE = 0.25     # share of the light on the road that it reflects onto faces looking sideways / down
+SKY_GLOSS = 0.12         # share of the sky's colour a painted or glass face mirrors (clearcoat, windows)
 
 
 def _mix(a: tuple[float, float, float], b: tuple[float, float, float], w: float) -> tuple[float, float, float]:

@@ -1,8 +1,12 @@
-"""Keyframes chosen by what matters: when the hazard first shows on the ego's front camera, when the agent
+"""Keyframes chosen by what matters: when the hazard first shows on the ego's camera, when the agent
 reacts, and the impact (or the closest approach), each with a bird's-eye view.
 
+The camera is CAM_FRONT, unless the hazard never shows there (a car crossing from the side stays outside
+its field of view up to the impact): then the front-left or front-right camera of the rig in which the
+hazard looks largest.
+
 One naming scheme for every frame file (``frame_stem``): ``<label>_t<time>s_<view>``, where view is a camera
-name (CAM_FRONT) or BEV; `simulate --render`, `replay --render`, `adsgen report` and the demo all use it.
+name (CAM_FRONT, CAM_FRONT_LEFT, ...) or BEV; `simulate --render`, `replay --render`, `adsgen report` and the demo all use it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ SCAN_STEP_S = 0.25          # [s] the run is scanned at this step for the moment
 MIN_HAZARD_HEIGHT_PX = 20   # [px] at the keyframe scale: the hazard counts as visible from this height
 MIN_HAZARD_PIXELS = 60      # [px] and this many unoccluded pixels (a 2-px sliver beside a truck is not "seen")
 REACTION_DECEL_MPS2 = 1.5   # [m/s2] the ego slowing harder than this (or its brake lights) is its reaction
+CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT")  # tried in this order for the hazard
 
 
 @dataclass(frozen=True)
 class Moment:
     label: str        # 'hazard visible' | 'reaction' | 'impact' | 'closest approach'
     time_s: float
-    hazard_height_px: float = 0.0  # the hazard's visible height on CAM_FRONT at this moment [px]
+    hazard_height_px: float = 0.0  # the hazard's visible height on the keyframe camera at this moment [px]
+
+
+def camera_words(camera: str) -> str:
+    """'CAM_FRONT_LEFT' -> 'front-left camera'."""
+    return camera.removeprefix("CAM_").lower().replace("_", "-") + " camera"
 
 
 def frame_stem(label: str, time_s: float, view: str) -> str:
@@ -59,7 +69,7 @@ def _height(frame: Any, object_id: str | None) -> float:
 
 def key_moments(snaps: list[Any], frames: list[Any], result: dict[str, Any] | None, *,
                 min_height_px: float = MIN_HAZARD_HEIGHT_PX) -> list[Moment]:
-    """The moments of a run from its snapshots and CAM_FRONT frames on a regular time grid.
+    """The moments of a run from its snapshots and one camera's frames on a regular time grid.
 
     hazard visible: the first frame where the hazard is at least ``min_height_px`` tall (else the frame where
     it looks largest); reaction: the first step after that where the ego brakes or slows harder than
@@ -103,13 +113,12 @@ def scan_times(result: dict[str, Any] | None) -> list[float]:
 
 def moment_frames(backend: Any, scenario: Any, agent: Any, seed: int, result: dict[str, Any] | None,
                   scale: float) -> list[tuple[Moment, Any, Any]]:
-    """(moment, its CAM_FRONT Frame, its WorldSnapshot) for each key moment of a run re-simulated on
-    ``backend`` (one with ``snapshots``)."""
-    from adsgen.render.renderer import render
-
+    """(moment, its camera Frame, its WorldSnapshot) for each key moment of a run re-simulated on
+    ``backend`` (one with ``snapshots``); the camera is the first of CAMERAS that shows the hazard at least
+    MIN_HAZARD_HEIGHT_PX tall, else the one where it looks largest."""
     times = scan_times(result)
     snaps = backend.snapshots(scenario, agent, seed, times)
-    frames = [render(s, "CAM_FRONT", scale) for s in snaps]
+    frames = hazard_camera_frames(snaps, _hazard_id(snaps, (result or {}).get("collision_partner")), scale)
     out = []
     for m in key_moments(snaps, frames, result, min_height_px=MIN_HAZARD_HEIGHT_PX):
         k = int(np.argmin([abs(s.time_s - m.time_s) for s in snaps]))
@@ -117,18 +126,36 @@ def moment_frames(backend: Any, scenario: Any, agent: Any, seed: int, result: di
     return out
 
 
+def hazard_camera_frames(snaps: list[Any], hazard: str | None, scale: float) -> list[Any]:
+    """Frames of the snapshots from the first camera of CAMERAS in which the hazard reaches
+    MIN_HAZARD_HEIGHT_PX, else from the camera where it looks largest (CAM_FRONT on a tie)."""
+    from adsgen.render.renderer import render
+
+    best: list[Any] = []
+    best_height = -1.0
+    for camera in CAMERAS:
+        frames = [render(s, camera, scale) for s in snaps]
+        height = max((_height(f, hazard) for f in frames), default=0.0)
+        if height >= MIN_HAZARD_HEIGHT_PX:
+            return frames
+        if height > best_height:
+            best, best_height = frames, height
+    return best
+
+
 BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye views beside the keyframes
 
 
 def moment_images(moments: list[tuple[Moment, Any, Any]], label: str, note: str = ""
                   ) -> list[tuple[str, str, np.ndarray]]:
-    """(file stem, caption, RGB image) for each moment: its CAM_FRONT frame, then its bird's-eye view."""
+    """(file stem, caption, RGB image) for each moment: its camera frame, then its bird's-eye view."""
     from adsgen.render.bev import bev
 
     out = []
     for m, frame, snap in moments:
         what = f"{m.label} at t = {m.time_s:.2f} s"
-        out.append((frame_stem(label, m.time_s, "CAM_FRONT"), f"{label}: {what}, front camera{note}", frame.image))
+        out.append((frame_stem(label, m.time_s, frame.camera), f"{label}: {what}, {camera_words(frame.camera)}{note}",
+                    frame.image))
         out.append((frame_stem(label, m.time_s, "BEV"), f"{label}: {what}, bird's-eye view{note}",
                     bev(snap, extent_m=BEV_EXTENT_M).image))
     return out

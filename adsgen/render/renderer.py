@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from adsgen.render.appearance import Appearance, appearance_for
+from adsgen.render.appearance import GROUND_BOUNCE, SKY_GLOSS, Appearance, appearance_for
 from adsgen.render.camera import Camera, make_camera
 from adsgen.render.effects import (
     apply_weather,
@@ -72,6 +72,36 @@ def _ground_albedo(app: Appearance) -> np.ndarray:
     return alb.astype(np.float32)
 
 
+def _ground_colour(snap: WorldSnapshot, tex: GroundTexture, app: Appearance, xg: np.ndarray, yg: np.ndarray,
+                   t_fog: np.ndarray) -> np.ndarray:
+    """(h, W, 3) shaded colour of the ground points (xg, yg) [m]: material albedo, sun, headlights and
+    street lamps, rain dimming, then haze / fog by depth ``t_fog`` [m] ((h, 1) per row or (h, W))."""
+    mat = tex.lookup(xg, yg)                                                  # (h, W) material ids
+    tint = np.asarray(app.tint, dtype=np.float32)
+    albedo = _ground_albedo(app) * tint                                       # (materials, 3)
+    if app.wet_road > 0 and app.dark:  # wet asphalt mirrors light sources: a sheen where it is lit
+        albedo[ASPHALT] *= 1.0 + 0.3 * app.wet_road
+    sunlight = np.float32(app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad)))
+    extra = None                                                              # (h, W) artificial light
+    if app.headlights and app.dark:
+        extra = ego_headlight(snap.ego, xg, yg)
+    if app.street_lights:
+        lamp = tex.light(xg, yg)
+        extra = lamp if extra is None else extra + lamp
+    dim = np.float32(rain_dimming(app))
+    if extra is None:
+        colour = np.take(albedo * (sunlight * dim), mat, axis=0)              # (h, W, 3)
+    else:  # at night artificial light dominates: tint the whole ground light with the lamps' colour
+        extra += sunlight
+        colour = np.take(albedo * (LAMP_TINT * dim), mat, axis=0)             # (h, W, 3)
+        colour *= extra[..., None]
+    # haze / fog by depth, fused here (per row for level cameras): colour -> haze
+    trans = transmission(app, t_fog)                                          # (h, 1) or (h, W)
+    colour *= trans[..., None]
+    colour += (np.float32(1.0) - trans)[..., None] * (np.asarray(app.haze, np.float32) * dim)
+    return colour
+
+
 def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: Appearance,
                   img: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
     """Ray-cast every pixel whose ray meets z = 0 and write its shaded ground colour and depth.
@@ -123,29 +153,7 @@ def _shade_ground(cam: Camera, snap: WorldSnapshot, tex: GroundTexture, app: App
         if not all_ground:
             xg[~ground] = px
             yg[~ground] = py
-    mat = tex.lookup(xg, yg)                                                  # (h, W) material ids
-    tint = np.asarray(app.tint, dtype=np.float32)
-    albedo = _ground_albedo(app) * tint                                       # (materials, 3)
-    if app.wet_road > 0 and app.dark:  # wet asphalt mirrors light sources: a sheen where it is lit
-        albedo[ASPHALT] *= 1.0 + 0.3 * app.wet_road
-    sunlight = np.float32(app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad)))
-    extra = None                                                              # (h, W) artificial light
-    if app.headlights and app.dark:
-        extra = ego_headlight(snap.ego, xg, yg)
-    if app.street_lights:
-        lamp = tex.light(xg, yg)
-        extra = lamp if extra is None else extra + lamp
-    dim = np.float32(rain_dimming(app))
-    if extra is None:
-        colour = np.take(albedo * (sunlight * dim), mat, axis=0)              # (h, W, 3)
-    else:  # at night artificial light dominates: tint the whole ground light with the lamps' colour
-        extra += sunlight
-        colour = np.take(albedo * (LAMP_TINT * dim), mat, axis=0)             # (h, W, 3)
-        colour *= extra[..., None]
-    # haze / fog by depth, fused here (per row for level cameras): colour -> haze
-    trans = transmission(app, t_row if ground is None else t)                 # (h, 1) or (h, W)
-    colour *= trans[..., None]
-    colour += (np.float32(1.0) - trans)[..., None] * (np.asarray(app.haze, np.float32) * dim)
+    colour = _ground_colour(snap, tex, app, xg, yg, t_row if ground is None else t)  # (h, W, 3)
     if all_ground:
         img[r0:] = colour
         depth[r0:] = t
@@ -175,7 +183,14 @@ def _face_colours(quads: np.ndarray, albedo: np.ndarray, emissive: np.ndarray, s
     n = cross3(quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 0])           # (F, 3) outward normals
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     centre = quads.mean(axis=1)                                               # (F, 3)
+    up = np.clip(n[:, 2:3], 0.0, 1.0)                                         # (F, 1) how much a face looks up
     light = app.ambient * (0.75 + 0.25 * n[:, 2:3]) + app.sun * np.clip(n @ _sun_direction(app), 0, None)[:, None]
+    # daylight reaches a side in shadow off the road too, and paint and glass mirror the sky: without these
+    # a car's shaded side renders near black at noon (only the sky's and the road's own light, no sun)
+    road_light = app.ambient + app.sun * max(0.0, math.sin(app.sun_elevation_rad))
+    light = light + GROUND_BOUNCE * road_light * (1.0 - up) * 0.5
+    sky = np.asarray(app.sky_horizon)[None, :] * (1.0 - up) + np.asarray(app.sky_top)[None, :] * up  # (F, 3)
+    gloss = SKY_GLOSS * sky
     if app.headlights and app.dark:
         to_ego = np.array([snap.ego.x_m, snap.ego.y_m, 0.8]) - centre          # (F, 3)
         facing = np.clip(np.einsum("fi,fi->f", n, to_ego) / np.maximum(np.linalg.norm(to_ego, axis=1), 1e-6), 0, 1)
@@ -185,7 +200,7 @@ def _face_colours(quads: np.ndarray, albedo: np.ndarray, emissive: np.ndarray, s
         lamp = tex.light(centre[:, 0].astype(np.float32), centre[:, 1].astype(np.float32))
         light = light + (0.6 * lamp)[:, None] * LAMP_TINT[None, :]
     tint = np.asarray(app.tint)
-    return (albedo * light * tint + emissive).astype(np.float32)
+    return (albedo * light * tint + gloss * tint + emissive).astype(np.float32)
 
 
 def render(snapshot: WorldSnapshot, camera: str = "CAM_FRONT", scale: float = 0.5, *,

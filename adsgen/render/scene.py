@@ -93,7 +93,8 @@ _FACE_NAMES = tuple(_BOX_FACES)
 _SIGNS = np.array([_BOX_FACES[n] for n in _FACE_NAMES], dtype=np.float64)   # (6, 4, 3)
 
 
-def add_box(faces: Faces, to_world, cx: float, cy: float, length: float, width: float, z0: float, z1: float,
+# noqa below: a box is its centre, length, width and z range in the object's frame, written per part
+def add_box(faces: Faces, to_world, cx: float, cy: float, length: float, width: float, z0: float, z1: float,  # noqa: PLR0913
             colour: np.ndarray | dict[str, np.ndarray], instance: int, skip: tuple[str, ...] = ()) -> None:
     """An axis-aligned box in an object's local frame (centre cx, cy), as up to six world faces."""
     keep = [i for i, n in enumerate(_FACE_NAMES) if n not in skip]

@@ -152,7 +152,7 @@ class AdversaryProfile:
 
 ADVERSARY: dict[str, AdversaryProfile] = {
     "no": AdversaryProfile(0.0, False, 1.0, None),            # does not run controls: never a red-light runner
-    "distracted": AdversaryProfile(0.5, True, 0.8, 1.0),      # looks up late: brakes at TTC 1 s
+    "distracted": AdversaryProfile(0.5, True, 0.8, 0.5),      # looks up late: brakes at TTC 0.5 s
     "substance": AdversaryProfile(1.0, True, 0.6, None),      # does not brake at all
 }
 
@@ -276,6 +276,46 @@ EGO_OVER_LIMIT_MAX = 1.5
 """Largest ratio of the ego's set speed to the posted limit the optional speeding setting allows."""
 
 
+def _contract_factors(seed: Seed, factors: Factors | dict[str, str]) -> Factors:
+    """The factors (a dict overrides the seed's), refused when one is outside the seed's contract."""
+    if isinstance(factors, dict):
+        merged = {**seed.scenario.factors.model_dump(), **factors}
+        try:
+            factors = Factors.model_validate(merged)
+        except ValidationError as exc:
+            raise InputError(validation_message(exc, f"seed {seed.name}", ("factors",))) from None
+    for var, allowed in seed.contract.items():
+        if getattr(factors, var) not in allowed:
+            raise InputError(f"seed {seed.name}: factor {var}={getattr(factors, var)!r} is outside its contract "
+                             f"(allowed: {', '.join(allowed)})")
+    return factors
+
+
+def _adversary_manoeuvre_for(seed: Seed, adv: int, factors: Factors) -> str:
+    """The manoeuvre the factors give the seed's adversary; refused when that actor cannot perform it."""
+    mapped = adversary_manoeuvre(factors)
+    vehicle = seed.scenario.actors[adv].kind != "pedestrian"
+    if (mapped == "cross_road") != (not vehicle):
+        raise InputError(f"seed {seed.name}: factors map to manoeuvre {mapped!r}, which its adversary "
+                         f"({seed.scenario.actors[adv].kind}) cannot perform")
+    return mapped
+
+
+def _impair(m: dict[str, Any], prof: AdversaryProfile, ego_speed_mps: float) -> None:
+    """Apply an impairment profile to a driver's manoeuvre (a dumped dict): abrupter lateral moves and a
+    later reaction, whatever kind of trigger fires it."""
+    if m["type"] in LATERAL_MANOEUVRES:
+        m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
+    trig = m.get("trigger")
+    if trig is not None and prof.extra_reaction_s > 0:
+        if trig["kind"] == "time":
+            trig["value"] = trig["value"] + prof.extra_reaction_s
+        elif trig["kind"] == "ego_distance":
+            trig["value"] = max(0.0, trig["value"] - ego_speed_mps * prof.extra_reaction_s)
+        else:  # ego_ttc
+            trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
+
+
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
                 name: str | None = None, *, ego_over_limit: float = 1.0) -> Scenario:
     """A concrete Scenario from a seed, a factor combination its contract allows, and dynamic parameter
@@ -290,16 +330,7 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     ``ego_over_limit`` (off: 1.0) is the optional speeding setting: the ego's set speed is that multiple of
     the posted limit (1.0 to EGO_OVER_LIMIT_MAX), for studies of a speeding system only.
     """
-    if isinstance(factors, dict):
-        merged = {**seed.scenario.factors.model_dump(), **factors}
-        try:
-            factors = Factors.model_validate(merged)
-        except ValidationError as exc:
-            raise InputError(validation_message(exc, f"seed {seed.name}", ("factors",))) from None
-    for var, allowed in seed.contract.items():
-        if getattr(factors, var) not in allowed:
-            raise InputError(f"seed {seed.name}: factor {var}={getattr(factors, var)!r} is outside its contract "
-                             f"(allowed: {', '.join(allowed)})")
+    factors = _contract_factors(seed, factors)
     data = seed.scenario.model_dump(mode="json")
     data["factors"] = factors.model_dump()
     data["seed"] = seed.name
@@ -316,17 +347,11 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     for a in data["actors"]:
         if a["kind"] != "pedestrian":
             a["speed_mps"] = round(a["speed_mps"] * ratio, 3)
-    # adversary manoeuvre
     adv = adversary_index(seed.scenario)
     if adv is not None:
         m = data["actors"][adv]["manoeuvre"]
-        mapped = adversary_manoeuvre(factors)
-        vehicle = seed.scenario.actors[adv].kind != "pedestrian"
-        if (mapped == "cross_road") != (not vehicle):
-            raise InputError(f"seed {seed.name}: factors map to manoeuvre {mapped!r}, which its adversary "
-                             f"({seed.scenario.actors[adv].kind}) cannot perform")
-        m["type"] = mapped
-        if mapped == "run_red_light":  # when (and whether) the runner notices the ego and brakes: its impairment
+        m["type"] = _adversary_manoeuvre_for(seed, adv, factors)
+        if m["type"] == "run_red_light":  # when (and whether) the runner notices the ego and brakes: its impairment
             notice = ADVERSARY[factors.driver_impaired].notices_at_ttc_s
             m["trigger"] = None if notice is None else {"kind": "ego_ttc", "value": notice}
     for path, value in (params or {}).items():
@@ -339,22 +364,10 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         trig = a["manoeuvre"].get("trigger")
         if trig is not None and trig["kind"] == "ego_distance":
             trig["value"] = round(trig["value"] * ratio, 3)
-    # impairment
     # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
-    prof = ADVERSARY[factors.driver_impaired]
     if adv is not None and data["actors"][adv]["kind"] != "pedestrian" and \
             data["actors"][adv]["manoeuvre"]["type"] != "run_red_light":  # (the runner's braking is set above)
-        m = data["actors"][adv]["manoeuvre"]
-        if m["type"] in LATERAL_MANOEUVRES:
-            m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
-        trig = m.get("trigger")
-        if trig is not None and prof.extra_reaction_s > 0:
-            if trig["kind"] == "time":
-                trig["value"] = trig["value"] + prof.extra_reaction_s
-            elif trig["kind"] == "ego_distance":
-                trig["value"] = max(0.0, trig["value"] - data["ego"]["speed_mps"] * prof.extra_reaction_s)
-            else:  # ego_ttc
-                trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
+        _impair(data["actors"][adv]["manoeuvre"], ADVERSARY[factors.driver_impaired], data["ego"]["speed_mps"])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

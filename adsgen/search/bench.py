@@ -10,6 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.methods import method_names
 
 METHODS = ("cbn", "random", "ga")
@@ -51,6 +52,8 @@ def default_cbn_dir(work: Path, console: Console | None = None) -> Path:
     return out
 
 
+# long: the benchmark's loop over methods and repeats with its per-method tallies (issue 19: split after the
+# search work of the day lands)
 def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: int, agent: str = "idm",
               console: Console | None = None, faithfulness_check: bool = True) -> dict:
     from adsgen.scenario.io import load_seeds
@@ -68,7 +71,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
     backend = get_backend("builtin")
     methods = (*METHODS, ABLATION)
     per: dict[str, dict] = {m: {"distinct_high_risk": [], "runs": [], "iterations": [], "wall_s": [],
-                                "runs_to_89": [], "mean_log_plausibility": [], "valid_failures": [],
+                                RUNS_TO_SEED_PAPER: [], "mean_log_plausibility": [], "valid_failures": [],
                                 "label_distinct_high_risk": [], "reference_runs": [], "over_limit": [],
                                 "resimulated": [], "resimulated_same": [], **{k: [] for k in VERDICT_KEYS}}
                             for m in methods}
@@ -97,7 +100,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
                 d["runs"].append(ev.runs)
                 d["iterations"].append(ev.iteration)
                 d["wall_s"].append(round(res.wall_s, 3))
-                d["runs_to_89"].append(ev.runs_to(89))
+                d[RUNS_TO_SEED_PAPER].append(ev.runs_to(SEED_PAPER_DISTINCT))
                 d["mean_log_plausibility"].append(round(float(np.mean(logp)), 4) if len(logp) else None)
                 if console:
                     console.print(f"repeat {rep} {m:>6}: {len(ev.valid)} distinct valid failures, "
@@ -119,7 +122,7 @@ def run_bench(*, cbn_dir: Path | None, seeds_dir: Path, budget: int, repeats: in
             "runs": statistics.fmean(d["runs"]),
             "iterations": statistics.fmean(d["iterations"]),
             "wall_s": round(statistics.fmean(d["wall_s"]), 3),
-            "runs_to_89": d["runs_to_89"] if repeats > 1 else d["runs_to_89"][0],
+            RUNS_TO_SEED_PAPER: d[RUNS_TO_SEED_PAPER] if repeats > 1 else d[RUNS_TO_SEED_PAPER][0],
             "mean_log_plausibility": round(statistics.fmean(lp), 4) if lp else None,
             "valid_failures": {"mean": statistics.fmean(d["valid_failures"]), "each": d["valid_failures"]},
             **{k: statistics.fmean(d[k]) for k in VERDICT_KEYS},
@@ -147,14 +150,14 @@ def print_bench(result: dict, console: Console) -> None:
                     f"agent {result['agent']}")
     for col in ("method", "valid failures (mean)", "each", "unavoidable", "not at fault", "reference runs",
                 "distinct high-risk (mean)", "each", "per run", "runs", "iterations", "wall s",
-                "runs to 89", "mean log plausibility"):
+                f"runs to {SEED_PAPER_DISTINCT}", "mean log plausibility"):
         t.add_column(col)
     for m, d in result["methods"].items():
         t.add_row(m, f"{d['valid_failures']['mean']:.1f}", str(d["valid_failures"]["each"]),
                   f"{d['unavoidable']:.1f}", f"{d['not_at_fault']:.1f}", f"{d['reference_runs']:.0f}",
                   f"{d['distinct_high_risk']['mean']:.1f}", str(d["distinct_high_risk"]["each"]),
                   f"{d['distinct_per_run']:.4f}", f"{d['runs']:.0f}", f"{d['iterations']:.0f}",
-                  f"{d['wall_s']:.2f}", str(d["runs_to_89"]), str(d["mean_log_plausibility"]))
+                  f"{d['wall_s']:.2f}", str(d[RUNS_TO_SEED_PAPER]), str(d["mean_log_plausibility"]))
     console.print(t)
     for k in ("cbn_over_random_valid", "cbn_over_ga_valid", "cbn_over_ablation_valid"):
         console.print(f"{k} (distinct valid failures, mean of {result['repeats']}): [bold]{result[k]}[/]")

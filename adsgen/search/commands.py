@@ -8,14 +8,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 from adsgen.paths import SEEDS_DIR
 
 console = Console()
 
 
-def progress_bar() -> Progress:
+def progress_bar(to: Console | None = None) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
+                    console=to or console, transient=False)
 
 
 def generate(
@@ -36,10 +37,11 @@ def generate(
         "(1.0 to 1.5).")),
     xosc: bool = typer.Option(True, "--xosc/--no-xosc", help="Also write OpenSCENARIO files."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
+    json_out: str | None = json_option("the search record (figures, verdict counts, curve) and output paths"),
 ) -> None:
     """Search for distinct high-risk scenarios from seed scenes and write them out."""
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import check_output_dir, write_outputs
+    from adsgen.search.output import check_output_dir, output_steps, run_record, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
     from adsgen.sim.backends import backend_options, get_backend
 
@@ -47,24 +49,31 @@ def generate(
                           ttc_threshold_s=ttc_threshold, ego_over_limit=ego_over_limit)
     options = backend_options(backend, carla_host)
     check_output_dir(out)
+    check_json_target(json_out, (seeds, cbn))
+    con = Console(stderr=True) if to_stdout(json_out) else console
     seed_list = load_seeds(seeds)
     risk = load_risk_model(cbn, do=do) if cbn is not None else None
     sim = get_backend(backend, **options) if options else None  # else run_search makes (and closes) its own
     try:
-        with progress_bar() as bar:
+        with progress_bar(con) as bar:
             task = bar.add_task(f"{method} search", total=budget)
             result = run_search(config, seed_list, risk, backend=sim, progress=lambda n: bar.advance(task, n))
     finally:
         if sim is not None:
             sim.close()
-    paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc)
+    with progress_bar(con) as bar:
+        task = bar.add_task("writing scenario files", total=output_steps(result, xosc))
+        paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc,
+                              progress=lambda n: bar.advance(task, n))
     ev = result.evaluator
-    console.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
+    con.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
                   f"worlds {ev.verdicts()} in {ev.runs} runs ({ev.reference_runs} of them reference runs), "
                   f"{ev.iteration} iterations, {result.wall_s:.1f} s")
     for what, p in paths.items():
-        console.print(f"  {what}: {p}")
-    console.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
+        con.print(f"  {what}: {p}")
+    con.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
+    write_json(json_out, {"outputs": {k: str(v) for k, v in paths.items()},
+                          **run_record(result, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds))})
 
 
 def bench_search(
@@ -73,19 +82,17 @@ def bench_search(
     budget: int = typer.Option(2000, "--budget"),
     repeats: int = typer.Option(3, "--repeats"),
     agent: str = typer.Option("idm", "--agent"),
-    json_out: Path = typer.Option(None, "--json", help="Write the figures as JSON."),
+    json_out: str | None = json_option("the figures"),
 ) -> None:
     """CBN-guided search vs random and genetic baselines on the same budget, seeds, simulator and agent."""
     from adsgen.search.bench import print_bench, run_bench
 
-    result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
-                       console=console)
-    print_bench(result, console)
-    if json_out:
-        import json
-
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2))
+    check_json_target(json_out, (seeds, cbn))
+    with tables_to_stderr(json_out):
+        result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
+                           console=console)
+        print_bench(result, console)
+    if write_json(json_out, result) not in (None, "-"):
         console.print(f"wrote {json_out}")
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from rich.console import Console
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
-from adsgen.search.evaluator import Found
+from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT, Found
 
 DEMO_DATA = CRASH_DIR / "montgomery_synthetic.csv.gz"
 DEMO_METHODS = ("cbn", "random", "ga")
+DEMO_BOOTSTRAP = 20
+"""Bootstrap resamples behind the graph's arc strengths."""
 MARKER = ".adsgen-demo"
 """File that marks a folder as written by `adsgen demo`, so a rerun may replace it."""
 
@@ -48,7 +50,7 @@ def learn_demo_cbn(out: Path, console: Console, seed: int = 0) -> Path:
 
     known = CRASH_DIR / "reference_graph.json"
     with console.status(f"reading {DEMO_DATA}") as status:
-        result = learn_to_dir(DEMO_DATA, out, bootstrap=20, seed=seed,
+        result = learn_to_dir(DEMO_DATA, out, bootstrap=DEMO_BOOTSTRAP, seed=seed,
                               known_graph=known if known.is_file() else None,
                               progress=lambda msg: status.update(msg))
     print_learn_summary(result, out)
@@ -71,11 +73,12 @@ def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
         backend.close()
     images = []
     for stem, caption, image in moment_images(moments, scenario.name):
-        path = save_png(image, out_dir / f"{stem}.png")
-        images.append(Image(name=stem, caption=caption, png=path.read_bytes()))
+        images.append(Image(name=stem, caption=caption, path=save_png(image, out_dir / f"{stem}.png")))
     return images
 
 
+# long: the demo's four stages (data, CBN, search, report) in order, each a few calls (issue 19: one function
+# per stage after the search work of the day lands)
 def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console | None = None) -> Path:
     from adsgen.campaign.curves import points_from_search_record
     from adsgen.campaign.plots import search_curve
@@ -136,7 +139,8 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
                    "distinct high-risk": r["distinct_high_risk"], "runs": r["runs"],
                    "per run": round(r["distinct_high_risk"] / max(r["runs"], 1), 4),
                    "iterations": r["iterations"], "wall s": r["wall_s"],
-                   "runs to 89 distinct": r["runs_to_89"] if r["runs_to_89"] is not None else "not reached"}
+                   f"runs to {SEED_PAPER_DISTINCT} distinct": "not reached" if r[RUNS_TO_SEED_PAPER] is None
+                   else r[RUNS_TO_SEED_PAPER]}
                   for r in records]
     curve_points = [p for r in records for p in points_from_search_record(r)]
     card = json.loads((cbn_dir / "card.json").read_text())
@@ -146,10 +150,14 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
         Section("Causal Bayesian network", paragraphs=[
             f"Learned from {DEMO_DATA.name} (SYNTHETIC data in the Montgomery County format, sampled from a "
             f"documented reference network; see data/crash/README.md). Arcs: {len(card.get('edges', []))}. "
-            f"Model folder: {cbn_dir}. The validation report is {cbn_dir / 'validation.md'}."],
+            f"Model folder: {_rel(cbn_dir, out)}/ (validation report: {_rel(cbn_dir / 'validation.md', out)}), "
+            "paths relative to this page."],
             tables=[Table(_validation_rows(validation), caption="validation figures")],
-            images=[Image(name="cbn_graph", caption="learned graph (edge labels: bootstrap strength)",
-                          png=(cbn_dir / "graph.png").read_bytes())] if (cbn_dir / "graph.png").is_file() else []),
+            images=[Image(name="cbn_graph", caption="The learned graph, variables by tier (environment at the top, "
+                          "crash outcome at the bottom). Red arc labels: bootstrap strength, the share of "
+                          f"{DEMO_BOOTSTRAP} resamples that have the arc, and in brackets the share pointing "
+                          "as drawn; dashed arcs: direction not identifiable from data.",
+                          path=cbn_dir / "graph.png")] if (cbn_dir / "graph.png").is_file() else []),
         Section("Search: CBN-guided vs random vs genetic", paragraphs=[
             f"Same budget ({budget} simulated runs each), same five seeds, same builtin simulator and the same "
             "IDM+AEB agent under test. A scenario is high-risk when the agent collides or its minimum "
@@ -157,26 +165,31 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
             "dynamic parameters differ.",
             f"Faithfulness: Spearman rank correlation between the CBN's predicted risk and the simulated "
             f"failure rate across factor combinations: rho = {faith.to_dict()['spearman_rho']} "
-            f"(p = {faith.to_dict()['p_value']}); per seed: "
+            f"({_p_text(faith.to_dict()['p_value'])}); per seed: "
             + "; ".join(f"{k} {'-' if v is None else v}" for k, v in faith.to_dict()["per_seed"].items())
             + " ('-': too few factor combinations to rank).",
-            "\"runs to 89 distinct\": simulated runs the method needed to find 89 distinct high-risk scenarios, "
+            f"\"runs to {SEED_PAPER_DISTINCT} distinct\": simulated runs the method needed to find "
+            f"{SEED_PAPER_DISTINCT} distinct high-risk scenarios, "
             "the count the seed paper reports; \"not reached\" when the budget ran out first."],
             tables=[Table(comparison, caption="distinct high-risk scenarios found")],
-            images=[Image(name="search_curves", caption="distinct high-risk scenarios vs simulated runs",
+            images=[Image(name="search_curves", caption="Each method's running count of distinct high-risk "
+                          "scenarios (y) against the simulated runs it had used (x), same budget for all three.",
                           figure=search_curve(curve_points))]),
         Section("Five worst scenarios (CBN-guided search)", paragraphs=[
             "The worst scenario found from each seed: collisions with the highest impact speed first, then the "
-            "lowest min TTC. For each, the front camera and a bird's-eye view at its key moments: the hazard "
-            "first visible, the agent's reaction, and the impact (or closest approach)."],
+            "lowest min TTC. For each, the camera that shows the hazard (front, else front-left or front-right) "
+            "and a bird's-eye view at its key moments: the hazard first visible, the agent's reaction, and the impact (or closest approach)."],
             tables=[Table(reproduce_rows, caption="how to reproduce each: the replay command reruns the stored "
                                                   "run and checks the same outcome and verdict")],
             image_rows=worst_rows),
         Section("Distinct high-risk scenarios found (CBN-guided search)", paragraphs=[
-            f"All {len(found)} are in {paths['summary']} with their YAML in {paths['scenarios']} and OpenSCENARIO "
-            f"files in {paths['xosc']}. The first 100, most severe first (collisions by impact speed, then "
-            "by min TTC; not the CBN's crash-severity variable)."],
-            tables=[Table(_top_rows(results["cbn"], found, 100))]),
+            f"All {len(found)} are in {_rel(paths['summary'], out)} with their YAML in "
+            f"{_rel(paths['scenarios'], out)}/ and OpenSCENARIO files in {_rel(paths['xosc'], out)}/. "
+            "The first 100, most severe first (collisions by impact speed, then by min TTC; not the CBN's "
+            "crash-severity variable)."],
+            tables=[Table(_top_rows(found, 100), caption="verdict: the judge's word for a high-risk run "
+                          "(docs/search.md); CBN risk: the learned network's probability of that severity given the "
+                          "scenario's factors")]),
     ]
     index = write_html_report("adsgen demo: high-risk scenarios grounded in crash data", sections, out,
                               provenance={"records": [{k: r[k] for k in ("method", "config", "created", "versions")}
@@ -189,6 +202,20 @@ def run_demo(out: Path, *, budget: int = 2000, seed: int = 0, console: Console |
     console.print(f"summary:     {paths['summary']}")
     console.print(f"total time:  {time.perf_counter() - t0:.1f} s")
     return index
+
+
+def _p_text(p: float | None) -> str:
+    """A p-value as a reader writes it: 'p < 0.0001', never 'p = 0.0'."""
+    if p is None:
+        return "p not available"
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+
+
+def _rel(path: Path, out: Path) -> str:
+    """A path as the page's reader finds it: relative to the report folder."""
+    import os
+
+    return os.path.relpath(path, out)
 
 
 def _reproduction_rows(found: list, paths: dict[str, Path], out: Path, seed: int) -> list[dict]:
@@ -242,10 +269,20 @@ def _validation_rows(v: dict) -> list[dict]:
     return rows or [{"figure": "validation", "value": "not available"}]
 
 
-def _top_rows(result, found, n: int) -> list[dict]:
-    from adsgen.search.output import summary_rows
+def _top_rows(found: list, n: int) -> list[dict]:
+    """The found-scenarios table: every factor, the verdict in words, units in the headings."""
+    from adsgen.search.risk import RISKY_STATES
+    from adsgen.sim.vocabulary import run_finding
     from adsgen.variables import FACTORS
 
-    by_name = {r["name"]: r for r in summary_rows(result)}
-    cols = ("name", "seed", "verdict", *FACTORS, "collision", "impact_speed_mps", "min_ttc_s", "cbn_risk")
-    return [{c: by_name[f.outcome.scenario.name][c] for c in cols} for f in found[:n]]
+    risk_col = f"CBN risk P(severity {' or '.join(RISKY_STATES)})"
+    rows = []
+    for f in found[:n]:
+        o, r = f.outcome, f.outcome.result
+        rows.append({"scenario": o.scenario.name, "seed": o.candidate.space.name,
+                     "verdict": run_finding(r),
+                     **{k: o.candidate.factors.get(k, "-") for k in FACTORS},
+                     "impact [m/s]": "-" if r.impact_speed_mps is None else round(float(r.impact_speed_mps), 2),
+                     "min TTC [s]": "-" if r.min_ttc_s is None else round(float(r.min_ttc_s), 2),
+                     risk_col: "-" if f.risk is None else round(float(f.risk), 3)})
+    return rows

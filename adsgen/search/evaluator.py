@@ -28,6 +28,12 @@ from adsgen.sim.types import HIGH_RISK_TTC_S, Agent, Backend, RunResult
 
 VALID = Verdict.VALID_FAILURE.value
 
+SEED_PAPER_DISTINCT = 89
+"""[distinct high-risk scenarios] what the seed paper (Zhao et al. 2024, arXiv 2405.16063) found from 5 seeds
+in 22 iterations; "runs to 89" (Evaluator.runs_to) is how many simulated runs a method needs for as many."""
+RUNS_TO_SEED_PAPER = f"runs_to_{SEED_PAPER_DISTINCT}"
+"""The key of that figure in search records and benchmark JSON."""
+
 
 @dataclass(frozen=True)
 class Candidate:

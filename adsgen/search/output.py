@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from adsgen.provenance import utc_now, versions
+from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.run import SearchResult
 from adsgen.variables import FACTORS
 
@@ -69,7 +71,7 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "distinct_high_risk": len(ev.archive),
         "label_distinct_high_risk": len(ev.label_keys),
         "reference_runs": ev.reference_runs,
-        "runs_to_89": ev.runs_to(89),
+        RUNS_TO_SEED_PAPER: ev.runs_to(SEED_PAPER_DISTINCT),
         "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
         "collisions": sum(o.result.collided for o in ev.outcomes),
         "wall_s": round(result.wall_s, 3),
@@ -108,19 +110,29 @@ def write_runs_db(result: SearchResult, path: Path) -> Path:
     return path
 
 
+def output_steps(result: SearchResult, xosc: bool = True) -> int:
+    """The steps write_outputs reports: one per scenario YAML, plus one per .xosc export."""
+    return len(result.found) * (2 if xosc else 1)
+
+
 def write_outputs(result: SearchResult, out_dir: str | Path, *, cbn_dir: str | None = None,
-                  seeds_dir: str | None = None, xosc: bool = True) -> dict[str, Path]:
-    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv, run.json and runs.sqlite."""
+                  seeds_dir: str | None = None, xosc: bool = True,
+                  progress: Callable[[int], None] | None = None) -> dict[str, Path]:
+    """Write scenarios/ (YAML), xosc/ (OpenSCENARIO + OpenDRIVE), summary.csv, run.json and runs.sqlite;
+    ``progress(n)`` is called as files are written: one step per scenario YAML, one per .xosc export (so
+    ``output_steps(result, xosc)`` in all)."""
     from adsgen.scenario.io import save_scenario
 
+    tick = progress or (lambda n: None)
     out = Path(out_dir)
     (out / "scenarios").mkdir(parents=True, exist_ok=True)
     for f in result.found:
         save_scenario(f.outcome.scenario, out / "scenarios" / f"{f.outcome.scenario.name}.yaml")
+        tick(1)
     if xosc and result.found:
         from adsgen.export import export_scenarios
 
-        export_scenarios([f.outcome.scenario for f in result.found], out / "xosc")
+        export_scenarios([f.outcome.scenario for f in result.found], out / "xosc", progress=lambda: tick(1))
     with open(out / "summary.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
         w.writeheader()

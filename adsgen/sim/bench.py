@@ -9,6 +9,8 @@ in process CPU time (robust to other processes sharing the machine) and also rep
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +20,8 @@ from adsgen.scenario.io import load_seeds
 from adsgen.scenario.mapping import instantiate
 from adsgen.scenario.model import Scenario
 from adsgen.sim.types import DT_S
+
+_T = TypeVar("_T")
 
 HORIZON_S = 10.0  # [s]
 
@@ -41,7 +45,8 @@ def bench_scenarios(n: int, seed: int = 0) -> list[Scenario]:
     return out
 
 
-def _timed(fn) -> tuple[float, float, object]:
+def _timed(fn: Callable[[], _T]) -> tuple[float, float, _T]:
+    """(process CPU seconds, wall seconds, result) of one call."""
     w0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     return time.process_time() - c0, time.perf_counter() - w0, out
@@ -65,12 +70,12 @@ def run_sim_bench(batch: int = 5000, loop_scenarios: int = 50, seed: int = 0, re
     run_loop(sub[0], seed)
     loops = [_timed(lambda: [run_loop(sc, seed) for sc in sub]) for _ in range(repeats)]
     loop_cpu, loop_wall, _ = min(loops, key=lambda r: r[0])
-    render_ms = None
+    render_ms: float | None
     try:
         from adsgen.render.bench import render_ms as _render_ms
-    except ImportError:
-        _render_ms = None
-    if _render_ms is not None:
+    except ImportError:  # no renderer: no render figure
+        render_ms = None
+    else:
         render_ms = round(float(_render_ms(800, 450)), 2)
     rps, loop_rps = batch / cpu, len(sub) / loop_cpu
     report = {

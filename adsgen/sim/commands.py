@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from adsgen.errors import ConfigError
+from adsgen.jsonout import check_json_target, json_annotation, to_stdout, write_json
 from adsgen.sim.backends import backend_options
 from adsgen.sim.vocabulary import FailOn
 
@@ -30,8 +30,8 @@ def simulate(
         "--carla-host", help="CARLA server HOST[:PORT] for --backend carla (default: $CARLA_HOST, else localhost:2000).",
     )] = None,
     seed: Annotated[int, typer.Option(help="Run seed (sensing misses and other agent randomness).")] = 0,
-    render: Annotated[Path | None, typer.Option(help="Write CAM_FRONT keyframes (PNG) of the run into this folder.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the RunResult as JSON to this file.")] = None,
+    render: Annotated[Path | None, typer.Option(help="Write keyframes (PNG: the camera that shows the hazard, and a bird's-eye view) of the run into this folder.")] = None,
+    json_out: Annotated[str | None, json_annotation("the RunResult (with provenance)")] = None,
     trajectories: Annotated[bool, typer.Option(help="Include trajectories in the JSON.")] = False,
     judge: Annotated[bool, typer.Option(help=(
         "Judge a high-risk run: re-run it with the careful-driver reference and the omniscient check and "
@@ -45,7 +45,7 @@ def simulate(
     from rich.console import Console
     from rich.table import Table
 
-    from adsgen.outputs import atomic_path, check_output
+    from adsgen.outputs import check_output
     from adsgen.provenance import file_fingerprint, versions
     from adsgen.scenario.io import load_scenario
     from adsgen.sim.agents import get_agent
@@ -53,8 +53,7 @@ def simulate(
     from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
     from adsgen.sim.judge import judge as judge_runs
 
-    if json_out is not None:
-        check_output(json_out, (scenario,), option="--json")
+    check_json_target(json_out, (scenario,))
     if render is not None:
         check_output(render, (scenario,), folder=True, option="--render", make_parents=True)
     options = backend_options(backend, carla_host)
@@ -72,7 +71,7 @@ def simulate(
         be.close()
     from adsgen.sim.vocabulary import run_finding, run_meets
 
-    console = Console()
+    console = Console(stderr=to_stdout(json_out))
     console.print(f"{sc.name}: {run_finding(result)}", highlight=False)
     table = Table(title=f"{sc.name}  ({backend}, agent {agent}, seed {seed})", show_header=False)
     d = result.to_dict()
@@ -87,9 +86,8 @@ def simulate(
             d["trajectories"] = None
         d["provenance"] = {"scenario_file": str(scenario), "scenario_fingerprint": file_fingerprint(scenario),
                            "agent": agent, "backend": backend, "seed": seed, "versions": versions()}
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps(d, indent=2))
-        console.print(f"wrote {json_out}")
+        if write_json(json_out, d) != "-":
+            console.print(f"wrote {json_out}")
     if render is not None:
         _render_keyframes(sc, agent, seed, result, render, console)
     if fail_on is not None and run_meets(result, fail_on):
@@ -98,7 +96,7 @@ def simulate(
 
 
 def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> None:
-    """The run's key moments (adsgen.render.moments): CAM_FRONT frame (+ depth) and bird's-eye view of each."""
+    """The run's key moments (adsgen.render.moments): camera frame (+ depth) and bird's-eye view of each."""
     try:
         from adsgen.render import save_frame, save_png
         from adsgen.render.moments import frame_stem, moment_frames
@@ -118,14 +116,14 @@ def _render_keyframes(sc, agent: str, seed: int, result, out: Path, console) -> 
     finally:
         backend.close()
     for m, frame, snap in moments:
-        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, "CAM_FRONT"))
+        save_frame(frame, out, stem=frame_stem(sc.name, m.time_s, frame.camera))
         save_png(bev(snap, extent_m=BEV_EXTENT_M), out / f"{frame_stem(sc.name, m.time_s, 'BEV')}.png")
         console.print(f"  {m.label} at t = {m.time_s:.2f} s", highlight=False)
-    console.print(f"wrote {len(moments)} keyframes (front camera and bird's-eye view) to {out}")
+    console.print(f"wrote {len(moments)} keyframes (the camera that shows the hazard, and a bird's-eye view) to {out}")
 
 
 def bench_sim(
-    json_out: Annotated[Path, typer.Option("--json", help="Write the figures as JSON here.")],
+    json_out: Annotated[str | None, json_annotation("the figures")] = None,
     batch: Annotated[int, typer.Option(help="Scenarios per batch (drawn from the five seeds' parameter ranges).")] = 5000,
     loop_scenarios: Annotated[int, typer.Option(help="Scenarios run through the pure-Python loop baseline.")] = 50,
     seed: Annotated[int, typer.Option(help="Sampling and run seed.")] = 0,
@@ -138,11 +136,11 @@ def bench_sim(
 
     if batch < 1 or loop_scenarios < 1 or repeats < 1:
         raise ConfigError("--batch, --loop-scenarios and --repeats must be at least 1")
-    console = Console()
+    check_json_target(json_out)
+    console = Console(stderr=to_stdout(json_out))
     report = run_sim_bench(batch=batch, loop_scenarios=loop_scenarios, seed=seed, repeats=repeats, console=console)
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {json_out}")
+    if write_json(json_out, report) not in (None, "-"):
+        console.print(f"wrote {json_out}")
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

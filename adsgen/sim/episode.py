@@ -223,7 +223,7 @@ class Referee:
         return out
 
 
-def assemble_result(scenario: Scenario, reason: TerminationReason, t_end_s: float | None, *, partner: str | None,
+def assemble_result(scenario: Scenario, reason: TerminationReason, t_end_s: float | None, *, partner: str | None,  # noqa: PLR0913 -- every RunResult field the referee measured, by name
                     impact_speed_mps: float | None, min_ttc_s: float, min_distance_m: float, pet_s: float | None,
                     fault_code: int, mu: float, backend: str, seed: int,
                     extra: dict[str, Any] | None = None) -> RunResult:

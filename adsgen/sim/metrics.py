@@ -39,7 +39,7 @@ def boxes_overlap(x1, y1, yaw1, l1, w1, x2, y2, yaw2, l2, w2) -> np.ndarray:
     return boxes_overlap_cs(x1, y1, np.cos(yaw1), np.sin(yaw1), l1, w1, x2, y2, np.cos(yaw2), np.sin(yaw2), l2, w2)
 
 
-def boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
+def boxes_overlap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:  # noqa: PLR0913 -- two oriented boxes, six array columns each
     """boxes_overlap with headings given as cosines and sines."""
     dx, dy = np.asarray(x2) - x1, np.asarray(y2) - y1
     hl1, hw1, hl2, hw2 = np.asarray(l1) / 2, np.asarray(w1) / 2, np.asarray(l2) / 2, np.asarray(w2) / 2
@@ -65,7 +65,7 @@ _SIGNS_X = np.array([1.0, -1.0, -1.0, 1.0])  # corner signs along the length
 _SIGNS_Y = np.array([1.0, 1.0, -1.0, -1.0])  # and across
 
 
-def separating_gap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
+def separating_gap_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:  # noqa: PLR0913 -- two oriented boxes, six array columns each
     """Largest gap [m] between the rectangles' projections on their four edge axes -> (...,).
 
     <= 0 exactly when the rectangles overlap; otherwise a lower bound of their distance, equal to it
@@ -93,7 +93,7 @@ def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> np.ndarray:
     return np.sqrt(np.minimum(np.minimum(d2[..., 0], d2[..., 1]), np.minimum(d2[..., 2], d2[..., 3])))
 
 
-def box_distance_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:
+def box_distance_cs(x1, y1, c1, s1, l1, w1, x2, y2, c2, s2, l2, w2) -> np.ndarray:  # noqa: PLR0913 -- two oriented boxes, six array columns each
     """box_distance with headings given as cosines and sines."""
     dx, dy = np.asarray(x2) - x1, np.asarray(y2) - y1
     hl1, hw1 = np.broadcast_to(np.asarray(l1) / 2, dx.shape), np.broadcast_to(np.asarray(w1) / 2, dx.shape)
@@ -122,7 +122,7 @@ def disc_box_distance_cs(px, py, radius, x, y, c, s, length, width) -> np.ndarra
 _DISCS = np.array([-1.0, 0.0, 1.0])  # disc positions along the other road user's length
 
 
-def ttc_constant_velocity(ego_x, ego_y, ego_yaw, ego_vx, ego_vy, ego_length, ego_width,
+def ttc_constant_velocity(ego_x, ego_y, ego_yaw, ego_vx, ego_vy, ego_length, ego_width,  # noqa: PLR0913 -- the ego's and the others' poses, velocities and sizes as array columns
                           x, y, yaw, vx, vy, length, width) -> np.ndarray:
     """Constant-velocity time-to-collision [s] of the ego box with other road users.
 
@@ -136,7 +136,7 @@ def ttc_constant_velocity(ego_x, ego_y, ego_yaw, ego_vx, ego_vy, ego_length, ego
                                     ego_width, x, y, np.cos(yaw), np.sin(yaw), vx, vy, length, width)
 
 
-def ttc_constant_velocity_cs(ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width,
+def ttc_constant_velocity_cs(ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width,  # noqa: PLR0913 -- the ego's and the others' poses, velocities and sizes as array columns
                              x, y, c, s, vx, vy, length, width) -> np.ndarray:
     """ttc_constant_velocity with headings given as cosines and sines."""
     e = [np.asarray(v)[..., None] for v in (ego_x, ego_y, ego_c, ego_s, ego_vx, ego_vy, ego_length, ego_width)]

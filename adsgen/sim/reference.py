@@ -30,13 +30,16 @@ from adsgen.sim.types import DT_S, RunResult, TerminationReason
 _INF = math.inf
 
 
-def _signal(t, green, yellow, all_red, offset, group) -> int:
+def _signal(t: float, plan: list[float], group: int) -> int:
+    """Signal state at ``t`` [s] of a fixed-time plan (green, yellow, all-red, offset [s]); group 1 runs half a
+    cycle after group 0."""
+    green, yellow, all_red, offset = plan
     cycle = 2.0 * (green + yellow + all_red)
     tau = (t + offset - group * cycle / 2.0) % cycle
     return SIGNAL_GREEN if tau < green else SIGNAL_YELLOW if tau < green + yellow else SIGNAL_RED
 
 
-def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:
+def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     dx, dy = x2 - x1, y2 - y1
     cc, cs = abs(c1 * c2 + s1 * s2), abs(c1 * s2 - s1 * c2)
     return not (abs(dx * c1 + dy * s1) > hl1 + hl2 * cc + hw2 * cs
@@ -45,7 +48,7 @@ def _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> bool:
                 or abs(-dx * s2 + dy * c2) > hw2 + hl1 * cs + hw1 * cc)
 
 
-def _separating_gap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:
+def _separating_gap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     dx, dy = x2 - x1, y2 - y1
     cc, cs = abs(c1 * c2 + s1 * s2), abs(c1 * s2 - s1 * c2)
     return max(abs(dx * c1 + dy * s1) - (hl1 + hl2 * cc + hw2 * cs),
@@ -64,7 +67,7 @@ def _corner_gap(dx, dy, c1, s1, hl1, hw1, cr, sr, hl2, hw2) -> float:
     return best
 
 
-def _box_distance(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:
+def _box_distance(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2) -> float:  # noqa: PLR0913 -- two oriented boxes, six numbers each
     if _overlap(x1, y1, c1, s1, hl1, hw1, x2, y2, c2, s2, hl2, hw2):
         return 0.0
     cr, sr = c2 * c1 + s2 * s1, s2 * c1 - c2 * s1
@@ -86,7 +89,7 @@ def _div(a, b):
     return math.copysign(_INF, a) * (1.0 if math.copysign(1.0, b) > 0 else -1.0)
 
 
-def _ttc(ex, ey, ec, es, evx, evy, el, ew, x, y, c, s, vx, vy, length, width) -> float:
+def _ttc(ex, ey, ec, es, evx, evy, el, ew, x, y, c, s, vx, vy, length, width) -> float:  # noqa: PLR0913 -- the ego's and one other's pose, velocity and size
     dx, dy, rvx, rvy = x - ex, y - ey, vx - evx, vy - evy
     px0, py0 = ec * dx + es * dy, -es * dx + ec * dy
     ox, oy = ec * c + es * s, -es * c + ec * s
@@ -121,7 +124,9 @@ def _occluded(ex, ey, tx, ty, ox, oy, c, s, hl, hw) -> bool:
     return lo <= hi and hi >= 0.0 and lo <= 0.999
 
 
-def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None) -> RunResult:
+# long: the pure-Python baseline of `adsgen bench sim` is written as one plain loop on purpose: it is how one
+# would write the simulator without batching, and it is what the batched engine is timed against
+def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None) -> RunResult:  # noqa: C901, PLR0912, PLR0915 -- see the note above
     """Run one scenario against the IDM + AEB agent in a plain Python loop."""
     p = params or IDMParams()
     bt = E.compile_batch([scenario])
@@ -162,7 +167,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
     u_draw = uniforms(np.array([scenario_key(seed, scenario, "idm.detection")], dtype=np.uint64), n_steps + 1,
                       n_act)[0].tolist()
     hits = [0] * n
-    frames: list[tuple] = []
+    frames: list[list[tuple]] = []  # per step: one tuple per actor, what a lagged perception sees
     a_served, a_dwell = False, 0.0
     wheelbase = [max(E.WHEELBASE_FRACTION * g["length"][j], 0.1) for j in range(n)]
     for k in range(n_steps + 1):
@@ -252,7 +257,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
             if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val):
                 triggered[j], t_trig[j] = True, t
         # traffic control
-        sigs = [_signal(t, *sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]
+        sigs = [_signal(t, sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]
         stop_gap = [_INF] * n
         if has_signal or has_stop:
             for j in range(n):
@@ -404,7 +409,9 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
         pets.append(max(a_first, b_first, 0.0))
     if collided and not math.isnan(g["sc_e"][partner]):
         pets = [0.0]
-    return assemble_result(scenario, reason, t_end, partner=bt.ids[0][partner] if collided else None,
+    assert reason is not None  # the loop ends at the horizon at the latest
+    return assemble_result(scenario, reason, t_end,
+                           partner=bt.ids[0][partner] if collided and partner is not None else None,
                            impact_speed_mps=impact if collided else None, min_ttc_s=min_ttc,
                            min_distance_m=min_dist, pet_s=min(pets) if pets else None, fault_code=fault_code,
                            mu=float(bt.mu[0]), backend="loop", seed=seed)

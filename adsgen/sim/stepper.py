@@ -61,7 +61,6 @@ LAT_GAIN_PER_M = 0.35          # [rad/m] heading-to-route target per metre of la
 HEAD_GAIN_PER_S = 3.0          # [1/s] heading-error gain
 COMPLETED_MARGIN_M = 2.0       # [m] the ego completes when this close to its route's end
 NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the separating-axis lower bound
-PET_TIMES_NONE = math.nan
 
 
 M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
@@ -182,7 +181,9 @@ class CompiledBatch:
         self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
 
 
-def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:
+# long: packs every scenario's routes, actors, triggers and signals into the padded arrays of one CompiledBatch;
+# one assignment per array field (issue 19: split after the simulation work of the day lands)
+def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0915 -- see the note above
     """Pad and pack a list of scenarios into arrays."""
     b = len(scenarios)
     a = 1 + max((len(s.actors) for s in scenarios), default=0)

@@ -11,7 +11,11 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the seam names them; importing them here would make a cycle with the agents
+    from adsgen.scenario.model import Scenario
+    from adsgen.sim.agents.observation import Action, Observation
 
 DT_S = 0.05  # [s] fixed simulation step shared by every backend (20 Hz)
 HIGH_RISK_TTC_S = 1.0  # [s] default min-TTC threshold below which a run counts as a near miss
@@ -102,10 +106,10 @@ class Agent(Protocol):
     needs_images: bool
     """True when act() reads rendered camera images (obs.render); backends then provide them."""
 
-    def reset(self, scenarios: Sequence[Any], seed: int) -> None:
+    def reset(self, scenarios: Sequence[Scenario], seed: int) -> None:
         """Start a new batch (one ego per scenario)."""
 
-    def act(self, obs: Any) -> Any:
+    def act(self, obs: Observation) -> Action:
         """Observations of the batch at one step -> controls for the batch (see adsgen.sim.agents)."""
 
     # Optional: ``renderer(snapshot, camera, scale) -> frame`` (e.g. ``adsgen.render.render``) for an agent that
@@ -126,7 +130,7 @@ class Backend(Protocol):
 
     name: str
 
-    def run(self, scenarios: Sequence[Any], agent: Agent, seed: int = 0, *,
+    def run(self, scenarios: Sequence[Scenario], agent: Agent, seed: int = 0, *,
             record_trajectories: bool = False) -> list[RunResult]:
         """Run each scenario against the agent; one RunResult per scenario, in order."""
 

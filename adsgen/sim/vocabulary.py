@@ -47,14 +47,18 @@ def verdict_label(verdict: str | None) -> str:
     return VERDICT_LABELS.get(verdict, verdict.replace("_", " "))
 
 
+def finding_words(verdict: str | None, collided: bool, high_risk: bool) -> str:
+    """One phrase for a finished run: its verdict when judged, with what it found, else collision / near
+    miss / safe. ``verdict`` may be a table's missing value (None, NaN)."""
+    found = FINDING_LABELS[Outcome.COLLISION if collided else Outcome.NEAR_MISS if high_risk else Outcome.SAFE]
+    if isinstance(verdict, str) and verdict:
+        return f"{verdict_label(verdict)} ({found})"
+    return found
+
+
 def run_finding(result: RunResult, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> str:
-    """One phrase for a finished run: its verdict when judged, else collision / near miss / safe."""
-    if result.verdict is not None:
-        kind = "collision" if result.collided else "near miss"
-        return f"{verdict_label(result.verdict)} ({kind})"
-    if result.collided:
-        return "collision"
-    return "near miss" if result.high_risk(ttc_threshold_s) else "safe"
+    """finding_words of a RunResult."""
+    return finding_words(result.verdict, result.collided, result.high_risk(ttc_threshold_s))
 
 
 def run_meets(result: RunResult, fail_on: FailOn, ttc_threshold_s: float = HIGH_RISK_TTC_S) -> bool:

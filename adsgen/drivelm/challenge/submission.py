@@ -36,7 +36,7 @@ def _list(ids: list[str], n: int = 3) -> str:
     return ", ".join(ids[:n]) + more
 
 
-def build_submission(predictions: list[Prediction], questions: NestedDataset, *, method: str, team: str,
+def build_submission(predictions: list[Prediction], questions: NestedDataset, *, method: str, team: str,  # noqa: PLR0913 -- one keyword per field of the challenge's submission wrapper
                      authors: list[str], email: str = "", institution: str = "", country: str = "",
                      normalise: bool = False, pred_source: str = "predictions",
                      question_source: str = "question file") -> tuple[Submission, SubmissionReport]:

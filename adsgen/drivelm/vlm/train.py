@@ -432,7 +432,7 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     return str(target)
 
 
-def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[str, Any], pad_id: int, vlm: VLM,
+def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[str, Any], pad_id: int, vlm: VLM,  # noqa: PLR0913 -- the training state train() built, handed over once
                 options: TrainOptions, state: dict[str, Any], steps_per_epoch: int, ckpt: Path, start: float,
                 console: Any) -> bool:
     """Run the epochs from ``state``; returns True when stopped by max_minutes."""

@@ -57,7 +57,7 @@ def object_box(x_px: float, y_px: float, side_px: float = ZOOM_SIDE_PX) -> tuple
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:
+def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:  # noqa: PLR0911 -- one None per way a call can name nothing drawable
     """The zoom call that ``text`` is, or None (an answer, or a call naming no tagged object / no camera of
     the sample / a box outside the frame)."""
     m = _CALL.match(text or "")

@@ -118,7 +118,7 @@ def _escape_smiley(tok: str) -> str:
     return "".join(_BRACKETS.get(c, c) for c in tok)
 
 
-def ptb_tokens(text: str, following: str = "") -> list[str]:
+def ptb_tokens(text: str, following: str = "") -> list[str]:  # noqa: C901, PLR0912 -- one branch per PTB lexer rule, in the Java lexer's order
     """PTB tokens of one line of text, before lower-casing and punctuation removal. ``following`` is the
     next line of the same tokenizer run: the Java lexer looks across the line break when it decides
     whether an abbreviation ends a sentence (coco-caption tokenises all captions as one file)."""
