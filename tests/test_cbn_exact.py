@@ -286,3 +286,19 @@ def test_bench_cbn_end_to_end_against_bnlearn_or_says_why_not(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     missing = bnlearn_vs_adsgen(frame, NAMES, STATES, forbidden, "bdeu")
     assert list(missing) == ["note"] and missing["note"].startswith("R is not installed")
+
+
+def test_network_bench_goes_on_when_r_fails_on_a_sample(monkeypatch):
+    from adsgen.cbn import rbnlearn
+    from adsgen.cbn.bench import run_network_bench
+    from adsgen.errors import ConfigError
+
+    def broken(*_args, **_kwargs):
+        raise ConfigError("Rscript on x.csv failed (exit 1): Error: some variables have only one level")
+
+    monkeypatch.setattr(rbnlearn, "bnlearn_version", lambda: "4.9")
+    monkeypatch.setattr(rbnlearn, "run_bnlearn", broken)
+    figures = run_network_bench(("asia",), (1000,), (0, 1), "bic", pgmpy=False)
+    assert len(figures["cases"]) == 2
+    for case in figures["cases"]:
+        assert "one level" in case["bnlearn_error"] and "adsgen_exact" in case["learners"]

@@ -237,15 +237,19 @@ def _network_case(net: str, model, rows: int, seed: int, score: ScoreName, pgmpy
     read: dict[str, float] = {}
     if bnlearn:
         from adsgen.cbn.rbnlearn import run_bnlearn
+        from adsgen.errors import ConfigError
 
         csv = tmp / f"{net}_{rows}_{seed}.csv"
         decode_frame(data).to_csv(csv, index=False)
         t = time.perf_counter()
         read_csv_coded(csv)
         read["adsgen"] = time.perf_counter() - t
-        for name, r in run_bnlearn(csv, R_LEARNERS, score).items():
-            found[f"bnlearn_{name}"] = (r.edges, r.search_s)
-            read["bnlearn"] = r.read_s
+        try:
+            for name, r in run_bnlearn(csv, R_LEARNERS, score).items():
+                found[f"bnlearn_{name}"] = (r.edges, r.search_s)
+                read["bnlearn"] = r.read_s
+        except ConfigError as exc:  # R failed on this sample: say so in the case, go on with the others
+            case["bnlearn_error"] = str(exc)
         csv.unlink()
     for name, (edges, wall) in found.items():
         parents = {data.index(v): tuple(data.index(a) for a, b in edges if b == v) for v in data.names}
@@ -310,4 +314,7 @@ def print_network_bench(figures: dict) -> None:
     Console().print(t)
     Console().print("CPDAG / skel.: SHD to the true graph's CPDAG / skeleton; score-true: learned graph's score minus "
                     "the true graph's (nats); +read s: read + encode + search from one CSV")
+    for c in figures["cases"]:
+        if "bnlearn_error" in c:
+            Console().print(f"{c['network']} {c['rows']} seed {c['seed']}: {c['bnlearn_error']}")
     Console().print(figures["r_bnlearn"])
