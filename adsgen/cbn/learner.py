@@ -8,9 +8,9 @@ returns the model with its report. The saved model is the one validated (learned
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -185,15 +185,161 @@ def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
     return compress(train, cards), compress(hold, cards)
 
 
-# long: the learning pipeline (split, structure, parameters, validation, bootstrap, PC, card) step after step;
-# to be cut into one function per step when the cbn work of the day has landed (issue 19)
-def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,  # noqa: C901, PLR0912, PLR0915 -- see the note above
+_ALGORITHM_WORDS = {
+    "exact": "exact (dynamic programming over parent sets and orders): the graph is score-optimal",
+    "tabu": "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts; up to "
+            f"{EXACT_MAX_VARIABLES} variables polished by exact search over parent sets of at most 2 and the tabu "
+            "graph's), numpy counts",
+    "hc": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts",
+}
+"""How the validation report names each structure search."""
+
+
+def _learn_structure(train: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: LearnConfig,
+                     say: Callable[[str], None]
+                     ) -> tuple[StructureResult, HillClimbConfig, CountScorer, dict[str, Any] | None]:
+    """The learned graph on the training rows, the search options and scorer it used (the scorer's cache is
+    shared with the report's figures), and what ``choose_ess`` tried under ``--ess auto`` (else None)."""
+    ess_choice = None
+    if config.structure_ess == "auto" and config.score == "bdeu":
+        ess_choice = choose_ess(train, forbidden, algorithm, config, say)
+        ess = float(ess_choice["chosen"])
+    else:
+        ess = (HillClimbConfig().equivalent_sample_size if config.structure_ess == "auto"  # BIC: unused
+               else float(config.structure_ess))
+    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=ess, max_indegree=config.max_indegree,
+                             missing=config.missing)
+    scorer = CountScorer(train, config.score, ess)
+    say(f"structure: {algorithm} search")
+    result = structure_search(train, forbidden, algorithm, hc_cfg, config.seed, scorer,
+                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
+    return result, hc_cfg, scorer, ess_choice
+
+
+def _structure_report(train: CodedData, result: StructureResult, parents: dict[str, tuple[str, ...]],
+                      orientation: dict[tuple[str, str], str], scorer: CountScorer, config: LearnConfig,
+                      algorithm: str, ess_choice: dict[str, Any] | None
+                      ) -> tuple[dict[str, Any], dict[tuple[str, str], float]]:
+    """The report's structure section, and each arc's score loss if removed; ``ess_choice``: what
+    ``choose_ess`` tried (``--ess auto``)."""
+    removal = {}
+    for a, b in result.edges:
+        ib, ia = train.index(b), train.index(a)
+        ps = tuple(train.index(p) for p in parents[b])
+        req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
+        removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
+    section = {
+        "algorithm": _ALGORITHM_WORDS[algorithm],
+        "score_optimal": algorithm == "exact",
+        "score": config.score, "score_value": result.score,
+        **({"equivalent_sample_size": scorer.equivalent_sample_size} if config.score == "bdeu" else {}),
+        **({"ess_choice": ess_choice} if ess_choice else {}),
+        ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
+        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
+                   "orientation": orientation[(a, b)]} for a, b in result.edges],
+        "orientation_counts": {k: sum(1 for o in orientation.values() if o == k) for k in ORIENTATIONS},
+    }
+    return section, removal
+
+
+def _pc_report(train: CodedData, tiers: Mapping[str, int], edges: Sequence[tuple[str, str]],
+               config: LearnConfig) -> dict[str, Any]:
+    """pgmpy's PC on a sample of complete training rows (mostly-missing columns sit out), against the graph."""
+    from adsgen.cbn.pgmpy_adapter import frame_for_pgmpy, pc
+
+    names = train.names
+    observed = (train.codes >= 0) * train.weights[:, None]  # (distinct rows, vars) weights
+    share = observed.sum(axis=0) / max(train.n_rows, 1)
+    pc_cols = [j for j in range(len(names)) if share[j] >= 0.5]
+    pc_names = tuple(names[j] for j in pc_cols)
+    complete = (train.codes[:, pc_cols] >= 0).all(axis=1)
+    rng = np.random.default_rng(config.seed + 1)
+    cw = train.weights * complete
+    n_pc = int(min(config.pc_rows, cw.sum()))
+    if n_pc < 50 or len(pc_names) < 2:
+        return {"rows": n_pc, "skipped": "fewer than 50 complete training rows"}
+    draw = rng.multivariate_hypergeometric(cw.astype(np.int64), n_pc)  # rows drawn without replacement
+    rows = np.repeat(train.codes[:, pc_cols], draw, axis=0)
+    pc_states = {v: train.states[v] for v in pc_names}
+    pc_frame = frame_for_pgmpy(decode(rows, pc_names, pc_states), pc_states)
+    pc_tiers = {v: t for v, t in tiers.items() if v in pc_names}
+    # pgmpy's temporal order must name every variable: with an untiered column PC runs unordered
+    order = temporal_order(pc_tiers) if len(pc_tiers) == len(pc_names) else []
+    directed, undirected = pc(pc_frame, order, config.pc_alpha, config.pc_max_cond_vars)
+    return {"rows": n_pc, "alpha": config.pc_alpha, "max_cond_vars": config.pc_max_cond_vars,
+            "tiers_applied": bool(order), "variables_left_out": [v for v in names if v not in pc_names],
+            **V.pc_agreement([e for e in edges if e[0] in pc_names and e[1] in pc_names], directed, undirected)}
+
+
+def _bootstrap_rows(train: CodedData, forbidden: Collection[tuple[str, str]], config: LearnConfig,
+                    hc_cfg: HillClimbConfig, algorithm: str, edges: Sequence[tuple[str, str]],
+                    say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Bootstrap arc strength and direction, strongest first, each arc in the learned graph's direction."""
+    search = None if algorithm == "hc" else (
+        lambda sample: structure_search(sample, set(forbidden), algorithm, hc_cfg, config.seed))
+    arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
+                          on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
+                          search=search)
+    learned = set(edges)
+    arc_rows = []
+    for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
+        in_graph = (a, b) in learned or (b, a) in learned
+        if (b, a) in learned:  # report in the main graph's direction
+            a, b, v = b, a, {"strength": v["strength"], "direction": 1.0 - v["direction"]}
+        arc_rows.append({"from": a, "to": b, "strength": v["strength"], "direction": v["direction"],
+                         "in_graph": in_graph})
+    return arc_rows
+
+
+def _validation(report: dict[str, Any], compiled: CompiledCBN, empty: CompiledCBN, train: CodedData,
+                held: CodedData, edges: Sequence[tuple[str, str]], config: LearnConfig) -> None:
+    """Held-out log-likelihood, outcome prediction, implied independences and lost dependences, into report."""
+    names = train.names
+    report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
+    if config.outcome in names and held.n_rows:
+        risky = [s for s in config.risky_states if s in train.states[config.outcome]]
+        report["outcome_prediction"] = V.outcome_prediction(compiled, empty, held, config.outcome, risky)
+    report["independence_tests"] = V.independence_tests(held if held.n_rows else train, names, edges, config.fdr)
+    report["lost_dependences"] = {"p_max": V.LOST_DEPENDENCE_P, "pairs": V.lost_dependences(train, names, edges)}
+
+
+def _known_graph(report: dict[str, Any], edges: Sequence[tuple[str, str]], known_edges: Sequence[tuple[str, str]],
+                 names: Sequence[str], bootstrap: bool) -> dict[str, Any]:
+    """Distances to the known graph, and (with a bootstrap) the strong arcs that are not true arcs."""
+    out = compare(names, edges, known_edges)
+    if bootstrap:
+        truth = {frozenset(e) for e in known_edges}
+        strong = [r for r in report["bootstrap"]["arcs"] if r["strength"] >= 0.9]
+        out["strong_arcs_not_true"] = [
+            [r["from"], r["to"]] for r in strong if frozenset((r["from"], r["to"])) not in truth]
+    return out
+
+
+def _card(config: LearnConfig, tiers: Mapping[str, int], source: Mapping | None, report: dict[str, Any],
+          orientation: dict[tuple[str, str], str], edges: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The model card: where the model came from (data, config, seed, versions) and its headline figures."""
+    from adsgen.provenance import utc_now, versions
+
+    return {
+        "format": CARD_FORMAT,
+        "created": utc_now(),
+        "tiers": dict(tiers),
+        "source": dict(source or {}),
+        "rows": report["rows"],
+        "config": asdict(config),
+        "seed": config.seed,
+        "score": config.score,
+        "versions": versions(),
+        "validation": V.summary_figures(report),
+        "orientation": {f"{a} -> {b}": orientation[(a, b)] for a, b in edges},
+    }
+
+
+def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
           states: Mapping[str, Sequence[str]] | None = None, tiers: Mapping[str, int] | None = None,
           source: Mapping | None = None, known_edges: Sequence[tuple[str, str]] | None = None,
           progress: Callable[[str], None] | None = None) -> LearnResult:
     """Learn, fit and validate a CBN from a table of categorical columns (NaN = missing)."""
-    from adsgen.provenance import utc_now, versions
-
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -214,18 +360,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,  # noqa: 
 
     algorithm = choose_algorithm(config.algorithm, names, forbidden, config.max_indegree)
     t = time.perf_counter()
-    ess_choice = None
-    if config.structure_ess == "auto" and config.score == "bdeu":
-        ess_choice = choose_ess(train, forbidden, algorithm, config, say)
-        ess = float(ess_choice["chosen"])
-    else:
-        ess = 10.0 if config.structure_ess == "auto" else float(config.structure_ess)
-    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=ess, max_indegree=config.max_indegree,
-                             missing=config.missing)
-    scorer = CountScorer(train, config.score, ess)
-    say(f"structure: {algorithm} search")
-    result = structure_search(train, forbidden, algorithm, hc_cfg, config.seed, scorer,
-                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
+    result, hc_cfg, scorer, ess_choice = _learn_structure(train, forbidden, algorithm, config, say)
     timings["structure_s"] = time.perf_counter() - t
     parents = {v: tuple(a for a, b in result.edges if b == v) for v in names}
 
@@ -243,67 +378,15 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,  # noqa: 
                                                                   "holdout": held.n_rows,
                                                                   "complete": n_complete}}
     orientation = arc_orientations(names, result.edges, tiers)
-    removal = {}
-    for a, b in result.edges:
-        ib, ia = train.index(b), train.index(a)
-        ps = tuple(train.index(p) for p in parents[b])
-        req = (ia,) if config.missing == "paired" else ()  # both sides on the same rows
-        removal[(a, b)] = scorer.local_score(ib, ps) - scorer.local_score(ib, tuple(p for p in ps if p != ia), req)
-    report["structure"] = {
-        "algorithm": ("exact (dynamic programming over parent sets and orders): the graph is score-optimal"
-                      if algorithm == "exact" else
-                      "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts)"
-                      + (", polished by exact search over parent sets of at most 2 and the tabu graph's"
-                         if len(names) <= EXACT_MAX_VARIABLES else "") + ", numpy counts"
-                      if algorithm == "tabu" else
-                      "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts"),
-        "score_optimal": algorithm == "exact",
-        "score": config.score, "score_value": result.score,
-        **({"equivalent_sample_size": ess} if config.score == "bdeu" else {}),
-        **({"ess_choice": ess_choice} if ess_choice else {}),
-        ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
-        "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
-                   "orientation": orientation[(a, b)]} for a, b in result.edges],
-        "orientation_counts": {k: sum(1 for o in orientation.values() if o == k) for k in ORIENTATIONS},
-    }
-    report["heldout_loglik"] = V.heldout_loglik(compiled, empty, held) if held.n_rows else None
-    if config.outcome in names and held.n_rows:
-        risky = [s for s in config.risky_states if s in state_names[config.outcome]]
-        report["outcome_prediction"] = V.outcome_prediction(compiled, empty, held, config.outcome, risky)
-    report["independence_tests"] = V.independence_tests(held if held.n_rows else train, names,
-                                                         result.edges, config.fdr)
-    report["lost_dependences"] = {"p_max": V.LOST_DEPENDENCE_P, "pairs": V.lost_dependences(train, names, result.edges)}
+    report["structure"], removal = _structure_report(train, result, parents, orientation, scorer, config,
+                                                     algorithm, ess_choice)
+    _validation(report, compiled, empty, train, held, result.edges, config)
     timings["validation_s"] = time.perf_counter() - t
 
     if config.pc:
         say("cross-check: PC")
         t = time.perf_counter()
-        from adsgen.cbn.pgmpy_adapter import frame_for_pgmpy, pc
-
-        observed = (train.codes >= 0) * train.weights[:, None]  # (distinct rows, vars) weights
-        share = observed.sum(axis=0) / max(train.n_rows, 1)
-        pc_cols = [j for j in range(len(names)) if share[j] >= 0.5]  # mostly-missing columns sit out
-        pc_names = tuple(names[j] for j in pc_cols)
-        complete = (train.codes[:, pc_cols] >= 0).all(axis=1)
-        rng = np.random.default_rng(config.seed + 1)
-        cw = train.weights * complete
-        n_pc = int(min(config.pc_rows, cw.sum()))
-        if n_pc >= 50 and len(pc_names) >= 2:
-            draw = rng.multivariate_hypergeometric(cw.astype(np.int64), n_pc)  # rows drawn without replacement
-            rows = np.repeat(train.codes[:, pc_cols], draw, axis=0)
-            pc_states = {v: state_names[v] for v in pc_names}
-            pc_frame = frame_for_pgmpy(decode(rows, pc_names, pc_states), pc_states)
-            pc_tiers = {v: t for v, t in tiers.items() if v in pc_names}
-            # pgmpy's temporal order must name every variable: with an untiered column PC runs unordered
-            order = temporal_order(pc_tiers) if len(pc_tiers) == len(pc_names) else []
-            directed, undirected = pc(pc_frame, order, config.pc_alpha, config.pc_max_cond_vars)
-            report["pc"] = {"rows": n_pc, "alpha": config.pc_alpha, "max_cond_vars": config.pc_max_cond_vars,
-                            "tiers_applied": bool(order),
-                            "variables_left_out": [v for v in names if v not in pc_names],
-                            **V.pc_agreement([e for e in result.edges if e[0] in pc_names and e[1] in pc_names],
-                                             directed, undirected)}
-        else:
-            report["pc"] = {"rows": n_pc, "skipped": "fewer than 50 complete training rows"}
+        report["pc"] = _pc_report(train, tiers, result.edges, config)
         timings["pc_s"] = time.perf_counter() - t
 
     strengths = {e: removal[e] for e in result.edges}
@@ -311,46 +394,16 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,  # noqa: 
     if config.bootstrap:
         say(f"bootstrap: {config.bootstrap} resamples")
         t = time.perf_counter()
-        def search(sample: CodedData) -> StructureResult:
-            return structure_search(sample, forbidden, algorithm, hc_cfg, config.seed)
-
-        arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
-                              on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
-                              search=None if algorithm == "hc" else search)
-        learned = set(result.edges)
-        arc_rows = []
-        for (a, b), v in sorted(arcs.items(), key=lambda kv: -kv[1]["strength"]):
-            in_graph = (a, b) in learned or (b, a) in learned
-            if (b, a) in learned:  # report in the main graph's direction
-                a, b, v = b, a, {"strength": v["strength"], "direction": 1.0 - v["direction"]}
-            arc_rows.append({"from": a, "to": b, "strength": v["strength"], "direction": v["direction"],
-                             "in_graph": in_graph})
+        arc_rows = _bootstrap_rows(train, forbidden, config, hc_cfg, algorithm, result.edges, say)
         report["bootstrap"] = {"resamples": config.bootstrap, "arcs": arc_rows}
         strengths = {(r["from"], r["to"]): r["strength"] for r in arc_rows if r["in_graph"]}
         directions = {(r["from"], r["to"]): r["direction"] for r in arc_rows if r["in_graph"]}
         timings["bootstrap_s"] = time.perf_counter() - t
     if known_edges is not None:
-        report["known_graph"] = compare(names, result.edges, known_edges)
-        if config.bootstrap:
-            truth = {frozenset(e) for e in known_edges}
-            strong = [r for r in report["bootstrap"]["arcs"] if r["strength"] >= 0.9]
-            report["known_graph"]["strong_arcs_not_true"] = [
-                [r["from"], r["to"]] for r in strong if frozenset((r["from"], r["to"])) not in truth]
+        report["known_graph"] = _known_graph(report, result.edges, known_edges, names, bool(config.bootstrap))
     timings["total_s"] = time.perf_counter() - t0
     report["timings"] = timings
 
-    card = {
-        "format": CARD_FORMAT,
-        "created": utc_now(),
-        "tiers": tiers,
-        "source": dict(source or {}),
-        "rows": report["rows"],
-        "config": asdict(config),
-        "seed": config.seed,
-        "score": config.score,
-        "versions": versions(),
-        "validation": V.summary_figures(report),
-        "orientation": {f"{a} -> {b}": orientation[(a, b)] for a, b in result.edges},
-    }
+    card = _card(config, tiers, source, report, orientation, result.edges)
     model = CBNModel(names, state_names, parents, cpts, card)
     return LearnResult(model, report, strengths, directions)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from adsgen.errors import ConfigError, InputError
+from adsgen.errors import ConfigError
 from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
 
 
@@ -30,19 +30,11 @@ def export_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from adsgen.export.writer import FORMATS, export_scenarios
-    from adsgen.scenario.io import load_scenario
+    from adsgen.scenario.io import load_scenario, scenario_files
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    files: list[Path] = []
-    for p in scenarios:
-        if p.is_dir():
-            found = sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml"))
-            if not found:
-                raise InputError(f"{p}: no *.yaml scenario files in this folder")
-            files += found
-        else:
-            files.append(p)
+    files = scenario_files(scenarios)
     check_json_target(json_out, files)
     loaded = [load_scenario(f) for f in files]
     console = Console(stderr=to_stdout(json_out))

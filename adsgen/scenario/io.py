@@ -7,6 +7,7 @@ expected, never a pydantic traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,25 @@ from adsgen.errors import InputError
 from adsgen.scenario.mapping import check_descriptive
 from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
+
+YAML_SUFFIXES = (".yaml", ".yml")  # scenario and seed files, any case
+
+
+def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively, sorted) into YAML files, in the order given (campaigns, drivelm qa,
+    export)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in YAML_SUFFIXES and f.is_file())
+            if not found:
+                raise InputError(f"{p}: folder holds no scenario files (*.yaml, *.yml)")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such scenario file or folder")
+    return files
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:

@@ -152,7 +152,7 @@ class AdversaryProfile:
 
 ADVERSARY: dict[str, AdversaryProfile] = {
     "no": AdversaryProfile(0.0, False, 1.0, None),            # does not run controls: never a red-light runner
-    "distracted": AdversaryProfile(0.5, True, 0.8, 0.5),      # looks up late: brakes at TTC 0.5 s
+    "distracted": AdversaryProfile(0.5, True, 0.8, 1.0),      # looks up late: brakes at TTC 1 s
     "substance": AdversaryProfile(1.0, True, 0.6, None),      # does not brake at all
 }
 
