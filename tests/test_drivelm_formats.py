@@ -9,6 +9,7 @@ import pytest
 
 from adsgen.drivelm.challenge import formats as F
 from adsgen.drivelm.challenge.choices import AnswerForm, answer_form, make_multiple_choice, reduce_answer
+from adsgen.drivelm.challenge.formats import SubmissionHeader
 from adsgen.drivelm.challenge.submission import build_submission
 from adsgen.drivelm.challenge.testset import make_eval_file
 from adsgen.errors import InputError
@@ -173,7 +174,7 @@ def _oracle(data: F.NestedDataset) -> list[F.Prediction]:
 def test_submission_of_exact_answers():
     ev = F.load_nested(FIX / "mini_eval.json")
     q = F.to_question_file(ev)
-    sub, report = build_submission(_oracle(ev), q, method="m", team="t", authors=["A. B."])
+    sub, report = build_submission(_oracle(ev), q, SubmissionHeader("m", "t", ("A. B.",)))
     out = sub.to_json()
     assert list(out) == ["method", "team", "authors", "email", "institution", "country", "results"]
     assert [r["id"] for r in out["results"]] == ev.question_ids()
@@ -186,8 +187,8 @@ def test_submission_rejects_and_normalises_loose_forms():
     preds[1].answer = "B. Stopped."
     preds[3].answer = "no"
     with pytest.raises(InputError, match="2 answers are not in the form.*expected one of"):
-        build_submission(preds, ev, method="m", team="t", authors=[])
-    sub, report = build_submission(preds, ev, method="m", team="t", authors=[], normalise=True)
+        build_submission(preds, ev, SubmissionHeader("m", "t"))
+    sub, report = build_submission(preds, ev, SubmissionHeader("m", "t"), normalise=True)
     assert sub.results[1].answer == "B" and sub.results[3].answer == "No."
     assert len(report.normalised) == 2
 
@@ -196,13 +197,13 @@ def test_submission_rejects_missing_unknown_and_other_version():
     ev = F.load_nested(FIX / "mini_eval.json")
     preds = _oracle(ev)
     with pytest.raises(InputError, match=f"1 of 11 questions .* not answered: {SCENE}_{F2}_3"):
-        build_submission(preds[:-1], ev, method="m", team="t", authors=[])
+        build_submission(preds[:-1], ev, SubmissionHeader("m", "t"))
     extra = preds + [F.Prediction(id="zz_yy_0", answer="A")]
     with pytest.raises(InputError, match="answer no question.*zz_yy_0"):
-        build_submission(extra, ev, method="m", team="t", authors=[])
+        build_submission(extra, ev, SubmissionHeader("m", "t"))
     preds[2].question = "<image>\nWhat object should the ego vehicle notice first?"
     with pytest.raises(InputError, match="question differs.*another version"):
-        build_submission(preds, ev, method="m", team="t", authors=[])
+        build_submission(preds, ev, SubmissionHeader("m", "t"))
 
 
 # --- CLI

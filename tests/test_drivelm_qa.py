@@ -12,6 +12,7 @@ from PIL import Image
 
 from adsgen.drivelm.challenge import formats as F
 from adsgen.drivelm.challenge.choices import answer_form
+from adsgen.drivelm.challenge.formats import SubmissionHeader
 from adsgen.drivelm.challenge.scoring import evaluate
 from adsgen.drivelm.challenge.submission import build_submission
 from adsgen.drivelm.qa.dataset import generate_dataset
@@ -81,7 +82,7 @@ def test_front_dataset_files_read_back_and_score(front):
     assert res["accuracy"] == 1.0 and res["skipped"] == 0
     assert res["match_f1"] == pytest.approx(100.0, abs=1e-5)
     assert res["language"]["ROUGE_L"] == 1.0
-    build_submission(oracle, questions, method="oracle", team="t", authors=[])
+    build_submission(oracle, questions, SubmissionHeader("oracle", "t"))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["frames"] == 2 and len(manifest["inputs"]) == 5
 

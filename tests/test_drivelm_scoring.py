@@ -101,6 +101,22 @@ def test_judge_fills_gpt_parts_and_final(gt):
                                             "distance, high probability.")
 
 
+def test_the_judges_ratings_report_their_progress(gt):
+    """A judge model rates answers slowly: each rated pair advances a bar of the part it scores."""
+    opened: dict[str, int] = {}
+    done: dict[str, int] = {}
+
+    def phases(name, total):
+        opened[name], done[name] = total, 0
+        return lambda n: done.__setitem__(name, done[name] + n)
+
+    res = evaluate(F.load_predictions(FIX / "mini_pred_partial.json"), gt, judge=ConstJudge(80.0), progress=phases)
+    assert opened == done == {"judge: GPT-scored answers": res["counts"]["chatgpt"], "judge: match answers": 1}
+    opened.clear()
+    evaluate(F.load_predictions(FIX / "mini_pred_partial.json"), gt, progress=phases)
+    assert opened == {}  # no judge, no slow phase
+
+
 def test_unreadable_ratings_are_not_invented(gt):
     preds = F.load_predictions(FIX / "mini_pred_partial.json")
     res = evaluate(preds, gt, judge=ConstJudge(None))

@@ -79,14 +79,18 @@ def test_tiny_vlm_drives_a_seed_and_counts_unparsable_answers(tmp_path, monkeypa
     assert extra["vlm_unparsed_share"] == pytest.approx(extra["vlm_unparsed"] / extra["vlm_questions"])
 
 
-def test_an_adapter_trained_on_option_texts_answers_the_behaviour_question_with_a_letter(tmp_path, monkeypatch):
+def test_an_adapter_trained_on_option_texts_answers_the_behaviour_question_with_a_letter(tmp_path, monkeypatch,
+                                                                                        capsys):
     pytest.importorskip("torch")
     from PIL import Image
 
+    from adsgen.drivelm.vlm import agent as agent_module
     from adsgen.drivelm.vlm.agent import Q_SAFE, Question, VLMAnswerer, parse_behaviour
 
     monkeypatch.setenv("ADSGEN_CACHE", str(tmp_path))
+    monkeypatch.setattr(agent_module, "stderr_is_terminal", lambda: True)  # as in a terminal
     answerer = VLMAnswerer("tiny", max_new_tokens=4)
+    assert "load model" in capsys.readouterr().err  # loading (about a minute for a real LLaVA) shows its bar
     answerer.mc_answers = "text"  # as read from such an adapter's card
     image = [Image.new("RGB", (64, 36), (90, 90, 90))]
     asked = [Question(0, BEHAVIOUR_QUESTION, BEHAVIOUR_QUESTION, image, None),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,9 @@ def test_an_adapter_trained_on_option_texts_answers_multiple_choice_by_scoring_t
                              "--mc-answers", "text", "--out", out])
     assert code == 0, err
     assert json.loads((out / "adapter_card.json").read_text())["training"]["mc_answers"] == "text"
+    # each phase over a few seconds on a real model has its bar: loading, encoding, the held-out evaluation
+    assert "load model" in stdout and re.search(r"encode training questions\W+\s*8/8", stdout)
+    assert "held-out: answer" in stdout and "held-out: score options" in stdout
     evaluation = json.loads((out / "eval.json").read_text())
     assert evaluation["model"]["mc_answers"] == "text" and evaluation["model"]["by_kind"]["multiple_choice"]["count"]
     ids = _flat_questions(data, data.parent / "questions.json")
@@ -87,6 +91,8 @@ def test_an_adapter_trained_on_option_texts_answers_multiple_choice_by_scoring_t
     code, stdout, err = cli(["drivelm", "predict", data.parent / "questions.json", "--base", "tiny", "--adapter",
                              out, "--max-new-tokens", "6", "--out", pred])
     assert code == 0, err
+    for phase in ("load model", "answer", "score options"):  # loading, generation, rescoring the options
+        assert phase in stdout
     assert "the letter of the listed option whose text the model finds most likely" in stdout.replace("\n", " ")
     rows = json.loads(pred.read_text())
     assert [r["id"] for r in rows] == ids

@@ -6,26 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adsgen.errors import InputError
-from adsgen.scenario.io import load_scenario
+from adsgen.scenario.io import load_scenario, scenario_files
 from adsgen.scenario.model import Scenario
-
-YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively, sorted) into YAML files, in the order given."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in YAML_SUFFIXES and f.is_file())
-            if not found:
-                raise InputError(f"{p}: folder holds no scenario files (*.yaml, *.yml)")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise InputError(f"{p}: no such scenario file or folder")
-    return files
 
 
 def load_campaign_scenario(path: Path) -> Scenario:

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adsgen.campaign import plots
+from adsgen.campaign.stats import campaign_status, runs_frame
 from adsgen.provenance import utc_now, versions
 from adsgen.sim.types import HIGH_RISK_TTC_S
+from adsgen.sim.vocabulary import finding_words, status_label
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -235,7 +238,6 @@ def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
 def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, worst: int = 5,
                               title: str | None = None) -> CampaignReportData:
     """Gather the report's data from an open CampaignStore (curve: extra points, e.g. from a JSON file)."""
-    from adsgen.campaign.stats import campaign_status, runs_frame
 
     campaign = store.campaign()
     df = runs_frame(store)
@@ -260,84 +262,8 @@ def _fmt_num(x: Any, unit: str = "") -> str:
     return f"{xf:.2f}{unit}"
 
 
-def campaign_sections(data: CampaignReportData) -> list[Section]:
-    """The campaign report's sections (the demo can insert these into its own page)."""
-    from adsgen.campaign import plots
-    from adsgen.sim.vocabulary import status_label
-
-    st = data.status
-    c = st["counts"]
-    v = st.get("verdicts", {})
-    summary = Section("Summary", paragraphs=[
-        f"Valid failures (the agent at fault, the careful-driver reference safe): {v.get('valid_failure', 0)}; "
-        f"unavoidable: {v.get('unavoidable', 0)}; careful driver fails too: {v.get('reference_fails', 0)}; "
-        f"not at fault: {v.get('not_at_fault', 0)} (high-risk runs judged by re-running them, docs/search.md).",
-        f"{st['total']} runs: {c['done']} done, {c['failed']} errored, {c['timed_out']} timed out, "
-        f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
-        f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
-        f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
-        f"created {st['created_utc']} by {st['source']}; " + _sessions_phrase(st["sessions"], st["source"])])
-    rates = _rates_section(st)
-    ttc = Section("Minimum time-to-collision", images=[
-        Image("min-ttc", "Finished runs by their smallest time-to-collision [s]: collisions as the red bar at 0, "
-              f"runs left of the dashed line ({data.high_risk_ttc_s:g} s) without a collision are near misses.",
-              plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
-    batch = plots.stored_in_one_batch(data.runs)
-    over_time = Section("Runs over time", images=[
-        Image("runs-over-time", "Cumulative collisions, near misses and runs without a finding, in the order the "
-              f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
-              if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
-              "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
-    worst = _worst_section(data)
-    sections = [summary, rates, ttc, over_time, worst]
-    if data.curve:
-        sections.append(Section("Search curve", paragraphs=[
-            "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
-            images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
-                          "against the simulated runs it had used.", plots.search_curve(data.curve))]))
-    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
-    fail = Section("Errored and timed-out runs", paragraphs=[
-        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
-        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
-    if failures:
-        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
-                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
-                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
-                                                                      else "")))
-    sections.append(fail)
-    return sections
-
-
-def _rates_section(st: dict[str, Any]) -> Section:
-    """Collision and near-miss rate by factor state; a guided search's rates are labelled as its sample."""
-    from adsgen.campaign import plots
-
-    guided = st["source"] != "adsgen campaign run"
-    rates = Section("Collision and near-miss rate by factor" + (" (guided-search sample)" if guided else ""),
-                    paragraphs=[
-        "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
-        "intervals. Errored and timed-out runs are counted in the table, not in the rates."]
-        + (["Guided-search rates: these runs were chosen by a search (" + st["source"] + ") that over-samples "
-            "risky factor states, so the rates describe what the search tried, not how often each state fails "
-            "in the population of scenarios."] if guided else []),
-        images=[Image("rates-by-factor", "One panel per factor: for each state (n = finished runs in that state), "
-                      "the share of runs that collided (red) and that were near misses (orange), with 95 % Wilson "
-                      "intervals" + ("; a guided search's sample, not population rates." if guided else "."),
-                      plots.rates_by_factor(st["by_factor"], guided=guided))],
-        tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
-                        "collisions": r["collisions"],
-                        "collision rate [95% CI]": (f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}, "
-                                                    f"{r['collision_ci'][1]:.2f}]") if r["done"] else "-",
-                        "near misses": r["near_misses"],
-                        "near-miss rate [95% CI]": (f"{r['near_miss_rate']:.2f} [{r['near_miss_ci'][0]:.2f}, "
-                                                    f"{r['near_miss_ci'][1]:.2f}]") if r["done"] else "-",
-                        "failed": r["failed"], "timed out": r["timed_out"]} for r in st["by_factor"]])])
-    return rates
-
-
 def _worst_section(data: CampaignReportData) -> Section:
-    """The worst runs with their reproduction (replay command, YAML, .xosc) and keyframes."""
+    """The worst runs, most severe first, each with its reproduction command, files and keyframes."""
     worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
     if data.worst:
         from adsgen.campaign.reproduce import replay_command
@@ -365,6 +291,79 @@ def _worst_section(data: CampaignReportData) -> Section:
     return worst
 
 
+def _failures_section(data: CampaignReportData) -> Section:
+    """Errored and timed-out runs (infrastructure outcomes, not verdicts), the first 200."""
+
+    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
+    fail = Section("Errored and timed-out runs", paragraphs=[
+        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
+        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
+    if failures:
+        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
+                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
+                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
+                                                                      else "")))
+    return fail
+
+
+def campaign_sections(data: CampaignReportData) -> list[Section]:
+    """The campaign report's sections (the demo can insert these into its own page)."""
+
+    st = data.status
+    c = st["counts"]
+    v = st.get("verdicts", {})
+    summary = Section("Summary", paragraphs=[
+        f"Valid failures (the agent at fault, the careful-driver reference safe): {v.get('valid_failure', 0)}; "
+        f"unavoidable: {v.get('unavoidable', 0)}; careful driver fails too: {v.get('reference_fails', 0)}; "
+        f"not at fault: {v.get('not_at_fault', 0)} (high-risk runs judged by re-running them, docs/search.md).",
+        f"{st['total']} runs: {c['done']} done, {c['failed']} errored, {c['timed_out']} timed out, "
+        f"{c['pending'] + c['running']} not finished. Among finished runs {st['collisions']} collided and "
+        f"{st['near_misses']} were near misses (min TTC < {data.high_risk_ttc_s:g} s without a collision).",
+        f"Agents: {', '.join(st['agents']) or '-'}; backends: {', '.join(st['backends']) or '-'}; "
+        f"created {st['created_utc']} by {st['source']}; " + _sessions_phrase(st["sessions"], st["source"])])
+    guided = st["source"] != "adsgen campaign run"
+    rates = Section("Collision and near-miss rate by factor" + (" (guided-search sample)" if guided else ""),
+                    paragraphs=[
+        "Collision rate and near-miss rate of finished runs per factor state; error bars are 95 % Wilson score "
+        "intervals. Errored and timed-out runs are counted in the table, not in the rates."]
+        + (["Guided-search rates: these runs were chosen by a search (" + st["source"] + ") that over-samples "
+            "risky factor states, so the rates describe what the search tried, not how often each state fails "
+            "in the population of scenarios."] if guided else []),
+        images=[Image("rates-by-factor", "One panel per factor: for each state (n = finished runs in that state), "
+                      "the share of runs that collided (red) and that were near misses (orange), with 95 % Wilson "
+                      "intervals" + ("; a guided search's sample, not population rates." if guided else "."),
+                      plots.rates_by_factor(st["by_factor"], guided=guided))],
+        tables=[Table([{"factor": r["factor"], "state": r["state"], "done": r["done"],
+                        "collisions": r["collisions"],
+                        "collision rate [95% CI]": (f"{r['collision_rate']:.2f} [{r['collision_ci'][0]:.2f}, "
+                                                    f"{r['collision_ci'][1]:.2f}]") if r["done"] else "-",
+                        "near misses": r["near_misses"],
+                        "near-miss rate [95% CI]": (f"{r['near_miss_rate']:.2f} [{r['near_miss_ci'][0]:.2f}, "
+                                                    f"{r['near_miss_ci'][1]:.2f}]") if r["done"] else "-",
+                        "failed": r["failed"], "timed out": r["timed_out"]} for r in st["by_factor"]])])
+    ttc = Section("Minimum time-to-collision", images=[
+        Image("min-ttc", "Finished runs by their smallest time-to-collision [s]: collisions as the red bar at 0, "
+              f"runs left of the dashed line ({data.high_risk_ttc_s:g} s) without a collision are near misses.",
+              plots.min_ttc_distribution(data.runs, data.high_risk_ttc_s))])
+    batch = plots.stored_in_one_batch(data.runs)
+    over_time = Section("Runs over time", images=[
+        Image("runs-over-time", "Cumulative collisions, near misses and runs without a finding, in the order the "
+              f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
+              if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
+              "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
+    worst = _worst_section(data)
+    sections = [summary, rates, ttc, over_time, worst]
+    if data.curve:
+        sections.append(Section("Search curve", paragraphs=[
+            "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
+            images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
+                          "against the simulated runs it had used.", plots.search_curve(data.curve))]))
+    fail = _failures_section(data)
+    sections.append(fail)
+    return sections
+
+
 def _sessions_phrase(sessions: int, source: str) -> str:
     """'3 campaign sessions.', or for a database a search wrote in one go, that it has none."""
     if sessions == 0:
@@ -379,7 +378,6 @@ def _text(v: Any) -> str:
 
 def run_finding_words(row: dict[str, Any]) -> str:
     """A stored run's (a runs_frame row's) finding in words (adsgen.sim.vocabulary.finding_words)."""
-    from adsgen.sim.vocabulary import finding_words
 
     return finding_words(row.get("verdict"), _flag(row.get("collided")), _flag(row.get("high_risk")))
 

@@ -1,17 +1,47 @@
 """``adsgen drivelm ...``: DriveLM file conversions, validation, scoring, submission and QA generation.
 
-(The VLM commands — train, predict — live in ``vlm_commands.py``.)
+(The VLM commands, train, predict and compare, live in ``adsgen.drivelm.vlm.commands``.)
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
+from adsgen.drivelm.challenge import formats as F
+from adsgen.drivelm.challenge.formats import (
+    IMAGE_TOKEN,
+    Prediction,
+    SubmissionHeader,
+    check_eval_file,
+    check_question_file,
+    load_conversations,
+    load_nested,
+    load_predictions,
+    load_submission,
+    to_conversations,
+    to_question_file,
+    write_conversations,
+    write_json,
+    write_nested,
+    write_predictions,
+    write_submission,
+)
+from adsgen.drivelm.challenge.submission import build_submission
+from adsgen.drivelm.challenge.testset import make_eval_file
+from adsgen.drivelm.progress import rich_phases
 from adsgen.errors import InputError
+from adsgen.outputs import check_output
+from adsgen.provenance import file_fingerprint, utc_now, versions
+
+# Imports: the CLI loads this module on every adsgen call, so the QA pipeline (renderer, engine: ~0.15 s) and
+# the scorer (~0.03 s) are imported inside their commands; the challenge's formats are light and stay here.
 
 console = Console(soft_wrap=True)
 
@@ -31,8 +61,6 @@ _COUNTRY = typer.Option("", help="Country or region.")
 
 
 def _provenance(inputs: dict[str, Path], config: dict) -> dict:
-    from adsgen.provenance import file_fingerprint, utc_now, versions
-
     return {"created": utc_now(), "versions": versions(("adsgen", "numpy", "torch", "transformers")),
             "inputs": {k: {"path": str(p), "fingerprint": file_fingerprint(p)} for k, p in inputs.items()},
             "config": config}
@@ -40,17 +68,30 @@ def _provenance(inputs: dict[str, Path], config: dict) -> dict:
 
 def _check_out(out: Path, *inputs: Path | None) -> None:
     """Refuse an --out that is one of the inputs, a folder, or in a folder that does not exist (exit 2)."""
-    from adsgen.outputs import check_output
-
     check_output(out, inputs)
 
 
-def _save_predictions(preds: list, out: Path) -> None:
-    """Write a prediction list and say so."""
-    from adsgen.drivelm.challenge.formats import write_predictions
+def _converter(name: str, metavar: str, file_help: str, doc: str, convert: Callable[[Path, Path], str]) -> None:
+    """Register ``adsgen drivelm convert NAME FILE --out OUT``: ``convert(FILE, OUT)`` writes OUT and says what."""
+    def command(source: Path = typer.Argument(..., metavar=metavar, help=file_help), out: Path = _OUT) -> None:
+        _check_out(out, source)
+        console.print(convert(source, out))
 
+    command.__doc__ = doc
+    convert_app.command(name)(command)
+
+
+def _nested_to_questions(nested: Path, out: Path) -> str:
+    data = load_nested(nested)
+    check_question_file(data, str(nested))
+    q = to_question_file(data)
+    write_nested(q, out)
+    return f"wrote {len(q.question_ids())} questions of {q.n_frames()} frames to {out}"
+
+
+def _predictions_to(preds: list[Prediction], out: Path) -> str:
     write_predictions(preds, out)
-    console.print(f"wrote {len(preds)} predictions to {out}")
+    return f"wrote {len(preds)} predictions to {out}"
 
 
 # ------------------------------------------------------------------------------------------------ convert
@@ -65,32 +106,14 @@ def nested_to_conversations(
 ) -> None:
     """Nested -> flattened [{id, image, conversations}] with ids <scene>_<frame>_<i>."""
     _check_out(out, nested)
-    from adsgen.drivelm.challenge.formats import load_nested, to_conversations, write_conversations
 
     items = to_conversations(load_nested(nested), image_prefix_from, image_prefix_to)
     write_conversations(items, out)
     console.print(f"wrote {len(items)} conversations to {out}")
 
 
-@convert_app.command("nested-to-questions")
-def nested_to_questions(
-    nested: Annotated[Path, typer.Argument(help="Nested evaluation file (tagged questions with answers).")],
-    out: Path = _OUT,
-) -> None:
-    """Nested evaluation file -> question file (every answer emptied, key objects removed)."""
-    _check_out(out, nested)
-    from adsgen.drivelm.challenge.formats import (
-        check_question_file,
-        load_nested,
-        to_question_file,
-        write_nested,
-    )
-
-    data = load_nested(nested)
-    check_question_file(data, str(nested))
-    q = to_question_file(data)
-    write_nested(q, out)
-    console.print(f"wrote {len(q.question_ids())} questions of {q.n_frames()} frames to {out}")
+_converter("nested-to-questions", "nested", "Nested evaluation file (tagged questions with answers).",
+           "Nested evaluation file -> question file (every answer emptied, key objects removed).", _nested_to_questions)
 
 
 @convert_app.command("nested-to-eval")
@@ -101,40 +124,20 @@ def nested_to_eval(
 ) -> None:
     """Training file -> evaluation file: the challenge's question selection, tags and multiple choice."""
     _check_out(out, nested)
-    from adsgen.drivelm.challenge.formats import load_nested, write_nested
-    from adsgen.drivelm.challenge.testset import make_eval_file
 
     ev = make_eval_file(load_nested(nested), seed=seed, source=str(nested))
     write_nested(ev, out)
     console.print(f"wrote {len(ev.question_ids())} tagged questions of {ev.n_frames()} frames to {out}")
 
 
-@convert_app.command("nested-to-predictions")
-def nested_to_predictions(
-    nested: Annotated[Path, typer.Argument(help="Nested file with answers.")],
-    out: Path = _OUT,
-) -> None:
-    """Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end)."""
-    _check_out(out, nested)
-    from adsgen.drivelm.challenge.formats import IMAGE_TOKEN, Prediction, load_nested
-
-    preds = [Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
-             for r in load_nested(nested).iter_questions()]
-    _save_predictions(preds, out)
-
-
-@convert_app.command("conversations-to-predictions")
-def conversations_to_predictions(
-    conversations: Annotated[Path, typer.Argument(help="Flattened conversation file.")],
-    out: Path = _OUT,
-) -> None:
-    """Conversations -> predictions holding the 'gpt' turns as answers."""
-    _check_out(out, conversations)
-    from adsgen.drivelm.challenge.formats import IMAGE_TOKEN, Prediction, load_conversations
-
-    preds = [Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
-             for c in load_conversations(conversations)]
-    _save_predictions(preds, out)
+_converter("nested-to-predictions", "nested", "Nested file with answers.",
+           "Nested file -> predictions holding its own answers (an oracle, to check a pipeline end to end).",
+           lambda nested, out: _predictions_to([Prediction(id=r.id, answer=r.qa.answer, question=IMAGE_TOKEN + r.qa.question)
+                                                for r in load_nested(nested).iter_questions()], out))
+_converter("conversations-to-predictions", "conversations", "Flattened conversation file.",
+           "Conversations -> predictions holding the 'gpt' turns as answers.",
+           lambda conversations, out: _predictions_to([Prediction(id=c.id, answer=c.answer, question=IMAGE_TOKEN + c.question)
+                                                       for c in load_conversations(conversations)], out))
 
 
 @convert_app.command("predictions-to-submission")
@@ -150,37 +153,19 @@ def predictions_to_submission(
 ) -> None:
     """Wrap predictions as a submission without checks (use 'adsgen drivelm submit' to check them)."""
     _check_out(out, predictions)
-    from adsgen.drivelm.challenge.formats import Submission, load_predictions, write_submission
 
     preds = load_predictions(predictions)
-    write_submission(Submission(method=method, team=team, authors=list(author), email=email,
-                                institution=institution, country=country, results=preds), out)
+    write_submission(SubmissionHeader(method, team, tuple(author), email, institution, country).with_results(preds), out)
     console.print(f"wrote a submission of {len(preds)} answers to {out}")
 
 
-@convert_app.command("submission-to-predictions")
-def submission_to_predictions(
-    submission: Annotated[Path, typer.Argument(help="Submission file.")],
-    out: Path = _OUT,
-) -> None:
-    """Submission -> its prediction list."""
-    _check_out(out, submission)
-    from adsgen.drivelm.challenge.formats import load_submission
-
-    sub = load_submission(submission)
-    _save_predictions(sub.results, out)
-
-
-# ------------------------------------------------------------------------------------------------ validate
+_converter("submission-to-predictions", "submission", "Submission file.", "Submission -> its prediction list.",
+           lambda submission, out: _predictions_to(load_submission(submission).results, out))
 
 
 @drivelm_app.command("validate")
 def validate(files: Annotated[list[Path], typer.Argument(help="DriveLM files of any format.")]) -> None:
     """Detect each file's format, validate it and summarise it."""
-    from collections import Counter
-
-    from adsgen.drivelm.challenge import formats as F
-
     for path in files:
         obj = F.read_json(path, "DriveLM file")
         kind = F.detect_format(obj)
@@ -217,14 +202,16 @@ def evaluate_cmd(
     json_out: Path = typer.Option(None, "--json", help="Write the scores (with provenance) to this JSON file."),
 ) -> None:
     """Score predictions exactly as the DriveLM challenge does (accuracy, match, language, GPT parts)."""
-    from adsgen.drivelm.challenge.formats import check_eval_file, load_nested, load_predictions
-    from adsgen.drivelm.challenge.scoring import evaluate, make_judge
-
+    from adsgen.drivelm.challenge.scoring import evaluate, make_judge  # lazy: see the note on imports above
     truth = load_nested(gt)
     check_eval_file(truth, str(gt))
     preds = load_predictions(predictions)
-    j = make_judge(judge)
-    result = evaluate(preds, truth, judge=j, source=str(gt))
+    uses_judge = judge.strip().lower() not in ("", "none")
+    with rich_phases(console, enabled=uses_judge) as phases:  # a judge model takes a while to load and to rate
+        step = phases("load judge", 1)
+        j = make_judge(judge)
+        step(1)
+        result = evaluate(preds, truth, judge=j, source=str(gt), progress=phases)
     c = result["counts"]
     console.print(f"accuracy  {_fmt(result['accuracy'])}   ({c['accuracy']} questions)")
     console.print(f"match F1  {_fmt(result['match_f1'])}   ({c['match']} questions)")
@@ -239,7 +226,6 @@ def evaluate_cmd(
     if result["ignored_predictions"]:
         console.print(f"ignored   {result['ignored_predictions']} predictions for ids the ground truth does not hold")
     if json_out is not None:
-        from adsgen.drivelm.challenge.formats import write_json
 
         payload = dict(result)
         payload["provenance"] = _provenance({"predictions": predictions, "ground_truth": gt}, {"judge": judge})
@@ -266,20 +252,13 @@ def submit(
 ) -> None:
     """Check predictions against the question file and write the submission file."""
     _check_out(out, predictions, questions)
-    from adsgen.drivelm.challenge.formats import (
-        check_question_file,
-        load_nested,
-        load_predictions,
-        write_submission,
-    )
-    from adsgen.drivelm.challenge.submission import build_submission
 
     qfile = load_nested(questions)
     check_question_file(qfile, str(questions))
     preds = load_predictions(predictions)
-    sub, report = build_submission(preds, qfile, method=method, team=team, authors=list(author), email=email,
-                                   institution=institution, country=country, normalise=normalise,
-                                   pred_source=str(predictions), question_source=str(questions))
+    header = SubmissionHeader(method, team, tuple(author), email, institution, country)
+    sub, report = build_submission(preds, qfile, header, normalise=normalise, pred_source=str(predictions),
+                                   question_source=str(questions))
     write_submission(sub, out)
     forms = ", ".join(f"{v} {k}" for k, v in sorted(report.by_form.items()))
     console.print(f"wrote {out}: {report.questions} answers ({forms}); "
@@ -307,12 +286,8 @@ def qa(
                                                    "with all their variants ('source')."),
 ) -> None:
     """Render simulated key frames and write DriveLM-format QA with ground truth from the engine."""
-    from rich.progress import Progress
-
-    from adsgen.drivelm.qa.dataset import generate_dataset
+    from adsgen.drivelm.qa.dataset import generate_dataset  # lazy: see the note on imports above
     from adsgen.drivelm.qa.generation import QAConfig, cameras_option
-    from adsgen.outputs import check_output
-
     check_output(out, scenarios, folder=True, make_parents=True)
     config = QAConfig(cameras=cameras_option(cameras), frames=frames, scale=scale, agent=agent,
                       max_objects=max_objects)

@@ -7,6 +7,7 @@ expected, never a pydantic traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,33 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from adsgen.errors import InputError
+from adsgen.safeload import load_yaml
 from adsgen.scenario.mapping import check_descriptive
 from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
+from adsgen.scenario.roads import validate_routes
+
+YAML_SUFFIXES = (".yaml", ".yml")  # scenario and seed files, any case
+
+
+def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively, sorted) into YAML files, in the order given (campaigns, drivelm qa,
+    export)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in YAML_SUFFIXES and f.is_file())
+            if not found:
+                raise InputError(f"{p}: folder holds no scenario files (*.yaml, *.yml)")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such scenario file or folder")
+    return files
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
-    from adsgen.safeload import load_yaml
-
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file (expected a scenario or seed YAML file)")
@@ -43,8 +63,6 @@ def _validate(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
 
 
 def _check_routes(scenario: Scenario, source: str) -> None:
-    from adsgen.scenario.roads import validate_routes
-
     validate_routes(scenario, source)
 
 

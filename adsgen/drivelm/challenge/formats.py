@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adsgen.errors import InputError
+from adsgen.outputs import atomic_path
 
 QA_CATEGORIES = ("perception", "prediction", "planning", "behavior")  # the challenge's question order
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
@@ -123,8 +124,6 @@ def read_json(path: str | Path, what: str) -> Any:
 
 def write_json(obj: Any, path: str | Path, indent: int = 4) -> Path:
     """Write JSON (UTF-8, the challenge's 4-space indent); creates the parent folder."""
-    from adsgen.outputs import atomic_path
-
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
@@ -619,6 +618,23 @@ class Submission:
         return {"method": self.method, "team": self.team, "authors": list(self.authors),
                 "email": self.email, "institution": self.institution, "country": self.country,
                 "results": [p.to_json() for p in self.results]}
+
+
+@dataclass(frozen=True)
+class SubmissionHeader:
+    """Who submits what: the submission's fields besides its results (SUBMISSION_FIELDS)."""
+
+    method: str                      # name of the method
+    team: str                        # team name exactly as registered
+    authors: tuple[str, ...] = ()    # author names
+    email: str = ""                  # contact e-mail
+    institution: str = ""            # institution or company
+    country: str = ""                # country or region
+
+    def with_results(self, results: list[Prediction]) -> Submission:
+        """The submission of these results under this header."""
+        return Submission(method=self.method, team=self.team, authors=list(self.authors), email=self.email,
+                          institution=self.institution, country=self.country, results=results)
 
 
 def parse_submission(obj: Any, source: str = "<data>") -> Submission:

@@ -17,6 +17,7 @@ from adsgen.drivelm.challenge.formats import (
     NestedDataset,
     Prediction,
     Submission,
+    SubmissionHeader,
     strip_image_marker,
 )
 from adsgen.errors import InputError
@@ -36,12 +37,11 @@ def _list(ids: list[str], n: int = 3) -> str:
     return ", ".join(ids[:n]) + more
 
 
-def build_submission(predictions: list[Prediction], questions: NestedDataset, *, method: str, team: str,  # noqa: PLR0913 -- one keyword per field of the challenge's submission wrapper
-                     authors: list[str], email: str = "", institution: str = "", country: str = "",
+def build_submission(predictions: list[Prediction], questions: NestedDataset, header: SubmissionHeader, *,
                      normalise: bool = False, pred_source: str = "predictions",
                      question_source: str = "question file") -> tuple[Submission, SubmissionReport]:
     """Check predictions against the question file and wrap them; InputError on the first problem kind."""
-    if not method.strip() or not team.strip():
+    if not header.method.strip() or not header.team.strip():
         raise InputError("submission: --method and --team must not be empty")
     counts = Counter(p.id for p in predictions)
     dups = [i for i, c in counts.items() if c > 1]
@@ -83,6 +83,5 @@ def build_submission(predictions: list[Prediction], questions: NestedDataset, *,
         hint = "" if normalise else "; --normalise reduces readable forms like 'A. Going ahead.' or 'yes'"
         raise InputError(f"{pred_source}: {len(bad)} answers are not in the form the metric compares: "
                          f"{_list(bad)}{hint}")
-    sub = Submission(method=method, team=team, authors=list(authors), email=email, institution=institution,
-                     country=country, results=results)
+    sub = header.with_results(results)
     return sub, report

@@ -31,7 +31,12 @@ from adsgen.drivelm.challenge.formats import (
 )
 from adsgen.drivelm.qa.generation import QAConfig, render_keyframes, scene_from_frames, split_scenes, token
 from adsgen.errors import ConfigError, InputError
+from adsgen.provenance import file_fingerprint, utc_now, versions
+from adsgen.safeload import load_yaml
+from adsgen.scenario.io import load_scenario, load_seed, scenario_files
+from adsgen.scenario.mapping import instantiate
 from adsgen.scenario.model import Scenario
+from adsgen.variables import STATES
 
 
 @dataclass(frozen=True)
@@ -44,34 +49,12 @@ class ScenarioSource:
     description: str
 
 
-def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
-    """Files as given; folders -> their *.yaml / *.yml files, sorted."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
-            if not files:
-                raise InputError(f"{p}: no *.yaml scenario or seed files in this folder")
-            out.extend(files)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(f"{p}: no such scenario file or folder")
-    return out
-
-
 def load_sources(paths: Sequence[str | Path], variants: int = 0, variant_seed: int = 0) -> list[ScenarioSource]:
     """Scenarios of the files: a scenario file gives itself; a seed file gives its nominal scenario plus
     ``variants`` random ones (light, weather and surface drawn from what its contract allows, dynamic
     parameters uniform in their ranges)."""
-
-    from adsgen.safeload import load_yaml
-    from adsgen.scenario.io import load_scenario, load_seed
-    from adsgen.scenario.mapping import instantiate
-    from adsgen.variables import STATES
-
     out: list[ScenarioSource] = []
-    for path in expand_paths(paths):
+    for path in scenario_files(paths):
         head = load_yaml(path, "a scenario or seed YAML file")
         if not (isinstance(head, dict) and "contract" in head):  # a scenario file
             sc = load_scenario(path)
@@ -116,8 +99,6 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
                      variants: int = 0, variant_seed: int = 0,
                      write_images: bool = True, progress: Callable[[str], None] | None = None) -> QAResult:
     """Render, ask and write the dataset folder (see the module doc)."""
-    from adsgen.provenance import file_fingerprint, utc_now, versions
-
     out = Path(out_dir)
     sources = load_sources(paths, variants, variant_seed)  # every input read before the folder is made
     out.mkdir(parents=True, exist_ok=True)
@@ -168,7 +149,7 @@ def generate_dataset(paths: Sequence[str | Path], out_dir: str | Path, config: Q
         "config": {**asdict(config), "test_share": test_share, "split_seed": split_seed, "split_by": split_by,
                    "variants": variants,
                    "variant_seed": variant_seed},
-        "inputs": {str(p): file_fingerprint(p) for p in expand_paths(paths)},
+        "inputs": {str(p): file_fingerprint(p) for p in scenario_files(paths)},
         "scenes": listing,
         "counts": {name: {"scenes": len(d.scenes), "frames": d.n_frames(), "questions": len(d.question_ids())}
                    for name, d in (("train", train), ("test", test)) if d is not None},

@@ -73,7 +73,10 @@ from adsgen.drivelm.challenge.formats import (
     format_object_tag,
 )
 from adsgen.errors import ConfigError
+from adsgen.render import render, save_png
 from adsgen.render.palette import paint_of
+from adsgen.sim.agents import get_agent
+from adsgen.sim.engine import BuiltinBackend
 
 # ---------------------------------------------------------------------------------------------- templates
 
@@ -530,10 +533,6 @@ def render_keyframes(scenario, config: QAConfig, scene_token: str, image_dir: Pa
                      rel_root: Path | None = None) -> list[FrameTruth]:
     """Simulate one scenario, render its key frames and extract their key objects (frames without a
     key object are dropped). Images are written under ``image_dir`` when given."""
-    from adsgen.render import render, save_png
-    from adsgen.sim.agents import get_agent
-    from adsgen.sim.engine import BuiltinBackend
-
     times = [scenario.horizon_s * (k + 0.5) / config.frames for k in range(config.frames)]
     backend = BuiltinBackend()
     try:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from adsgen.drivelm.vlm.depth import DEPTHS_WITHOUT_MODEL
 from adsgen.drivelm.vlm.model import BaseInfo, require_peft, require_vlm
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import utc_now, versions
@@ -46,7 +47,6 @@ class AdapterOptions:
     """Linear layers of the language model to adapt (last component of the module name)."""
     full_modules: tuple[str, ...] = ("multi_modal_projector",)
     """Modules trained in full and saved with the adapter (e.g. the projector, 'vision_tower')."""
-
     def __post_init__(self) -> None:
         if self.method not in ADAPTER_METHODS:
             raise ConfigError(f"adapter method {self.method!r}: expected one of {ADAPTER_METHODS}")
@@ -137,7 +137,6 @@ class AdapterCard:
         return AdapterOptions(**opts)
 
 
-PATH_DEPTHS = ("none", "sim")  # training depth values that are not a model folder
 
 
 def stored_path(path: str | Path, folder: str | Path) -> str:
@@ -159,7 +158,7 @@ def make_card(info: BaseInfo, options: AdapterOptions, data_fingerprint: str | N
     base_path = info.path
     if folder is not None:
         base_path = stored_path(info.path, folder)
-        if training.get("depth") not in (None, *PATH_DEPTHS):
+        if training.get("depth") not in (None, *DEPTHS_WITHOUT_MODEL):
             training["depth"] = stored_path(training["depth"], folder)
     return AdapterCard(base_path=base_path, base_family=info.family, base_fingerprint=info.fingerprint,
                        options=asdict(options), data_fingerprint=data_fingerprint, training=training)
@@ -184,7 +183,7 @@ def read_card(folder: str | Path) -> AdapterCard:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, TypeError, KeyError, ValueError) as exc:
         raise InputError(f"adapter card {path}: not a valid card ({str(exc)[:200]})") from None
     card.base_path = card_path(card.base_path, folder)
-    if card.training.get("depth") not in (None, *PATH_DEPTHS):
+    if card.training.get("depth") not in (None, *DEPTHS_WITHOUT_MODEL):
         card.training["depth"] = card_path(card.training["depth"], folder)
     return card
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from PIL import Image
 
 from adsgen.drivelm.challenge.choices import (
     EGO_BEHAVIOUR_QUESTION,
@@ -34,7 +35,8 @@ from adsgen.drivelm.challenge.choices import (
     OPTIONS_PROMPT,
     ego_behaviour_phrase,
 )
-from adsgen.drivelm.challenge.formats import format_object_tag
+from adsgen.drivelm.challenge.formats import CAMERAS, format_object_tag
+from adsgen.drivelm.progress import Phases, rich_phases, stderr_is_terminal
 from adsgen.drivelm.qa.generation import (
     CAUTION_GAP_M,
     CAUTION_TTC_S,
@@ -46,12 +48,26 @@ from adsgen.drivelm.qa.generation import (
     closing_speed_mps,
     object_noun,
 )
-from adsgen.drivelm.vlm.data import CAMERAS
-from adsgen.drivelm.vlm.depth import TAG_FRAME_PX, ObjectDepth, depth_sentence, tag_window
+from adsgen.drivelm.vlm.adapters import read_card
+from adsgen.drivelm.vlm.budget import PromptBudget, context_length
+from adsgen.drivelm.vlm.depth import (
+    DEPTH_SIM,
+    DEPTHS_WITHOUT_MODEL,
+    TAG_FRAME_PX,
+    DepthEstimator,
+    ObjectDepth,
+    depth_sentence,
+    tag_window,
+)
 from adsgen.drivelm.vlm.inputs import MAX_DEPTH_OBJECTS, TAG_NOUN
-from adsgen.drivelm.vlm.prompts import exact_answer, options_of, user_text
+from adsgen.drivelm.vlm.model import prompt_text
+from adsgen.drivelm.vlm.predict import generate_texts, load_for_inference, most_likely_option
+from adsgen.drivelm.vlm.prompts import MC, OPEN, exact_answer, options_of, user_text
+from adsgen.drivelm.vlm.tiny import TINY
 from adsgen.errors import BackendError, ConfigError
+from adsgen.render import render
 from adsgen.sim.agents import SIGNAL_RED, SIGNAL_YELLOW, Action, Observation, register_agent
+from adsgen.sim.engine import BuiltinBackend
 
 DECISION_PERIOD_S = 0.5  # [s] simulated time between questions
 LOOKAHEAD_S = 1.5  # [s] constant-velocity look-ahead of the oracle (the QA generator's future_s)
@@ -277,7 +293,7 @@ class DriveSettings:
     """Cameras rendered at each decision (the card's trained cameras)."""
     render_scale: float = RENDER_SCALE
     """Rendered image size as a fraction of 1600x900 (the card's training image width / 1600)."""
-    depth: str = "sim"
+    depth: str = DEPTH_SIM
     """Depth words: 'none', 'sim' (the renderer's metric depth, objects named as the QA generator names them)
     or a depth-estimation model folder (read around each tag's point, objects named 'object')."""
 
@@ -288,14 +304,12 @@ def settings_from_card(card: Any) -> DriveSettings:
     cameras = tuple(training.get("trained_cameras") or training.get("cameras") or CAMERAS)
     size = training.get("image_size_px")
     scale = size[0] / TAG_FRAME_PX[0] if size else RENDER_SCALE
-    return DriveSettings(cameras=cameras, render_scale=scale, depth=str(training.get("depth", "sim")))
+    return DriveSettings(cameras=cameras, render_scale=scale, depth=str(training.get("depth", DEPTH_SIM)))
 
 
 def check_recipe(card: Any, folder: str) -> None:
     """ConfigError when the adapter was not trained on a question the agent asks (its kinds or templates
     filter out the open safe-actions question or the behaviour question)."""
-    from adsgen.drivelm.vlm.prompts import MC, OPEN
-
     kinds, templates = card.training.get("answer_kinds"), card.training.get("templates")
     missing = [name for name, kind in (("safe_actions", OPEN), ("ego_behaviour", MC))
                if (kinds is not None and kind not in kinds) or (templates is not None and name not in templates)]
@@ -326,28 +340,31 @@ class VLMAnswerer:
     needs_images = True
 
     def __init__(self, spec: str, batch_size: int = 8, max_new_tokens: int = 32, base: str | None = None):
-        from adsgen.drivelm.vlm.adapters import read_card
-        from adsgen.drivelm.vlm.budget import PromptBudget, context_length
-        from adsgen.drivelm.vlm.predict import load_for_inference
-
         corpus = [Q_SAFE, BEHAVIOUR_QUESTION, *BEHAVIOUR_OPTIONS, oracle_safe_actions.__doc__ or ""]
-        adapter = None if spec == "tiny" else spec
+        adapter = None if spec == TINY else spec
         card = read_card(adapter) if adapter is not None else None
         if card is not None:
             check_recipe(card, spec)
         self.settings = settings_from_card(card) if card is not None else DriveSettings()
-        self.vlm = load_for_inference(base or ("tiny" if card is None else None), adapter, lambda: corpus)
+        with rich_phases(enabled=stderr_is_terminal()) as phases:  # on stderr: a real LLaVA takes about a minute
+            self.vlm = load_for_inference(base or (TINY if card is None else None), adapter, lambda: corpus,
+                                          progress=phases)
+            self._estimator = self._depth_estimator(phases)
         self.budget = PromptBudget(self.vlm.processor, context_length(self.vlm.model))
         self.depth_words = self.settings.depth != "none"
         # an adapter trained to say option texts answers multiple choice by scoring the options
         self.mc_answers = card.training.get("mc_answers", "letter") if card else "letter"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
-        self._estimator = None
-        if self.settings.depth not in ("none", "sim"):
-            from adsgen.drivelm.vlm.depth import DepthEstimator
 
-            self._estimator = DepthEstimator(self.settings.depth)
+    def _depth_estimator(self, phases: Phases) -> DepthEstimator | None:
+        """The depth model the adapter was trained with (None for 'none' / 'sim' depth)."""
+        if self.settings.depth in DEPTHS_WITHOUT_MODEL:
+            return None
+        step = phases("load depth model", 1)
+        estimator = DepthEstimator(self.settings.depth)
+        step(1)
+        return estimator
 
     def depth_map(self, image: Any) -> Any:
         """The depth model's map of a rendered image (only with a depth-model setting)."""
@@ -363,16 +380,12 @@ class VLMAnswerer:
         return self._estimator is None or self._estimator.metric
 
     def _fit(self, q: Question) -> list[Any]:
-        from adsgen.drivelm.vlm.model import prompt_text
-
         cams = q.cameras if len(q.cameras) == len(q.images) else list(CAMERAS[:len(q.images)])
         _, images = self.budget.fit(f"row {q.row} ({q.question[:40]})",
                                     lambda n: prompt_text(self.vlm.processor, q.text, n), cams, q.images, [], [])
         return images
 
     def answer(self, questions: Sequence[Question]) -> list[str]:
-        from adsgen.drivelm.vlm.predict import generate_texts, most_likely_option
-
         out: dict[int, str] = {}
         generate = []
         images = [self._fit(q) for q in questions]
@@ -419,7 +432,6 @@ class VLMAgent:
         self.needs_images = answerer.needs_images
         self.renderer = None  # draws obs.render's frames (the simulation does not import a renderer)
         if self.needs_images:
-            from adsgen.render import render
 
             self.renderer = render
         self.cameras = tuple(cameras or settings.cameras)
@@ -486,8 +498,6 @@ class VLMAgent:
         """The rendered cameras and the depth figures of the nearest visible road users (at most
         MAX_DEPTH_OBJECTS, tagged as adsgen drivelm qa tags them), from the depth source the model was
         trained with."""
-        from PIL import Image
-
         if obs.snapshot is None:
             raise BackendError(f"agent {self.name} needs rendered cameras, but the backend gives no snapshots")
         images, seen = [], []
@@ -503,7 +513,7 @@ class VLMAgent:
         for k, (depth_m, cam, frame, image_k, o) in enumerate(seen[:MAX_DEPTH_OBJECTS], start=1):
             x, y = frame.to_full_resolution(math.floor(o.center_px[0]) + 0.5, math.floor(o.center_px[1]) + 0.5)
             tag = format_object_tag(k, cam, x, y)
-            if self.depth in ("none", "sim"):
+            if self.depth in DEPTHS_WITHOUT_MODEL:
                 a = actors.get(o.id)
                 depths.append(ObjectDepth(tag, object_noun(o.kind), float(depth_m), metric=True,
                                           closing_mps=closing_speed_mps(snap.ego, a) if a else None,
@@ -569,8 +579,6 @@ register_agent("oracle", _oracle_agent)
 
 def drive(scenarios: Sequence[Any], agent: VLMAgent, seed: int = 0) -> list[Any]:
     """Run each scenario alone on the builtin engine and add the agent's figures to RunResult.extra."""
-    from adsgen.sim.engine import BuiltinBackend
-
     backend = BuiltinBackend()
     try:
         results = []

@@ -14,14 +14,20 @@ tokens for inference. Peak memory: torch's CUDA allocator peak on GPU; the proce
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+from rich.table import Table
+
 from adsgen.drivelm.vlm.adapters import AdapterMethod, AdapterOptions, wrap
-from adsgen.drivelm.vlm.model import require_vlm
+from adsgen.drivelm.vlm.model import encode_prompts, load_base, require_vlm
+from adsgen.drivelm.vlm.tiny import ensure_tiny
 from adsgen.provenance import utc_now, versions
 
 LLAVA_7B_VISION = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
@@ -88,13 +94,6 @@ def bench_tiny(steps: int, batch_size: int, device: str = "cpu", *, adapter: Ada
     """Train/infer figures of the tiny LLaVA with six cameras and a LoRA (or DoRA) adapter, or with no
     adapter (``adapter=None``: every weight trained, the baseline of the adapter's cost); ``threads`` sets
     torch's CPU threads for this run (None: as loading chose, from the free cores)."""
-    import tempfile
-
-    from PIL import Image
-
-    from adsgen.drivelm.vlm.model import encode_prompts, load_base
-    from adsgen.drivelm.vlm.tiny import ensure_tiny
-
     torch, _ = require_vlm("bench vlm")
     with tempfile.TemporaryDirectory() as tmp:
         path = ensure_tiny(_BENCH_CORPUS, root=Path(tmp))
@@ -161,10 +160,6 @@ def bench_llava_sized(steps: int, batch_size: int = 1) -> dict[str, Any]:
 
 
 def run_bench(json_out: Path | None, *, steps: int, batch_size: int, gpu_config: bool, console: Any) -> dict:
-    import os
-
-    from rich.table import Table
-
     torch, _ = require_vlm("bench vlm")
     cores = os.cpu_count() or 1
     # each run with the run it is measured against, in the same process and minute

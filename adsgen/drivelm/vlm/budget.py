@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
+
 from adsgen.errors import InputError
 
 ANSWER_RESERVE_TOKENS = 64  # context kept free for the answer when the layout is chosen
@@ -85,8 +87,6 @@ def _words(what: str, crops_dropped: int) -> str:
 
 def mosaic(images: dict[str, Any]) -> Any:
     """One PIL image: the cameras on MOSAIC_GRID (a black cell for a camera not given)."""
-    from PIL import Image
-
     first = next(iter(images.values()))
     scale = min(1.0, MOSAIC_CELL_MAX_W_PX / first.width)
     w, h = round(first.width * scale), round(first.height * scale)  # [px] one cell
@@ -110,7 +110,6 @@ def prepare_images(processor: Any, images: Sequence[Any]) -> list[Any]:
     """Images as the processor should get them: padded to a square with its mean colour when it centre-crops."""
     if not pads_to_square(processor):
         return list(images)
-    from PIL import Image
 
     image_processor = getattr(processor, "image_processor", processor)
     fill = tuple(round(255 * m) for m in (image_processor.image_mean or (0.0, 0.0, 0.0)))
@@ -148,7 +147,6 @@ class PromptBudget:
     """The model's context [tokens]."""
     reserve: int = ANSWER_RESERVE_TOKENS
     """Tokens kept free for the answer."""
-
     @property
     def limit(self) -> int:
         return self.context - self.reserve

@@ -1,11 +1,13 @@
-"""``adsgen drivelm train|predict`` and ``adsgen bench vlm``: the VLM's commands.
+"""``adsgen drivelm train|predict|compare`` and ``adsgen bench vlm``: the VLM's commands.
 
 They join the ``drivelm`` group that ``adsgen.drivelm.commands`` registers (created here if absent).
-torch / transformers / peft are imported inside the command functions only.
+torch / transformers / peft are imported inside the VLM modules' functions only, so loading this module
+(as the CLI does on every call) does not load them.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,11 +15,23 @@ import typer
 from rich.console import Console
 
 from adsgen.drivelm.challenge.choices import ANSWER_KINDS, AnswerKind
-from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS
-from adsgen.drivelm.vlm.inputs import IMAGE_MODES
-from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS
-from adsgen.drivelm.vlm.train import LR_SCHEDULES, TrainOptions
+from adsgen.drivelm.challenge.formats import CAMERAS, Prediction, write_predictions
+from adsgen.drivelm.progress import rich_phases
+from adsgen.drivelm.vlm.adapters import ADAPTER_METHODS, AdapterOptions, read_card
+from adsgen.drivelm.vlm.bench import run_bench
+from adsgen.drivelm.vlm.data import read_samples
+from adsgen.drivelm.vlm.depth import DEPTH_NONE
+from adsgen.drivelm.vlm.inputs import IMAGE_MODES, InputBuilder
+from adsgen.drivelm.vlm.predict import (
+    MC_ANSWER_FORMS,
+    GenerationOptions,
+    answer_questions,
+    load_for_inference,
+    load_questions,
+)
+from adsgen.drivelm.vlm.train import EVAL_FILE, LR_SCHEDULES, TrainOptions, compare_evals, train
 from adsgen.errors import ConfigError
+from adsgen.outputs import check_output
 
 _Choice = TypeVar("_Choice", bound=str)
 
@@ -36,8 +50,6 @@ _DEPTH = typer.Option("none", "--depth", help="Depth words in the prompt: 'none'
 def _cameras(text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None
-    from adsgen.drivelm.vlm.data import CAMERAS
-
     cams = tuple(c.strip() for c in text.split(",") if c.strip())
     bad = [c for c in cams if c not in CAMERAS]
     if bad:
@@ -48,7 +60,8 @@ def _cameras(text: str | None) -> tuple[str, ...] | None:
 def _templates(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    from adsgen.drivelm.qa.generation import TEMPLATES
+    from adsgen.drivelm.qa.generation import TEMPLATES  # lazy: the QA pipeline loads the renderer and engine
+
 
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in TEMPLATES]
@@ -119,11 +132,7 @@ def train_cmd(
     seed: int = typer.Option(0, help="Seed of the split, shuffling and the tiny model."),
 ) -> None:
     """Fine-tune a LLaVA's language model with LoRA or DoRA on DriveLM QA; evaluate on held-out scenes."""
-    from adsgen.outputs import check_output
-
     check_output(out, (data,), folder=True, make_parents=True)
-    from adsgen.drivelm.vlm.adapters import AdapterOptions
-    from adsgen.drivelm.vlm.train import TrainOptions, train
 
     adapter_options = AdapterOptions(
         method=_one_of(adapter, ADAPTER_METHODS, "--adapter"), rank=rank, alpha=alpha, dropout=dropout,
@@ -164,37 +173,22 @@ def predict_cmd(
     image_root: Path = _IMAGE_ROOT,
 ) -> None:
     """Answer DriveLM questions; multiple-choice / yes-no answers in the exact form the metric compares."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from adsgen.drivelm.challenge.formats import Prediction, write_predictions
-    from adsgen.drivelm.vlm.inputs import InputBuilder
-    from adsgen.drivelm.vlm.predict import (
-        GenerationOptions,
-        answer_questions,
-        load_for_inference,
-        load_questions,
-    )
-    from adsgen.outputs import check_output
-
     check_output(out, (questions, adapter))  # before any model, as the questions are
     chosen = _cameras(cameras) if cameras else _trained_with(adapter, "cameras", None)  # as trained by default
     samples = load_questions(questions, cameras=chosen, image_root=image_root)  # before any model
     if depth is None:
-        depth = str(_trained_with(adapter, "depth", "none"))
+        depth = str(_trained_with(adapter, "depth", DEPTH_NONE))
     if object_crops is None:
         object_crops = bool(_trained_with(adapter, "object_crops", False))
     if zoom is None:
         zoom = bool(_trained_with(adapter, "zoom", False))
     mc_answers = _one_of(str(_trained_with(adapter, "mc_answers", "letter")), MC_ANSWER_FORMS, "the card's mc_answers")
     builder = InputBuilder(depth=depth, cot=cot, object_crops=object_crops, zoom=zoom)
-    vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples])
-    context = builder.bind(vlm).context
     options = GenerationOptions(batch_size=batch_size, max_new_tokens=max_new_tokens, cot_new_tokens=cot_new_tokens)
-    with Progress(TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("predict", total=len(samples))
-        rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers,
-                                           progress=lambda n: bar.advance(task, n))
+    with rich_phases(console) as phases:  # load model, answer, (zoom turn), score options
+        vlm = load_for_inference(base, adapter, lambda: [builder.text(s) for s in samples], progress=phases)
+        context = builder.bind(vlm).context
+        rows, fallbacks = answer_questions(vlm, samples, builder, options, mc_answers=mc_answers, progress=phases)
     write_predictions([Prediction(r["id"], r["answer"], r["question"]) for r in rows], out)
     for dropped, n in builder.layouts.most_common():
         console.print(f"{n} question(s) laid out to fit the model's context of {context} tokens: "
@@ -216,8 +210,6 @@ def bench_vlm_cmd(
                                     "weights."),
 ) -> None:
     """Tokens/s and peak memory of training and inference (tiny model on CPU; LLaVA-sized on CUDA)."""
-    from adsgen.drivelm.vlm.bench import run_bench
-
     run_bench(json_out, steps=steps, batch_size=batch_size, gpu_config=gpu_config, console=console)
 
 
@@ -229,12 +221,6 @@ def compare_cmd(
 ) -> None:
     """Two runs' held-out answers question by question: accuracy and McNemar's exact test, on every accuracy
     question and on the far-object ones (a tagged object at a 'far' depth)."""
-    import json
-
-    from adsgen.drivelm.vlm.data import read_samples
-    from adsgen.drivelm.vlm.train import EVAL_FILE, compare_evals
-    from adsgen.outputs import check_output
-
     first, second = (p / EVAL_FILE if p.is_dir() else p for p in (first, second))
     if json_out is not None:
         check_output(json_out, (first, second, gt))
@@ -254,7 +240,6 @@ def _trained_with(adapter: Path | None, option: str, default: Any) -> Any:
     """A training option recorded in the adapter's card (default without an adapter or the key)."""
     if adapter is None:
         return default
-    from adsgen.drivelm.vlm.adapters import read_card
 
     return read_card(adapter).training.get(option, default)
 

@@ -45,7 +45,6 @@ class Sample:
     frame_tags: list[str] = field(default_factory=list)
     """The object tags of every question of this frame, in order of first appearance (the same from a nested
     file and from the challenge's question file, which has no key_object_infos)."""
-
     @property
     def frame_key(self) -> str:
         return f"{self.scene}_{self.frame}"

@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from adsgen.drivelm.challenge.formats import OBJECT_TAG_RE, TAG_FRAME_PX, parse_object_tag
+from adsgen.drivelm.vlm.model import require_vlm
 from adsgen.errors import InputError
 
+DEPTH_NONE = "none"  # depth setting: no depth words
+DEPTH_SIM = "sim"  # depth setting: the simulator's metric depth (depth_m of adsgen drivelm qa)
+DEPTHS_WITHOUT_MODEL = (DEPTH_NONE, DEPTH_SIM)  # every other depth setting is a depth-model folder
 DEPTH_PERCENTILE = 75.0  # [%] percentile of the depth inside an object's box
 # (upper bound [m], word) for metric depth
 METRIC_WORDS: tuple[tuple[float, str], ...] = ((5.0, "very close"), (15.0, "close"), (30.0, "at a medium distance"),
@@ -51,7 +56,6 @@ class ObjectDepth:
     """How fast the gap to the object shrinks along the ego's heading [m/s] (None: unknown, said nothing)."""
     braking: bool = False
     """Its brake lights are on."""
-
     def words(self) -> str:
         """'the car <c1,...> is close, about 8 m away' (metric) or the relative-inverse-depth phrasing."""
         if self.metric:
@@ -132,8 +136,6 @@ class DepthEstimator:
     """A depth-estimation model from a local folder, through transformers' pipeline."""
 
     def __init__(self, path: str | Path, device: str | None = None):
-        from adsgen.drivelm.vlm.model import require_vlm
-
         folder = Path(path).expanduser()
         if not (folder / "config.json").is_file():
             raise InputError(f"depth model {path}: not a local model folder (no config.json)")
@@ -153,7 +155,6 @@ class DepthEstimator:
         pred = out["predicted_depth"]
         arr = pred.squeeze().float().cpu().numpy()  # (h, w) at the model's resolution
         if arr.shape != (image.height, image.width):
-            from PIL import Image
 
             arr = np.asarray(Image.fromarray(arr).resize((image.width, image.height), Image.Resampling.BILINEAR))
         if self.metric:

@@ -6,9 +6,14 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from PIL import Image
+
 from adsgen.drivelm.vlm.budget import Layout, PromptBudget, context_length
 from adsgen.drivelm.vlm.data import Sample
 from adsgen.drivelm.vlm.depth import (
+    DEPTH_NONE,
+    DEPTH_SIM,
+    DEPTHS_WITHOUT_MODEL,
     TAG_FRAME_PX,
     DepthEstimator,
     ObjectDepth,
@@ -18,11 +23,11 @@ from adsgen.drivelm.vlm.depth import (
     tag_window,
     tags_in,
 )
+from adsgen.drivelm.vlm.model import prompt_text
 from adsgen.drivelm.vlm.prompts import user_text
+from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
 from adsgen.errors import InputError
 
-DEPTH_NONE = "none"
-DEPTH_SIM = "sim"
 MAX_DEPTH_OBJECTS = 6  # objects named in a depth sentence when the question names none
 ImageMode = Literal["real", "blank"]  # blank: every camera black (the image-blind control)
 IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
@@ -71,7 +76,7 @@ class InputBuilder:
     def __post_init__(self) -> None:
         if self.images not in IMAGE_MODES:
             raise InputError(f"images mode {self.images!r}: expected one of {IMAGE_MODES}")
-        if self.depth not in (DEPTH_NONE, DEPTH_SIM):
+        if self.depth not in DEPTHS_WITHOUT_MODEL:
             self._estimator = DepthEstimator(self.depth)
 
     def bind(self, vlm: Any) -> PromptBudget:
@@ -88,7 +93,6 @@ class InputBuilder:
         crops = self.object_crop_images(sample, cameras)
         if self.budget is None:
             return cameras + crops
-        from adsgen.drivelm.vlm.model import prompt_text
 
         tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]
         layout = self._layout_of.get(sample.id)
@@ -115,8 +119,6 @@ class InputBuilder:
     def second_turn(self, sample: Sample, call: Any) -> tuple[str, list[Any]]:
         """(user text, images) of the second turn after the zoom call ``call`` (adsgen.drivelm.vlm.zoom.ZoomCall):
         the first turn's text and the call, the images laid out to fit with the served crop last."""
-        from adsgen.drivelm.vlm.zoom import fit_second_turn, second_turn_text, serve
-
         cameras = self.camera_images(sample)
         crop = serve(call, cameras[sample.cameras.index(call.camera)])
         text = second_turn_text(self.text(sample), call)
@@ -132,8 +134,6 @@ class InputBuilder:
 
     def camera_images(self, sample: Sample) -> list[Any]:
         """The sample's camera images as RGB PIL images (black ones in 'blank' mode)."""
-        from PIL import Image
-
         key = (sample.frame_key, tuple(sample.cameras))
         if key in self._cache:
             self._cache.move_to_end(key)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adsgen.drivelm.vlm.budget import context_length, prepare_images
 from adsgen.errors import InputError, MissingExtraError
 
 # model_type in config.json -> (transformers class name, family name shown to users)
@@ -149,8 +151,6 @@ THREADS_ENV = ("OMP_NUM_THREADS", "ADSGEN_THREADS")  # set by the user: torch's 
 def free_cores() -> int:
     """Cores not busy with other work: the machine's cores less the 1-minute load average, at least 1
     (on 2 shared cores, 2 threads next to another job ran 2-16x slower than 1, docs/vlm.md)."""
-    import os
-
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -162,8 +162,6 @@ def free_cores() -> int:
 def set_threads() -> int:
     """Set torch's CPU threads from the free cores (unless OMP_NUM_THREADS or ADSGEN_THREADS is set; the
     latter is then used); returns the count."""
-    import os
-
     torch, _ = require_vlm()
     if os.environ.get("ADSGEN_THREADS"):
         torch.set_num_threads(max(1, int(os.environ["ADSGEN_THREADS"])))
@@ -216,8 +214,6 @@ def encode_prompts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     processor would centre-crop them (adsgen.drivelm.vlm.budget.prepare_images); a prompt longer than the
     model's context is refused (InputError).
     """
-    from adsgen.drivelm.vlm.budget import context_length, prepare_images
-
     prompts = [prompt_text(vlm.processor, t, len(imgs)) for t, imgs in zip(texts, images, strict=True)]
     flat = prepare_images(vlm.processor, [img for imgs in images for img in imgs])
     tokenizer = vlm.processor.tokenizer

@@ -12,13 +12,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from adsgen.drivelm.progress import Advance, Phases, silent
+from adsgen.drivelm.vlm.adapters import check_card_matches, load_adapter, read_card
+from adsgen.drivelm.vlm.budget import context_length
 from adsgen.drivelm.vlm.data import Sample, check_images, read_samples
 from adsgen.drivelm.vlm.inputs import InputBuilder
 from adsgen.drivelm.vlm.model import VLM, encode_prompts, inspect_base, load_base, require_vlm
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, exact_answer, options_of, question_kind
+from adsgen.drivelm.vlm.tiny import TINY, ensure_tiny
+from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
 from adsgen.errors import InputError
 
-TINY = "tiny"
 McAnswerForm = Literal["letter", "text"]  # what an adapter was trained to say for multiple choice (its card)
 MC_ANSWER_FORMS: tuple[McAnswerForm, ...] = get_args(McAnswerForm)
 
@@ -43,7 +47,6 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base is None or (base == TINY and adapter is not None):
         if adapter is None:
             raise InputError("--base: give a local LLaVA folder or 'tiny' (or an --adapter, whose card names its base)")
-        from adsgen.drivelm.vlm.adapters import read_card
 
         card = read_card(adapter)
         if not Path(card.base_path).is_dir():
@@ -52,26 +55,28 @@ def resolve_base(base: str | None, adapter: str | Path | None, corpus: Callable[
     if base != TINY:
         inspect_base(base)  # fail before anything heavy
         return base
-    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     return str(ensure_tiny(corpus()))
 
 
-def load_for_inference(base: str | None, adapter: str | Path | None, corpus: Callable[[], list[str]]) -> VLM:
+def load_for_inference(base: str | None, adapter: str | Path | None, corpus: Callable[[], list[str]],
+                       progress: Phases | None = None) -> VLM:
     """Base (path, 'tiny', or None for the adapter card's base) plus optional adapter, checked against each
-    other before weights load."""
+    other before weights load. Progress: one phase 'load model' (base checked, weights, adapter)."""
+    step = (progress or silent)("load model", 2 if adapter is None else 3)
     path = resolve_base(base, adapter, corpus)
     info = inspect_base(path)
     if adapter is not None:
-        from adsgen.drivelm.vlm.adapters import check_card_matches, read_card
 
         check_card_matches(read_card(adapter), info, adapter)
+    step(1)
     vlm = load_base(path)
+    step(1)
     if adapter is not None:
-        from adsgen.drivelm.vlm.adapters import load_adapter
 
         vlm.model = load_adapter(vlm.model, adapter, info)
         vlm.model.eval()
+        step(1)
     return vlm
 
 
@@ -85,7 +90,6 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
     """Greedy answers to one batch of user texts, each with its camera images (left padded)."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
-    from adsgen.drivelm.vlm.budget import context_length
 
     enc = encode_prompts(vlm, texts, images, padding_side="left")
     room = context_length(vlm.model) - enc["input_ids"].shape[1]  # positions left after the longest prompt
@@ -98,8 +102,9 @@ def generate_texts(vlm: VLM, texts: Sequence[str], images: Sequence[Sequence[Any
 
 def generate_answers(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
                      options: GenerationOptions = GenerationOptions(),
-                     progress: Callable[[int], None] | None = None) -> list[str]:
-    """Raw generated text per sample (batched by token budget, left padded, greedy)."""
+                     progress: Advance | None = None) -> list[str]:
+    """Raw generated text per sample (batched by token budget, left padded, greedy); ``progress`` is
+    advanced by each batch's size."""
     order = sorted(range(len(samples)), key=lambda i: _budget(samples[i], builder.cot, options))
     answers: list[str] = [""] * len(samples)
     for start in range(0, len(order), options.batch_size):
@@ -181,63 +186,73 @@ def _scores_options(sample: Sample, mc_answers: McAnswerForm) -> bool:
     return mc_answers == "text" and question_kind(sample.question) == MC and bool(options_of(sample.question))
 
 
+def _needs_scoring(sample: Sample, answer: str, cot: bool, mc_answers: McAnswerForm) -> bool:
+    """The answer is read by scoring candidates: options' texts (mc_answers='text', unless the reasoning
+    ended on a listed letter), or the exact forms when the text gave none."""
+    if _scores_options(sample, mc_answers) and not (cot and answer in options_of(sample.question)):
+        return True
+    candidates = exact_candidates(sample.question)
+    return candidates is not None and answer not in candidates
+
+
 def answer_rows(vlm: VLM, samples: Sequence[Sample], raw: Sequence[str], builder: InputBuilder,
-                mc_answers: McAnswerForm = "letter", progress: Callable[[int], None] | None = None,
+                mc_answers: McAnswerForm = "letter", progress: Phases | None = None,
                 inputs: dict[int, tuple[str, list[Any]]] | None = None) -> tuple[list[dict[str, str]], int]:
     """Predictions in exact form: the reduced answer, or, when the text gives none, the exact-form
     candidate the model itself finds most likely (after its reasoning with --cot). Returns (rows, fallbacks).
 
     With ``mc_answers='text'`` (the adapter learned to say the option's text) every multiple-choice
     answer is the letter of the listed option whose text the model finds most likely; those are not
-    counted as fallbacks (``progress(1)`` is called after each, when given). ``inputs``: sample index ->
-    (user text, images) to score with instead of the builder's (the second turn after a zoom call)."""
+    counted as fallbacks. Progress: a phase 'score options' over the questions scored either way.
+    ``inputs``: sample index -> (user text, images) to score with instead of the builder's (the second turn
+    after a zoom call)."""
     if mc_answers not in MC_ANSWER_FORMS:
         raise InputError(f"mc_answers {mc_answers!r}: expected one of {MC_ANSWER_FORMS}")
     rows = predictions(samples, raw)
+    todo = [i for i, row in enumerate(rows) if _needs_scoring(samples[i], row["answer"], builder.cot, mc_answers)]
+    advance = (progress or silent)("score options", len(todo)) if todo else None
     fallbacks = 0
-    inputs = inputs or {}
-    for i, (s, text, row) in enumerate(zip(samples, raw, rows, strict=True)):
-        prefix = (text.rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
-        user, images = inputs[i] if i in inputs else (builder.text(s), builder.load_images(s))
+    for i in todo:
+        s, row = samples[i], rows[i]
+        prefix = (raw[i].rsplit("Answer:", 1)[0].strip() + " Answer:") if builder.cot else ""
+        user, images = inputs[i] if inputs and i in inputs else (builder.text(s), builder.load_images(s))
         if _scores_options(s, mc_answers) and not (builder.cot and row["answer"] in options_of(s.question)):
             row["answer"] = most_likely_option(vlm, user, images, s.question, prefix)
-            if progress and not builder.cot:
-                progress(1)
-            continue
-        candidates = exact_candidates(s.question)
-        if candidates is None or row["answer"] in candidates:
-            continue
-        row["answer"] = most_likely(vlm, user, images, prefix, candidates)
-        fallbacks += 1
+        else:
+            row["answer"] = most_likely(vlm, user, images, prefix, exact_candidates(s.question) or [])
+            fallbacks += 1
+        if advance is not None:
+            advance(1)
     return rows, fallbacks
 
 
 def answer_questions(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder,
                      options: GenerationOptions = GenerationOptions(), *, mc_answers: McAnswerForm = "letter",
-                     progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, str]], int]:
+                     progress: Phases | None = None) -> tuple[list[dict[str, str]], int]:
     """Answer every question in exact form (generation, then :func:`answer_rows`). Multiple-choice
     questions that are answered by scoring options (``mc_answers='text'`` without chain-of-thought) are
-    not generated for. Returns (rows, fallbacks).
+    not generated for. Returns (rows, fallbacks). Progress: the phases 'answer' (generation), 'zoom turn'
+    (second turns after zoom calls) and 'score options'.
 
     With ``builder.zoom`` every question is asked in a first turn; an answer that is a zoom call
     (adsgen.drivelm.vlm.zoom) is served with its crop and the question asked again with it (the second turn),
     whose answer counts. The calls made are in ``builder.zoom_calls``."""
+    phases = progress or silent
     if builder.zoom:
-        return _answer_with_zoom(vlm, samples, builder, options, mc_answers, progress)
+        return _answer_with_zoom(vlm, samples, builder, options, mc_answers, phases)
     generate = [i for i, s in enumerate(samples) if builder.cot or not _scores_options(s, mc_answers)]
-    texts = generate_answers(vlm, [samples[i] for i in generate], builder, options, progress=progress)
+    texts = generate_answers(vlm, [samples[i] for i in generate], builder, options,
+                             progress=phases("answer", len(generate)) if generate else None)
     raw = [""] * len(samples)
     for i, text in zip(generate, texts, strict=True):
         raw[i] = text
-    return answer_rows(vlm, samples, raw, builder, mc_answers, progress)
+    return answer_rows(vlm, samples, raw, builder, mc_answers, phases)
 
 
 def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, options: GenerationOptions,
-                      mc_answers: McAnswerForm, progress: Callable[[int], None] | None) -> tuple[list[dict[str, str]], int]:
-    from adsgen.drivelm.vlm.zoom import ZOOM_CALL_NEW_TOKENS, parse_zoom
-
+                      mc_answers: McAnswerForm, phases: Phases) -> tuple[list[dict[str, str]], int]:
     first = replace(options, short_new_tokens=max(options.short_new_tokens, ZOOM_CALL_NEW_TOKENS))
-    raw = generate_answers(vlm, samples, builder, first, progress=progress)  # the bar follows the first turn
+    raw = generate_answers(vlm, samples, builder, first, progress=phases("answer", len(samples)))
     inputs: dict[int, tuple[str, list[Any]]] = {}
     for i, s in enumerate(samples):
         call = parse_zoom(raw[i], s)
@@ -246,13 +261,16 @@ def _answer_with_zoom(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder
             inputs[i] = builder.second_turn(s, call)
             raw[i] = ""
     again = [i for i in inputs if builder.cot or not _scores_options(samples[i], mc_answers)]
+    advance = phases("zoom turn", len(again)) if again else None
     for start in range(0, len(again), options.batch_size):
         idx = again[start:start + options.batch_size]
         texts = generate_texts(vlm, [inputs[i][0] for i in idx], [inputs[i][1] for i in idx],
                                max(_budget(samples[i], builder.cot, options) for i in idx))
         for i, text in zip(idx, texts, strict=True):
             raw[i] = text
-    return answer_rows(vlm, samples, raw, builder, mc_answers, inputs=inputs)
+        if advance is not None:
+            advance(len(idx))
+    return answer_rows(vlm, samples, raw, builder, mc_answers, phases, inputs=inputs)
 
 
 def load_questions(path: str | Path, *, cameras: Sequence[str] | None = None,

@@ -21,6 +21,8 @@ from pathlib import Path
 from adsgen.drivelm.vlm.model import TINY_MARKER, require_vlm
 from adsgen.provenance import text_fingerprint, utc_now, versions
 
+TINY = "tiny"  # what --base, vlm:SPEC and the adapter card say for the tiny LLaVA
+
 SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>", "<image>")
 
 # LLaVA-1.5's conversation format ("USER: <image>\n... ASSISTANT: ...</s>"), for list or string content.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import random
 import shutil
 import time
@@ -21,15 +22,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from adsgen.drivelm.challenge.choices import AnswerKind
+from adsgen.drivelm.challenge.formats import CAMERAS, read_json
+from adsgen.drivelm.progress import Advance, rich_phases
 from adsgen.drivelm.vlm.adapters import AdapterOptions, make_card, save_adapter, wrap
 from adsgen.drivelm.vlm.budget import prepare_images
-from adsgen.drivelm.vlm.data import CAMERAS, Sample, check_images, read_samples, split_by_scene
-from adsgen.drivelm.vlm.depth import tags_in
+from adsgen.drivelm.vlm.data import Sample, check_images, read_samples, split_by_scene
+from adsgen.drivelm.vlm.depth import DEPTH_NONE, tags_in
 from adsgen.drivelm.vlm.inputs import ImageMode, InputBuilder
 from adsgen.drivelm.vlm.model import VLM, inspect_base, load_base, prompt_text, require_vlm
 from adsgen.drivelm.vlm.predict import MC_ANSWER_FORMS, GenerationOptions, McAnswerForm, answer_questions
 from adsgen.drivelm.vlm.prompts import MC, YES_NO, options_of, question_kind, template_of
+from adsgen.drivelm.vlm.tiny import TINY, ensure_tiny
 from adsgen.drivelm.vlm.zoom import FAR_FROM_M, far_tag, parse_zoom, zoom_target
 from adsgen.errors import ConfigError, InputError
 from adsgen.provenance import file_fingerprint
@@ -75,7 +81,7 @@ class TrainOptions:
     jobs on a shared machine do not eat into (5 min on 2 free cores is about 10 CPU-minutes)."""
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints."""
-    depth: str = "none"
+    depth: str = DEPTH_NONE
     """'none', 'sim' or a depth-estimation model folder."""
     images: ImageMode = "real"
     """'real' or 'blank' (the image-blind control)."""
@@ -97,7 +103,6 @@ class TrainOptions:
     ahead."; the measured best recipe) or 'letter' (the challenge's form, "B"). With 'text' the answer is read back by scoring each
     listed option's text and taking the most likely one's letter (predict and the agent follow the card):
     the model learns what is in the scene, not which shuffled letter holds it."""
-
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "grad_accum", "checkpoint_every"):
             if getattr(self, name) < 1:
@@ -122,6 +127,19 @@ class Example:
     n_images: int
 
 
+@dataclass
+class Encoded:
+    """The tokenised training set: its examples, each frame's image tensors once, the padding token id."""
+
+    examples: list[Example]
+    frames: dict[str, dict[str, Any]]
+    pad_id: int
+
+    def batch(self, idx: Sequence[int], vlm: VLM) -> dict[str, Any]:
+        """The collated batch of these examples on the model's device."""
+        return collate([self.examples[i] for i in idx], self.frames, self.pad_id, vlm.device, vlm.dtype)
+
+
 def _image_tensors(enc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
 
@@ -135,9 +153,10 @@ def target_text(sample: Sample, mc_answers: McAnswerForm = "letter") -> str:
     return answer
 
 
-def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter"
-                    ) -> tuple[list[Example], dict[str, dict[str, Any]]]:
-    """Tokenise the training samples; image tensors are kept once per frame (shared by its questions)."""
+def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, mc_answers: McAnswerForm = "letter",
+                    progress: Advance | None = None) -> tuple[list[Example], dict[str, dict[str, Any]]]:
+    """Tokenise the training samples; image tensors are kept once per frame (shared by its questions).
+    ``progress`` is advanced by one per sample."""
     torch, _ = require_vlm()
     tokenizer = vlm.processor.tokenizer
     context = builder.budget.context if builder.budget is not None else None  # answers cut to fit (rare)
@@ -164,10 +183,12 @@ def encode_examples(vlm: VLM, samples: Sequence[Sample], builder: InputBuilder, 
         call = parse_zoom(zoom_target(s) or "", s) if builder.zoom else None
         if call is None:
             add(builder.text(s), images, key, target_text(s, mc_answers))
-            continue
-        add(builder.text(s), images, key, call.text)  # first turn: ask for the zoom
-        text, zoomed = builder.second_turn(s, call)  # second turn: the answer, with the crop
-        add(text, zoomed, f"{key}|{len(zoomed)}|{call.text}", target_text(s, mc_answers))
+        else:
+            add(builder.text(s), images, key, call.text)  # first turn: ask for the zoom
+            text, zoomed = builder.second_turn(s, call)  # second turn: the answer, with the crop
+            add(text, zoomed, f"{key}|{len(zoomed)}|{call.text}", target_text(s, mc_answers))
+        if progress is not None:
+            progress(1)
     return examples, frames
 
 
@@ -331,11 +352,9 @@ def _progress(step: int, total_steps: int, options: TrainOptions, wall_s: float,
     return min(1.0, max(parts))
 
 
-def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
-          eval_data: str | Path | None = None, image_root: str | Path | None = None, resume: bool = False,
-          console: Any = None) -> TrainResult:
-    """Train an adapter on ``data`` (nested DriveLM JSON); save it under ``out``; evaluate on held-out scenes."""
-    out = Path(out)
+def _read_sets(data: str | Path, options: TrainOptions, eval_data: str | Path | None,
+               image_root: str | Path | None) -> tuple[list[Sample], list[Sample]]:
+    """(training, held-out) samples with answers, images checked, kinds and templates selected."""
     samples = [s for s in read_samples(data, cameras=options.cameras, image_root=image_root)
                if s.answer is not None]
     if not samples:
@@ -353,13 +372,25 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
     if not train_set:
         raise InputError(f"{data}: no training question of the kinds {options.answer_kinds}"
                          + (f" and templates {list(options.templates)}" if options.templates else ""))
+    return train_set, held
+
+
+def train(data: str | Path, base: str, adapter_options: AdapterOptions, options: TrainOptions, out: str | Path, *,
+          eval_data: str | Path | None = None, image_root: str | Path | None = None, resume: bool = False,
+          console: Any = None) -> TrainResult:
+    """Train an adapter on ``data`` (nested DriveLM JSON); save it under ``out``; evaluate on held-out scenes."""
+    out = Path(out)
+    train_set, held = _read_sets(data, options, eval_data, image_root)
     builder = InputBuilder(depth=options.depth, images=options.images, object_crops=options.object_crops,
                            zoom=options.zoom)  # checks the depth model path
     base_path = _prepare_base(base, train_set, builder, out, options.seed)
     _say(console, f"base: {base_path}")
     torch, _ = require_vlm("training")
     torch.manual_seed(options.seed)
-    vlm = load_base(base_path)
+    with rich_phases(console, enabled=console is not None) as phases:
+        step = phases("load model", 1)
+        vlm = load_base(base_path)
+        step(1)
     if vlm.device == "cpu":
         _say(console, f"CPU threads: {torch.get_num_threads()} (cores free at the start; ADSGEN_THREADS=N sets it)")
     wrapped, report = wrap(vlm.model, adapter_options)
@@ -370,10 +401,12 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         wrapped.enable_input_require_grads()
         wrapped.gradient_checkpointing_enable()
     context = builder.bind(vlm).context
-    examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers)
+    with rich_phases(console, enabled=console is not None) as phases:
+        examples, frames = encode_examples(vlm, train_set, builder, options.mc_answers,
+                                           progress=phases("encode training questions", len(train_set)))
     for dropped, n in builder.layouts.most_common():
         _say(console, f"{n} training question(s) laid out to fit the context of {context} tokens: {dropped}")
-    pad_id = vlm.processor.tokenizer.pad_token_id
+    encoded = Encoded(examples, frames, vlm.processor.tokenizer.pad_token_id)
     params = [p for p in wrapped.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
     steps_per_epoch = math.ceil(len(examples) / (options.batch_size * options.grad_accum))
@@ -384,11 +417,10 @@ def train(data: str | Path, base: str, adapter_options: AdapterOptions, options:
         _say(console, f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
     fingerprint = file_fingerprint(data)
     start, cpu_start = time.monotonic(), time.process_time()
-    stopped_early = _train_loop(wrapped, optim, examples, frames, pad_id, vlm, options, state, steps_per_epoch,
-                                ckpt, start, console)
+    stopped_early = _train_loop(wrapped, optim, encoded, vlm, options, state, steps_per_epoch, ckpt, start, console)
     minutes = (time.monotonic() - start) / 60.0
     cpu_minutes = (time.process_time() - cpu_start) / 60.0
-    check = collate(examples[:2], frames, pad_id, vlm.device, vlm.dtype)
+    check = encoded.batch(range(min(2, len(examples))), vlm)
     check.pop("labels")
     training_info = {**{k: v for k, v in asdict(options).items()}, "steps": state["step"],
                      "epochs_done": state["epoch"] + state["batch_in_epoch"] / max(steps_per_epoch, 1),
@@ -419,10 +451,9 @@ def _say(console: Any, text: str) -> None:
 
 
 def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder, out: Path, seed: int) -> str:
-    if base != "tiny":
+    if base != TINY:
         inspect_base(base)
         return base
-    from adsgen.drivelm.vlm.tiny import ensure_tiny
 
     corpus = [builder.text(s) for s in train_set] + [s.answer or "" for s in train_set]
     cached = ensure_tiny(corpus, seed=seed)
@@ -432,12 +463,9 @@ def _prepare_base(base: str, train_set: Sequence[Sample], builder: InputBuilder,
     return str(target)
 
 
-def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[str, Any], pad_id: int, vlm: VLM,  # noqa: PLR0913 -- the training state train() built, handed over once
-                options: TrainOptions, state: dict[str, Any], steps_per_epoch: int, ckpt: Path, start: float,
-                console: Any) -> bool:
+def _train_loop(wrapped: Any, optim: Any, encoded: Encoded, vlm: VLM, options: TrainOptions, state: dict[str, Any],
+                steps_per_epoch: int, ckpt: Path, start: float, console: Any) -> bool:
     """Run the epochs from ``state``; returns True when stopped by max_minutes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     torch, _ = require_vlm()
     wrapped.train()
     cpu_start = time.process_time()
@@ -447,7 +475,7 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
                   TimeElapsedColumn(), console=console, disable=console is None) as bar:
         task = bar.add_task("train", total=total, completed=state["step"], loss="-")
         while state["epoch"] < options.epochs:
-            order = list(range(len(examples)))
+            order = list(range(len(encoded.examples)))
             random.Random(options.seed * 1000 + state["epoch"]).shuffle(order)
             for b in range(state["batch_in_epoch"], steps_per_epoch):
                 chunk = order[b * per_step:(b + 1) * per_step]
@@ -458,7 +486,7 @@ def _train_loop(wrapped: Any, optim: Any, examples: list[Example], frames: dict[
                 loss_sum = 0.0
                 micro = [chunk[i:i + options.batch_size] for i in range(0, len(chunk), options.batch_size)]
                 for idx in micro:
-                    batch = collate([examples[i] for i in idx], frames, pad_id, vlm.device, vlm.dtype)
+                    batch = encoded.batch(idx, vlm)
                     loss = wrapped(**batch).loss
                     (loss * len(idx) / len(chunk)).backward()
                     loss_sum += loss.item() * len(idx) / len(chunk)
@@ -504,7 +532,6 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
     numbers, strings, lists, dicts). A file holding anything else (a planted pickle) runs nothing and is one
     InputError."""
     torch, _ = require_vlm()
-    import pickle
 
     try:
         saved = torch.load(path, weights_only=True, map_location="cpu")
@@ -522,15 +549,11 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
              console: Any = None, options: GenerationOptions = GenerationOptions(), *,
              mc_answers: McAnswerForm = "letter") -> dict[str, Any]:
     """Held-out accuracy of the model and of the image-blind majority-per-template baseline."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     scored = accuracy_samples(held)
     vlm.model.eval()
-    with Progress(TextColumn("[bold]held-out"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=console is None) as bar:
-        task = bar.add_task("held-out", total=len(scored))
+    with rich_phases(console, enabled=console is not None) as phases:  # held-out: answer, (zoom turn), score options
         rows, fallbacks = answer_questions(vlm, scored, builder, options, mc_answers=mc_answers,
-                                           progress=lambda n: bar.advance(task, n))
+                                           progress=lambda name, total: phases(f"held-out: {name}", total))
     model_acc = accuracy(scored, rows)
     model_acc["likelihood_fallbacks"] = fallbacks
     far = [s for s in scored if far_tag(s) is not None]  # questions about a far object (adsgen.drivelm.vlm.zoom)
@@ -564,8 +587,6 @@ def evaluate(vlm: VLM, train_set: Sequence[Sample], held: Sequence[Sample], buil
 def _eval_rows(path: Path) -> list[dict[str, str]]:
     """The predictions of an eval.json written by train (or of predict's output list), checked (InputError
     otherwise)."""
-    from adsgen.drivelm.challenge.formats import read_json
-
     data = read_json(path, "eval.json")
     rows = data.get("predictions") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)

@@ -16,6 +16,7 @@ a far object (depth_m from key_object_infos at or beyond FAR_FROM_M, where the d
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 from adsgen.drivelm.vlm.budget import Layout, PromptBudget, candidate_layouts, prepare_images, prompt_tokens
 from adsgen.drivelm.vlm.data import Sample
 from adsgen.drivelm.vlm.depth import METRIC_WORDS, TAG_FRAME_PX, parse_tag, tags_in
+from adsgen.drivelm.vlm.model import prompt_text
 from adsgen.errors import InputError
 
 # [m] where the depth words start saying "far" (the upper bound of the word before it): from here on an object
@@ -57,21 +59,28 @@ def object_box(x_px: float, y_px: float, side_px: float = ZOOM_SIDE_PX) -> tuple
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:  # noqa: PLR0911 -- one None per way a call can name nothing drawable
+def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:
     """The zoom call that ``text`` is, or None (an answer, or a call naming no tagged object / no camera of
     the sample / a box outside the frame)."""
     m = _CALL.match(text or "")
     if not m:
         return None
     arg = m.group(1).strip()
-    if _OBJECT.fullmatch(arg):
-        for tag in tags_in(sample.question) + list(sample.frame_tags):
-            if tag.strip("<>").split(",")[0] == arg:
-                camera, x, y = parse_tag(tag)
-                if camera not in sample.cameras:
-                    return None
-                return ZoomCall(f"<zoom {arg}>", camera, object_box(x, y))
+    return _object_call(arg, sample) if _OBJECT.fullmatch(arg) else _box_call(arg, sample)
+
+
+def _object_call(arg: str, sample: Sample) -> ZoomCall | None:
+    """'<zoom cN>': the square around the first tag of object cN in the question or its frame."""
+    tag = next((t for t in tags_in(sample.question) + list(sample.frame_tags) if t.strip("<>").split(",")[0] == arg),
+               None)
+    if tag is None:
         return None
+    camera, x, y = parse_tag(tag)
+    return ZoomCall(f"<zoom {arg}>", camera, object_box(x, y)) if camera in sample.cameras else None
+
+
+def _box_call(arg: str, sample: Sample) -> ZoomCall | None:
+    """'<zoom CAM,x0,y0,x1,y1>': that box of one of the sample's cameras, inside the tag frame."""
     b = _BOX.fullmatch(arg)
     if not b or b.group(1) not in sample.cameras:
         return None
@@ -84,8 +93,6 @@ def parse_zoom(text: str, sample: Sample) -> ZoomCall | None:  # noqa: PLR0911 -
 def serve(call: ZoomCall, camera_image: Any) -> Any:
     """The crop of the camera image that covers the call's region (the box scaled from the tag frame to the
     image; whole pixels, rounded outwards)."""
-    import math
-
     sx, sy = camera_image.width / TAG_FRAME_PX[0], camera_image.height / TAG_FRAME_PX[1]
     x0, y0, x1, y1 = call.box
     box = (max(0, math.floor(x0 * sx)), max(0, math.floor(y0 * sy)),
@@ -122,7 +129,6 @@ def fit_second_turn(budget: PromptBudget | None, sample: Sample, text: str, came
     context with the zoom crop as the last image; InputError when none fits (never an over-long prompt)."""
     if budget is None:
         return None, list(camera_images) + list(crops) + [zoom_crop]
-    from adsgen.drivelm.vlm.model import prompt_text
 
     by_cam = dict(zip(sample.cameras, camera_images, strict=True))
     tagged = [parse_tag(t)[0] for t in tags_in(sample.question)]

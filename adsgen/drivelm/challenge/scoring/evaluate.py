@@ -28,7 +28,10 @@ from adsgen.drivelm.challenge.scoring.judge import Judge
 from adsgen.drivelm.challenge.scoring.language import language_scores
 from adsgen.drivelm.challenge.scoring.match import match_points, question_in_graph
 from adsgen.drivelm.challenge.scoring.tokenizer import tokenize_all
+from adsgen.drivelm.progress import Phases, silent
 from adsgen.errors import InputError
+
+RATE_CHUNK = 16  # (answer, truth) pairs handed to the judge at a time, one progress step each
 
 WEIGHTS = {"chatgpt": 0.4, "language": 0.2, "match": 0.2, "accuracy": 0.2}
 
@@ -102,11 +105,17 @@ def _mean(xs: Sequence[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _judged(judge: Judge | None, pairs: list[tuple[str, str]]) -> tuple[float | None, int]:
-    """Mean rating of the pairs and the number the judge left unrated."""
+def _judged(judge: Judge | None, pairs: list[tuple[str, str]], phases: Phases, what: str
+            ) -> tuple[float | None, int]:
+    """Mean rating of the pairs and the number the judge left unrated (progress: a phase per part)."""
     if judge is None or not pairs:
         return None, 0
-    ratings = judge.rate(pairs)
+    advance = phases(f"judge: {what}", len(pairs))
+    ratings: list[float | None] = []
+    for start in range(0, len(pairs), RATE_CHUNK):
+        chunk = pairs[start:start + RATE_CHUNK]
+        ratings += judge.rate(chunk)
+        advance(len(chunk))
     rated = [r for r in ratings if r is not None]
     return _mean(rated), len(ratings) - len(rated)
 
@@ -128,17 +137,18 @@ def language_term(language: Mapping[str, float]) -> float:
 
 
 def evaluate(predictions: Sequence[Prediction] | Mapping[str, str], ground_truth: NestedDataset,
-             judge: Judge | None = None, source: str = "ground truth") -> dict:
+             judge: Judge | None = None, source: str = "ground truth", progress: Phases | None = None) -> dict:
     """Score predictions against ground truth as the challenge does. Returns the result dict:
     accuracy (0-1), match_f1 (0-100), language {Bleu_1..4, ROUGE_L, CIDEr}, chatgpt (0-100 or None),
     match (0-100 or None), final (None or number), partial, counts, skipped, ignored_predictions (ids the
-    ground truth does not hold), judge, judge_unrated."""
+    ground truth does not hold), judge, judge_unrated. Progress: the judge's ratings (the slow part)."""
+    phases = progress or silent
     parts = collect(predictions, ground_truth, source)
     accuracy = _mean(parts.accuracy)
     match_f1 = _mean(parts.match_f1)
     language = language_part(parts.language)
-    chatgpt, unrated_gpt = _judged(judge, parts.gpt)
-    match_gpt, unrated_match = _judged(judge, parts.match_gpt)
+    chatgpt, unrated_gpt = _judged(judge, parts.gpt, phases, "GPT-scored answers")
+    match_gpt, unrated_match = _judged(judge, parts.match_gpt, phases, "match answers")
     match = None
     if match_f1 is not None and match_gpt is not None:
         match = (match_f1 + match_gpt) / 2.0

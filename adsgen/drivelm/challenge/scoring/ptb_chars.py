@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from bisect import bisect_right
 from functools import lru_cache
 from pathlib import Path
 
@@ -82,8 +83,6 @@ def _table() -> tuple[list[int], list[str], dict[str, str]]:
 
 def char_class(ch: str) -> tuple[str, str | None]:
     """(class, mapped output) of a non-ASCII character (see the module doc)."""
-    from bisect import bisect_right
-
     code = ord(ch)
     if code > 0xFFFF:
         return "D", None

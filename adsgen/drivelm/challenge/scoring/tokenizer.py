@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from adsgen.drivelm.challenge.scoring import ptb_chars
+
 # coco-caption's punctuation list (pycocoevalcap/tokenizer/ptbtokenizer.py)
 PUNCTUATIONS = frozenset(["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":",
                           "-", "--", "...", ";"])
@@ -80,8 +82,6 @@ def _prepare(text: str) -> tuple[str, str]:
     (adsgen.drivelm.challenge.scoring.ptb_chars): dropped ones become spaces, mapped ones their output as a token of
     its own, symbols a token of their own. ``scanned`` is what the ASCII rules match on (a word character
     is _WORD_CHAR there, an apostrophe '); tokens are cut from ``shown`` at the same positions."""
-    from adsgen.drivelm.challenge.scoring.ptb_chars import char_class
-
     shown, scanned = [], []
     for k, ch in enumerate(text):
         if ch < "\x80":
@@ -92,7 +92,7 @@ def _prepare(text: str) -> tuple[str, str]:
             shown.append(ch)
             scanned.append("'")
             continue
-        kind, mapped = char_class(ch)
+        kind, mapped = ptb_chars.char_class(ch)
         if kind == "W":
             shown.append(ch)
             scanned.append(_WORD_CHAR)
@@ -118,7 +118,7 @@ def _escape_smiley(tok: str) -> str:
     return "".join(_BRACKETS.get(c, c) for c in tok)
 
 
-def ptb_tokens(text: str, following: str = "") -> list[str]:  # noqa: C901, PLR0912 -- one branch per PTB lexer rule, in the Java lexer's order
+def ptb_tokens(text: str, following: str = "") -> list[str]:
     """PTB tokens of one line of text, before lower-casing and punctuation removal. ``following`` is the
     next line of the same tokenizer run: the Java lexer looks across the line break when it decides
     whether an abbreviation ends a sentence (coco-caption tokenises all captions as one file)."""
@@ -131,61 +131,72 @@ def ptb_tokens(text: str, following: str = "") -> list[str]:  # noqa: C901, PLR0
         if text[i].isspace():
             i += 1
             continue
-        best_name, best_end = "other", i + 1
-        for name, pat in _RULES:
-            m = pat.match(full, i)
-            if m is None or m.end() > n:
-                continue
-            if m.end() > best_end or (m.end() == best_end and _RULE_ORDER[name] < _RULE_ORDER[best_name]):
-                best_name, best_end = name, m.end()
-        if best_name == "t_apos" and shown[i] != "'":  # "’tis" is a quote and a word
-            best_name, best_end = "quote1", i + 1
-        tok = shown[i:best_end] if best_name != "clitic" else text[i:best_end]
-        prev = text[i - 1] if i > 0 else " "
-        if best_name == "word":
-            # split a clitic off the end: "don't" -> "do n't", "driver's" is handled by the clitic rule
-            if tok.lower().endswith("n") and re.match(r"(?i)'t(?![A-Za-z\ue001])", text[best_end:best_end + 3]):
-                out.append(tok[:-1])
-                out.append(text[best_end - 1:best_end + 2])
-                i = best_end + 2
-                continue
-        if best_name == "abbrev" and tok[:-1].lower() in _SENT_FINAL and re.match(
-                r"\s+[A-Z]", text[best_end:] + after_line):
-            out.extend([tok, "."])
-            i = best_end
+        name, end = _longest_rule(full, n, i, shown)
+        tok = shown[i:end] if name != "clitic" else text[i:end]
+        split = _split_tokens(name, tok, text, end, after_line)
+        if split is not None:
+            out.extend(split[0])
+            i = split[1]
             continue
-        if best_name in ("initial", "acronym"):
-            nxt = re.match(r"\s+([A-Za-z]+)(?![A-Za-z.])", text[best_end:] + after_line)
-            if nxt and nxt.group(1) in _SENTENCE_STARTS:
-                out.extend([tok[:-1], "."] if best_name == "initial" else [tok, "."])
-                i = best_end
-                continue
-        if best_name == "sgml":
-            tok = tok.replace(" ", "\u00a0")  # the lexer keeps a tag whole, its spaces made non-breaking
-        elif best_name == "smiley":
-            tok = _escape_smiley(tok)
-        elif best_name in ("dashes",):
-            tok = "--"
-        elif best_name == "ellipsis":
-            tok = "..."
-        elif best_name == "quote2":
-            # a straight double quote opens when a letter, digit or $ follows it
-            nxt_ch = text[best_end:best_end + 1]
-            opens = tok in ("``", "\u201c", "\u201e") or (tok == '"' and (nxt_ch.isalnum() or nxt_ch == "$"))
-            tok = "``" if opens else "''"
-        elif best_name == "quote1":
-            # a straight single quote opens when a letter follows and no letter or digit precedes it
-            # (a lone letter, "'b", is an exception in the Java lexer)
-            rest = text[best_end:]
-            opens = tok in ("`", "\u2018") or (
-                tok == "'" and rest[:1].isalpha() and not prev.isalnum()
-                and not re.match(r"[A-Za-z](?:\s|$)", rest))
-            tok = "`" if opens else "'"
-        elif best_name == "other":
-            tok = _BRACKETS.get(tok, tok)
-        out.append(tok)
-        i = best_end
+        out.append(_token_text(name, tok, text, end, text[i - 1] if i > 0 else " "))
+        i = end
     return out
+
+
+def _longest_rule(full: str, n: int, i: int, shown: str) -> tuple[str, int]:
+    """(rule name, end) of the longest rule match at i that ends on this line (ties: the earlier rule)."""
+    best_name, best_end = "other", i + 1
+    for name, pat in _RULES:
+        m = pat.match(full, i)
+        if m is None or m.end() > n:
+            continue
+        if m.end() > best_end or (m.end() == best_end and _RULE_ORDER[name] < _RULE_ORDER[best_name]):
+            best_name, best_end = name, m.end()
+    if best_name == "t_apos" and shown[i] != "'":  # "’tis" is a quote and a word
+        best_name, best_end = "quote1", i + 1
+    return best_name, best_end
+
+
+def _split_tokens(name: str, tok: str, text: str, end: int, after_line: str) -> tuple[list[str], int] | None:
+    """The tokens a clitic or a sentence end splits a match into, and where the scan goes on (None: no split)."""
+    if name == "word" and tok.lower().endswith("n") and re.match(r"(?i)'t(?![A-Za-z\ue001])", text[end:end + 3]):
+        # split a clitic off the end: "don't" -> "do n't", "driver's" is handled by the clitic rule
+        return [tok[:-1], text[end - 1:end + 2]], end + 2
+    if name == "abbrev" and tok[:-1].lower() in _SENT_FINAL and re.match(r"\s+[A-Z]", text[end:] + after_line):
+        return [tok, "."], end
+    if name in ("initial", "acronym"):
+        nxt = re.match(r"\s+([A-Za-z]+)(?![A-Za-z.])", text[end:] + after_line)
+        if nxt and nxt.group(1) in _SENTENCE_STARTS:
+            return ([tok[:-1], "."] if name == "initial" else [tok, "."]), end
+    return None
+
+
+_FIXED_TOKENS = {"dashes": "--", "ellipsis": "..."}  # rules whose every match is written one way
+
+
+def _token_text(name: str, tok: str, text: str, end: int, prev: str) -> str:
+    """How the lexer writes a matched token (quotes by direction, brackets as -LRB- etc.)."""
+    if name in _FIXED_TOKENS:
+        return _FIXED_TOKENS[name]
+    if name == "sgml":
+        return tok.replace(" ", "\u00a0")  # the lexer keeps a tag whole, its spaces made non-breaking
+    if name == "smiley":
+        return _escape_smiley(tok)
+    if name in ("quote1", "quote2"):
+        return _quote(name, tok, text[end:], prev)
+    return _BRACKETS.get(tok, tok) if name == "other" else tok
+
+
+def _quote(name: str, tok: str, rest: str, prev: str) -> str:
+    """An opening or closing quote: a straight double quote opens when a letter, digit or $ follows it; a
+    straight single quote when a letter follows and no letter or digit precedes it (a lone letter, "'b",
+    is an exception in the Java lexer)."""
+    if name == "quote2":
+        opens = tok in ("``", "\u201c", "\u201e") or (tok == '"' and (rest[:1].isalnum() or rest[:1] == "$"))
+        return "``" if opens else "''"
+    opens = tok in ("`", "\u2018") or (
+        tok == "'" and rest[:1].isalpha() and not prev.isalnum() and not re.match(r"[A-Za-z](?:\s|$)", rest))
+    return "`" if opens else "'"
 
 
 def tokenize(text: str, following: str = "") -> str:
