@@ -25,12 +25,15 @@ from scipy.special import gammaln
 
 from adsgen.cbn.encoding import CodedData
 from adsgen.errors import one_of
+from adsgen.registry import Registry
 
 ScoreName = Literal["bdeu", "bic"]
 """The structure scores: the one list of their names (SCORES holds their functions, checked below)."""
 SCORE_NAMES: tuple[ScoreName, ...] = get_args(ScoreName)
 
-SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]], float]] = {}
+LocalScore = Callable[["CountScorer", int, tuple[int, ...], tuple[int, ...]], float]
+"""f(scorer, variable, parents, required) -> the family's local score."""
+SCORES: Registry[LocalScore] = Registry("structure score")
 """Registry of local score functions by name: f(scorer, variable, parents, required) -> float."""
 
 
@@ -39,11 +42,8 @@ def check_score(name: str, what: str = "score") -> ScoreName:
     return one_of(name, SCORE_NAMES, what)
 
 
-def register_score(name: str):
-    def deco(fn):
-        SCORES[name] = fn
-        return fn
-    return deco
+def register_score(name: str) -> Callable[[LocalScore], LocalScore]:
+    return SCORES.register(name)
 
 
 class CountScorer:
