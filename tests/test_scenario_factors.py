@@ -98,7 +98,7 @@ def test_collision_type_picks_the_cut_in_conflict():
 
 
 def test_impairment_decides_whether_a_red_light_runner_brakes():
-    """straight_crossing_path: a distracted runner notices the ego late and brakes (at TTC 0.5 s), a runner under
+    """straight_crossing_path: a distracted runner notices the ego late and brakes (at TTC 1 s), a runner under
     the influence never brakes; the loop oracle runs both like the engine."""
     from adsgen.sim.agents import get_agent
     from adsgen.sim.engine import BuiltinBackend

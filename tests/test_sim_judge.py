@@ -63,7 +63,7 @@ def test_simulate_json_has_labels_and_no_rerun_backend_exits_2(cli, tmp_path):
     try:
         code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--backend", "norerun"])
     finally:
-        BACKENDS.pop("norerun")
+        BACKENDS.unregister("norerun")
     assert code == 2 and "cannot re-run" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
@@ -195,3 +195,18 @@ def test_simulate_nominal_seed_reference_safe_and_default_agent_as_documented(cl
     assert code == 0, err
     d.pop("provenance")
     assert (outcome(RunResult.from_dict(d)).value, d["verdict"]) == NOMINAL[name]
+
+
+def test_reference_runs_are_not_judged_whatever_the_spec(cli, tmp_path):
+    """A collision of `--agent omniscient:brake` (the judge's own braking-only check) is shown as it is,
+    without re-running references on it."""
+    from adsgen.scenario.io import load_seed, save_scenario
+    from adsgen.scenario.mapping import instantiate
+
+    seed = load_seed(SEEDS_DIR / "pedestrian_crossing.yaml")
+    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 20.0})
+    save_scenario(sc, tmp_path / "ice.yaml")
+    code, _, err = cli(["simulate", tmp_path / "ice.yaml", "--agent", "omniscient:brake", "--json", tmp_path / "r.json"])
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert code == 0, err
+    assert d["termination"] == "collision" and d["verdict"] is None and d["reference_outcome"] is None

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adsgen.campaign import plots
+from adsgen.campaign.stats import campaign_status, runs_frame
 from adsgen.provenance import utc_now, versions
 from adsgen.sim.types import HIGH_RISK_TTC_S
+from adsgen.sim.vocabulary import finding_words, status_label
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -235,7 +238,6 @@ def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
 def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, worst: int = 5,
                               title: str | None = None) -> CampaignReportData:
     """Gather the report's data from an open CampaignStore (curve: extra points, e.g. from a JSON file)."""
-    from adsgen.campaign.stats import campaign_status, runs_frame
 
     campaign = store.campaign()
     df = runs_frame(store)
@@ -260,10 +262,53 @@ def _fmt_num(x: Any, unit: str = "") -> str:
     return f"{xf:.2f}{unit}"
 
 
+def _worst_section(data: CampaignReportData) -> Section:
+    """The worst runs, most severe first, each with its reproduction command, files and keyframes."""
+    worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
+    if data.worst:
+        from adsgen.campaign.reproduce import replay_command
+        from adsgen.variables import FACTORS
+
+        worst.paragraphs.append(
+            "Most severe first: collisions by impact speed, then the rest by min TTC. Each row's command reruns the "
+            "run from the store and checks it reproduces the same outcome and verdict; YAML is the scenario "
+            "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
+        worst.tables.append(Table([{
+            "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+            "verdict": run_finding_words(r),
+            "termination": r["termination"], "partner": _text(r["collision_partner"]),
+            "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
+            "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),
+            "reproduce": Code(replay_command(data.db_arg or data.status["db"], int(r["id"]))),
+            "files": [Link(k, v) for k, v in data.reproduction.get(int(r["id"]), {}).items()],
+        } for r in data.worst]))
+        for r in data.worst:
+            frames = data.keyframes.get(int(r["id"]))
+            if frames:
+                worst.image_rows.append(frames)
+        if data.keyframe_note:
+            worst.paragraphs.append(data.keyframe_note)
+    return worst
+
+
+def _failures_section(data: CampaignReportData) -> Section:
+    """Errored and timed-out runs (infrastructure outcomes, not verdicts), the first 200."""
+
+    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
+    fail = Section("Errored and timed-out runs", paragraphs=[
+        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
+        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
+    if failures:
+        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
+                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
+                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
+                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
+                                                                      else "")))
+    return fail
+
+
 def campaign_sections(data: CampaignReportData) -> list[Section]:
     """The campaign report's sections (the demo can insert these into its own page)."""
-    from adsgen.campaign import plots
-    from adsgen.sim.vocabulary import status_label
 
     st = data.status
     c = st["counts"]
@@ -307,46 +352,14 @@ def campaign_sections(data: CampaignReportData) -> list[Section]:
               f"runs were stored ({st['source']} stored them at once, so wall time would be a vertical line)."
               if batch else "Cumulative finished runs per status against wall time: a flat stretch is a pause or "
               "a resume gap, a steep one many workers.", plots.runs_over_time(data.runs))])
-    worst = Section("Worst scenarios", paragraphs=[] if data.worst else ["No finished runs yet."])
-    if data.worst:
-        from adsgen.campaign.reproduce import replay_command
-        from adsgen.variables import FACTORS
-
-        worst.paragraphs.append(
-            "Most severe first: collisions by impact speed, then the rest by min TTC. Each row's command reruns the "
-            "run from the store and checks it reproduces the same outcome and verdict; YAML is the scenario "
-            "(adsgen simulate FILE --seed SEED), .xosc its OpenSCENARIO 1.0 export.")
-        worst.tables.append(Table([{
-            "run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-            "verdict": run_finding_words(r),
-            "termination": r["termination"], "partner": _text(r["collision_partner"]),
-            "impact [m/s]": _fmt_num(r["impact_speed_mps"]), "min TTC [s]": _fmt_num(r["min_ttc_s"]),
-            "factors": ", ".join(f"{f}={r[f]}" for f in FACTORS if f in r and r[f] is not None),
-            "reproduce": Code(replay_command(data.db_arg or data.status["db"], int(r["id"]))),
-            "files": [Link(k, v) for k, v in data.reproduction.get(int(r["id"]), {}).items()],
-        } for r in data.worst]))
-        for r in data.worst:
-            frames = data.keyframes.get(int(r["id"]))
-            if frames:
-                worst.image_rows.append(frames)
-        if data.keyframe_note:
-            worst.paragraphs.append(data.keyframe_note)
+    worst = _worst_section(data)
     sections = [summary, rates, ttc, over_time, worst]
     if data.curve:
         sections.append(Section("Search curve", paragraphs=[
             "Progress of the search that produced this campaign's scenarios: the metric against simulated runs."],
             images=[Image("search-curve", "Each search method's running count of distinct high-risk scenarios "
                           "against the simulated runs it had used.", plots.search_curve(data.curve))]))
-    failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
-    fail = Section("Errored and timed-out runs", paragraphs=[
-        "Infrastructure outcomes, not test verdicts: the backend or scenario raised (errored) or the run hit "
-        "the wall-time limit (timed out)."] + ([] if failures else ["None."]))
-    if failures:
-        fail.tables.append(Table([{"run": int(r["id"]), "scenario": r["scenario_name"], "seed": int(r["seed"]),
-                                   "status": status_label(r["status"]), "attempts": int(r["attempts"]),
-                                   "error": (r["error"] or "").splitlines()[0][:200]} for r in failures[:200]],
-                                 caption=f"{len(failures)} run(s)" + (", first 200 shown" if len(failures) > 200
-                                                                      else "")))
+    fail = _failures_section(data)
     sections.append(fail)
     return sections
 
@@ -365,7 +378,6 @@ def _text(v: Any) -> str:
 
 def run_finding_words(row: dict[str, Any]) -> str:
     """A stored run's (a runs_frame row's) finding in words (adsgen.sim.vocabulary.finding_words)."""
-    from adsgen.sim.vocabulary import finding_words
 
     return finding_words(row.get("verdict"), _flag(row.get("collided")), _flag(row.get("high_risk")))
 

@@ -12,6 +12,7 @@ the last few. See docs/campaigns.md for the schema and the resume rules.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from adsgen.errors import InputError
 from adsgen.provenance import utc_now, versions
@@ -31,7 +32,11 @@ from adsgen.variables import FACTORS
 
 APPLICATION_ID = 0x41445343  # 'ADSC': marks an adsgen campaign database
 SCHEMA_VERSION = 1
-STATUSES = ("pending", "running", "done", "failed", "timed_out")
+RunStatus = Literal["pending", "running", "done", "failed", "timed_out"]
+"""A run's status: where the infrastructure got with it (not the test's verdict)."""
+STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+UnfinishedStatus = Literal["failed", "timed_out"]
+"""The statuses of a run that ended without a result."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -217,7 +222,6 @@ PID)."""
 def session_lock(db: str | Path) -> Iterator[None]:
     """Hold the campaign's session lock for the duration; InputError naming the holder when another process
     has it. Taken before the database is created or opened, so two commands cannot both run it."""
-    import fcntl
 
     lock_path = Path(f"{db}{LOCK_SUFFIX}")
     try:
@@ -568,10 +572,10 @@ class CampaignStore:
                        result.get("fault_rule"), result.get("reference_outcome"), result.get("omniscient_outcome"),
                        result.get("verdict"), json.dumps(result, sort_keys=True), run_id))
 
-    def finish_error(self, run_id: int, status: str, error: str, *, worker: str, started_at: float,
+    def finish_error(self, run_id: int, status: UnfinishedStatus, error: str, *, worker: str, started_at: float,
                      finished_at: float, wall_s: float) -> None:
         """Store a failed or timed-out run with its error text and commit."""
-        if status not in ("failed", "timed_out"):
+        if status not in get_args(UnfinishedStatus):
             raise ValueError(f"status must be failed or timed_out, got {status!r}")
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = ?, worker = ?, started_at = ?, finished_at = ?, wall_s = ?, "
@@ -582,7 +586,7 @@ class CampaignStore:
 
     # ---- reading --------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STATUSES, 0)
+        out: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for r in self.conn.execute("SELECT status, COUNT(*) AS n FROM runs GROUP BY status"):
             out[r["status"]] = r["n"]
         return out

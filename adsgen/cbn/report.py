@@ -15,9 +15,121 @@ def _f(x, nd: int = 4) -> str:
     return str(x)
 
 
-# long: the validation report's sections, one markdown block each, in page order (issue 19: one function per
-# section after the cbn work lands)
-def render(report: Mapping, card: Mapping) -> str:  # noqa: C901, PLR0912 -- see the note above
+def _lost_dependences(lost: Mapping) -> list[str]:
+    """Pairs the graph makes independent that a marginal G-test finds dependent."""
+    L: list[str] = []
+    L += ["", "## Warning: strong dependences the graph leaves out", "",
+          f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
+          f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
+          "may have dropped a real dependence; try `--score bic` or more rows, or add the arc by domain "
+          "knowledge.", "", "| pair | rows | G | dof | p |", "|---|---|---|---|---|"]
+    for t in lost["pairs"]:
+        L.append(f"| {t['x']} - {t['y']} | {t['rows']} | {_f(t['g'], 1)} | {t['dof']} | {t['p']:.2g} |")
+    return L
+
+
+def _heldout_loglik(ll: Mapping) -> list[str]:
+    """Held-out log-likelihood against the empty graph."""
+    L: list[str] = []
+    L += ["", "## Held-out log-likelihood", "",
+          "Mean log-probability of a held-out row (nats; missing cells summed out). Higher is better; "
+          "the gain over the empty graph is what the arcs buy.", "",
+          "| model | nats per row |", "|---|---|",
+          f"| learned graph | {_f(ll['model_nats_per_row'])} |",
+          f"| empty graph (independent variables) | {_f(ll['empty_graph_nats_per_row'])} |",
+          f"| gain | {_f(ll['gain_nats_per_row'])} |"]
+    return L
+
+
+def _outcome_prediction(pred: Mapping) -> list[str]:
+    """Predicting the outcome: log-loss, accuracy, Brier score, calibration bins."""
+    L: list[str] = []
+    L += ["", f"## Predicting {pred['target']}", "",
+          f"P({pred['target']} | every other variable of the row) on {pred['rows']} held-out rows, against "
+          "the training marginal (log-loss, Brier) and the majority state (accuracy). Lower log-loss is "
+          f"better. Risky = {', '.join(pred['risky_states'])}.", "",
+          "| figure | model | baseline |", "|---|---|---|",
+          f"| log-loss (nats) | {_f(pred['log_loss'])} | {_f(pred['baseline_log_loss'])} |",
+          f"| accuracy | {_f(pred['accuracy'])} | {_f(pred['majority_accuracy'])} "
+          f"(always {pred['majority_state']}) |",
+          f"| Brier score of P(risky) | {_f(pred['brier_risky'])} | {_f(pred['baseline_brier_risky'])} |",
+          "", f"Calibration (10 bins of equal weight by predicted risk; expected calibration error "
+          f"{_f(pred['expected_calibration_error'])}): a calibrated model has observed close to predicted.",
+          "", "| bin | rows | predicted risk range | mean predicted | observed |", "|---|---|---|---|---|"]
+    for b in pred["calibration"]:
+        L.append(f"| {b['bin']} | {b['rows']} | {_f(b['risk_low'])}-{_f(b['risk_high'])} | "
+                 f"{_f(b['mean_predicted'])} | {_f(b['observed'])} |")
+    return L
+
+
+def _independence_tests(ci: Mapping) -> list[str]:
+    """The graph's implied conditional independences, tested on held-out rows."""
+    L: list[str] = []
+    L += ["", "## Implied conditional independences", "",
+          f"Each non-adjacent pair X, Y with Y a non-descendant of X: the graph says X _||_ Y | parents(X) "
+          f"(checked by d-separation). G-test on held-out rows, Benjamini-Hochberg at FDR {ci['fdr']}. "
+          "A rejection is a dependence the graph misses; CMI (conditional mutual information, nats) says "
+          "how large it is: with many rows, tiny CMIs are significant yet harmless.", "",
+          f"Tested {ci['tested']}, rejected {ci['rejected']}, largest CMI {_f(ci['max_cmi_nats'], 5)} nats.",
+          "", "| X | Y | given | G | dof | p (BH) | CMI (nats) |", "|---|---|---|---|---|---|---|"]
+    for t in ci["tests"][:15]:
+        L.append(f"| {t['x']} | {t['y']} | {', '.join(t['given']) or '-'} | {_f(t['g'], 1)} | {t['dof']} "
+                 f"| {_f(t['p_bh'])}{' **rejected**' if t['rejected'] else ''} | {_f(t['cmi_nats'], 5)} |")
+    if len(ci["tests"]) > 15:
+        L.append(f"| ... {len(ci['tests']) - 15} more in validation.json | | | | | | |")
+    return L
+
+
+def _bootstrap(boot: Mapping) -> list[str]:
+    """Bootstrap arc strength and direction."""
+    L: list[str] = []
+    L += ["", "## Bootstrap arc strength", "",
+          f"{boot['resamples']} resamples of the training rows, hill climbing rerun on each. Strength: share "
+          "of resamples linking the pair; direction: share of those pointing as shown.", "",
+          "| arc | strength | direction | in learned graph |", "|---|---|---|---|"]
+    for r in boot["arcs"]:
+        L.append(f"| {r['from']} -> {r['to']} | {_f(r['strength'], 2)} | {_f(r['direction'], 2)} | "
+                 f"{'yes' if r['in_graph'] else 'no'} |")
+    return L
+
+
+def _pc_agreement(pc: Mapping) -> list[str]:
+    """Agreement with pgmpy's PC."""
+    L: list[str] = []
+    L += ["", "## Agreement with PC", ""]
+    if pc.get("skipped"):
+        L.append(f"PC skipped: {pc['skipped']}.")
+    else:
+        L += [f"pgmpy PC (stable, chi-square, alpha {pc['alpha']}, up to {pc['max_cond_vars']} conditioning "
+              f"variables) on {pc['rows']} complete training rows"
+              + (f" (left out, mostly missing: {', '.join(pc['variables_left_out'])})"
+                 if pc.get("variables_left_out") else "") + ".", "",
+              f"- adjacencies: hill climbing {pc['hc_adjacencies']}, PC {pc['pc_adjacencies']}, shared "
+              f"{pc['shared']} (skeleton SHD {pc['skeleton_shd']})",
+              f"- only in hill climbing: {', '.join('-'.join(e) for e in pc['only_hc']) or 'none'}",
+              f"- only in PC: {', '.join('-'.join(e) for e in pc['only_pc']) or 'none'}",
+              f"- PC orientations: {pc['pc_directed']} directed, {pc['pc_directed_same_as_hc']} as in hill "
+              f"climbing, {pc['pc_directed_opposite_to_hc']} opposite"]
+    return L
+
+
+def _known_graph(kg: Mapping) -> list[str]:
+    """Structural Hamming distances to the known graph (synthetic data)."""
+    L: list[str] = []
+    L += ["", "## Against the known graph", "",
+          "Structural Hamming distance: pairs whose adjacency (skeleton) or CPDAG mark differs.", "",
+          f"- skeleton SHD {kg['skeleton_shd']}, CPDAG SHD {kg['cpdag_shd']}",
+          f"- missed: {', '.join('->'.join(e) for e in kg['missed']) or 'none'}",
+          f"- extra: {', '.join('->'.join(e) for e in kg['extra']) or 'none'}",
+          f"- reversed: {', '.join('->'.join(e) for e in kg['reversed']) or 'none'}"]
+    if "strong_arcs_not_true" in kg:
+        L.append(f"- arcs with bootstrap strength >= 0.9 that are not true arcs: "
+                 f"{', '.join('-'.join(e) for e in kg['strong_arcs_not_true']) or 'none'}")
+    return L
+
+
+def render(report: Mapping, card: Mapping) -> str:
+    """validation.md: the header, the graph, then each section the report has, in page order."""
     src = card.get("source", {})
     rows = report["rows"]
     L = [
@@ -46,89 +158,25 @@ def render(report: Mapping, card: Mapping) -> str:  # noqa: C901, PLR0912 -- see
                  f"{e.get('orientation', '?')} |")
     lost = report.get("lost_dependences")
     if lost and lost["pairs"]:
-        L += ["", "## Warning: strong dependences the graph leaves out", "",
-              f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
-              f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
-              "may have dropped a real dependence; try `--score bic` or more rows, or add the arc by domain "
-              "knowledge.", "", "| pair | rows | G | dof | p |", "|---|---|---|---|---|"]
-        for t in lost["pairs"]:
-            L.append(f"| {t['x']} - {t['y']} | {t['rows']} | {_f(t['g'], 1)} | {t['dof']} | {t['p']:.2g} |")
+        L += _lost_dependences(lost)
     ll = report.get("heldout_loglik")
     if ll:
-        L += ["", "## Held-out log-likelihood", "",
-              "Mean log-probability of a held-out row (nats; missing cells summed out). Higher is better; "
-              "the gain over the empty graph is what the arcs buy.", "",
-              "| model | nats per row |", "|---|---|",
-              f"| learned graph | {_f(ll['model_nats_per_row'])} |",
-              f"| empty graph (independent variables) | {_f(ll['empty_graph_nats_per_row'])} |",
-              f"| gain | {_f(ll['gain_nats_per_row'])} |"]
+        L += _heldout_loglik(ll)
     pred = report.get("outcome_prediction")
     if pred:
-        L += ["", f"## Predicting {pred['target']}", "",
-              f"P({pred['target']} | every other variable of the row) on {pred['rows']} held-out rows, against "
-              "the training marginal (log-loss, Brier) and the majority state (accuracy). Lower log-loss is "
-              f"better. Risky = {', '.join(pred['risky_states'])}.", "",
-              "| figure | model | baseline |", "|---|---|---|",
-              f"| log-loss (nats) | {_f(pred['log_loss'])} | {_f(pred['baseline_log_loss'])} |",
-              f"| accuracy | {_f(pred['accuracy'])} | {_f(pred['majority_accuracy'])} "
-              f"(always {pred['majority_state']}) |",
-              f"| Brier score of P(risky) | {_f(pred['brier_risky'])} | {_f(pred['baseline_brier_risky'])} |",
-              "", f"Calibration (10 bins of equal weight by predicted risk; expected calibration error "
-              f"{_f(pred['expected_calibration_error'])}): a calibrated model has observed close to predicted.",
-              "", "| bin | rows | predicted risk range | mean predicted | observed |", "|---|---|---|---|---|"]
-        for b in pred["calibration"]:
-            L.append(f"| {b['bin']} | {b['rows']} | {_f(b['risk_low'])}-{_f(b['risk_high'])} | "
-                     f"{_f(b['mean_predicted'])} | {_f(b['observed'])} |")
+        L += _outcome_prediction(pred)
     ci = report.get("independence_tests")
     if ci:
-        L += ["", "## Implied conditional independences", "",
-              f"Each non-adjacent pair X, Y with Y a non-descendant of X: the graph says X _||_ Y | parents(X) "
-              f"(checked by d-separation). G-test on held-out rows, Benjamini-Hochberg at FDR {ci['fdr']}. "
-              "A rejection is a dependence the graph misses; CMI (conditional mutual information, nats) says "
-              "how large it is: with many rows, tiny CMIs are significant yet harmless.", "",
-              f"Tested {ci['tested']}, rejected {ci['rejected']}, largest CMI {_f(ci['max_cmi_nats'], 5)} nats.",
-              "", "| X | Y | given | G | dof | p (BH) | CMI (nats) |", "|---|---|---|---|---|---|---|"]
-        for t in ci["tests"][:15]:
-            L.append(f"| {t['x']} | {t['y']} | {', '.join(t['given']) or '-'} | {_f(t['g'], 1)} | {t['dof']} "
-                     f"| {_f(t['p_bh'])}{' **rejected**' if t['rejected'] else ''} | {_f(t['cmi_nats'], 5)} |")
-        if len(ci["tests"]) > 15:
-            L.append(f"| ... {len(ci['tests']) - 15} more in validation.json | | | | | | |")
+        L += _independence_tests(ci)
     boot = report.get("bootstrap")
     if boot:
-        L += ["", "## Bootstrap arc strength", "",
-              f"{boot['resamples']} resamples of the training rows, hill climbing rerun on each. Strength: share "
-              "of resamples linking the pair; direction: share of those pointing as shown.", "",
-              "| arc | strength | direction | in learned graph |", "|---|---|---|---|"]
-        for r in boot["arcs"]:
-            L.append(f"| {r['from']} -> {r['to']} | {_f(r['strength'], 2)} | {_f(r['direction'], 2)} | "
-                     f"{'yes' if r['in_graph'] else 'no'} |")
+        L += _bootstrap(boot)
     pc = report.get("pc")
     if pc:
-        L += ["", "## Agreement with PC", ""]
-        if pc.get("skipped"):
-            L.append(f"PC skipped: {pc['skipped']}.")
-        else:
-            L += [f"pgmpy PC (stable, chi-square, alpha {pc['alpha']}, up to {pc['max_cond_vars']} conditioning "
-                  f"variables) on {pc['rows']} complete training rows"
-                  + (f" (left out, mostly missing: {', '.join(pc['variables_left_out'])})"
-                     if pc.get("variables_left_out") else "") + ".", "",
-                  f"- adjacencies: hill climbing {pc['hc_adjacencies']}, PC {pc['pc_adjacencies']}, shared "
-                  f"{pc['shared']} (skeleton SHD {pc['skeleton_shd']})",
-                  f"- only in hill climbing: {', '.join('-'.join(e) for e in pc['only_hc']) or 'none'}",
-                  f"- only in PC: {', '.join('-'.join(e) for e in pc['only_pc']) or 'none'}",
-                  f"- PC orientations: {pc['pc_directed']} directed, {pc['pc_directed_same_as_hc']} as in hill "
-                  f"climbing, {pc['pc_directed_opposite_to_hc']} opposite"]
+        L += _pc_agreement(pc)
     kg = report.get("known_graph")
     if kg:
-        L += ["", "## Against the known graph", "",
-              "Structural Hamming distance: pairs whose adjacency (skeleton) or CPDAG mark differs.", "",
-              f"- skeleton SHD {kg['skeleton_shd']}, CPDAG SHD {kg['cpdag_shd']}",
-              f"- missed: {', '.join('->'.join(e) for e in kg['missed']) or 'none'}",
-              f"- extra: {', '.join('->'.join(e) for e in kg['extra']) or 'none'}",
-              f"- reversed: {', '.join('->'.join(e) for e in kg['reversed']) or 'none'}"]
-        if "strong_arcs_not_true" in kg:
-            L.append(f"- arcs with bootstrap strength >= 0.9 that are not true arcs: "
-                     f"{', '.join('-'.join(e) for e in kg['strong_arcs_not_true']) or 'none'}")
+        L += _known_graph(kg)
     t = report.get("timings", {})
     L += ["", "## Timings", "", ", ".join(f"{k} {v:.2f}" for k, v in t.items()), ""]
     return "\n".join(L)

@@ -45,10 +45,10 @@ class Verdict(str, enum.Enum):
     NOT_AT_FAULT = "not_at_fault"
 
 
-REFERENCE_AGENTS = ("reference", "omniscient")
-"""Agents that are references (judging their own runs makes no sense)."""
 OMNISCIENT_BRAKE = "omniscient:brake"
 """The omniscient check's first try: braking only (the evasive lane change runs only where it is not safe)."""
+REFERENCE_AGENTS = ("reference", "omniscient", OMNISCIENT_BRAKE)
+"""Agent specs that are references (judging their own runs makes no sense)."""
 _RANK = {Outcome.SAFE: 0, Outcome.NEAR_MISS: 1, Outcome.COLLISION: 2}  # better first
 
 
