@@ -1,7 +1,7 @@
 """Keyframes chosen by what matters: when the hazard first shows on the ego's camera, when the agent
 reacts, and the impact (or the closest approach), each with a bird's-eye view.
 
-The camera is CAM_FRONT, unless the hazard never shows there (a car crossing from the side stays outside
+The camera is CAM_FRONT, unless the hazard never shows there (a car coming from the side can stay outside
 its field of view up to the impact): then the front-left or front-right camera of the rig in which the
 hazard looks largest.
 
@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from adsgen.render.bev import bev
+from adsgen.render.renderer import render
 
 SCAN_STEP_S = 0.25          # [s] the run is scanned at this step for the moments
 MIN_HAZARD_HEIGHT_PX = 20   # [px] at the keyframe scale: the hazard counts as visible from this height
@@ -129,7 +132,6 @@ def moment_frames(backend: Any, scenario: Any, agent: Any, seed: int, result: di
 def hazard_camera_frames(snaps: list[Any], hazard: str | None, scale: float) -> list[Any]:
     """Frames of the snapshots from the first camera of CAMERAS in which the hazard reaches
     MIN_HAZARD_HEIGHT_PX, else from the camera where it looks largest (CAM_FRONT on a tie)."""
-    from adsgen.render.renderer import render
 
     best: list[Any] = []
     best_height = -1.0
@@ -149,7 +151,6 @@ BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye views beside the keyframes
 def moment_images(moments: list[tuple[Moment, Any, Any]], label: str, note: str = ""
                   ) -> list[tuple[str, str, np.ndarray]]:
     """(file stem, caption, RGB image) for each moment: its camera frame, then its bird's-eye view."""
-    from adsgen.render.bev import bev
 
     out = []
     for m, frame, snap in moments:
