@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 from adsgen.paths import SEEDS_DIR
-from adsgen.search.bench import METHODS as BENCH_METHODS
+from adsgen.search.compare import METHODS as BENCH_METHODS
 from adsgen.search.demo import DEMO_BUDGET
 from adsgen.search.methods import method_names
 

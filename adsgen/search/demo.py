@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
-from adsgen.search.bench import METHODS, crash_data_sentence
+from adsgen.search.compare import METHODS, crash_data_sentence
 from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT, Found
 from adsgen.search.severity import SeverityAgreement
 
