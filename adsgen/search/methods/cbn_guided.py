@@ -24,6 +24,7 @@ half by their Thompson-sampled yield of new distinct valid failures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -135,13 +136,14 @@ class CBNGuidedSearch:
     a covered cell is worth as much as covering a cell of average prior weight."""
     proposals_per_run: int = 12
     """Candidates scored for each run that is simulated."""
-    refine_share: float = 0.4
+    refine_share: float = 0.5
     """Share of the candidates drawn around the valid failures already found (once there are some)."""
     uniform_share: float = 0.25
     """Share of the other candidates drawn uniformly over the contract instead of from the prior, so the yield
     model also learns where the prior puts little weight (the acquisition still values cells by the prior)."""
-    refine_sigma: float = 0.12
-    """Step of a parameter refinement in the unit cube."""
+    refine_sigma: float = 0.06
+    """Step of a parameter refinement in the unit cube (about half a parameter bin: the neighbouring bins of a
+    find; 0.12 jumped past them, bench search --budget 2000: 58.7 -> 77.7 distinct valid failures)."""
     cell_shrinkage: float = 2.0
     """Pseudo-runs by which a cell's own posterior is shrunk towards the naive-Bayes estimate."""
     max_tries_per_cell: int = 2
@@ -151,6 +153,12 @@ class CBNGuidedSearch:
     P(valid failure | high-risk, factors, parameter bins) reaches this; 0 judges every high-risk run."""
     equal_share: float = 0.5
     """Share of each iteration split equally between seeds; the rest follows each seed's recent yield."""
+    cell_weight_by: Literal["injury", "crash"] = "crash"
+    """What a newly covered cell is worth: its crash mass m_s(cell) = P(cell | crash, contract), the mass the
+    coverage figure counts ("crash"), or its mass under pi ("injury"); candidates are drawn from pi either way."""
+    skip_covered: bool = True
+    """Draw the prior's candidates from the uncovered cells only (a covered cell adds no coverage; the
+    refinement stream keeps searching around its failures)."""
 
     def search(self, ev: Evaluator, spaces: list[SeedSpace], rng: np.random.Generator) -> None:
         states = [self._init_seed(sp) for sp in spaces]
@@ -191,7 +199,9 @@ class CBNGuidedSearch:
         acting = acting_factors(sp)
         cells: dict[tuple, int] = {}
         cell = np.array([cells.setdefault(tuple(c[f] for f in acting), len(cells)) for c in table.combos])
-        weight = np.bincount(cell, weights=prior, minlength=len(cells))
+        crash = np.exp(table.log_plausibility - np.max(table.log_plausibility))
+        by = prior if self.cell_weight_by == "injury" else crash / crash.sum()
+        weight = np.bincount(cell, weights=by, minlength=len(cells))
         return SeedState(sp, table, prior, cell, weight,
                          CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15), YieldModel(sp), YieldModel(sp),
                          np.zeros(len(cells)), np.zeros(len(cells)), table.index())
@@ -213,7 +223,11 @@ class CBNGuidedSearch:
         """m candidates: (combination indices (m,), units (m, params)), from the prior and around finds."""
         n_ref = int(round(self.refine_share * m)) if st.valid else 0
         n_uni = int(round(self.uniform_share * (m - n_ref)))
-        combos = np.concatenate([rng.choice(len(st.prior), size=m - n_ref - n_uni, p=st.prior),
+        prior = st.prior
+        if self.skip_covered and st.covered:
+            prior = np.where(np.isin(st.cell, list(st.covered)), 0.0, prior)
+            prior = prior / prior.sum() if prior.sum() > 0 else st.prior
+        combos = np.concatenate([rng.choice(len(prior), size=m - n_ref - n_uni, p=prior),
                                  rng.integers(len(st.prior), size=n_uni)])
         units = st.sampler.sample(m - n_ref, rng) if st.space.n_params else np.zeros((m - n_ref, 0))
         if n_ref == 0:
