@@ -162,7 +162,7 @@ def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
             counts.append(len(ev.valid))
             assert ev.reference_runs == 2 * sum(o.result.verdict is not None for o in ev.outcomes)
         found[method] = np.mean(counts)
-    assert found["cbn"] > 1.3 * found["random"], found  # measured: 80 vs 52.5 distinct valid failures
+    assert found["cbn"] > 1.3 * found["random"], found  # measured: 78 vs 52.5 distinct valid failures
     assert not math.isnan(found["random"])
 
 

@@ -136,7 +136,7 @@ class CBNGuidedSearch:
     a covered cell is worth as much as covering a cell of average prior weight."""
     proposals_per_run: int = 12
     """Candidates scored for each run that is simulated."""
-    refine_share: float = 0.5
+    refine_share: float = 0.4
     """Share of the candidates drawn around the valid failures already found (once there are some)."""
     uniform_share: float = 0.25
     """Share of the other candidates drawn uniformly over the contract instead of from the prior, so the yield
