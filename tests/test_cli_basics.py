@@ -67,7 +67,7 @@ def test_every_help_page_uses_real_placeholders_and_fits_80_columns():
         assert not re.search(r"<(int|float|str|path|file|dir|bool|list\[[^>]*\])>", text), (where, text)
         for param in cmd.params:  # every option's full name is shown, however long, and flags take no value
             if param.param_type_name != "option":
-                assert param.name.upper() in text, (where, param.name)
+                assert (param.metavar or param.name).upper() in text, (where, param.name)
                 continue
             for opt in param.opts:
                 assert opt in text, (where, opt)

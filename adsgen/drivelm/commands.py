@@ -73,7 +73,7 @@ def _check_out(out: Path, *inputs: Path | None) -> None:
 
 def _converter(name: str, metavar: str, file_help: str, doc: str, convert: Callable[[Path, Path], str]) -> None:
     """Register ``adsgen drivelm convert NAME FILE --out OUT``: ``convert(FILE, OUT)`` writes OUT and says what."""
-    def command(source: Path = typer.Argument(..., metavar=metavar, help=file_help), out: Path = _OUT) -> None:
+    def command(source: Path = typer.Argument(..., metavar=metavar.upper(), help=file_help), out: Path = _OUT) -> None:
         _check_out(out, source)
         console.print(convert(source, out))
 
