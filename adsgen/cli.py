@@ -120,7 +120,6 @@ def command() -> typer.core.TyperGroup:
 def _usage_errors() -> tuple[type[Exception], ...]:
     """Click's usage-error base class: click's own, and typer's vendored copy (typer >= 0.24 raises
     ``typer._click`` exceptions, which are not click's)."""
-    import importlib
 
     classes: list[type[Exception]] = []
     for module in ("click.exceptions", "typer._click.exceptions"):

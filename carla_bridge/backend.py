@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from adsgen.errors import BackendError, ConfigError
 from adsgen.export.environment import friction_scale
 from adsgen.scenario.mapping import render_settings
@@ -293,7 +295,6 @@ class _CarlaWorld:
 
     def _measure(self, ego_speed_mps: float | None = None) -> tuple[Measured, int]:
         """Read the world (template engine frame) -> (Measured, collisions with non-scenario objects)."""
-        import numpy as np
 
         core, place, ego, bodies = self.core, self.place, self.ego, self.bodies
         collisions, index_of, camera, frame = self.collisions, self.index_of, self.camera, self.frame

@@ -13,7 +13,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from adsgen.errors import AdsgenError, BackendError
+from adsgen.scenario.model import Scenario
+from adsgen.scenario.roads import build_road
+from adsgen.sim.agents import get_agent
 from carla_bridge import connection
+from carla_bridge.backend import CarlaBackend
+from carla_bridge.parity import map_parity, template_exclusions
 
 
 @dataclass
@@ -42,7 +47,6 @@ class CheckReport:
 
 def tiny_scenario() -> Any:
     """A 3 s scenario on the straight template: the ego behind a slower car (no collision expected)."""
-    from adsgen.scenario.model import Scenario
 
     return Scenario.model_validate({
         "name": "carla_check_tiny",
@@ -91,11 +95,6 @@ def run_check(host: str, port: int, *, timeout_s: float = 10.0, run: bool = True
 
 def _tiny_run(rep: CheckReport, host: str, port: int, timeout_s: float, town: str | None,
               client_factory: connection.ClientFactory | None) -> None:
-    from adsgen.scenario.roads import build_road
-    from adsgen.sim.agents import get_agent
-    from carla_bridge.backend import CarlaBackend
-    from carla_bridge.parity import map_parity, template_exclusions
-
     sc = tiny_scenario()
     t0 = time.perf_counter()
     try:

@@ -6,6 +6,12 @@ import json
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from adsgen.errors import BackendError
+from adsgen.provenance import file_fingerprint, utc_now, versions
+from carla_bridge._carla import import_carla
 
 carla_app = typer.Typer(help="CARLA server tools (needs the carla extra: pip install 'adsgen[carla]').",
                         no_args_is_help=True)
@@ -22,11 +28,7 @@ def check(
     json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON to this file."),
 ) -> None:
     """Reachability, client/server versions, the loaded map, and whether a tiny scenario runs."""
-    from rich.console import Console
-    from rich.table import Table
 
-    from adsgen.errors import BackendError
-    from carla_bridge._carla import import_carla
     from carla_bridge.check import run_check
     from carla_bridge.connection import parse_host_port
 
@@ -58,10 +60,7 @@ def compare_cmd(
     json_out: Path = typer.Option(None, "--json", help="Write the comparison with provenance to this JSON file."),
 ) -> None:
     """Run scenarios on the builtin engine and on CARLA; print both results and whether CARLA confirms."""
-    from rich.console import Console
-    from rich.table import Table
 
-    from adsgen.provenance import file_fingerprint, utc_now, versions
     from adsgen.scenario.io import load_scenario
     from carla_bridge.backend import CarlaBackend
     from carla_bridge.compare import compare

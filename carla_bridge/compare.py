@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from adsgen.sim.agents import get_agent
+from adsgen.sim.engine import BuiltinBackend
 from adsgen.sim.types import HIGH_RISK_TTC_S, RunResult, TerminationReason
 
 FIELDS = ("termination", "duration_s", "collision_partner", "impact_speed_mps", "min_ttc_s", "min_distance_m",
@@ -57,8 +59,6 @@ def _fields(r: RunResult) -> dict[str, Any]:
 def compare(scenarios: list, agent_spec: str, seed: int, carla_backend: Any,
             ttc_threshold_s: float = HIGH_RISK_TTC_S) -> list[Comparison]:
     """Run both backends (fresh agents from the same spec) and pair the results."""
-    from adsgen.sim.agents import get_agent
-    from adsgen.sim.engine import BuiltinBackend
 
     ref = BuiltinBackend().run(scenarios, get_agent(agent_spec), seed)
     got = carla_backend.run(scenarios, get_agent(agent_spec), seed)

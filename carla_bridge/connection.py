@@ -22,6 +22,7 @@ from typing import Any
 
 from adsgen.errors import BackendError, ConfigError
 from carla_bridge._carla import import_carla
+from carla_bridge.probe import probe_rpc
 
 DEFAULT_PORT = 2000  # CARLA's default RPC port (the streaming port is port + 1)
 PROBE_TIMEOUT_S = 1.0  # [s] TCP probe before the client is built
@@ -101,7 +102,6 @@ def check_versions(client_version: str, server_version: str) -> VersionCheck:
 def default_client_factory(host: str, port: int) -> Any:
     """A real carla.Client, built only after the port answered CARLA's RPC handshake (carla_bridge.probe): the
     client aborts the whole process on a port that speaks another protocol."""
-    from carla_bridge.probe import probe_rpc
 
     carla = import_carla()
     probe_rpc(host, port)

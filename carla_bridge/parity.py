@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from adsgen.scenario import roads
 from carla_bridge import frames
 from carla_bridge._carla import import_carla
 
@@ -176,7 +177,6 @@ def template_exclusions(network: Any) -> list[Exclusion]:
     """The stretches of a template deliberately off any lane centre (only the ramp's merge)."""
     if network.template != "ramp":
         return []
-    from adsgen.scenario import roads
 
     y0 = roads.RAMP_JOIN_Y_M + roads.ACCEL_LANE_M
     y1 = y0 + roads.TAPER_M

@@ -13,6 +13,8 @@ from __future__ import annotations
 import socket
 import time
 
+import msgpack
+
 from adsgen.errors import BackendError, MissingExtraError
 
 HANDSHAKE_TIMEOUT_S = 5.0  # [s] longest wait for the server's answer to the version request
@@ -69,7 +71,6 @@ def probe_rpc(host: str, port: int, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> s
 
 def _first_message(unpacker: object, chunk: bytes, received: bytes, where: str) -> object | None:
     """The first complete msgpack object of the answer so far, None when more bytes are needed."""
-    import msgpack
 
     if received[:1] != b"\x94":  # a msgpack-RPC response is a 4-element array: its first byte is 0x94
         raise _wrong_protocol(where, received)

@@ -20,6 +20,7 @@ Fault injection, set on :class:`FakeServer`:
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import math
 import socket
@@ -229,8 +230,6 @@ class FakeBlueprintLibrary:
         return FakeBlueprint(bp_id)
 
     def filter(self, pattern: str) -> list[FakeBlueprint]:
-        import fnmatch
-
         return [FakeBlueprint(i) for i in self.ids if fnmatch.fnmatch(i, pattern)]
 
 

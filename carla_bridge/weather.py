@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from adsgen.export.environment import CARLA_WEATHER_TABLE, WEATHER_FACTORS, carla_weather_fields
+from adsgen.scenario.mapping import render_settings
 from carla_bridge._carla import import_carla
 
 __all__ = ["CARLA_WEATHER_TABLE", "WEATHER_FACTORS", "apply_street_lights", "weather_parameters"]
@@ -31,7 +32,6 @@ def weather_parameters(factors: Any) -> Any:
 def apply_street_lights(world: Any, factors: Any) -> int:
     """Switch a Town's street lights as the renderer does (``mapping.render_settings(...).street_lights``:
     on for dark_lighted only); the number of lights switched. Generated roads have no street lights."""
-    from adsgen.scenario.mapping import render_settings
 
     carla = import_carla()
     manager = world.get_lightmanager()

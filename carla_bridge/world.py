@@ -22,6 +22,7 @@ from adsgen.scenario.roads import build_road
 from carla_bridge._carla import import_carla
 from carla_bridge.frames import Placement
 from carla_bridge.session import SyncMode
+from carla_bridge.towns import find_site
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,6 @@ class WorldManager:
             self.loaded_key = key
             self._sites.clear()
             self.sync.apply(self.world)
-        from carla_bridge.towns import find_site
 
         site_key = (scenario.road.template, scenario.road.lanes, scenario.road.lane_width_m,
                     scenario.road.curve_radius_m)

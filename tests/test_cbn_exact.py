@@ -14,6 +14,7 @@ from adsgen.cbn.graphs import cpdag_shd
 from adsgen.cbn.hillclimb import HillClimbConfig, hill_climb
 from adsgen.cbn.learner import LearnConfig, learn
 from adsgen.cbn.networks import load_network, network_edges, sample_network
+from adsgen.cbn.rbnlearn import bnlearn_version
 from adsgen.cbn.scores import CountScorer
 from adsgen.cbn.tabu import tabu_search
 from adsgen.cbn.tiers import default_tiers, forbidden_edges
@@ -100,13 +101,39 @@ def test_learn_defaults_to_exact_on_the_canonical_network():
 def test_network_bench_reports_shd_and_score_against_the_truth():
     from adsgen.cbn.bench import run_network_bench
 
-    figures = run_network_bench(("asia",), (3000,), (0,), "bic", pgmpy=False)
+    figures = run_network_bench(("asia",), (3000,), (0,), "bic", pgmpy=False, bnlearn=False)
     (case,) = figures["cases"]
     assert set(case["learners"]) == {"adsgen_exact", "adsgen_hc"}
     best = case["learners"]["adsgen_exact"]
     assert best["score_minus_true"] >= case["learners"]["adsgen_hc"]["score_minus_true"] - 1e-6
     assert best["score_minus_true"] > -1.0  # the optimum scores at least as well as the true graph, up to rounding
     assert best["skeleton_shd"] <= best["cpdag_shd"]
+
+
+def test_network_bench_says_when_r_is_missing(monkeypatch):
+    import shutil
+
+    from adsgen.cbn import rbnlearn
+    from adsgen.cbn.bench import run_network_bench
+
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    figures = run_network_bench(("asia",), (1000,), (0,), "bic", pgmpy=False)
+    assert figures["r_bnlearn"].startswith("R is not installed")
+    assert not any(k.startswith("bnlearn") for k in figures["cases"][0]["learners"])
+    assert rbnlearn.bnlearn_version() is None
+
+
+@pytest.mark.skipif(bnlearn_version() is None, reason="R with bnlearn is not installed")
+def test_bnlearn_runs_on_the_same_csv_and_its_graph_is_scored():
+    from adsgen.cbn.bench import run_network_bench
+
+    figures = run_network_bench(("asia",), (3000,), (0,), "bic", pgmpy=False)
+    learners = figures["cases"][0]["learners"]
+    assert {"bnlearn_hc", "bnlearn_tabu"} <= set(learners)
+    for name in ("bnlearn_tabu", "adsgen_exact"):
+        assert learners[name]["read_encode_search_s"] >= learners[name]["wall_s"] > 0
+    # nothing beats the exact optimum: bnlearn's tabu at best equals it
+    assert learners["bnlearn_tabu"]["score_minus_true"] <= learners["adsgen_exact"]["score_minus_true"] + 1e-6
 
 
 def test_orientation_labels_v_structure_chain_and_tiers():
@@ -183,3 +210,95 @@ def test_do_answer_range_over_equivalent_orientations():
     marginal_b1 = 0.3 * 0.1 + 0.7 * 0.8  # b -> a: doing a leaves b at its marginal
     assert rng["low"][1] == pytest.approx(marginal_b1) and rng["high"][1] == pytest.approx(0.8)
     assert len(equivalent_dags(["a", "b", "c"], [("a", "c"), ("b", "c")])) == 1  # v-structure: one graph
+
+
+@pytest.mark.parametrize("net, kwargs", [
+    ("child", {}),
+    ("child", {"patience": 60, "tabu_length": 10, "score": "bic"}),
+    ("insurance", {"max_indegree": 2}),
+])
+def test_cached_climb_takes_the_moves_of_the_full_rescan(net, kwargs):
+    from adsgen.cbn.hillclimb import scan_climb
+
+    data = sample_network(load_network(net), 2000, 1)
+    config = HillClimbConfig(**kwargs)
+    cached, scan = hill_climb(data, (), config), scan_climb(data, (), config)
+    assert cached.edges == scan.edges and cached.score == scan.score and cached.steps == scan.steps > 10
+
+
+def test_cached_climb_with_missing_values_and_tiers_matches_the_rescan():
+    from adsgen.cbn.hillclimb import scan_climb
+
+    frame = sample_canonical(4000, 2).astype(object)
+    frame = frame.mask(np.random.default_rng(1).random(frame.shape) < 0.05)
+    data = encode(frame, STATES, NAMES)
+    forbidden = forbidden_edges(default_tiers(NAMES))
+    config = HillClimbConfig(score="bic", patience=20, tabu_length=10)
+    assert hill_climb(data, forbidden, config).edges == scan_climb(data, forbidden, config).edges
+
+
+@pytest.mark.slow
+def test_tabu_finds_child_at_5000_rows_where_hill_climbing_and_plain_tabu_stop():
+    model = load_network("child")
+    data = sample_network(model, 5000, 0)
+    truth = network_edges(model)
+    scorer = CountScorer(data, "bic")
+    true_score = scorer.total({data.index(v): tuple(data.index(str(p)) for p in model.get_parents(v))
+                               for v in data.names})
+    plain = tabu_search(data, (), HillClimbConfig(score="bic"), seed=0, polish=False)
+    found = tabu_search(data, (), HillClimbConfig(score="bic"), seed=0)
+    assert cpdag_shd(data.names, plain.edges, truth) > 0 and plain.score < true_score - 100  # a local optimum
+    assert cpdag_shd(data.names, found.edges, truth) == 0
+    assert found.score >= true_score - 0.5
+
+
+def test_tabu_graph_does_not_depend_on_pythonhashseed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from adsgen.cbn.networks import load_network, sample_network; "
+            "from adsgen.cbn.tabu import tabu_search; from adsgen.cbn.hillclimb import HillClimbConfig; "
+            "d = sample_network(load_network('sachs'), 2000, 5); "
+            "print(sorted(tabu_search(d, (), HillClimbConfig(score='bic'), seed=1, restarts=3).edges))")
+    outs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        outs.append(run.stdout)
+    assert outs[0] == outs[1] and outs[0].count("(") > 5
+
+
+def test_bench_cbn_end_to_end_against_bnlearn_or_says_why_not(monkeypatch):
+    from adsgen.cbn.bench import bnlearn_vs_adsgen
+
+    frame = sample_canonical(3000, 6)
+    forbidden = forbidden_edges(default_tiers(NAMES))
+    if bnlearn_version() is not None:
+        out = bnlearn_vs_adsgen(frame, NAMES, STATES, forbidden, "bdeu")
+        for name in ("adsgen_exact", "adsgen_hc", "bnlearn_hc"):
+            assert out[name]["total_s"] > out[name]["search_s"] > 0
+        assert out["adsgen_hc"]["speedup_vs_bnlearn_hc"] == pytest.approx(
+            out["bnlearn_hc"]["total_s"] / out["adsgen_hc"]["total_s"])
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    missing = bnlearn_vs_adsgen(frame, NAMES, STATES, forbidden, "bdeu")
+    assert list(missing) == ["note"] and missing["note"].startswith("R is not installed")
+
+
+def test_network_bench_goes_on_when_r_fails_on_a_sample(monkeypatch):
+    from adsgen.cbn import rbnlearn
+    from adsgen.cbn.bench import run_network_bench
+    from adsgen.errors import ConfigError
+
+    def broken(*_args, **_kwargs):
+        raise ConfigError("Rscript on x.csv failed (exit 1): Error: some variables have only one level")
+
+    monkeypatch.setattr(rbnlearn, "bnlearn_version", lambda: "4.9")
+    monkeypatch.setattr(rbnlearn, "run_bnlearn", broken)
+    figures = run_network_bench(("asia",), (1000,), (0, 1), "bic", pgmpy=False)
+    assert len(figures["cases"]) == 2
+    for case in figures["cases"]:
+        assert "one level" in case["bnlearn_error"] and "adsgen_exact" in case["learners"]

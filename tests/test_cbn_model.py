@@ -202,3 +202,49 @@ def test_learn_to_dir_is_the_python_form_of_the_command(canonical_csv, known_gra
     assert sorted(model.edges) == sorted(result.model.edges)
     assert result.report["known_graph"]["skeleton_shd"] >= 0
     assert "pc" not in result.report
+
+
+def test_bif_written_without_pgmpy_reads_back_identically_with_pgmpy(tmp_path):
+    from adsgen.cbn import learn, save_model
+    from adsgen.cbn.learner import LearnConfig
+    from adsgen.cbn.pgmpy_adapter import read_bif
+
+    result = learn(sample_canonical(3000, 5), LearnConfig(pc=False))
+    m = result.model
+    save_model(m, tmp_path / "m")
+    names, states, parents, cpts = read_bif(tmp_path / "m" / "model.bif")
+    assert sorted(names) == sorted(m.names)
+    for v in m.names:
+        assert states[v] == m.states[v]
+        assert parents[v] == m.parents[v]
+        assert np.array_equal(cpts[v], m.cpts[v])  # full precision: bit for bit
+
+
+def test_learn_without_pc_imports_neither_pgmpy_nor_torch(canonical_csv, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from adsgen.cbn import learn_to_dir; "
+            f"learn_to_dir({str(canonical_csv)!r}, {str(tmp_path / 'm')!r}, pc=False); "
+            "print(sorted(m for m in ('pgmpy', 'torch', 'scipy.stats') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "m" / "model.bif").is_file() and (tmp_path / "m" / "graph.png").is_file()
+
+
+def test_ess_auto_keeps_the_size_with_the_best_marginal_likelihood(cli, canonical_csv, tmp_path):
+    from adsgen.cbn import learn
+    from adsgen.cbn.learner import ESS_GRID, LearnConfig
+
+    frame = sample_canonical(2500, 8)
+    result = learn(frame, LearnConfig(pc=False, structure_ess="auto"))
+    structure = result.report["structure"]
+    tried = structure["ess_choice"]["tried"]
+    assert [t["ess"] for t in tried] == list(ESS_GRID)
+    best = max(tried, key=lambda t: t["score"])
+    assert structure["equivalent_sample_size"] == best["ess"]
+    assert structure["score_value"] == pytest.approx(best["score"])  # the saved graph is the chosen one
+    assert len({t["score"] for t in tried}) > 1  # the size matters on 2,500 rows
+    code, _, err = cli(["cbn", "learn", canonical_csv, "--out", tmp_path / "m", "--ess", "-1"])
+    assert code == 2 and "--ess" in err and len(err.strip().splitlines()) == 1

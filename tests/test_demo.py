@@ -9,20 +9,24 @@ import re
 import pytest
 from page_check import CHROMIUM, browser_check, screenshot
 
+from adsgen.search.bench import METHODS, crash_data_sentence
+
 
 @pytest.mark.slow
 def test_demo_writes_a_complete_report(cli, tmp_path):
     out = tmp_path / "demo"
-    code, stdout, err = cli(["demo", "--out", out, "--budget", 300])
+    code, stdout, err = cli(["demo", "--out", out, "--budget", 200])
     assert code == 0, err
     page = out / "index.html"
     html = page.read_text()
-    for title in ("Causal Bayesian network", "Search: CBN-guided vs random vs genetic", "Five worst scenarios",
+    for title in ("Causal Bayesian network", "Search: does the crash data help?", "Five worst scenarios",
                   "Distinct high-risk scenarios found"):
         assert title in html
+    assert "crash-weighted coverage" in html and "in this run" in html  # the figure and the sentence
+    assert "Severity like for like" in html
     assert "http://" not in html and "https://" not in html
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert len(images) >= 2 + 5 * 4  # graph, search curves, 5 worst x (>= 2 moments x (camera + bird's-eye view))
+    assert len(images) >= 4 + 5 * 4  # graph, bars, 2 curves, 5 worst x (>= 2 moments x (camera + view))
     assert all((out / src).is_file() for src in images)
     pngs = [p.relative_to(out).as_posix() for p in out.rglob("*.png")]
     assert sorted(pngs) == sorted(set(images))  # each picture written once, where the page links it
@@ -33,7 +37,10 @@ def test_demo_writes_a_complete_report(cli, tmp_path):
     assert not re.search(r"\bnan\b", html.split('id="provenance"')[0], re.IGNORECASE)  # no value shows "nan"
     assert "p = 0.0 " not in html and "p = 0.0)" not in html
     records = {r["method"]: r for r in json.loads((out / "search_runs.json").read_text())}
-    assert set(records) == {"cbn", "random", "ga"} and all(r["runs"] == 300 for r in records.values())
+    assert set(records) == set(METHODS) and all(r["runs"] == 200 for r in records.values())
+    coverage = {m: r["crash_weighted_coverage"] for m, r in records.items()}
+    valid = {m: r["valid_failures"] for m, r in records.items()}
+    assert crash_data_sentence(coverage, valid) in html.replace("\n", " ")  # the sentence from its own figures
     rows = list(csv.DictReader(open(out / "scenarios_cbn" / "summary.csv")))
     assert len(rows) == records["cbn"]["distinct_high_risk"] > 0
     assert len(list((out / "scenarios_cbn" / "xosc").glob("*.xosc"))) == len(rows)
@@ -71,3 +78,12 @@ def test_demo_replaces_its_own_folder_but_never_a_users(tmp_path):
     with pytest.raises(InputError, match="not written by `adsgen demo`"):
         prepare_output(mine)
     assert (mine / "results.csv").read_text() == "precious"
+
+
+def test_the_crash_data_sentence_says_what_the_figures_say():
+    helped = crash_data_sentence({"cbn": 0.3, "random": 0.1, "cbn_blind": 0.2}, {"cbn": 9, "random": 5, "cbn_blind": 9})
+    assert helped.startswith("The crash data helped in this run") and "1.5x the best other method (cbn_blind" in helped
+    coverage_only = crash_data_sentence({"cbn": 0.3, "ga": 0.1}, {"cbn": 4, "ga": 9})
+    assert coverage_only.startswith("The crash data helped coverage but not") and "fewer than ga (9)" in coverage_only
+    assert crash_data_sentence({"cbn": 0.1, "natural": 0.2}, {"cbn": 9, "natural": 1}).startswith(
+        "The crash data did not help")

@@ -81,6 +81,10 @@ NOT_RUN = {
     "adsgen bench search": "benchmark: minutes (docs/search.md)",
     "adsgen bench campaign": "benchmark: minutes (docs/campaigns.md)",
     "adsgen bench vlm": "benchmark with torch: minutes (docs/vlm.md)",
+    "adsgen demo": "minutes of CPU (make demo; tests/test_demo.py runs it on a small budget)",
+    "adsgen simulate SEED.yaml": "run from an installed wheel outside the repository by tests/test_wheel.py",
+    "adsgen doctor": "run by tests/test_cli_basics.py and, from an installed wheel, tests/test_wheel.py",
+    "adsgen generate": "names the default seeds; the full generate command above is run",
 }
 """README commands the test does not run, and why."""
 

@@ -48,6 +48,14 @@ def test_generate_writes_distinct_high_risk_scenarios(cli, cbn_dir, tmp_path):
                                  "speed_limit", "other_movement", "driver_impaired", "collision_type"))
             for r in rows}
     assert len(keys) > 1  # more than one factor combination
+    # the headline figures: coverage is the crash mass of the cells holding a valid failure, in [0, 1]
+    assert 0.0 <= record["crash_weighted_coverage"] <= 1.0
+    assert (record["crash_weighted_coverage"] > 0) == (record["valid_failures"] > 0)
+    assert record["crash_weighted_coverage"] == pytest.approx(
+        sum(record["coverage_per_seed"].values()) / len(record["seeds"]), abs=1e-4)
+    curve = [p["crash_weighted_coverage"] for p in record["curve"]]
+    assert curve == sorted(curve) and curve[-1] == pytest.approx(record["crash_weighted_coverage"], abs=1e-4)
+    assert "crash-weighted coverage" in stdout and "mean log plausibility" in stdout
 
 
 @pytest.mark.slow
@@ -103,7 +111,8 @@ def test_generate_rejects_model_from_another_variable_set(cli, cbn_dir, tmp_path
     assert code == 2 and "driver_impaired" in err and "Traceback" not in err
 
 
-def test_generate_cbn_method_needs_a_model(cli, tmp_path):
-    code, _, err = cli(["generate", "--seeds", SEEDS_DIR, "--budget", 10, "--method", "cbn",
+@pytest.mark.parametrize("method", ["cbn", "natural", "cbn_blind", "cbn_shuffled"])
+def test_generate_cbn_method_needs_a_model(cli, tmp_path, method):
+    code, _, err = cli(["generate", "--seeds", SEEDS_DIR, "--budget", 10, "--method", method,
                         "--out", tmp_path / "o"])
-    assert code == 2 and "--cbn" in err
+    assert code == 2 and "--cbn" in err and method in err

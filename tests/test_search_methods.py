@@ -17,7 +17,7 @@ import pytest
 from adsgen.scenario.model import Scenario, Seed
 from adsgen.search.cem import CrossEntropySampler
 from adsgen.search.evaluator import BudgetExhausted, Candidate, Evaluator
-from adsgen.search.methods import get_method
+from adsgen.search.methods import MethodContext, build_method
 from adsgen.search.risk import CBNRisk
 from adsgen.search.space import SeedSpace
 from adsgen.sim.types import RunResult, TerminationReason
@@ -137,11 +137,14 @@ def test_cem_moves_towards_low_scores():
     assert np.linalg.norm(cem.mean - np.array([0.9, 0.1])) < 0.1
 
 
+def _build(method: str, seed: int = 0):
+    return build_method(method, MethodContext(CBNRisk(FakeCompiled()), seed))
+
+
 @pytest.mark.parametrize("method", ["random", "ga", "cbn"])
 def test_methods_spend_exactly_the_budget(method):
     ev = _evaluator(157)
-    cls = get_method(method)
-    m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
+    m = _build(method)
     m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(1))
     assert ev.runs == 157
     assert ev.iteration >= 1 and ev.curve[-1].runs == 157
@@ -154,11 +157,23 @@ def test_cbn_guided_finds_more_distinct_valid_failures_than_random():
         counts = []
         for rep in range(2):
             ev = _evaluator(400)
-            cls = get_method(method)
-            m = cls(risk_model=CBNRisk(FakeCompiled())) if method == "cbn" else cls()
+            m = _build(method, rep)
             m.search(ev, [SeedSpace.of(_seed())], np.random.default_rng(rep))
             counts.append(len(ev.valid))
             assert ev.reference_runs == 2 * sum(o.result.verdict is not None for o in ev.outcomes)
         found[method] = np.mean(counts)
     assert found["cbn"] > 1.3 * found["random"], found  # measured: 80 vs 52.5 distinct valid failures
     assert not math.isnan(found["random"])
+
+
+def test_a_method_may_judge_only_some_high_risk_runs_and_saves_their_reference_runs():
+    sp = SeedSpace.of(_seed())
+    bad = {**sp.seed.scenario.factors.model_dump(), "light": "dark_unlighted", "surface": "snow_ice",
+           "speed_limit": "high"}
+    batch = [Candidate(sp, bad, np.array([0.9, u])) for u in (0.05, 0.3, 0.55, 0.8)]
+    ev = _evaluator(100)
+    ev.judge_filter = lambda cands: [c.unit[1] < 0.5 for c in cands]
+    outs = ev.evaluate(batch)
+    assert all(o.high_risk for o in outs)
+    assert [o.verdict is not None for o in outs] == [True, True, False, False]
+    assert ev.reference_runs == 4 and ev.runs == 8  # two judged runs, two references each

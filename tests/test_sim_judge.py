@@ -63,7 +63,7 @@ def test_simulate_json_has_labels_and_no_rerun_backend_exits_2(cli, tmp_path):
     try:
         code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--backend", "norerun"])
     finally:
-        BACKENDS.pop("norerun")
+        BACKENDS.unregister("norerun")
     assert code == 2 and "cannot re-run" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 

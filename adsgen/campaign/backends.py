@@ -8,12 +8,16 @@ callable taking the options as keyword arguments (how tests plug in fault-inject
 
 from __future__ import annotations
 
-import importlib
 import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from adsgen.errors import BackendError, ConfigError, InputError
+from adsgen.registry import resolve_import
+from adsgen.sim.agents import AGENTS
+from adsgen.sim.backends import BACKENDS, get_backend
 
 
 @dataclass(frozen=True)
@@ -28,17 +32,11 @@ class BackendSpec:
     def factory(self) -> Any:
         """The import path's callable, or None for a registry name (ConfigError when it cannot be found)."""
         if ":" not in self.name:
-            from adsgen.sim.backends import BACKENDS, LAZY_BACKENDS
-
-            if self.name not in BACKENDS and self.name not in LAZY_BACKENDS:
+            if not BACKENDS.known(self.name):
                 raise ConfigError(f"--backend {self.name!r}: unknown backend; expected one of "
-                                  f"{', '.join(sorted(set(BACKENDS) | set(LAZY_BACKENDS)))} or module:Factory")
+                                  f"{', '.join(BACKENDS.names())} or module:Factory")
             return None
-        module_name, _, attr = self.name.partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ConfigError(f"--backend {self.name}: cannot import {attr!r} from {module_name!r} ({exc})") from None
+        return resolve_import(self.name, "--backend")
 
     @property
     def is_import_path(self) -> bool:
@@ -50,7 +48,6 @@ class BackendSpec:
         factory = self.factory()
         if factory is not None:
             return factory(**self.options)
-        from adsgen.sim.backends import get_backend
 
         return get_backend(self.name, **self.options)
 
@@ -85,12 +82,7 @@ def is_import_spec(kind: str, name: str) -> bool:
     """True when a backend / agent spec would be imported as 'module:Factory' rather than found in a registry."""
     if kind == "backend":
         return BackendSpec(name).is_import_path
-    from adsgen.sim.agents import AGENTS, _load_plugins
-
-    prefix = name.partition(":")[0]
-    if prefix not in AGENTS:
-        _load_plugins()
-    return prefix not in AGENTS
+    return not AGENTS.known(name.partition(":")[0])
 
 
 def parse_hosts(text: str | None) -> list[tuple[str, int]]:
@@ -122,7 +114,6 @@ def check_reachable(hosts: list[tuple[str, int]], timeout_s: float = 3.0) -> Non
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
     """['key=value', ...] -> {key: value}, each value read as a YAML scalar (numbers, booleans, strings)."""
-    import yaml
 
     out: dict[str, Any] = {}
     for item in items or []:

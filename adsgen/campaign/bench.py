@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+
+from adsgen.campaign.config import CampaignConfig
+from adsgen.campaign.runner import run_campaign
+from adsgen.campaign.store import CampaignStore
+from adsgen.paths import SEEDS_DIR
 from adsgen.provenance import utc_now, versions
+from adsgen.scenario.io import load_seeds, save_scenario
 
 STORE_BAR_MS = 5.0  # [ms] store overhead per run must stay below this
 SCALING_BAR = 1.7  # 2 workers vs 1 on 2 cores
@@ -17,8 +25,6 @@ SCALING_BAR = 1.7  # 2 workers vs 1 on 2 cores
 
 def write_bench_scenarios(folder: Path, n: int) -> Path:
     """n distinct scenarios: the shipped seeds' nominal scenarios at spread ego speeds."""
-    from adsgen.paths import SEEDS_DIR
-    from adsgen.scenario.io import load_seeds, save_scenario
 
     seeds = load_seeds(SEEDS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,9 +40,6 @@ def write_bench_scenarios(folder: Path, n: int) -> Path:
 
 def store_only_ms_per_run(n: int, folder: Path) -> float:
     """Store writes of one run (mark running + finish with a RunResult) without any simulation [ms/run]."""
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.paths import SEEDS_DIR
-    from adsgen.scenario.io import load_seeds
 
     seeds = [s.scenario for s in load_seeds(SEEDS_DIR)]
     result = {"scenario": "x", "termination": "collision", "duration_s": 4.2, "collision_partner": "lead",
@@ -55,9 +58,6 @@ def store_only_ms_per_run(n: int, folder: Path) -> float:
 
 
 def _measure(scen: Path, db: Path, runs: int, workers: int, batch_size: int) -> dict[str, Any]:
-    from adsgen.campaign.config import CampaignConfig
-    from adsgen.campaign.runner import run_campaign
-
     cfg = CampaignConfig(scenarios=[str(scen)], db=str(db), executor="processes", workers=workers,
                          timeout_s=120.0, batch_size=batch_size)
     s = run_campaign(cfg, progress=False)
@@ -119,9 +119,6 @@ def run_bench(runs: int = 200, max_workers: int = 2, batch_size: int = 25, repea
 
 
 def print_bench(res: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     t = Table(title=f"campaign bench: {res['runs']} runs, builtin engine, IDM agent, process workers")
     t.add_column("workers")
     t.add_column("runs/s", justify="right")

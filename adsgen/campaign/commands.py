@@ -6,12 +6,21 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
-from adsgen.errors import AdsgenError
+from adsgen.campaign.config import CampaignConfig
+from adsgen.campaign.report import load_campaign_report_data, run_finding_words, write_campaign_report
+from adsgen.campaign.stats import campaign_status, findings_line
+from adsgen.campaign.store import CampaignStore
+from adsgen.errors import AdsgenError, ConfigError
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
+from adsgen.outputs import check_output
 from adsgen.sim.types import HIGH_RISK_TTC_S
-from adsgen.sim.vocabulary import FailOn
+from adsgen.sim.vocabulary import FailOn, runs_meeting, status_label, verdict_label
 
 
 class CampaignInterrupted(AdsgenError):
@@ -72,12 +81,9 @@ def run_cmd(
     """Run (or resume) a campaign: every scenario x seed against one agent on one backend.
 
     Prints the verdict counts first, then the run statuses (done / errored / timed out)."""
-    from pydantic import ValidationError
 
     from adsgen.campaign.backends import parse_hosts, parse_options
-    from adsgen.campaign.config import CampaignConfig
     from adsgen.campaign.runner import run_campaign
-    from adsgen.errors import ConfigError
 
     try:
         config = CampaignConfig(
@@ -93,9 +99,6 @@ def run_cmd(
         raise ConfigError(f"--{_OPTION_OF_FIELD.get(field, field)}: {err['msg']}") from None
     check_json_target(json_out, (db, *scenarios))  # checked before the campaign runs, not after
     to_err = to_stdout(json_out)  # --json -: standard output carries the JSON alone
-    from adsgen.campaign.stats import campaign_status, findings_line
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.sim.vocabulary import runs_meeting, status_label
 
     summary = run_campaign(config, progress=progress, console=_console())
     with CampaignStore.open(db, readonly=True) as store:
@@ -125,11 +128,6 @@ def run_cmd(
 def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                json_out: str | None = json_option("the counts and rates by factor")) -> None:
     """Counts by status and collisions / failures by factor."""
-    from rich.table import Table
-
-    from adsgen.campaign.stats import campaign_status
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.sim.vocabulary import status_label, verdict_label
 
     check_json_target(json_out, (db,))
     with CampaignStore.open(db, readonly=True) as store:
@@ -159,7 +157,6 @@ def status_cmd(db: Path = typer.Argument(..., help="Campaign database."),
         f.add_row(r["factor"], r["state"], str(r["runs"]), str(r["done"]), cr, nr, str(r["failed"]),
                   str(r["timed_out"]))
     console.print(f)
-    from rich.text import Text
 
     from adsgen.safeload import printable
 
@@ -177,8 +174,6 @@ def export_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                json_out: str | None = json_option("what was written (file, runs)")) -> None:
     """Write every run as CSV, Parquet or JUnit XML (one test case per run)."""
     from adsgen.campaign.export import export_runs
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.outputs import check_output
 
     check_output(out, (db,))
     check_json_target(json_out, (db, out))
@@ -213,8 +208,6 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
     """Rerun one stored run from its recorded spec, seed and versions; say whether the outcome is the same."""
     from adsgen.campaign.backends import parse_options
     from adsgen.campaign.replay import replay_run
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.outputs import check_output
 
     err = _console()
     options = parse_options(backend_opt)
@@ -240,7 +233,6 @@ def replay_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 def _print_replay(rep: Any, err: bool = False) -> None:
     """The replay's comparison in words (to standard error with ``err``)."""
     from adsgen.safeload import printable
-    from adsgen.sim.vocabulary import status_label, verdict_label
 
     verdicts = ""
     if rep.stored and rep.replayed:
@@ -269,10 +261,6 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
                                                   "commands")) -> None:
     """Write a static HTML report of a campaign (readable offline)."""
     from adsgen.campaign.curves import load_curve_json
-    from adsgen.campaign.report import load_campaign_report_data, write_campaign_report
-    from adsgen.campaign.store import CampaignStore
-    from adsgen.errors import ConfigError
-    from adsgen.outputs import check_output
 
     if worst < 0:
         raise ConfigError(f"--worst {worst}: expected 0 or more scenarios to list")
@@ -304,7 +292,6 @@ def report_cmd(db: Path = typer.Argument(..., help="Campaign database."),
 
 def _report_progress() -> Any:
     """A progress bar on standard error for the report's phases."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=_console(), transient=True)
@@ -312,7 +299,6 @@ def _report_progress() -> Any:
 
 def _report_json(data: Any, page: Path) -> dict[str, Any]:
     """What ``report --json`` writes: the page, the counts and each worst run with its reproduction."""
-    from adsgen.campaign.report import run_finding_words
     from adsgen.campaign.reproduce import replay_command
 
     st = data.status

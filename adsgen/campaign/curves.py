@@ -14,6 +14,7 @@ from typing import Any
 
 from adsgen.campaign.store import CurvePoint
 from adsgen.errors import InputError
+from adsgen.safeload import load_json
 
 
 def points_from_search_record(record: dict[str, Any]) -> list[CurvePoint]:
@@ -46,8 +47,6 @@ def points_from_json(data: Any, source: str = "curve") -> list[CurvePoint]:
 
 
 def load_curve_json(path: str | Path) -> list[CurvePoint]:
-    from adsgen.safeload import load_json
-
     path = Path(path)
     data = load_json(path, "a search curve JSON file (run.json of adsgen generate)")
     return points_from_json(data, str(path))

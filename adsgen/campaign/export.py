@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from adsgen.campaign.reproduce import replay_command
 from adsgen.campaign.stats import runs_frame
@@ -49,11 +52,6 @@ def _write_csv(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
 
 
 def _write_parquet(df: pd.DataFrame, out: Path, store: CampaignStore) -> None:
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pandas(df, preserve_index=False)
     campaign = store.campaign()
     meta = dict(table.schema.metadata or {})

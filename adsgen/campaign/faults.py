@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adsgen.campaign.backends import BackendSpec
 from adsgen.errors import BackendError
+from adsgen.sim.types import RunResult, TerminationReason
 
 
 class InjectedFault(RuntimeError):
@@ -42,7 +44,6 @@ class FaultInjectingBackend:
             termination is BACKEND_FAULT.
         delay_s: extra wall time per scenario [s] (to make a campaign slow enough to interrupt).
         """
-        from adsgen.campaign.backends import BackendSpec
 
         self._raise = re.compile(raise_matching) if raise_matching else None
         self._hang = re.compile(hang_matching) if hang_matching else None
@@ -73,8 +74,6 @@ class FaultInjectingBackend:
 
     def run(self, scenarios: Sequence[Any], agent: Any, seed: int = 0, *,
             record_trajectories: bool = False) -> list[Any]:
-        from adsgen.sim.types import RunResult, TerminationReason
-
         for s in scenarios:
             if self._raise is not None and self._raise.search(s.name):
                 raise InjectedFault(f"injected fault for scenario {s.name}")

@@ -14,16 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adsgen.campaign.backends import BackendSpec
+from PIL import Image as PILImage
+
+from adsgen.campaign.backends import BackendSpec, ImportTrust
+from adsgen.campaign.replay import run_spec
 from adsgen.campaign.report import Image
 from adsgen.campaign.worker import WorkerSpec, make_agent
+from adsgen.render.moments import moment_frames, moment_images
+from adsgen.scenario.model import Scenario
 
 CAMERA_SCALE = 0.4  # image = 0.4 x 1600x900 = 640x360 px
 
 
 def _png(array: Any) -> bytes:
-    from PIL import Image as PILImage
-
     buf = io.BytesIO()
     PILImage.fromarray(array).save(buf, format="PNG", optimize=False)
     return buf.getvalue()
@@ -32,7 +35,6 @@ def _png(array: Any) -> bytes:
 def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, result: dict[str, Any] | None,
                   label: str) -> list[Image]:
     """Re-simulate one run and render its keyframes (builtin engine when its backend has no snapshots)."""
-    from adsgen.scenario.model import Scenario
 
     scenario = Scenario.model_validate(scenario_spec)
     agent = make_agent(spec.agent)
@@ -45,7 +47,6 @@ def run_keyframes(spec: WorkerSpec, scenario_spec: dict[str, Any], seed: int, re
         if backend is not None:
             backend.close()
         backend, note = BackendSpec("builtin").build(), " (re-simulated on the builtin engine)"
-    from adsgen.render.moments import moment_frames, moment_images
 
     try:
         moments = moment_frames(backend, scenario, agent, seed, result, CAMERA_SCALE)
@@ -82,8 +83,6 @@ def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None,
 def render_keyframes_to_dir(store: Any, report: Any, out_dir: str | Path,
                             backend_options: dict[str, Any] | None = None, trust: Any = None) -> list[Path]:
     """Keyframes of a replayed run (adsgen.campaign.replay.ReplayReport) written as PNG files."""
-    from adsgen.campaign.backends import ImportTrust
-    from adsgen.campaign.replay import run_spec
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adsgen.campaign import plots
+from adsgen.campaign.stats import campaign_status, runs_frame
 from adsgen.provenance import utc_now, versions
 from adsgen.sim.types import HIGH_RISK_TTC_S
+from adsgen.sim.vocabulary import finding_words, status_label
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -235,7 +238,6 @@ def worst_runs(df: Any, n: int) -> list[dict[str, Any]]:
 def load_campaign_report_data(store: Any, *, curve: list[Any] | None = None, worst: int = 5,
                               title: str | None = None) -> CampaignReportData:
     """Gather the report's data from an open CampaignStore (curve: extra points, e.g. from a JSON file)."""
-    from adsgen.campaign.stats import campaign_status, runs_frame
 
     campaign = store.campaign()
     df = runs_frame(store)
@@ -291,7 +293,6 @@ def _worst_section(data: CampaignReportData) -> Section:
 
 def _failures_section(data: CampaignReportData) -> Section:
     """Errored and timed-out runs (infrastructure outcomes, not verdicts), the first 200."""
-    from adsgen.sim.vocabulary import status_label
 
     failures = [r for r in data.runs.to_dict("records") if r["status"] in ("failed", "timed_out")]
     fail = Section("Errored and timed-out runs", paragraphs=[
@@ -308,7 +309,6 @@ def _failures_section(data: CampaignReportData) -> Section:
 
 def campaign_sections(data: CampaignReportData) -> list[Section]:
     """The campaign report's sections (the demo can insert these into its own page)."""
-    from adsgen.campaign import plots
 
     st = data.status
     c = st["counts"]
@@ -378,7 +378,6 @@ def _text(v: Any) -> str:
 
 def run_finding_words(row: dict[str, Any]) -> str:
     """A stored run's (a runs_frame row's) finding in words (adsgen.sim.vocabulary.finding_words)."""
-    from adsgen.sim.vocabulary import finding_words
 
     return finding_words(row.get("verdict"), _flag(row.get("collided")), _flag(row.get("high_risk")))
 

@@ -7,6 +7,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from adsgen.export.writer import export_scenario
+from adsgen.scenario.io import save_scenario
+from adsgen.scenario.model import Scenario
+
 
 def replay_command(db: str | Path, run_id: int) -> str:
     """The shell command that reruns a stored run and checks its outcome and verdict."""
@@ -17,9 +21,6 @@ def write_run_files(store: Any, run_ids: list[int], out_dir: str | Path, *, sub:
                     ) -> dict[int, dict[str, str]]:
     """Write each run's scenario as ``<sub>/run-<id>.yaml`` and its OpenSCENARIO export ``run-<id>.xosc``
     (+ ``.xodr``) under out_dir; returns run id -> {"YAML": path, ".xosc": path}, relative to out_dir."""
-    from adsgen.export.writer import export_scenario
-    from adsgen.scenario.io import save_scenario
-    from adsgen.scenario.model import Scenario
 
     folder = Path(out_dir) / sub
     folder.mkdir(parents=True, exist_ok=True)

@@ -19,20 +19,33 @@ import heapq
 import itertools
 import json
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+import adsgen.campaign.executors  # noqa: F401
 from adsgen.campaign.backends import BackendSpec, check_reachable
 from adsgen.campaign.config import CampaignConfig
 from adsgen.campaign.executors import get_executor
-from adsgen.campaign.executors.base import Executor
+from adsgen.campaign.executors.base import EXECUTORS, Executor
 from adsgen.campaign.inputs import load_campaign_scenarios
 from adsgen.campaign.store import CampaignStore, check_database, session_lock
-from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec
+from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec, make_agent
 from adsgen.errors import BackendError, ConfigError
+from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
 
 _POLL_S = 0.2  # [s] longest wait for outcomes before the driver looks at retries / signals again
 
@@ -99,7 +112,6 @@ def worker_specs(config: CampaignConfig, tasks: int | None = None) -> list[Worke
 def _check_can_judge(config: CampaignConfig) -> None:
     """Before any worker starts: the judge re-runs high-risk runs, so the backend must be able to re-run a
     scenario (a factory class with ``can_rerun = False`` cannot); ConfigError otherwise."""
-    from adsgen.sim.judge import REFERENCE_AGENTS, check_can_judge
 
     factory = BackendSpec(config.backend, dict(config.backend_options)).factory()
     if factory is not None and config.agent not in REFERENCE_AGENTS:
@@ -107,8 +119,6 @@ def _check_can_judge(config: CampaignConfig) -> None:
 
 
 def _check_agent(name: str) -> None:
-    from adsgen.campaign.worker import make_agent
-
     try:
         make_agent(name)
     except KeyError as exc:
@@ -133,15 +143,6 @@ class _Progress:
         self.counts: collections.Counter[str] = collections.Counter()
         if not self.enabled:
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
 
         self.progress = Progress(SpinnerColumn(), TextColumn("[bold]campaign"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -176,8 +177,6 @@ def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
     _check_agent(config.agent)
     _check_can_judge(config)
     BackendSpec(config.backend, dict(config.backend_options)).factory()  # the backend exists / imports
-    import adsgen.campaign.executors  # noqa: F401
-    from adsgen.campaign.executors.base import EXECUTORS
     if config.executor not in EXECUTORS:
         raise ConfigError(f"--executor {config.executor!r}: unknown; expected one of {', '.join(sorted(EXECUTORS))}")
     if config.carla_hosts and config.preflight:
@@ -189,7 +188,6 @@ def prepare(config: CampaignConfig) -> list[tuple[Any, str]]:
 
 def _check_ray_address(address: str) -> None:
     """A TCP check of 'host:port' / 'ray://host:port' (Ray itself retries an absent head for minutes)."""
-    import socket
 
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from adsgen.campaign.store import STATUSES, CampaignStore
+from adsgen.sim.vocabulary import verdict_label
 from adsgen.variables import FACTORS, STATES
 
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -88,7 +89,6 @@ def campaign_status(store: CampaignStore) -> dict[str, Any]:
 
 def findings_line(status: dict[str, Any]) -> str:
     """The verdict counts of a campaign_status dict, valid failures first, in the shared vocabulary."""
-    from adsgen.sim.vocabulary import verdict_label
 
     v = status["verdicts"]
     others = ", ".join(f"{n} {verdict_label(k)}" for k, n in sorted(v.items()) if k != "valid_failure")

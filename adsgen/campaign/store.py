@@ -12,6 +12,7 @@ the last few. See docs/campaigns.md for the schema and the resume rules.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -221,7 +222,6 @@ PID)."""
 def session_lock(db: str | Path) -> Iterator[None]:
     """Hold the campaign's session lock for the duration; InputError naming the holder when another process
     has it. Taken before the database is created or opened, so two commands cannot both run it."""
-    import fcntl
 
     lock_path = Path(f"{db}{LOCK_SUFFIX}")
     try:

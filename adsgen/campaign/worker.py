@@ -14,8 +14,11 @@ from typing import Any, Literal
 
 from adsgen.campaign.backends import BackendSpec
 from adsgen.errors import BackendError, ConfigError
+from adsgen.registry import resolve_import
+from adsgen.scenario.model import Scenario
+from adsgen.sim.agents import get_agent
 from adsgen.sim.judge import REFERENCE_AGENTS, judge
-from adsgen.sim.types import HIGH_RISK_TTC_S
+from adsgen.sim.types import HIGH_RISK_TTC_S, TerminationReason
 
 OutcomeKind = Literal["ok", "error", "backend_fault", "timed_out", "worker_lost"]
 
@@ -85,11 +88,6 @@ def _error_text(exc: BaseException, limit: int = 4000) -> str:
 def make_agent(name: str) -> Any:
     """An agent by registry spec (adsgen.sim.agents: 'idm', 'vlm:DIR') or, when no registered agent has that
     prefix, by import path 'package.module:Factory' (a callable taking no arguments)."""
-    import importlib
-
-    from adsgen.errors import ConfigError
-    from adsgen.sim.agents import get_agent
-
     try:
         return get_agent(name)
     except ConfigError as registry_error:
@@ -97,8 +95,8 @@ def make_agent(name: str) -> Any:
         if not sep:
             raise
         try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError):
+            factory = resolve_import(name, "--agent")
+        except ConfigError:
             raise registry_error from None
         try:
             agent = factory()
@@ -129,8 +127,6 @@ class WorkerRuntime:
 
     def execute(self, task: Task) -> list[RunOutcome]:
         """Run a task in one backend call; a batch that raises is rerun run by run to find the culprit."""
-        from adsgen.scenario.model import Scenario
-        from adsgen.sim.types import TerminationReason
 
         started = time.time()
         w = self.spec.worker_id

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP
-from adsgen.errors import InputError
+from adsgen.errors import ConfigError, InputError
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 
 cbn_app = typer.Typer(help="Causal Bayesian networks: learn from a crash table, validate, query.",
@@ -22,6 +23,18 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+def _ess_option(text: str) -> float | Literal["auto"]:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"--ess '{text}': expected a positive number or auto")
+    return value
 
 
 @cbn_app.command("learn")
@@ -40,6 +53,10 @@ def learn_cmd(
                                   help="Structure search: exact (score-optimal), tabu (tabu climbs with perturbed "
                                        "restarts), hc (pgmpy's hill climbing) or auto (exact when small "
                                        "enough, e.g. the 10 canonical variables, else tabu)."),
+    ess: str = typer.Option("10", "--ess",
+                            help="BDeu equivalent sample size of the structure score: a positive number, or "
+                                 "auto (chosen by the data: the size whose learned graph has the largest BDeu "
+                                 "marginal likelihood; for small samples)."),
     pc: bool = typer.Option(True, "--pc/--no-pc", help="Cross-check with pgmpy's PC."),
     pc_rows: int = typer.Option(20_000, "--pc-rows", help="Rows PC runs on (it is slow)."),
     known_graph: Path | None = typer.Option(None, "--known-graph",
@@ -62,6 +79,7 @@ def learn_cmd(
     non_motorists = non_motorists if isinstance(non_motorists, (str, Path)) else None
     if not isinstance(algorithm, str):
         algorithm = "auto"
+    structure_ess = _ess_option(ess if isinstance(ess, str) else "10")
     json_out = json_out if isinstance(json_out, str) else None
     check_json_target(json_out, (data,))
     console = Console(stderr=True)
@@ -69,7 +87,8 @@ def learn_cmd(
         result = learn_to_dir(data, out, tiers=tiers, known_graph=known_graph, vehicle_table=vehicle_table,
                               incidents=incidents, non_motorists=non_motorists,
                               score=score, bootstrap=bootstrap, seed=seed, holdout=holdout, missing=missing,
-                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, progress=lambda msg: status.update(msg))
+                              pc=pc, pc_rows=pc_rows, algorithm=algorithm, structure_ess=structure_ess,
+                              progress=lambda msg: status.update(msg))
     folder = Path(out)
     with tables_to_stderr(json_out):
         print_learn_summary(result, folder)
@@ -178,13 +197,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         score: str = typer.Option("bdeu", "--score", help="Structure score for both learners."),
         pgmpy_queries: int = typer.Option(200, "--pgmpy-queries",
                                           help="Queries timed on pgmpy (the compiled model answers all)."),
+        bnlearn: bool = typer.Option(True, "--bnlearn/--no-bnlearn",
+                                     help="Also time R bnlearn's hc on the same CSV (when R and bnlearn are "
+                                          "installed)."),
     ) -> None:
-        """Learn the reference network with adsgen and with stock pgmpy; time risk queries both ways."""
+        """Learn the reference network with adsgen, stock pgmpy and R bnlearn; time risk queries."""
         from adsgen.cbn.bench import print_bench, run_bench
+        from adsgen.cbn.scores import check_score
 
         check_json_target(json_path)
         with tables_to_stderr(json_path):
-            figures = run_bench(rows, seed, score.lower(), pgmpy_queries)
+            figures = run_bench(rows, seed, check_score(score.lower(), "--score"), pgmpy_queries, bnlearn)
             print_bench(figures)
         write_json(json_path, figures)
 
@@ -197,6 +220,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         seeds: int = typer.Option(3, "--seeds", help="Samples per network and size (seeds 0..N-1)."),
         score: str = typer.Option("bic", "--score", help="Structure score: bic or bdeu."),
         pgmpy: bool = typer.Option(True, "--pgmpy/--no-pgmpy", help="Also run stock pgmpy HillClimbSearch."),
+        bnlearn: bool = typer.Option(True, "--bnlearn/--no-bnlearn",
+                                     help="Also run R bnlearn's hc and tabu (tabu = 100) on the same CSV (when R "
+                                          "and bnlearn are installed)."),
         quick: bool = typer.Option(False, "--quick", help="asia and sachs, 5,000 rows, one seed."),
     ) -> None:
         """Structure learning on samples of known networks: SHD and score vs the true graph, vs stock pgmpy."""
@@ -211,7 +237,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             run_network_bench,
         )
         from adsgen.cbn.scores import check_score
-        from adsgen.errors import ConfigError
 
         try:
             nets = tuple(n.strip() for n in networks.split(",") if n.strip())
@@ -227,7 +252,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("learning", total=total)
             figures = run_network_bench(nets, size_list, seed_list, score, pgmpy,
-                                        on_case=lambda c: progress.advance(task))
+                                        on_case=lambda c: progress.advance(task), bnlearn=bnlearn)
         with tables_to_stderr(json_path):
             print_network_bench(figures)
         write_json(json_path, figures)

@@ -29,7 +29,7 @@ each family on its own complete rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
 from math import comb, log
 
@@ -75,10 +75,13 @@ def _bic_bound(scorer: CountScorer, var: int, parents: tuple[int, ...], n_rows: 
 def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, score: str = "bdeu",  # noqa: C901, PLR0912, PLR0915 -- see the note above
                  equivalent_sample_size: float = 10.0, max_indegree: int | None = None,
                  missing: str = "paired", scorer: CountScorer | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> StructureResult:
+                 on_progress: Callable[[int, int], None] | None = None,
+                 extra_parent_sets: Mapping[str, Iterable[Iterable[str]]] | None = None) -> StructureResult:
     """The score-optimal DAG over ``data.names`` with no edge in ``forbidden``.
 
-    ``on_progress(done, total)`` is called per variable while parent sets are scored."""
+    ``extra_parent_sets``: more candidate parent sets per variable, scored whatever ``max_indegree`` says
+    (they must respect ``forbidden``); the result is then optimal over the graphs whose families are all
+    candidates. ``on_progress(done, total)`` is called per variable while parent sets are scored."""
     names = data.names
     n = len(names)
     if n > EXACT_MAX_VARIABLES:
@@ -94,72 +97,100 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
             banned[pos[a], pos[b]] = True
     every = tuple(range(n))
     require_all = missing == "paired" and scorer.has_missing
-    complete_rows = 0.0  # weight of the rows with every variable observed (used when require_all)
+    bound_rows = float(scorer.n_rows)
     if require_all:
         observed = (data.codes >= 0).all(axis=1)
-        complete_rows = float(data.weights[observed].sum())
+        bound_rows = float(data.weights[observed].sum())
 
     def local(k: int, ps: tuple[int, ...]) -> float:
         cols = tuple(order[p] for p in ps)  # parents in name order
         return scorer.local_score(order[k], cols, every if require_all else ())
 
-    bound_rows = complete_rows if require_all else float(scorer.n_rows)
+    def bound(k: int, ps: tuple[int, ...]) -> float:
+        if score != "bic":
+            return np.inf
+        return _bic_bound(scorer, order[k], tuple(order[p] for p in ps), bound_rows)
+
     cap = n if max_indegree is None else max_indegree
-    m = n - 1
-    best_in: list[np.ndarray] = []  # per variable: (2^m,) best score with parents inside subset U
-    arg_in: list[np.ndarray] = []  # per variable: (2^m,) bitmask (over others) of that best parent set
+    best_in: list[np.ndarray] = []  # per variable: (2^(n-1),) best score with parents inside subset U
+    arg_in: list[np.ndarray] = []  # per variable: (2^(n-1),) bitmask (over others) of that best parent set
     scored = 0
     for k in range(n):
-        others = [u for u in range(n) if u != k]
-        bit = {u: 1 << j for j, u in enumerate(others)}
-        cand = [u for u in others if not banned[u, k]]
-        table = np.full(1 << m, -np.inf)
-        arg = np.zeros(1 << m, dtype=np.int64)
-        best_sub: dict[tuple[int, ...], float] = {}  # best score among subsets (inclusive) of a scored set
-        alive: set[tuple[int, ...]] = {()}
-        s0 = local(k, ())
-        scored += 1
-        best_sub[()] = s0
-        table[0] = s0
-        for size in range(1, min(len(cand), cap) + 1):
-            nxt: set[tuple[int, ...]] = set()
-            for ps in combinations(cand, size):
-                subs = [ps[:i] + ps[i + 1:] for i in range(size)]
-                if any(s not in alive for s in subs):
-                    continue
-                inherited = max(best_sub[s] for s in subs)
-                if score == "bic" and _bic_bound(scorer, order[k], tuple(order[p] for p in ps),
-                                                 bound_rows) < inherited:
-                    continue  # neither this set nor any superset can beat a subset
-                s = local(k, ps)
-                scored += 1
-                best_sub[ps] = max(s, inherited)
-                nxt.add(ps)
-                if s > inherited:  # only sets better than all their subsets can be optimal
-                    mask = sum(bit[u] for u in ps)
-                    table[mask] = s
-                    arg[mask] = mask
-            alive = nxt
-            if not alive:
-                break
-        # best parent set inside each U: max over the subset lattice, one pass per bit
-        idx = np.arange(1 << m)
-        for j in range(m):
-            hi = idx[(idx >> j) & 1 == 1]
-            lo = hi ^ (1 << j)
-            better = table[lo] > table[hi]
-            table[hi[better]] = table[lo[better]]
-            arg[hi[better]] = arg[lo[better]]
+        extra = [tuple(sorted(pos[p] for p in ps)) for ps in (extra_parent_sets or {}).get(names[order[k]], ())]
+        table, arg, count = _parent_table(n, k, [u for u in range(n) if u != k and not banned[u, k]], cap,
+                                          local, bound, extra)
+        scored += count
         best_in.append(table)
         arg_in.append(arg)
         if on_progress is not None:
             on_progress(k + 1, n)
+    total, chosen = _best_network(n, best_in, arg_in)
+    edges = [(names[order[u]], names[order[v]]) for v, ps in chosen.items() for u in ps]
+    edges.sort(key=lambda e: (pos[e[1]], pos[e[0]]))
+    return StructureResult(tuple(edges), total, scored)
 
-    # best order: best[S] = max over v in S of best[S - v] + best_in[v][S - v]
+
+def _parent_table(n: int, k: int, cand: list[int], cap: int, local: Callable[[int, tuple[int, ...]], float],
+                  bound: Callable[[int, tuple[int, ...]], float], extra: list[tuple[int, ...]]
+                  ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Variable ``k``'s table over subsets U of the other variables: the best score of a parent set inside U
+    and that set's bitmask; and how many sets were scored. ``cand``: its allowed parents."""
+    m = n - 1
+    bit = {u: 1 << (u if u < k else u - 1) for u in range(n) if u != k}
+    table = np.full(1 << m, -np.inf)  # (2^m,)
+    arg = np.zeros(1 << m, dtype=np.int64)  # (2^m,)
+    best_sub: dict[tuple[int, ...], float] = {}  # best score among subsets (inclusive) of a scored set
+    alive: set[tuple[int, ...]] = {()}
+    s0 = local(k, ())
+    scored = 1
+    best_sub[()] = s0
+    table[0] = s0
+    for size in range(1, min(len(cand), cap) + 1):
+        nxt: set[tuple[int, ...]] = set()
+        for ps in combinations(cand, size):
+            subs = [ps[:i] + ps[i + 1:] for i in range(size)]
+            if any(s not in alive for s in subs):
+                continue
+            inherited = max(best_sub[s] for s in subs)
+            if bound(k, ps) < inherited:
+                continue  # BIC: neither this set nor any superset can beat a subset
+            s = local(k, ps)
+            scored += 1
+            best_sub[ps] = max(s, inherited)
+            nxt.add(ps)
+            if s > inherited:  # only sets better than all their subsets can be optimal
+                mask = sum(bit[u] for u in ps)
+                table[mask] = s
+                arg[mask] = mask
+        alive = nxt
+        if not alive:
+            break
+    for ps in extra:
+        mask = sum(bit[u] for u in ps)
+        if ps in best_sub or table[mask] > -np.inf:
+            continue
+        s = local(k, ps)
+        scored += 1
+        table[mask] = s
+        arg[mask] = mask
+    # best parent set inside each U: max over the subset lattice, one pass per bit
+    for j in range(m):
+        t3 = table.reshape(-1, 2, 1 << j)  # (high bits, bit j, low bits): views, updated in place
+        a3 = arg.reshape(-1, 2, 1 << j)
+        better = t3[:, 0, :] > t3[:, 1, :]
+        np.copyto(t3[:, 1, :], t3[:, 0, :], where=better)
+        np.copyto(a3[:, 1, :], a3[:, 0, :], where=better)
+    return table, arg, scored
+
+
+def _best_network(n: int, best_in: list[np.ndarray], arg_in: list[np.ndarray]
+                  ) -> tuple[float, dict[int, list[int]]]:
+    """The best order by DP over subsets: best[S] = max over v in S of best[S - v] + best_in[v][S - v].
+    Returns the total score and each variable's parents."""
     full = (1 << n) - 1
-    best = np.full(1 << n, -np.inf)
+    best = np.full(1 << n, -np.inf)  # (2^n,)
     best[0] = 0.0
-    last = np.full(1 << n, -1, dtype=np.int64)
+    last = np.full(1 << n, -1, dtype=np.int64)  # (2^n,) the variable placed last in the best order of S
     masks = np.arange(1 << n, dtype=np.int64)
     popcount = np.zeros(1 << n, dtype=np.int64)
     for j in range(n):
@@ -174,7 +205,7 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
             better = cand_score > best[sel]
             best[sel[better]] = cand_score[better]
             last[sel[better]] = v
-    edges: list[tuple[str, str]] = []
+    chosen: dict[int, list[int]] = {}
     s = full
     while s:
         v = int(last[s])
@@ -182,9 +213,6 @@ def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, 
         other = (prev & ((1 << v) - 1)) | ((prev >> (v + 1)) << v)
         pmask = int(arg_in[v][other])
         others = [u for u in range(n) if u != v]
-        for j, u in enumerate(others):
-            if pmask >> j & 1:
-                edges.append((names[order[u]], names[order[v]]))
+        chosen[v] = [u for j, u in enumerate(others) if pmask >> j & 1]
         s = prev
-    edges.sort(key=lambda e: (pos[e[1]], pos[e[0]]))
-    return StructureResult(tuple(edges), float(best[full]), scored)
+    return float(best[full]), chosen

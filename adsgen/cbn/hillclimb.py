@@ -102,17 +102,33 @@ def _reachability(adj: np.ndarray) -> np.ndarray:
         reach = nxt
 
 
-# long: pgmpy's move loop (add, remove, reverse with the tabu list) kept in one piece so its order of trying
-# moves, which decides ties, can be read against pgmpy's (issue 19: split after the cbn work lands)
-def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # noqa: C901, PLR0912, PLR0915 -- see the note above
+def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
                on_step: Callable[[int, float], None] | None = None,
                start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """Learn a DAG over ``data.names`` by hill climbing; ``forbidden`` lists directed edges never added.
-    ``start``: the acyclic graph to climb from (default: empty)."""
-    names = data.names
-    n = len(names)
-    idx = {v: i for i, v in enumerate(names)}
+    ``start``: the acyclic graph to climb from (default: empty).
+
+    With ``ties="sorted"`` the climb keeps every move's score gain between steps (``adsgen.cbn.moves``):
+    the same moves in the same order as rescanning all of them each step (tested), O(n) rescoring per step
+    instead of O(n^2). ``ties="pgmpy"`` rescans, in pgmpy's set order."""
+    if config.ties == "sorted":
+        from adsgen.cbn.moves import cached_climb
+
+        return cached_climb(data, forbidden, config, scorer, on_step, start)
+    return scan_climb(data, forbidden, config, scorer, on_step, start)
+
+
+LocalScore = Callable[..., float]
+"""local(variable, parents, require=()) -> the family's score; ``require`` only under paired missing values."""
+
+
+def climb_setup(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
+                scorer: CountScorer | None) -> tuple[CountScorer, np.ndarray, float, LocalScore]:
+    """What every climb needs: the scorer, the (parent, child) forbidden matrix, the indegree cap and the
+    local score (both sides of a move on the same rows under ``missing="paired"``)."""
+    n = len(data.names)
+    idx = {v: i for i, v in enumerate(data.names)}
     if scorer is None:
         scorer = CountScorer(data, config.score, config.equivalent_sample_size)
     banned = np.zeros((n, n), dtype=bool)  # (parent, child)
@@ -120,6 +136,52 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # no
         if a in idx and b in idx:
             banned[idx[a], idx[b]] = True
     max_indegree = float("inf") if config.max_indegree is None else config.max_indegree
+    paired = config.missing == "paired" and scorer.has_missing
+    score_of = scorer.local_score
+
+    def local(var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
+        return score_of(var, parents, require if paired else ())
+
+    return scorer, banned, max_indegree, local
+
+
+class Patience:
+    """Tabu search's bookkeeping (``HillClimbConfig.patience`` > 0): the best graph seen, and the steps taken
+    since it; with patience 0 the climb's last graph is its result."""
+
+    def __init__(self, config: HillClimbConfig, parents: list[list[int]], succ: list[list[int]]) -> None:
+        self.patience, self.epsilon = config.patience, config.epsilon
+        self.current = self.best = 0.0  # score relative to the start graph
+        self.stale = 0
+        self.graph = ([list(p) for p in parents], [list(c) for c in succ])
+
+    def step(self, delta: float, parents: list[list[int]], succ: list[list[int]]) -> bool:
+        """Record a move of gain ``delta`` that led to ``parents``/``succ``; True: stop climbing."""
+        if not self.patience:
+            return False
+        self.current += delta
+        if self.current > self.best + self.epsilon:
+            self.best, self.stale = self.current, 0
+            self.graph = ([list(p) for p in parents], [list(c) for c in succ])
+            return False
+        self.stale += 1
+        return self.stale > self.patience
+
+    def result(self, parents: list[list[int]], succ: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
+        return self.graph if self.patience else (parents, succ)
+
+
+# long: pgmpy's move loop (add, remove, reverse with the tabu list) kept in one piece so its order of trying
+# moves, which decides ties, can be read against pgmpy's (issue 19: split after the cbn work lands)
+def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # noqa: C901, PLR0912, PLR0915 -- see the note above
+               config: HillClimbConfig = HillClimbConfig(), scorer: CountScorer | None = None,
+               on_step: Callable[[int, float], None] | None = None,
+               start: Iterable[tuple[str, str]] = ()) -> StructureResult:
+    """``hill_climb`` rescanning every move each step (pgmpy's way); the reference for ``cached_climb``."""
+    names = data.names
+    n = len(names)
+    idx = {v: i for i, v in enumerate(names)}
+    scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
 
     parents: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx predecessors
     succ: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx successors
@@ -130,16 +192,8 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # no
         parents[idx[b]].append(idx[a])
         succ[idx[a]].append(idx[b])
         adj[idx[a], idx[b]] = True
-    paired = config.missing == "paired" and scorer.has_missing
-    score_of = scorer.local_score
-
-    def local(var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
-        return score_of(var, parents, require if paired else ())
-
     steps = 0
-    current = 0.0  # score relative to the start graph
-    best_seen, stale = 0.0, 0
-    best_graph = ([list(p) for p in parents], [list(c) for c in succ])
+    watch = Patience(config, parents, succ)
     for _ in range(int(config.max_iter)):
         tabu_set = set(tabu)
         reach = _reachability(adj)
@@ -191,7 +245,7 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # no
             if best_delta is None or delta > best_delta:
                 best_op, best_delta = op, delta
 
-        if best_op is None or best_delta is None or (best_delta < config.epsilon and stale >= config.patience):
+        if best_op is None or best_delta is None or (best_delta < config.epsilon and watch.stale >= config.patience):
             break
         kind, (x, y) = best_op
         if kind == "+":
@@ -215,17 +269,9 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # no
         steps += 1
         if on_step is not None:
             on_step(steps, float(best_delta))
-        if config.patience:
-            current += best_delta
-            if current > best_seen + config.epsilon:
-                best_seen, stale = current, 0
-                best_graph = ([list(p) for p in parents], [list(c) for c in succ])
-            else:
-                stale += 1
-                if stale > config.patience:
-                    break
-    if config.patience:
-        parents, succ = best_graph
+        if watch.step(best_delta, parents, succ):
+            break
+    parents, succ = watch.result(parents, succ)
     total = scorer.total({v: tuple(parents[v]) for v in range(n)})
     edges = [(u, v) for u in range(n) for v in succ[u]]
     return StructureResult(tuple((names[a], names[b]) for a, b in edges), total, steps)

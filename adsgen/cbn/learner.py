@@ -19,6 +19,7 @@ from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
+from adsgen.cbn.exact import EXACT_MAX_VARIABLES
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
 from adsgen.cbn.hillclimb import MISSING_ROWS, HillClimbConfig, MissingRows, StructureResult, hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
@@ -30,6 +31,8 @@ from adsgen.errors import InputError, one_of
 Algorithm = Literal["auto", "exact", "tabu", "hc"]
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 """Structure search algorithms ``LearnConfig.algorithm`` accepts."""
+ESS_GRID = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+"""Equivalent sample sizes ``structure_ess="auto"`` tries."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class LearnConfig:
     """Structure search: "exact" (score-optimal, ``adsgen.cbn.exact``), "tabu" (tabu climbs with perturbed
     restarts, ``adsgen.cbn.tabu``), "hc" (pgmpy's hill climbing) or "auto" (exact when it needs at most
     ``exact.EXACT_DEFAULT_BUDGET`` parent sets scored, else tabu)."""
-    structure_ess: float = 10.0
-    """BDeu equivalent sample size of the structure score (pgmpy's default)."""
+    structure_ess: float | Literal["auto"] = 10.0
+    """BDeu equivalent sample size of the structure score (pgmpy's default), or "auto": chosen by the data
+    among ``ESS_GRID``, the one whose learned graph has the largest BDeu marginal likelihood (``choose_ess``)."""
     parameter_ess: float = 5.0
     """BDeu equivalent sample size of the parameter prior (pgmpy's default)."""
     holdout: float = 0.2
@@ -80,6 +84,9 @@ class LearnConfig:
             raise ConfigError(f"bootstrap must be >= 0, got {self.bootstrap}")
         one_of(self.missing, MISSING_ROWS, "missing")
         check_score(self.score)
+        if self.structure_ess != "auto" and not (isinstance(self.structure_ess, (int, float))
+                                                 and 0 < self.structure_ess < float("inf")):
+            raise ConfigError(f"structure_ess must be a positive number or 'auto', got {self.structure_ess!r}")
         one_of(self.algorithm, ALGORITHMS, "algorithm")
 
 
@@ -120,7 +127,7 @@ def infer_states(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegree: int | None) -> str:
     """"exact" or "hc" for ``LearnConfig.algorithm`` on these variables and constraints."""
-    from adsgen.cbn.exact import EXACT_DEFAULT_BUDGET, EXACT_MAX_VARIABLES, estimate_parent_sets
+    from adsgen.cbn.exact import EXACT_DEFAULT_BUDGET, estimate_parent_sets
 
     if algorithm != "auto":
         return algorithm
@@ -134,6 +141,41 @@ def choose_algorithm(algorithm: str, names: Sequence[str], forbidden, max_indegr
     return "exact" if estimate_parent_sets(len(names), banned, max_indegree) <= EXACT_DEFAULT_BUDGET else "tabu"
 
 
+def structure_search(data: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: HillClimbConfig,
+                     seed: int, scorer: CountScorer | None = None,
+                     on_progress: Callable[[int, int], None] | None = None) -> StructureResult:
+    """The graph ``algorithm`` ("exact", "tabu" or "hc") learns under ``config``'s score."""
+    if algorithm == "exact":
+        from adsgen.cbn.exact import exact_search
+
+        return exact_search(data, forbidden, score=config.score, equivalent_sample_size=config.equivalent_sample_size,
+                            max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
+                            on_progress=on_progress)
+    if algorithm == "tabu":
+        from adsgen.cbn.tabu import tabu_search
+
+        return tabu_search(data, forbidden, config, seed=seed)
+    return hill_climb(data, forbidden, config, scorer=scorer)
+
+
+def choose_ess(data: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: LearnConfig,
+               say: Callable[[str], None] = lambda _msg: None) -> dict:
+    """BDeu's equivalent sample size chosen by the data: for each size of ``ESS_GRID`` learn the graph and
+    take the size whose graph has the largest BDeu score. The BDeu score is the log marginal likelihood
+    log P(data | graph, ess), so this is the empirical-Bayes choice of the prior's strength (Silander,
+    Kontkanen and Myllymaki 2007; Steck 2008). Returns the chosen size and every size's score and arcs."""
+    tried = []
+    for ess in ESS_GRID:
+        say(f"structure: equivalent sample size {ess:g}")
+        cfg = HillClimbConfig(score="bdeu", equivalent_sample_size=ess, max_indegree=config.max_indegree,
+                              missing=config.missing)
+        found = structure_search(data, forbidden, algorithm, cfg, config.seed)
+        tried.append({"ess": ess, "score": found.score, "arcs": len(found.edges)})
+    best = max(tried, key=lambda t: t["score"])  # first of equal scores: the smaller size
+    return {"grid": list(ESS_GRID), "chosen": best["ess"], "tried": tried,
+            "rule": "largest BDeu log marginal likelihood of the learned graph"}
+
+
 def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
     rng = np.random.default_rng(seed)
     n = codes.shape[0]
@@ -145,52 +187,41 @@ def _split(codes: np.ndarray, cards: Sequence[int], holdout: float, seed: int):
 
 _ALGORITHM_WORDS = {
     "exact": "exact (dynamic programming over parent sets and orders): the graph is score-optimal",
-    "tabu": "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts), numpy counts",
+    "tabu": "tabu search (tabu 10, 100 steps without improvement, 10 perturbed restarts; up to "
+            f"{EXACT_MAX_VARIABLES} variables polished by exact search over parent sets of at most 2 and the tabu "
+            "graph's), numpy counts",
     "hc": "hill climbing (tabu 100, epsilon 1e-4), pgmpy-equivalent, numpy counts",
 }
 """How the validation report names each structure search."""
 
 
-def _structure_search(algorithm: str, forbidden: Collection[tuple[str, str]], config: LearnConfig,
-                      hc_cfg: HillClimbConfig) -> Callable[[CodedData], StructureResult]:
-    """The structure search ``algorithm`` (after choose_algorithm) as a function of the data."""
-    if algorithm == "exact":
-        from adsgen.cbn.exact import exact_search
-
-        return lambda data: exact_search(data, forbidden, score=config.score,
-                                         equivalent_sample_size=config.structure_ess,
-                                         max_indegree=config.max_indegree, missing=config.missing)
-    if algorithm == "tabu":
-        from adsgen.cbn.tabu import tabu_search
-
-        return lambda data: tabu_search(data, forbidden, hc_cfg, seed=config.seed)
-    return lambda data: hill_climb(data, forbidden, hc_cfg)
-
-
-def _learn_structure(train: CodedData, forbidden: Collection[tuple[str, str]], config: LearnConfig,
-                     hc_cfg: HillClimbConfig, scorer: CountScorer, algorithm: str,
-                     say: Callable[[str], None]) -> StructureResult:
-    """The learned graph on the training rows (the scorer's cache is shared with the report's figures)."""
-    if algorithm == "exact":
-        from adsgen.cbn.exact import exact_search
-
-        say("structure: exact search")
-        return exact_search(train, forbidden, score=config.score, equivalent_sample_size=config.structure_ess,
-                            max_indegree=config.max_indegree, missing=config.missing, scorer=scorer,
-                            on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
-    if algorithm == "tabu":
-        from adsgen.cbn.tabu import tabu_search
-
-        say("structure: tabu search")
-        return tabu_search(train, forbidden, hc_cfg, seed=config.seed)
-    say("structure: hill climbing")
-    return hill_climb(train, forbidden, hc_cfg, scorer=scorer)
+def _learn_structure(train: CodedData, forbidden: set[tuple[str, str]], algorithm: str, config: LearnConfig,
+                     say: Callable[[str], None]
+                     ) -> tuple[StructureResult, HillClimbConfig, CountScorer, dict[str, Any] | None]:
+    """The learned graph on the training rows, the search options and scorer it used (the scorer's cache is
+    shared with the report's figures), and what ``choose_ess`` tried under ``--ess auto`` (else None)."""
+    ess_choice = None
+    if config.structure_ess == "auto" and config.score == "bdeu":
+        ess_choice = choose_ess(train, forbidden, algorithm, config, say)
+        ess = float(ess_choice["chosen"])
+    else:
+        ess = (HillClimbConfig().equivalent_sample_size if config.structure_ess == "auto"  # BIC: unused
+               else float(config.structure_ess))
+    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=ess, max_indegree=config.max_indegree,
+                             missing=config.missing)
+    scorer = CountScorer(train, config.score, ess)
+    say(f"structure: {algorithm} search")
+    result = structure_search(train, forbidden, algorithm, hc_cfg, config.seed, scorer,
+                              on_progress=lambda k, n: say(f"structure: exact search, parent sets {k}/{n}"))
+    return result, hc_cfg, scorer, ess_choice
 
 
 def _structure_report(train: CodedData, result: StructureResult, parents: dict[str, tuple[str, ...]],
                       orientation: dict[tuple[str, str], str], scorer: CountScorer, config: LearnConfig,
-                      algorithm: str) -> tuple[dict[str, Any], dict[tuple[str, str], float]]:
-    """The report's structure section, and each arc's score loss if removed."""
+                      algorithm: str, ess_choice: dict[str, Any] | None
+                      ) -> tuple[dict[str, Any], dict[tuple[str, str], float]]:
+    """The report's structure section, and each arc's score loss if removed; ``ess_choice``: what
+    ``choose_ess`` tried (``--ess auto``)."""
     removal = {}
     for a, b in result.edges:
         ib, ia = train.index(b), train.index(a)
@@ -201,6 +232,8 @@ def _structure_report(train: CodedData, result: StructureResult, parents: dict[s
         "algorithm": _ALGORITHM_WORDS[algorithm],
         "score_optimal": algorithm == "exact",
         "score": config.score, "score_value": result.score,
+        **({"equivalent_sample_size": scorer.equivalent_sample_size} if config.score == "bdeu" else {}),
+        **({"ess_choice": ess_choice} if ess_choice else {}),
         ("parent_sets_scored" if algorithm == "exact" else "steps"): result.steps,
         "edges": [{"from": a, "to": b, "score_loss_if_removed": removal[(a, b)],
                    "orientation": orientation[(a, b)]} for a, b in result.edges],
@@ -242,7 +275,8 @@ def _bootstrap_rows(train: CodedData, forbidden: Collection[tuple[str, str]], co
                     hc_cfg: HillClimbConfig, algorithm: str, edges: Sequence[tuple[str, str]],
                     say: Callable[[str], None]) -> list[dict[str, Any]]:
     """Bootstrap arc strength and direction, strongest first, each arc in the learned graph's direction."""
-    search = None if algorithm == "hc" else _structure_search(algorithm, forbidden, config, hc_cfg)
+    search = None if algorithm == "hc" else (
+        lambda sample: structure_search(sample, set(forbidden), algorithm, hc_cfg, config.seed))
     arcs = bootstrap_arcs(train, forbidden, hc_cfg, config.bootstrap, config.seed + 2,
                           on_resample=lambda k: say(f"bootstrap: resample {k}/{config.bootstrap}"),
                           search=search)
@@ -324,12 +358,9 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
     del codes
     timings["encode_split_s"] = time.perf_counter() - t0
 
-    hc_cfg = HillClimbConfig(score=config.score, equivalent_sample_size=config.structure_ess,
-                             max_indegree=config.max_indegree, missing=config.missing)
-    scorer = CountScorer(train, config.score, config.structure_ess)
     algorithm = choose_algorithm(config.algorithm, names, forbidden, config.max_indegree)
     t = time.perf_counter()
-    result = _learn_structure(train, forbidden, config, hc_cfg, scorer, algorithm, say)
+    result, hc_cfg, scorer, ess_choice = _learn_structure(train, forbidden, algorithm, config, say)
     timings["structure_s"] = time.perf_counter() - t
     parents = {v: tuple(a for a, b in result.edges if b == v) for v in names}
 
@@ -348,7 +379,7 @@ def learn(frame: pd.DataFrame, config: LearnConfig = LearnConfig(), *,
                                                                   "complete": n_complete}}
     orientation = arc_orientations(names, result.edges, tiers)
     report["structure"], removal = _structure_report(train, result, parents, orientation, scorer, config,
-                                                     algorithm)
+                                                     algorithm, ess_choice)
     _validation(report, compiled, empty, train, held, result.edges, config)
     timings["validation_s"] = time.perf_counter() - t
 

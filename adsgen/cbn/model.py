@@ -1,6 +1,6 @@
 """A learned CBN and its folder: model.bif, card.json, validation.md/.json, graph.png.
 
-The BIF file (written and read by pgmpy) is the only store of the structure and tables, so other tools
+The BIF file (written by ``adsgen.cbn.bif``, read by pgmpy) is the only store of the structure and tables, so other tools
 (pgmpy, R bnlearn's read.bif, GeNIe) read the same model; card.json says what the model is and where it
 came from. Nothing is pickled.
 
@@ -105,7 +105,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
                report_md: str | None = None, strengths: Mapping[tuple[str, str], float] | None = None,
                directions: Mapping[tuple[str, str], float] | None = None) -> Path:
     """Write the model folder; returns its path."""
-    from adsgen.cbn.pgmpy_adapter import write_bif
+    from adsgen.cbn.bif import write_bif
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -118,7 +118,7 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
         back = {v: {real: bif for bif, real in m.items()} for v, m in mapping.items()}
         written = CBNModel(model.names, {v: tuple(back.get(v, {}).get(s, s) for s in model.states[v])
                                          for v in model.names}, model.parents, model.cpts, model.card)
-    write_bif(written.to_pgmpy(), out / MODEL_FILE)
+    write_bif(out / MODEL_FILE, written.names, written.states, written.parents, written.cpts)
     card = dict(model.card)
     if mapping:
         card["bif_state_names"] = mapping

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from adsgen.cbn.hillclimb import MISSING_ROWS
 from adsgen.cbn.learner import ALGORITHMS, LearnConfig, LearnResult
@@ -68,11 +69,12 @@ def learn_to_dir(data: str | Path, out: str | Path, *, tiers: str | Path | None 
                  incidents: str | Path | None = None, non_motorists: str | Path | None = None,
                  score: str = "bdeu", bootstrap: int = 0, seed: int = 0, holdout: float = 0.2,
                  missing: str = "paired", pc: bool = True, pc_rows: int = 20_000, algorithm: str = "auto",
+                 structure_ess: float | Literal["auto"] = 10.0,
                  progress: Callable[[str], None] | None = None) -> LearnResult:
     """``adsgen cbn learn`` as a function, options as keywords (see LearnConfig); returns the result."""
     config = LearnConfig(score=check_score(score.lower(), "--score"), bootstrap=bootstrap, seed=seed, holdout=holdout, pc=pc,
                          pc_rows=pc_rows, missing=one_of(missing.lower(), MISSING_ROWS, "--missing"),
-                         algorithm=one_of(algorithm.lower(), ALGORITHMS, "--algorithm"))
+                         algorithm=one_of(algorithm.lower(), ALGORITHMS, "--algorithm"), structure_ess=structure_ess)
     result, _ = learn_from_file(data, out, config, tiers_file=tiers, known_graph=known_graph,
                                 vehicle_table=vehicle_table, incidents=incidents,
                                 non_motorists=non_motorists, progress=progress)

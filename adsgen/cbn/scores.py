@@ -25,12 +25,15 @@ from scipy.special import gammaln
 
 from adsgen.cbn.encoding import CodedData
 from adsgen.errors import one_of
+from adsgen.registry import Registry
 
 ScoreName = Literal["bdeu", "bic"]
 """The structure scores: the one list of their names (SCORES holds their functions, checked below)."""
 SCORE_NAMES: tuple[ScoreName, ...] = get_args(ScoreName)
 
-SCORES: dict[str, Callable[[CountScorer, int, tuple[int, ...], tuple[int, ...]], float]] = {}
+LocalScore = Callable[["CountScorer", int, tuple[int, ...], tuple[int, ...]], float]
+"""f(scorer, variable, parents, required) -> the family's local score."""
+SCORES: Registry[LocalScore] = Registry("structure score")
 """Registry of local score functions by name: f(scorer, variable, parents, required) -> float."""
 
 
@@ -39,11 +42,8 @@ def check_score(name: str, what: str = "score") -> ScoreName:
     return one_of(name, SCORE_NAMES, what)
 
 
-def register_score(name: str):
-    def deco(fn):
-        SCORES[name] = fn
-        return fn
-    return deco
+def register_score(name: str) -> Callable[[LocalScore], LocalScore]:
+    return SCORES.register(name)
 
 
 class CountScorer:
@@ -60,22 +60,32 @@ class CountScorer:
         self._cache: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
         self._codes = [data.codes[:, j].astype(np.int64) for j in range(len(data.names))]
         self._present = [c >= 0 for c in self._codes]
+        self._complete = all(bool(p.all()) for p in self._present)
+        self._prefix: tuple[tuple[int, ...], np.ndarray | None, int] = ((), None, 1)
+        """The last parent-configuration key built for a prefix of a parent tuple (prefix, key, configs)."""
 
     def dense_counts(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> np.ndarray:
         """(r, q) counts over all states and parent configurations (first parent most significant), on the
         rows where the family and every variable in ``require`` are observed."""
         r = self.cards[var]
-        mask = self._present[var].copy()
-        for j in require:
-            mask &= self._present[j]
-        key = np.zeros(len(mask), dtype=np.int64)
+        key: np.ndarray | None = None  # (rows,) parent configuration, first parent most significant
         q = 1
-        for p in parents:
-            mask &= self._present[p]
-            key = key * self.cards[p] + self._codes[p]
+        start = 0
+        if len(parents) > 1 and self._prefix[0] == parents[:-1]:  # a climb scores old parents + one, often
+            key, q, start = self._prefix[1], self._prefix[2], len(parents) - 1
+        for p in parents[start:]:
+            if len(parents) > 1 and p == parents[-1] and key is not None:
+                self._prefix = (parents[:-1], key, q)
+            key = self._codes[p] if key is None else key * self.cards[p] + self._codes[p]
             q *= self.cards[p]
-        key = key * r + self._codes[var]
-        counts = np.bincount(key[mask], weights=self.data.weights[mask], minlength=r * q)  # (q * r,)
+        key = self._codes[var] if key is None else key * r + self._codes[var]
+        if self._complete:  # no missing value anywhere: every row counts, no mask to build
+            counts = np.bincount(key, weights=self.data.weights, minlength=r * q)  # (q * r,)
+        else:
+            mask = self._present[var].copy()
+            for j in (*require, *parents):
+                mask &= self._present[j]
+            counts = np.bincount(key[mask], weights=self.data.weights[mask], minlength=r * q)  # (q * r,)
         return counts.reshape(q, r).T  # (r, q)
 
     def family_counts(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> np.ndarray:
@@ -94,7 +104,7 @@ class CountScorer:
 
     @property
     def has_missing(self) -> bool:
-        return not all(bool(p.all()) for p in self._present)
+        return not self._complete
 
     def local_score(self, var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
         """Local score of ``var`` given ``parents`` (in that order), counted on the rows where the family

@@ -8,6 +8,14 @@ graph seen; then, ``restarts`` times, ``perturb`` random legal moves (add, remov
 respecting the forbidden arcs and acyclicity) are applied to the best graph so far and the climb reruns
 from there. The best graph over all climbs is returned.
 
+Polish (networks of at most ``exact.EXACT_MAX_VARIABLES`` variables): the best graph is then replaced by
+the score-optimal graph over a restricted family of candidates, found exactly by ``exact_search``'s dynamic
+programming over orders: for each variable, every parent set of at most ``POLISH_INDEGREE`` parents plus
+its parent set in the tabu graph. The tabu graph is one of the candidates, so the polish never loses score;
+it escapes local optima that several coordinated moves separate from the best graph (child at 5,000
+rows: tabu and R bnlearn's tabu both end 474-489 nats below the true graph, CPDAG SHD 6; the polish finds
+the true graph). When the polish improved the score, one more tabu climb starts from its graph.
+
 Deterministic: the random moves come from ``numpy.random.default_rng(seed)``, and the search runs on the
 variables in name order, so the graph does not depend on PYTHONHASHSEED or on the table's column order.
 Move scores are not cached between steps beyond the per-family score cache of ``CountScorer``.
@@ -22,6 +30,7 @@ import networkx as nx
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
+from adsgen.cbn.exact import EXACT_MAX_VARIABLES, exact_search
 from adsgen.cbn.hillclimb import HillClimbConfig, StructureResult, hill_climb
 from adsgen.cbn.scores import CountScorer
 
@@ -35,6 +44,8 @@ TABU_RESTARTS = 10
 """Default perturbed restarts."""
 TABU_PERTURB = 3
 """Default random moves per perturbation."""
+POLISH_INDEGREE = 2
+"""Polish: every parent set of at most this many parents is a candidate (beside the tabu graph's own)."""
 
 
 def by_name(data: CodedData) -> CodedData:
@@ -75,8 +86,10 @@ def _perturb(edges: list[tuple[str, str]], names: tuple[str, ...], forbidden: se
 
 def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                 config: HillClimbConfig = HillClimbConfig(), *, patience: int = TABU_PATIENCE,
-                restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB, seed: int = 0) -> StructureResult:
-    """The best DAG found by tabu climbs from the empty graph and from ``restarts`` perturbations."""
+                restarts: int = TABU_RESTARTS, tabu_length: int = TABU_LENGTH, perturb: int = TABU_PERTURB,
+                seed: int = 0, polish: bool = True) -> StructureResult:
+    """The best DAG found by tabu climbs from the empty graph and from ``restarts`` perturbations, then
+    polished (``polish``, small networks only)."""
     forbidden = set(forbidden)
     sorted_data = by_name(data)
     scorer = CountScorer(sorted_data, config.score, config.equivalent_sample_size)
@@ -90,4 +103,24 @@ def tabu_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
         steps += found.steps
         if found.score > best.score + config.epsilon:
             best = found
+    if polish and len(sorted_data.names) <= EXACT_MAX_VARIABLES:
+        polished = _polish(sorted_data, forbidden, config, scorer, best)
+        if polished is not None:
+            again = hill_climb(sorted_data, forbidden, cfg, scorer=scorer, start=polished.edges)
+            steps += again.steps
+            best = again if again.score > polished.score + config.epsilon else polished
     return StructureResult(best.edges, best.score, steps)
+
+
+def _polish(data: CodedData, forbidden: set[tuple[str, str]], config: HillClimbConfig, scorer: CountScorer,
+            best: StructureResult) -> StructureResult | None:
+    """The score-optimal graph over small parent sets and ``best``'s own, when it beats ``best``."""
+    cap = POLISH_INDEGREE if config.max_indegree is None else min(POLISH_INDEGREE, config.max_indegree)
+    own = {v: [tuple(a for a, b in best.edges if b == v)] for v in data.names}
+    found = exact_search(data, forbidden, score=config.score, equivalent_sample_size=config.equivalent_sample_size,
+                         max_indegree=cap, missing=config.missing, scorer=scorer, extra_parent_sets=own)
+    parents = {data.index(v): tuple(data.index(a) for a, b in found.edges if b == v) for v in data.names}
+    total = scorer.total(parents)  # on each family's rows, as the climbs score
+    if total <= best.score + config.epsilon:
+        return None
+    return StructureResult(found.edges, total, best.steps)

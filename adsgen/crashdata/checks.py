@@ -10,10 +10,12 @@ messages then say "once decompressed".
 from __future__ import annotations
 
 import csv
+import gzip
 from pathlib import Path
 
 from adsgen.crashdata.compression import GZIP_ERRORS, GZIP_MAGIC
 from adsgen.errors import InputError
+from adsgen.variables import NAMES
 
 _PROBE_BYTES = 64 * 1024
 _MAGIC = {
@@ -108,7 +110,6 @@ def _check_not_wrapped(path: Path, header: list[str], body: list[str], inside: s
 
 def _gunzip_head(path: Path) -> bytes:
     """The first ``_PROBE_BYTES`` decompressed bytes of a gzip file (all of them when it is shorter)."""
-    import gzip
 
     try:
         with gzip.open(path, "rb") as gz:
@@ -119,6 +120,5 @@ def _gunzip_head(path: Path) -> bytes:
 
 def _single_column_ok(header: list[str]) -> bool:
     """A one-column file is a table only when that column is a canonical variable."""
-    from adsgen.variables import NAMES
 
     return len(header) == 1 and header[0].strip().casefold() in NAMES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
@@ -12,8 +12,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adsgen.crashdata.reader import read_crash_table
 from adsgen.crashdata.sources import INCIDENTS_HELP, NON_MOTORISTS_HELP, REPORT_NO
+from adsgen.crashdata.synth import synthesize
+from adsgen.crashdata.writers import write_canonical
+from adsgen.errors import InputError
 from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
+from adsgen.outputs import atomic_path, check_output
+from adsgen.provenance import utc_now, versions
+from adsgen.variables import NAMES
 
 data_app = typer.Typer(help="Crash tables: synthesise, inspect and convert to canonical variables.",
                        no_args_is_help=True)
@@ -41,8 +48,6 @@ def _byte_progress(label: str, enabled: bool):
 
 def _read(path: Path, vehicles: Path | None, progress: bool, incidents: Path | None = None,
           non_motorists: Path | None = None):
-    from adsgen.crashdata.reader import read_crash_table
-
     with _byte_progress(f"reading {path.name}", progress) as cb:
         return read_crash_table(path, vehicle_table=vehicles, incidents=incidents, non_motorists=non_motorists,
                                 progress=cb)
@@ -61,10 +66,6 @@ def synth_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Write a SYNTHETIC crash table sampled from adsgen's reference network."""
-    from contextlib import ExitStack
-
-    from adsgen.crashdata.synth import synthesize
-    from adsgen.outputs import atomic_path, check_output
 
     check_output(out)
     if vehicles is not None:
@@ -157,11 +158,6 @@ def convert_cmd(
 
     A provenance file ``<out>.provenance.json`` records the source, fingerprints, unmapped spellings
     and versions."""
-    from adsgen.crashdata.writers import write_canonical
-    from adsgen.errors import InputError
-    from adsgen.outputs import atomic_path, check_output
-    from adsgen.provenance import utc_now, versions
-    from adsgen.variables import NAMES
 
     provenance_out = Path(str(out) + ".provenance.json")
     for target in (out, provenance_out):

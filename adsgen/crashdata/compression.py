@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from adsgen.errors import InputError
+
 GZIP_MAGIC = b"\x1f\x8b"
 """First two bytes of every gzip member (RFC 1952)."""
 
@@ -86,8 +88,6 @@ class _Guarded(io.RawIOBase):
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        from adsgen.errors import InputError
-
         data = self.inner.read(size)
         self.count += len(data)
         if self.limit is not None and self.count > self.limit:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from adsgen.variables import STATES
+from adsgen.variables import NAMES, STATES
 
 # movement ranking: the adversary is the party doing the most conflict-creating manoeuvre
 MOVEMENT_RANK = ("straight", "slowing_stopped", "changing_lanes", "turning_right", "turning_left")
@@ -223,7 +223,6 @@ def detect_source(header: list[str], sources: dict[str, SourceSchema] = SOURCES)
     First a schema whose signature columns are all present; else the schema sharing the most
     known columns, if at least three besides canonical variable names (a damaged export still reads
     as its source, and the reader then names the missing column)."""
-    from adsgen.variables import NAMES
 
     keys = {column_key(h) for h in header}
     for schema in sources.values():

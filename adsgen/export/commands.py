@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adsgen.errors import ConfigError
+from adsgen.export.writer import FORMATS, export_scenarios
 from adsgen.jsonout import check_json_target, json_option, to_stdout, write_json
 
 
@@ -26,10 +29,7 @@ def export_command(
     json_out: str | None = json_option("each scenario's written files and schema check"),
 ) -> None:
     """Write each scenario as an OpenSCENARIO 1.0 .xosc and its road as an OpenDRIVE .xodr (ScenarioRunner style)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from adsgen.export.writer import FORMATS, export_scenarios
     from adsgen.scenario.io import load_scenario, scenario_files
 
     if fmt not in FORMATS:

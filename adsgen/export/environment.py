@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adsgen.scenario.mapping import SUN_ELEVATION_DEG
+from adsgen.scenario.mapping import FRICTION_MU, SUN_ELEVATION_DEG, friction_mu, render_settings
 
 KOSCHMIEDER = 3.912          # -ln(0.02): visual range = 3.912 / extinction
 CLEAR_VISUAL_RANGE_M = 100000.0  # [m] ScenarioRunner's examples' "no fog"
@@ -75,7 +75,6 @@ def carla_weather_fields(factors) -> dict[str, float]:
 def friction_scale(factors) -> float:
     """Tyre-road friction relative to dry asphalt, mu(surface) / mu(dry) [-]: the OpenSCENARIO
     frictionScaleFactor and the CARLA bridge's wheel tire_friction scale."""
-    from adsgen.scenario.mapping import FRICTION_MU, friction_mu
 
     return friction_mu(factors) / FRICTION_MU["dry"]
 
@@ -98,7 +97,6 @@ class EnvironmentSettings:
 
 def environment_settings(factors) -> EnvironmentSettings:
     """Environment numbers for a scenario's factors (``adsgen.scenario.model.Factors``)."""
-    from adsgen.scenario.mapping import render_settings
 
     carla = carla_weather_fields(factors)
     hour, minute = TIME_OF_DAY[factors.light]

@@ -11,6 +11,8 @@ from pathlib import Path
 from adsgen.export.validate import schema_path, xodr_check, xosc_errors
 from adsgen.export.xosc import xosc_text
 from adsgen.provenance import text_fingerprint, utc_now, versions
+from adsgen.scenario.opendrive import write_opendrive
+from adsgen.scenario.roads import build_road
 
 FORMATS = ("xosc",)
 
@@ -42,8 +44,6 @@ def export_scenario(scenario, out_dir: str | Path, *, stem: str | None = None, c
     the output folder, or pass ``absolute_road_path``). With ``validate`` the .xosc is checked against the
     OpenSCENARIO 1.0 XSD installed with scenariogeneration and the .xodr is parsed.
     """
-    from adsgen.scenario.opendrive import write_opendrive
-    from adsgen.scenario.roads import build_road
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

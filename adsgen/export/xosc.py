@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from adsgen.export.blueprints import ActorModel, actor_model
 from adsgen.export.environment import environment_settings
+from adsgen.scenario.roads import build_road
 
 HERO = "hero"
 CARLA_CRITERIA = ("criteria_RunningStopTest", "criteria_RunningRedLightTest", "criteria_WrongLaneTest",
@@ -275,7 +277,6 @@ def _route_action(xosc, actor_id: str, route, s0: float):
 
 def xosc_text(scenario, xodr_filename: str, *, carla_criteria: bool = True) -> str:
     """The OpenSCENARIO 1.0 XML text of an adsgen Scenario (built and serialised as 1.0)."""
-    import xml.etree.ElementTree as ET
 
     with osc_1_0():
         element = build_xosc(scenario, xodr_filename, carla_criteria=carla_criteria).get_element()
@@ -389,7 +390,6 @@ def build_xosc(scenario, xodr_filename: str, *, carla_criteria: bool = True):
     ScenarioRunner's criteria_* conditions to the storyboard stop trigger (esmini ignores unknown parameters
     badly; pass False for esmini-only files).
     """
-    from adsgen.scenario.roads import build_road
 
     net = build_road(scenario.road)
     ego_route = net.route(scenario.ego.route)

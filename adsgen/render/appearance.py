@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
+
+from adsgen.scenario.mapping import SUN_ELEVATION_DEG, render_settings
 
 KOSCHMIEDER = 3.912  # -ln(0.02): contrast threshold 2 %
 
@@ -94,9 +97,6 @@ def appearance_for(light: str, weather: str, surface: str = "dry") -> Appearance
     on) come from the factor mapping (``adsgen.scenario.mapping.render_settings``), so the image, the CARLA
     bridge and the OpenSCENARIO export share one table; this module adds only colours and the sun's direction.
     """
-    from types import SimpleNamespace
-
-    from adsgen.scenario.mapping import SUN_ELEVATION_DEG, render_settings
 
     if light not in _PALETTE:
         raise KeyError(f"unknown light {light!r}; expected one of {', '.join(_PALETTE)}")

@@ -6,6 +6,9 @@ import statistics
 import time
 
 from adsgen.render.camera import FULL_HEIGHT_PX, FULL_WIDTH_PX
+from adsgen.render.renderer import render
+from adsgen.scenario.model import Scenario
+from adsgen.scenario.roads import build_road
 from adsgen.sim.snapshot import ObjectKind, ObjectState, WorldSnapshot
 
 # conditions cycled through by the benchmark (light, weather, surface): plain, the heaviest, and fog
@@ -15,8 +18,6 @@ BENCH_CONDITIONS = (("daylight", "clear", "dry"), ("dark_lighted", "rain", "wet"
 def bench_snapshots() -> list[WorldSnapshot]:
     """A straight signalised road with a braking lead car, a truck, oncoming traffic and a pedestrian,
     one snapshot per condition in BENCH_CONDITIONS."""
-    from adsgen.scenario.model import Scenario
-    from adsgen.scenario.roads import build_road
 
     out = []
     for light, weather, surface in BENCH_CONDITIONS:
@@ -49,7 +50,6 @@ def bench_snapshots() -> list[WorldSnapshot]:
 def render_ms(width: int = 800, height: int = 450, repeats: int = 10, camera: str = "CAM_FRONT") -> float:
     """Median wall time [ms] of one render of ``camera`` at width x height (a scale of 1600x900), over
     ``repeats`` renders of each BENCH_CONDITIONS snapshot (after one warm-up render each)."""
-    from adsgen.render.renderer import render
 
     scale = width / FULL_WIDTH_PX
     if abs(height - FULL_HEIGHT_PX * scale) > 1.0:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from adsgen.render.ground import ALBEDO, GroundLayers
+from adsgen.render.renderer import texture_for
 from adsgen.sim.snapshot import ObjectState, WorldSnapshot
 
 KIND_COLOUR = {"ego": (40, 200, 70), "car": (60, 110, 230), "truck": (240, 150, 30), "pedestrian": (230, 40, 40)}
@@ -46,7 +47,6 @@ def _footprint(o: ObjectState) -> np.ndarray:
 def bev(snapshot: WorldSnapshot, *, extent_m: float = 100.0, m_per_px: float = 0.2, heading_up: bool = False,
         ground: GroundLayers | None = None, labels: bool = True) -> BevImage:
     """A square top-down view ``extent_m`` wide centred on the ego (north up, or the ego heading up)."""
-    from adsgen.render.renderer import texture_for
 
     if ground is None:
         from adsgen.render.road import ground_layers

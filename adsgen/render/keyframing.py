@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from adsgen.render.camera import CAMERA_NAMES
 from adsgen.render.frame import Frame
 from adsgen.render.renderer import render
+from adsgen.sim.agents import get_agent
+from adsgen.sim.engine import BuiltinBackend
 
 
 def keyframes(scenario, agent="idm", seed: int = 0, times_s: Sequence[float] = (0.0,),
               cameras: Sequence[str] = ("CAM_FRONT",), *, scale: float = 0.5) -> list[Frame]:
     """Run ``scenario`` once on the builtin engine with ``agent`` (an Agent or a spec such as 'idm') and
     render each camera at each time (nearest 0.05 s step). Frames are ordered by time, then camera."""
-    from adsgen.sim.agents import get_agent
-    from adsgen.sim.engine import BuiltinBackend
 
     unknown = [c for c in cameras if c not in CAMERA_NAMES]
     if unknown:

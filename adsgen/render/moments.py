@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from adsgen.render.bev import bev
+from adsgen.render.renderer import render
+
 SCAN_STEP_S = 0.25          # [s] the run is scanned at this step for the moments
 MIN_HAZARD_HEIGHT_PX = 20   # [px] at the keyframe scale: the hazard counts as visible from this height
 MIN_HAZARD_PIXELS = 60      # [px] and this many unoccluded pixels (a 2-px sliver beside a truck is not "seen")
@@ -129,7 +132,6 @@ def moment_frames(backend: Any, scenario: Any, agent: Any, seed: int, result: di
 def hazard_camera_frames(snaps: list[Any], hazard: str | None, scale: float) -> list[Any]:
     """Frames of the snapshots from the first camera of CAMERAS in which the hazard reaches
     MIN_HAZARD_HEIGHT_PX, else from the camera where it looks largest (CAM_FRONT on a tie)."""
-    from adsgen.render.renderer import render
 
     best: list[Any] = []
     best_height = -1.0
@@ -149,7 +151,6 @@ BEV_EXTENT_M = 80.0  # [m] width of the bird's-eye views beside the keyframes
 def moment_images(moments: list[tuple[Moment, Any, Any]], label: str, note: str = ""
                   ) -> list[tuple[str, str, np.ndarray]]:
     """(file stem, caption, RGB image) for each moment: its camera frame, then its bird's-eye view."""
-    from adsgen.render.bev import bev
 
     out = []
     for m, frame, snap in moments:

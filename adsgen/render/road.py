@@ -14,6 +14,8 @@ import math
 import numpy as np
 
 from adsgen.render.ground import ASPHALT, SIDEWALK, WHITE_PAINT, YELLOW_PAINT, GroundLayers, Marking
+from adsgen.scenario.mapping import has_stop_control
+from adsgen.scenario.roads import build_road
 
 LAMP_SPACING_M = 40.0        # [m] between street lamps along one side
 ZEBRA_BAR_M = 0.6            # [m] width of one crosswalk bar (and of the gap between bars)
@@ -99,8 +101,6 @@ def _signal_pose(net, ego_route: str) -> tuple[float, float, float] | None:
 
 @functools.lru_cache(maxsize=64)
 def _layers(road_spec, controlled: bool, traffic_control: str, ego_route: str) -> GroundLayers:
-    from adsgen.scenario.roads import build_road
-
     net = build_road(road_spec)
     surfaces: list[tuple[np.ndarray, int]] = []
     for p in net.surface_polygons():
@@ -126,7 +126,6 @@ def ground_layers(scenario) -> GroundLayers:
     Stop lines, and the ego approach's signal or stop sign, are drawn only where the engine enforces them
     (``adsgen.scenario.mapping.has_stop_control``: traffic_control signal or stop_sign).
     """
-    from adsgen.scenario.mapping import has_stop_control
 
     if scenario is None or not hasattr(scenario, "road"):
         raise ValueError("rendering needs snapshot.scenario to be a Scenario (or pass ground=...)")

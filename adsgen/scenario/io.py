@@ -15,9 +15,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from adsgen.errors import InputError
+from adsgen.safeload import load_yaml
 from adsgen.scenario.mapping import check_descriptive
 from adsgen.scenario.messages import field_path, validation_message
 from adsgen.scenario.model import Scenario, Seed
+from adsgen.scenario.roads import validate_routes
 
 YAML_SUFFIXES = (".yaml", ".yml")  # scenario and seed files, any case
 
@@ -40,8 +42,6 @@ def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
-    from adsgen.safeload import load_yaml
-
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file (expected a scenario or seed YAML file)")
@@ -63,8 +63,6 @@ def _validate(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
 
 
 def _check_routes(scenario: Scenario, source: str) -> None:
-    from adsgen.scenario.roads import validate_routes
-
     validate_routes(scenario, source)
 
 

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from adsgen.errors import InputError
 from adsgen.scenario.messages import validation_message
 from adsgen.scenario.model import Factors, Scenario, Seed
-from adsgen.variables import SPEED_LIMIT_MPS
+from adsgen.variables import SPEED_LIMIT_MPS, STATES
 
 G_MPS2 = 9.81  # [m/s2] gravity
 
@@ -208,7 +208,6 @@ def world_key(scenario: Scenario, reference_factors: Factors) -> tuple:
 def acting_states(seed: Seed, factor: str) -> dict[str, tuple]:
     """World key of the seed's nominal scenario with ``factor`` set to each state its contract allows (the
     other factors nominal; states that cannot be instantiated there are left out)."""
-    from adsgen.variables import STATES
 
     nominal = seed.scenario.factors
     out = {}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.errors import InputError
+from adsgen.registry import Registry
 from adsgen.scenario.geometry import Prim, Route, chain, make_route, polyline_band, sample_prims
 from adsgen.scenario.model import RoadSpec, Scenario
 
@@ -154,17 +155,12 @@ class RoadNetwork:
 
 
 TemplateBuilder = Callable[[RoadSpec], RoadNetwork]
-TEMPLATES: dict[str, TemplateBuilder] = {}
+TEMPLATES: Registry[TemplateBuilder] = Registry("road template")
 
 
 def register_template(name: str) -> Callable[[TemplateBuilder], TemplateBuilder]:
     """Register a road template builder under ``name`` (a RoadSpec.template value)."""
-
-    def deco(fn: TemplateBuilder) -> TemplateBuilder:
-        TEMPLATES[name] = fn
-        return fn
-
-    return deco
+    return TEMPLATES.register(name)
 
 
 @functools.lru_cache(maxsize=256)

@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 from adsgen.paths import SEEDS_DIR
+from adsgen.search.bench import METHODS as BENCH_METHODS
+from adsgen.search.methods import method_names
 
 console = Console()
 
@@ -23,7 +25,7 @@ def generate(
     cbn: Path = typer.Option(None, "--cbn", help="Model folder from `adsgen cbn learn` (needed by --method cbn)."),
     seeds: Path = typer.Option(SEEDS_DIR, "--seeds", help="Folder of seed YAML files."),
     budget: int = typer.Option(2000, "--budget", help="Simulated runs, all seeds together."),
-    method: str = typer.Option("cbn", "--method", help="cbn, random or ga."),
+    method: str = typer.Option("cbn", "--method", help=f"One of {', '.join(method_names())}."),
     agent: str = typer.Option("idm", "--agent", help="Agent under test."),
     backend: str = typer.Option("builtin", "--backend", help="Simulator backend: builtin or carla."),
     carla_host: str = typer.Option(None, "--carla-host",
@@ -41,7 +43,7 @@ def generate(
 ) -> None:
     """Search for distinct high-risk scenarios from seed scenes and write them out."""
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import check_output_dir, output_steps, run_record, write_outputs
+    from adsgen.search.output import check_output_dir, output_steps, run_record, search_summary, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
     from adsgen.sim.backends import backend_options, get_backend
 
@@ -65,10 +67,7 @@ def generate(
         task = bar.add_task("writing scenario files", total=output_steps(result, xosc))
         paths = write_outputs(result, out, cbn_dir=str(cbn) if cbn else None, seeds_dir=str(seeds), xosc=xosc,
                               progress=lambda n: bar.advance(task, n))
-    ev = result.evaluator
-    con.print(f"[bold]{len(ev.valid)}[/] distinct valid failures; {len(ev.archive)} distinct high-risk "
-                  f"worlds {ev.verdicts()} in {ev.runs} runs ({ev.reference_runs} of them reference runs), "
-                  f"{ev.iteration} iterations, {result.wall_s:.1f} s")
+    con.print(search_summary(result))
     for what, p in paths.items():
         con.print(f"  {what}: {p}")
     con.print(f"report: adsgen report {paths['runs']} --out REPORT_DIR")
@@ -83,14 +82,19 @@ def bench_search(
     repeats: int = typer.Option(3, "--repeats"),
     agent: str = typer.Option("idm", "--agent"),
     json_out: str | None = json_option("the figures"),
+    methods: str = typer.Option(",".join(BENCH_METHODS), "--methods",
+                                help=f"Comma-separated methods, cbn among them (registered: {', '.join(method_names())})."),
+    faithfulness: bool = typer.Option(True, "--faithfulness/--no-faithfulness",
+                                      help="Also compute the old CBN-risk vs failure-rate correlation."),
 ) -> None:
-    """CBN-guided search vs random and genetic baselines on the same budget, seeds, simulator and agent."""
+    """CBN-guided search vs the baselines and ablations on the same budget, seeds, simulator, agent, referee."""
     from adsgen.search.bench import print_bench, run_bench
 
     check_json_target(json_out, (seeds, cbn))
     with tables_to_stderr(json_out):
         result = run_bench(cbn_dir=cbn, seeds_dir=seeds, budget=budget, repeats=repeats, agent=agent,
-                           console=console)
+                           console=console, methods=tuple(x.strip() for x in methods.split(",") if x.strip()),
+                           faithfulness_check=faithfulness)
         print_bench(result, console)
     if write_json(json_out, result) not in (None, "-"):
         console.print(f"wrote {json_out}")

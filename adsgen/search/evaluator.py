@@ -23,7 +23,7 @@ import numpy as np
 
 from adsgen.scenario.model import Scenario
 from adsgen.search.space import SeedSpace, factor_key
-from adsgen.sim.judge import REFERENCE_AGENTS, Verdict, judge
+from adsgen.sim.judge import REFERENCE_AGENTS, Verdict, judge, verdict
 from adsgen.sim.types import HIGH_RISK_TTC_S, Agent, Backend, RunResult
 
 VALID = Verdict.VALID_FAILURE.value
@@ -115,6 +115,9 @@ class Evaluator:
     progress: Callable[[int], None] | None = None
     judge_runs: bool = True
     """Judge high-risk runs with the reference drivers (two runs each, from the budget)."""
+    judge_filter: Callable[[list[Candidate]], list[bool]] | None = None
+    """Set by a method that spends reference runs only on likely candidates: given the high-risk candidates
+    of a batch, which to judge (the others stay unjudged: no verdict, never a valid failure)."""
     archive: dict[tuple, Found] = field(default_factory=dict)
     """Distinct high-risk worlds (key -> first found), each with its verdict."""
     valid: dict[tuple, Found] = field(default_factory=dict)
@@ -166,6 +169,13 @@ class Evaluator:
         self.agent_runs += len(candidates)
         if self.judge_runs and getattr(self.agent, "name", None) not in REFERENCE_AGENTS:
             risky = [i for i, r in enumerate(results) if r.high_risk(self.ttc_threshold_s)]
+            for i in risky:  # the at-fault rules already clear these: no reference run can change the verdict
+                if results[i].at_fault is False:
+                    results[i].verdict = verdict(results[i]).value
+            risky = [i for i in risky if results[i].at_fault is not False]
+            if self.judge_filter is not None and risky:
+                keep = self.judge_filter([candidates[i] for i in risky])
+                risky = [i for i, k in zip(risky, keep, strict=True) if k]
             risky = risky[: max(self.remaining, 0) // 2]  # references count against the budget
             if risky:
                 n = judge([results[i] for i in risky], [scenarios[i] for i in risky], self.backend, self.sim_seed,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from adsgen.provenance import utc_now, versions
 from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
-from adsgen.search.run import SearchResult
+from adsgen.search.run import SearchResult, mean_log_plausibility
 from adsgen.variables import FACTORS
 
 SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", *FACTORS,
@@ -67,6 +67,9 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "seeds_dir": seeds_dir,
         "cbn": cbn_dir,
         "valid_failures": len(ev.valid),
+        "crash_weighted_coverage": result.coverage.to_dict()["crash_weighted_coverage"] if result.coverage else None,
+        "coverage_per_seed": result.coverage.to_dict()["per_seed"] if result.coverage else None,
+        "mean_log_plausibility": _num(mean_log_plausibility(result)),
         "verdicts": ev.verdicts(),
         "distinct_high_risk": len(ev.archive),
         "label_distinct_high_risk": len(ev.label_keys),
@@ -75,10 +78,23 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
         "high_risk_runs": sum(o.high_risk for o in ev.outcomes),
         "collisions": sum(o.result.collided for o in ev.outcomes),
         "wall_s": round(result.wall_s, 3),
-        "curve": [asdict(p) for p in ev.curve],
+        "curve": [{**asdict(p), "crash_weighted_coverage": round(c, 5)} if result.coverage_curve else asdict(p)
+                  for p, c in zip(ev.curve, result.coverage_curve or [0.0] * len(ev.curve), strict=True)],
         "created": utc_now(),
         "versions": versions(),
     }
+
+
+def search_summary(result) -> str:
+    """One line: distinct valid failures, crash-weighted coverage, mean log plausibility, then the rest."""
+    ev = result.evaluator
+    cov = f"crash-weighted coverage [bold]{result.coverage.mean:.3f}[/]" if result.coverage else \
+        "crash-weighted coverage - (no --cbn)"
+    lp = mean_log_plausibility(result)
+    return (f"[bold]{len(ev.valid)}[/] distinct valid failures; {cov}; mean log plausibility "
+            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds {ev.verdicts()} "
+            f"in {ev.runs} runs ({ev.reference_runs} of them reference runs), {ev.iteration} iterations, "
+            f"{result.wall_s:.1f} s")
 
 
 RUNS_DB = "runs.sqlite"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
 
 from adsgen.errors import ConfigError, InputError
 from adsgen.scenario.model import Seed
+from adsgen.search.coverage import Coverage, CrashCoverage
 from adsgen.search.evaluator import Evaluator
-from adsgen.search.methods import get_method, method_names
+from adsgen.search.methods import MethodContext, build_method, get_spec, method_names
 from adsgen.search.risk import CBNRisk
 from adsgen.search.space import SeedSpace
 from adsgen.sim.types import HIGH_RISK_TTC_S
@@ -25,7 +26,7 @@ class SearchConfig:
     """Options of one search run."""
 
     method: str = "cbn"
-    """cbn, random or ga."""
+    """A registered search method (adsgen.search.methods: cbn, random, ga, natural, cbn_blind, ...)."""
     budget: int = 2000
     """Simulated runs, all seeds together."""
     seed: int = 0
@@ -63,6 +64,10 @@ class SearchResult:
     risk: CBNRisk | None
     wall_s: float
     extra: dict = field(default_factory=dict)
+    coverage: Coverage | None = None
+    """Crash-weighted coverage of the distinct valid failures (adsgen.search.coverage); None without a CBN."""
+    coverage_curve: list[float] = field(default_factory=list)
+    """Coverage after each point of the evaluator's search curve."""
 
     @property
     def found(self):
@@ -98,13 +103,13 @@ def instantiate_candidate(space: SeedSpace, factors: dict[str, str], params: dic
 
 def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
                backend=None, agent=None, progress: Callable[[int], None] | None = None) -> SearchResult:
-    """Search the seeds with config.method; the CBN risk model is required for 'cbn' only."""
+    """Search the seeds with config.method; methods that need the CBN refuse to run without one."""
     from adsgen.sim.agents import get_agent
     from adsgen.sim.backends import get_backend
 
     spaces = seed_spaces(seeds)
-    if config.method == "cbn" and risk is None:
-        raise ConfigError("the cbn method needs a learned CBN (--cbn MODEL_DIR)")
+    if get_spec(config.method).needs_cbn and risk is None:
+        raise ConfigError(f"the {config.method} method needs a learned CBN (--cbn MODEL_DIR)")
     own_backend = backend is None
     backend = backend or get_backend(config.backend)
     agent = agent or get_agent(config.agent)
@@ -115,8 +120,7 @@ def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
         make = functools.partial(instantiate_candidate, ego_over_limit=config.ego_over_limit)
         ev = Evaluator(backend, agent, config.budget, make, sim_seed=config.seed,
                        ttc_threshold_s=config.ttc_threshold_s, progress=progress)
-        cls = get_method(config.method)
-        method = cls(risk_model=risk) if config.method == "cbn" else cls()
+        method = build_method(config.method, MethodContext(risk, config.seed))
         rng = np.random.default_rng(config.seed)
         t0 = time.perf_counter()
         method.search(ev, spaces, rng)
@@ -124,11 +128,24 @@ def run_search(config: SearchConfig, seeds: list[Seed], risk: CBNRisk | None, *,
     finally:
         if own_backend:
             backend.close()
-    options = {f.name: getattr(method, f.name) for f in fields(method) if f.name != "risk_model"}
+    options: dict[str, object] = ({f.name: getattr(method, f.name) for f in fields(method) if f.name != "risk_model"}
+               if is_dataclass(method) else {})
     result = SearchResult(config, [sp.name for sp in spaces], ev, risk, wall,
                           extra={"method_options": options})
+    if risk is not None:
+        cov = CrashCoverage(risk, spaces)
+        result.coverage = cov.of_found(ev.valid.values())
+        result.coverage_curve = cov.curve(ev.valid.values(), [p.runs for p in ev.curve])
     if risk is not None and result.found:
         r, lp = risk.score([f.outcome.candidate.factors for f in result.found])
         for f, ri, li in zip(result.found, r, lp, strict=True):
             f.risk, f.log_plausibility = float(ri), float(li)
     return result
+
+
+def mean_log_plausibility(result: SearchResult) -> float | None:
+    """Mean log P(factors) under the CBN of the distinct valid failures (None without a CBN or failures)."""
+    if result.risk is None or not result.evaluator.valid:
+        return None
+    _, lp = result.risk.score([f.outcome.candidate.factors for f in result.evaluator.valid.values()])
+    return float(np.mean(lp))

@@ -1,4 +1,4 @@
-"""Backend registry: ``get_backend("builtin")``; the CARLA bridge registers "carla" lazily.
+"""Backend registry (adsgen.registry): ``get_backend("builtin")``; the CARLA bridge registers "carla" lazily.
 
 A factory takes the options as keyword arguments and returns an object implementing
 ``adsgen.sim.types.Backend``.
@@ -10,15 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from adsgen.errors import ConfigError
+from adsgen.registry import Registry
 
 BackendFactory = Callable[..., Any]
-BACKENDS: dict[str, BackendFactory] = {}
-LAZY_BACKENDS: dict[str, str] = {"carla": "carla_bridge"}
-"""Backends registered by importing a module on first use (name -> module)."""
+BACKENDS: Registry[BackendFactory] = Registry("backend", plugins={"carla": "carla_bridge"})
+"""Backends by name; "carla" is registered by the CARLA bridge, imported on first use."""
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
-    BACKENDS[name] = factory
+    BACKENDS.register(name, factory)
 
 
 def _builtin(**options: Any):
@@ -32,22 +32,9 @@ def _builtin(**options: Any):
 register_backend("builtin", _builtin)
 
 
-def get_backend(name: str, **options: Any):
+def get_backend(name: str, **options: Any) -> Any:
     """A backend by name, with its options."""
-    if name not in BACKENDS and name in LAZY_BACKENDS:
-        import importlib
-
-        try:
-            importlib.import_module(LAZY_BACKENDS[name])
-        except ModuleNotFoundError as exc:
-            if exc.name != LAZY_BACKENDS[name]:
-                raise
-    try:
-        factory = BACKENDS[name]
-    except KeyError:
-        raise ConfigError(f"unknown backend {name!r}; expected one of "
-                          f"{', '.join(sorted(set(BACKENDS) | set(LAZY_BACKENDS)))}") from None
-    return factory(**options)
+    return BACKENDS.lookup(name)(**options)
 
 
 def backend_options(backend: str, carla_host: str | None) -> dict[str, Any]:
@@ -59,4 +46,4 @@ def backend_options(backend: str, carla_host: str | None) -> dict[str, Any]:
     return {"host": carla_host}
 
 
-__all__ = ["get_backend", "register_backend", "backend_options", "BACKENDS", "LAZY_BACKENDS"]
+__all__ = ["get_backend", "register_backend", "backend_options", "BACKENDS"]

@@ -54,7 +54,7 @@ def register_executor(name: str) -> Callable[[Callable[..., Executor]], Callable
 
 def get_executor(name: str, **options: object) -> Executor:
     """Build a registered executor (ConfigError for an unknown name)."""
-    import adsgen.campaign.executors  # noqa: F401  (registers the built-in executors)
+    import adsgen.campaign.executors  # noqa: F401  (registers the built-in executors; the package imports this module)
 
     if name not in EXECUTORS:
         raise ConfigError(f"--executor {name!r}: unknown executor; expected one of {', '.join(sorted(EXECUTORS))}")

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import cast
 
 from adsgen.campaign.executors.base import register_executor
-from adsgen.campaign.worker import RunOutcome, Task, WorkerSpec  # noqa: F401
+from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
 
 _STARTUP_TIMEOUT_S = 120.0  # [s] a worker that is not ready by then is reported as lost
 
@@ -37,7 +37,6 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry point of a worker process: build the runtime, then answer tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_parent_death_signal()
-    from adsgen.campaign.worker import WorkerRuntime
 
     try:
         runtime = WorkerRuntime(spec)

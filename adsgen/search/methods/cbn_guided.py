@@ -1,18 +1,24 @@
-"""CBN-guided risk search (after Zhao et al. 2024, arXiv 2405.16063), with simulator feedback.
+"""CBN-guided risk search: the crash data as a prior, the severity model as a weight, and an online model of
+what this agent fails at, combined in one acquisition score (docs/search.md, "The acquisition score").
 
-Per seed:
-1. Rank: every factor combination its contract allows gets the CBN's severity risk (observational, or
-   interventional with do-semantics) and plausibility; combinations outside the most plausible
-   ``plausible_mass`` of the CBN's probability within the contract are dropped.
-2. Diversify: the top ``shortlist`` combinations are clustered by Hamming distance (scipy hierarchical
-   clustering) and proposals are drawn cluster by cluster, so no single region of the factor space
-   takes the whole budget.
-3. Search dynamic parameters with the cross-entropy method (one sampler per seed, refitted to the
-   parameters of the high-risk runs), so each factor combination is tried where the seed is dangerous.
-4. Feed back: a Thompson-sampled naive-Bayes model of P(high-risk | factor states, parameter bins),
-   learned online from every simulated outcome (a valid failure counts 1, see ``target``), rescores the proposals each iteration together with the
-   CBN's risk. Cells (combination, parameter bins) already found are never proposed again, so the budget
-   goes to *distinct* scenarios; seeds get budget by their yield of new distinct valid failures.
+Per seed, over the factor combinations c its contract allows and the unit cube u of its parameters:
+
+* prior      pi(c) = P(c | crash, contract) * P(injury or fatal | c) / Z      (the CBN; ``--do``: the severity
+             term is P(injury or fatal | do(c)), by graph surgery): P(c | injury crash) within the contract,
+             "test where injury crashes happen";
+* yield      p(c, u) = P(valid failure | c, u), a Thompson draw from an online model learned from every
+             simulated run (naive Bayes over factor states and parameter bins, refined by a per-cell Beta
+             posterior shrunk towards it);
+* gain       g(c) = W(cell(c)) when the cell (the combination of the seed's acting factors) holds no valid
+             failure yet, else 0, with W(cell) = sum of pi over the cell; plus ``distinct_value / cells``
+             for one more distinct valid failure anywhere;
+
+    acquisition(c, u) = p(c, u) * (g(c) + distinct_value / cells)
+
+Candidates are drawn from the prior (parameters from a cross-entropy sampler fitted to the high-risk runs)
+and around the valid failures already found (parameter steps and one-factor moves: refinement), scored by
+the acquisition, and the best cells not yet found are simulated. Seeds share each iteration half equally,
+half by their Thompson-sampled yield of new distinct valid failures.
 """
 
 from __future__ import annotations
@@ -22,22 +28,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adsgen.search.cem import CrossEntropySampler
+from adsgen.search.coverage import acting_factors
 from adsgen.search.evaluator import Candidate, CandidateOutcome, Evaluator
 from adsgen.search.risk import CBNRisk, CombinationTable
 from adsgen.search.space import SeedSpace, factor_key
 from adsgen.sim.judge import Verdict
 
 PARTIAL_CREDIT = 0.25
-"""Target of a high-risk run that is not a judged valid failure but may sit next to one (at fault, not
-unavoidable: the reference failed too, or the budget left it unjudged)."""
+"""Target of a high-risk run that may sit next to a valid failure: at fault and avoidable with privileged
+knowledge, but the careful driver failed too (reference_fails)."""
 
 
 def target(o: CandidateOutcome) -> float:
-    """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for a high-risk run that is
-    neither unavoidable nor the ego's fault, 0 otherwise."""
+    """What the yield model learns: 1 for a valid failure, PARTIAL_CREDIT for reference_fails, 0 otherwise
+    (an unjudged high-risk run included)."""
     if o.verdict == Verdict.VALID_FAILURE.value:
         return 1.0
-    if o.high_risk and o.verdict not in (Verdict.UNAVOIDABLE.value, Verdict.NOT_AT_FAULT.value):
+    if o.verdict == Verdict.REFERENCE_FAILS.value:
         return PARTIAL_CREDIT
     return 0.0
 
@@ -59,9 +66,9 @@ class YieldModel:
         self.bin_hits = np.zeros((self.space.n_params, nb))
         self.bin_trials = np.zeros((self.space.n_params, nb))
 
-    def update(self, outcomes: list[CandidateOutcome]) -> None:
+    def update(self, outcomes: list[CandidateOutcome], *, valid_only: bool = False) -> None:
         for o in outcomes:
-            y = target(o)
+            y = float(o.verdict == Verdict.VALID_FAILURE.value) if valid_only else target(o)
             self.hits += y
             self.trials += 1
             for f, s in o.candidate.factors.items():
@@ -100,14 +107,22 @@ class YieldModel:
 class SeedState:
     space: SeedSpace
     table: CombinationTable
-    candidates: np.ndarray        # (k,) combination indices kept (plausible), in cluster-interleaved rank order
-    cbn_score: np.ndarray         # (k,) standardised CBN log-risk of each kept combination
+    prior: np.ndarray             # (combos,) pi(c) = P(c | injury crash, contract)
+    cell: np.ndarray              # (combos,) coverage cell index of each combination
+    cell_weight: np.ndarray       # (cells,) W(cell) = sum of pi over the cell
     sampler: CrossEntropySampler
     model: YieldModel
+    judged: YieldModel            # P(valid failure | high-risk), from the judged high-risk runs
+    cell_hits: np.ndarray         # (cells,) yield targets summed per cell
+    cell_trials: np.ndarray       # (cells,) runs per cell
+    index: dict[tuple, int] = field(default_factory=dict)   # factor key -> combination index
+    covered: set[int] = field(default_factory=set)          # cells with a valid failure
+    valid: list[Candidate] = field(default_factory=list)    # valid failures found, to refine around
     tried: dict[tuple, int] = field(default_factory=dict)   # (combo key, bins) -> runs
     found: set[tuple] = field(default_factory=set)          # (combo key, bins) found high-risk
     runs: int = 0
     new: int = 0
+    value: float = 0.0            # acquisition value gained: weights of newly covered cells + per new failure
 
 
 @dataclass(frozen=True)
@@ -115,31 +130,38 @@ class CBNGuidedSearch:
     risk_model: CBNRisk
     iterations: int = 20
     """Feedback iterations the budget is spread over."""
-    plausible_mass: float = 0.95
-    """Keep the most plausible combinations covering this share of the CBN's mass within the contract."""
-    plausibility_weight: float = 0.25
-    """CBN rank score = log risk + weight * log plausibility (normalised within the contract)."""
-    shortlist: int = 400
-    """Top-ranked combinations clustered for diversity; the rest follow in rank order."""
-    clusters: int = 16
-    cbn_weight: float = 1.0
-    """Weight of the CBN's (standardised) log-risk in a proposal's score, beside the learned yield."""
+    distinct_value: float = 10.0
+    """Value of one more distinct valid failure, in units of the mean cell weight (1 / cells): a failure in
+    a covered cell is worth as much as covering a cell of average prior weight."""
     proposals_per_run: int = 12
-    """Proposals scored for each run that is simulated."""
-    rank_temperature: float = 0.15
-    """Proposals draw combinations with probability decaying as exp(-rank / (temperature * kept))."""
+    """Candidates scored for each run that is simulated."""
+    refine_share: float = 0.4
+    """Share of the candidates drawn around the valid failures already found (once there are some)."""
+    uniform_share: float = 0.25
+    """Share of the other candidates drawn uniformly over the contract instead of from the prior, so the yield
+    model also learns where the prior puts little weight (the acquisition still values cells by the prior)."""
+    refine_sigma: float = 0.12
+    """Step of a parameter refinement in the unit cube."""
+    cell_shrinkage: float = 2.0
+    """Pseudo-runs by which a cell's own posterior is shrunk towards the naive-Bayes estimate."""
     max_tries_per_cell: int = 2
     """A cell (combination, parameter bins) that stayed below the risk threshold is retried at most this often."""
+    judge_threshold: float = 0.08
+    """A high-risk run is judged (two reference runs from the budget) when a Thompson draw of
+    P(valid failure | high-risk, factors, parameter bins) reaches this; 0 judges every high-risk run."""
     equal_share: float = 0.5
     """Share of each iteration split equally between seeds; the rest follows each seed's recent yield."""
 
     def search(self, ev: Evaluator, spaces: list[SeedSpace], rng: np.random.Generator) -> None:
         states = [self._init_seed(sp) for sp in spaces]
+        by_name = {st.space.name: st for st in states}
+        if self.judge_threshold > 0:
+            ev.judge_filter = lambda cands: self._worth_judging(by_name, cands, rng)
         per_iter = max(len(spaces) * 4, int(np.ceil(ev.budget / max(self.iterations, 1))))
         while ev.remaining > 0:
             ev.iteration += 1
-            n_iter = min(per_iter, ev.remaining)
-            share = self._seed_shares(states, n_iter, rng, self.equal_share)
+            n_iter = self._batch_size(ev, per_iter)
+            share = self._seed_shares(states, n_iter, self.equal_share)
             batch: list[Candidate] = []
             owner: list[SeedState] = []
             for st, n in zip(states, share, strict=True):
@@ -148,60 +170,38 @@ class CBNGuidedSearch:
                     owner.append(st)
             if not batch:  # every cell of every seed tried: fall back to repeats with fresh parameters
                 st = states[ev.iteration % len(states)]
-                batch = [Candidate(st.space, st.table.combos[st.candidates[0]], u)
-                         for u in st.sampler.sample(n_iter, rng)]
+                top = st.table.combos[int(np.argmax(st.prior))]
+                batch = [Candidate(st.space, top, u) for u in st.sampler.sample(n_iter, rng)]
                 owner = [st] * len(batch)
             outcomes = ev.evaluate(batch)
             self._feedback(owner[: len(outcomes)], outcomes)
 
+    @staticmethod
+    def _batch_size(ev: Evaluator, per_iter: int) -> int:
+        """Runs of the agent this iteration, leaving budget for the two reference runs of each high-risk one
+        (at the rate seen so far), so the last batches are judged too."""
+        rate = (1 + sum(o.high_risk for o in ev.outcomes)) / (2 + len(ev.outcomes))
+        return max(1, min(per_iter, int(ev.remaining / (1.0 + 2.0 * rate))))
+
     # -- setup -------------------------------------------------------------------------------------
     def _init_seed(self, sp: SeedSpace) -> SeedState:
         table = self.risk_model.table(sp)
-        norm = table.log_plausibility - np.logaddexp.reduce(table.log_plausibility)  # log P(combo | contract)
-        order = np.argsort(-norm, kind="stable")
-        mass = np.cumsum(np.exp(norm[order]))
-        keep = order[: int(np.searchsorted(mass, self.plausible_mass) + 1)]
-        log_risk = np.log(np.clip(table.risk, 1e-12, None))
-        score = log_risk[keep] + self.plausibility_weight * norm[keep]
-        ranked = keep[np.argsort(-score, kind="stable")]
-        ranked = self._interleave_clusters(table, ranked)
-        lr = log_risk[ranked]
-        std = lr.std() if lr.std() > 0 else 1.0
-        return SeedState(sp, table, ranked, (lr - lr.mean()) / std,
-                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15),
-                         YieldModel(sp))
-
-    def _interleave_clusters(self, table: CombinationTable, ranked: np.ndarray) -> np.ndarray:
-        """Rank order, but the shortlist re-ordered round-robin over its Hamming-distance clusters."""
-        short = ranked[: self.shortlist]
-        if len(short) <= 2:
-            return ranked
-        from scipy.cluster.hierarchy import fcluster, linkage
-
-        names = list(table.space.choices)
-        codes = np.array([[table.space.choices[f].index(table.combos[i][f]) for f in names]
-                          for i in short])  # (shortlist, factors)
-        codes = codes[:, codes.std(axis=0) > 0]
-        if codes.shape[1] == 0:
-            return ranked
-        labels = fcluster(linkage(codes, metric="hamming", method="average"),
-                          t=min(self.clusters, len(short)), criterion="maxclust")
-        queues: dict[int, list[int]] = {}
-        for i, lab in zip(short, labels, strict=True):
-            queues.setdefault(int(lab), []).append(int(i))
-        order: list[int] = []
-        lists = list(queues.values())
-        while any(lists):
-            for q in lists:
-                if q:
-                    order.append(q.pop(0))
-        return np.array(order + [int(i) for i in ranked[self.shortlist:]])
+        prior = np.exp(table.log_plausibility - np.max(table.log_plausibility)) * np.clip(table.risk, 1e-12, None)
+        prior = prior / prior.sum()
+        acting = acting_factors(sp)
+        cells: dict[tuple, int] = {}
+        cell = np.array([cells.setdefault(tuple(c[f] for f in acting), len(cells)) for c in table.combos])
+        weight = np.bincount(cell, weights=prior, minlength=len(cells))
+        return SeedState(sp, table, prior, cell, weight,
+                         CrossEntropySampler.start(sp.nominal_unit(), std=0.3, min_std=0.15), YieldModel(sp), YieldModel(sp),
+                         np.zeros(len(cells)), np.zeros(len(cells)), table.index())
 
     # -- each iteration ------------------------------------------------------------------------------
     @staticmethod
-    def _seed_shares(states: list[SeedState], n: int, rng: np.random.Generator, equal: float) -> np.ndarray:
-        """`equal` of the iteration split equally, the rest by each seed's Thompson-sampled yield of new finds."""
-        rate = np.array([rng.beta(1.0 + st.new, 1.0 + st.runs - st.new) for st in states])
+    def _seed_shares(states: list[SeedState], n: int, equal: float) -> np.ndarray:
+        """`equal` of the iteration split equally, the rest by each seed's acquisition value gained per run
+        (coverage is a mean over seeds: a seed earns budget by what it adds to it and to the failures)."""
+        rate = np.array([(st.value + 0.05) / (st.runs + 20.0) for st in states])
         share = equal / len(states) + (1.0 - equal) * rate / rate.sum()
         raw = share * n
         out = np.floor(raw).astype(int)
@@ -209,24 +209,72 @@ class CBNGuidedSearch:
             out[i] += 1
         return out
 
+    def _candidates(self, st: SeedState, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """m candidates: (combination indices (m,), units (m, params)), from the prior and around finds."""
+        n_ref = int(round(self.refine_share * m)) if st.valid else 0
+        n_uni = int(round(self.uniform_share * (m - n_ref)))
+        combos = np.concatenate([rng.choice(len(st.prior), size=m - n_ref - n_uni, p=st.prior),
+                                 rng.integers(len(st.prior), size=n_uni)])
+        units = st.sampler.sample(m - n_ref, rng) if st.space.n_params else np.zeros((m - n_ref, 0))
+        if n_ref == 0:
+            return combos, units
+        ref_c = np.empty(n_ref, dtype=int)
+        ref_u = np.empty((n_ref, st.space.n_params))
+        movable = [f for f in acting_factors(st.space) if len(st.space.choices[f]) > 1]
+        for i in range(n_ref):
+            base = st.valid[int(rng.integers(len(st.valid)))]
+            factors = dict(base.factors)
+            if movable and rng.random() < 0.5:  # one-factor move to another state
+                f = movable[int(rng.integers(len(movable)))]
+                factors[f] = st.space.choices[f][int(rng.integers(len(st.space.choices[f])))]
+            ref_c[i] = st.index[factor_key(factors)]
+            ref_u[i] = np.clip(base.unit + rng.normal(0.0, self.refine_sigma, st.space.n_params), 0.0, 1.0)
+        return np.concatenate([combos, ref_c]), np.concatenate([units, ref_u])
+
+    def acquisition(self, st: SeedState, combos: np.ndarray, units: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """(m,) p(c, u) * (g(c) + distinct_value / cells) for candidate combinations and units."""
+        factors = [st.table.combos[j] for j in combos]
+        lo = st.model.sample_log_odds(factors, units, rng)
+        p_nb = 1.0 / (1.0 + np.exp(-lo))
+        cell = st.cell[combos]
+        k = self.cell_shrinkage
+        p = rng.beta(1.0 + st.cell_hits[cell] + k * p_nb,
+                     1.0 + st.cell_trials[cell] - st.cell_hits[cell] + k * (1.0 - p_nb))
+        uncovered = np.array([c not in st.covered for c in cell])
+        gain = np.where(uncovered, st.cell_weight[cell], 0.0)
+        return p * (gain + self.distinct_value / len(st.cell_weight))
+
+    def _worth_judging(self, by_name: dict[str, SeedState], cands: list[Candidate],
+                       rng: np.random.Generator) -> list[bool]:
+        """Judge a high-risk candidate when a Thompson draw of P(valid failure | high-risk), times the candidate's
+        value relative to one more distinct failure (1 + gain / (distinct_value / cells)), reaches the threshold:
+        an uncovered heavy cell is judged on thinner evidence than a covered one."""
+        out = []
+        for c in cands:
+            st = by_name[c.space.name]
+            lo = st.judged.sample_log_odds([c.factors], c.unit[None, :], rng)[0]
+            cell = int(st.cell[st.index[factor_key(c.factors)]])
+            unit_value = self.distinct_value / len(st.cell_weight)
+            gain = 0.0 if cell in st.covered else float(st.cell_weight[cell])
+            p = 1.0 / (1.0 + np.exp(-lo))
+            out.append(bool(p * (1.0 + gain / unit_value) >= self.judge_threshold))
+        return out
+
     def _propose(self, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
         if n <= 0:
             return []
-        k = len(st.candidates)
-        m = n * self.proposals_per_run
-        weights = np.exp(-np.arange(k) / max(1.0, self.rank_temperature * k))
-        pick = rng.choice(k, size=m, p=weights / weights.sum())              # (m,) positions in rank order
-        units = st.sampler.sample(m, rng) if st.space.n_params else np.zeros((m, 0))  # (m, params)
-        combos = [st.table.combos[st.candidates[j]] for j in pick]
-        score = st.model.sample_log_odds(combos, units, rng) + self.cbn_weight * st.cbn_score[pick]
+        combos, units = self._candidates(st, n * self.proposals_per_run, rng)
+        score = self.acquisition(st, combos, units, rng)
         chosen: list[Candidate] = []
         taken: set[tuple] = set()
         for i in np.argsort(-score, kind="stable"):
-            cell = (factor_key(combos[i]), st.space.bin_index(units[i]))
+            c = st.table.combos[combos[i]]
+            cell = (factor_key(c), st.space.bin_index(units[i]))
             if cell in taken or cell in st.found or st.tried.get(cell, 0) >= self.max_tries_per_cell:
                 continue
             taken.add(cell)
-            chosen.append(Candidate(st.space, combos[i], units[i]))
+            chosen.append(Candidate(st.space, c, units[i]))
             if len(chosen) == n:
                 break
         return chosen
@@ -235,14 +283,26 @@ class CBNGuidedSearch:
         per_seed: dict[int, tuple[SeedState, list[CandidateOutcome]]] = {}
         for st, o in zip(owner, outcomes, strict=True):
             per_seed.setdefault(id(st), (st, []))[1].append(o)
-            cell = (factor_key(o.candidate.factors), st.space.bin_index(o.candidate.unit))
+            key = factor_key(o.candidate.factors)
+            cell = (key, st.space.bin_index(o.candidate.unit))
             st.tried[cell] = st.tried.get(cell, 0) + 1
             if o.high_risk:
                 st.found.add(cell)
+            c = st.cell[st.index[key]]
+            st.cell_hits[c] += target(o)
+            st.cell_trials[c] += 1
+            if o.verdict == Verdict.VALID_FAILURE.value:
+                if int(c) not in st.covered:
+                    st.value += float(st.cell_weight[c])
+                st.covered.add(int(c))
+                st.valid.append(o.candidate)
             st.runs += 1
             st.new += o.new_valid
+            st.value += o.new_valid * self.distinct_value / len(st.cell_weight)
         for st, outs in per_seed.values():
             st.model.update(outs)
+            judged = [o for o in outs if o.verdict is not None]
+            st.judged.update(judged, valid_only=True)
             if st.space.n_params:
                 units = np.array([o.candidate.unit for o in outs])
                 scores = np.array([(-1.0 if o.high_risk else 0.0) + 0.05 * o.fitness for o in outs])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adsgen.errors import ConfigError
+from adsgen.registry import Registry
 from adsgen.sim.agents.idm import IDMAgent, IDMParams, idm_accel
 from adsgen.sim.agents.observation import (
     SIGNAL_GREEN,
@@ -24,12 +25,14 @@ from adsgen.sim.agents.observation import (
 from adsgen.sim.agents.reference import OmniscientAgent, ReferenceAgent
 
 AgentFactory = Callable[[str | None], Any]
-AGENTS: dict[str, AgentFactory] = {}
+AGENTS: Registry[AgentFactory] = Registry("agent", plugins={"vlm": "adsgen.drivelm.vlm.agent",
+                                                            "oracle": "adsgen.drivelm.vlm.agent"})
+"""Agent factories by spec prefix; "vlm" and "oracle" are registered by the VLM agent, imported on first use."""
 
 
 def register_agent(prefix: str, factory: AgentFactory) -> None:
     """Register an agent factory under a spec prefix."""
-    AGENTS[prefix] = factory
+    AGENTS.register(prefix, factory)
 
 
 def _idm(arg: str | None) -> IDMAgent:
@@ -64,25 +67,7 @@ register_agent("omniscient", _omniscient)
 def get_agent(spec: str) -> Any:
     """An agent from a spec string: 'idm', 'vlm:DIR', 'oracle', ..."""
     prefix, _, arg = spec.partition(":")
-    if prefix not in AGENTS:
-        _load_plugins()
-    try:
-        factory = AGENTS[prefix]
-    except KeyError:
-        raise ConfigError(f"unknown agent {spec!r}; expected one of {', '.join(sorted(AGENTS))}") from None
-    return factory(arg or None)
-
-
-def _load_plugins() -> None:
-    """Import modules of other areas that register agents (only if present)."""
-    import importlib
-
-    for name in ("adsgen.drivelm.vlm.agent",):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    return AGENTS.lookup(prefix, shown=spec)(arg or None)
 
 
 __all__ = ["Action", "Observation", "IDMAgent", "ReferenceAgent", "OmniscientAgent", "IDMParams", "idm_accel", "get_agent", "register_agent",
