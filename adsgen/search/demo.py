@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
-from adsgen.search.bench import METHODS, crash_data_sentence
+from adsgen.search.coverage import METHODS, crash_data_sentence
 from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT, Found
 from adsgen.search.severity import SeverityAgreement
 
