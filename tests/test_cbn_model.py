@@ -220,12 +220,35 @@ def test_bif_written_without_pgmpy_reads_back_identically_with_pgmpy(tmp_path):
         assert np.array_equal(cpts[v], m.cpts[v])  # full precision: bit for bit
 
 
-def test_learn_without_pc_imports_neither_pgmpy_nor_torch(canonical_csv, tmp_path):
+def _same_bif(ours, theirs) -> bool:
+    return (sorted(ours[0]) == sorted(theirs[0]) and ours[1] == theirs[1] and ours[2] == theirs[2]
+            and all(np.array_equal(ours[3][v], theirs[3][v]) for v in ours[0]))
+
+
+def test_own_bif_reader_agrees_with_pgmpys_and_declines_other_layouts(model_dir, tmp_path):
+    from pgmpy.readwrite import BIFWriter
+
+    from adsgen.cbn import bif
+    from adsgen.cbn.networks import load_network
+    from adsgen.cbn.pgmpy_adapter import read_bif
+
+    path = model_dir / "model.bif"
+    assert _same_bif(bif.read_bif(path.read_text()), read_bif(path))
+    child = tmp_path / "child.bif"  # pgmpy's writer, states such as 'Asy/Patch' and '<5'
+    BIFWriter(load_network("child")).write(str(child))
+    assert _same_bif(bif.read_bif(child.read_text()), read_bif(child))
+    text = path.read_text()
+    assert bif.read_bif(text.replace("variable light {", "variable light {\n    property weight = 1;", 1)) is None
+    assert bif.read_bif(text.replace("0.", "0.5", 1)) is None  # a row that no longer sums to 1
+
+
+def test_learn_without_pc_and_loading_import_neither_pgmpy_nor_torch(canonical_csv, tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from adsgen.cbn import learn_to_dir; "
+    code = ("import sys; from adsgen.cbn import learn_to_dir, load_model; "
             f"learn_to_dir({str(canonical_csv)!r}, {str(tmp_path / 'm')!r}, pc=False); "
+            f"load_model({str(tmp_path / 'm')!r}).compiled().query('severity'); "
             "print(sorted(m for m in ('pgmpy', 'torch', 'scipy.stats') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

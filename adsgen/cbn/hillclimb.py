@@ -119,12 +119,12 @@ def hill_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     return scan_climb(data, forbidden, config, scorer, on_step, start)
 
 
-LocalScore = Callable[..., float]
+ClimbScore = Callable[..., float]
 """local(variable, parents, require=()) -> the family's score; ``require`` only under paired missing values."""
 
 
 def climb_setup(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
-                scorer: CountScorer | None) -> tuple[CountScorer, np.ndarray, float, LocalScore]:
+                scorer: CountScorer | None) -> tuple[CountScorer, np.ndarray, float, ClimbScore]:
     """What every climb needs: the scorer, the (parent, child) forbidden matrix, the indegree cap and the
     local score (both sides of a move on the same rows under ``missing="paired"``)."""
     n = len(data.names)

@@ -172,7 +172,7 @@ def load_model(model_dir: str | Path,
     (a mapping such as ``adsgen.variables.STATES``). A folder whose variables (or states) differ raises
     InputError naming the difference.
     """
-    from adsgen.cbn.pgmpy_adapter import read_bif
+    from adsgen.cbn import bif
 
     d = Path(model_dir)
     if not d.is_dir():
@@ -188,7 +188,13 @@ def load_model(model_dir: str | Path,
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
         raise InputError(f"{card_path}: not an adsgen CBN card (format must be '{CARD_FORMAT}')")
     try:
-        names, states, parents, cpts = read_bif(bif_path)
+        text = bif_path.read_text(encoding="utf-8")
+        read = bif.read_bif(text)  # adsgen's own layout, without importing pgmpy (and torch)
+        if read is None:
+            from adsgen.cbn.pgmpy_adapter import read_bif
+
+            read = read_bif(bif_path)
+        names, states, parents, cpts = read
     except Exception as exc:  # pyparsing / pgmpy errors on a damaged file
         first = (str(exc).splitlines() or [exc.__class__.__name__])[0]
         raise InputError(f"{bif_path}: cannot read BIF ({first})") from None

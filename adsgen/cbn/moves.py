@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import HillClimbConfig, LocalScore, Patience, StructureResult, climb_setup
+from adsgen.cbn.hillclimb import ClimbScore, HillClimbConfig, Patience, StructureResult, climb_setup
 from adsgen.cbn.scores import CountScorer
 
 Move = tuple[str, tuple[int, int]]
@@ -134,7 +134,7 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
     return StructureResult(tuple((names[a], names[b]) for a, b in edges), total, steps)
 
 
-def _best_move(g: _Graph, tabu: deque[Move], local: LocalScore, max_indegree: float
+def _best_move(g: _Graph, tabu: deque[Move], local: ClimbScore, max_indegree: float
                ) -> tuple[Move | None, float]:
     """The best legal non-tabu move and its gain, the scan's order deciding ties: additions (row-major),
     then removals, then reversals (arcs in networkx edge order)."""
