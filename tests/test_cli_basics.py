@@ -67,7 +67,7 @@ def test_every_help_page_uses_real_placeholders_and_fits_80_columns():
         assert not re.search(r"<(int|float|str|path|file|dir|bool|list\[[^>]*\])>", text), (where, text)
         for param in cmd.params:  # every option's full name is shown, however long, and flags take no value
             if param.param_type_name != "option":
-                assert (param.metavar or param.name).upper() in text, (where, param.name)
+                assert param.metavar in text, (where, param.name)  # NAME, or the command's own metavar
                 continue
             for opt in param.opts:
                 assert opt in text, (where, opt)
@@ -114,3 +114,27 @@ def test_json_to_stdout_is_clean_json(cli, tmp_path):
     assert "termination" in result and "cut_in" in err  # the human summary went to standard error
     code, _, err = cli(["simulate", SEEDS_DIR / "cut_in.yaml", "--json", tmp_path / "missing" / "r.json"])
     assert code == 2 and "--json" in err  # a bad target is refused before the run
+
+
+def test_generate_and_report_write_their_results_as_json(cli, tmp_path):
+    """generate --json - prints its record alone on standard output; report --json FILE lists each worst run
+    with the replay command the page shows."""
+    import html
+    import re
+
+    from adsgen.paths import SEEDS_DIR
+
+    code, out, err = cli(["generate", "--seeds", SEEDS_DIR, "--budget", 60, "--method", "random", "--no-xosc",
+                          "--out", tmp_path / "gen", "--json", "-"])
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["runs"] == 60 and record["method"] == "random" and "writing scenario files" in err
+    db = record["outputs"]["runs"]
+    code, _, err = cli(["report", db, "--out", tmp_path / "rep", "--worst", 2, "--no-keyframes",
+                        "--json", tmp_path / "rep.json"])
+    assert code == 0, err
+    rep = json.loads((tmp_path / "rep.json").read_text())
+    page = html.unescape((tmp_path / "rep" / "index.html").read_text())
+    assert rep["runs"] > 0 and rep["counts"]["done"] == rep["runs"]  # a search stores finished runs only
+    assert [w["replay"] for w in rep["worst"]] == re.findall(r"<code>(adsgen replay [^<]+)</code>", page)
+    assert all(w["finding"] for w in rep["worst"]) and rep["page"].endswith("index.html")

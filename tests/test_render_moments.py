@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PILImage
 
 from adsgen.paths import SEEDS_DIR
-from adsgen.render.moments import MIN_HAZARD_HEIGHT_PX, frame_stem, moment_frames
+from adsgen.render.moments import MIN_HAZARD_HEIGHT_PX, Moment, frame_stem, moment_frames
 from adsgen.scenario.io import load_scenario
 from adsgen.sim.agents import get_agent
 from adsgen.sim.engine import BuiltinBackend
@@ -64,16 +64,32 @@ def test_simulate_render_writes_front_camera_and_birds_eye_views(cli, tmp_path):
     assert np.asarray(PILImage.open(tmp_path / bevs[0])).std() > 5  # not a blank image
 
 
-def test_a_hazard_from_the_side_is_shown_by_the_camera_that_sees_it():
-    """The straight-crossing car comes from the left, outside CAM_FRONT's view up to the impact: its keyframes
-    come from the front-left camera, where it is visible and named in the caption."""
-    from adsgen.render.moments import moment_images
+def test_a_hazard_beside_the_ego_is_shown_by_the_camera_that_sees_it():
+    """A car 50 degrees to the ego's left is outside CAM_FRONT's view: the keyframes come from the front-left
+    camera, where it is visible, and their names and captions say so; a car ahead stays on CAM_FRONT."""
+    import dataclasses
+    import math
 
-    result, moments = _moments("straight_crossing_path.yaml")
-    cameras = {frame.camera for _, frame, _ in moments}
-    assert cameras == {"CAM_FRONT_LEFT"}, cameras
-    assert max(m.hazard_height_px for m, _, _ in moments) >= MIN_HAZARD_HEIGHT_PX
-    stems = [stem for stem, _, _ in moment_images(moments, "x")]
-    assert any(s.endswith("_CAM_FRONT_LEFT") for s in stems)
-    _, pedestrian = _moments("pedestrian_crossing.yaml")
-    assert {frame.camera for _, frame, _ in pedestrian} == {"CAM_FRONT"}  # a hazard ahead stays on the front
+    from adsgen.render.moments import hazard_camera_frames, moment_images
+    from adsgen.sim.snapshot import ObjectState
+
+    sc = load_scenario(SEEDS_DIR / "lead_vehicle_braking.yaml")
+    backend = BuiltinBackend()
+    try:
+        (snap,) = backend.snapshots(sc, get_agent("idm"), 0, [0.0])
+    finally:
+        backend.close()
+    ego = snap.ego
+
+    def car_at(oid: str, bearing_deg: float, dist_m: float) -> ObjectState:
+        a = ego.yaw_rad + math.radians(bearing_deg)
+        return ObjectState(oid, "car", ego.x_m + dist_m * math.cos(a), ego.y_m + dist_m * math.sin(a),
+                           ego.yaw_rad - math.pi / 2, 8.0, 4.6, 1.9, 1.5)
+
+    side = dataclasses.replace(snap, actors=(car_at("crosser", 50.0, 14.0),))
+    frames = hazard_camera_frames([side], "crosser", 0.4)
+    assert frames[0].camera == "CAM_FRONT_LEFT" and frames[0].object("crosser") is not None
+    stems = [stem for stem, _, _ in moment_images([(Moment("impact", 0.0), frames[0], side)], "x")]
+    assert stems == ["x_t00.00s_CAM_FRONT_LEFT", "x_t00.00s_BEV"]
+    ahead = dataclasses.replace(snap, actors=(car_at("lead", 0.0, 20.0),))
+    assert hazard_camera_frames([ahead], "lead", 0.4)[0].camera == "CAM_FRONT"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -71,12 +72,20 @@ def _check_out(out: Path, *inputs: Path | None) -> None:
     check_output(out, inputs)
 
 
-def _converter(name: str, metavar: str, file_help: str, doc: str, convert: Callable[[Path, Path], str]) -> None:
-    """Register ``adsgen drivelm convert NAME FILE --out OUT``: ``convert(FILE, OUT)`` writes OUT and says what."""
-    def command(source: Path = typer.Argument(..., metavar=metavar.upper(), help=file_help), out: Path = _OUT) -> None:
+def _converter(name: str, file_param: str, file_help: str, doc: str, convert: Callable[[Path, Path], str]) -> None:
+    """Register ``adsgen drivelm convert NAME FILE_PARAM --out OUT``: ``convert(FILE, OUT)`` writes OUT and says
+    what. The command's signature is built here so that its argument keeps its own name (shown in help)."""
+
+    def command(**kwargs: Path) -> None:
+        source, out = kwargs[file_param], kwargs["out"]
         _check_out(out, source)
         console.print(convert(source, out))
 
+    command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(file_param, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=typer.Argument(..., help=file_help), annotation=Path),
+        inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=_OUT, annotation=Path)])
+    command.__annotations__ = {file_param: Path, "out": Path, "return": None}
     command.__doc__ = doc
     convert_app.command(name)(command)
 

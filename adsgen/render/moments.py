@@ -1,7 +1,7 @@
 """Keyframes chosen by what matters: when the hazard first shows on the ego's camera, when the agent
 reacts, and the impact (or the closest approach), each with a bird's-eye view.
 
-The camera is CAM_FRONT, unless the hazard never shows there (a car crossing from the side stays outside
+The camera is CAM_FRONT, unless the hazard never shows there (a car coming from the side can stay outside
 its field of view up to the impact): then the front-left or front-right camera of the rig in which the
 hazard looks largest.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adsgen.paths import CRASH_DIR, SEEDS_DIR
 from adsgen.search.coverage import METHODS, crash_data_sentence
@@ -120,7 +121,7 @@ def _cbn_section(cbn_dir: Path, out: Path) -> Section:
 def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Console | None = None) -> Path:
     from adsgen.campaign.report import Section, Table, write_html_report
     from adsgen.scenario.io import load_seeds
-    from adsgen.search.output import run_record, search_summary, write_outputs
+    from adsgen.search.output import output_steps, run_record, search_summary, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
     from adsgen.search.severity import collisions_of, severity_agreement
     from adsgen.sim.agents import get_agent
@@ -149,7 +150,10 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
         backend.close()
 
     console.rule("3/4  writing scenarios, OpenSCENARIO files and summaries")
-    paths = write_outputs(results["cbn"], out / "scenarios_cbn", cbn_dir=str(cbn_dir), seeds_dir=str(SEEDS_DIR))
+    with _bar(console) as bar:
+        task = bar.add_task("scenario files", total=output_steps(results["cbn"]))
+        paths = write_outputs(results["cbn"], out / "scenarios_cbn", cbn_dir=str(cbn_dir), seeds_dir=str(SEEDS_DIR),
+                              progress=lambda n: bar.advance(task, n))
     for m in DEMO_METHODS:
         rec = run_record(results[m], cbn_dir=str(cbn_dir), seeds_dir=str(SEEDS_DIR))
         records.append(rec)
@@ -161,7 +165,7 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
     keyframes_dir = out / "keyframes"
     keyframes_dir.mkdir(exist_ok=True)
     worst5 = _worst_of_each_seed(found)[:5]
-    worst_rows = [keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed) for f in worst5]
+    worst_rows = _worst_keyframes(worst5, keyframes_dir, seed, console)
     reproduce_rows = _reproduction_rows(worst5, paths, out, seed)
     sections = [
         _cbn_section(cbn_dir, out),
@@ -193,6 +197,23 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
     console.print(f"summary:     {paths['summary']}")
     console.print(f"total time:  {time.perf_counter() - t0:.1f} s")
     return index
+
+
+def _worst_keyframes(found: list, keyframes_dir: Path, seed: int, console: Console) -> list:
+    """keyframe_images of each found scenario, with a progress bar."""
+    rows = []
+    with _bar(console) as bar:
+        task = bar.add_task("keyframes of the worst scenarios", total=len(found))
+        for f in found:
+            rows.append(keyframe_images(f.outcome.scenario, f.outcome.result, keyframes_dir, seed))
+            bar.advance(task)
+    return rows
+
+
+def _bar(console: Console) -> Progress:
+    """A transient progress bar for one of the demo's longer phases."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
 
 
 def _search_section(records: list[dict], budget: int, severity: SeverityAgreement) -> Section:
