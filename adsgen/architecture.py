@@ -2,7 +2,8 @@
 
 A room is a subpackage of adsgen (``adsgen.sim``), a top-level module (``adsgen.errors``) or the
 ``carla_bridge`` package. The command line is a room of its own on the top floor: ``adsgen.cli`` with
-every area's ``commands`` and ``bench`` modules (``*_commands``, ``*_bench`` too), which cli.py assembles;
+every area's ``commands`` and ``bench`` modules (``*_commands``, ``*_bench`` too) and ``search.demo``
+(``adsgen demo``, the whole pipeline), which cli.py assembles;
 they may use any library room, and no library module imports them. Every import counts, inside
 functions too. Floors: a room stands one floor
 above the highest room it imports (floor 1 imports no other room), so an arrow always points down.
@@ -52,9 +53,9 @@ CLI_ROOM = "adsgen.cli"
 
 
 def is_cli_module(module: str) -> bool:
-    """An area's command-line module: ``commands``, ``bench``, ``*_commands`` or ``*_bench``."""
+    """An area's command-line module: ``commands``, ``bench``, ``*_commands``, ``*_bench``, or the demo."""
     last = module.rsplit(".", 1)[-1]
-    return last in ("commands", "bench") or last.endswith(("_commands", "_bench"))
+    return last in ("commands", "bench", "demo") or last.endswith(("_commands", "_bench"))
 
 
 def room_of(module: str) -> str | None:
