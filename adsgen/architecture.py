@@ -181,11 +181,47 @@ def replace_section(text: str, section: str) -> str:
     return text[:start] + section + text[end + len(END):]
 
 
+HEAVY = ("torch", "transformers", "peft", "pgmpy", "ray", "carla", "matplotlib", "scenariogeneration", "xmlschema",
+         "scipy", "safetensors", "tokenizers")
+"""Libraries imported inside the function that needs them (about 0.3 s or more each to import)."""
+
+
+def function_imports(root: Path = ROOT) -> list[tuple[str, int, str]]:
+    """(file, line, module) of every import inside a function body of a module that is not HEAVY (the rule
+    allows them for lazy package faces, edge packages and single commands; the count shows how many are left)."""
+    out = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for fn in ast.walk(tree):
+                if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(fn):
+                    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                        continue
+                    names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                    if not all(n.split(".")[0] in HEAVY for n in names):
+                        out.append((str(path.relative_to(root)), node.lineno, ", ".join(names)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adsgen.architecture", description=__doc__.splitlines()[0])
     parser.add_argument("doc", nargs="?", default=str(ROOT / "docs" / "ARCHITECTURE.md"))
     parser.add_argument("--check", action="store_true", help="exit 1 when the document is out of date")
+    parser.add_argument("--function-imports", action="store_true",
+                        help="list the imports inside function bodies (of libraries that are not heavy), by room")
     args = parser.parse_args(argv)
+    if args.function_imports:
+        found = function_imports()
+        for file, line, module in found:
+            print(f"{file}:{line}: {module}")
+        rooms_count: dict[str, int] = {}
+        for file, _, _ in found:
+            room = room_of(module_name(ROOT / file)) or "?"
+            rooms_count[room] = rooms_count.get(room, 0) + 1
+        print(f"{len(found)} function-level imports: " + ", ".join(f"{_short(r)} {n}" for r, n in sorted(rooms_count.items())))
+        return 0
     doc = Path(args.doc)
     try:
         text = doc.read_text(encoding="utf-8")
