@@ -9,7 +9,7 @@ import re
 import pytest
 from page_check import CHROMIUM, browser_check, screenshot
 
-from adsgen.search.coverage import METHODS, crash_data_sentence
+from adsgen.search.compare import METHODS, crash_data_sentence
 
 
 @pytest.mark.slow

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from adsgen.cbn.climb import ClimbScore, HillClimbConfig, Patience, StructureResult, climb_setup
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import ClimbScore, HillClimbConfig, Patience, StructureResult, climb_setup
 from adsgen.cbn.scores import CountScorer
 
 Move = tuple[str, tuple[int, int]]

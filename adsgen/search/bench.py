@@ -11,13 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from adsgen.errors import ConfigError
-from adsgen.search.coverage import METHODS
+from adsgen.search.compare import ABLATIONS, METHODS
 from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.methods import method_names
 from adsgen.search.severity import Collision, collisions_of, severity_agreement
 
-ABLATIONS = ("cbn_blind", "cbn_shuffled")
-"""Ablations that must score below the CBN-guided search on coverage in every repeat."""
 COVERAGE_BAR = 1.3
 """issue 13: cbn >= 1.3x the crash-weighted coverage of every other method (means of the repeats)."""
 VERDICT_KEYS = ("unavoidable", "not_at_fault", "reference_fails")
@@ -230,3 +228,4 @@ def print_bench(result: dict, console: Console) -> None:
         console.print(f"[dim]old figure, labelled for what it is: Spearman rho(CBN P(injury or fatal | crash), "
                       f"simulated high-risk rate) = {f['spearman_rho']} (p={f['p_value']}); severity given a crash "
                       f"is not crash probability, so no correlation is expected beyond a shared speed effect[/]")
+

@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, to_stdout, write_json
 from adsgen.paths import SEEDS_DIR
-from adsgen.search.bench import METHODS as BENCH_METHODS
+from adsgen.search.compare import METHODS as BENCH_METHODS
+from adsgen.search.demo import DEMO_BUDGET
 from adsgen.search.methods import method_names
 
 console = Console()
@@ -102,7 +103,7 @@ def bench_search(
 
 def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", help="Report folder."),
-    budget: int = typer.Option(2000, "--budget", help="Simulated runs per method."),
+    budget: int = typer.Option(DEMO_BUDGET, "--budget", help="Simulated runs per method."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """The main job on the embedded defaults: crash data -> CBN -> search from the five seeds -> report."""

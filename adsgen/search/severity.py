@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from adsgen.search.risk import CBNRisk
 
@@ -97,6 +96,8 @@ def severity_agreement(risk: CBNRisk, collisions: list[Collision]) -> SeverityAg
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float | None:
+    from scipy.stats import spearmanr
+
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     return round(float(spearmanr(a, b).statistic), 4)
