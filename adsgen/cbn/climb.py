@@ -72,12 +72,15 @@ class StructureResult:
 
 ClimbScore = Callable[..., float]
 """local(variable, parents, require=()) -> the family's score; ``require`` only under paired missing values."""
+ClimbSetup = tuple[tuple[str, ...], int, dict[str, int], CountScorer, np.ndarray, float, ClimbScore]
+"""(names, n, index of each name, scorer, banned (parent, child) matrix, indegree cap, local score)."""
 
 
 def climb_setup(data: CodedData, forbidden: Iterable[tuple[str, str]], config: HillClimbConfig,
-                scorer: CountScorer | None) -> tuple[CountScorer, np.ndarray, float, ClimbScore]:
-    """What every climb needs: the scorer, the (parent, child) forbidden matrix, the indegree cap and the
-    local score (both sides of a move on the same rows under ``missing="paired"``)."""
+                scorer: CountScorer | None) -> ClimbSetup:
+    """What every climb needs: the variable names, their count and indices, the scorer, the (parent, child)
+    forbidden matrix, the indegree cap and the local score (both sides of a move on the same rows under
+    ``missing="paired"``)."""
     n = len(data.names)
     idx = {v: i for i, v in enumerate(data.names)}
     if scorer is None:
@@ -93,7 +96,7 @@ def climb_setup(data: CodedData, forbidden: Iterable[tuple[str, str]], config: H
     def local(var: int, parents: tuple[int, ...], require: tuple[int, ...] = ()) -> float:
         return score_of(var, parents, require if paired else ())
 
-    return scorer, banned, max_indegree, local
+    return data.names, n, idx, scorer, banned, max_indegree, local
 
 
 class Patience:

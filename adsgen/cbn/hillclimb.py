@@ -73,10 +73,7 @@ def scan_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),  # no
                on_step: Callable[[int, float], None] | None = None,
                start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """``hill_climb`` rescanning every move each step (pgmpy's way); the reference for ``cached_climb``."""
-    names = data.names
-    n = len(names)
-    idx = {v: i for i, v in enumerate(names)}
-    scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
+    names, n, idx, scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
 
     parents: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx predecessors
     succ: list[list[int]] = [[] for _ in range(n)]  # in insertion order, as networkx successors
