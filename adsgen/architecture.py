@@ -2,7 +2,8 @@
 
 A room is a subpackage of adsgen (``adsgen.sim``), a top-level module (``adsgen.errors``) or the
 ``carla_bridge`` package. The command line is a room of its own on the top floor: ``adsgen.cli`` with
-every area's ``commands`` and ``bench`` modules (``*_commands``, ``*_bench`` too), which cli.py assembles;
+every area's ``commands`` and ``bench`` modules (``*_commands``, ``*_bench`` too) and ``search.demo``
+(``adsgen demo``, the whole pipeline), which cli.py assembles;
 they may use any library room, and no library module imports them. Every import counts, inside
 functions too. Floors: a room stands one floor
 above the highest room it imports (floor 1 imports no other room), so an arrow always points down.
@@ -52,9 +53,9 @@ CLI_ROOM = "adsgen.cli"
 
 
 def is_cli_module(module: str) -> bool:
-    """An area's command-line module: ``commands``, ``bench``, ``*_commands`` or ``*_bench``."""
+    """An area's command-line module: ``commands``, ``bench``, ``*_commands``, ``*_bench``, or the demo."""
     last = module.rsplit(".", 1)[-1]
-    return last in ("commands", "bench") or last.endswith(("_commands", "_bench"))
+    return last in ("commands", "bench", "demo") or last.endswith(("_commands", "_bench"))
 
 
 def room_of(module: str) -> str | None:
@@ -180,11 +181,47 @@ def replace_section(text: str, section: str) -> str:
     return text[:start] + section + text[end + len(END):]
 
 
+HEAVY = ("torch", "transformers", "peft", "pgmpy", "ray", "carla", "matplotlib", "scenariogeneration", "xmlschema",
+         "scipy", "safetensors", "tokenizers")
+"""Libraries imported inside the function that needs them (about 0.3 s or more each to import)."""
+
+
+def function_imports(root: Path = ROOT) -> list[tuple[str, int, str]]:
+    """(file, line, module) of every import inside a function body of a module that is not HEAVY (the rule
+    allows them for lazy package faces, edge packages and single commands; the count shows how many are left)."""
+    out = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for fn in ast.walk(tree):
+                if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(fn):
+                    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                        continue
+                    names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                    if not all(n.split(".")[0] in HEAVY for n in names):
+                        out.append((str(path.relative_to(root)), node.lineno, ", ".join(names)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adsgen.architecture", description=__doc__.splitlines()[0])
     parser.add_argument("doc", nargs="?", default=str(ROOT / "docs" / "ARCHITECTURE.md"))
     parser.add_argument("--check", action="store_true", help="exit 1 when the document is out of date")
+    parser.add_argument("--function-imports", action="store_true",
+                        help="list the imports inside function bodies (of libraries that are not heavy), by room")
     args = parser.parse_args(argv)
+    if args.function_imports:
+        found = function_imports()
+        for file, line, module in found:
+            print(f"{file}:{line}: {module}")
+        rooms_count: dict[str, int] = {}
+        for file, _, _ in found:
+            room = room_of(module_name(ROOT / file)) or "?"
+            rooms_count[room] = rooms_count.get(room, 0) + 1
+        print(f"{len(found)} function-level imports: " + ", ".join(f"{_short(r)} {n}" for r, n in sorted(rooms_count.items())))
+        return 0
     doc = Path(args.doc)
     try:
         text = doc.read_text(encoding="utf-8")

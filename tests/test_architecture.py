@@ -46,3 +46,11 @@ def test_the_check_fails_on_a_cycle_and_on_a_stale_document(tmp_path):
     section = arch.generated_section(tmp_path)
     assert "`adsgen.a` | b |" in section and "a --> b" in section
     assert arch.replace_section(doc.read_text(), section) != doc.read_text()
+
+
+def test_function_imports_are_listed_but_heavy_libraries_are_not(tmp_path):
+    (tmp_path / "adsgen").mkdir()
+    (tmp_path / "carla_bridge").mkdir()
+    (tmp_path / "adsgen" / "m.py").write_text(
+        "import json\n\n\ndef f():\n    import torch\n    from adsgen import errors\n    return errors, torch, json\n")
+    assert arch.function_imports(tmp_path) == [("adsgen/m.py", 6, "adsgen")]

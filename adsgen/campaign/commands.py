@@ -46,7 +46,6 @@ def _console() -> Console:
 _OPTION_OF_FIELD = {"high-risk-ttc-s": "near-miss-ttc-s"}  # config fields whose option is named otherwise
 
 
-# long: typer turns each parameter into one of the command's 21 options; the body is 20 lines
 @campaign_app.command("run")
 def run_cmd(
     scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files or folders (seed files count as "

@@ -60,8 +60,6 @@ def keyframes_for_runs(store: Any, run_ids: list[int], trust: Any = None,
     """Keyframes of stored runs; (run id -> images, a note naming runs that could not be rendered). A run whose
     stored backend or agent is an import path TRUST (adsgen.campaign.backends.ImportTrust) does not allow is
     not rerun; the note says why. ``progress`` is called after each run."""
-    from adsgen.campaign.backends import ImportTrust
-    from adsgen.campaign.replay import run_spec
 
     out: dict[int, list[Image]] = {}
     problems = []

@@ -70,9 +70,7 @@ def _bic_bound(scorer: CountScorer, var: int, parents: tuple[int, ...], n_rows: 
     return -0.5 * log(max(n_rows, 1.0)) * q * (scorer.cards[var] - 1)
 
 
-# long: the dynamic programme over parent sets and orders, with its pruning bounds, as one pass over shared
-# arrays; cut into helpers it would pass a dozen arrays each way (issue 19: split after the cbn work lands)
-def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, score: str = "bdeu",  # noqa: C901, PLR0912, PLR0915 -- see the note above
+def exact_search(data: CodedData, forbidden: Iterable[tuple[str, str]] = (), *, score: str = "bdeu",
                  equivalent_sample_size: float = 10.0, max_indegree: int | None = None,
                  missing: str = "paired", scorer: CountScorer | None = None,
                  on_progress: Callable[[int, int], None] | None = None,

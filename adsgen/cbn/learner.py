@@ -17,11 +17,12 @@ import pandas as pd
 
 from adsgen.cbn import validation as V
 from adsgen.cbn.bootstrap import bootstrap_arcs
+from adsgen.cbn.climb import MISSING_ROWS, HillClimbConfig, MissingRows, StructureResult
 from adsgen.cbn.compiled import CompiledCBN
 from adsgen.cbn.encoding import CodedData, codes_of, compress, decode
 from adsgen.cbn.exact import EXACT_MAX_VARIABLES
 from adsgen.cbn.graphs import ORIENTATIONS, arc_orientations, compare
-from adsgen.cbn.hillclimb import MISSING_ROWS, HillClimbConfig, MissingRows, StructureResult, hill_climb
+from adsgen.cbn.hillclimb import hill_climb
 from adsgen.cbn.model import CARD_FORMAT, CBNModel
 from adsgen.cbn.parameters import fit_bdeu
 from adsgen.cbn.scores import CountScorer, ScoreName, check_score

@@ -145,7 +145,26 @@ def save_model(model: CBNModel, out_dir: str | Path, report: Mapping | None = No
     return out
 
 
-def load_model(model_dir: str | Path,  # noqa: C901, PLR0912 -- one refusal per way a model folder can be wrong, in reading order
+def _check_expected(d: Path, names: Sequence[str], states: Mapping[str, Sequence[str]],
+                    expected: Sequence[str] | Mapping[str, Sequence[str]]) -> None:
+    """InputError naming how the model's variables (or states) differ from the ones the caller needs."""
+    want = list(expected)
+    missing = [v for v in want if v not in states]
+    extra = sorted(v for v in names if v not in want)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks {', '.join(missing)}")
+        if extra:
+            parts.append(f"has unexpected {', '.join(extra)}")
+        raise InputError(f"{d}: the model is over another variable set: it {'; '.join(parts)}")
+    if isinstance(expected, Mapping):
+        for v, st in expected.items():
+            if list(st) != list(states[v]):
+                raise InputError(f"{d}: states of '{v}' are {list(states[v])}, expected {list(st)}")
+
+
+def load_model(model_dir: str | Path,
                expected_variables: Sequence[str] | Mapping[str, Sequence[str]] | None = None) -> CBNModel:
     """Load a model folder written by ``adsgen cbn learn``.
 
@@ -186,20 +205,7 @@ def load_model(model_dir: str | Path,  # noqa: C901, PLR0912 -- one refusal per 
         if v in states and isinstance(m, dict):
             states[v] = tuple(str(m.get(s, s)) for s in states[v])
     if expected_variables is not None:  # the caller's question first: is this a model over my variables?
-        want = list(expected_variables)
-        missing = [v for v in want if v not in states]
-        extra = sorted(v for v in names if v not in want)
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"lacks {', '.join(missing)}")
-            if extra:
-                parts.append(f"has unexpected {', '.join(extra)}")
-            raise InputError(f"{d}: the model is over another variable set: it {'; '.join(parts)}")
-        if isinstance(expected_variables, Mapping):
-            for v, st in expected_variables.items():
-                if list(st) != list(states[v]):
-                    raise InputError(f"{d}: states of '{v}' are {list(states[v])}, expected {list(st)}")
+        _check_expected(d, names, states, expected_variables)
     order = [v for v in card.get("variables", []) if v in states]
     if sorted(order) != sorted(names) or len(order) != len(card.get("variables", [])):
         raise InputError(f"{d}: {CARD_FILE} lists variables {card.get('variables')} but {MODEL_FILE} has "

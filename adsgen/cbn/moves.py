@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from adsgen.cbn.climb import ClimbScore, HillClimbConfig, Patience, StructureResult, climb_setup
 from adsgen.cbn.encoding import CodedData
-from adsgen.cbn.hillclimb import ClimbScore, HillClimbConfig, Patience, StructureResult, climb_setup
 from adsgen.cbn.scores import CountScorer
 
 Move = tuple[str, tuple[int, int]]
@@ -104,10 +104,7 @@ def cached_climb(data: CodedData, forbidden: Iterable[tuple[str, str]] = (),
                  on_step: Callable[[int, float], None] | None = None,
                  start: Iterable[tuple[str, str]] = ()) -> StructureResult:
     """``hill_climb`` with ``ties="sorted"``, move gains cached between steps."""
-    names = data.names
-    n = len(names)
-    idx = {v: i for i, v in enumerate(names)}
-    scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
+    names, n, idx, scorer, banned, max_indegree, local = climb_setup(data, forbidden, config, scorer)
 
     def add_gain(old: tuple[int, ...], x: int, y: int) -> float:
         return local(y, old + (x,)) - local(y, old, (x,))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from adsgen.cbn.hillclimb import MISSING_ROWS
+from adsgen.cbn.climb import MISSING_ROWS
 from adsgen.cbn.learner import ALGORITHMS, LearnConfig, LearnResult
 from adsgen.cbn.scores import check_score
 from adsgen.errors import InputError, one_of

@@ -3,7 +3,7 @@ summary of a learned model."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -16,8 +16,10 @@ def _f(x, nd: int = 4) -> str:
 
 
 def _lost_dependences(lost: Mapping) -> list[str]:
-    """Pairs the graph makes independent that a marginal G-test finds dependent."""
+    """Pairs the graph makes independent that a marginal G-test finds dependent (nothing when none)."""
     L: list[str] = []
+    if not lost["pairs"]:
+        return L
     L += ["", "## Warning: strong dependences the graph leaves out", "",
           f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
           f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
@@ -128,6 +130,13 @@ def _known_graph(kg: Mapping) -> list[str]:
     return L
 
 
+_SECTIONS: tuple[tuple[str, Callable[[Mapping], list[str]]], ...] = (
+    ("lost_dependences", _lost_dependences), ("heldout_loglik", _heldout_loglik),
+    ("outcome_prediction", _outcome_prediction), ("independence_tests", _independence_tests),
+    ("bootstrap", _bootstrap), ("pc", _pc_agreement), ("known_graph", _known_graph))
+"""The report's sections after the graph, in page order: (key in the report, its markdown)."""
+
+
 def render(report: Mapping, card: Mapping) -> str:
     """validation.md: the header, the graph, then each section the report has, in page order."""
     src = card.get("source", {})
@@ -156,27 +165,10 @@ def render(report: Mapping, card: Mapping) -> str:
     for e in report["structure"]["edges"]:
         L.append(f"| {e['from']} -> {e['to']} | {_f(e['score_loss_if_removed'], 1)} | "
                  f"{e.get('orientation', '?')} |")
-    lost = report.get("lost_dependences")
-    if lost and lost["pairs"]:
-        L += _lost_dependences(lost)
-    ll = report.get("heldout_loglik")
-    if ll:
-        L += _heldout_loglik(ll)
-    pred = report.get("outcome_prediction")
-    if pred:
-        L += _outcome_prediction(pred)
-    ci = report.get("independence_tests")
-    if ci:
-        L += _independence_tests(ci)
-    boot = report.get("bootstrap")
-    if boot:
-        L += _bootstrap(boot)
-    pc = report.get("pc")
-    if pc:
-        L += _pc_agreement(pc)
-    kg = report.get("known_graph")
-    if kg:
-        L += _known_graph(kg)
+    for key, section in _SECTIONS:
+        part = report.get(key)
+        if part:
+            L += section(part)
     t = report.get("timings", {})
     L += ["", "## Timings", "", ", ".join(f"{k} {v:.2f}" for k, v in t.items()), ""]
     return "\n".join(L)

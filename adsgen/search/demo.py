@@ -90,10 +90,37 @@ def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
     return images
 
 
-# long: the demo's four stages (data, CBN, search, report) in order, each a few calls (issue 19: one function
-# per stage after the search work of the day lands)
+def _worst_of_each_seed(found: list[Found]) -> list[Found]:
+    """The worst found scenario of each seed (``found`` is sorted worst first), so the pictures show one kind
+    of failure each."""
+    worst: dict[str, Found] = {}  # seed name -> its worst found scenario
+    for f in found:
+        worst.setdefault(f.outcome.candidate.space.name, f)
+    return list(worst.values())
+
+
+def _cbn_section(cbn_dir: Path, out: Path) -> Section:
+    """The learned network: where it came from, its validation figures and its graph."""
+    from adsgen.campaign.report import Image, Section, Table
+
+    card = json.loads((cbn_dir / "card.json").read_text())
+    validation = json.loads((cbn_dir / "validation.json").read_text()) if (cbn_dir / "validation.json").is_file() \
+        else {}
+    return Section("Causal Bayesian network", paragraphs=[
+        f"Learned from {DEMO_DATA.name} (SYNTHETIC data in the Montgomery County format, sampled from a "
+        f"documented reference network; see data/crash/README.md). Arcs: {len(card.get('edges', []))}. "
+        f"Model folder: {_rel(cbn_dir, out)}/ (validation report: {_rel(cbn_dir / 'validation.md', out)}), "
+        "paths relative to this page."],
+        tables=[Table(_validation_rows(validation), caption="validation figures")],
+        images=[Image(name="cbn_graph", caption="The learned graph, variables by tier (environment at the top, "
+                      "crash outcome at the bottom). Red arc labels: bootstrap strength, the share of "
+                      f"{DEMO_BOOTSTRAP} resamples that have the arc, and in brackets the share pointing "
+                      "as drawn; dashed arcs: direction not identifiable from data.",
+                      path=cbn_dir / "graph.png")] if (cbn_dir / "graph.png").is_file() else [])
+
+
 def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Console | None = None) -> Path:
-    from adsgen.campaign.report import Image, Section, Table, write_html_report
+    from adsgen.campaign.report import Section, Table, write_html_report
     from adsgen.scenario.io import load_seeds
     from adsgen.search.output import output_steps, run_record, search_summary, write_outputs
     from adsgen.search.run import SearchConfig, load_risk_model, run_search
@@ -136,29 +163,13 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
 
     console.rule("4/4  report")
     found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
-    worst: dict[str, Found] = {}  # seed name -> its worst found scenario
-    for f in found:  # the worst scenario of each seed, so the five pictures show five kinds of failure
-        worst.setdefault(f.outcome.candidate.space.name, f)
     keyframes_dir = out / "keyframes"
     keyframes_dir.mkdir(exist_ok=True)
-    worst5 = list(worst.values())[:5]
+    worst5 = _worst_of_each_seed(found)[:5]
     worst_rows = _worst_keyframes(worst5, keyframes_dir, seed, console)
     reproduce_rows = _reproduction_rows(worst5, paths, out, seed)
-    card = json.loads((cbn_dir / "card.json").read_text())
-    validation = json.loads((cbn_dir / "validation.json").read_text()) if (cbn_dir / "validation.json").is_file() \
-        else {}
     sections = [
-        Section("Causal Bayesian network", paragraphs=[
-            f"Learned from {DEMO_DATA.name} (SYNTHETIC data in the Montgomery County format, sampled from a "
-            f"documented reference network; see data/crash/README.md). Arcs: {len(card.get('edges', []))}. "
-            f"Model folder: {_rel(cbn_dir, out)}/ (validation report: {_rel(cbn_dir / 'validation.md', out)}), "
-            "paths relative to this page."],
-            tables=[Table(_validation_rows(validation), caption="validation figures")],
-            images=[Image(name="cbn_graph", caption="The learned graph, variables by tier (environment at the top, "
-                          "crash outcome at the bottom). Red arc labels: bootstrap strength, the share of "
-                          f"{DEMO_BOOTSTRAP} resamples that have the arc, and in brackets the share pointing "
-                          "as drawn; dashed arcs: direction not identifiable from data.",
-                          path=cbn_dir / "graph.png")] if (cbn_dir / "graph.png").is_file() else []),
+        _cbn_section(cbn_dir, out),
         _search_section(records, budget, severity),
         Section("Five worst scenarios (CBN-guided search)", paragraphs=[
             "The worst scenario found from each seed: collisions with the highest impact speed first, then the "

@@ -40,6 +40,17 @@ class Executor(Protocol):
         """Stop every worker (kill=True: at once, abandoning tasks in flight); safe to call twice."""
 
 
+def overdue(task: Task | None, submitted: float, now: float, timeout_s: float | None) -> bool:
+    """A task still running ``timeout_s`` per run after it was submitted (monotonic seconds)."""
+    return task is not None and timeout_s is not None and now - submitted > timeout_s * len(task)
+
+
+def timed_out(task: Task, spec: WorkerSpec, submitted_unix: float, timeout_s: float, killed: str) -> list[RunOutcome]:
+    """The ``timed_out`` outcomes of a task whose worker (``killed``: what was stopped) was replaced."""
+    return task.outcomes("timed_out", spec.worker_id, submitted_unix,
+                         f"run exceeded its timeout of {timeout_s:g} s; its {killed} was killed")
+
+
 EXECUTORS: dict[str, Callable[..., Executor]] = {}
 """Executor registry: name -> factory taking keyword options (e.g. ray_address)."""
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from typing import cast
 
-from adsgen.campaign.executors.base import register_executor
+from adsgen.campaign.executors.base import overdue, register_executor, timed_out
 from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec  # noqa: F401
 
 _STARTUP_TIMEOUT_S = 120.0  # [s] a worker that is not ready by then is reported as lost
@@ -174,11 +174,9 @@ class ProcessExecutor:
                 raise ConfigError(f"campaign worker could not start: {payload}")
         now = time.monotonic()
         for w in list(self._workers.values()):
-            if w.task is not None and self._timeout_s is not None and now - w.submitted > self._timeout_s * len(w.task):
-                task = w.task
+            if w.task is not None and self._timeout_s is not None and overdue(w.task, w.submitted, now, self._timeout_s):
+                out += timed_out(w.task, w.spec, w.submitted_unix, self._timeout_s, "worker process")
                 self._replace(w)
-                out += task.outcomes("timed_out", w.spec.worker_id, w.submitted_unix,
-                                     f"run exceeded its timeout of {self._timeout_s:g} s; its worker process was killed")
             elif not w.ready and now - w.started > _STARTUP_TIMEOUT_S:
                 self.shutdown(kill=True)
                 from adsgen.errors import BackendError

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from adsgen.campaign.executors.base import register_executor
+from adsgen.campaign.executors.base import overdue, register_executor, timed_out
 from adsgen.campaign.worker import RunOutcome, Task, WorkerRuntime, WorkerSpec
 from adsgen.errors import BackendError, ConfigError, MissingExtraError
 
@@ -153,11 +153,9 @@ class RayExecutor:
             time.sleep(min(timeout_s, 0.05))
         now = time.monotonic()
         for s in list(self._slots.values()):
-            if s.task is not None and self._timeout_s is not None and now - s.submitted > self._timeout_s * len(s.task):
-                task = s.task
+            if s.task is not None and self._timeout_s is not None and overdue(s.task, s.submitted, now, self._timeout_s):
+                out += timed_out(s.task, s.spec, s.submitted_unix, self._timeout_s, "Ray actor")
                 self._replace(s)
-                out += task.outcomes("timed_out", s.spec.worker_id, s.submitted_unix,
-                                     f"run exceeded its timeout of {self._timeout_s:g} s; its Ray actor was killed")
             elif s.ready_ref is not None and now - s.started > _STARTUP_TIMEOUT_S:
                 raise BackendError(f"Ray actor {s.spec.worker_id} did not start within {_STARTUP_TIMEOUT_S:g} s")
         return out

@@ -93,7 +93,7 @@ class Manoeuvre:
     """Deceleration limit [m/s2] while tracking the target."""
 
 
-MANOEUVRES = {
+EGO_PLANS = {  # the ego plans the VLM agent can drive on, by the word its answer names
     "brake": Manoeuvre("brake", 0.0, 8.0),
     "stop_line": Manoeuvre("stop_line", 0.0, 6.0),
     "slow": Manoeuvre("slow", 0.5, 3.0),
@@ -119,11 +119,11 @@ def parse_plan(answer: str) -> Manoeuvre | None:
     text = answer.lower()
     for phrase, name in _PRIORITY:
         if phrase in text:
-            return MANOEUVRES[name]
+            return EGO_PLANS[name]
     hits = [(text.find(p), name) for p, name in _ORDERED if re.search(rf"\b{re.escape(p)}\b", text)]
     if not hits:
         return None
-    return MANOEUVRES[min(hits)[1]]
+    return EGO_PLANS[min(hits)[1]]
 
 
 def parse_behaviour(answer: str) -> str | None:
@@ -446,7 +446,7 @@ class VLMAgent:
 
     def reset(self, scenarios: Sequence[Any], seed: int, *args: Any, **kwargs: Any) -> None:
         n = len(scenarios)
-        self._manoeuvre = [MANOEUVRES["cruise"]] * n
+        self._manoeuvre = [EGO_PLANS["cruise"]] * n
         self._decided = [False] * n  # a safe-actions answer was parsed on this row
         self._cap_mps = np.full(n, np.inf)  # (B,) [m/s] speed cap from the behaviour answer
         self._stats = [_RowStats() for _ in range(n)]
@@ -482,7 +482,7 @@ class VLMAgent:
                         st.fallback_last += 1
                     else:
                         st.fallback_default += 1
-                        self._manoeuvre[q.row] = MANOEUVRES[FALLBACK_MANOEUVRE]
+                        self._manoeuvre[q.row] = EGO_PLANS[FALLBACK_MANOEUVRE]
                     continue
                 self._decided[q.row] = True
                 self._manoeuvre[q.row] = plan

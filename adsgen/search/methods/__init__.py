@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from adsgen.errors import ConfigError
+from adsgen.registry import Registry
 from adsgen.search.evaluator import Evaluator
 from adsgen.search.risk import CBNRisk, ShuffledRisk, blind_cbn, shuffled_cbn
 from adsgen.search.space import SeedSpace
@@ -81,18 +82,20 @@ _SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("cbn_random_risk", "ablation: CBN-guided with the severity risk replaced by random numbers",
                True, lambda ctx: _cbn(ctx, ShuffledRisk(_risk(ctx), seed=ctx.seed))),
 )
-_REGISTRY: dict[str, MethodSpec] = {s.name: s for s in _SPECS}
+METHODS: Registry[MethodSpec] = Registry("search method")
+"""Search methods by name (adsgen.registry: ``METHODS.register(spec.name, spec)`` adds one)."""
+for _spec in _SPECS:
+    METHODS.register(_spec.name, _spec)
 
 
 def method_names() -> list[str]:
-    return list(_REGISTRY)
+    """Registered method names, in registration order."""
+    return list(METHODS)
 
 
 def get_spec(name: str) -> MethodSpec:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown search method {name!r}; expected one of {', '.join(_REGISTRY)}") from None
+    """The spec registered under name; ConfigError listing the known names otherwise."""
+    return METHODS.lookup(name)
 
 
 def build_method(name: str, ctx: MethodContext) -> SearchMethod:
