@@ -10,13 +10,13 @@ Per seed, over the factor combinations c its contract allows and the unit cube u
              simulated run (naive Bayes over factor states and parameter bins, refined by a per-cell Beta
              posterior shrunk towards it);
 * gain       g(c) = W(cell(c)) when the cell (the combination of the seed's acting factors) holds no valid
-             failure yet, else 0, with W(cell) = sum of pi over the cell; plus ``distinct_value / cells``
-             for one more distinct valid failure anywhere;
+             failure yet, else 0, with W(cell) its crash mass P(cell | crash, contract) (what coverage
+             counts); plus ``distinct_value / cells`` for one more distinct valid failure anywhere;
 
     acquisition(c, u) = p(c, u) * (g(c) + distinct_value / cells)
 
-Candidates are drawn from the prior (parameters from a cross-entropy sampler fitted to the high-risk runs)
-and around the valid failures already found (parameter steps and one-factor moves: refinement), scored by
+Candidates are drawn from the prior over the cells not yet covered (parameters from a cross-entropy sampler
+fitted to the high-risk runs) and around the valid failures already found (parameter steps and one-factor moves: refinement), scored by
 the acquisition, and the best cells not yet found are simulated. Seeds share each iteration half equally,
 half by their Thompson-sampled yield of new distinct valid failures.
 """
