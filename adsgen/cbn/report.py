@@ -3,7 +3,7 @@ summary of a learned model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -15,6 +15,12 @@ def _f(x, nd: int = 4) -> str:
     return str(x)
 
 
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A markdown table: the header line, its rule, one line per row (cells written as given)."""
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
+            *("| " + " | ".join(str(c) for c in row) + " |" for row in rows)]
+
+
 def _lost_dependences(lost: Mapping) -> list[str]:
     """Pairs the graph makes independent that a marginal G-test finds dependent (nothing when none)."""
     L: list[str] = []
@@ -24,9 +30,9 @@ def _lost_dependences(lost: Mapping) -> list[str]:
           f"These pairs are independent in the learned graph (d-separated given nothing), yet their "
           f"marginal G-test on the training rows has p < {lost['p_max']:g}. On a small sample the score "
           "may have dropped a real dependence; try `--score bic` or more rows, or add the arc by domain "
-          "knowledge.", "", "| pair | rows | G | dof | p |", "|---|---|---|---|---|"]
-    for t in lost["pairs"]:
-        L.append(f"| {t['x']} - {t['y']} | {t['rows']} | {_f(t['g'], 1)} | {t['dof']} | {t['p']:.2g} |")
+          "knowledge.", ""]
+    L += _table(["pair", "rows", "G", "dof", "p"],
+                ([f"{t['x']} - {t['y']}", t["rows"], _f(t["g"], 1), t["dof"], f"{t['p']:.2g}"] for t in lost["pairs"]))
     return L
 
 
@@ -57,10 +63,10 @@ def _outcome_prediction(pred: Mapping) -> list[str]:
           f"| Brier score of P(risky) | {_f(pred['brier_risky'])} | {_f(pred['baseline_brier_risky'])} |",
           "", f"Calibration (10 bins of equal weight by predicted risk; expected calibration error "
           f"{_f(pred['expected_calibration_error'])}): a calibrated model has observed close to predicted.",
-          "", "| bin | rows | predicted risk range | mean predicted | observed |", "|---|---|---|---|---|"]
-    for b in pred["calibration"]:
-        L.append(f"| {b['bin']} | {b['rows']} | {_f(b['risk_low'])}-{_f(b['risk_high'])} | "
-                 f"{_f(b['mean_predicted'])} | {_f(b['observed'])} |")
+          ""]
+    L += _table(["bin", "rows", "predicted risk range", "mean predicted", "observed"],
+                ([b["bin"], b["rows"], f"{_f(b['risk_low'])}-{_f(b['risk_high'])}", _f(b["mean_predicted"]),
+                  _f(b["observed"])] for b in pred["calibration"]))
     return L
 
 
@@ -73,10 +79,11 @@ def _independence_tests(ci: Mapping) -> list[str]:
           "A rejection is a dependence the graph misses; CMI (conditional mutual information, nats) says "
           "how large it is: with many rows, tiny CMIs are significant yet harmless.", "",
           f"Tested {ci['tested']}, rejected {ci['rejected']}, largest CMI {_f(ci['max_cmi_nats'], 5)} nats.",
-          "", "| X | Y | given | G | dof | p (BH) | CMI (nats) |", "|---|---|---|---|---|---|---|"]
-    for t in ci["tests"][:15]:
-        L.append(f"| {t['x']} | {t['y']} | {', '.join(t['given']) or '-'} | {_f(t['g'], 1)} | {t['dof']} "
-                 f"| {_f(t['p_bh'])}{' **rejected**' if t['rejected'] else ''} | {_f(t['cmi_nats'], 5)} |")
+          ""]
+    L += _table(["X", "Y", "given", "G", "dof", "p (BH)", "CMI (nats)"],
+                ([t["x"], t["y"], ", ".join(t["given"]) or "-", _f(t["g"], 1), t["dof"],
+                  f"{_f(t['p_bh'])}{' **rejected**' if t['rejected'] else ''}", _f(t["cmi_nats"], 5)]
+                 for t in ci["tests"][:15]))
     if len(ci["tests"]) > 15:
         L.append(f"| ... {len(ci['tests']) - 15} more in validation.json | | | | | | |")
     return L
@@ -87,11 +94,10 @@ def _bootstrap(boot: Mapping) -> list[str]:
     L: list[str] = []
     L += ["", "## Bootstrap arc strength", "",
           f"{boot['resamples']} resamples of the training rows, hill climbing rerun on each. Strength: share "
-          "of resamples linking the pair; direction: share of those pointing as shown.", "",
-          "| arc | strength | direction | in learned graph |", "|---|---|---|---|"]
-    for r in boot["arcs"]:
-        L.append(f"| {r['from']} -> {r['to']} | {_f(r['strength'], 2)} | {_f(r['direction'], 2)} | "
-                 f"{'yes' if r['in_graph'] else 'no'} |")
+          "of resamples linking the pair; direction: share of those pointing as shown.", ""]
+    L += _table(["arc", "strength", "direction", "in learned graph"],
+                ([f"{r['from']} -> {r['to']}", _f(r["strength"], 2), _f(r["direction"], 2),
+                  "yes" if r["in_graph"] else "no"] for r in boot["arcs"]))
     return L
 
 
