@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adsgen.errors import BackendError
+from adsgen.jsonout import check_json_target, json_option, tables_to_stderr, write_json
 from adsgen.provenance import file_fingerprint, utc_now, versions
 from carla_bridge._carla import import_carla
 
@@ -25,13 +25,14 @@ def check(
     timeout_s: float = typer.Option(10.0, "--timeout", help="Client timeout for each call [s]."),
     run: bool = typer.Option(True, "--run/--no-run", help="Run a tiny 3 s scenario on the server."),
     town: str = typer.Option(None, "--town", help="Run the tiny scenario in this Town instead of a generated road."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON to this file."),
+    json_out: str | None = json_option("the report"),
 ) -> None:
     """Reachability, client/server versions, the loaded map, and whether a tiny scenario runs."""
 
     from carla_bridge.check import run_check
     from carla_bridge.connection import parse_host_port
 
+    check_json_target(json_out)
     import_carla("adsgen carla check")
     h, p = parse_host_port(host)
     rep = run_check(h, p, timeout_s=timeout_s, run=run, town=town)
@@ -40,10 +41,9 @@ def check(
         table.add_column(col)
     for row in rep.rows:
         table.add_row(row.name, f"[{_STYLE[row.status]}]{row.status}[/]", row.detail)
-    Console().print(table)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(rep.to_dict(), indent=2))
+    with tables_to_stderr(json_out):
+        Console().print(table)
+    write_json(json_out, rep.to_dict())
     if not rep.ok:
         failed = next(r for r in rep.rows if r.status == "fail")
         raise BackendError(f"carla check {h}:{p}: {failed.name} failed: {failed.detail}")
@@ -57,7 +57,7 @@ def compare_cmd(
     seed: int = typer.Option(0, help="Run seed."),
     town: str = typer.Option(None, "--town", help="Run in this Town at a matching site instead of the generated road."),
     timeout_s: float = typer.Option(10.0, "--timeout", help="Client timeout for each call [s]."),
-    json_out: Path = typer.Option(None, "--json", help="Write the comparison with provenance to this JSON file."),
+    json_out: str | None = json_option("the comparison with provenance"),
 ) -> None:
     """Run scenarios on the builtin engine and on CARLA; print both results and whether CARLA confirms."""
 
@@ -65,6 +65,7 @@ def compare_cmd(
     from carla_bridge.backend import CarlaBackend
     from carla_bridge.compare import compare
 
+    check_json_target(json_out, scenarios)
     loaded = [load_scenario(p) for p in scenarios]
     with CarlaBackend(host, timeout_s=timeout_s, town=town) as backend:
         rows = compare(loaded, agent, seed, backend)
@@ -81,18 +82,16 @@ def compare_cmd(
                       f"{num(r.builtin['min_ttc_s'])} / {num(r.carla['min_ttc_s'])}",
                       f"{num(r.builtin['min_distance_m'])} / {num(r.carla['min_distance_m'])}",
                       "yes" if r.confirmed else "[bold red]no[/]")
-    console = Console()
-    console.print(table)
-    console.print(f"confirmed {sum(r.confirmed for r in rows)} of {len(rows)}")
+    with tables_to_stderr(json_out):
+        console = Console()
+        console.print(table)
+        console.print(f"confirmed {sum(r.confirmed for r in rows)} of {len(rows)}")
     if json_out is not None:
-        import json
-
         doc = {"rows": [r.to_dict() for r in rows],
                "provenance": {"created": utc_now(), "host": host, "town": town, "agent": agent, "seed": seed,
                               "server_version": server, "versions": versions(),
                               "scenarios": {str(p): file_fingerprint(p) for p in scenarios}}}
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(doc, indent=2))
+        write_json(json_out, doc)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

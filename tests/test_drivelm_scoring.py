@@ -164,6 +164,14 @@ def test_cli_evaluate_json(cli, tmp_path):
     assert res["provenance"]["inputs"]["ground_truth"]["fingerprint"].startswith("sha256:")
 
 
+def test_cli_evaluate_json_to_stdout_is_clean_json(cli):
+    code, out, err = cli(["drivelm", "evaluate", FIX / "mini_pred_partial.json", "--gt", FIX / "mini_eval.json",
+                          "--json", "-"])
+    assert code == 0, err
+    res = json.loads(out)  # the scores' lines went to standard error
+    assert res["counts"]["accuracy"] == 3 and "skipped   3" in err
+
+
 def test_cli_rejects_training_file_as_ground_truth(cli):
     code, _, err = cli(["drivelm", "evaluate", FIX / "mini_pred_partial.json", "--gt", FIX / "mini_train.json"])
     assert code == 2 and "has no 'tag'" in err

@@ -29,7 +29,6 @@ from adsgen.drivelm.challenge.formats import (
     to_conversations,
     to_question_file,
     write_conversations,
-    write_json,
     write_nested,
     write_predictions,
     write_submission,
@@ -38,6 +37,8 @@ from adsgen.drivelm.challenge.submission import build_submission
 from adsgen.drivelm.challenge.testset import make_eval_file
 from adsgen.drivelm.progress import rich_phases
 from adsgen.errors import InputError
+from adsgen.jsonout import STDOUT, check_json_target, json_option, tables_to_stderr
+from adsgen.jsonout import write_json as write_json_output
 from adsgen.outputs import check_output
 from adsgen.provenance import file_fingerprint, utc_now, versions
 
@@ -208,38 +209,40 @@ def evaluate_cmd(
     gt: Path = typer.Option(..., "--gt", help="Ground truth: nested evaluation file with tags and answers."),
     judge: str = typer.Option("none", help="'none', or a folder with a local causal LM that rates the "
                                            "GPT-judged answers 0-100."),
-    json_out: Path = typer.Option(None, "--json", help="Write the scores (with provenance) to this JSON file."),
+    json_out: str | None = json_option("the scores (with provenance)"),
 ) -> None:
     """Score predictions exactly as the DriveLM challenge does (accuracy, match, language, GPT parts)."""
     from adsgen.drivelm.challenge.scoring import evaluate, make_judge  # lazy: see the note on imports above
+    check_json_target(json_out, (predictions, gt))
     truth = load_nested(gt)
     check_eval_file(truth, str(gt))
     preds = load_predictions(predictions)
     uses_judge = judge.strip().lower() not in ("", "none")
-    with rich_phases(console, enabled=uses_judge) as phases:  # a judge model takes a while to load and to rate
+    with tables_to_stderr(json_out), rich_phases(console, enabled=uses_judge) as phases:  # a judge takes a while
         step = phases("load judge", 1)
         j = make_judge(judge)
         step(1)
         result = evaluate(preds, truth, judge=j, source=str(gt), progress=phases)
-    c = result["counts"]
-    console.print(f"accuracy  {_fmt(result['accuracy'])}   ({c['accuracy']} questions)")
-    console.print(f"match F1  {_fmt(result['match_f1'])}   ({c['match']} questions)")
-    lang = result["language"] or {}
-    console.print("language  " + ("  ".join(f"{k} {v:.4f}" for k, v in lang.items()) or "missing")
-                  + f"   ({c['language']} questions)")
-    console.print(f"chatgpt   {_fmt(result['chatgpt'])}   ({c['chatgpt']} questions; judge: {result['judge']})")
-    console.print(f"match     {_fmt(result['match'])}")
-    console.print(f"final     {_fmt(result['final'])}" + ("   (partial: GPT-judged parts missing)"
-                                                           if result["partial"] else ""))
-    console.print(f"skipped   {result['skipped']} questions about objects the first answer did not find")
-    if result["ignored_predictions"]:
-        console.print(f"ignored   {result['ignored_predictions']} predictions for ids the ground truth does not hold")
+    with tables_to_stderr(json_out):
+        c = result["counts"]
+        console.print(f"accuracy  {_fmt(result['accuracy'])}   ({c['accuracy']} questions)")
+        console.print(f"match F1  {_fmt(result['match_f1'])}   ({c['match']} questions)")
+        lang = result["language"] or {}
+        console.print("language  " + ("  ".join(f"{k} {v:.4f}" for k, v in lang.items()) or "missing")
+                      + f"   ({c['language']} questions)")
+        console.print(f"chatgpt   {_fmt(result['chatgpt'])}   ({c['chatgpt']} questions; judge: {result['judge']})")
+        console.print(f"match     {_fmt(result['match'])}")
+        console.print(f"final     {_fmt(result['final'])}" + ("   (partial: GPT-judged parts missing)"
+                                                               if result["partial"] else ""))
+        console.print(f"skipped   {result['skipped']} questions about objects the first answer did not find")
+        if result["ignored_predictions"]:
+            console.print(f"ignored   {result['ignored_predictions']} predictions for ids the ground truth does not hold")
     if json_out is not None:
-
         payload = dict(result)
         payload["provenance"] = _provenance({"predictions": predictions, "ground_truth": gt}, {"judge": judge})
-        write_json(payload, json_out, indent=2)
-        console.print(f"wrote {json_out}")
+        where = write_json_output(json_out, payload)
+        if where != STDOUT:
+            console.print(f"wrote {where}")
 
 
 # ------------------------------------------------------------------------------------------------ submit
