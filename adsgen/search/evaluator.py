@@ -82,7 +82,8 @@ class CandidateOutcome:
 
 @dataclass
 class Found:
-    """A distinct high-risk scenario, as first found."""
+    """A distinct high-risk world: its first high-risk run, replaced by its first valid failure once one is
+    found (so the archive's verdicts agree with the count of distinct valid failures)."""
 
     outcome: CandidateOutcome
     risk: float | None = None
@@ -195,6 +196,7 @@ class Evaluator:
             if r.verdict == VALID and k not in self.valid:
                 o.new_valid = True
                 self.valid[k] = Found(o)
+                self.archive[k] = self.valid[k]  # the world is kept as the run that shows its valid failure
             out.append(o)
         self.outcomes.extend(out)
         self.curve.append(ProgressPoint(self.runs, len(self.archive), time.perf_counter() - self._t0,
