@@ -213,3 +213,11 @@ def test_reference_runs_are_not_judged_whatever_the_spec(cli, tmp_path):
     d = json.loads((tmp_path / "r.json").read_text())
     assert code == 0, err
     assert d["termination"] == "collision" and d["verdict"] is None and d["reference_outcome"] is None
+
+
+def test_verdict_counts_read_in_the_judges_order_with_the_shared_words():
+    from adsgen.sim.vocabulary import verdict_counts_words
+
+    text = verdict_counts_words({"unjudged": 2, "not_at_fault": 3, "valid_failure": 5})
+    assert text == "valid failure 5, not at fault 3, unjudged 2"
+    assert verdict_counts_words({}) == "none"

@@ -13,8 +13,7 @@ from pathlib import Path
 from adsgen.provenance import utc_now, versions
 from adsgen.search.evaluator import RUNS_TO_SEED_PAPER, SEED_PAPER_DISTINCT
 from adsgen.search.run import SearchResult, mean_log_plausibility
-from adsgen.sim.judge import Verdict
-from adsgen.sim.vocabulary import verdict_label
+from adsgen.sim.vocabulary import verdict_counts_words
 from adsgen.variables import FACTORS
 
 SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", *FACTORS,
@@ -87,13 +86,6 @@ def run_record(result: SearchResult, *, cbn_dir: str | None, seeds_dir: str | No
     }
 
 
-def _verdict_counts(counts: dict[str, int]) -> str:
-    """'valid failure 74, reference fails too 311, ...': verdicts in the judge's order, in the shared words."""
-    order = [v.value for v in Verdict] + ["unjudged"]
-    ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-    return ", ".join(f"{verdict_label(v) if v != 'unjudged' else 'unjudged'} {n}" for v, n in ranked) or "none"
-
-
 def search_summary(result) -> str:
     """One line: distinct valid failures, crash-weighted coverage, mean log plausibility, then the rest."""
     ev = result.evaluator
@@ -101,7 +93,7 @@ def search_summary(result) -> str:
         "crash-weighted coverage - (no --cbn)"
     lp = mean_log_plausibility(result)
     return (f"[bold]{len(ev.valid)}[/] distinct valid failures; {cov}; mean log plausibility "
-            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds ({_verdict_counts(ev.verdicts())}) "
+            f"{'-' if lp is None else f'{lp:.2f}'}; {len(ev.archive)} distinct high-risk worlds ({verdict_counts_words(ev.verdicts())}) "
             f"in {ev.runs} runs ({ev.reference_runs} of them reference runs), {ev.iteration} iterations, "
             f"{result.wall_s:.1f} s")
 

@@ -12,6 +12,7 @@ or ``near-miss`` (a collision or a near miss: min TTC under the threshold).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 from adsgen.sim.judge import Outcome, Verdict
 from adsgen.sim.types import HIGH_RISK_TTC_S, RunResult
@@ -45,6 +46,14 @@ def verdict_label(verdict: str | None) -> str:
     if not isinstance(verdict, str) or not verdict:
         return "-"
     return VERDICT_LABELS.get(verdict, verdict.replace("_", " "))
+
+
+def verdict_counts_words(counts: Mapping[str, int]) -> str:
+    """'valid failure 74, reference fails too 311, ...': counts per verdict in the judge's order (other keys,
+    such as 'unjudged', after them), in the shared words."""
+    order = [v.value for v in Verdict]
+    ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    return ", ".join(f"{verdict_label(v)} {n}" for v, n in ranked) or "none"
 
 
 def finding_words(verdict: str | None, collided: bool, high_risk: bool) -> str:

@@ -40,9 +40,9 @@ class Executor(Protocol):
         """Stop every worker (kill=True: at once, abandoning tasks in flight); safe to call twice."""
 
 
-def overdue(task: Task | None, submitted: float, now: float, timeout_s: float | None) -> bool:
+def overdue(task: Task, submitted: float, now: float, timeout_s: float) -> bool:
     """A task still running ``timeout_s`` per run after it was submitted (monotonic seconds)."""
-    return task is not None and timeout_s is not None and now - submitted > timeout_s * len(task)
+    return now - submitted > timeout_s * len(task)
 
 
 def timed_out(task: Task, spec: WorkerSpec, submitted_unix: float, timeout_s: float, killed: str) -> list[RunOutcome]:
