@@ -29,7 +29,9 @@ def _run(collided=True, at_fault=None, ref="safe", omni="safe", ttc=0.0):
     ({"at_fault": False}, Verdict.NOT_AT_FAULT),
     ({"at_fault": True, "ref": "collision"}, Verdict.REFERENCE_FAILS),
     ({"at_fault": True, "ref": "collision", "omni": "collision"}, Verdict.UNAVOIDABLE),
-    ({"at_fault": True, "ref": "safe", "omni": "near_miss"}, Verdict.UNAVOIDABLE),
+    # the careful driver avoided it: avoidable by example, whatever the braking-only check did
+    ({"at_fault": True, "ref": "safe", "omni": "near_miss"}, Verdict.VALID_FAILURE),
+    ({"at_fault": True, "ref": "safe", "omni": None}, Verdict.VALID_FAILURE),
     ({"at_fault": False, "ref": "collision", "omni": "collision"}, Verdict.NOT_AT_FAULT),
 ])
 def test_verdict_order(kw, expected):
@@ -161,6 +163,21 @@ def test_judge_keeps_the_better_omniscient_try_and_counts_it():
     assert judge([r], [sc], be, 0, evasive_runs=1) == 3 and r.omniscient_outcome == "safe"
     r = _run(at_fault=True, ref=None, omni=None)
     assert judge([r], [sc], be, 0) == 2 and r.omniscient_outcome == "collision"
+
+
+def test_search_pays_for_the_solvability_check_only_where_it_can_change_the_verdict():
+    """solvability="when_needed" (a budgeted search): the nominal cut_in, a valid failure, costs one reference
+    run and leaves the omniscient outcome empty; the same verdict as the complete judge's two runs."""
+    from adsgen.scenario.io import load_seed
+    from adsgen.scenario.mapping import instantiate
+    from adsgen.sim.agents import get_agent
+
+    sc = instantiate(load_seed(SEEDS_DIR / "cut_in.yaml"), {})
+    be = BuiltinBackend()
+    full, lean = (be.run([sc], get_agent("idm"), 0)[0] for _ in range(2))
+    assert judge([full], [sc], be, 0) == 2 and full.omniscient_outcome is not None
+    assert judge([lean], [sc], be, 0, solvability="when_needed") == 1 and lean.omniscient_outcome is None
+    assert lean.verdict == full.verdict == "valid_failure"
 
 
 def test_omniscient_agent_spec():

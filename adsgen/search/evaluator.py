@@ -8,7 +8,8 @@ same backend, same agent, same budget accounting, same definition of high-risk a
   (friction, the sensing model, the road, traffic control, speeds, the adversary's manoeuvre and
   impairment as compiled into the scenario). The old label key (factor states + bins) is kept as a
   secondary count (``label_keys``).
-* Every high-risk run is judged (``adsgen.sim.judge``): two reference re-runs, counted against the budget
+* Every high-risk run is judged (``adsgen.sim.judge``): the careful driver's re-run, and the omniscient check's where the
+  careful driver is not safe too (it cannot change the verdict elsewhere), counted against the budget
   (a budget of N is N simulated runs, references included). The archive keeps every distinct high-risk
   world with its verdict; ``valid`` holds the distinct valid failures, the figure methods are ranked by.
 """
@@ -177,10 +178,10 @@ class Evaluator:
             if self.judge_filter is not None and risky:
                 keep = self.judge_filter([candidates[i] for i in risky])
                 risky = [i for i, k in zip(risky, keep, strict=True) if k]
-            risky = risky[: max(self.remaining, 0) // 2]  # references count against the budget
+            risky = risky[: max(self.remaining, 0) // 2]  # references count against the budget (at most two each)
             if risky:
                 n = judge([results[i] for i in risky], [scenarios[i] for i in risky], self.backend, self.sim_seed,
-                          self.ttc_threshold_s)
+                          self.ttc_threshold_s, solvability="when_needed")
                 self.runs += n
                 self.reference_runs += n
         out = []
