@@ -119,8 +119,12 @@ class SeedState:
     index: dict[tuple, int] = field(default_factory=dict)   # factor key -> combination index
     covered: set[int] = field(default_factory=set)          # cells with a valid failure
     valid: list[Candidate] = field(default_factory=list)    # valid failures found, to refine around
-    tried: dict[tuple, int] = field(default_factory=dict)   # (combo key, bins) -> runs
-    found: set[tuple] = field(default_factory=set)          # (combo key, bins) found high-risk
+    tried: dict[tuple, int] = field(default_factory=dict)   # world (Evaluator.key) -> runs
+    frontier: dict[tuple, tuple[Candidate, str]] = field(default_factory=dict)
+    """Untried neighbours of the valid failures found (world -> (candidate, move kind))."""
+    moved: dict[tuple, str] = field(default_factory=dict)   # world proposed from the frontier -> its move kind
+    move_hits: dict[str, float] = field(default_factory=dict)    # move kind -> valid failures among its runs
+    move_trials: dict[str, float] = field(default_factory=dict)  # move kind -> runs of its neighbours
     runs: int = 0
     new: int = 0
     value: float = 0.0            # acquisition value gained: weights of newly covered cells + per new failure
@@ -173,7 +177,7 @@ class CBNGuidedSearch:
             batch: list[Candidate] = []
             owner: list[SeedState] = []
             for st, n in zip(states, share, strict=True):
-                for c in self._propose(st, int(n), rng):
+                for c in self._propose(ev, st, int(n), rng):
                     batch.append(c)
                     owner.append(st)
             if not batch:  # every cell of every seed tried: fall back to repeats with fresh parameters
@@ -182,7 +186,7 @@ class CBNGuidedSearch:
                 batch = [Candidate(st.space, top, u) for u in st.sampler.sample(n_iter, rng)]
                 owner = [st] * len(batch)
             outcomes = ev.evaluate(batch)
-            self._feedback(owner[: len(outcomes)], outcomes)
+            self._feedback(ev, owner[: len(outcomes)], outcomes)
 
     @staticmethod
     def _batch_size(ev: Evaluator, per_iter: int) -> int:
@@ -219,9 +223,11 @@ class CBNGuidedSearch:
             out[i] += 1
         return out
 
-    def _candidates(self, st: SeedState, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """m candidates: (combination indices (m,), units (m, params)), from the prior and around finds."""
-        n_ref = int(round(self.refine_share * m)) if st.valid else 0
+    def _candidates(self, st: SeedState, m: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        """m candidates: (combination indices (m,), units (m, params), move kind of each or None), drawn from
+        the prior over uncovered cells, uniformly, and from the frontier of the valid failures found."""
+        n_ref = min(int(round(self.refine_share * m)), len(st.frontier))
         n_uni = int(round(self.uniform_share * (m - n_ref)))
         prior = st.prior
         if self.skip_covered and st.covered:
@@ -230,24 +236,45 @@ class CBNGuidedSearch:
         combos = np.concatenate([rng.choice(len(prior), size=m - n_ref - n_uni, p=prior),
                                  rng.integers(len(st.prior), size=n_uni)])
         units = st.sampler.sample(m - n_ref, rng) if st.space.n_params else np.zeros((m - n_ref, 0))
+        moves: list[str | None] = [None] * (m - n_ref)
         if n_ref == 0:
-            return combos, units
-        ref_c = np.empty(n_ref, dtype=int)
-        ref_u = np.empty((n_ref, st.space.n_params))
-        movable = [f for f in acting_factors(st.space) if len(st.space.choices[f]) > 1]
-        for i in range(n_ref):
-            base = st.valid[int(rng.integers(len(st.valid)))]
-            factors = dict(base.factors)
-            if movable and rng.random() < 0.5:  # one-factor move to another state
-                f = movable[int(rng.integers(len(movable)))]
-                factors[f] = st.space.choices[f][int(rng.integers(len(st.space.choices[f])))]
-            ref_c[i] = st.index[factor_key(factors)]
-            ref_u[i] = np.clip(base.unit + rng.normal(0.0, self.refine_sigma, st.space.n_params), 0.0, 1.0)
-        return np.concatenate([combos, ref_c]), np.concatenate([units, ref_u])
+            return combos, units, moves
+        keys = list(st.frontier)
+        picked = [st.frontier[keys[int(i)]] for i in rng.choice(len(keys), size=n_ref, replace=False)]
+        ref_c = np.array([st.index[factor_key(c.factors)] for c, _ in picked], dtype=int)
+        ref_u = np.array([c.unit for c, _ in picked]).reshape(n_ref, st.space.n_params)
+        return np.concatenate([combos, ref_c]), np.concatenate([units, ref_u]), moves + [k for _, k in picked]
 
-    def acquisition(self, st: SeedState, combos: np.ndarray, units: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
-        """(m,) p(c, u) * (g(c) + distinct_value / cells) for candidate combinations and units."""
+    def _expand(self, ev: Evaluator, st: SeedState, base: Candidate) -> None:
+        """Add the untried neighbours of a valid failure to the frontier: each acting factor in each of its
+        other states (the contract permitting), and each parameter one bin up and down."""
+        width = 1.0 / np.maximum(st.space.bins, 1)
+        for f in acting_factors(st.space):
+            for state in st.space.choices[f]:
+                if state != base.factors[f]:
+                    self._add_neighbour(ev, st, Candidate(st.space, {**base.factors, f: state}, base.unit), f)
+        for j in range(st.space.n_params):
+            for step in (-1.0, 1.0):
+                u = base.unit.copy()
+                u[j] += step * width[j]
+                if 0.0 <= u[j] <= 1.0:
+                    self._add_neighbour(ev, st, Candidate(st.space, base.factors, u), "parameter")
+
+    def _add_neighbour(self, ev: Evaluator, st: SeedState, c: Candidate, move: str) -> None:
+        if factor_key(c.factors) not in st.index:  # outside the seed's contract
+            return
+        world = ev.key(c)
+        if world not in st.frontier and self._untried(ev, st, world):
+            st.frontier[world] = (c, move)
+
+    def _untried(self, ev: Evaluator, st: SeedState, world: tuple) -> bool:
+        """A world worth a run: not found high-risk yet, and not tried max_tries_per_cell times already."""
+        return world not in ev.archive and st.tried.get(world, 0) < self.max_tries_per_cell
+
+    def acquisition(self, st: SeedState, combos: np.ndarray, units: np.ndarray, rng: np.random.Generator,
+                    moves: list[str | None] | None = None) -> np.ndarray:
+        """(m,) p(c, u) * (g(c) + distinct_value / cells) for candidate combinations and units; a frontier
+        candidate's p is a Thompson draw of its move kind's yield so far (valid failures per run)."""
         factors = [st.table.combos[j] for j in combos]
         lo = st.model.sample_log_odds(factors, units, rng)
         p_nb = 1.0 / (1.0 + np.exp(-lo))
@@ -255,6 +282,10 @@ class CBNGuidedSearch:
         k = self.cell_shrinkage
         p = rng.beta(1.0 + st.cell_hits[cell] + k * p_nb,
                      1.0 + st.cell_trials[cell] - st.cell_hits[cell] + k * (1.0 - p_nb))
+        for i, move in enumerate(moves or ()):
+            if move is not None:
+                h, t = st.move_hits.get(move, 0.0), st.move_trials.get(move, 0.0)
+                p[i] = rng.beta(1.0 + h, 1.0 + t - h)
         uncovered = np.array([c not in st.covered for c in cell])
         gain = np.where(uncovered, st.cell_weight[cell], 0.0)
         return p * (gain + self.distinct_value / len(st.cell_weight))
@@ -275,33 +306,39 @@ class CBNGuidedSearch:
             out.append(bool(p * (1.0 + gain / unit_value) >= self.judge_threshold))
         return out
 
-    def _propose(self, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
+    def _propose(self, ev: Evaluator, st: SeedState, n: int, rng: np.random.Generator) -> list[Candidate]:
         if n <= 0:
             return []
-        combos, units = self._candidates(st, n * self.proposals_per_run, rng)
-        score = self.acquisition(st, combos, units, rng)
+        combos, units, moves = self._candidates(st, n * self.proposals_per_run, rng)
+        score = self.acquisition(st, combos, units, rng, moves)
         chosen: list[Candidate] = []
         taken: set[tuple] = set()
         for i in np.argsort(-score, kind="stable"):
-            c = st.table.combos[combos[i]]
-            cell = (factor_key(c), st.space.bin_index(units[i]))
-            if cell in taken or cell in st.found or st.tried.get(cell, 0) >= self.max_tries_per_cell:
+            cand = Candidate(st.space, st.table.combos[combos[i]], units[i])
+            world = ev.key(cand)
+            if world in taken or not self._untried(ev, st, world):
                 continue
-            taken.add(cell)
-            chosen.append(Candidate(st.space, c, units[i]))
+            taken.add(world)
+            if moves[i] is not None:
+                st.frontier.pop(world, None)
+                st.moved[world] = moves[i]
+            chosen.append(cand)
             if len(chosen) == n:
                 break
         return chosen
 
-    def _feedback(self, owner: list[SeedState], outcomes: list[CandidateOutcome]) -> None:
+    def _feedback(self, ev: Evaluator, owner: list[SeedState], outcomes: list[CandidateOutcome]) -> None:
         per_seed: dict[int, tuple[SeedState, list[CandidateOutcome]]] = {}
         for st, o in zip(owner, outcomes, strict=True):
             per_seed.setdefault(id(st), (st, []))[1].append(o)
             key = factor_key(o.candidate.factors)
-            cell = (key, st.space.bin_index(o.candidate.unit))
-            st.tried[cell] = st.tried.get(cell, 0) + 1
+            st.tried[o.key] = st.tried.get(o.key, 0) + 1
             if o.high_risk:
-                st.found.add(cell)
+                st.frontier.pop(o.key, None)
+            move = st.moved.pop(o.key, None)
+            if move is not None:
+                st.move_trials[move] = st.move_trials.get(move, 0.0) + 1
+                st.move_hits[move] = st.move_hits.get(move, 0.0) + float(o.verdict == Verdict.VALID_FAILURE.value)
             c = st.cell[st.index[key]]
             st.cell_hits[c] += target(o)
             st.cell_trials[c] += 1
@@ -310,6 +347,7 @@ class CBNGuidedSearch:
                     st.value += float(st.cell_weight[c])
                 st.covered.add(int(c))
                 st.valid.append(o.candidate)
+                self._expand(ev, st, o.candidate)
             st.runs += 1
             st.new += o.new_valid
             st.value += o.new_valid * self.distinct_value / len(st.cell_weight)
