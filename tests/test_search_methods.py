@@ -178,3 +178,42 @@ def test_a_method_may_judge_only_some_high_risk_runs_and_saves_their_reference_r
     assert all(o.high_risk for o in outs)
     assert [o.verdict is not None for o in outs] == [True, True, False, False]
     assert ev.reference_runs == 4 and ev.runs == 8  # two judged runs, two references each
+
+
+def test_cbn_frontier_holds_the_untried_one_step_neighbours_of_a_valid_failure():
+    """After a valid failure the CBN-guided search queues its neighbour worlds (each acting factor in each of
+    its other states, each parameter one bin up and down, nothing outside the contract, no world twice),
+    proposes them, and learns per move kind how often a neighbour is a valid failure too."""
+    sp = SeedSpace.of(_seed())
+    m = _build("cbn")
+    st = m._init_seed(sp)
+    ev = _evaluator(400)
+    bad = {**sp.seed.scenario.factors.model_dump(), "light": "dark_unlighted", "surface": "snow_ice",
+           "speed_limit": "high"}
+    base = Candidate(sp, bad, np.array([0.4, 0.6]))  # bins (1, 2); the careful driver avoids it
+    [o] = ev.evaluate([base])
+    assert o.verdict == "valid_failure"
+    m._feedback(ev, [st], [o])
+    moves = {}
+    for world, (c, move) in st.frontier.items():
+        assert world == ev.key(c) and world != o.key
+        changed = [f for f in bad if c.factors[f] != bad[f]]
+        bins = np.array(sp.bin_index(c.unit)) - np.array(sp.bin_index(base.unit))
+        if move == "parameter":
+            assert not changed and sorted(np.abs(bins)) == [0, 1]
+        else:
+            assert changed == [move] and not bins.any()
+        assert c.factors["road_layout"] == "straight"  # the contract's only state
+        moves[move] = moves.get(move, 0) + 1
+    assert moves.pop("parameter") == 4  # each of the two parameters one bin down and one up
+    # the stand-in's instantiate ignores driver_impaired: its other states are the base's own world, not queued
+    assert moves == {f: len(sp.choices[f]) - 1 for f in sp.choices if len(sp.choices[f]) > 1
+                     and f != "driver_impaired"}
+    assert len(set(st.frontier)) == len(st.frontier)
+
+    chosen = m._propose(ev, st, 5, np.random.default_rng(0))
+    assert len({ev.key(c) for c in chosen}) == 5 and all(ev.key(c) not in ev.archive for c in chosen)
+    from_frontier = [c for c in chosen if ev.key(c) in st.moved]
+    assert from_frontier and all(ev.key(c) not in st.frontier for c in from_frontier)
+    m._feedback(ev, [st] * len(chosen), ev.evaluate(chosen))
+    assert sum(st.move_trials.values()) == len(from_frontier) and not st.moved

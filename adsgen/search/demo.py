@@ -90,13 +90,15 @@ def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
     return images
 
 
-def _worst_of_each_seed(found: list[Found]) -> list[Found]:
-    """The worst found scenario of each seed (``found`` is sorted worst first), so the pictures show one kind
-    of failure each."""
+def _worst_of_each_seed(found: list[Found], n: int = 5) -> list[Found]:
+    """The n worst found scenarios (``found`` is sorted worst first): the worst of each seed first, so the
+    pictures show one kind of failure each, then the next worst of any seed where fewer seeds had finds."""
     worst: dict[str, Found] = {}  # seed name -> its worst found scenario
     for f in found:
         worst.setdefault(f.outcome.candidate.space.name, f)
-    return list(worst.values())
+    picked = list(worst.values())[:n]
+    rest = [f for f in found if all(f is not p for p in picked)]
+    return picked + rest[: n - len(picked)]
 
 
 def _cbn_section(cbn_dir: Path, out: Path) -> Section:
@@ -165,14 +167,14 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
     found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
     keyframes_dir = out / "keyframes"
     keyframes_dir.mkdir(exist_ok=True)
-    worst5 = _worst_of_each_seed(found)[:5]
+    worst5 = _worst_of_each_seed(found)
     worst_rows = _worst_keyframes(worst5, keyframes_dir, seed, console)
     reproduce_rows = _reproduction_rows(worst5, paths, out, seed)
     sections = [
         _cbn_section(cbn_dir, out),
         _search_section(records, budget, severity),
         Section("Five worst scenarios (CBN-guided search)", paragraphs=[
-            "The worst scenario found from each seed: collisions with the highest impact speed first, then the "
+            "The worst scenario found from each seed (and the next worst where a seed had none): collisions with the highest impact speed first, then the "
             "lowest min TTC. For each, the camera that shows the hazard (front, else front-left or front-right) "
             "and a bird's-eye view at its key moments: the hazard first visible, the agent's reaction, and the impact (or closest approach)."],
             tables=[Table(reproduce_rows, caption="how to reproduce each: the replay command reruns the stored "
