@@ -26,7 +26,8 @@ from pydantic import ValidationError
 
 from adsgen.errors import InputError
 from adsgen.scenario.messages import validation_message
-from adsgen.scenario.model import Factors, Scenario, Seed
+from adsgen.scenario.model import Factors, RoadSpec, Scenario, Seed
+from adsgen.scenario.roads import arrival_conflict
 from adsgen.variables import SPEED_LIMIT_MPS, STATES
 
 G_MPS2 = 9.81  # [m/s2] gravity
@@ -311,8 +312,26 @@ def _impair(m: dict[str, Any], prof: AdversaryProfile, ego_speed_mps: float) -> 
             trig["value"] = trig["value"] + prof.extra_reaction_s
         elif trig["kind"] == "ego_distance":
             trig["value"] = max(0.0, trig["value"] - ego_speed_mps * prof.extra_reaction_s)
-        else:  # ego_ttc
-            trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
+        else:  # ego_ttc, ego_arrival: seconds before the conflict, the delay comes off them
+            trig["value"] = max(0.0, round(trig["value"] - prof.extra_reaction_s, 3))
+
+
+def _scale_arrival_gap(data: dict[str, Any], ratio: float, source: str) -> None:
+    """Time-to-arrival triggers (``ego_arrival``) are seconds and need no scaling, but the ego must start as
+    long before the conflict point at every limit, or at a higher limit it would start inside the trigger's
+    window: the ego's start gap to the first such actor's conflict point scales with the limit like the speeds
+    (kept at 0 or beyond, the route's start). Nothing changes at the seed's nominal limit (ratio 1)."""
+    if ratio == 1.0:
+        return
+    ego = data["ego"]
+    for i, a in enumerate(data["actors"]):
+        trig = a["manoeuvre"].get("trigger")
+        if trig is None or trig["kind"] != "ego_arrival":
+            continue
+        c = arrival_conflict(RoadSpec.model_validate(data["road"]), ego["route"], a["route"],
+                             f"{source}: actors[{i}].manoeuvre.trigger")
+        ego["start_s_m"] = round(max(0.0, c.ego_s_m - (c.ego_s_m - ego["start_s_m"]) * ratio), 3)
+        return
 
 
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
@@ -325,7 +344,9 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
     Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
     scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
-    Distance triggers (``ego_distance``) scale with the limit too, so they fire at the same time-to-arrival.
+    Distance triggers (``ego_distance``) scale with the limit too, so they fire at about the same time-to-arrival;
+    time-to-arrival triggers (``ego_arrival``, seconds) fire at exactly the same one, and the ego's start gap to
+    their conflict point scales with the limit so that the ego starts outside the trigger's window.
     ``ego_over_limit`` (off: 1.0) is the optional speeding setting: the ego's set speed is that multiple of
     the posted limit (1.0 to EGO_OVER_LIMIT_MAX), for studies of a speeding system only.
     """
@@ -363,6 +384,7 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         trig = a["manoeuvre"].get("trigger")
         if trig is not None and trig["kind"] == "ego_distance":
             trig["value"] = round(trig["value"] * ratio, 3)
+    _scale_arrival_gap(data, ratio, f"seed {seed.name}")
     # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
     if adv is not None and data["actors"][adv]["kind"] != "pedestrian" and \
             data["actors"][adv]["manoeuvre"]["type"] != "run_red_light":  # (the runner's braking is set above)

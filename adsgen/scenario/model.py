@@ -70,7 +70,7 @@ ManoeuvreType = Literal[
     "cross_road",        # pedestrian steps out and crosses when triggered
     "cut_in_brake",      # cut_in, then brake at decel_mps2 to a stop once the lateral move is complete
 ]
-TriggerKind = Literal["time", "ego_distance", "ego_ttc"]
+TriggerKind = Literal["time", "ego_distance", "ego_ttc", "ego_arrival"]
 
 
 class Trigger(StrictModel):
@@ -78,8 +78,10 @@ class Trigger(StrictModel):
 
     kind: TriggerKind = Field("ego_distance", description=(
         "time: at value seconds; ego_distance: when the ego is within value metres (Euclidean); "
-        "ego_ttc: when the ego's time-to-collision with this actor falls below value seconds."))
-    value: float = Field(ge=0.0, description="Seconds (time, ego_ttc) or metres (ego_distance).")
+        "ego_ttc: when the ego's time-to-collision with this actor falls below value seconds; "
+        "ego_arrival: when the ego's time to reach the conflict point (where this actor's route crosses the "
+        "ego's, from the road template), front bumper first, at its current speed, is at most value seconds."))
+    value: float = Field(ge=0.0, description="Seconds (time, ego_ttc, ego_arrival) or metres (ego_distance).")
 
 
 class Manoeuvre(StrictModel):

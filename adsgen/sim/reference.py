@@ -254,7 +254,9 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 continue
             kind, val = g["tkind"][j], g["tval"][j]
             cd = math.hypot(xs[j] - xs[0], ys[j] - ys[0])
-            if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val):
+            arrival = s[0] + el / 2  # the ego's front bumper on its route [m]; 3: time-to-arrival at the conflict point
+            if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val) or (
+                    kind == 3 and -el <= g["sc_e"][j] - arrival <= v[0] * val):
                 triggered[j], t_trig[j] = True, t
         # traffic control
         sigs = [_signal(t, sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]

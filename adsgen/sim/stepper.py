@@ -34,8 +34,8 @@ import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario
-from adsgen.scenario.roads import build_road
+from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario, TriggerKind
+from adsgen.scenario.roads import arrival_conflict, build_road, conflict_point
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
     CURVATURE_AHEAD_M,
@@ -65,7 +65,9 @@ NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the s
 
 M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
 """Manoeuvre type (adsgen.scenario.model.ManoeuvreType) -> its integer code in the compiled arrays."""
-TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
+TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2, "ego_arrival": 3}
+"""Trigger kind (adsgen.scenario.model.TriggerKind) -> its integer code in the compiled arrays."""
+assert tuple(TRIGGER_KINDS) == get_args(TriggerKind), "TRIGGER_KINDS must list the model's trigger kinds"
 
 
 
@@ -84,13 +86,10 @@ def _projection_table(spec: RoadSpec, ego_route: str, route: str) -> tuple[np.nd
     return e.s[k] + along, lat, e.heading[k]
 
 
-@functools.lru_cache(maxsize=4096)
 def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float] | None:
     """Where the ego route and another route cross: (s on ego route, s on the other) or None."""
-    if ego_route == route:
-        return None
-    net = build_road(spec)
-    return metrics.path_crossing(net.route(ego_route).xy, net.route(route).xy)
+    c = conflict_point(spec, ego_route, route)
+    return None if c is None else (c.ego_s_m, c.other_s_m)
 
 
 
@@ -166,6 +165,7 @@ class CompiledBatch:
     stop_ctrl: np.ndarray = field(init=False)      # (B,) bool: signal or stop sign
     any_distance_trigger: bool = field(init=False)
     any_ttc_trigger: bool = field(init=False)
+    any_arrival_trigger: bool = field(init=False)
     any_second_phase: bool = field(init=False)     # some actor brakes after a cut-in (cut_in_brake)
 
     def __post_init__(self) -> None:
@@ -178,6 +178,7 @@ class CompiledBatch:
         self.stop_ctrl = self.has_signal | self.has_stop_sign
         self.any_distance_trigger = bool((self.tkind == 1).any())
         self.any_ttc_trigger = bool((self.tkind == 2).any())
+        self.any_arrival_trigger = bool((self.tkind == 3).any())
         self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
 
 
@@ -272,6 +273,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                     c = _conflict(spec, sc.ego.route, rname)
                     if c is not None:
                         sc_e[i, j], sc_a[i, j] = c
+                    elif tkind[i, j] == TRIGGER_KINDS["ego_arrival"]:
+                        arrival_conflict(spec, sc.ego.route, rname,
+                                         f"scenario {sc.name}: actors[{j - 1}].manoeuvre.trigger")
     packed = np.concatenate(pts)  # (P, 4)
     pp = [np.concatenate([p[k] for p in proj]) for k in range(3)]
     return CompiledBatch(scenarios, n_steps, packed[:, 0].copy(), packed[:, 1].copy(), packed[:, 2].copy(),
@@ -360,7 +364,8 @@ def contact_metrics(bt: CompiledBatch, live: np.ndarray, x, y, cy, sy, vx, vy):
 
 
 def fire_triggers(bt: CompiledBatch, st: EngineState, t: float, centre_dist_m: np.ndarray, ttc_s: np.ndarray) -> None:
-    """Fire the actors' triggers (time, ego centre distance (B, A-1) [m], ego TTC (B, A-1) [s])."""
+    """Fire the actors' triggers (time, ego centre distance (B, A-1) [m], ego TTC (B, A-1) [s], and the ego's
+    time-to-arrival at each actor's conflict point from the ego slot's route position and speed in ``st``)."""
     if bt.off.shape[1] < 2 or st.triggered[:, 1:].all():
         return
     tk, tv = bt.tkind[:, 1:], bt.tval[:, 1:]
@@ -369,9 +374,21 @@ def fire_triggers(bt: CompiledBatch, st: EngineState, t: float, centre_dist_m: n
         cond |= (tk == 1) & (centre_dist_m <= tv)
     if bt.any_ttc_trigger:
         cond |= (tk == 2) & (ttc_s <= tv)
+    if bt.any_arrival_trigger:
+        cond |= (tk == 3) & arrival_within(bt, st, tv)
     new = cond & ~st.triggered[:, 1:] & st.present[:, 1:]
     st.triggered[:, 1:] |= new
     st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
+
+
+def arrival_within(bt: CompiledBatch, st: EngineState, horizon_s: np.ndarray) -> np.ndarray:
+    """(B, A-1) bool: the ego reaches each actor's conflict point (its front bumper at the point on its route,
+    at its current speed) within ``horizon_s`` (B, A-1) [s], and has not passed it (its rear is not beyond).
+    False where an actor has no conflict point; never true for a standing ego short of the point."""
+    half = bt.length[:, :1] / 2  # (B, 1)
+    gap = bt.sc_e[:, 1:] - (st.s[:, :1] + half)  # (B, A-1) [m] front bumper to the conflict point
+    with np.errstate(invalid="ignore"):
+        return (gap <= st.v[:, :1] * horizon_s) & (gap >= -2.0 * half)
 
 
 def signal_states(bt: CompiledBatch, t: float) -> np.ndarray:
@@ -532,6 +549,6 @@ __all__ = [
     "ACTOR_ACCEL_MPS2", "ACTOR_DECEL_MPS2", "ACTOR_GAIN_PER_S", "COMPLETED_MARGIN_M", "CURVATURE_AHEAD_M",
     "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
-    "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
+    "actor_controls", "arrival_within", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
     "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",
 ]
