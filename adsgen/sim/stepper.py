@@ -155,6 +155,8 @@ class CompiledBatch:
     any_lateral: bool        # some actor cuts in or drifts
     sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
     sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
+    weave_amp: np.ndarray    # (B, A) [m] an impaired driver's lane-keeping weave amplitude (0: holds its lane centre)
+    weave_w: np.ndarray      # (B, A) [rad/s] that weave's angular frequency
     # derived in __post_init__ (the dynamics' per-batch constants)
     wheelbase: np.ndarray = field(init=False)      # (B, A) [m] wheelbase
     inv_wheelbase: np.ndarray = field(init=False)  # (B, A) [1/m]
@@ -167,6 +169,7 @@ class CompiledBatch:
     any_ttc_trigger: bool = field(init=False)
     any_arrival_trigger: bool = field(init=False)
     any_second_phase: bool = field(init=False)     # some actor brakes after a cut-in (cut_in_brake)
+    any_weave: bool = field(init=False)            # some actor weaves in its lane (impaired lane keeping)
 
     def __post_init__(self) -> None:
         self.wheelbase = np.maximum(WHEELBASE_FRACTION * self.length, 0.1)  # (B, A) [m]
@@ -180,6 +183,7 @@ class CompiledBatch:
         self.any_ttc_trigger = bool((self.tkind == 2).any())
         self.any_arrival_trigger = bool((self.tkind == 3).any())
         self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
+        self.any_weave = bool((self.weave_amp > 0).any())
 
 
 # long: packs every scenario's routes, actors, triggers and signals into the padded arrays of one CompiledBatch;
@@ -202,6 +206,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
     mtype, tkind, group = f((b, a), int), np.full((b, a), -1, int), f((b, a), int)
     stop_s, line_s = np.full((b, a), np.inf), np.full((b, a), np.inf)
     sc_e, sc_a = np.full((b, a), np.nan), np.full((b, a), np.nan)
+    weave_amp, weave_w = f((b, a)), f((b, a))
     d_left, d_right, mu = f(b), f(b), f(b)
     has_signal, has_stop = f(b, bool), f(b, bool)
     sig = f((b, 4))
@@ -265,6 +270,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                 if man.trigger is not None:
                     tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
                 decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
+                weave_amp[i, j], weave_w[i, j] = man.weave_amp_m, 2.0 * math.pi / man.weave_period_s  # vehicles only
                 if man.type in ("cut_in", "cut_in_brake"):
                     lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
                 elif man.type == "head_on_drift":
@@ -286,7 +292,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                   1 + np.flatnonzero((active0 & ~is_ped)[active0.sum(axis=1) >= 3][:, 1:].any(axis=0)),
                   bool((has_signal | has_stop).any()),
                   bool(np.isfinite(sc_e).any()), np.flatnonzero(np.isfinite(sc_e).any(axis=1)),
-                  bool((lat_amp != 0).any()), sc_e, sc_a)
+                  bool((lat_amp != 0).any()), sc_e, sc_a, weave_amp, weave_w)
 
 
 class EngineState:
@@ -427,13 +433,18 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
     walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
     a = np.where(ped, (walk - v) / DT_S, a)
     acc[:, 1:] = a
-    if not bt.any_lateral:
+    if not (bt.any_lateral or bt.any_weave):
         return
-    # lateral manoeuvres: cosine profile over duration_s after the trigger
+    # an impaired driver's lane keeping: a sinusoidal weave about its lane centre, outside a lateral manoeuvre
+    amp, w = bt.weave_amp[:, 1:], bt.weave_w[:, 1:]
+    weave = amp * np.sin(w * t) if bt.any_weave else 0.0
+    # lateral manoeuvres: cosine profile over duration_s after the trigger, from where the weave had it
     lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"]) | (mt == M["cut_in_brake"])
     frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
     prof = (1.0 - np.cos(np.pi * frac)) / 2.0
-    st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
+    with np.errstate(invalid="ignore"):  # inf * 0 where untriggered (masked below)
+        start = amp * np.sin(w * st.t_trig[:, 1:]) if bt.any_weave else 0.0
+    st.d_ref[:, 1:] = np.where(lat & trig, start * (1.0 - prof) + bt.lat_amp[:, 1:] * prof, weave)
 
 
 def _stop_line_control(bt: CompiledBatch, st: EngineState, v, a_keep, mt, trig, stop_gap, sig_state) -> np.ndarray:
