@@ -114,6 +114,8 @@ def test_bridge_uses_only_the_engines_public_api():
 @pytest.mark.parametrize(("seed_name", "factors", "params"), [
     ("cut_in", {"collision_type": "rear_end"}, {"actors.cutter.manoeuvre.duration_s": 2.0}),  # cut_in_brake
     ("straight_crossing_path", {"driver_impaired": "distracted"}, {}),  # run_red_light braking late (TTC trigger)
+    ("cut_in", {"collision_type": "rear_end", "driver_impaired": "substance"},  # a weaving driver's cut-in
+     {"actors.cutter.manoeuvre.trigger.value": 60.0}),
 ])
 def test_core_replays_the_second_phases(seed_name, factors, params):
     from adsgen.paths import SEEDS_DIR
