@@ -3,7 +3,7 @@
 Every backend, agent and renderer reads factor effects from here: the sensing model (light, weather),
 render settings (light, weather), tyre-road friction (surface), the road template (road_layout), signals
 and stop lines (traffic_control), speeds (speed_limit), the adversary's manoeuvre (other_movement,
-collision_type) and its reaction time and rule-breaking (driver_impaired).
+collision_type) and its reaction time, rule-breaking and lane keeping (driver_impaired).
 
 Sources for the numbers (engineering values, not fitted here):
 * friction: peak tyre-road coefficients of about 0.8-0.9 on dry asphalt, 0.5-0.6 wet, 0.2-0.3 packed snow

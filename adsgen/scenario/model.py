@@ -48,7 +48,7 @@ class Factors(StrictModel):
     traffic_control: TrafficControl = Field(description="Signal or stop line on the ego's approach.")
     speed_limit: SpeedLimit = Field(description="Posted limit bin; sets the speeds.")
     other_movement: OtherMovement = Field(description="Adversary movement before the conflict.")
-    driver_impaired: DriverImpaired = Field(description="Adversary impairment: reaction time, rule-breaking.")
+    driver_impaired: DriverImpaired = Field(description="Adversary impairment: reaction time, rule-breaking, lane keeping.")
     collision_type: CollisionType = Field(description="Conflict type the scenario stages.")
 
 
