@@ -208,3 +208,17 @@ def test_arrival_trigger_is_a_time_to_collision_towards_the_conflict_point(seeds
         assert ttc.get("freespace") == "true" and c.find(".//TriggeringEntities/EntityRef").get("entityRef") == "hero"
         assert (float(pos.get("x")), float(pos.get("y"))) == pytest.approx((cp.x_m, cp.y_m), abs=1e-3)
     assert [c.find(".//TimeToCollisionCondition").get("rule") for c in conds] == ["lessThan"]
+
+
+def test_a_turner_holding_for_its_arrival_trigger_holds_while_the_ego_is_further_out(seeds, tmp_path):
+    """With room to approach its line, the turner holds there while the hero's time to the conflict point is
+    still above the trigger's (the complement, greaterThan, level-evaluated) and turns once it falls below."""
+    sc = next(s.scenario for s in seeds if s.name == "left_turn_across_path")
+    turner = sc.actors[0].model_copy(update={"start_s_m": 100.0})
+    r = export_scenario(sc.model_copy(update={"actors": [turner]}), tmp_path)
+    assert r.valid, r.schema_errors[:3]
+    hold = next(c for c in _root(r.xosc).iter("Condition") if c.get("name", "").endswith("_not_yet_triggered"))
+    ttc = hold.find(".//TimeToCollisionCondition")
+    assert hold.get("conditionEdge") == "none" and ttc.get("rule") == "greaterThan"
+    assert float(ttc.get("value")) == pytest.approx(turner.manoeuvre.trigger.value)
+    assert ttc.find("./TimeToCollisionConditionTarget/Position/WorldPosition") is not None
