@@ -2,7 +2,7 @@
 
 Choice (docs/carla.md): the adversaries (cars, trucks, pedestrians) are not given to CARLA's autopilot.
 Each tick, the builtin engine's per-step API (``adsgen.sim.stepper``: triggers on time / ego distance /
-ego TTC; signals, stop lines and stop signs; the manoeuvres keep, brake hard, stopped, cut in (and brake),
+ego TTC / the ego's time-to-arrival at the conflict point (from its measured route position and speed); signals, stop lines and stop signs; the manoeuvres keep, brake hard, stopped, cut in (and brake),
 turn left across, run the red light (braking late when triggered), drift head-on, cross the road; the friction-limited kinematic bicycle) runs on
 this scenario alone, with the ego's state *measured in CARLA* (projected onto its route) and the ego slot
 held still. The bridge then places vehicles there (kinematic: ``set_transform`` + ``set_target_velocity``,
@@ -96,7 +96,8 @@ class ScenarioScript:
         return stepper.stop_gaps(self.bt, self.st)
 
     def update_triggers(self, t_s: float, centre_dist_m: np.ndarray, ttc_s: np.ndarray) -> None:
-        """Fire the actors' triggers (time, ego centre distance, ego TTC), as the engine does. Arrays (1, A-1)."""
+        """Fire the actors' triggers (time, ego centre distance, ego TTC, and ego time-to-arrival from the ego slot
+        set by ``set_ego``), as the engine does. Arrays (1, A-1)."""
         stepper.fire_triggers(self.bt, self.st, t_s, centre_dist_m, ttc_s)
 
     def occlusion(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> np.ndarray:

@@ -200,3 +200,32 @@ def test_min_ttc_and_distance_are_measured_not_copied(server):
     gap = np.hypot(lead[:, 1] - ego[:, 1], lead[:, 2] - ego[:, 2]).min() - 4.6  # centre gap - a car length
     assert res.min_distance_m == pytest.approx(gap, abs=0.2)
     assert math.isfinite(res.min_ttc_s)
+
+
+def _with_manoeuvre(sc, actor_id: str, **update):
+    actors = [a.model_copy(update={"manoeuvre": a.manoeuvre.model_copy(update=update)}) if a.id == actor_id else a
+              for a in sc.actors]
+    return sc.model_copy(update={"actors": actors, "name": f"{sc.name}_{'_'.join(update)}"})
+
+
+def test_time_to_arrival_triggers_and_weaves_run_like_the_engine(server):
+    """The bridge against the fake client: a walker and a turner started on the ego's time-to-arrival at
+    their conflict point, and an impaired cutter weaving before its cut-in, end as in the engine."""
+    from adsgen.scenario.model import Trigger
+    from adsgen.sim.engine import BuiltinBackend
+
+    scenarios = [
+        _with_manoeuvre(_scenario("pedestrian"), "walker", trigger=Trigger(kind="ego_arrival", value=2.2)),
+        _with_manoeuvre(_scenario("left_turn"), "turner", trigger=Trigger(kind="ego_arrival", value=3.5)),
+        _with_manoeuvre(_scenario("cut_in"), "cutter", weave_amp_m=0.35, weave_period_s=3.0),
+    ]
+    with _backend(server) as backend:
+        results = backend.run(scenarios, get_agent("idm"), seed=3, record_trajectories=True)
+    ref = BuiltinBackend().run(scenarios, get_agent("idm"), seed=3, record_trajectories=True)
+    for got, want in zip(results, ref, strict=True):
+        assert (got.termination, got.collision_partner) == (want.termination, want.collision_partner), got.scenario
+        assert abs(got.min_distance_m - want.min_distance_m) < 0.5
+    assert any(r.high_risk() for r in ref[:2])  # the triggers staged a conflict
+    cutter = [row[1] for row in results[2].trajectories["cutter"]][:20]  # x is lateral (north-bound road)
+    assert max(cutter) - min(cutter) > 0.3  # the bridge's cutter weaves before it cuts in
+    _assert_clean(server)

@@ -41,14 +41,14 @@ def _replay(sc, ref):
         nxt = ego[min(k + 1, len(ego) - 1)]
         core.advance(Action(accel_mps2=np.array([(nxt[4] - ev) / DT_S])))
         targets = core.actor_targets()
-    return core.result(ref.seed), worst
+    return core.result(ref.seed), worst, core
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_core_replays_the_engine(name):
     sc = load_scenario(FIXTURES / f"{name}.yaml")
     (ref,) = BuiltinBackend().run([sc], get_agent("idm"), seed=1, record_trajectories=True)
-    got, worst_m = _replay(sc, ref)
+    got, worst_m, _ = _replay(sc, ref)
     assert worst_m < 1e-3  # recorded trajectories are rounded to 1e-4
     assert got.termination is ref.termination
     assert got.duration_s == pytest.approx(ref.duration_s)
@@ -114,6 +114,8 @@ def test_bridge_uses_only_the_engines_public_api():
 @pytest.mark.parametrize(("seed_name", "factors", "params"), [
     ("cut_in", {"collision_type": "rear_end"}, {"actors.cutter.manoeuvre.duration_s": 2.0}),  # cut_in_brake
     ("straight_crossing_path", {"driver_impaired": "distracted"}, {}),  # run_red_light braking late (TTC trigger)
+    ("cut_in", {"collision_type": "rear_end", "driver_impaired": "substance"},  # a weaving driver's cut-in
+     {"actors.cutter.manoeuvre.trigger.value": 60.0}),
 ])
 def test_core_replays_the_second_phases(seed_name, factors, params):
     from adsgen.paths import SEEDS_DIR
@@ -124,6 +126,32 @@ def test_core_replays_the_second_phases(seed_name, factors, params):
     (ref,) = BuiltinBackend().run([sc], get_agent("idm"), seed=1, record_trajectories=True)
     adv = ref.trajectories[sc.actors[0].id]
     assert min(r[4] for r in adv) < sc.actors[0].speed_mps - 3.0  # the braking phase happened
-    got, worst_m = _replay(sc, ref)
+    got, worst_m, _ = _replay(sc, ref)
+    assert worst_m < 1e-3
+    assert (got.termination, got.collision_partner) == (ref.termination, ref.collision_partner)
+
+
+@pytest.mark.parametrize(("seed_name", "factors"), [
+    ("pedestrian_crossing", {"speed_limit": "high"}),  # the walker steps out 3.7 s before the ego's arrival
+    ("left_turn_across_path", {"speed_limit": "low", "driver_impaired": "distracted"}),  # the turner at 4.75 s
+])
+def test_core_fires_time_to_arrival_triggers_as_the_engine(seed_name, factors):
+    """ego_arrival triggers read the ego's measured route position and speed: the bridge's script fires them at
+    the engine's step, and the actors then move as in the engine."""
+    from adsgen.paths import SEEDS_DIR
+    from adsgen.scenario.io import load_seed
+    from adsgen.scenario.mapping import instantiate
+    from adsgen.sim.engine import BuiltinWorld, compile_batch
+    from adsgen.sim.episode import Referee, run_episode
+
+    sc = instantiate(load_seed(SEEDS_DIR / f"{seed_name}.yaml"), factors)
+    assert sc.actors[-1].manoeuvre.trigger.kind == "ego_arrival"
+    (ref,) = BuiltinBackend().run([sc], get_agent("idm"), seed=1, record_trajectories=True)
+    bt = compile_batch([sc])
+    world = BuiltinWorld(bt)
+    run_episode(world, get_agent("idm"), 1, Referee(bt))
+    got, worst_m, core = _replay(sc, ref)
+    t_engine, t_bridge = world.st.t_trig[0, -1], core.script.st.t_trig[0, -1]
+    assert 0.0 < t_engine < ref.duration_s and t_bridge == pytest.approx(t_engine)
     assert worst_m < 1e-3
     assert (got.termination, got.collision_partner) == (ref.termination, ref.collision_partner)

@@ -185,3 +185,40 @@ def test_the_rendered_sun_is_the_exported_and_carla_sun(light):
     rendered = appearance_for(light, "clear", "dry").sun_elevation_rad
     assert environment_settings(factors).sun_elevation_rad == pytest.approx(rendered, abs=1e-4)
     assert carla_weather_fields(factors)["sun_altitude_angle"] == pytest.approx(math.degrees(rendered))
+
+
+@pytest.mark.parametrize("name", ["pedestrian_crossing", "left_turn_across_path"])
+def test_arrival_trigger_is_a_time_to_collision_towards_the_conflict_point(seeds, tmp_path, name):
+    """ego_arrival: the hero's TimeToCollisionCondition to the conflict point's position (freespace: from its
+    bounding box, as the engine measures from the front bumper)."""
+    from adsgen.scenario.roads import conflict_point
+
+    sc = next(s.scenario for s in seeds if s.name == name)
+    adv = sc.actors[-1]
+    cp = conflict_point(sc.road, sc.ego.route, adv.route)
+    r = export_scenario(sc, tmp_path)
+    assert r.valid, r.schema_errors[:3]
+    conds = [c for c in _root(r.xosc).iter("Condition") if c.get("name", "").startswith(adv.id)
+             and c.find(".//TimeToCollisionCondition") is not None]
+    assert conds
+    for c in conds:
+        ttc = c.find(".//TimeToCollisionCondition")
+        pos = ttc.find("./TimeToCollisionConditionTarget/Position/WorldPosition")
+        assert float(ttc.get("value")) == pytest.approx(adv.manoeuvre.trigger.value)
+        assert ttc.get("freespace") == "true" and c.find(".//TriggeringEntities/EntityRef").get("entityRef") == "hero"
+        assert (float(pos.get("x")), float(pos.get("y"))) == pytest.approx((cp.x_m, cp.y_m), abs=1e-3)
+    assert [c.find(".//TimeToCollisionCondition").get("rule") for c in conds] == ["lessThan"]
+
+
+def test_a_turner_holding_for_its_arrival_trigger_holds_while_the_ego_is_further_out(seeds, tmp_path):
+    """With room to approach its line, the turner holds there while the hero's time to the conflict point is
+    still above the trigger's (the complement, greaterThan, level-evaluated) and turns once it falls below."""
+    sc = next(s.scenario for s in seeds if s.name == "left_turn_across_path")
+    turner = sc.actors[0].model_copy(update={"start_s_m": 100.0})
+    r = export_scenario(sc.model_copy(update={"actors": [turner]}), tmp_path)
+    assert r.valid, r.schema_errors[:3]
+    hold = next(c for c in _root(r.xosc).iter("Condition") if c.get("name", "").endswith("_not_yet_triggered"))
+    ttc = hold.find(".//TimeToCollisionCondition")
+    assert hold.get("conditionEdge") == "none" and ttc.get("rule") == "greaterThan"
+    assert float(ttc.get("value")) == pytest.approx(turner.manoeuvre.trigger.value)
+    assert ttc.find("./TimeToCollisionConditionTarget/Position/WorldPosition") is not None

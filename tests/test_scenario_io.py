@@ -42,7 +42,7 @@ def _bad_file(tmp_path, mutate) -> str:
     (lambda d: d["actors"][1]["manoeuvre"]["trigger"].update(value=-3), "actors[1].manoeuvre.trigger.value",
      "greater than or equal to 0"),
     (lambda d: d["actors"][1]["manoeuvre"]["trigger"].update(kind="soon"), "actors[1].manoeuvre.trigger.kind",
-     "'time', 'ego_distance' or 'ego_ttc'"),
+     "'time', 'ego_distance', 'ego_ttc' or 'ego_arrival'"),
     (lambda d: d["factors"].update(surface="sand"), "factors.surface", "'dry', 'wet' or 'snow_ice'"),
     (lambda d: d["ego"].update(colour="red"), "ego.colour", "unknown key"),
     (lambda d: d["ego"].pop("speed_mps"), "ego.speed_mps", "missing"),

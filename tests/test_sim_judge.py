@@ -155,7 +155,7 @@ def test_judge_keeps_the_better_omniscient_try_and_counts_it():
     from adsgen.scenario.mapping import instantiate
 
     seed = load_seed(SEEDS_DIR / "pedestrian_crossing.yaml")
-    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 20.0})
+    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 1.7})
     be = BuiltinBackend()
     r = _run(at_fault=True, ref=None, omni=None)
     assert judge([r], [sc], be, 0, evasive_runs=None) == 3 and r.omniscient_outcome == "safe"
@@ -224,7 +224,7 @@ def test_reference_runs_are_not_judged_whatever_the_spec(cli, tmp_path):
     from adsgen.scenario.mapping import instantiate
 
     seed = load_seed(SEEDS_DIR / "pedestrian_crossing.yaml")
-    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 20.0})
+    sc = instantiate(seed, {"surface": "snow_ice"}, {"actors.walker.manoeuvre.trigger.value": 1.7})
     save_scenario(sc, tmp_path / "ice.yaml")
     code, _, err = cli(["simulate", tmp_path / "ice.yaml", "--agent", "omniscient:brake", "--json", tmp_path / "r.json"])
     d = json.loads((tmp_path / "r.json").read_text())

@@ -9,7 +9,8 @@ Conventions (CARLA ScenarioRunner 0.9.16, see docs/render_export.md):
 - positions are WorldPositions in the OpenDRIVE frame, which is the engine frame (x east, y north, heading
   counter-clockwise from +x, radians): no conversion (CARLA's y flip happens inside CARLA);
 - lane changes are relative (RelativeTargetLane, +1 = one lane to the actor's left);
-- each manoeuvre is an Event whose StartTrigger is the scenario's trigger (time, ego distance, ego TTC);
+- each manoeuvre is an Event whose StartTrigger is the scenario's trigger (time, ego distance, ego TTC, and the
+  ego's time-to-arrival at the conflict point as a TimeToCollisionCondition towards that position);
 - the storyboard stops at the horizon (SimulationTime), and lists ScenarioRunner's criteria_* conditions;
 - the FileHeader description does not start with "CARLA:" (that prefix tells ScenarioRunner positions are
   in CARLA's left-handed frame; ours are in the OpenDRIVE frame);
@@ -32,7 +33,7 @@ import numpy as np
 
 from adsgen.export.blueprints import ActorModel, actor_model
 from adsgen.export.environment import environment_settings
-from adsgen.scenario.roads import build_road
+from adsgen.scenario.roads import build_road, conflict_point
 
 HERO = "hero"
 CARLA_CRITERIA = ("criteria_RunningStopTest", "criteria_RunningRedLightTest", "criteria_WrongLaneTest",
@@ -109,38 +110,47 @@ def _speed(xosc, speed_mps: float, shape: str = "step", dimension: str = "time",
     return xosc.AbsoluteSpeedAction(round(float(speed_mps), 3), dyn)
 
 
-def _trigger(xosc, name: str, actor_id: str, trigger, delay_s: float = 0.0) -> object:
+def _trigger(xosc, name: str, actor_id: str, trigger, delay_s: float = 0.0, conflict=None) -> object:
     """The StartTrigger of a manoeuvre from the scenario's Trigger (None = from the start), ``delay_s`` after
-    its condition holds."""
+    its condition holds; ``conflict`` (adsgen.scenario.roads.ConflictPoint) is where an ego_arrival trigger
+    measures to."""
     if trigger is None or trigger.kind == "time":
         t = 0.0 if trigger is None else float(trigger.value)
         cond = xosc.SimulationTimeCondition(t, _rule(xosc, "greaterThan"))
         return xosc.ValueTrigger(name, delay_s, xosc.ConditionEdge.rising, cond)
-    if trigger.kind == "ego_distance":
-        cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "lessThan"),
-                                              xosc.RelativeDistanceType.cartesianDistance, actor_id,
-                                              alongroute=False, freespace=False)
-    elif trigger.kind == "ego_ttc":
-        cond = xosc.TimeToCollisionCondition(float(trigger.value), _rule(xosc, "lessThan"), alongroute=False,
-                                             freespace=False, entity=actor_id)
-    else:  # pragma: no cover - the model's Literal admits no other kinds
-        raise ValueError(f"unknown trigger kind {trigger.kind!r}")
+    cond = _entity_condition(xosc, trigger, actor_id, "lessThan", conflict)
     return xosc.EntityTrigger(name, delay_s, xosc.ConditionEdge.rising, cond, HERO)
 
 
-def _not_yet(xosc, name: str, actor_id: str, trigger):
+def _not_yet(xosc, name: str, actor_id: str, trigger, conflict=None):
     """A condition true while ``trigger`` has not fired: its comparison reversed, evaluated level (edge none)."""
     if trigger.kind == "time":
         cond = xosc.SimulationTimeCondition(float(trigger.value), _rule(xosc, "lessThan"))
         return xosc.ValueTrigger(name, 0, xosc.ConditionEdge.none, cond)
-    if trigger.kind == "ego_distance":
-        cond = xosc.RelativeDistanceCondition(float(trigger.value), _rule(xosc, "greaterThan"),
-                                              xosc.RelativeDistanceType.cartesianDistance, actor_id,
-                                              alongroute=False, freespace=False)
-    else:
-        cond = xosc.TimeToCollisionCondition(float(trigger.value), _rule(xosc, "greaterThan"), alongroute=False,
-                                             freespace=False, entity=actor_id)
+    cond = _entity_condition(xosc, trigger, actor_id, "greaterThan", conflict)
     return xosc.EntityTrigger(name, 0, xosc.ConditionEdge.none, cond, HERO)
+
+
+def _entity_condition(xosc, trigger, actor_id: str, rule: str, conflict):
+    """The hero's condition of an ego_distance (centre distance to the actor), ego_ttc (TTC with the actor) or
+    ego_arrival trigger: a TimeToCollisionCondition towards the conflict point's position, measured from the
+    hero's bounding box (freespace, as the engine measures from the front bumper) -- OpenSCENARIO's time to
+    reach a position at the current speed, the condition esmini's and ScenarioRunner's examples use to start
+    a crossing actor when the ego is some seconds from the intersection."""
+    value = float(trigger.value)
+    if trigger.kind == "ego_distance":
+        return xosc.RelativeDistanceCondition(value, _rule(xosc, rule), xosc.RelativeDistanceType.cartesianDistance,
+                                              actor_id, alongroute=False, freespace=False)
+    if trigger.kind == "ego_ttc":
+        return xosc.TimeToCollisionCondition(value, _rule(xosc, rule), alongroute=False, freespace=False,
+                                             entity=actor_id)
+    if trigger.kind == "ego_arrival":
+        if conflict is None:  # validated on load (adsgen.scenario.roads.check_arrival_trigger)
+            raise ValueError(f"{actor_id}: an ego_arrival trigger needs its conflict point")
+        at = xosc.WorldPosition(round(conflict.x_m, 3), round(conflict.y_m, 3), SPAWN_Z_M["waypoint"])
+        return xosc.TimeToCollisionCondition(value, _rule(xosc, rule), alongroute=False, freespace=True,
+                                             position=at)
+    raise ValueError(f"unknown trigger kind {trigger.kind!r}")  # pragma: no cover - the model's Literal
 
 
 def _lateral_side(route, other_route, s_m: float) -> int:
@@ -172,9 +182,11 @@ class _Ctx:
     def __init__(self, actor, route, ego_route, net):
         self.actor, self.route, self.ego_route, self.net = actor, route, ego_route, net
         self.m = actor.manoeuvre
+        self.conflict = conflict_point(net.spec, ego_route.name, actor.route)
 
     def trigger(self, xosc, label: str, delay_s: float = 0.0):
-        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger, delay_s)
+        return _trigger(xosc, f"{self.actor.id}_{label}_start", self.actor.id, self.m.trigger, delay_s,
+                        self.conflict)
 
 
 @register_manoeuvre("keep")
@@ -237,7 +249,8 @@ def _turn_left(xosc, c: _Ctx):
                                            c.actor.id))
     # ... and only while its trigger has not fired yet (the complement of the trigger condition; ScenarioRunner
     # does not evaluate StoryboardElementStateCondition's standbyState)
-    group.add_condition(_not_yet(xosc, f"{c.actor.id}_not_yet_triggered", c.actor.id, c.m.trigger))
+    group.add_condition(_not_yet(xosc, f"{c.actor.id}_not_yet_triggered", c.actor.id, c.m.trigger,
+                                 c.conflict))
     hold_trigger = xosc.Trigger()
     hold_trigger.add_conditiongroup(group)
     hold = ("holds_at_stop_line", _speed(xosc, 0.0, "linear", "distance", round(brake_m + 0.5, 2)), hold_trigger)

@@ -138,6 +138,25 @@ def make_route(name: str, kind: str, pieces: list[tuple[np.ndarray, np.ndarray]]
     return Route(name=name, kind=kind, xy=out_xy, s=s, heading=out_hd, curvature=curv, **kw)
 
 
+def path_crossing(path_a: np.ndarray, path_b: np.ndarray) -> tuple[float, float] | None:
+    """First crossing of two polylines (n, 2), (m, 2) -> (s along a, s along b) [m], or None."""
+    a0, a1 = path_a[:-1], path_a[1:]  # (n-1, 2)
+    b0, b1 = path_b[:-1], path_b[1:]  # (m-1, 2)
+    da, db = a1 - a0, b1 - b0
+    den = da[:, None, 0] * db[None, :, 1] - da[:, None, 1] * db[None, :, 0]  # (n-1, m-1)
+    w = b0[None, :, :] - a0[:, None, :]  # (n-1, m-1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta = (w[..., 0] * db[None, :, 1] - w[..., 1] * db[None, :, 0]) / den
+        tb = (w[..., 0] * da[:, None, 1] - w[..., 1] * da[:, None, 0]) / den
+    hit = (np.abs(den) > 1e-9) & (ta >= 0) & (ta <= 1) & (tb >= 0) & (tb <= 1)
+    if not hit.any():
+        return None
+    i, j = np.argwhere(hit)[0]
+    sa = np.concatenate([[0.0], np.cumsum(np.linalg.norm(da, axis=1))])
+    sb = np.concatenate([[0.0], np.cumsum(np.linalg.norm(db, axis=1))])
+    return float(sa[i] + ta[i, j] * np.linalg.norm(da[i])), float(sb[j] + tb[i, j] * np.linalg.norm(db[j]))
+
+
 def polyline_band(xy: np.ndarray, hd: np.ndarray, t_left: float, t_right: float) -> np.ndarray:
     """Polygon (m, 2) of the band between lateral offsets t_right < t_left along a sampled curve."""
     nrm = np.stack([-np.sin(hd), np.cos(hd)], axis=1)  # (n, 2) left normal

@@ -3,7 +3,7 @@
 Every backend, agent and renderer reads factor effects from here: the sensing model (light, weather),
 render settings (light, weather), tyre-road friction (surface), the road template (road_layout), signals
 and stop lines (traffic_control), speeds (speed_limit), the adversary's manoeuvre (other_movement,
-collision_type) and its reaction time and rule-breaking (driver_impaired).
+collision_type) and its reaction time, rule-breaking and lane keeping (driver_impaired).
 
 Sources for the numbers (engineering values, not fitted here):
 * friction: peak tyre-road coefficients of about 0.8-0.9 on dry asphalt, 0.5-0.6 wet, 0.2-0.3 packed snow
@@ -15,6 +15,15 @@ Sources for the numbers (engineering values, not fitted here):
   per cent in daylight, several times more at night and in precipitation; 100-150 ms perception latency.
 * reaction: a driver's perception-reaction time is about 1-1.5 s (AASHTO uses 2.5 s for design);
   phone distraction adds about 0.5 s or more; alcohol adds more and raises rule violations.
+* lane keeping: the standard deviation of lateral position (SDLP, "weaving") of the standardised on-road
+  driving test is about 0.2 m sober and rises with blood alcohol, by 2.4 cm at 0.05 % and more with dose
+  (Verster & Roth 2011, "Standard operation procedures for conducting the on-the-road driving test, and
+  measurement of the SDLP", Int. J. Gen. Med. 4:359-371; Mets et al. 2011, "Effects of alcohol on highway
+  driving in the STISIM driving simulator", Hum. Psychopharmacol.). The simulated sober driver holds its lane centre exactly (its sober wander is left out, as the
+  reference's lane-wander band is zero for it), so an impaired driver's whole weave is modelled: a sinusoid
+  of amplitude sqrt(2) x SDLP, substance SDLP 0.25 m (the sober 0.2 m plus a dose beyond 0.1 %), distracted
+  0.18 m (an engineering value: drifting within the lane while looking away), period 6 s (an engineering
+  value). Both stay inside the lane: the at-fault rule's lane departure needs 0.8 m in a 3.5 m lane.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from pydantic import ValidationError
 
 from adsgen.errors import InputError
 from adsgen.scenario.messages import validation_message
-from adsgen.scenario.model import Factors, Scenario, Seed
+from adsgen.scenario.model import Factors, RoadSpec, Scenario, Seed
+from adsgen.scenario.roads import arrival_conflict
 from adsgen.variables import SPEED_LIMIT_MPS, STATES
 
 G_MPS2 = 9.81  # [m/s2] gravity
@@ -148,12 +158,18 @@ class AdversaryProfile:
     lateral_duration_scale: float  # [-] multiplies lane-change / drift durations (abrupter when < 1)
     notices_at_ttc_s: float | None  # [s] a red-light runner brakes (at its decel_mps2) once its constant-velocity
     #                                 TTC with the ego falls below this (late braking); None: it never brakes
+    weave_amp_m: float          # [m] lane keeping: amplitude of its sinusoidal weave about its lane centre (sqrt(2) x SDLP)
+    weave_period_s: float       # [s] period of that weave
 
+
+WEAVE_PERIOD_S = 6.0  # [s] period of an impaired driver's weave (an engineering value, see the module docstring)
 
 ADVERSARY: dict[str, AdversaryProfile] = {
-    "no": AdversaryProfile(0.0, False, 1.0, None),            # does not run controls: never a red-light runner
-    "distracted": AdversaryProfile(0.5, True, 0.8, 1.0),      # looks up late: brakes at TTC 1 s
-    "substance": AdversaryProfile(1.0, True, 0.6, None),      # does not brake at all
+    "no": AdversaryProfile(0.0, False, 1.0, None, 0.0, WEAVE_PERIOD_S),  # does not run controls, holds its lane centre
+    "distracted": AdversaryProfile(0.5, True, 0.8, 1.0, round(2**0.5 * 0.18, 3), WEAVE_PERIOD_S),  # looks up late:
+    #                                                                      brakes at TTC 1 s; SDLP 0.18 m
+    "substance": AdversaryProfile(1.0, True, 0.6, None, round(2**0.5 * 0.25, 3), WEAVE_PERIOD_S),  # never brakes;
+    #                                                                      SDLP 0.25 m
 }
 
 MANOEUVRE_FOR: dict[tuple[str, str], str] = {  # (other_movement, collision_type) -> manoeuvre; '*' = any
@@ -302,7 +318,8 @@ def _adversary_manoeuvre_for(seed: Seed, adv: int, factors: Factors) -> str:
 
 def _impair(m: dict[str, Any], prof: AdversaryProfile, ego_speed_mps: float) -> None:
     """Apply an impairment profile to a driver's manoeuvre (a dumped dict): abrupter lateral moves and a
-    later reaction, whatever kind of trigger fires it."""
+    later reaction, whatever kind of trigger fires it. (Its lane keeping is set for every manoeuvre, by
+    instantiate.)"""
     if m["type"] in LATERAL_MANOEUVRES:
         m["duration_s"] = round(m["duration_s"] * prof.lateral_duration_scale, 3)
     trig = m.get("trigger")
@@ -311,8 +328,26 @@ def _impair(m: dict[str, Any], prof: AdversaryProfile, ego_speed_mps: float) -> 
             trig["value"] = trig["value"] + prof.extra_reaction_s
         elif trig["kind"] == "ego_distance":
             trig["value"] = max(0.0, trig["value"] - ego_speed_mps * prof.extra_reaction_s)
-        else:  # ego_ttc
-            trig["value"] = max(0.0, trig["value"] - prof.extra_reaction_s)
+        else:  # ego_ttc, ego_arrival: seconds before the conflict, the delay comes off them
+            trig["value"] = max(0.0, round(trig["value"] - prof.extra_reaction_s, 3))
+
+
+def _scale_arrival_gap(data: dict[str, Any], ratio: float, source: str) -> None:
+    """Time-to-arrival triggers (``ego_arrival``) are seconds and need no scaling, but the ego must start as
+    long before the conflict point at every limit, or at a higher limit it would start inside the trigger's
+    window: the ego's start gap to the first such actor's conflict point scales with the limit like the speeds
+    (kept at 0 or beyond, the route's start). Nothing changes at the seed's nominal limit (ratio 1)."""
+    if ratio == 1.0:
+        return
+    ego = data["ego"]
+    for i, a in enumerate(data["actors"]):
+        trig = a["manoeuvre"].get("trigger")
+        if trig is None or trig["kind"] != "ego_arrival":
+            continue
+        c = arrival_conflict(RoadSpec.model_validate(data["road"]), ego["route"], a["route"],
+                             f"{source}: actors[{i}].manoeuvre.trigger")
+        ego["start_s_m"] = round(max(0.0, c.ego_s_m - (c.ego_s_m - ego["start_s_m"]) * ratio), 3)
+        return
 
 
 def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str, float] | None = None,
@@ -325,7 +360,9 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
     (reaction delay, abrupter lateral moves). Raises InputError when a factor is outside the contract.
     Vehicle speed parameters (``actors.<car>.speed_mps``) are ranges at the seed's nominal speed limit and
     scale with the speed_limit factor like the nominal speeds do; the ego's speed is not a parameter.
-    Distance triggers (``ego_distance``) scale with the limit too, so they fire at the same time-to-arrival.
+    Distance triggers (``ego_distance``) scale with the limit too, so they fire at about the same time-to-arrival;
+    time-to-arrival triggers (``ego_arrival``, seconds) fire at exactly the same one, and the ego's start gap to
+    their conflict point scales with the limit so that the ego starts outside the trigger's window.
     ``ego_over_limit`` (off: 1.0) is the optional speeding setting: the ego's set speed is that multiple of
     the posted limit (1.0 to EGO_OVER_LIMIT_MAX), for studies of a speeding system only.
     """
@@ -363,10 +400,13 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
         trig = a["manoeuvre"].get("trigger")
         if trig is not None and trig["kind"] == "ego_distance":
             trig["value"] = round(trig["value"] * ratio, 3)
+    _scale_arrival_gap(data, ratio, f"seed {seed.name}")
     # impairment acts on the other DRIVER only (never on a pedestrian), and only on what its manoeuvre uses
-    if adv is not None and data["actors"][adv]["kind"] != "pedestrian" and \
-            data["actors"][adv]["manoeuvre"]["type"] != "run_red_light":  # (the runner's braking is set above)
-        _impair(data["actors"][adv]["manoeuvre"], ADVERSARY[factors.driver_impaired], data["ego"]["speed_mps"])
+    if adv is not None and data["actors"][adv]["kind"] != "pedestrian":
+        prof, m = ADVERSARY[factors.driver_impaired], data["actors"][adv]["manoeuvre"]
+        m["weave_amp_m"], m["weave_period_s"] = prof.weave_amp_m, prof.weave_period_s  # its lane keeping
+        if m["type"] != "run_red_light":  # (the runner's braking is set above)
+            _impair(m, prof, data["ego"]["speed_mps"])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -376,6 +416,6 @@ def instantiate(seed: Seed, factors: Factors | dict[str, str], params: dict[str,
 
 __all__ = ["G_MPS2", "FRICTION_MU", "friction_mu", "SensingParams", "sensing", "RenderSettings",
            "render_settings", "ROAD_TEMPLATE", "SPEED_LIMIT_MPS", "speed_limit_mps", "has_stop_control",
-           "AdversaryProfile", "ADVERSARY", "world_effects", "world_key", "EGO_OVER_LIMIT_MAX", "acting_states", "factor_acts",
+           "AdversaryProfile", "ADVERSARY", "WEAVE_PERIOD_S", "world_effects", "world_key", "EGO_OVER_LIMIT_MAX", "acting_states", "factor_acts",
            "check_descriptive", "MANOEUVRE_FOR", "adversary_manoeuvre", "adversary_index",
            "instantiate"]

@@ -48,7 +48,7 @@ class Factors(StrictModel):
     traffic_control: TrafficControl = Field(description="Signal or stop line on the ego's approach.")
     speed_limit: SpeedLimit = Field(description="Posted limit bin; sets the speeds.")
     other_movement: OtherMovement = Field(description="Adversary movement before the conflict.")
-    driver_impaired: DriverImpaired = Field(description="Adversary impairment: reaction time, rule-breaking.")
+    driver_impaired: DriverImpaired = Field(description="Adversary impairment: reaction time, rule-breaking, lane keeping.")
     collision_type: CollisionType = Field(description="Conflict type the scenario stages.")
 
 
@@ -70,7 +70,7 @@ ManoeuvreType = Literal[
     "cross_road",        # pedestrian steps out and crosses when triggered
     "cut_in_brake",      # cut_in, then brake at decel_mps2 to a stop once the lateral move is complete
 ]
-TriggerKind = Literal["time", "ego_distance", "ego_ttc"]
+TriggerKind = Literal["time", "ego_distance", "ego_ttc", "ego_arrival"]
 
 
 class Trigger(StrictModel):
@@ -78,8 +78,10 @@ class Trigger(StrictModel):
 
     kind: TriggerKind = Field("ego_distance", description=(
         "time: at value seconds; ego_distance: when the ego is within value metres (Euclidean); "
-        "ego_ttc: when the ego's time-to-collision with this actor falls below value seconds."))
-    value: float = Field(ge=0.0, description="Seconds (time, ego_ttc) or metres (ego_distance).")
+        "ego_ttc: when the ego's time-to-collision with this actor falls below value seconds; "
+        "ego_arrival: when the ego's time to reach the conflict point (where this actor's route crosses the "
+        "ego's, from the road template), front bumper first, at its current speed, is at most value seconds."))
+    value: float = Field(ge=0.0, description="Seconds (time, ego_ttc, ego_arrival) or metres (ego_distance).")
 
 
 class Manoeuvre(StrictModel):
@@ -96,6 +98,11 @@ class Manoeuvre(StrictModel):
         "+1 = one lane to the right (towards the kerb). Seeds put the ego on the inner lane 0, so -1 "
         "moves an adversary from lane 1 into the ego's lane."))
     drift_m: float = Field(3.5, gt=0.0, le=8.0, description="head_on_drift: lateral drift to the left [m].")
+    weave_amp_m: float = Field(0.0, ge=0.0, le=0.8, description=(
+        "Lane keeping of an impaired driver: amplitude of a sinusoidal weave about its lane centre [m] (0: it "
+        "holds the centre), before and outside a lateral manoeuvre; at most 0.8 m, where a car's body would "
+        "cross the marking of a 3.5 m lane. Set from driver_impaired by instantiate."))
+    weave_period_s: float = Field(6.0, gt=0.0, le=60.0, description="Period of that weave [s].")
 
 
 class SignalSpec(StrictModel):
@@ -138,6 +145,13 @@ class ActorSpec(StrictModel):
     start_s_m: float = Field(ge=0.0, description="Start position along its route [m].")
     speed_mps: float = Field(ge=0.0, le=45.0, description="Initial and cruise speed [m/s].")
     manoeuvre: Manoeuvre = Field(default_factory=Manoeuvre, description="Its manoeuvre and trigger.")
+
+    @model_validator(mode="after")
+    def _pedestrians_do_not_weave(self) -> ActorSpec:
+        if self.kind == "pedestrian" and self.manoeuvre.weave_amp_m > 0:
+            raise ValueError("manoeuvre.weave_amp_m: a pedestrian walks its crosswalk straight (expected 0; the "
+                             "weave is a driver's lane keeping)")
+        return self
 
 
 class Scenario(StrictModel):

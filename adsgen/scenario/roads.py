@@ -28,7 +28,15 @@ import numpy as np
 
 from adsgen.errors import InputError
 from adsgen.registry import Registry
-from adsgen.scenario.geometry import Prim, Route, chain, make_route, polyline_band, sample_prims
+from adsgen.scenario.geometry import (
+    Prim,
+    Route,
+    chain,
+    make_route,
+    path_crossing,
+    polyline_band,
+    sample_prims,
+)
 from adsgen.scenario.model import RoadSpec, Scenario
 
 ARM_LENGTH_M = 150.0       # [m] length of each junction arm, from the junction box edge
@@ -173,8 +181,34 @@ def build_road(spec: RoadSpec) -> RoadNetwork:
     return builder(spec)
 
 
+@dataclass(frozen=True)
+class ConflictPoint:
+    """Where another road user's route first crosses the ego's route (centre-lines)."""
+
+    ego_s_m: float    # [m] along the ego's route
+    other_s_m: float  # [m] along the other route
+    x_m: float        # [m] engine frame (the OpenDRIVE frame)
+    y_m: float
+
+
+@functools.lru_cache(maxsize=4096)
+def conflict_point(spec: RoadSpec, ego_route: str, route: str) -> ConflictPoint | None:
+    """The conflict point of ``route`` with ``ego_route`` on the road ``spec``: the first crossing of the two
+    centre-lines along the ego's route, or None when they never cross (the same route, parallel lanes)."""
+    if ego_route == route:
+        return None
+    net = build_road(spec)
+    ego = net.route(ego_route)
+    hit = path_crossing(ego.xy, net.route(route).xy)
+    if hit is None:
+        return None
+    (x, y), _ = ego.at(hit[0])
+    return ConflictPoint(hit[0], hit[1], float(x), float(y))
+
+
 def validate_routes(scenario: Scenario, source: str = "scenario") -> None:
-    """Raise InputError when the scenario names a route its road template lacks, or a wrong kind of route."""
+    """Raise InputError when the scenario names a route its road template lacks, or a wrong kind of route,
+    or asks for a time-to-arrival trigger (``ego_arrival``) on a route that never crosses the ego's."""
     net = build_road(scenario.road)
     items = [("ego.route", scenario.ego.route, "car")]
     items += [(f"actors[{i}].route", a.route, a.kind) for i, a in enumerate(scenario.actors)]
@@ -186,6 +220,27 @@ def validate_routes(scenario: Scenario, source: str = "scenario") -> None:
         if (kind == "pedestrian") != (rk == "crosswalk"):
             want = "a crosswalk route (X_...)" if kind == "pedestrian" else "a lane or shoulder route"
             raise InputError(f"{source}: {where}: a {kind} needs {want}, got {name!r}")
+    for i in range(len(scenario.actors)):
+        check_arrival_trigger(scenario, i, source)
+
+
+def check_arrival_trigger(scenario: Scenario, i: int, source: str = "scenario") -> None:
+    """InputError when actor ``i``'s manoeuvre starts on ``ego_arrival`` but its route has no conflict point
+    with the ego's route."""
+    a = scenario.actors[i]
+    trig = a.manoeuvre.trigger
+    if trig is not None and trig.kind == "ego_arrival":
+        arrival_conflict(scenario.road, scenario.ego.route, a.route, f"{source}: actors[{i}].manoeuvre.trigger")
+
+
+def arrival_conflict(spec: RoadSpec, ego_route: str, route: str, where: str) -> ConflictPoint:
+    """The conflict point an ``ego_arrival`` trigger measures to; InputError naming ``where`` when none."""
+    c = conflict_point(spec, ego_route, route)
+    if c is None:
+        raise InputError(f"{where}: kind 'ego_arrival' needs a conflict point, but route {route!r} never crosses "
+                         f"the ego's route {ego_route!r} on template '{spec.template}' (expected a crossing "
+                         "route, or an ego_distance / time trigger)")
+    return c
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from adsgen.scenario.geometry import path_crossing  # noqa: F401  (re-exported: one source, the road geometry's)
+
 
 def box_corners(x, y, yaw, length, width) -> np.ndarray:
     """Corners (..., 4, 2) of oriented rectangles, counter-clockwise from the front-left."""
@@ -191,25 +193,6 @@ def pet(t_enter_a, t_exit_a, t_enter_b, t_exit_b) -> np.ndarray:
     b_first = t_enter_a - np.where(np.isnan(t_exit_b), np.inf, t_exit_b)
     out = np.maximum(np.maximum(a_first, b_first), 0.0)
     return np.where(np.isnan(t_enter_a) | np.isnan(t_enter_b), np.nan, out)
-
-
-def path_crossing(path_a: np.ndarray, path_b: np.ndarray) -> tuple[float, float] | None:
-    """First crossing of two polylines (n, 2), (m, 2) -> (s along a, s along b) [m], or None."""
-    a0, a1 = path_a[:-1], path_a[1:]  # (n-1, 2)
-    b0, b1 = path_b[:-1], path_b[1:]  # (m-1, 2)
-    da, db = a1 - a0, b1 - b0
-    den = da[:, None, 0] * db[None, :, 1] - da[:, None, 1] * db[None, :, 0]  # (n-1, m-1)
-    w = b0[None, :, :] - a0[:, None, :]  # (n-1, m-1, 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ta = (w[..., 0] * db[None, :, 1] - w[..., 1] * db[None, :, 0]) / den
-        tb = (w[..., 0] * da[:, None, 1] - w[..., 1] * da[:, None, 0]) / den
-    hit = (np.abs(den) > 1e-9) & (ta >= 0) & (ta <= 1) & (tb >= 0) & (tb <= 1)
-    if not hit.any():
-        return None
-    i, j = np.argwhere(hit)[0]
-    sa = np.concatenate([[0.0], np.cumsum(np.linalg.norm(da, axis=1))])
-    sb = np.concatenate([[0.0], np.cumsum(np.linalg.norm(db, axis=1))])
-    return float(sa[i] + ta[i, j] * np.linalg.norm(da[i])), float(sb[j] + tb[i, j] * np.linalg.norm(db[j]))
 
 
 __all__ = ["box_corners", "boxes_overlap", "box_distance", "disc_box_distance", "ttc_constant_velocity",

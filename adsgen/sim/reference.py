@@ -135,7 +135,7 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
     PS, PL, PH, PC, PSN = (arr.tolist() for arr in (bt.PS, bt.PL, bt.PH, bt.PC, bt.PSN))
     g = {k: getattr(bt, k)[0].tolist() for k in (
         "off", "npts", "rlen", "length", "width", "is_ped", "v_des", "s0", "mtype", "tkind", "tval", "decel", "dur",
-        "lat_amp", "stop_s", "line_s", "group", "poff", "sc_e", "sc_a")}
+        "lat_amp", "stop_s", "line_s", "group", "poff", "sc_e", "sc_a", "weave_amp", "weave_w")}
     has_signal, has_stop = bool(bt.has_signal[0]), bool(bt.has_stop_sign[0])
     sig = bt.sig[0].tolist()
     mu_g = float(bt.mu[0]) * G_MPS2
@@ -254,7 +254,9 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 continue
             kind, val = g["tkind"][j], g["tval"][j]
             cd = math.hypot(xs[j] - xs[0], ys[j] - ys[0])
-            if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val):
+            arrival = s[0] + el / 2  # the ego's front bumper on its route [m]; 3: time-to-arrival at the conflict point
+            if (kind == 0 and t >= val) or (kind == 1 and cd <= val) or (kind == 2 and ttcs[j] <= val) or (
+                    kind == 3 and -el <= g["sc_e"][j] - arrival <= v[0] * val):
                 triggered[j], t_trig[j] = True, t
         # traffic control
         sigs = [_signal(t, sig, g["group"][j]) if has_signal else SIGNAL_NONE for j in range(n)]
@@ -365,9 +367,13 @@ def run_loop(scenario: Scenario, seed: int = 0, params: IDMParams | None = None)
                 walk = 0.0 if (mt == M["cross_road"] and not triggered[j]) else vd
                 a = (walk - vj) / DT_S
             acc[j] = a
+            amp, w = g["weave_amp"][j], g["weave_w"][j]  # an impaired driver's weave about its lane centre
             if mt in (M["cut_in"], M["head_on_drift"], M["cut_in_brake"]) and triggered[j]:
                 frac = min(max((t - t_trig[j]) / g["dur"][j], 0.0), 1.0)
-                d_ref[j] = g["lat_amp"][j] * (1.0 - math.cos(math.pi * frac)) / 2.0
+                prof = (1.0 - math.cos(math.pi * frac)) / 2.0
+                d_ref[j] = amp * math.sin(w * t_trig[j]) * (1.0 - prof) + g["lat_amp"][j] * prof
+            else:
+                d_ref[j] = amp * math.sin(w * t) if amp > 0.0 else 0.0
         # ---- dynamics
         for j in range(n):
             if not present[j]:

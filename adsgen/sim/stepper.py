@@ -34,8 +34,8 @@ import numpy as np
 
 from adsgen.scenario.geometry import ROUTE_DS_M
 from adsgen.scenario.mapping import G_MPS2, friction_mu, has_stop_control
-from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario
-from adsgen.scenario.roads import build_road
+from adsgen.scenario.model import Manoeuvre, ManoeuvreType, RoadSpec, Scenario, TriggerKind
+from adsgen.scenario.roads import arrival_conflict, build_road, conflict_point
 from adsgen.sim import metrics
 from adsgen.sim.agents.observation import (  # noqa: F401  (CURVATURE_AHEAD_M re-exported)
     CURVATURE_AHEAD_M,
@@ -65,7 +65,9 @@ NEAR_M = 10.0                  # [m] box gaps below this are exact; above, the s
 
 M: dict[str, int] = {name: i for i, name in enumerate(get_args(ManoeuvreType))}
 """Manoeuvre type (adsgen.scenario.model.ManoeuvreType) -> its integer code in the compiled arrays."""
-TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2}
+TRIGGER_KINDS = {"time": 0, "ego_distance": 1, "ego_ttc": 2, "ego_arrival": 3}
+"""Trigger kind (adsgen.scenario.model.TriggerKind) -> its integer code in the compiled arrays."""
+assert tuple(TRIGGER_KINDS) == get_args(TriggerKind), "TRIGGER_KINDS must list the model's trigger kinds"
 
 
 
@@ -84,13 +86,10 @@ def _projection_table(spec: RoadSpec, ego_route: str, route: str) -> tuple[np.nd
     return e.s[k] + along, lat, e.heading[k]
 
 
-@functools.lru_cache(maxsize=4096)
 def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float] | None:
     """Where the ego route and another route cross: (s on ego route, s on the other) or None."""
-    if ego_route == route:
-        return None
-    net = build_road(spec)
-    return metrics.path_crossing(net.route(ego_route).xy, net.route(route).xy)
+    c = conflict_point(spec, ego_route, route)
+    return None if c is None else (c.ego_s_m, c.other_s_m)
 
 
 
@@ -156,6 +155,8 @@ class CompiledBatch:
     any_lateral: bool        # some actor cuts in or drifts
     sc_e: np.ndarray         # (B, A) [m] conflict point along the ego route (nan: none)
     sc_a: np.ndarray         # (B, A) [m] conflict point along the actor's route
+    weave_amp: np.ndarray    # (B, A) [m] an impaired driver's lane-keeping weave amplitude (0: holds its lane centre)
+    weave_w: np.ndarray      # (B, A) [rad/s] that weave's angular frequency
     # derived in __post_init__ (the dynamics' per-batch constants)
     wheelbase: np.ndarray = field(init=False)      # (B, A) [m] wheelbase
     inv_wheelbase: np.ndarray = field(init=False)  # (B, A) [1/m]
@@ -166,7 +167,9 @@ class CompiledBatch:
     stop_ctrl: np.ndarray = field(init=False)      # (B,) bool: signal or stop sign
     any_distance_trigger: bool = field(init=False)
     any_ttc_trigger: bool = field(init=False)
+    any_arrival_trigger: bool = field(init=False)
     any_second_phase: bool = field(init=False)     # some actor brakes after a cut-in (cut_in_brake)
+    any_weave: bool = field(init=False)            # some actor weaves in its lane (impaired lane keeping)
 
     def __post_init__(self) -> None:
         self.wheelbase = np.maximum(WHEELBASE_FRACTION * self.length, 0.1)  # (B, A) [m]
@@ -178,7 +181,9 @@ class CompiledBatch:
         self.stop_ctrl = self.has_signal | self.has_stop_sign
         self.any_distance_trigger = bool((self.tkind == 1).any())
         self.any_ttc_trigger = bool((self.tkind == 2).any())
+        self.any_arrival_trigger = bool((self.tkind == 3).any())
         self.any_second_phase = bool((self.mtype == M["cut_in_brake"]).any())
+        self.any_weave = bool((self.weave_amp > 0).any())
 
 
 # long: packs every scenario's routes, actors, triggers and signals into the padded arrays of one CompiledBatch;
@@ -201,6 +206,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
     mtype, tkind, group = f((b, a), int), np.full((b, a), -1, int), f((b, a), int)
     stop_s, line_s = np.full((b, a), np.inf), np.full((b, a), np.inf)
     sc_e, sc_a = np.full((b, a), np.nan), np.full((b, a), np.nan)
+    weave_amp, weave_w = f((b, a)), f((b, a))
     d_left, d_right, mu = f(b), f(b), f(b)
     has_signal, has_stop = f(b, bool), f(b, bool)
     sig = f((b, 4))
@@ -264,6 +270,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                 if man.trigger is not None:
                     tkind[i, j], tval[i, j] = TRIGGER_KINDS[man.trigger.kind], man.trigger.value
                 decel[i, j], dur[i, j] = man.decel_mps2, man.duration_s
+                weave_amp[i, j], weave_w[i, j] = man.weave_amp_m, 2.0 * math.pi / man.weave_period_s  # vehicles only
                 if man.type in ("cut_in", "cut_in_brake"):
                     lat_amp[i, j] = -man.target_lane_offset * spec.lane_width_m
                 elif man.type == "head_on_drift":
@@ -272,6 +279,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                     c = _conflict(spec, sc.ego.route, rname)
                     if c is not None:
                         sc_e[i, j], sc_a[i, j] = c
+                    elif tkind[i, j] == TRIGGER_KINDS["ego_arrival"]:
+                        arrival_conflict(spec, sc.ego.route, rname,
+                                         f"scenario {sc.name}: actors[{j - 1}].manoeuvre.trigger")
     packed = np.concatenate(pts)  # (P, 4)
     pp = [np.concatenate([p[k] for p in proj]) for k in range(3)]
     return CompiledBatch(scenarios, n_steps, packed[:, 0].copy(), packed[:, 1].copy(), packed[:, 2].copy(),
@@ -282,7 +292,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                   1 + np.flatnonzero((active0 & ~is_ped)[active0.sum(axis=1) >= 3][:, 1:].any(axis=0)),
                   bool((has_signal | has_stop).any()),
                   bool(np.isfinite(sc_e).any()), np.flatnonzero(np.isfinite(sc_e).any(axis=1)),
-                  bool((lat_amp != 0).any()), sc_e, sc_a)
+                  bool((lat_amp != 0).any()), sc_e, sc_a, weave_amp, weave_w)
 
 
 class EngineState:
@@ -360,7 +370,8 @@ def contact_metrics(bt: CompiledBatch, live: np.ndarray, x, y, cy, sy, vx, vy):
 
 
 def fire_triggers(bt: CompiledBatch, st: EngineState, t: float, centre_dist_m: np.ndarray, ttc_s: np.ndarray) -> None:
-    """Fire the actors' triggers (time, ego centre distance (B, A-1) [m], ego TTC (B, A-1) [s])."""
+    """Fire the actors' triggers (time, ego centre distance (B, A-1) [m], ego TTC (B, A-1) [s], and the ego's
+    time-to-arrival at each actor's conflict point from the ego slot's route position and speed in ``st``)."""
     if bt.off.shape[1] < 2 or st.triggered[:, 1:].all():
         return
     tk, tv = bt.tkind[:, 1:], bt.tval[:, 1:]
@@ -369,9 +380,21 @@ def fire_triggers(bt: CompiledBatch, st: EngineState, t: float, centre_dist_m: n
         cond |= (tk == 1) & (centre_dist_m <= tv)
     if bt.any_ttc_trigger:
         cond |= (tk == 2) & (ttc_s <= tv)
+    if bt.any_arrival_trigger:
+        cond |= (tk == 3) & arrival_within(bt, st, tv)
     new = cond & ~st.triggered[:, 1:] & st.present[:, 1:]
     st.triggered[:, 1:] |= new
     st.t_trig[:, 1:] = np.where(new, t, st.t_trig[:, 1:])
+
+
+def arrival_within(bt: CompiledBatch, st: EngineState, horizon_s: np.ndarray) -> np.ndarray:
+    """(B, A-1) bool: the ego reaches each actor's conflict point (its front bumper at the point on its route,
+    at its current speed) within ``horizon_s`` (B, A-1) [s], and has not passed it (its rear is not beyond).
+    False where an actor has no conflict point; never true for a standing ego short of the point."""
+    half = bt.length[:, :1] / 2  # (B, 1)
+    gap = bt.sc_e[:, 1:] - (st.s[:, :1] + half)  # (B, A-1) [m] front bumper to the conflict point
+    with np.errstate(invalid="ignore"):
+        return (gap <= st.v[:, :1] * horizon_s) & (gap >= -2.0 * half)
 
 
 def signal_states(bt: CompiledBatch, t: float) -> np.ndarray:
@@ -410,13 +433,18 @@ def actor_controls(bt: CompiledBatch, st: EngineState, t: float, acc: np.ndarray
     walk = np.where((mt == M["cross_road"]) & ~trig, 0.0, vd)
     a = np.where(ped, (walk - v) / DT_S, a)
     acc[:, 1:] = a
-    if not bt.any_lateral:
+    if not (bt.any_lateral or bt.any_weave):
         return
-    # lateral manoeuvres: cosine profile over duration_s after the trigger
+    # an impaired driver's lane keeping: a sinusoidal weave about its lane centre, outside a lateral manoeuvre
+    amp, w = bt.weave_amp[:, 1:], bt.weave_w[:, 1:]
+    weave = amp * np.sin(w * t) if bt.any_weave else 0.0
+    # lateral manoeuvres: cosine profile over duration_s after the trigger, from where the weave had it
     lat = (mt == M["cut_in"]) | (mt == M["head_on_drift"]) | (mt == M["cut_in_brake"])
     frac = np.clip((t - st.t_trig[:, 1:]) / bt.dur[:, 1:], 0.0, 1.0)
     prof = (1.0 - np.cos(np.pi * frac)) / 2.0
-    st.d_ref[:, 1:] = np.where(lat & trig, bt.lat_amp[:, 1:] * prof, 0.0)
+    with np.errstate(invalid="ignore"):  # inf * 0 where untriggered (masked below)
+        start = amp * np.sin(w * st.t_trig[:, 1:]) if bt.any_weave else 0.0
+    st.d_ref[:, 1:] = np.where(lat & trig, start * (1.0 - prof) + bt.lat_amp[:, 1:] * prof, weave)
 
 
 def _stop_line_control(bt: CompiledBatch, st: EngineState, v, a_keep, mt, trig, stop_gap, sig_state) -> np.ndarray:
@@ -532,6 +560,6 @@ __all__ = [
     "ACTOR_ACCEL_MPS2", "ACTOR_DECEL_MPS2", "ACTOR_GAIN_PER_S", "COMPLETED_MARGIN_M", "CURVATURE_AHEAD_M",
     "HEAD_GAIN_PER_S", "LAT_GAIN_PER_M", "M", "MAX_ACCEL_MPS2", "MAX_PSI_RAD", "MAX_STEER_RAD",
     "NEAR_M", "SIZES", "TAN_MAX_STEER", "TRIGGER_KINDS", "WHEELBASE_FRACTION", "CompiledBatch", "EngineState",
-    "actor_controls", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
+    "actor_controls", "arrival_within", "advance", "compile_batch", "contact_metrics", "fire_triggers", "occlusion",
     "path_projection", "poses", "signal_plan_state", "signal_states", "stop_gaps",
 ]

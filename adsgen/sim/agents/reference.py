@@ -49,8 +49,11 @@ CC_DECEL_RISE_S = 0.6       # [s] time for the deceleration to rise from 0 to 0.
 CC_JERK_MPS3 = CC_DECEL_G * G_MPS2 / CC_DECEL_RISE_S  # [m/s3] ~12.7
 CC_LATERAL_PERCEPTION_M = 0.375  # [m] a cut-in (or drift) is perceived once it moved this far beyond the
 #                                   lane-wander band towards the ego's lane (R157 App. 3, cut-in scenario)
-LANE_WANDER_M = 0.0         # [m] half-width of the other vehicles' lane-wander band: the simulated actors
-#                             hold their lane centre exactly, so the band is zero wide here
+# the lane-wander band: a sober simulated driver holds its lane centre exactly (a band of zero width); an
+# impaired one weaves +-weave_amp_m about it (Manoeuvre.weave_amp_m, from adsgen.scenario.mapping.ADVERSARY), a
+# band 2 x weave_amp_m wide. Its near edge is taken 2 x weave_amp_m in from the farthest point of the vehicle
+# seen from the ego's lane: exact once a whole weave has been watched, later (never earlier) before, so a weave
+# inside the band never counts as the start of a cut-in.
 # our perception rules for the manoeuvres R157 does not cover (documented in docs/simulation.md)
 LEAD_DECEL_PERCEPTION_MPS2 = 2.0  # [m/s2] a leader braking harder than this is a perceived risk
 CROSSING_YAW_RAD = 0.35     # [rad] a road user heading this far off the ego's route is crossing / turning
@@ -83,27 +86,37 @@ and its constant-velocity TTC with the ego below RISK_TTC_S."""
 class _Hazards:
     """Per-row state shared by both references: what each actor did since the start (B, A arrays)."""
 
-    def reset(self, b: int) -> None:
-        self.b = b
+    def reset(self, scenarios: Sequence[Scenario]) -> None:
+        self.b = len(scenarios)
+        self.weave = [[a.manoeuvre.weave_amp_m for a in s.actors] for s in scenarios]  # [m] per row, per actor
         self.lat0 = np.empty((0, 0))  # (B, A) lateral offset at first sight; made at the first update
+        self.far = np.empty((0, 0))   # (B, A) [m] farthest distance from the ego's lane centre seen
+        self.band = np.empty((0, 0))  # (B, A) [m] lane-wander band width (2 x weave amplitude)
         self.prev_v = np.empty((0, 0))
         self.yaw0 = np.empty((0, 0))
 
-    def update(self, obs: Observation, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lateral move towards the ego's lane [m], deceleration [m/s2], heading change [rad]), each (B, A)."""
+    def update(self, obs: Observation, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lateral move towards the ego's lane beyond the vehicle's lane-wander band [m], lateral move either way
+        beyond the band since first seen [m], deceleration [m/s2], heading change [rad]), each (B, A)."""
         lat, v, rel = obs.actor_path_lat_m, obs.actor_speed_mps, obs.actor_path_rel_yaw_rad
         if self.lat0.shape != lat.shape:
             self.lat0, self.prev_v, self.yaw0 = np.full(lat.shape, np.nan), v.copy(), np.full(lat.shape, np.nan)
+            self.far = np.full(lat.shape, -np.inf)
+            self.band = np.zeros(lat.shape)
+            for i, amps in enumerate(self.weave):
+                self.band[i, :len(amps)] = 2.0 * np.asarray(amps)
         first = seen & np.isnan(self.lat0)
         self.lat0 = np.where(first, lat, self.lat0)
         self.yaw0 = np.where(first, rel, self.yaw0)
-        ego_lat = obs.ego_lateral_m[:, None]
-        towards = np.abs(self.lat0 - ego_lat) - np.abs(lat - ego_lat)  # > 0: closer to the ego's lane
-        towards = np.where(np.isnan(towards), 0.0, towards)
+        dist = np.abs(lat - obs.ego_lateral_m[:, None])  # (B, A) [m] from the ego's lane centre
+        self.far = np.where(seen, np.maximum(self.far, dist), self.far)
+        towards = np.where(np.isfinite(self.far), self.far - self.band - dist, 0.0)  # > 0: beyond the band's near edge
+        moved = np.abs(lat - self.lat0) - self.band
+        moved = np.where(np.isnan(moved), 0.0, moved)
         dyaw = np.where(np.isnan(self.yaw0), 0.0, np.abs(np.angle(np.exp(1j * (rel - self.yaw0)))))
         decel = (self.prev_v - v) / obs.dt_s
         self.prev_v = v.copy()
-        return towards, decel, dyaw
+        return towards, moved, decel, dyaw
 
 
 def _resolved(obs: Observation, h: np.ndarray, prev_gap: np.ndarray) -> np.ndarray:
@@ -162,13 +175,13 @@ class ReferenceAgent(IDMAgent):
         self._hazard = np.full(b, -1)  # actor index of the current hazard (-1: none)
         self._prev_gap = np.full(b, np.inf)
         self._haz = _Hazards()
-        self._haz.reset(b)
+        self._haz.reset(scenarios)
 
     def act(self, obs: Observation) -> Action:
         a_follow = super().act(obs).accel_mps2
         dist = np.hypot(obs.actor_x_m - obs.ego_x_m[:, None], obs.actor_y_m - obs.ego_y_m[:, None])
         seen = obs.actor_active & ~obs.actor_occluded & (dist <= self._range[:, None])
-        towards, decel, dyaw = self._haz.update(obs, seen)
+        towards, _, decel, dyaw = self._haz.update(obs, seen)
         ttc = np.where(seen, _ttc(obs), np.inf)
         closing = ttc < RISK_TTC_S
         ego_lat = obs.ego_lateral_m[:, None]
@@ -178,7 +191,7 @@ class ReferenceAgent(IDMAgent):
         crossing = (np.abs(np.sin(obs.actor_path_rel_yaw_rad)) > np.sin(CROSSING_YAW_RAD)) | (dyaw > TURN_ONSET_RAD)
         moving = obs.actor_speed_mps > ONSET_PED_SPEED_MPS
         risk = closing & (
-            (towards > LANE_WANDER_M + CC_LATERAL_PERCEPTION_M)                      # cut-in, drift
+            (towards > CC_LATERAL_PERCEPTION_M)                                      # cut-in, drift
             | (in_path & ahead & (decel > LEAD_DECEL_PERCEPTION_MPS2))                # leader brakes
             | (crossing & moving & ~obs.actor_is_pedestrian)                          # crossing, turning
             | (obs.actor_is_pedestrian & moving))                                     # pedestrian
@@ -226,7 +239,7 @@ class OmniscientAgent(IDMAgent):
         self._started = np.array([k >= 0 and s.actors[k].manoeuvre.trigger is None
                                   for k, s in zip(self._adv, scenarios, strict=True)])
         self._haz = _Hazards()
-        self._haz.reset(b)
+        self._haz.reset(scenarios)
         self._prev_gap = np.full(b, np.inf)
         sides = np.array([_adjacent_lanes(s) if self.evade else (False, False) for s in scenarios], dtype=bool)
         self._sides = sides.reshape(b, 2)  # (B, 2) lane to the left, to the right
@@ -262,8 +275,8 @@ class OmniscientAgent(IDMAgent):
 
     def act(self, obs: Observation) -> Action:
         a_follow = super().act(obs).accel_mps2
-        towards, decel, dyaw = self._haz.update(obs, obs.actor_active)
-        onset = ((np.abs(towards) > ONSET_LATERAL_M) | (decel > ONSET_DECEL_MPS2) | (dyaw > ONSET_YAW_RAD)
+        _, moved, decel, dyaw = self._haz.update(obs, obs.actor_active)
+        onset = ((moved > ONSET_LATERAL_M) | (decel > ONSET_DECEL_MPS2) | (dyaw > ONSET_YAW_RAD)
                  | (obs.actor_is_pedestrian & (obs.actor_speed_mps > ONSET_PED_SPEED_MPS)))
         rows = np.arange(len(self._adv))
         has_adv = self._adv >= 0
