@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from adsgen.paths import SEEDS_DIR
+from adsgen.sim.fault import NOT_AT_FAULT, RULES
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +42,7 @@ def test_generate_writes_distinct_high_risk_scenarios(cli, cbn_dir, tmp_path):
     for row in rows:
         assert float(row["min_ttc_s"] or 0.0) < 1.0 or row["collision"] == "1"
         assert 0.0 < float(row["cbn_risk"]) < 1.0 and float(row["log_plausibility"]) < 0.0
+        assert row["fault_rule"] in RULES and row["at_fault"] == str(int(row["fault_rule"] not in NOT_AT_FAULT))
         scn = load_scenario(out / "scenarios" / f"{row['name']}.yaml")
         assert scn.factors.light == row["light"] and scn.seed == row["seed"]
         assert (out / "xosc" / f"{row['name']}.xosc").is_file()

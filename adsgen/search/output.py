@@ -16,7 +16,8 @@ from adsgen.search.run import SearchResult, mean_log_plausibility
 from adsgen.sim.vocabulary import verdict_counts_words
 from adsgen.variables import FACTORS
 
-SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", *FACTORS,
+SUMMARY_COLUMNS = ("name", "seed", "verdict", "reference_outcome", "omniscient_outcome", "at_fault", "fault_rule",
+                   *FACTORS,
                    "manoeuvres", "collision", "collision_partner",
                    "impact_speed_mps", "min_ttc_s", "min_distance_m", "pet_s", "cbn_risk",
                    "log_plausibility", "found_at_run")
@@ -44,7 +45,8 @@ def summary_rows(result: SearchResult) -> list[dict]:
         rows.append({
             "name": o.scenario.name, "seed": o.candidate.space.name, "verdict": r.verdict or "",
             "reference_outcome": r.reference_outcome or "", "omniscient_outcome": r.omniscient_outcome or "",
-            "at_fault": "" if r.at_fault is None else int(r.at_fault), **o.candidate.factors,
+            "at_fault": "" if r.at_fault is None else int(r.at_fault), "fault_rule": r.fault_rule or "",
+            **o.candidate.factors,
             "manoeuvres": ";".join(f"{a.id}:{a.manoeuvre.type}" for a in o.scenario.actors),
             "collision": int(r.collided), "collision_partner": r.collision_partner or "",
             "impact_speed_mps": _num(r.impact_speed_mps), "min_ttc_s": _num(r.min_ttc_s),
