@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from adsgen.scenario.geometry import path_crossing
 from adsgen.sim import metrics as m
 
 
@@ -52,6 +53,6 @@ def test_pet_and_path_crossing():
     assert m.pet([3.0], [4.0], [0.0], [1.0])[0] == pytest.approx(2.0)
     assert m.pet([1.0], [3.0], [2.0], [4.0])[0] == 0.0  # both in the zone together
     assert np.isnan(m.pet([1.0], [2.0], [np.nan], [np.nan])[0])
-    sa, sb = m.path_crossing(np.array([[0.0, -5.0], [0.0, 5.0]]), np.array([[-5.0, 1.0], [5.0, 1.0]]))
+    sa, sb = path_crossing(np.array([[0.0, -5.0], [0.0, 5.0]]), np.array([[-5.0, 1.0], [5.0, 1.0]]))
     assert (sa, sb) == pytest.approx((6.0, 5.0))
-    assert m.path_crossing(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])) is None
+    assert path_crossing(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])) is None

@@ -90,7 +90,7 @@ def keyframe_images(scenario, result, out_dir: Path, seed: int) -> list:
     return images
 
 
-def _worst_of_each_seed(found: list[Found], n: int = 5) -> list[Found]:
+def _worst_spread_over_seeds(found: list[Found], n: int = 5) -> list[Found]:
     """The n worst found scenarios (``found`` is sorted worst first): the worst of each seed first, so the
     pictures show one kind of failure each, then the next worst of any seed where fewer seeds had finds."""
     worst: dict[str, Found] = {}  # seed name -> its worst found scenario
@@ -167,7 +167,7 @@ def run_demo(out: Path, *, budget: int = DEMO_BUDGET, seed: int = 0, console: Co
     found = sorted(results["cbn"].found, key=lambda f: f.outcome.fitness)
     keyframes_dir = out / "keyframes"
     keyframes_dir.mkdir(exist_ok=True)
-    worst5 = _worst_of_each_seed(found)
+    worst5 = _worst_spread_over_seeds(found)
     worst_rows = _worst_keyframes(worst5, keyframes_dir, seed, console)
     reproduce_rows = _reproduction_rows(worst5, paths, out, seed)
     sections = [

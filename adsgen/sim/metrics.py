@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from adsgen.scenario.geometry import path_crossing  # noqa: F401  (re-exported: one source, the road geometry's)
-
 
 def box_corners(x, y, yaw, length, width) -> np.ndarray:
     """Corners (..., 4, 2) of oriented rectangles, counter-clockwise from the front-left."""
@@ -197,4 +195,4 @@ def pet(t_enter_a, t_exit_a, t_enter_b, t_exit_b) -> np.ndarray:
 
 __all__ = ["box_corners", "boxes_overlap", "box_distance", "disc_box_distance", "ttc_constant_velocity",
            "box_corners_cs", "boxes_overlap_cs", "separating_gap_cs", "box_distance_cs", "disc_box_distance_cs", "ttc_constant_velocity_cs",
-           "ttc_along_path", "pet", "path_crossing"]
+           "ttc_along_path", "pet"]

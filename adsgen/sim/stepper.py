@@ -86,13 +86,6 @@ def _projection_table(spec: RoadSpec, ego_route: str, route: str) -> tuple[np.nd
     return e.s[k] + along, lat, e.heading[k]
 
 
-def _conflict(spec: RoadSpec, ego_route: str, route: str) -> tuple[float, float] | None:
-    """Where the ego route and another route cross: (s on ego route, s on the other) or None."""
-    c = conflict_point(spec, ego_route, route)
-    return None if c is None else (c.ego_s_m, c.other_s_m)
-
-
-
 def signal_plan_state(t_s: float, plan: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Signal state per element for fixed-time plans ``plan`` (..., 4): green, yellow, all-red, offset [s]
     (CompiledBatch.sig); ``group`` 0 = NS, 1 = EW (half a cycle later), broadcast against plan[..., 0]."""
@@ -276,9 +269,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> CompiledBatch:  # noqa: PLR0
                 elif man.type == "head_on_drift":
                     lat_amp[i, j] = man.drift_m
                 if j > 0:
-                    c = _conflict(spec, sc.ego.route, rname)
+                    c = conflict_point(spec, sc.ego.route, rname)
                     if c is not None:
-                        sc_e[i, j], sc_a[i, j] = c
+                        sc_e[i, j], sc_a[i, j] = c.ego_s_m, c.other_s_m
                     elif tkind[i, j] == TRIGGER_KINDS["ego_arrival"]:
                         arrival_conflict(spec, sc.ego.route, rname,
                                          f"scenario {sc.name}: actors[{j - 1}].manoeuvre.trigger")
